@@ -1,0 +1,54 @@
+/**
+ * Environment variables understood by the node. Each setting has its `DMN_*` name and, where the
+ * meaning is the same, the name DataMgmt Node (Python) uses, so an existing deployment's env file
+ * keeps working. When both are set the `DMN_*` name wins.
+ */
+
+export type EnvKind = 'string' | 'number' | 'list'
+
+export interface EnvBinding {
+  readonly path: string
+  readonly names: readonly string[]
+  readonly kind: EnvKind
+}
+
+export const ENV_BINDINGS: readonly EnvBinding[] = [
+  { path: 'dataDir', names: ['DMN_DATA_DIR', 'DATA_DIR'], kind: 'string' },
+  { path: 'logLevel', names: ['DMN_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },
+  { path: 'masterPassword', names: ['DMN_MASTER_PASSWORD', 'KEY_MASTER_PASSWORD'], kind: 'string' },
+  { path: 'store.synchronous', names: ['DMN_STORE_SYNCHRONOUS'], kind: 'string' },
+  { path: 'store.busyTimeoutMs', names: ['DMN_STORE_BUSY_TIMEOUT_MS'], kind: 'number' },
+  { path: 'crypto.pbkdf2Iterations', names: ['DMN_CRYPTO_PBKDF2_ITERATIONS'], kind: 'number' },
+  { path: 'crypto.replayWindowSeconds', names: ['DMN_CRYPTO_REPLAY_WINDOW_SECONDS'], kind: 'number' },
+  { path: 'crypto.signingKeyBits', names: ['DMN_CRYPTO_SIGNING_KEY_BITS'], kind: 'number' },
+  { path: 'crypto.encryptionKeyBits', names: ['DMN_CRYPTO_ENCRYPTION_KEY_BITS'], kind: 'number' },
+  { path: 'p2p.host', names: ['DMN_P2P_HOST', 'P2P_HOST'], kind: 'string' },
+  { path: 'p2p.port', names: ['DMN_P2P_PORT', 'P2P_PORT'], kind: 'number' },
+  { path: 'p2p.bootstrap', names: ['DMN_P2P_BOOTSTRAP', 'INITIAL_PEERS'], kind: 'list' },
+  { path: 'p2p.maxConnections', names: ['DMN_P2P_MAX_CONNECTIONS'], kind: 'number' },
+  { path: 'p2p.trust', names: ['DMN_P2P_TRUST'], kind: 'string' },
+  { path: 'chain.rpcUrl', names: ['DMN_CHAIN_RPC_URL', 'CHAIN_RPC_URL', 'BLOCKCHAIN_URL'], kind: 'string' },
+  { path: 'chain.privateKey', names: ['DMN_CHAIN_PRIVATE_KEY', 'PRIVATE_KEY'], kind: 'string' },
+  {
+    path: 'chain.contractAddress',
+    names: ['DMN_CHAIN_CONTRACT_ADDRESS', 'CONTRACT_ADDRESS'],
+    kind: 'string'
+  },
+  { path: 'chain.confirmations', names: ['DMN_CHAIN_CONFIRMATIONS'], kind: 'number' },
+  { path: 'chain.mode', names: ['DMN_CHAIN_MODE'], kind: 'string' },
+  { path: 'chain.batchSize', names: ['DMN_CHAIN_BATCH_SIZE'], kind: 'number' },
+  { path: 'chain.batchIntervalSeconds', names: ['DMN_CHAIN_BATCH_INTERVAL_SECONDS'], kind: 'number' },
+  { path: 'api.internal.host', names: ['DMN_API_INTERNAL_HOST'], kind: 'string' },
+  { path: 'api.internal.port', names: ['DMN_API_INTERNAL_PORT'], kind: 'number' },
+  { path: 'api.internal.rateLimit.perSecond', names: ['DMN_API_INTERNAL_RATE_PER_SECOND'], kind: 'number' },
+  { path: 'api.internal.rateLimit.burst', names: ['DMN_API_INTERNAL_RATE_BURST'], kind: 'number' },
+  { path: 'api.external.host', names: ['DMN_API_EXTERNAL_HOST'], kind: 'string' },
+  { path: 'api.external.port', names: ['DMN_API_EXTERNAL_PORT', 'API_PORT'], kind: 'number' },
+  { path: 'api.external.rateLimit.perSecond', names: ['DMN_API_EXTERNAL_RATE_PER_SECOND'], kind: 'number' },
+  { path: 'api.external.rateLimit.burst', names: ['DMN_API_EXTERNAL_RATE_BURST'], kind: 'number' },
+  { path: 'api.trustedProxies', names: ['DMN_API_TRUSTED_PROXIES'], kind: 'list' },
+  { path: 'api.bodyLimitBytes', names: ['DMN_API_BODY_LIMIT_BYTES'], kind: 'number' }
+]
+
+/** `DMN_*` names that are not settings but are read by the CLI or the wrapper. */
+export const ENV_NON_SETTINGS: readonly string[] = ['DMN_CONFIG', 'DMN_VERBOSE']

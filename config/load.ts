@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { z } from 'zod'
+import { ConfigError } from '../node/core/errors.ts'
+import { ENV_BINDINGS, ENV_NON_SETTINGS, type EnvBinding } from './env.ts'
+import { type Config, configSchema, SECRET_PATHS } from './schema.ts'
+
+export interface LoadConfigOptions {
+  /** A JSON config file; defaults to `DMN_CONFIG` when that is set. */
+  readonly file?: string
+  /** The environment to read; `process.env` unless given (tests pass their own). */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** Values that win over everything else (CLI flags). */
+  readonly overrides?: Readonly<Record<string, unknown>>
+}
+
+type Raw = Record<string, unknown>
+
+/**
+ * Builds the node's configuration from defaults, an optional JSON file and the environment, in that
+ * order of precedence (later wins), validates it, and returns a deeply frozen object.
+ * Every problem found is listed in one `ConfigError`.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env
+  const problems: string[] = []
+  const sources = new Map<string, string>()
+
+  const file = options.file ?? env['DMN_CONFIG']
+  const raw: Raw = file === undefined || file === '' ? {} : readConfigFile(file, problems)
+  if (file) for (const path of leafPaths(raw)) sources.set(path, resolve(file))
+
+  for (const binding of ENV_BINDINGS) {
+    const hit = firstSet(binding, env)
+    if (hit === undefined) continue
+    setPath(raw, binding.path, parseEnvValue(binding, hit.value))
+    sources.set(binding.path, hit.name)
+  }
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('DMN_') || ENV_NON_SETTINGS.includes(name)) continue
+    if (!ENV_BINDINGS.some((b) => b.names.includes(name)))
+      problems.push(`${name}: not a setting of this node`)
+  }
+  for (const [path, value] of Object.entries(options.overrides ?? {})) {
+    if (value === undefined) continue
+    setPath(raw, path, value)
+    sources.set(path, 'command line')
+  }
+
+  const parsed = configSchema.safeParse(raw)
+  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => describeIssue(issue, sources)))
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems)
+  return deepFreeze(parsed.data)
+}
+
+/** A copy of `config` fit to show or log: every secret replaced by `[redacted]`. */
+export function redactConfig(config: Config): Raw {
+  const copy = structuredClone(config) as Raw
+  for (const path of SECRET_PATHS) {
+    if (getPath(copy, path) !== undefined) setPath(copy, path, '[redacted]')
+  }
+  return copy
+}
+
+function readConfigFile(file: string, problems: string[]): Raw {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    problems.push(`config file ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    return {}
+  }
+  try {
+    const value: unknown = JSON.parse(text)
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Raw
+    problems.push(`config file ${file}: expected a JSON object at the top level`)
+  } catch (err) {
+    problems.push(`config file ${file}: not valid JSON (${(err as Error).message})`)
+  }
+  return {}
+}
+
+function firstSet(binding: EnvBinding, env: LoadConfigOptions['env'] & object) {
+  for (const name of binding.names) {
+    const value = env[name]
+    if (value !== undefined && value !== '') return { name, value }
+  }
+  return undefined
+}
+
+function parseEnvValue(binding: EnvBinding, value: string): unknown {
+  switch (binding.kind) {
+    case 'number': {
+      const n = Number(value.trim())
+      // Leave it a string so the schema reports it with its source name.
+      return value.trim() !== '' && Number.isFinite(n) ? n : value
+    }
+    case 'list':
+      return value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== '')
+    case 'string':
+      return value
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue, sources: Map<string, string>): string {
+  const path = issue.path.join('.')
+  const where = path === '' ? 'config' : path
+  let source = sources.get(path)
+  // An issue on a list element (p2p.bootstrap.0) comes from the list's source.
+  for (let i = issue.path.length - 1; source === undefined && i > 0; i--) {
+    source = sources.get(issue.path.slice(0, i).join('.'))
+  }
+  const keys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(', ')}` : ''
+  return `${where}${source ? ` (from ${source})` : ''}: ${issue.message}${keys}`
+}
+
+function leafPaths(obj: Raw, prefix = ''): string[] {
+  return Object.entries(obj).flatMap(([key, value]) => {
+    const path = prefix === '' ? key : `${prefix}.${key}`
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? [path, ...leafPaths(value as Raw, path)]
+      : [path]
+  })
+}
+
+function setPath(obj: Raw, path: string, value: unknown): void {
+  const keys = path.split('.')
+  let node = obj
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key]
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[key] = {}
+    node = node[key] as Raw
+  }
+  node[keys[keys.length - 1] as string] = value
+}
+
+function getPath(obj: Raw, path: string): unknown {
+  let node: unknown = obj
+  for (const key of path.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined
+    node = (node as Raw)[key]
+  }
+  return node
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}

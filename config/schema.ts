@@ -1,0 +1,104 @@
+import { z } from 'zod'
+
+/**
+ * The one schema of the node's configuration. Defaults live here and nowhere else; `loadConfig()`
+ * layers a config file and the environment over them and validates the result with this schema.
+ */
+
+const port = z.number().int().min(0).max(65_535)
+const host = z.string().min(1)
+const multiaddr = z.string().regex(/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d+(\/p2p\/\w+)?$/, {
+  message: 'expected a multiaddr such as /ip4/10.0.0.2/tcp/4001/p2p/<PeerId>'
+})
+const ethAddress = z
+  .string()
+  .regex(/^0x[a-fA-F0-9]{40}$/, { message: 'expected a 0x-prefixed 20-byte hex address' })
+
+const rateLimit = (perSecond: number, burst: number) =>
+  z
+    .strictObject({
+      perSecond: z.number().positive().default(perSecond),
+      burst: z.number().int().positive().default(burst)
+    })
+    .prefault({})
+
+export const configSchema = z.strictObject({
+  /** Where the database, key ring and chain state live. */
+  dataDir: z.string().min(1).default('./data'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Unlocks the key ring. No default on purpose: without it the node does not start. */
+  masterPassword: z.string().min(1).optional(),
+
+  store: z
+    .strictObject({
+      // FULL: a committed share survives power loss, which the outbox relies on.
+      synchronous: z.enum(['FULL', 'NORMAL', 'EXTRA']).default('FULL'),
+      busyTimeoutMs: z.number().int().min(0).default(5_000)
+    })
+    .prefault({}),
+
+  crypto: z
+    .strictObject({
+      // OWASP 2023 guidance for PBKDF2-HMAC-SHA256 is >= 600,000 iterations.
+      pbkdf2Iterations: z.number().int().min(600_000).default(600_000),
+      replayWindowSeconds: z.number().int().min(1).max(3_600).default(300),
+      signingKeyBits: z.union([z.literal(2048), z.literal(3072), z.literal(4096)]).default(3072),
+      encryptionKeyBits: z.union([z.literal(2048), z.literal(3072), z.literal(4096)]).default(4096)
+    })
+    .prefault({}),
+
+  p2p: z
+    .strictObject({
+      host: host.default('0.0.0.0'),
+      port: port.default(4001),
+      bootstrap: z.array(multiaddr).default([]),
+      maxConnections: z.number().int().positive().default(100),
+      trust: z.enum(['pin', 'allowlist', 'ca']).default('pin')
+    })
+    .prefault({}),
+
+  chain: z
+    .strictObject({
+      /** Any EVM JSON-RPC endpoint. Unset: the node runs its own local Hardhat node. */
+      rpcUrl: z.url({ protocol: /^(https?|wss?)$/ }).optional(),
+      privateKey: z
+        .string()
+        .regex(/^(0x)?[0-9a-fA-F]{64}$/, { message: 'expected a 32-byte hex private key' })
+        .optional(),
+      contractAddress: ethAddress.optional(),
+      confirmations: z.number().int().min(0).max(64).default(1),
+      mode: z.enum(['per-share', 'batch']).default('per-share'),
+      batchSize: z.number().int().min(1).max(1024).default(64),
+      batchIntervalSeconds: z.number().positive().default(30)
+    })
+    .prefault({}),
+
+  api: z
+    .strictObject({
+      internal: z
+        .strictObject({
+          host: host.default('127.0.0.1'),
+          port: port.default(8080),
+          rateLimit: rateLimit(50, 100)
+        })
+        .prefault({}),
+      external: z
+        .strictObject({
+          host: host.default('0.0.0.0'),
+          port: port.default(8081),
+          rateLimit: rateLimit(10, 20)
+        })
+        .prefault({}),
+      /** Addresses whose X-Forwarded-For is believed. None by default. */
+      trustedProxies: z.array(z.ipv4().or(z.ipv6())).default([]),
+      // 1 MiB of data plus JSON framing and the other fields.
+      bodyLimitBytes: z.number().int().min(1_024).default(1_200_000)
+    })
+    .prefault({})
+})
+
+export type Config = Readonly<z.infer<typeof configSchema>>
+export type ConfigInput = z.input<typeof configSchema>
+
+/** Paths of every secret-bearing field: shown as `[redacted]` and never logged. */
+export const SECRET_PATHS: readonly string[] = ['masterPassword', 'chain.privateKey']

@@ -1,0 +1,37 @@
+import { CommanderError } from 'commander'
+import { ConfigError, DmnError, UsageError } from '../core/errors.ts'
+import { buildProgram } from './program.ts'
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
+export const EXIT_OK = 0
+export const EXIT_FAILURE = 1
+export const EXIT_USAGE = 2
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE
+  if (err instanceof ConfigError || err instanceof UsageError) return EXIT_USAGE
+  return EXIT_FAILURE
+}
+
+/** One clear line for the operator; the stack only with --verbose or DMN_VERBOSE=1. */
+export function describeError(err: unknown, verbose: boolean): string {
+  if (verbose && err instanceof Error && err.stack) return `dmn: ${err.stack}`
+  if (err instanceof DmnError) return `dmn: ${err.message}`
+  if (err instanceof Error) return `dmn: ${err.name}: ${err.message}`
+  return `dmn: ${String(err)}`
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { program } = buildProgram()
+  const verbose = argv.includes('--verbose') || argv.includes('-v') || process.env['DMN_VERBOSE'] === '1'
+  try {
+    await program.parseAsync(argv)
+    return EXIT_OK
+  } catch (err) {
+    // Commander already printed its own usage message.
+    if (!(err instanceof CommanderError)) process.stderr.write(`${describeError(err, verbose)}\n`)
+    return exitCodeFor(err)
+  }
+}
+
+process.exitCode = await main(process.argv)

@@ -1,0 +1,58 @@
+/**
+ * Domain errors. Every error the node raises on purpose is a class with a stable `name`; code and
+ * tests match on `name` (or `instanceof`), never on message text. Foreign errors are wrapped at the
+ * adapter boundary and kept as `cause`.
+ */
+
+/** Base class of every deliberate error of the node. */
+export class DmnError extends Error {
+  override name = 'DmnError'
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A command line or option that cannot be understood (exit code 2). */
+export class UsageError extends DmnError {
+  override name = 'UsageError'
+}
+
+/** The configuration is invalid; `problems` lists every one of them. */
+export class ConfigError extends DmnError {
+  override name = 'ConfigError'
+  readonly problems: readonly string[]
+
+  constructor(problems: readonly string[], options?: { cause?: unknown }) {
+    super(
+      problems.length === 1
+        ? `invalid configuration: ${problems[0]}`
+        : `invalid configuration (${problems.length} problems): ${problems.join('; ')}`,
+      options
+    )
+    this.problems = problems
+  }
+}
+
+/** The node was asked to start without a master password. */
+export class MissingMasterPasswordError extends ConfigError {
+  override name = 'MissingMasterPasswordError'
+
+  constructor() {
+    super([
+      'no master password: set KEY_MASTER_PASSWORD (or DMN_MASTER_PASSWORD); the node does not start without one'
+    ])
+    this.message =
+      'no master password: set KEY_MASTER_PASSWORD (or DMN_MASTER_PASSWORD); the node does not start without one'
+  }
+}
+
+/** An operation was aborted through its AbortSignal or timed out. */
+export class AbortedError extends DmnError {
+  override name = 'AbortedError'
+}
+
+/** True when `err` is an Error whose `name` is `name`. */
+export function isErrorNamed(err: unknown, name: string): boolean {
+  return err instanceof Error && err.name === name
+}

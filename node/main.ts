@@ -1,0 +1,85 @@
+import type { Config } from '../config/index.ts'
+import { MissingMasterPasswordError } from './core/errors.ts'
+import { Lifecycle, type Startable } from './core/lifecycle.ts'
+import { componentLogger, type Logger } from './log/logger.ts'
+import { StoreService } from './store/store-service.ts'
+
+/**
+ * The composition root: the only place where adapters are built and wired to each other.
+ * config -> store -> (key ring -> p2p -> audit -> APIs, as they land) ; stop in reverse.
+ */
+
+export interface DmnNode {
+  readonly store: StoreService
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface CreateNodeComponents {
+  readonly config: Config
+  readonly logger: Logger
+}
+
+export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
+  // Refused before anything touches disk: never an insecure default.
+  if (config.masterPassword === undefined) throw new MissingMasterPasswordError()
+
+  const store = new StoreService(
+    { logger: componentLogger(logger, 'store') },
+    {
+      dataDir: config.dataDir,
+      synchronous: config.store.synchronous,
+      busyTimeoutMs: config.store.busyTimeoutMs
+    }
+  )
+  const components: Startable[] = [store]
+
+  const lifecycleLog = componentLogger(logger, 'lifecycle')
+  const lifecycle = new Lifecycle(components, {
+    onStarted: (name) => lifecycleLog.debug({ name }, 'component started'),
+    onStopped: (name) => lifecycleLog.debug({ name }, 'component stopped'),
+    onStopFailed: (name, err) => lifecycleLog.error({ name, err }, 'component failed to stop')
+  })
+
+  return {
+    store,
+    start: () => lifecycle.start(),
+    stop: () => lifecycle.stop()
+  }
+}
+
+/**
+ * Runs a node until SIGINT or SIGTERM, then drains and stops it. A second signal while stopping
+ * exits at once with code 1.
+ */
+export async function runNode(components: CreateNodeComponents): Promise<void> {
+  const { logger } = components
+  const node = createNode(components)
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    let stopping = false
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal while stopping; exiting now')
+        process.exit(1)
+      }
+      stopping = true
+      resolve(signal)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+  // Signal handlers do not keep the event loop alive; this timer does until a signal arrives.
+  const keepAlive = setInterval(() => {}, 2 ** 30)
+  try {
+    await node.start()
+  } catch (err) {
+    clearInterval(keepAlive)
+    throw err
+  }
+  logger.info({ dataDir: components.config.dataDir }, 'node ready')
+  const signal = await stopped
+  clearInterval(keepAlive)
+  logger.info({ signal }, 'stopping')
+  await node.stop()
+  logger.info('stopped')
+}

@@ -1,0 +1,28 @@
+import { DmnError } from '../core/errors.ts'
+
+/** Storage errors: the database cannot be opened, or its schema and the code disagree. */
+
+/** The database file cannot be opened or is not a database. */
+export class DatabaseOpenError extends DmnError {
+  override name = 'DatabaseOpenError'
+}
+
+/** An applied migration's file changed since it was applied. */
+export class MigrationChecksumError extends DmnError {
+  override name = 'MigrationChecksumError'
+}
+
+/** The database has migrations this code does not know: it was written by a newer version. */
+export class DatabaseNewerThanCodeError extends DmnError {
+  override name = 'DatabaseNewerThanCodeError'
+}
+
+/** A migration failed; the database is left as it was before that migration. */
+export class MigrationFailedError extends DmnError {
+  override name = 'MigrationFailedError'
+}
+
+/** A migration file name is not `NNNN_name.sql`, or two files share a number. */
+export class MigrationFileError extends DmnError {
+  override name = 'MigrationFileError'
+}

@@ -1,0 +1,64 @@
+import { join } from 'node:path'
+import type { Startable } from '../core/lifecycle.ts'
+import type { Logger } from '../log/logger.ts'
+import { type Db, openDatabase } from './database.ts'
+import { migrate } from './migrations.ts'
+
+export interface StoreInit {
+  readonly dataDir: string
+  readonly synchronous: 'FULL' | 'NORMAL' | 'EXTRA'
+  readonly busyTimeoutMs: number
+}
+
+export interface StoreComponents {
+  readonly logger: Logger
+}
+
+/** The path of the node's database inside its data directory. */
+export function databasePath(dataDir: string): string {
+  return join(dataDir, 'node.db')
+}
+
+/** Owns the node's database: opens and migrates it at start, checkpoints and closes it at stop. */
+export class StoreService implements Startable {
+  readonly name = 'store'
+  readonly #init: StoreInit
+  readonly #logger: Logger
+  #db: Db | undefined
+
+  constructor(components: StoreComponents, init: StoreInit) {
+    this.#logger = components.logger
+    this.#init = init
+  }
+
+  /** The open database; only valid between start and stop. */
+  get db(): Db {
+    if (!this.#db) throw new Error('store is not started')
+    return this.#db
+  }
+
+  start(): void {
+    const path = databasePath(this.#init.dataDir)
+    const db = openDatabase(path, {
+      synchronous: this.#init.synchronous,
+      busyTimeoutMs: this.#init.busyTimeoutMs
+    })
+    try {
+      const applied = migrate(db)
+      this.#logger.info({ path, applied: applied.map((m) => m.version) }, 'database open')
+    } catch (err) {
+      db.close()
+      throw err
+    }
+    this.#db = db
+  }
+
+  stop(): void {
+    if (!this.#db) return
+    // Folds the WAL back into the main file so a stopped node leaves one self-contained file.
+    this.#db.pragma('wal_checkpoint(TRUNCATE)')
+    this.#db.close()
+    this.#db = undefined
+    this.#logger.info('database closed')
+  }
+}
