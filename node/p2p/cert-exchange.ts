@@ -1,0 +1,105 @@
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger } from '../log/logger.ts'
+import { CERT_PROTOCOL, MAX_CONTROL_FRAME_BYTES } from './constants.ts'
+import { FrameMalformedError, RemoteRefusalError } from './errors.ts'
+import { decodeMessage, encodeMessage, frameStream, refusalMessage } from './framing.ts'
+import type { DmnLibp2p } from './libp2p-node.ts'
+import type { TrustPolicy, VerifiedPeer } from './trust.ts'
+
+/**
+ * `/dmn/cert/1.0.0`: each side asks the other for its node certificate as soon as a connection is up,
+ * and on demand before a share. One request frame `{v:1}`, one answer `{v:1, ok:true, certificate}`.
+ * The result of the check is kept per peer while it stays connected, so every share on that
+ * connection is judged against the same verified keys (or refused with the same error).
+ */
+export interface CertificateExchangeInit {
+  readonly libp2p: DmnLibp2p
+  readonly trust: TrustPolicy
+  readonly certificatePem: string
+  readonly logger: Logger
+  readonly timeoutMs: number
+  /** Called when a peer's certificate is refused (loudly: a changed pin may be an impersonation). */
+  readonly onRefused: (peerId: string, err: unknown) => void
+}
+
+export class CertificateExchange {
+  readonly #init: CertificateExchangeInit
+  readonly #verified = new Map<string, Promise<VerifiedPeer>>()
+
+  constructor(init: CertificateExchangeInit) {
+    this.#init = init
+  }
+
+  /** Stream handler answering our own certificate. */
+  readonly handle = async (stream: Stream, _connection: Connection): Promise<void> => {
+    const signal = AbortSignal.timeout(this.#init.timeoutMs)
+    const frames = frameStream(stream, MAX_CONTROL_FRAME_BYTES)
+    try {
+      decodeMessage(await frames.read({ signal }))
+      await frames.write(encodeMessage({ ok: true, certificate: this.#init.certificatePem }), { signal })
+      await stream.close({ signal })
+    } catch (err) {
+      await frames.write(refusalMessage(err), { signal }).catch(() => {})
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+
+  /**
+   * The peer's verified keys: from this connection's earlier exchange, or by asking the peer now
+   * (dialling it, through the DHT if needed). Throws the refusal error when the certificate was refused.
+   */
+  ensure(peerId: string, options: { signal?: AbortSignal } = {}): Promise<VerifiedPeer> {
+    let pending = this.#verified.get(peerId)
+    if (!pending) {
+      pending = this.#exchange(peerIdFromString(peerId), options.signal)
+      this.#verified.set(peerId, pending)
+      pending.catch((err: unknown) => {
+        if (isCertificateVerdict(err)) {
+          this.#init.onRefused(peerId, err)
+        } else if (this.#verified.get(peerId) === pending) {
+          // Not a verdict on the certificate (dial failure, timeout): ask again next time.
+          this.#verified.delete(peerId)
+        }
+      })
+    }
+    return pending
+  }
+
+  /** The peer disconnected: its next connection exchanges certificates again. */
+  forget(peerId: string): void {
+    this.#verified.delete(peerId)
+  }
+
+  async #exchange(peer: PeerId, signal: AbortSignal | undefined): Promise<VerifiedPeer> {
+    const timeout = AbortSignal.timeout(this.#init.timeoutMs)
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
+    const stream = await this.#init.libp2p.dialProtocol(peer, CERT_PROTOCOL, { signal: combined })
+    const frames = frameStream(stream, MAX_CONTROL_FRAME_BYTES)
+    let answer: Record<string, unknown>
+    try {
+      await frames.write(encodeMessage({}), { signal: combined })
+      answer = decodeMessage(await frames.read({ signal: combined }))
+      await stream.close({ signal: combined })
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      throw err
+    }
+    if (answer['ok'] !== true) {
+      throw new RemoteRefusalError(String(answer['error'] ?? 'Error'), String(answer['message'] ?? ''))
+    }
+    if (typeof answer['certificate'] !== 'string')
+      throw new FrameMalformedError('certificate answer without certificate')
+    return this.#init.trust.accept(peer.toString(), answer['certificate'])
+  }
+}
+
+/** Errors that are a verdict on the peer's certificate or trust, as opposed to a network failure. */
+export function isCertificateVerdict(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  return (
+    ['PinnedKeyChangedError', 'CertificateBindingError', 'PeerDeniedError', 'FrameMalformedError'].includes(
+      err.name
+    ) || err.name.startsWith('Certificate')
+  )
+}

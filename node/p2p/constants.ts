@@ -1,0 +1,39 @@
+/** Protocol ids and limits of the peer-to-peer layer. */
+
+/** DESIGN.md "Data in transit": the share protocol, versioned. */
+export const SHARE_PROTOCOL = '/dmn/share/1.0.0'
+/** Issue 4: serve a share again by data hash, only to its recipient. */
+export const FETCH_PROTOCOL = '/dmn/fetch/1.0.0'
+/** Node certificates are exchanged on connect over this protocol. */
+export const CERT_PROTOCOL = '/dmn/cert/1.0.0'
+/** Our own DHT namespace, so the node never joins the public IPFS DHT by accident. */
+export const DHT_PROTOCOL = '/dmn/kad/1.0.0'
+
+/** Version field of every JSON message on our protocols. */
+export const MESSAGE_VERSION = 1
+
+/** Frame header: a 4-byte big-endian length, so a reader knows a frame's size before buffering it. */
+export const FRAME_HEADER_BYTES = 4
+/** 1 MiB of data, plus envelope overhead (header, wrapped key, signature, base64 of Fernet). */
+export const MAX_FRAME_BYTES = 2 * 1024 * 1024
+/** Control frames (certificates, requests, receipts, refusals) are small. */
+export const MAX_CONTROL_FRAME_BYTES = 64 * 1024
+
+/** Secret name of the libp2p identity key inside the key ring. */
+export const LIBP2P_KEY_SECRET = 'libp2p-identity'
+
+/** Per-stream budget: a share of 1 MiB over loopback takes milliseconds; slow peers get this long. */
+export const DEFAULT_STREAM_TIMEOUT_MS = 30_000
+/** Exponential backoff of delivery retries, with full jitter. */
+export const DEFAULT_RETRY_BASE_MS = 1_000
+export const DEFAULT_RETRY_MAX_MS = 5 * 60_000
+/** A share that cannot be delivered within a day is marked failed (visible, with its last error). */
+export const DEFAULT_SHARE_EXPIRY_MS = 24 * 60 * 60_000
+/** How often the health monitor pings connected peers. */
+export const DEFAULT_HEALTH_INTERVAL_MS = 30_000
+/** Inbound limits per peer (issue 4, item 7). */
+export const DEFAULT_INBOUND_MESSAGES_PER_SECOND = 50
+export const DEFAULT_INBOUND_BYTES_PER_SECOND = 32 * 1024 * 1024
+export const DEFAULT_INBOUND_CONCURRENT_STREAMS = 8
+/** A peer is healthy when at least this share of recent contacts succeeded. */
+export const HEALTHY_SUCCESS_RATE = 0.5

@@ -1,0 +1,64 @@
+import { streamPair } from '@libp2p/utils'
+import { describe, expect, it } from 'vitest'
+import { decodeMessage, encodeFrameHeader, encodeMessage, frameStream, refusalMessage } from './framing.ts'
+import { PeerDeniedError } from './errors.ts'
+
+describe('frames', () => {
+  it('carries frames of any size up to the maximum, in order', async () => {
+    const [a, b] = await streamPair()
+    const out = frameStream(a, 1024)
+    const inbound = frameStream(b, 1024)
+    const big = new Uint8Array(1024).fill(7)
+    await out.write(new Uint8Array([1, 2, 3]))
+    await out.write(big)
+    expect(await inbound.read()).toEqual(new Uint8Array([1, 2, 3]))
+    expect(await inbound.read()).toEqual(big)
+    expect(inbound.bytesRead).toBe(4 + 3 + 4 + 1024)
+  })
+
+  it('refuses a frame whose announced length exceeds the maximum before reading its body', async () => {
+    const [a, b] = await streamPair()
+    a.send(encodeFrameHeader(1025))
+    await expect(frameStream(b, 1024).read()).rejects.toHaveProperty('name', 'FrameTooLargeError')
+  })
+
+  it('refuses to write an oversized frame', async () => {
+    const [a] = await streamPair()
+    await expect(frameStream(a, 8).write(new Uint8Array(9))).rejects.toHaveProperty(
+      'name',
+      'FrameTooLargeError'
+    )
+  })
+
+  it('reports a stream that ends inside a frame as malformed', async () => {
+    const [a, b] = await streamPair()
+    a.send(encodeFrameHeader(10))
+    a.send(new Uint8Array(3))
+    await a.close()
+    await expect(frameStream(b, 1024).read()).rejects.toHaveProperty('name', 'FrameMalformedError')
+  })
+
+  it('decodes only JSON objects of the current message version', () => {
+    expect(decodeMessage(encodeMessage({ ok: true }))).toEqual({ v: 1, ok: true })
+    const bad = [
+      new Uint8Array([0xff, 0xfe]),
+      new TextEncoder().encode('[1]'),
+      new TextEncoder().encode('{"v":2}')
+    ]
+    for (const frame of bad)
+      expect(() => decodeMessage(frame)).toThrow(expect.objectContaining({ name: 'FrameMalformedError' }))
+  })
+
+  it('names deliberate errors in refusals and hides everything else', () => {
+    expect(decodeMessage(refusalMessage(new PeerDeniedError('no')))).toMatchObject({
+      ok: false,
+      error: 'PeerDeniedError'
+    })
+    expect(decodeMessage(refusalMessage(new TypeError('/secret/path')))).toEqual({
+      v: 1,
+      ok: false,
+      error: 'InternalError',
+      message: 'the peer could not process the message'
+    })
+  })
+})

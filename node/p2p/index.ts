@@ -1,0 +1,28 @@
+/**
+ * The peer-to-peer adapter: a libp2p node (TCP, Noise, Yamux, identify, ping, kad-dht) with the
+ * versioned protocols `/dmn/share/1.0.0`, `/dmn/fetch/1.0.0` and `/dmn/cert/1.0.0`, a persistent peer
+ * book with trust policy and health, inbound limits, and a durable delivery worker.
+ *
+ * Entry point: `new P2pService(components, init)` (a Startable; start after the store and key ring),
+ * with `p2pInitFromConfig(config, extras)` for the options. Its methods are the API the REST layer
+ * uses: `shareData`, `getShare`, `sharesOf`, `getRecord`, `listDeliveries`, `retryShare`, `stats`,
+ * `peers`, `allowPeer`, `denyPeer`, `connect`; its events (`share:queued`, `share:delivered`,
+ * `share:attempt-failed`, `share:received`, `peer:verified`, `refused`) feed live updates.
+ */
+export * from './constants.ts'
+export { backoffMs, type AttestRecipient, type ReceiptStoredHook } from './delivery-worker.ts'
+export * from './errors.ts'
+export { p2pInitFromConfig } from './from-config.ts'
+export type { PeerEntry, PeerStatus, PeerTrust } from './peer-book.ts'
+export { P2pService, shareView } from './p2p-service.ts'
+export type {
+  P2pComponents,
+  P2pEvents,
+  P2pHooks,
+  P2pInit,
+  P2pKeyRing,
+  QueuedShare,
+  ShareView
+} from './p2p-types.ts'
+export type { NetworkStats } from './stats.ts'
+export { minimumTrustFor, type TrustMode } from './trust.ts'

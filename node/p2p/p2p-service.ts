@@ -1,0 +1,473 @@
+import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Startable } from '../core/lifecycle.ts'
+import type { SignedReceipt } from '../core/receipt.ts'
+import { isTier, MAX_DATA_BYTES, type Tier } from '../core/share.ts'
+import { createNodeCertificate, keyFingerprint, ReplayGuard } from '../crypto/index.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Db } from '../store/database.ts'
+import { dataHashOf, RecordRepository } from '../store/records.ts'
+import { ShareRepository, type ShareRow, type ShareState } from '../store/shares.ts'
+import { CertificateExchange } from './cert-exchange.ts'
+import { CERT_PROTOCOL, FETCH_PROTOCOL, SHARE_PROTOCOL } from './constants.ts'
+import { DeliveryWorker } from './delivery-worker.ts'
+import {
+  errorName,
+  InvalidShareRequestError,
+  PeerDeniedError,
+  RecordNotFoundError,
+  ShareNotFoundError,
+  UnknownRecipientError
+} from './errors.ts'
+import { FetchProtocol } from './fetch-protocol.ts'
+import { HealthMonitor } from './health-monitor.ts'
+import { createDmnLibp2p, type DmnLibp2p, loadOrCreateIdentity } from './libp2p-node.ts'
+import { InboundLimits } from './limits.ts'
+import { PeerBook, type PeerEntry } from './peer-book.ts'
+import type { P2pComponents, P2pEvents, P2pInit, QueuedShare, ShareView } from './p2p-types.ts'
+import { ShareReceiver } from './share-protocol.ts'
+import { type NetworkStats, TrafficStats } from './stats.ts'
+import { TrustPolicy } from './trust.ts'
+
+const ETH_ADDRESS = /^0x[a-fA-F0-9]{40}$/
+
+/** A share row as the API shows it (receipt parsed, no internal columns). */
+export function shareView(row: ShareRow): ShareView {
+  return {
+    shareId: row.shareId,
+    direction: row.direction,
+    dataHash: row.dataHash,
+    sender: row.sender,
+    recipient: row.recipient,
+    recipientLabel: row.recipientLabel,
+    tier: row.tier,
+    state: row.state,
+    attempts: row.attempts,
+    nextAttemptAt: row.nextAttemptMs === null ? null : new Date(row.nextAttemptMs).toISOString(),
+    expiresAt: row.expiresMs === null ? null : new Date(row.expiresMs).toISOString(),
+    lastError: row.lastError,
+    receipt: row.receipt ? (JSON.parse(new TextDecoder().decode(row.receipt)) as SignedReceipt) : null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt
+  }
+}
+
+/**
+ * The peer-to-peer component: a libp2p node with the share, fetch and certificate protocols, the
+ * durable delivery worker and the health monitor. Starts after the store and the key ring.
+ */
+export class P2pService extends EventEmitter<P2pEvents> implements Startable {
+  readonly name = 'p2p'
+  readonly #components: P2pComponents
+  readonly #init: P2pInit
+  readonly #logger: Logger
+  #running:
+    | {
+        libp2p: DmnLibp2p
+        db: Db
+        peerBook: PeerBook
+        trust: TrustPolicy
+        records: RecordRepository
+        shares: ShareRepository
+        certificates: CertificateExchange
+        worker: DeliveryWorker
+        health: HealthMonitor
+        fetch: FetchProtocol
+        stats: TrafficStats
+      }
+    | undefined
+
+  constructor(components: P2pComponents, init: P2pInit) {
+    super()
+    this.#components = components
+    this.#init = init
+    this.#logger = components.logger
+  }
+
+  #state() {
+    if (!this.#running) throw new Error('p2p is not started')
+    return this.#running
+  }
+
+  get libp2p(): DmnLibp2p {
+    return this.#state().libp2p
+  }
+
+  get peerId(): string {
+    return this.#state().libp2p.peerId.toString()
+  }
+
+  /** Addresses others can dial, `/ip4/…/tcp/…/p2p/<PeerId>`. */
+  get multiaddrs(): string[] {
+    return this.#state()
+      .libp2p.getMultiaddrs()
+      .map((a) => a.toString())
+  }
+
+  async start(): Promise<void> {
+    const init = this.#init
+    const db = this.#components.db()
+    const keyRing = this.#components.keyRing()
+    const peerBook = new PeerBook(db)
+    const trust = new TrustPolicy(peerBook, {
+      mode: init.trust,
+      allowlist: init.allowlist,
+      caCertificatePems: init.caCertificatePems
+    })
+    const privateKey = await loadOrCreateIdentity(keyRing)
+    const libp2p = await createDmnLibp2p({
+      privateKey,
+      host: init.host,
+      port: init.port,
+      maxConnections: init.maxConnections,
+      refusePeer: (peer, direction) => {
+        const refused = trust.refuses(peer.toString())
+        if (refused && direction === 'inbound') {
+          this.#refused(
+            peer.toString(),
+            'connection',
+            new PeerDeniedError('connection refused by the trust policy')
+          )
+        }
+        return refused
+      }
+    })
+    const selfPeerId = libp2p.peerId.toString()
+    const { signing, encryption } = keyRing.identity
+    const certificatePem =
+      init.certificatePem ??
+      createNodeCertificate({
+        peerId: selfPeerId,
+        signingPublicKeyPem: signing.publicKeyPem,
+        encryptionPublicKeyPem: encryption.publicKeyPem,
+        ...(init.ethAddress ? { ethAddress: init.ethAddress } : {}),
+        issuerPrivateKeyPem: signing.privateKeyPem
+      })
+    const records = new RecordRepository(db, keyRing)
+    const shares = new ShareRepository(db)
+    const replayGuard = new ReplayGuard(db, { windowSeconds: init.replayWindowSeconds })
+    const limits = new InboundLimits(init.limits)
+    const stats = new TrafficStats()
+    const timeoutMs = init.streamTimeoutMs
+    const onRefused = (peerId: string, protocol: string, err: unknown) => this.#refused(peerId, protocol, err)
+    const certificates = new CertificateExchange({
+      libp2p,
+      trust,
+      certificatePem,
+      logger: this.#logger,
+      timeoutMs,
+      onRefused: (peerId, err) => this.#refused(peerId, CERT_PROTOCOL, err)
+    })
+    const signingKeyId = keyFingerprint(signing.publicKeyPem)
+    const receiver = new ShareReceiver({
+      selfPeerId,
+      signingPrivateKeyPem: signing.privateKeyPem,
+      encryptionPrivateKeyPem: encryption.privateKeyPem,
+      db,
+      records,
+      shares,
+      certificates,
+      replayGuard,
+      limits,
+      stats,
+      logger: this.#logger,
+      timeoutMs,
+      onShareReceived: init.hooks?.onShareReceived,
+      onReceived: (share, receipt) => this.emit('share:received', { share: shareView(share), receipt }),
+      onRefused
+    })
+    const fetch = new FetchProtocol({
+      libp2p,
+      selfPeerId,
+      signingPrivateKeyPem: signing.privateKeyPem,
+      signingKeyId,
+      encryptionPrivateKeyPem: encryption.privateKeyPem,
+      records,
+      shares,
+      certificates,
+      replayGuard,
+      limits,
+      stats,
+      timeoutMs,
+      onRefused
+    })
+    const worker = new DeliveryWorker({
+      libp2p,
+      db,
+      records,
+      shares,
+      certificates,
+      signingPrivateKeyPem: signing.privateKeyPem,
+      signingKeyId,
+      stats,
+      logger: this.#logger,
+      timeoutMs,
+      retryBaseMs: init.retryBaseMs,
+      retryMaxMs: init.retryMaxMs,
+      concurrency: init.deliveryConcurrency,
+      attestRecipient: init.attestRecipient,
+      onReceiptStored: init.hooks?.onReceiptStored,
+      onDelivered: (share, receipt) => this.emit('share:delivered', { share: shareView(share), receipt }),
+      onAttemptFailed: (share, err, final) =>
+        this.emit('share:attempt-failed', {
+          share: shareView(shares.get(share.shareId) ?? share),
+          error: errorName(err),
+          final
+        })
+    })
+    const health = new HealthMonitor({
+      libp2p,
+      peerBook,
+      logger: this.#logger,
+      intervalMs: init.healthIntervalMs,
+      timeoutMs: Math.min(timeoutMs, 10_000),
+      onReachable: (peerId) => worker.peerAvailable(peerId)
+    })
+    // Known peers are dialable after a restart without asking the DHT.
+    for (const entry of peerBook.list()) {
+      if (entry.addresses.length === 0 || entry.peerId === selfPeerId) continue
+      await libp2p.peerStore.merge(peerIdFromString(entry.peerId), {
+        multiaddrs: entry.addresses.map((a) => multiaddr(a))
+      })
+    }
+    const handlerOptions = { maxInboundStreams: init.limits.concurrentStreams, maxOutboundStreams: 64 }
+    await libp2p.handle(CERT_PROTOCOL, certificates.handle, handlerOptions)
+    await libp2p.handle(SHARE_PROTOCOL, receiver.handle, handlerOptions)
+    await libp2p.handle(FETCH_PROTOCOL, fetch.handle, handlerOptions)
+    libp2p.addEventListener('peer:identify', (evt) => {
+      const peerId = evt.detail.peerId.toString()
+      peerBook.setAddresses(
+        peerId,
+        evt.detail.listenAddrs.map((a) => a.toString())
+      )
+      if (!evt.detail.protocols.includes(CERT_PROTOCOL)) return
+      certificates
+        .ensure(peerId)
+        .then((peer) => {
+          this.emit('peer:verified', { peerId, trust: peer.trust })
+          worker.peerAvailable(peerId)
+        })
+        .catch((err: unknown) =>
+          this.#logger.debug({ peerId, err: errorName(err) }, 'certificate exchange failed')
+        )
+    })
+    libp2p.addEventListener('peer:disconnect', (evt) => certificates.forget(evt.detail.toString()))
+    await libp2p.start()
+    this.#running = {
+      libp2p,
+      db,
+      peerBook,
+      trust,
+      records,
+      shares,
+      certificates,
+      worker,
+      health,
+      fetch,
+      stats
+    }
+    worker.start()
+    health.start()
+    for (const address of init.bootstrap) {
+      libp2p
+        .dial(multiaddr(address), { signal: AbortSignal.timeout(timeoutMs) })
+        .catch((err: unknown) =>
+          this.#logger.warn({ address, err: errorName(err) }, 'bootstrap peer unreachable')
+        )
+    }
+    this.#logger.info({ peerId: selfPeerId, addresses: this.multiaddrs }, 'p2p started')
+  }
+
+  async stop(): Promise<void> {
+    const state = this.#running
+    if (!state) return
+    await state.health.stop()
+    await state.worker.stop()
+    await state.libp2p.stop()
+    this.#running = undefined
+  }
+
+  #refused(peerId: string, protocol: string, err: unknown): void {
+    const error = errorName(err)
+    const message = err instanceof Error ? err.message : String(err)
+    const level = error === 'PinnedKeyChangedError' || error === 'CertificateBindingError' ? 'error' : 'warn'
+    this.#logger[level]({ peerId, protocol, error }, `refused a peer: ${message}`)
+    this.emit('refused', { peerId, protocol, error, message })
+  }
+
+  /**
+   * Queues a share: record and share row commit in one transaction (with the `onShareQueued` hook)
+   * before any network I/O; the delivery worker sends it in the background.
+   */
+  shareData(input: { data: Uint8Array; recipient: string; tier?: Tier }): QueuedShare {
+    const { db, peerBook, records, shares, worker, libp2p } = this.#state()
+    const tier = input.tier ?? 'standard'
+    if (!isTier(tier)) throw new InvalidShareRequestError(`unknown tier ${String(tier)}`)
+    if (!(input.data instanceof Uint8Array)) throw new InvalidShareRequestError('data must be bytes')
+    if (input.data.byteLength > MAX_DATA_BYTES) {
+      throw new InvalidShareRequestError(`data of ${input.data.byteLength} bytes exceeds ${MAX_DATA_BYTES}`)
+    }
+    if (tier === 'maximum' && !this.#init.attestRecipient) {
+      throw new InvalidShareRequestError(
+        'the maximum tier needs TPM attestation, which this node is not configured for'
+      )
+    }
+    const recipient = this.#resolveRecipient(input.recipient)
+    if (recipient === libp2p.peerId.toString())
+      throw new InvalidShareRequestError('a node cannot share with itself')
+    if (peerBook.isDenied(recipient)) throw new PeerDeniedError(`recipient ${recipient} is denied`)
+    const dataHash = dataHashOf(input.data)
+    const now = Date.now()
+    const row = db.transaction(() => {
+      const record = records.put(input.data, dataHash)
+      const share = shares.insert({
+        shareId: randomBytes(16).toString('hex'),
+        direction: 'out',
+        recordId: record.id,
+        dataHash,
+        sender: libp2p.peerId.toString(),
+        recipient,
+        recipientLabel: input.recipient,
+        tier,
+        state: 'queued',
+        nextAttemptMs: now,
+        expiresMs: now + this.#init.shareExpiryMs
+      })
+      this.#init.hooks?.onShareQueued?.(db, share)
+      return share
+    })()
+    const view = shareView(row)
+    this.emit('share:queued', { share: view })
+    worker.kick()
+    return { shareId: row.shareId, dataHash, state: 'queued' }
+  }
+
+  #resolveRecipient(label: string): string {
+    if (typeof label !== 'string') throw new UnknownRecipientError('recipient must be a string')
+    if (ETH_ADDRESS.test(label)) {
+      const peer = this.#state().peerBook.getByEthAddress(label)
+      if (!peer) throw new UnknownRecipientError(`no known peer has Ethereum address ${label}`)
+      return peer.peerId
+    }
+    try {
+      return peerIdFromString(label).toString()
+    } catch (err) {
+      throw new UnknownRecipientError('recipient is neither a PeerId nor a 0x Ethereum address', {
+        cause: err
+      })
+    }
+  }
+
+  getShare(shareId: string): ShareView {
+    const row = this.#state().shares.get(shareId)
+    if (!row) throw new ShareNotFoundError(`no share ${shareId}`)
+    return shareView(row)
+  }
+
+  /** Shares of a record, sent and received, newest first. */
+  sharesOf(dataHash: string): ShareView[] {
+    return this.#state().shares.listByDataHash(dataHash).map(shareView)
+  }
+
+  /** The outgoing delivery list (outbox view), optionally filtered by state. */
+  listDeliveries(opts: { state?: ShareState; limit?: number; offset?: number } = {}): ShareView[] {
+    return this.#state().shares.listOutgoing(opts).map(shareView)
+  }
+
+  /** A failed share goes back to the queue with a fresh expiry; a queued one becomes due now. */
+  retryShare(shareId: string): ShareView {
+    const { shares, worker, db } = this.#state()
+    const row = shares.get(shareId)
+    if (row?.direction !== 'out') throw new ShareNotFoundError(`no outgoing share ${shareId}`)
+    const now = Date.now()
+    if (row.state === 'failed') shares.requeue(shareId, now + this.#init.shareExpiryMs, now)
+    else if (row.state === 'queued') {
+      db.prepare('UPDATE shares SET next_attempt_ms = ? WHERE share_id = ?').run(now, shareId)
+    }
+    worker.kick()
+    return this.getShare(shareId)
+  }
+
+  /**
+   * The data of `dataHash`: from the local store, else fetched from known peers (healthy first) that
+   * shared it with this node. Throws RecordNotFoundError when nobody has it for us.
+   */
+  async getRecord(
+    dataHash: string,
+    options: { signal?: AbortSignal } = {}
+  ): Promise<{ dataHash: string; data: Uint8Array; source: string }> {
+    const { records, peerBook, fetch, libp2p } = this.#state()
+    const local = records.read(dataHash)
+    if (local) return { dataHash, data: local, source: 'local' }
+    const connected = new Set(libp2p.getPeers().map((p) => p.toString()))
+    const candidates = peerBook
+      .list()
+      .filter((p) => p.status === 'active' && (p.certificatePem || connected.has(p.peerId)))
+    for (const peer of candidates) {
+      options.signal?.throwIfAborted()
+      try {
+        const data = await fetch.fetch(peerIdFromString(peer.peerId), dataHash, options)
+        return { dataHash, data, source: peer.peerId }
+      } catch (err) {
+        this.#logger.debug({ peerId: peer.peerId, err: errorName(err) }, 'fetch from peer failed')
+      }
+    }
+    throw new RecordNotFoundError(`no record ${dataHash} here or at any known peer`)
+  }
+
+  peers(opts: { healthy?: boolean } = {}): Array<PeerEntry & { connected: boolean }> {
+    const { peerBook, libp2p } = this.#state()
+    const connected = new Set(libp2p.getPeers().map((p) => p.toString()))
+    return peerBook.list(opts).map((p) => ({ ...p, connected: connected.has(p.peerId) }))
+  }
+
+  /** Operator allowlist: the peer may connect and reaches `allowlisted` trust. */
+  allowPeer(peerId: string): void {
+    const id = peerIdFromString(peerId).toString()
+    this.#state().peerBook.allow(id)
+  }
+
+  /** Operator deny: refused from now on, and disconnected at once. */
+  async denyPeer(peerId: string): Promise<void> {
+    const { peerBook, libp2p, certificates } = this.#state()
+    const peer = peerIdFromString(peerId)
+    peerBook.setStatus(peer.toString(), 'denied')
+    certificates.forget(peer.toString())
+    await libp2p.hangUp(peer)
+  }
+
+  /** Dials a multiaddr (operator `peers connect`, tests). */
+  async connect(address: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+    const connection = await this.#state().libp2p.dial(multiaddr(address), {
+      signal: options.signal ?? AbortSignal.timeout(this.#init.streamTimeoutMs)
+    })
+    return connection.remotePeer.toString()
+  }
+
+  stats(): NetworkStats {
+    const { peerBook, libp2p, stats, shares } = this.#state()
+    const peers = peerBook.list()
+    const latencies = peers.map((p) => p.latencyMs).filter((l): l is number => l !== null)
+    return {
+      peerId: libp2p.peerId.toString(),
+      totalPeers: peers.length,
+      healthyPeers: peers.filter((p) => p.healthy).length,
+      connectedPeers: libp2p.getPeers().length,
+      averageLatencyMs:
+        latencies.length === 0 ? null : latencies.reduce((a, b) => a + b, 0) / latencies.length,
+      messagesIn: stats.messagesIn,
+      messagesOut: stats.messagesOut,
+      bytesIn: stats.bytesIn,
+      bytesOut: stats.bytesOut,
+      uptimeSeconds: stats.uptimeSeconds(),
+      shares: shares.countByState()
+    }
+  }
+
+  /** Runs one health round now (the monitor runs them on its interval). */
+  checkHealth(): Promise<void> {
+    return this.#state().health.checkAll()
+  }
+}

@@ -1,0 +1,107 @@
+import type { SignedReceipt } from '../core/receipt.ts'
+import type { Tier } from '../core/share.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Db } from '../store/database.ts'
+import type { ShareDirection, ShareRow, ShareState } from '../store/shares.ts'
+import type { AttestRecipient } from './delivery-worker.ts'
+import type { PeerTrust } from './peer-book.ts'
+import type { TrustMode } from './trust.ts'
+
+/** The part of node/crypto's KeyRing this component uses. */
+export interface P2pKeyRing {
+  encrypt(plaintext: Uint8Array): { keyVersion: number; token: string }
+  decrypt(keyVersion: number, token: string): Uint8Array
+  readonly identity: {
+    readonly signing: { readonly privateKeyPem: string; readonly publicKeyPem: string }
+    readonly encryption: { readonly privateKeyPem: string; readonly publicKeyPem: string }
+  }
+  getSecret(name: string): Uint8Array | undefined
+  setSecret(name: string, value: Uint8Array): Promise<void>
+}
+
+/**
+ * Transaction hooks: each is called synchronously INSIDE the better-sqlite3 transaction that writes
+ * the share, so whatever the hook writes (the audit outbox row) commits or rolls back with it. A hook
+ * that throws aborts the transaction: the share is not queued (or not stored, or the receipt not kept).
+ */
+export interface P2pHooks {
+  /** An outgoing share was queued (record + share row written). */
+  onShareQueued?(db: Db, share: ShareRow): void
+  /** The recipient's signed receipt for an outgoing share was verified and stored. */
+  onReceiptStored?(db: Db, share: ShareRow, receipt: SignedReceipt): void
+  /** An incoming share was stored here and this node signed its receipt. */
+  onShareReceived?(db: Db, share: ShareRow, receipt: SignedReceipt): void
+}
+
+/** Components the P2P service needs; getters because the store and key ring start before it. */
+export interface P2pComponents {
+  readonly db: () => Db
+  readonly keyRing: () => P2pKeyRing
+  readonly logger: Logger
+}
+
+/** Options of the P2P service; `p2pInitFromConfig` fills them from `config.p2p`. */
+export interface P2pInit {
+  readonly host: string
+  readonly port: number
+  readonly bootstrap: readonly string[]
+  readonly maxConnections: number
+  readonly trust: TrustMode
+  readonly allowlist: readonly string[]
+  readonly caCertificatePems: readonly string[]
+  /** A CA-issued certificate for this node; a self-signed one is made at start otherwise. */
+  readonly certificatePem?: string | undefined
+  /** The node's Ethereum address, bound into its certificate so peers can name it by address. */
+  readonly ethAddress?: string | undefined
+  readonly streamTimeoutMs: number
+  readonly retryBaseMs: number
+  readonly retryMaxMs: number
+  readonly shareExpiryMs: number
+  readonly healthIntervalMs: number
+  readonly deliveryConcurrency: number
+  readonly replayWindowSeconds: number
+  readonly limits: {
+    readonly messagesPerSecond: number
+    readonly bytesPerSecond: number
+    readonly concurrentStreams: number
+  }
+  readonly hooks?: P2pHooks | undefined
+  /** Checks a maximum-tier recipient's TPM attestation; without it maximum shares are refused. */
+  readonly attestRecipient?: AttestRecipient | undefined
+}
+
+/** What `shareData` returns: the share is durably queued, delivery runs in the background. */
+export interface QueuedShare {
+  readonly shareId: string
+  readonly dataHash: string
+  readonly state: 'queued'
+}
+
+/** A share as the API shows it. */
+export interface ShareView {
+  readonly shareId: string
+  readonly direction: ShareDirection
+  readonly dataHash: string
+  readonly sender: string
+  readonly recipient: string
+  readonly recipientLabel: string | null
+  readonly tier: Tier
+  readonly state: ShareState
+  readonly attempts: number
+  readonly nextAttemptAt: string | null
+  readonly expiresAt: string | null
+  readonly lastError: string | null
+  readonly receipt: SignedReceipt | null
+  readonly createdAt: string
+  readonly updatedAt: string
+}
+
+/** Events of the P2P service (for logs and Server-Sent Events). */
+export type P2pEvents = {
+  'share:queued': [{ share: ShareView }]
+  'share:delivered': [{ share: ShareView; receipt: SignedReceipt }]
+  'share:attempt-failed': [{ share: ShareView; error: string; final: boolean }]
+  'share:received': [{ share: ShareView; receipt: SignedReceipt }]
+  'peer:verified': [{ peerId: string; trust: PeerTrust }]
+  refused: [{ peerId: string; protocol: string; error: string; message: string }]
+}

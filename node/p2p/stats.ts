@@ -1,0 +1,39 @@
+/** Counters of the node's own protocols, for the network stats of the API. */
+export class TrafficStats {
+  readonly startedAtMs = Date.now()
+  messagesIn = 0
+  messagesOut = 0
+  bytesIn = 0
+  bytesOut = 0
+
+  recordIn(bytes: number): void {
+    this.messagesIn += 1
+    this.bytesIn += bytes
+  }
+
+  recordOut(bytes: number): void {
+    this.messagesOut += 1
+    this.bytesOut += bytes
+  }
+
+  uptimeSeconds(nowMs: number = Date.now()): number {
+    return Math.floor((nowMs - this.startedAtMs) / 1000)
+  }
+}
+
+/** What the API shows as network stats. */
+export interface NetworkStats {
+  readonly peerId: string
+  readonly totalPeers: number
+  readonly healthyPeers: number
+  readonly connectedPeers: number
+  /** Mean of the known peers' latencies, null when none was measured yet. */
+  readonly averageLatencyMs: number | null
+  readonly messagesIn: number
+  readonly messagesOut: number
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly uptimeSeconds: number
+  /** Counts of shares by `direction:state`, e.g. `out:queued`. */
+  readonly shares: Record<string, number>
+}

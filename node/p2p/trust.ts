@@ -1,0 +1,155 @@
+import type { Tier } from '../core/share.ts'
+import { keyFingerprint, parseNodeCertificate, verifyNodeCertificate } from '../crypto/index.ts'
+import {
+  CertificateBindingError,
+  InsufficientTrustError,
+  PeerDeniedError,
+  PinnedKeyChangedError
+} from './errors.ts'
+import type { PeerBook, PeerEntry, PeerTrust } from './peer-book.ts'
+
+/**
+ * The trust policy (DESIGN.md "Identity and trust"). A peer's node certificate is accepted only when it
+ * names the authenticated remote PeerId; trust then comes, in rising strength, from pinning on first
+ * contact, the operator allowlist, or a chain to a configured consortium CA. A pinned key that changes
+ * is refused: the old binding stays until an operator removes it.
+ */
+
+export type TrustMode = 'pin' | 'allowlist' | 'ca'
+
+export interface TrustPolicyInit {
+  readonly mode: TrustMode
+  /** PeerIds the operator allows up front (config); more are added through `allowPeer`. */
+  readonly allowlist: readonly string[]
+  /** PEMs of the consortium CA certificates; a peer certificate chaining to one is trusted as `ca`. */
+  readonly caCertificatePems: readonly string[]
+}
+
+/** The keys of a verified peer, ready for envelope and receipt checks. */
+export interface VerifiedPeer {
+  readonly peerId: string
+  readonly trust: Exclude<PeerTrust, 'unknown'>
+  readonly signingPublicKeyPem: string
+  readonly encryptionPublicKeyPem: string
+  readonly ethAddress: string | undefined
+  readonly certificatePem: string
+}
+
+const RANK: Record<PeerTrust, number> = { unknown: 0, pinned: 1, allowlisted: 2, ca: 3 }
+
+/**
+ * The tier's minimum trust. DESIGN.md: standard >= signature with nonce (a pinned key is enough);
+ * high and maximum need trust the operator established (allowlist) or a CA chain. Maximum adds a TPM
+ * attestation, which the sender checks before sealing.
+ */
+export function minimumTrustFor(tier: Tier): PeerTrust {
+  return tier === 'standard' ? 'pinned' : 'allowlisted'
+}
+
+export function assertTrustFor(tier: Tier, trust: PeerTrust, peerId: string): void {
+  if (RANK[trust] < RANK[minimumTrustFor(tier)]) {
+    throw new InsufficientTrustError(
+      `peer ${peerId} is trusted as ${trust}; tier ${tier} needs ${minimumTrustFor(tier)}`
+    )
+  }
+}
+
+export class TrustPolicy {
+  readonly #init: TrustPolicyInit
+  readonly #peerBook: PeerBook
+  readonly #allowlist: Set<string>
+
+  constructor(peerBook: PeerBook, init: TrustPolicyInit) {
+    this.#peerBook = peerBook
+    this.#init = init
+    this.#allowlist = new Set(init.allowlist)
+  }
+
+  get mode(): TrustMode {
+    return this.#init.mode
+  }
+
+  /** Whether a connection with this peer is refused outright (gater). */
+  refuses(peerId: string): boolean {
+    if (this.#peerBook.isDenied(peerId)) return true
+    if (this.#init.mode === 'allowlist') return !this.isAllowlisted(peerId)
+    return false
+  }
+
+  isAllowlisted(peerId: string): boolean {
+    return this.#allowlist.has(peerId) || this.#peerBook.get(peerId)?.trust === 'allowlisted'
+  }
+
+  /**
+   * Checks a certificate presented by `remotePeer` over an authenticated connection and records it.
+   * Throws CertificateBindingError, PeerDeniedError, PinnedKeyChangedError or crypto's certificate errors.
+   */
+  accept(remotePeer: string, certificatePem: string): VerifiedPeer {
+    const existing: PeerEntry | undefined = this.#peerBook.get(remotePeer)
+    if (existing?.status === 'denied')
+      throw new PeerDeniedError(`peer ${remotePeer} is denied by the operator`)
+    let viaCa = false
+    if (this.#init.caCertificatePems.length > 0) {
+      try {
+        verifyNodeCertificate(certificatePem, { caCertificatePems: [...this.#init.caCertificatePems] })
+        viaCa = true
+      } catch (err) {
+        if (this.#init.mode === 'ca') throw err
+      }
+    }
+    if (!viaCa) verifyNodeCertificate(certificatePem, {})
+    const cert = parseNodeCertificate(certificatePem)
+    if (cert.peerId !== remotePeer) {
+      throw new CertificateBindingError(
+        `certificate names ${cert.peerId}, the connection is from ${remotePeer}`
+      )
+    }
+    const signingKeyFpr = keyFingerprint(cert.signingPublicKeyPem)
+    const encryptionKeyFpr = keyFingerprint(cert.encryptionPublicKeyPem)
+    const keysChanged =
+      existing?.signingKeyFpr != null &&
+      (existing.signingKeyFpr !== signingKeyFpr || existing.encryptionKeyFpr !== encryptionKeyFpr)
+    // Under a CA, a new certificate for new keys is a legitimate rotation; a pin admits no such thing.
+    if (keysChanged && !(viaCa && existing?.trust === 'ca')) {
+      throw new PinnedKeyChangedError(
+        `peer ${remotePeer} presented keys ${signingKeyFpr.slice(0, 16)}… but ${existing?.signingKeyFpr?.slice(0, 16)}… is pinned`
+      )
+    }
+    let trust: VerifiedPeer['trust']
+    if (viaCa) trust = 'ca'
+    else if (this.isAllowlisted(remotePeer)) trust = 'allowlisted'
+    else if (this.#init.mode === 'allowlist')
+      throw new PeerDeniedError(`peer ${remotePeer} is not on the allowlist`)
+    else trust = 'pinned'
+    this.#peerBook.recordCertificate(remotePeer, {
+      certificatePem,
+      signingKeyFpr,
+      encryptionKeyFpr,
+      ethAddress: cert.ethAddress,
+      trust
+    })
+    return {
+      peerId: remotePeer,
+      trust,
+      signingPublicKeyPem: cert.signingPublicKeyPem,
+      encryptionPublicKeyPem: cert.encryptionPublicKeyPem,
+      ethAddress: cert.ethAddress,
+      certificatePem
+    }
+  }
+
+  /** The verified peer from the peer book (after a restart, before a new exchange). */
+  fromPeerBook(peerId: string): VerifiedPeer | undefined {
+    const entry = this.#peerBook.get(peerId)
+    if (!entry?.certificatePem || entry.status === 'denied' || entry.trust === 'unknown') return undefined
+    const cert = parseNodeCertificate(entry.certificatePem)
+    return {
+      peerId,
+      trust: entry.trust,
+      signingPublicKeyPem: cert.signingPublicKeyPem,
+      encryptionPublicKeyPem: cert.encryptionPublicKeyPem,
+      ethAddress: cert.ethAddress,
+      certificatePem: entry.certificatePem
+    }
+  }
+}

@@ -1,0 +1,255 @@
+import type { Tier } from '../core/share.ts'
+import type { Db } from './database.ts'
+
+/**
+ * Shares sent and received (table `shares`). Outgoing shares are the durable delivery queue: a row is
+ * committed before any network I/O and moves queued -> delivering -> delivered | failed (back to
+ * queued on a retryable error). Incoming shares are stored once per share id ('received').
+ */
+
+export type ShareDirection = 'out' | 'in'
+export type ShareState = 'queued' | 'delivering' | 'delivered' | 'failed' | 'received'
+
+export interface ShareRow {
+  readonly shareId: string
+  readonly direction: ShareDirection
+  readonly recordId: number
+  readonly dataHash: string
+  readonly sender: string
+  readonly recipient: string
+  readonly recipientLabel: string | null
+  readonly tier: Tier
+  readonly state: ShareState
+  /** JSON of the signed receipt (UTF-8), once there is one. */
+  readonly receipt: Uint8Array | null
+  readonly attempts: number
+  readonly nextAttemptMs: number | null
+  readonly expiresMs: number | null
+  readonly lastError: string | null
+  readonly createdAt: string
+  readonly updatedAt: string
+}
+
+interface RawShareRow {
+  share_id: string
+  direction: ShareDirection
+  record_id: number
+  data_hash: string
+  sender: string
+  recipient: string
+  recipient_label: string | null
+  tier: Tier
+  state: ShareState
+  receipt: Uint8Array | null
+  attempts: number
+  next_attempt_ms: number | null
+  expires_ms: number | null
+  last_error: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface NewShare {
+  readonly shareId: string
+  readonly direction: ShareDirection
+  readonly recordId: number
+  readonly dataHash: string
+  readonly sender: string
+  readonly recipient: string
+  readonly recipientLabel?: string
+  readonly tier: Tier
+  readonly state: 'queued' | 'received'
+  readonly receipt?: Uint8Array
+  readonly nextAttemptMs?: number
+  readonly expiresMs?: number
+}
+
+const COLUMNS =
+  'share_id, direction, record_id, data_hash, sender, recipient, recipient_label, tier, state, receipt, attempts, next_attempt_ms, expires_ms, last_error, created_at, updated_at'
+
+function toRow(r: RawShareRow): ShareRow {
+  return {
+    shareId: r.share_id,
+    direction: r.direction,
+    recordId: r.record_id,
+    dataHash: r.data_hash,
+    sender: r.sender,
+    recipient: r.recipient,
+    recipientLabel: r.recipient_label,
+    tier: r.tier,
+    state: r.state,
+    receipt: r.receipt,
+    attempts: r.attempts,
+    nextAttemptMs: r.next_attempt_ms,
+    expiresMs: r.expires_ms,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
+  }
+}
+
+const now = () => new Date().toISOString()
+
+/** Repository over `shares`. Synchronous, so it composes inside a caller's `db.transaction()`. */
+export class ShareRepository {
+  readonly #db: Db
+
+  constructor(db: Db) {
+    this.#db = db
+  }
+
+  insert(share: NewShare): ShareRow {
+    const at = now()
+    const raw = this.#db
+      .prepare<unknown[], RawShareRow>(
+        `INSERT INTO shares (share_id, direction, record_id, data_hash, sender, recipient, recipient_label, tier,
+           state, receipt, next_attempt_ms, expires_ms, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`
+      )
+      .get(
+        share.shareId,
+        share.direction,
+        share.recordId,
+        share.dataHash,
+        share.sender,
+        share.recipient,
+        share.recipientLabel ?? null,
+        share.tier,
+        share.state,
+        share.receipt ?? null,
+        share.nextAttemptMs ?? null,
+        share.expiresMs ?? null,
+        at,
+        at
+      )
+    return toRow(raw as RawShareRow)
+  }
+
+  get(shareId: string): ShareRow | undefined {
+    const raw = this.#db
+      .prepare<[string], RawShareRow>(`SELECT ${COLUMNS} FROM shares WHERE share_id = ?`)
+      .get(shareId)
+    return raw ? toRow(raw) : undefined
+  }
+
+  /** Shares of a record, newest first. */
+  listByDataHash(dataHash: string): ShareRow[] {
+    return this.#db
+      .prepare<[string], RawShareRow>(
+        `SELECT ${COLUMNS} FROM shares WHERE data_hash = ? ORDER BY created_at DESC, share_id`
+      )
+      .all(dataHash)
+      .map(toRow)
+  }
+
+  /** An outgoing share of `dataHash` addressed to `recipient`: the fetch protocol's permission. */
+  findOutgoingTo(dataHash: string, recipient: string): ShareRow | undefined {
+    const raw = this.#db
+      .prepare<[string, string], RawShareRow>(
+        `SELECT ${COLUMNS} FROM shares WHERE data_hash = ? AND recipient = ? AND direction = 'out' LIMIT 1`
+      )
+      .get(dataHash, recipient)
+    return raw ? toRow(raw) : undefined
+  }
+
+  /** Outgoing shares whose next attempt is due, oldest first. */
+  listDue(nowMs: number, limit: number): ShareRow[] {
+    return this.#db
+      .prepare<[number, number], RawShareRow>(
+        `SELECT ${COLUMNS} FROM shares WHERE direction = 'out' AND state = 'queued'
+           AND (next_attempt_ms IS NULL OR next_attempt_ms <= ?) ORDER BY next_attempt_ms, created_at LIMIT ?`
+      )
+      .all(nowMs, limit)
+      .map(toRow)
+  }
+
+  /** The earliest next attempt among queued outgoing shares. */
+  nextDueMs(): number | undefined {
+    const row = this.#db
+      .prepare<[], { due: number | null }>(
+        `SELECT min(coalesce(next_attempt_ms, 0)) AS due FROM shares WHERE direction = 'out' AND state = 'queued'`
+      )
+      .get()
+    return row?.due ?? undefined
+  }
+
+  /** Outgoing shares, optionally of one state, newest first: the delivery list. */
+  listOutgoing(opts: { state?: ShareState; limit?: number; offset?: number } = {}): ShareRow[] {
+    const where = opts.state ? `AND state = ?` : ''
+    const args: unknown[] = opts.state ? [opts.state] : []
+    return this.#db
+      .prepare<unknown[], RawShareRow>(
+        `SELECT ${COLUMNS} FROM shares WHERE direction = 'out' ${where}
+           ORDER BY created_at DESC, share_id LIMIT ? OFFSET ?`
+      )
+      .all(...args, opts.limit ?? 100, opts.offset ?? 0)
+      .map(toRow)
+  }
+
+  /** Claims a queued share for an attempt; false when another worker or state change got there first. */
+  claim(shareId: string): boolean {
+    return (
+      this.#db
+        .prepare(
+          `UPDATE shares SET state = 'delivering', attempts = attempts + 1, updated_at = ?
+             WHERE share_id = ? AND state = 'queued'`
+        )
+        .run(now(), shareId).changes === 1
+    )
+  }
+
+  markDelivered(shareId: string, receipt: Uint8Array): void {
+    this.#db
+      .prepare(
+        `UPDATE shares SET state = 'delivered', receipt = ?, next_attempt_ms = NULL, last_error = NULL,
+           updated_at = ? WHERE share_id = ?`
+      )
+      .run(receipt, now(), shareId)
+  }
+
+  markRetry(shareId: string, nextAttemptMs: number, error: string): void {
+    this.#db
+      .prepare(
+        `UPDATE shares SET state = 'queued', next_attempt_ms = ?, last_error = ?, updated_at = ? WHERE share_id = ?`
+      )
+      .run(nextAttemptMs, error, now(), shareId)
+  }
+
+  markFailed(shareId: string, error: string): void {
+    this.#db
+      .prepare(
+        `UPDATE shares SET state = 'failed', next_attempt_ms = NULL, last_error = ?, updated_at = ? WHERE share_id = ?`
+      )
+      .run(error, now(), shareId)
+  }
+
+  /** Puts a failed share back in the queue, due now, with a fresh expiry. */
+  requeue(shareId: string, expiresMs: number, nowMs: number): boolean {
+    return (
+      this.#db
+        .prepare(
+          `UPDATE shares SET state = 'queued', next_attempt_ms = ?, expires_ms = ?, updated_at = ?
+             WHERE share_id = ? AND direction = 'out' AND state = 'failed'`
+        )
+        .run(nowMs, expiresMs, now(), shareId).changes === 1
+    )
+  }
+
+  /** After a crash an attempt may have been cut short: those shares go back to the queue. */
+  resetInterrupted(): number {
+    return this.#db
+      .prepare(
+        `UPDATE shares SET state = 'queued', updated_at = ? WHERE direction = 'out' AND state = 'delivering'`
+      )
+      .run(now()).changes
+  }
+
+  countByState(): Record<string, number> {
+    const rows = this.#db
+      .prepare<[], { direction: string; state: string; n: number }>(
+        'SELECT direction, state, count(*) AS n FROM shares GROUP BY direction, state'
+      )
+      .all()
+    return Object.fromEntries(rows.map((r) => [`${r.direction}:${r.state}`, r.n]))
+  }
+}
