@@ -1,0 +1,173 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { GCM_NONCE_BYTES, GCM_TAG_BYTES, MAX_ENVELOPE_BYTES, MAX_SHARE_PLAINTEXT_BYTES } from './constants.ts'
+import {
+  appendSignature,
+  decodeEnvelope,
+  ENVELOPE_FORMAT_VERSION,
+  type EnvelopeHeader,
+  encodeHeader,
+  encodeSignedPart
+} from './envelope-codec.ts'
+import {
+  EnvelopeDecryptError,
+  EnvelopeError,
+  EnvelopeKeyMismatchError,
+  EnvelopeMalformedError,
+  EnvelopeRecipientMismatchError,
+  EnvelopeSignatureError
+} from './errors.ts'
+import { fernetDecryptBytes, fernetEncryptBytes } from './fernet.ts'
+import type { ReplayGuard } from './replay-guard.ts'
+import { keyFingerprint, oaepUnwrap, oaepWrap, publicKeyPemOf, signPss, verifyPss } from './rsa.ts'
+
+/**
+ * The hybrid envelope of one share for one recipient (DESIGN.md "Data in transit"): a fresh 32-byte
+ * content key, Fernet content encryption for `standard` and AES-256-GCM (header as associated data)
+ * for `high`/`maximum`, the content key wrapped with RSA-OAEP-SHA256 to the recipient, and the
+ * sender's RSA-PSS signature over header, wrapped key, IV, ciphertext and tag.
+ *
+ * Content keys are zeroed (`Buffer.fill(0)`) as soon as they are used. That is best effort: Node
+ * lets us scrub only the Buffers we hold; the copies inside cipher contexts are left to OpenSSL
+ * (which cleanses them when the context is freed, at garbage collection), and key material held as
+ * JS strings or KeyObjects (PEMs) cannot be wiped at all. The content key never becomes a string.
+ */
+
+export interface SealEnvelopeInput {
+  readonly header: Omit<EnvelopeHeader, 'v' | 'nonce' | 'timestamp'> &
+    Partial<Pick<EnvelopeHeader, 'nonce' | 'timestamp'>>
+  readonly plaintext: Uint8Array
+  readonly senderSigningPrivateKeyPem: string
+  readonly recipientEncryptionPublicKeyPem: string
+}
+
+export interface OpenEnvelopeOptions {
+  readonly senderSigningPublicKeyPem: string
+  readonly recipientEncryptionPrivateKeyPem: string
+  /** This node's PeerId: an envelope for anyone else is refused. */
+  readonly expectedRecipient: string
+  /** Checks timestamp freshness and nonce uniqueness, after the signature verified. */
+  readonly replayGuard?: ReplayGuard
+  /** Unix ms taken as now by the replay guard. */
+  readonly now?: number
+  readonly maxBytes?: number
+}
+
+function gcmEncrypt(key: Buffer, aad: Uint8Array, plaintext: Uint8Array) {
+  const iv = randomBytes(GCM_NONCE_BYTES)
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: GCM_TAG_BYTES })
+  cipher.setAAD(aad)
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
+  return { iv, ciphertext, tag: cipher.getAuthTag() }
+}
+
+/** Seals `plaintext` for one recipient. A random nonce and the current time fill the header unless given. */
+export function sealEnvelope(input: SealEnvelopeInput): { bytes: Uint8Array; header: EnvelopeHeader } {
+  if (input.plaintext.length > MAX_SHARE_PLAINTEXT_BYTES) {
+    throw new EnvelopeError(
+      `plaintext of ${input.plaintext.length} bytes exceeds ${MAX_SHARE_PLAINTEXT_BYTES}`
+    )
+  }
+  const header: EnvelopeHeader = {
+    v: ENVELOPE_FORMAT_VERSION,
+    shareId: input.header.shareId,
+    sender: input.header.sender,
+    recipient: input.header.recipient,
+    tier: input.header.tier,
+    timestamp: input.header.timestamp ?? Date.now(),
+    nonce: input.header.nonce ?? randomBytes(16).toString('hex'),
+    senderKeyId: input.header.senderKeyId,
+    recipientKeyId: input.header.recipientKeyId
+  }
+  const headerBytes = encodeHeader(header)
+  const contentKey = randomBytes(32)
+  try {
+    let body: { iv: Uint8Array; ciphertext: Uint8Array; tag: Uint8Array }
+    if (header.tier === 'standard') {
+      const ciphertext = fernetEncryptBytes(
+        { signing: contentKey.subarray(0, 16), encryption: contentKey.subarray(16) },
+        input.plaintext,
+        { now: Math.floor(header.timestamp / 1000) }
+      )
+      body = { iv: new Uint8Array(0), ciphertext, tag: new Uint8Array(0) }
+    } else {
+      body = gcmEncrypt(contentKey, headerBytes, input.plaintext)
+    }
+    const wrappedKey = oaepWrap(input.recipientEncryptionPublicKeyPem, contentKey)
+    const signed = encodeSignedPart({ headerBytes, wrappedKey, ...body })
+    const signature = signPss(input.senderSigningPrivateKeyPem, signed)
+    const bytes = appendSignature(signed, signature)
+    if (bytes.length > MAX_ENVELOPE_BYTES)
+      throw new EnvelopeError('sealed envelope exceeds MAX_ENVELOPE_BYTES')
+    return { bytes, header }
+  } finally {
+    contentKey.fill(0)
+  }
+}
+
+/** Size-checked, unverified look at the header (to find the sender's key); throws a named error on malformed input. */
+export function peekEnvelopeHeader(bytes: Uint8Array, opts: { maxBytes?: number } = {}): EnvelopeHeader {
+  return decodeEnvelope(bytes, opts.maxBytes).header
+}
+
+/**
+ * Opens an envelope: size, structure, signature (EnvelopeSignatureError), recipient
+ * (EnvelopeRecipientMismatchError), key ids (EnvelopeKeyMismatchError), freshness and nonce
+ * (StaleTimestampError / ReplayedNonceError), unwrap and decrypt (EnvelopeDecryptError).
+ */
+export function openEnvelope(
+  bytes: Uint8Array,
+  opts: OpenEnvelopeOptions
+): { header: EnvelopeHeader; plaintext: Uint8Array } {
+  const parts = decodeEnvelope(bytes, opts.maxBytes)
+  const { header } = parts
+  if (!verifyPss(opts.senderSigningPublicKeyPem, parts.signed, parts.signature)) {
+    throw new EnvelopeSignatureError('envelope signature does not verify with the sender key')
+  }
+  if (header.recipient !== opts.expectedRecipient) {
+    throw new EnvelopeRecipientMismatchError('envelope is addressed to another node')
+  }
+  if (header.senderKeyId !== keyFingerprint(opts.senderSigningPublicKeyPem)) {
+    throw new EnvelopeKeyMismatchError('senderKeyId is not the fingerprint of the sender signing key')
+  }
+  const recipientPublic = publicKeyPemOf(opts.recipientEncryptionPrivateKeyPem)
+  if (header.recipientKeyId !== keyFingerprint(recipientPublic)) {
+    throw new EnvelopeKeyMismatchError('recipientKeyId is not the fingerprint of this node encryption key')
+  }
+  const gcm = header.tier !== 'standard'
+  if (
+    gcm
+      ? parts.iv.length !== GCM_NONCE_BYTES || parts.tag.length !== GCM_TAG_BYTES
+      : parts.iv.length + parts.tag.length !== 0
+  ) {
+    throw new EnvelopeMalformedError(`malformed envelope: IV and tag do not fit tier ${header.tier}`)
+  }
+  opts.replayGuard?.check(header.sender, header.nonce, header.timestamp, opts.now)
+  let contentKey: Buffer
+  try {
+    contentKey = oaepUnwrap(opts.recipientEncryptionPrivateKeyPem, parts.wrappedKey)
+  } catch (err) {
+    throw new EnvelopeDecryptError('content key does not unwrap with this node encryption key', {
+      cause: err
+    })
+  }
+  try {
+    if (contentKey.length !== 32) throw new EnvelopeDecryptError('content key has the wrong length')
+    if (!gcm) {
+      const plaintext = fernetDecryptBytes(
+        { signing: contentKey.subarray(0, 16), encryption: contentKey.subarray(16) },
+        parts.ciphertext
+      )
+      return { header, plaintext }
+    }
+    const decipher = createDecipheriv('aes-256-gcm', contentKey, parts.iv, { authTagLength: GCM_TAG_BYTES })
+    decipher.setAAD(parts.headerBytes)
+    decipher.setAuthTag(parts.tag)
+    const out = Buffer.concat([decipher.update(parts.ciphertext), decipher.final()])
+    return { header, plaintext: new Uint8Array(out.buffer, out.byteOffset, out.length) }
+  } catch (err) {
+    if (err instanceof EnvelopeDecryptError) throw err
+    throw new EnvelopeDecryptError('envelope content does not decrypt', { cause: err })
+  } finally {
+    contentKey.fill(0)
+  }
+}

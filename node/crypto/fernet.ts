@@ -1,0 +1,166 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { fromUrlsafeBase64, toUrlsafeBase64 } from './base64.ts'
+import { FERNET_MAX_CLOCK_SKEW_SECONDS, FERNET_MIN_TOKEN_BYTES, FERNET_VERSION } from './constants.ts'
+import {
+  FernetBadMacError,
+  FernetBadPaddingError,
+  FernetBadVersionError,
+  FernetExpiredTokenError,
+  FernetFutureTokenError,
+  FernetInvalidKeyError,
+  FernetMalformedTokenError,
+  FernetTruncatedTokenError
+} from './errors.ts'
+
+/**
+ * Fernet (https://github.com/fernet/spec/blob/master/Spec.md) on node:crypto:
+ * 0x80 | timestamp (u64 BE seconds) | IV (16) | AES-128-CBC-PKCS7 ciphertext | HMAC-SHA256 of all before.
+ * Key = url-safe base64 of signing key (16) | encryption key (16).
+ */
+
+export interface FernetEncryptOptions {
+  /** Unix seconds written into the token; now by default. */
+  readonly now?: number
+  /** 16-byte IV; random by default. Only for test vectors: a repeated IV leaks equal prefixes. */
+  readonly iv?: Uint8Array
+}
+
+export interface FernetDecryptOptions {
+  /** Refuse tokens older than this many seconds (and dated more than 60 s ahead). No TTL by default. */
+  readonly ttlSeconds?: number
+  /** Unix seconds taken as now. */
+  readonly now?: number
+}
+
+/** A Fernet key split into its HMAC and AES halves (16 bytes each). */
+export interface FernetKeyParts {
+  readonly signing: Uint8Array
+  readonly encryption: Uint8Array
+}
+
+/** A fresh random Fernet key (url-safe base64 of 32 bytes). */
+export function generateFernetKey(): string {
+  return toUrlsafeBase64(randomBytes(32))
+}
+
+/** Splits a key; throws FernetInvalidKeyError unless it is url-safe base64 of exactly 32 bytes. */
+export function parseFernetKey(key: string): FernetKeyParts {
+  const raw = typeof key === 'string' ? fromUrlsafeBase64(key) : undefined
+  if (raw?.length !== 32) {
+    throw new FernetInvalidKeyError('a Fernet key must be url-safe base64 of 32 bytes')
+  }
+  return { signing: Buffer.from(raw.subarray(0, 16)), encryption: Buffer.from(raw.subarray(16, 32)) }
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000)
+}
+
+/** Encrypts to the token's raw bytes (before base64); the envelope carries tokens this way. */
+export function fernetEncryptBytes(
+  key: string | FernetKeyParts,
+  plaintext: Uint8Array,
+  opts: FernetEncryptOptions = {}
+): Buffer {
+  const parts = typeof key === 'string' ? parseFernetKey(key) : key
+  const iv = opts.iv ? Buffer.from(opts.iv) : randomBytes(16)
+  if (iv.length !== 16) throw new RangeError('a Fernet IV is 16 bytes')
+  const head = Buffer.alloc(9)
+  head[0] = FERNET_VERSION
+  head.writeBigUInt64BE(BigInt(Math.floor(opts.now ?? nowSeconds())), 1)
+  const cipher = createCipheriv('aes-128-cbc', parts.encryption, iv)
+  const body = Buffer.concat([head, iv, cipher.update(plaintext), cipher.final()])
+  const mac = createHmac('sha256', parts.signing).update(body).digest()
+  return Buffer.concat([body, mac])
+}
+
+/** Decrypts a token's raw bytes; the checks and errors are those of `fernetDecrypt`. */
+export function fernetDecryptBytes(
+  key: string | FernetKeyParts,
+  data: Uint8Array,
+  opts: FernetDecryptOptions = {}
+): Uint8Array {
+  const parts = typeof key === 'string' ? parseFernetKey(key) : key
+  if (data.length < FERNET_MIN_TOKEN_BYTES || (data.length - 57) % 16 !== 0) {
+    throw new FernetTruncatedTokenError(`a Fernet token cannot be ${data.length} bytes long`)
+  }
+  if (data[0] !== FERNET_VERSION) throw new FernetBadVersionError('Fernet token version is not 0x80')
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.length)
+  const macAt = buf.length - 32
+  const expected = createHmac('sha256', parts.signing).update(buf.subarray(0, macAt)).digest()
+  // Constant time: the comparison must not reveal how many leading MAC bytes were right.
+  if (!timingSafeEqual(expected, buf.subarray(macAt))) {
+    throw new FernetBadMacError('Fernet token MAC does not match (wrong key or altered token)')
+  }
+  // Time checks after the MAC so an unauthenticated token never gets a time-specific answer.
+  if (opts.ttlSeconds !== undefined) {
+    const timestamp = Number(buf.readBigUInt64BE(1))
+    const now = opts.now ?? nowSeconds()
+    if (timestamp + opts.ttlSeconds < now) throw new FernetExpiredTokenError('Fernet token has expired')
+    if (now + FERNET_MAX_CLOCK_SKEW_SECONDS < timestamp) {
+      throw new FernetFutureTokenError('Fernet token is dated too far in the future')
+    }
+  }
+  const decipher = createDecipheriv('aes-128-cbc', parts.encryption, buf.subarray(9, 25))
+  try {
+    const out = Buffer.concat([decipher.update(buf.subarray(25, macAt)), decipher.final()])
+    return new Uint8Array(out.buffer, out.byteOffset, out.length)
+  } catch (err) {
+    throw new FernetBadPaddingError('Fernet token has invalid padding', { cause: err })
+  }
+}
+
+/** Fernet-encrypts `plaintext` under `key`; returns the url-safe base64 token. */
+export function fernetEncrypt(key: string, plaintext: Uint8Array, opts: FernetEncryptOptions = {}): string {
+  return toUrlsafeBase64(fernetEncryptBytes(key, plaintext, opts))
+}
+
+/**
+ * Verifies and decrypts a Fernet token. Each failure has its own error class (see errors.ts), all
+ * subclasses of FernetInvalidTokenError.
+ */
+export function fernetDecrypt(key: string, token: string, opts: FernetDecryptOptions = {}): Uint8Array {
+  const parts = parseFernetKey(key)
+  const data = typeof token === 'string' ? fromUrlsafeBase64(token) : undefined
+  if (!data) throw new FernetMalformedTokenError('Fernet token is not url-safe base64')
+  return fernetDecryptBytes(parts, data, opts)
+}
+
+/**
+ * Tries each key in order, as Python's MultiFernet. A key whose MAC matches decides the outcome (an
+ * expired token stays expired); if no key matches, FernetBadMacError.
+ */
+export function fernetDecryptAny(
+  keys: readonly string[],
+  token: string,
+  opts: FernetDecryptOptions = {}
+): Uint8Array {
+  const data = typeof token === 'string' ? fromUrlsafeBase64(token) : undefined
+  if (!data) throw new FernetMalformedTokenError('Fernet token is not url-safe base64')
+  for (const key of keys) {
+    try {
+      return fernetDecryptBytes(parseFernetKey(key), data, opts)
+    } catch (err) {
+      if (!(err instanceof FernetBadMacError)) throw err
+    }
+  }
+  throw new FernetBadMacError('Fernet token MAC matches none of the keys')
+}
+
+/** The timestamp (unix seconds) of an authentic token; throws as `fernetDecrypt` does otherwise. */
+export function fernetTimestamp(key: string, token: string): number {
+  fernetDecrypt(key, token)
+  return Number(Buffer.from(fromUrlsafeBase64(token) as Uint8Array).readBigUInt64BE(1))
+}
+
+/**
+ * MultiFernet.rotate: decrypts with any of `keys` and re-encrypts under the first, keeping the
+ * original timestamp so a TTL keeps counting from the first encryption.
+ */
+export function fernetRotate(keys: readonly string[], token: string): string {
+  const [primary] = keys
+  if (primary === undefined) throw new FernetInvalidKeyError('rotate needs at least one key')
+  const plaintext = fernetDecryptAny(keys, token)
+  const timestamp = Number(Buffer.from(fromUrlsafeBase64(token) as Uint8Array).readBigUInt64BE(1))
+  return fernetEncrypt(primary, plaintext, { now: timestamp })
+}

@@ -1,0 +1,74 @@
+/**
+ * The crypto core's public surface (see /work/team/CRYPTO-API.md): Fernet, RSA-PSS, RSA-OAEP, the
+ * key ring, the hybrid share envelope, the replay guard and node certificates. Errors: errors.ts.
+ */
+export { fromStandardBase64, fromUrlsafeBase64, toUrlsafeBase64 } from './base64.ts'
+export {
+  createCaCertificate,
+  createNodeCsr,
+  issueNodeCertificate,
+  type ParsedCsr,
+  parseNodeCsr
+} from './cert-authority.ts'
+export * from './constants.ts'
+export { type DatamgmtKeyFile, importDatamgmtKeyFile, readDatamgmtKeyFile } from './datamgmt-import.ts'
+export {
+  type OpenEnvelopeOptions,
+  openEnvelope,
+  peekEnvelopeHeader,
+  type SealEnvelopeInput,
+  sealEnvelope
+} from './envelope.ts'
+export type { EnvelopeHeader, Tier } from './envelope-codec.ts'
+export * from './errors.ts'
+export {
+  type FernetDecryptOptions,
+  type FernetEncryptOptions,
+  fernetDecrypt,
+  fernetDecryptAny,
+  fernetEncrypt,
+  fernetRotate,
+  fernetTimestamp,
+  generateFernetKey
+} from './fernet.ts'
+export {
+  type CreateKeyRingOptions,
+  createKeyRing,
+  KeyRing,
+  type KeyRingHooks,
+  type KeyVersionInfo,
+  type OpenKeyRingOptions,
+  openKeyRing
+} from './key-ring.ts'
+export {
+  countItemsByVersion,
+  destroyRetiredVersions,
+  type KeyRingStatus,
+  type KeyVersionStatus,
+  keyRingStatus,
+  type RewrapOptions,
+  type RewrapProgress,
+  type RewrapResult,
+  rewrapRecords,
+  setMinimumDecryptionVersion
+} from './key-ring-records.ts'
+export {
+  createNodeCertificate,
+  type CreateNodeCertificateInput,
+  type ParsedNodeCertificate,
+  parseNodeCertificate,
+  type VerifyNodeCertificateOptions,
+  verifyNodeCertificate
+} from './node-certificate.ts'
+export { ReplayGuard, type ReplayGuardInit } from './replay-guard.ts'
+export {
+  generateRsaKeyPair,
+  keyFingerprint,
+  oaepUnwrap,
+  oaepWrap,
+  publicKeyPemOf,
+  type RsaKeyPairPem,
+  rsaKeyBits,
+  signPss,
+  verifyPss
+} from './rsa.ts'

@@ -1,0 +1,319 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { atomicWriteFileSync } from './atomic-file.ts'
+import {
+  DEFAULT_ENCRYPTION_KEY_BITS,
+  DEFAULT_SIGNING_KEY_BITS,
+  MIN_PBKDF2_ITERATIONS,
+  type RsaKeySize
+} from './constants.ts'
+import {
+  KeyRingExistsError,
+  KeyRingParameterError,
+  KeyVersionDestroyedError,
+  KeyVersionRetiredError,
+  KeyVersionUnknownError
+} from './errors.ts'
+import { fernetDecrypt, fernetEncrypt, generateFernetKey } from './fernet.ts'
+import {
+  type DerivedKeys,
+  deriveKeys,
+  type KdfParams,
+  newKdfParams,
+  readKeyRingFile,
+  sealKeyRingFile,
+  unsealKeyRingFile
+} from './key-ring-file.ts'
+import { checkState, type DataKeyEntry, type KeyRingState } from './key-ring-state.ts'
+import { generateRsaKeyPair, type RsaKeyPairPem } from './rsa.ts'
+
+/**
+ * The node's key ring: versioned Fernet data keys (the newest is primary), the node's RSA identity
+ * keys and named secrets, all in one file encrypted under the master password. Every change is
+ * written atomically (temp file, fsync, rename, mode 0600) before it takes effect in memory, so a
+ * failed write changes nothing.
+ */
+
+export interface KeyRingHooks {
+  /** Called after the new file is durable and before it replaces the old one (crash tests). */
+  readonly beforeRename?: () => void
+}
+
+export interface CreateKeyRingOptions {
+  readonly iterations?: number
+  readonly signingKeyBits?: RsaKeySize
+  readonly encryptionKeyBits?: RsaKeySize
+  /** Identity keys to store instead of generating new ones (key import, tests). */
+  readonly identity?: { signing: RsaKeyPairPem; encryption: RsaKeyPairPem }
+  readonly hooks?: KeyRingHooks
+}
+
+export interface OpenKeyRingOptions {
+  readonly hooks?: KeyRingHooks
+}
+
+export interface KeyVersionInfo {
+  readonly version: number
+  readonly createdAt: string
+  readonly state: 'primary' | 'active' | 'retired' | 'destroyed'
+  readonly origin?: string
+}
+
+export class KeyRing {
+  readonly path: string
+  #keys: DerivedKeys
+  #state: KeyRingState
+  readonly #hooks: KeyRingHooks
+
+  constructor(path: string, keys: DerivedKeys, state: KeyRingState, hooks: KeyRingHooks = {}) {
+    this.path = path
+    this.#keys = keys
+    this.#state = state
+    this.#hooks = hooks
+  }
+
+  get primaryVersion(): number {
+    return this.#state.primaryVersion
+  }
+
+  get minimumDecryptionVersion(): number {
+    return this.#state.minimumDecryptionVersion
+  }
+
+  get createdAt(): string {
+    return this.#state.createdAt
+  }
+
+  /** KDF parameters recorded in the file (no secret in them). */
+  get kdf(): KdfParams {
+    return this.#keys.kdf
+  }
+
+  /** The node's identity keys, generated at create. */
+  get identity(): KeyRingState['identity'] {
+    return this.#state.identity
+  }
+
+  /** Every data key version, oldest first. */
+  versions(): KeyVersionInfo[] {
+    const s = this.#state
+    return s.dataKeys.map((k) => ({
+      version: k.version,
+      createdAt: k.createdAt,
+      state:
+        k.key === null
+          ? 'destroyed'
+          : k.version === s.primaryVersion
+            ? 'primary'
+            : k.version < s.minimumDecryptionVersion
+              ? 'retired'
+              : 'active',
+      ...(k.origin ? { origin: k.origin } : {})
+    }))
+  }
+
+  /** Fernet-encrypts under the primary data key. */
+  encrypt(plaintext: Uint8Array): { keyVersion: number; token: string } {
+    const version = this.#state.primaryVersion
+    return { keyVersion: version, token: fernetEncrypt(this.#keyOf(version, false), plaintext) }
+  }
+
+  /** Decrypts a token made under `keyVersion`; retired, destroyed and unknown versions are refused. */
+  decrypt(keyVersion: number, token: string): Uint8Array {
+    return fernetDecrypt(this.#keyOf(keyVersion, false), token)
+  }
+
+  /** As `decrypt`, but also with retired (not destroyed) versions: only for moving data off them. */
+  decryptForRewrap(keyVersion: number, token: string): Uint8Array {
+    return fernetDecrypt(this.#keyOf(keyVersion, true), token)
+  }
+
+  #keyOf(version: number, allowRetired: boolean): string {
+    const entry = this.#state.dataKeys[version - 1]
+    if (!entry || entry.version !== version)
+      throw new KeyVersionUnknownError(`no data key version ${version}`)
+    if (entry.key === null) throw new KeyVersionDestroyedError(`data key version ${version} was destroyed`)
+    if (!allowRetired && version < this.#state.minimumDecryptionVersion) {
+      throw new KeyVersionRetiredError(
+        `data key version ${version} is below the minimum decryption version ${this.#state.minimumDecryptionVersion}`
+      )
+    }
+    return entry.key
+  }
+
+  /** Adds a new data key version and makes it primary; returns its version. */
+  async rotate(): Promise<number> {
+    const version = this.#state.dataKeys.length + 1
+    const entry: DataKeyEntry = { version, key: generateFernetKey(), createdAt: new Date().toISOString() }
+    await this.#commit({
+      ...this.#state,
+      dataKeys: [...this.#state.dataKeys, entry],
+      primaryVersion: version
+    })
+    return version
+  }
+
+  /**
+   * Appends keys imported from elsewhere (oldest first) and then rotates, so the primary is always a
+   * key only this node has. Returns the version each imported key received.
+   */
+  async importDataKeys(keys: ReadonlyMap<number, string>, origin: string): Promise<Map<number, number>> {
+    const now = new Date().toISOString()
+    const mapping = new Map<number, number>()
+    const added: DataKeyEntry[] = []
+    let next = this.#state.dataKeys.length + 1
+    for (const [theirs, key] of [...keys].sort((a, b) => a[0] - b[0])) {
+      fernetEncrypt(key, new Uint8Array(0))
+      mapping.set(theirs, next)
+      added.push({ version: next++, key, createdAt: now, origin: `${origin}:${theirs}` })
+    }
+    const fresh: DataKeyEntry = { version: next, key: generateFernetKey(), createdAt: now }
+    await this.#commit({
+      ...this.#state,
+      dataKeys: [...this.#state.dataKeys, ...added, fresh],
+      primaryVersion: next
+    })
+    return mapping
+  }
+
+  /** Sets the minimum decryption version without looking at stored items (see key-ring-records.ts). */
+  async setMinimumDecryptionVersionUnchecked(version: number): Promise<void> {
+    if (!Number.isSafeInteger(version) || version < 1 || version > this.#state.primaryVersion) {
+      throw new KeyRingParameterError(
+        `minimum decryption version must be between 1 and ${this.#state.primaryVersion}`
+      )
+    }
+    const destroyed = this.#state.dataKeys.find((k) => k.version >= version && k.key === null)
+    if (destroyed) {
+      throw new KeyVersionDestroyedError(
+        `version ${destroyed.version} was destroyed and cannot be active again`
+      )
+    }
+    await this.#commit({ ...this.#state, minimumDecryptionVersion: version })
+  }
+
+  /** Destroys the key material of every retired version; returns the versions destroyed. */
+  async destroyRetiredVersionsUnchecked(): Promise<number[]> {
+    const min = this.#state.minimumDecryptionVersion
+    const now = new Date().toISOString()
+    const destroyed: number[] = []
+    const dataKeys = this.#state.dataKeys.map((k) => {
+      if (k.version >= min || k.key === null) return k
+      destroyed.push(k.version)
+      return { ...k, key: null, destroyedAt: now }
+    })
+    if (destroyed.length > 0) await this.#commit({ ...this.#state, dataKeys })
+    return destroyed
+  }
+
+  /** A named secret other components keep in the ring (libp2p identity key, Ethereum key, ...). */
+  getSecret(name: string): Uint8Array | undefined {
+    const value = Object.hasOwn(this.#state.secrets, name) ? this.#state.secrets[name] : undefined
+    return value === undefined ? undefined : new Uint8Array(Buffer.from(value, 'base64'))
+  }
+
+  /** Stores a named secret (atomic write of the ring file). */
+  async setSecret(name: string, value: Uint8Array): Promise<void> {
+    if (typeof name !== 'string' || name.length === 0)
+      throw new KeyRingParameterError('secret name must be non-empty')
+    const secrets = { ...this.#state.secrets, [name]: Buffer.from(value).toString('base64') }
+    await this.#commit({ ...this.#state, secrets })
+  }
+
+  async deleteSecret(name: string): Promise<boolean> {
+    if (!Object.hasOwn(this.#state.secrets, name)) return false
+    const secrets = { ...this.#state.secrets }
+    delete secrets[name]
+    await this.#commit({ ...this.#state, secrets })
+    return true
+  }
+
+  /** Re-encrypts the ring under a new password and/or more PBKDF2 iterations, with a new salt. */
+  async changePassword(password: string, opts: { iterations?: number } = {}): Promise<void> {
+    const iterations = checkIterations(opts.iterations ?? this.#keys.kdf.iterations)
+    const keys = await deriveKeys(password, newKdfParams(iterations))
+    this.#write(keys, this.#state)
+    this.#forget()
+    this.#keys = keys
+  }
+
+  /** Forgets the derived keys held in memory; the ring is unusable afterwards. */
+  close(): void {
+    this.#forget()
+  }
+
+  #forget(): void {
+    this.#keys.cipherKey.fill(0)
+    this.#keys.checkKey.fill(0)
+  }
+
+  async #commit(next: KeyRingState): Promise<void> {
+    this.#write(this.#keys, next)
+    this.#state = next
+  }
+
+  #write(keys: DerivedKeys, state: KeyRingState): void {
+    atomicWriteFileSync(this.path, sealKeyRingFile(keys, state), {
+      mode: 0o600,
+      beforeRename: this.#hooks.beforeRename
+    })
+  }
+}
+
+function checkIterations(iterations: number): number {
+  if (!Number.isSafeInteger(iterations) || iterations < MIN_PBKDF2_ITERATIONS) {
+    throw new KeyRingParameterError(`PBKDF2 iterations must be an integer >= ${MIN_PBKDF2_ITERATIONS}`)
+  }
+  return iterations
+}
+
+/** Creates a key ring file with data key version 1 and fresh identity keys; refuses to overwrite. */
+export async function createKeyRing(
+  path: string,
+  password: string,
+  opts: CreateKeyRingOptions = {}
+): Promise<KeyRing> {
+  if (typeof password !== 'string' || password.length === 0)
+    throw new KeyRingParameterError('a master password is required')
+  const iterations = checkIterations(opts.iterations ?? MIN_PBKDF2_ITERATIONS)
+  if (existsSync(path)) throw new KeyRingExistsError(`a key ring already exists at ${path}`)
+  const [identity, keys] = await Promise.all([
+    opts.identity ??
+      Promise.all([
+        generateRsaKeyPair(opts.signingKeyBits ?? DEFAULT_SIGNING_KEY_BITS),
+        generateRsaKeyPair(opts.encryptionKeyBits ?? DEFAULT_ENCRYPTION_KEY_BITS)
+      ]).then(([signing, encryption]) => ({ signing, encryption })),
+    deriveKeys(password, newKdfParams(iterations))
+  ])
+  const now = new Date().toISOString()
+  const state: KeyRingState = {
+    createdAt: now,
+    dataKeys: [{ version: 1, key: generateFernetKey(), createdAt: now }],
+    primaryVersion: 1,
+    minimumDecryptionVersion: 1,
+    identity,
+    secrets: {}
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  const ring = new KeyRing(path, keys, state, opts.hooks)
+  atomicWriteFileSync(path, sealKeyRingFile(keys, state), {
+    mode: 0o600,
+    beforeRename: opts.hooks?.beforeRename
+  })
+  return ring
+}
+
+/**
+ * Unlocks an existing key ring. KeyRingNotFoundError if there is none, KeyRingWrongPasswordError if
+ * the password is wrong, KeyRingCorruptError if the file is damaged; the file is never modified.
+ */
+export async function openKeyRing(
+  path: string,
+  password: string,
+  opts: OpenKeyRingOptions = {}
+): Promise<KeyRing> {
+  const file = readKeyRingFile(path)
+  const keys = await deriveKeys(password, file.kdf)
+  const state = checkState(unsealKeyRingFile(file, keys))
+  return new KeyRing(path, keys, state, opts.hooks)
+}

@@ -1,0 +1,63 @@
+import type { Statement } from 'better-sqlite3'
+import type { Db } from '../store/database.ts'
+import { DEFAULT_REPLAY_WINDOW_SECONDS } from './constants.ts'
+import { ReplayedNonceError, StaleTimestampError } from './errors.ts'
+
+/**
+ * Refuses stale or replayed messages: the timestamp must lie within `windowSeconds` of now (either
+ * way) and the (sender, nonce) pair must be new. Nonces live in the `nonces` table until their
+ * timestamp leaves the window, so a restart does not reopen it; after that the timestamp check alone
+ * refuses the message, which is why expired rows can be pruned.
+ */
+export interface ReplayGuardInit {
+  readonly windowSeconds?: number
+  /** Prune expired nonces every this many accepted checks (0: only when `prune` is called). */
+  readonly pruneEvery?: number
+}
+
+const NONCE = /^[0-9a-f]{32}$/
+
+export class ReplayGuard {
+  readonly windowMs: number
+  readonly #insert: Statement<[string, string, number]>
+  readonly #prune: Statement<[number]>
+  readonly #pruneEvery: number
+  #sincePrune = 0
+
+  constructor(db: Db, opts: ReplayGuardInit = {}) {
+    const windowSeconds = opts.windowSeconds ?? DEFAULT_REPLAY_WINDOW_SECONDS
+    if (!Number.isFinite(windowSeconds) || windowSeconds <= 0)
+      throw new RangeError('windowSeconds must be > 0')
+    this.windowMs = windowSeconds * 1000
+    this.#pruneEvery = opts.pruneEvery ?? 1000
+    this.#insert = db.prepare(
+      'INSERT INTO nonces (sender, nonce, expires_ms) VALUES (?, ?, ?) ON CONFLICT (sender, nonce) DO NOTHING'
+    )
+    this.#prune = db.prepare('DELETE FROM nonces WHERE expires_ms < ?')
+  }
+
+  /**
+   * Accepts a message once: throws StaleTimestampError outside the window, ReplayedNonceError for a
+   * nonce this sender already used; otherwise records the nonce (committed before returning).
+   */
+  check(sender: string, nonce: string, timestampMs: number, nowMs: number = Date.now()): void {
+    if (!NONCE.test(nonce)) throw new RangeError('nonce must be 32 lowercase hex')
+    if (!Number.isFinite(timestampMs) || Math.abs(nowMs - timestampMs) > this.windowMs) {
+      throw new StaleTimestampError(
+        `message timestamp is ${Math.round((nowMs - timestampMs) / 1000)} s from now; the window is ${this.windowMs / 1000} s`
+      )
+    }
+    // Kept until the timestamp itself leaves the window: from then on the timestamp check refuses it.
+    const result = this.#insert.run(sender, nonce, timestampMs + this.windowMs)
+    if (result.changes === 0) throw new ReplayedNonceError('nonce already used by this sender')
+    if (this.#pruneEvery > 0 && ++this.#sincePrune >= this.#pruneEvery) {
+      this.#sincePrune = 0
+      this.prune(nowMs)
+    }
+  }
+
+  /** Deletes nonces whose timestamps have left the window; returns how many. */
+  prune(nowMs: number = Date.now()): number {
+    return this.#prune.run(nowMs).changes
+  }
+}
