@@ -53,7 +53,27 @@ export const configSchema = z.strictObject({
       port: port.default(4001),
       bootstrap: z.array(multiaddr).default([]),
       maxConnections: z.number().int().positive().default(100),
-      trust: z.enum(['pin', 'allowlist', 'ca']).default('pin')
+      trust: z.enum(['pin', 'allowlist', 'ca']).default('pin'),
+      /** PeerIds the operator trusts up front (raised to `allowlisted`; the only peers in `allowlist` mode). */
+      allowlist: z.array(z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,128}$/, { message: 'expected a PeerId' })).default([]),
+      /** PEM files of consortium CA certificates; peers chaining to one are trusted as `ca`. */
+      caCertificateFiles: z.array(z.string().min(1)).default([]),
+      /** This node's CA-issued certificate (PEM file); a self-signed one is made at start otherwise. */
+      certificateFile: z.string().min(1).optional(),
+      streamTimeoutMs: z.number().int().min(100).default(30_000),
+      retryBaseMs: z.number().int().min(10).default(1_000),
+      retryMaxMs: z.number().int().min(10).default(300_000),
+      // A share undeliverable for a day is marked failed, visibly, with its last error.
+      shareExpirySeconds: z.number().int().min(1).default(86_400),
+      healthIntervalSeconds: z.number().min(0.1).default(30),
+      deliveryConcurrency: z.number().int().min(1).max(256).default(8),
+      limits: z
+        .strictObject({
+          messagesPerSecond: z.number().positive().default(50),
+          bytesPerSecond: z.number().int().positive().default(32 * 1024 * 1024),
+          concurrentStreams: z.number().int().positive().default(8)
+        })
+        .prefault({})
     })
     .prefault({}),
 
