@@ -55,7 +55,9 @@ export const configSchema = z.strictObject({
       maxConnections: z.number().int().positive().default(100),
       trust: z.enum(['pin', 'allowlist', 'ca']).default('pin'),
       /** PeerIds the operator trusts up front (raised to `allowlisted`; the only peers in `allowlist` mode). */
-      allowlist: z.array(z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,128}$/, { message: 'expected a PeerId' })).default([]),
+      allowlist: z
+        .array(z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,128}$/, { message: 'expected a PeerId' }))
+        .default([]),
       /** PEM files of consortium CA certificates; peers chaining to one are trusted as `ca`. */
       caCertificateFiles: z.array(z.string().min(1)).default([]),
       /** This node's CA-issued certificate (PEM file); a self-signed one is made at start otherwise. */
@@ -70,7 +72,11 @@ export const configSchema = z.strictObject({
       limits: z
         .strictObject({
           messagesPerSecond: z.number().positive().default(50),
-          bytesPerSecond: z.number().int().positive().default(32 * 1024 * 1024),
+          bytesPerSecond: z
+            .number()
+            .int()
+            .positive()
+            .default(32 * 1024 * 1024),
           concurrentStreams: z.number().int().positive().default(8)
         })
         .prefault({})
