@@ -1,5 +1,6 @@
 import type { Config } from '../config/index.ts'
 import { MissingMasterPasswordError } from './core/errors.ts'
+import { KeyRingService } from './crypto/key-ring-service.ts'
 import { Lifecycle, type Startable } from './core/lifecycle.ts'
 import { componentLogger, type Logger } from './log/logger.ts'
 import { StoreService } from './store/store-service.ts'
@@ -11,6 +12,7 @@ import { StoreService } from './store/store-service.ts'
 
 export interface DmnNode {
   readonly store: StoreService
+  readonly keyRing: KeyRingService
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -32,7 +34,11 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
       busyTimeoutMs: config.store.busyTimeoutMs
     }
   )
-  const components: Startable[] = [store]
+  const keyRing = new KeyRingService(
+    { db: () => store.db, logger: componentLogger(logger, 'keyring') },
+    { dataDir: config.dataDir, password: config.masterPassword, ...config.crypto }
+  )
+  const components: Startable[] = [store, keyRing]
 
   const lifecycleLog = componentLogger(logger, 'lifecycle')
   const lifecycle = new Lifecycle(components, {
@@ -43,6 +49,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
 
   return {
     store,
+    keyRing,
     start: () => lifecycle.start(),
     stop: () => lifecycle.stop()
   }

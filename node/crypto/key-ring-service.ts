@@ -1,0 +1,112 @@
+import { join } from 'node:path'
+import type { Startable } from '../core/lifecycle.ts'
+import type { CallOptions, KeyRingAdmin, KeyRingStatus } from '../core/ports.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Db } from '../store/database.ts'
+import type { RsaKeySize } from './constants.ts'
+import { KeyRingNotFoundError } from './errors.ts'
+import { createKeyRing, type KeyRing, openKeyRing } from './key-ring.ts'
+import { keyRingStatus, type RewrapOptions, rewrapRecords } from './key-ring-records.ts'
+import { keyFingerprint } from './rsa.ts'
+
+/**
+ * The key ring as a node component: opens `<dataDir>/keyring.json` with the master password at
+ * start, or creates it (with fresh identity keys) on the very first start; forgets the derived keys
+ * at stop. Implements the operator port `KeyRingAdmin` on top of the records table.
+ */
+
+export interface KeyRingServiceInit {
+  readonly dataDir: string
+  readonly password: string
+  readonly pbkdf2Iterations: number
+  readonly signingKeyBits: RsaKeySize
+  readonly encryptionKeyBits: RsaKeySize
+}
+
+export interface KeyRingServiceComponents {
+  readonly db: () => Db
+  readonly logger: Logger
+}
+
+/** The key ring file inside a data directory. */
+export function keyRingPath(dataDir: string): string {
+  return join(dataDir, 'keyring.json')
+}
+
+export class KeyRingService implements Startable, KeyRingAdmin {
+  readonly name = 'keyring'
+  readonly #components: KeyRingServiceComponents
+  readonly #init: KeyRingServiceInit
+  #ring: KeyRing | undefined
+
+  constructor(components: KeyRingServiceComponents, init: KeyRingServiceInit) {
+    this.#components = components
+    this.#init = init
+  }
+
+  /** The unlocked ring; only valid between start and stop. */
+  get ring(): KeyRing {
+    if (!this.#ring) throw new Error('key ring is not started')
+    return this.#ring
+  }
+
+  async start(): Promise<void> {
+    const path = keyRingPath(this.#init.dataDir)
+    const log = this.#components.logger
+    try {
+      this.#ring = await openKeyRing(path, this.#init.password)
+      log.info({ path, primaryVersion: this.#ring.primaryVersion }, 'key ring unlocked')
+    } catch (err) {
+      if (!(err instanceof KeyRingNotFoundError)) throw err
+      log.info({ path }, 'no key ring yet: creating one with new identity keys')
+      this.#ring = await createKeyRing(path, this.#init.password, {
+        iterations: this.#init.pbkdf2Iterations,
+        signingKeyBits: this.#init.signingKeyBits,
+        encryptionKeyBits: this.#init.encryptionKeyBits
+      })
+      log.info(
+        { path, signingKeyId: keyFingerprint(this.#ring.identity.signing.publicKeyPem) },
+        'key ring created'
+      )
+    }
+  }
+
+  stop(): void {
+    this.#ring?.close()
+    this.#ring = undefined
+  }
+
+  async status(_options?: CallOptions): Promise<KeyRingStatus> {
+    const ring = this.ring
+    const s = keyRingStatus(ring, this.#components.db())
+    return {
+      primaryVersion: s.primaryVersion,
+      minimumVersion: s.minimumDecryptionVersion,
+      versions: s.versions.map((v) => ({
+        version: v.version,
+        createdAt: v.createdAt,
+        retired: v.state === 'retired' || v.state === 'destroyed'
+      })),
+      recordsByVersion: Object.fromEntries(
+        s.versions.filter((v) => v.items > 0).map((v) => [String(v.version), v.items])
+      ),
+      signingKeyId: keyFingerprint(ring.identity.signing.publicKeyPem),
+      encryptionKeyId: keyFingerprint(ring.identity.encryption.publicKeyPem)
+    }
+  }
+
+  async rotate(_options?: CallOptions): Promise<{ readonly primaryVersion: number }> {
+    const primaryVersion = await this.ring.rotate()
+    this.#components.logger.info({ primaryVersion }, 'data key rotated')
+    return { primaryVersion }
+  }
+
+  async rewrap(options: CallOptions & Pick<RewrapOptions, 'batchSize' | 'onProgress'> = {}) {
+    const result = await rewrapRecords(this.ring, this.#components.db(), options)
+    this.#components.logger.info(
+      { rewrapped: result.rewrapped, failed: result.failed.length, primaryVersion: result.primaryVersion },
+      'records rewrapped'
+    )
+    return result
+  }
+}
