@@ -1,0 +1,21 @@
+import type { HttpBindings } from '@hono/node-server'
+import type { ApiKeyInfo } from '../node/core/ports.ts'
+
+/** What `authenticate` found for the request; routes decide with `requireScope`. */
+export type AuthState =
+  | { readonly kind: 'key'; readonly key: ApiKeyInfo }
+  | {
+      readonly kind: 'none'
+      readonly failure: 'missing' | 'invalid' | 'expired' | 'revoked'
+      readonly keyId: string | null
+    }
+
+/** Hono environment of both apps: node-server bindings and typed context variables. */
+export interface ApiEnv {
+  Bindings: Partial<HttpBindings>
+  Variables: {
+    /** The client's address after trusted-proxy resolution. */
+    clientAddress: string
+    auth: AuthState
+  }
+}

@@ -1,0 +1,46 @@
+import type {
+  ApiKeyRegistry,
+  AuditService,
+  DataService,
+  EventBus,
+  HealthProbe,
+  KeyRingAdmin,
+  NetworkService,
+  Outbox,
+  SecurityLog,
+  ShareService
+} from '../node/core/ports.ts'
+import type { Logger } from '../node/log/logger.ts'
+import type { ApiMetrics } from './metrics.ts'
+
+/** The ports behind the external API. */
+export interface ExternalApiPorts {
+  readonly shares: ShareService
+  readonly data: DataService
+  readonly audit: AuditService
+  readonly network: NetworkService
+  readonly apiKeys: ApiKeyRegistry
+  readonly securityLog: SecurityLog
+  readonly health: readonly HealthProbe[]
+  readonly metrics: ApiMetrics
+  readonly logger: Logger
+}
+
+/** The ports behind the internal (operator) API. */
+export interface InternalApiPorts extends ExternalApiPorts {
+  readonly keyRing: KeyRingAdmin
+  readonly outbox: Outbox
+  readonly events: EventBus
+}
+
+/** Settings of one API. */
+export interface ApiSettings {
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number }
+  readonly trustedProxies: readonly string[]
+  readonly bodyLimitBytes: number
+  /** Milliseconds clock of the rate limiter (tests). */
+  readonly now?: () => number
+  readonly maxClients?: number
+}
+
+export const API_VERSION = '0.1.0'

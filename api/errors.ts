@@ -1,0 +1,38 @@
+import { DmnError } from '../node/core/errors.ts'
+
+/**
+ * Errors raised by the API layer itself. Each is answered by `errorResponse()` in
+ * `error-response.ts`, the one place where errors become status codes and bodies.
+ */
+
+/** A request field is not valid; answered 422 `{error, field}` as the anchor does. */
+export class FieldValidationError extends DmnError {
+  override name = 'FieldValidationError'
+  readonly field: string
+
+  constructor(field: string, message: string) {
+    super(message)
+    this.field = field
+  }
+}
+
+/** The body is not JSON (or not a JSON object); answered 400 naming `body`. */
+export class MalformedJsonError extends DmnError {
+  override name = 'MalformedJsonError'
+}
+
+/** The body is larger than the configured limit; answered 413 before it is read whole. */
+export class PayloadTooLargeError extends DmnError {
+  override name = 'PayloadTooLargeError'
+  readonly limitBytes: number
+
+  constructor(limitBytes: number) {
+    super(`request body larger than ${limitBytes} bytes`)
+    this.limitBytes = limitBytes
+  }
+}
+
+/** Payments are validated but not implemented yet; answered 501 rather than silently ignored. */
+export class PaymentsNotImplementedError extends DmnError {
+  override name = 'PaymentsNotImplementedError'
+}

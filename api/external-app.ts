@@ -1,0 +1,51 @@
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import { createBaseApp } from './app-base.ts'
+import type { ApiEnv } from './context.ts'
+import { API_VERSION, type ApiSettings, type ExternalApiPorts } from './deps.ts'
+import { createGuards } from './middleware/guards.ts'
+import { registerAnchorRoutes } from './routes/external/anchor.ts'
+import { registerExternalHealth } from './routes/external/health.ts'
+import { registerV1Network } from './routes/external/v1-network.ts'
+import { registerV1Records } from './routes/external/v1-records.ts'
+import { registerV1Shares } from './routes/external/v1-shares.ts'
+
+/**
+ * The external API (behind nginx): the anchor's paths unchanged, the same capabilities under `/v1`,
+ * and the OpenAPI 3.1 document generated from the schemas that validate the requests.
+ */
+export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings): OpenAPIHono<ApiEnv> {
+  const app = createBaseApp({
+    api: 'external',
+    rateLimit: settings.rateLimit,
+    trustedProxies: settings.trustedProxies,
+    bodyLimitBytes: settings.bodyLimitBytes,
+    apiKeys: ports.apiKeys,
+    securityLog: ports.securityLog,
+    metrics: ports.metrics,
+    logger: ports.logger,
+    ...(settings.now ? { now: settings.now } : {}),
+    ...(settings.maxClients !== undefined ? { maxClients: settings.maxClients } : {})
+  })
+  const guards = createGuards(ports.securityLog, settings.bodyLimitBytes)
+  app.openAPIRegistry.registerComponent('securitySchemes', 'ApiKey', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-API-Key'
+  })
+  registerExternalHealth(app, ports)
+  registerAnchorRoutes(app, ports, guards)
+  registerV1Shares(app, ports, guards)
+  registerV1Records(app, ports, guards)
+  registerV1Network(app, ports, guards)
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'DataMgmt Node external API',
+      version: API_VERSION,
+      description:
+        'Anchor-compatible paths and the /v1 resources. Every path except /health and /openapi.json needs X-API-Key.'
+    },
+    security: [{ ApiKey: [] }]
+  })
+  return app
+}

@@ -1,0 +1,45 @@
+import type { ComponentHealth, HealthProbe } from '../node/core/ports.ts'
+
+/** Runs every probe at once, each bounded by a timeout, and folds them into one status. */
+
+export type OverallHealth = 'healthy' | 'degraded' | 'unhealthy'
+
+export interface HealthReport {
+  readonly status: OverallHealth
+  readonly components: Readonly<Record<string, ComponentHealth>>
+}
+
+const PROBE_TIMEOUT_MS = 2_000
+// Without its database the node can do nothing; any other component down leaves it degraded.
+const CRITICAL = new Set(['database'])
+
+export async function checkHealth(
+  probes: readonly HealthProbe[],
+  signal?: AbortSignal
+): Promise<HealthReport> {
+  const results = await Promise.all(
+    probes.map(async (probe): Promise<[string, ComponentHealth]> => {
+      const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS)
+      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
+      try {
+        const result = await Promise.race([
+          probe.check({ signal: combined }),
+          new Promise<never>((_, reject) => {
+            combined.addEventListener('abort', () => reject(new Error('probe timed out')), { once: true })
+          })
+        ])
+        return [probe.name, result]
+      } catch (err) {
+        // The reason stays in the logs of the component; the API tells only that it failed.
+        return [probe.name, { status: 'down', detail: { error: err instanceof Error ? err.name : 'error' } }]
+      }
+    })
+  )
+  const components = Object.fromEntries(results)
+  let status: OverallHealth = 'healthy'
+  for (const [name, health] of results) {
+    if (health.status === 'down' && CRITICAL.has(name)) return { status: 'unhealthy', components }
+    if (health.status !== 'up') status = 'degraded'
+  }
+  return { status, components }
+}

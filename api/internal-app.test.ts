@@ -1,0 +1,205 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createInternalApp } from './internal-app.ts'
+import { createExternalApp } from './external-app.ts'
+import { createHarness, type Harness, PEER_B } from './test-support/fakes.ts'
+import { send } from './test-support/request.ts'
+
+let h: Harness
+let shutdown: AbortController
+let app: ReturnType<typeof createInternalApp>
+
+const settings = {
+  rateLimit: { perSecond: 1000, burst: 1000 },
+  trustedProxies: [],
+  bodyLimitBytes: 64 * 1024
+}
+
+beforeEach(() => {
+  h = createHarness()
+  shutdown = new AbortController()
+  app = createInternalApp(h.ports, { ...settings, requireAdminKey: false, shutdown: shutdown.signal })
+})
+afterEach(() => {
+  shutdown.abort()
+  h.close()
+})
+
+describe('status', () => {
+  it('GET /health lists every component', async () => {
+    const r = await send(app, '/health', { remote: '127.0.0.1' })
+    expect(r.status).toBe(200)
+    expect(r.json).toMatchObject({
+      status: 'healthy',
+      components: { database: { status: 'up' }, p2p: { status: 'up' }, chain: { status: 'up' } }
+    })
+  })
+
+  it('reports degraded when a non-critical component is down', async () => {
+    ;(h.ports.health as { name: string; check: () => Promise<unknown> }[])[2]!.check = async () => ({
+      status: 'down'
+    })
+    const r = await send(app, '/health')
+    expect(r.status).toBe(200)
+    expect(r.json['status']).toBe('degraded')
+  })
+
+  it('GET /metrics exposes requests, latencies, rate-limit hits, shares, outbox, lag and peers', async () => {
+    await send(app, '/health')
+    const r = await send(app, '/metrics')
+    expect(r.status).toBe(200)
+    expect(r.headers.get('content-type')).toContain('text/plain')
+    for (const line of [
+      'dmn_http_requests_total{api="internal",method="GET",route="/health",status="200"} 1',
+      'dmn_http_request_duration_seconds_bucket',
+      'dmn_rate_limit_hits_total',
+      'dmn_outbox_depth{state="pending"} 1',
+      'dmn_publisher_lag_seconds 4',
+      'dmn_peers{kind="healthy"} 1'
+    ]) {
+      expect(r.text).toContain(line)
+    }
+  })
+
+  it('counts shares by state in metrics', async () => {
+    const ext = createExternalApp(h.ports, settings)
+    const { key } = h.ports.apiKeys.create({ name: 'w', scopes: ['share'] })
+    await send(ext, '/share_data', { body: { data: 'x', recipient: PEER_B }, key })
+    const r = await send(app, '/metrics')
+    expect(r.text).toContain('dmn_shares{state="queued"} 1')
+  })
+
+  it('GET /audit/status reports the publisher', async () => {
+    const r = await send(app, '/audit/status')
+    expect(r.json).toMatchObject({ chain_id: 31337, pending: 1, failed: 1, lag_seconds: 4 })
+  })
+})
+
+describe('key ring', () => {
+  it('shows status, rotates and rewraps, logging both operations', async () => {
+    expect((await send(app, '/keyring')).json).toMatchObject({ primary_version: 1, minimum_version: 1 })
+    const rotated = await send(app, '/keyring/rotate', { method: 'POST' })
+    expect(rotated.json).toEqual({ primary_version: 2 })
+    const rewrapped = await send(app, '/keyring/rewrap', { method: 'POST' })
+    expect(rewrapped.json).toEqual({ rewrapped: 0, primary_version: 2 })
+    expect(h.recorded.security.map((e) => e.kind)).toEqual(['keyring.rotated', 'keyring.rewrapped'])
+  })
+})
+
+describe('API keys', () => {
+  it('creates a key shown once that works on the external API, lists without secrets, revokes', async () => {
+    const created = await send(app, '/api-keys', { body: { name: 'app', scopes: ['read'] } })
+    expect(created.status).toBe(201)
+    const key = created.json['key'] as string
+    expect(key).toMatch(/^dmn_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/)
+    const ext = createExternalApp(h.ports, settings)
+    expect((await send(ext, '/network/stats', { key })).status).toBe(200)
+
+    const list = await send(app, '/api-keys')
+    expect(list.text).not.toContain(key)
+    expect(list.text).not.toContain(key.slice(-43))
+    expect(list.json['api_keys']).toEqual([
+      expect.objectContaining({ id: created.json['id'], name: 'app', scopes: ['read'], revoked_at: null })
+    ])
+
+    const revoked = await send(app, `/api-keys/${created.json['id']}`, { method: 'DELETE' })
+    expect(revoked.status).toBe(200)
+    expect(revoked.json['revoked_at']).toBeTypeOf('string')
+    expect((await send(ext, '/network/stats', { key })).json['code']).toBe('api_key_revoked')
+    expect(h.recorded.security.map((e) => e.kind)).toContain('api_key.revoked')
+  })
+
+  it('validates the request: scopes, name, expiry', async () => {
+    const badScope = await send(app, '/api-keys', { body: { name: 'x', scopes: ['root'] } })
+    expect(badScope.status).toBe(422)
+    expect(badScope.json['field']).toBe('scopes.0')
+    expect((await send(app, '/api-keys', { body: { name: '', scopes: ['read'] } })).json['field']).toBe(
+      'name'
+    )
+    const past = await send(app, '/api-keys', {
+      body: { name: 'x', scopes: ['read'], expires_at: '2001-01-01T00:00:00Z' }
+    })
+    expect(past.status).toBe(422)
+    expect(past.json['code']).toBe('validation_failed')
+  })
+
+  it('answers 404 for revoking an unknown key and 422 for a malformed id', async () => {
+    expect((await send(app, `/api-keys/${'0'.repeat(16)}`, { method: 'DELETE' })).status).toBe(404)
+    expect((await send(app, '/api-keys/..%2Fx', { method: 'DELETE' })).status).toBe(422)
+  })
+})
+
+describe('peers and outbox', () => {
+  it('lists peers, allows and denies them, logging each decision', async () => {
+    expect((await send(app, '/peers?healthy=true')).json['count']).toBe(1)
+    const denied = await send(app, `/peers/${PEER_B}/deny`, { method: 'POST' })
+    expect(denied.json).toMatchObject({ peer_id: PEER_B, status: 'denied' })
+    const allowed = await send(app, `/peers/${PEER_B}/allow`, { method: 'POST' })
+    expect(allowed.json).toMatchObject({ trust: 'allowlisted', status: 'active' })
+    expect(h.recorded.security.map((e) => e.kind)).toEqual(['peer.denied', 'peer.allowed'])
+  })
+
+  it('answers 404 for an unknown peer and 422 for a malformed PeerId', async () => {
+    const unknown = await send(app, `/peers/12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/deny`, {
+      method: 'POST'
+    })
+    expect(unknown.status).toBe(404)
+    expect((await send(app, '/peers/0OIl/deny', { method: 'POST' })).status).toBe(422)
+  })
+
+  it('lists the outbox and retries a failed entry; 409 for one that has not failed, 404 unknown', async () => {
+    expect((await send(app, '/outbox?state=failed')).json['count']).toBe(1)
+    const retried = await send(app, '/outbox/1/retry', { method: 'POST' })
+    expect(retried.json).toMatchObject({ id: 1, state: 'pending', last_error: null })
+    expect((await send(app, '/outbox/2/retry', { method: 'POST' })).status).toBe(409)
+    expect((await send(app, '/outbox/99/retry', { method: 'POST' })).status).toBe(404)
+    const bad = await send(app, '/outbox/abc/retry', { method: 'POST' })
+    expect(bad.status).toBe(422)
+    expect(bad.json['field']).toBe('id')
+  })
+})
+
+describe('live events', () => {
+  it('streams node events as Server-Sent Events, filtered by type prefix', async () => {
+    const res = await app.request('/events?types=share.', {}, {
+      incoming: { socket: { remoteAddress: '127.0.0.1' } }
+    } as never)
+    expect(res.headers.get('content-type')).toContain('text/event-stream')
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    const decoder = new TextDecoder()
+    let text = ''
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error(`stream ended before ${needle}`)
+        text += decoder.decode(value)
+      }
+    }
+    await readUntil('event: ready')
+    h.ports.events.publish({ type: 'audit.confirmed', at: 1, data: {} })
+    h.ports.events.publish({ type: 'share.delivered', at: 2, data: { share_id: 'abc' } })
+    await readUntil('share.delivered')
+    expect(text).not.toContain('audit.confirmed')
+    expect(text).toContain('"share_id":"abc"')
+    shutdown.abort()
+    for (;;) {
+      const { done } = await reader.read()
+      if (done) break
+    }
+  })
+})
+
+describe('admin key on a non-loopback bind', () => {
+  it('requires an admin key on every path except /health', async () => {
+    const guarded = createInternalApp(h.ports, {
+      ...settings,
+      requireAdminKey: true,
+      shutdown: shutdown.signal
+    })
+    expect((await send(guarded, '/health')).status).toBe(200)
+    expect((await send(guarded, '/keyring')).status).toBe(401)
+    const { key: reader } = h.ports.apiKeys.create({ name: 'r', scopes: ['read'] })
+    expect((await send(guarded, '/keyring', { key: reader })).status).toBe(403)
+    const { key: admin } = h.ports.apiKeys.create({ name: 'a', scopes: ['admin'] })
+    expect((await send(guarded, '/keyring', { key: admin })).status).toBe(200)
+  })
+})

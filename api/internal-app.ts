@@ -1,0 +1,50 @@
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import { createBaseApp } from './app-base.ts'
+import type { ApiEnv } from './context.ts'
+import { API_VERSION, type ApiSettings, type InternalApiPorts } from './deps.ts'
+import { createGuards } from './middleware/guards.ts'
+import { registerApiKeyRoutes } from './routes/internal/api-keys.ts'
+import { registerEventRoutes } from './routes/internal/events.ts'
+import { registerKeyRingRoutes } from './routes/internal/keyring.ts'
+import { registerPeerAndOutboxRoutes } from './routes/internal/peers-outbox.ts'
+import { registerStatusRoutes } from './routes/internal/status.ts'
+
+export interface InternalAppInit extends ApiSettings {
+  /**
+   * Require an `admin` key on every path except `/health`. The internal API listens on loopback and
+   * is never proxied; when it is bound elsewhere, a key is the only thing between it and the network.
+   */
+  readonly requireAdminKey: boolean
+  /** Aborted when the server stops; ends live event streams. */
+  readonly shutdown: AbortSignal
+}
+
+/** The internal (operator) API: health, metrics, key ring, API keys, peers, outbox, live events. */
+export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit): OpenAPIHono<ApiEnv> {
+  const app = createBaseApp({
+    api: 'internal',
+    rateLimit: init.rateLimit,
+    trustedProxies: init.trustedProxies,
+    bodyLimitBytes: init.bodyLimitBytes,
+    apiKeys: ports.apiKeys,
+    securityLog: ports.securityLog,
+    metrics: ports.metrics,
+    logger: ports.logger,
+    ...(init.now ? { now: init.now } : {}),
+    ...(init.maxClients !== undefined ? { maxClients: init.maxClients } : {})
+  })
+  const guards = createGuards(ports.securityLog, init.bodyLimitBytes)
+  if (init.requireAdminKey) {
+    app.use('*', async (c, next) => (c.req.path === '/health' ? next() : guards.admin(c, next)))
+  }
+  registerStatusRoutes(app, ports)
+  registerKeyRingRoutes(app, ports)
+  registerApiKeyRoutes(app, ports, guards)
+  registerPeerAndOutboxRoutes(app, ports)
+  registerEventRoutes(app, ports, init.shutdown)
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'DataMgmt Node internal API', version: API_VERSION }
+  })
+  return app
+}

@@ -1,0 +1,41 @@
+import type { AuditService, CallOptions, DataService, ShareService, ShareView } from '../node/core/ports.ts'
+import { ResourceNotFoundError } from '../node/core/ports.ts'
+import { PaymentsNotImplementedError } from './errors.ts'
+import type { ShareRequestBody } from './schemas/share.ts'
+
+/**
+ * What the anchor-compatible paths and `/v1` both do; each route only shapes the answer.
+ */
+
+/** Accepts a validated share body; payment fields, once validated, are refused with 501. */
+export async function acceptShare(
+  shares: ShareService,
+  body: ShareRequestBody,
+  options: CallOptions
+): Promise<ShareView> {
+  if (body.payment_token !== undefined || body.payment_amount !== undefined) {
+    throw new PaymentsNotImplementedError(
+      'payments are not supported by this node yet; send the share without payment_token and payment_amount'
+    )
+  }
+  return shares.share(
+    { data: new TextEncoder().encode(body.data), recipient: body.recipient, tier: body.security_tier },
+    options
+  )
+}
+
+export async function readRecord(data: DataService, dataHash: string, options: CallOptions) {
+  const found = await data.getByHash(dataHash, options)
+  if (!found) throw new ResourceNotFoundError('data', 'Data not found')
+  return found
+}
+
+export async function readShare(shares: ShareService, shareId: string, options: CallOptions) {
+  const found = await shares.getShare(shareId, options)
+  if (!found) throw new ResourceNotFoundError('share', 'Share not found')
+  return found
+}
+
+export function verifyRecord(audit: AuditService, dataHash: string, options: CallOptions) {
+  return audit.verify(dataHash, options)
+}

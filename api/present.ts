@@ -1,0 +1,129 @@
+import type { z } from '@hono/zod-openapi'
+import type {
+  ComplianceEvent,
+  NetworkStats,
+  PeerView,
+  RecordView,
+  ShareView,
+  Verification
+} from '../node/core/ports.ts'
+import type { Tier } from '../node/core/share.ts'
+import type { MetadataSchema } from './schemas/common.ts'
+import type { ComplianceEventSchema, DataResponseSchema, EvidenceSchema } from './schemas/records.ts'
+import type { NetworkStatsSchema, PeerSchema } from './schemas/network.ts'
+import type { ShareDataResponseSchema, ShareSchema } from './schemas/share.ts'
+
+/** Port views to wire shapes (snake_case, as the anchor's API). One function per shape. */
+
+export type Metadata = z.infer<typeof MetadataSchema>
+
+export function metadata(tier: Tier | null): Metadata {
+  return { security_tier: tier, attestation: null, api_version: '1' }
+}
+
+export function shareDataResponse(view: ShareView): z.infer<typeof ShareDataResponseSchema> {
+  return {
+    success: true,
+    tx_hash: view.txHash,
+    recipient: view.recipientLabel,
+    share_id: view.shareId,
+    data_hash: view.dataHash,
+    status: { delivery: view.delivery, audit: view.audit },
+    _metadata: metadata(view.tier)
+  }
+}
+
+export function share(view: ShareView): z.infer<typeof ShareSchema> {
+  return {
+    id: view.shareId,
+    direction: view.direction,
+    data_hash: view.dataHash,
+    sender: view.sender,
+    recipient: view.recipient,
+    recipient_label: view.recipientLabel,
+    security_tier: view.tier,
+    status: { delivery: view.delivery, audit: view.audit },
+    tx_hash: view.txHash,
+    attempts: view.attempts,
+    last_error: view.lastError,
+    created_at: view.createdAt,
+    updated_at: view.updatedAt
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+export function record(view: RecordView): z.infer<typeof DataResponseSchema> {
+  let data: string
+  let encoding: 'utf8' | 'base64' = 'utf8'
+  try {
+    data = strictUtf8.decode(view.data)
+  } catch {
+    data = Buffer.from(view.data).toString('base64')
+    encoding = 'base64'
+  }
+  return {
+    hash: view.dataHash,
+    data,
+    encoding,
+    size_bytes: view.sizeBytes,
+    created_at: view.createdAt,
+    _metadata: metadata(view.tier)
+  }
+}
+
+export function evidence(v: Verification): z.infer<typeof EvidenceSchema> | null {
+  const e = v.evidence
+  if (!e) return null
+  return {
+    tx_hash: e.txHash,
+    block_number: e.blockNumber,
+    contract_address: e.contractAddress,
+    share_id: e.shareId,
+    leaf: e.leaf,
+    merkle_root: e.merkleRoot,
+    proof: e.proof ? [...e.proof] : null,
+    confirmations: e.confirmations
+  }
+}
+
+export function complianceEvent(e: ComplianceEvent): z.infer<typeof ComplianceEventSchema> {
+  return {
+    event_type: e.eventType,
+    data_hash: e.dataHash,
+    share_id: e.shareId,
+    sender: e.sender,
+    recipient: e.recipient,
+    timestamp: e.timestamp,
+    tx_hash: e.txHash,
+    block_number: e.blockNumber
+  }
+}
+
+export function networkStats(s: NetworkStats): z.infer<typeof NetworkStatsSchema> {
+  return {
+    total_peers: s.totalPeers,
+    healthy_peers: s.healthyPeers,
+    data_sent: s.bytesSent,
+    data_received: s.bytesReceived,
+    uptime: Math.floor(s.uptimeSeconds),
+    peer_id: s.peerId,
+    connections: s.connections,
+    listen_addresses: [...s.listenAddresses],
+    _metadata: metadata(null)
+  }
+}
+
+export function peer(p: PeerView): z.infer<typeof PeerSchema> {
+  return {
+    peer_id: p.peerId,
+    addresses: [...p.addresses],
+    trust: p.trust,
+    status: p.status,
+    connected: p.connected,
+    healthy: p.healthy,
+    latency_ms: p.latencyMs,
+    last_seen_at: p.lastSeenAt,
+    eth_address: p.ethAddress
+  }
+}

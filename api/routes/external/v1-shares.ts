@@ -1,0 +1,94 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
+import type { ApiEnv } from '../../context.ts'
+import type { ExternalApiPorts } from '../../deps.ts'
+import type { ScopeGuards } from '../../middleware/guards.ts'
+import { acceptShare, readShare } from '../../operations.ts'
+import * as present from '../../present.ts'
+import { ErrorSchema, errorResponses, limitQuery, notFoundResponse } from '../../schemas/common.ts'
+import { ShareListSchema, ShareRequestSchema, ShareResourceSchema } from '../../schemas/share.ts'
+
+const ShareIdParams = z.object({
+  share_id: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, { message: 'share_id must be 32 lowercase hex digits' })
+    .openapi({ param: { name: 'share_id', in: 'path' }, example: '5f0c2a0e9b7d4c1e8a6b3d2f1e0c9b8a' })
+})
+
+const ListQuery = z.object({
+  state: z
+    .enum(['queued', 'delivering', 'delivered', 'failed', 'received'])
+    .optional()
+    .openapi({ param: { name: 'state', in: 'query' } }),
+  limit: limitQuery(1000, 100)
+})
+
+/** `/v1/shares`: create a share, read one, list them. */
+export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPorts, guards: ScopeGuards) {
+  const tags = ['shares']
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/shares',
+      tags,
+      summary: 'Share data with a recipient',
+      middleware: [guards.share, guards.body] as const,
+      request: { body: { content: { 'application/json': { schema: ShareRequestSchema } }, required: true } },
+      responses: {
+        201: { content: { 'application/json': { schema: ShareResourceSchema } }, description: 'accepted' },
+        501: {
+          content: { 'application/json': { schema: ErrorSchema } },
+          description: 'payments not supported'
+        },
+        ...errorResponses
+      }
+    }),
+    async (c) => {
+      const view = await acceptShare(ports.shares, c.req.valid('json'), { signal: c.req.raw.signal })
+      c.header('Location', `/v1/shares/${view.shareId}`)
+      return c.json({ share: present.share(view), _metadata: present.metadata(view.tier) }, 201)
+    }
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/shares/{share_id}',
+      tags,
+      summary: 'One share and where its delivery and audit stand',
+      middleware: [guards.read] as const,
+      request: { params: ShareIdParams },
+      responses: {
+        200: { content: { 'application/json': { schema: ShareResourceSchema } }, description: 'the share' },
+        ...notFoundResponse,
+        ...errorResponses
+      }
+    }),
+    async (c) => {
+      const view = await readShare(ports.shares, c.req.valid('param').share_id, { signal: c.req.raw.signal })
+      return c.json({ share: present.share(view), _metadata: present.metadata(view.tier) }, 200)
+    }
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/shares',
+      tags,
+      summary: 'Shares, newest first',
+      middleware: [guards.read] as const,
+      request: { query: ListQuery },
+      responses: {
+        200: { content: { 'application/json': { schema: ShareListSchema } }, description: 'shares' },
+        ...errorResponses
+      }
+    }),
+    async (c) => {
+      const { state, limit } = c.req.valid('query')
+      const views = await ports.shares.listShares(state ? { state, limit } : { limit }, {
+        signal: c.req.raw.signal
+      })
+      const shares = views.map(present.share)
+      return c.json({ shares, count: shares.length, _metadata: present.metadata(null) }, 200)
+    }
+  )
+}

@@ -1,0 +1,91 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
+import type { ApiKeyInfo } from '../../../node/core/ports.ts'
+import type { ApiEnv } from '../../context.ts'
+import type { InternalApiPorts } from '../../deps.ts'
+import type { ScopeGuards } from '../../middleware/guards.ts'
+import { ErrorSchema, notFoundResponse } from '../../schemas/common.ts'
+import {
+  ApiKeyIdParams,
+  ApiKeyInfoSchema,
+  CreateApiKeySchema,
+  CreatedApiKeySchema
+} from '../../schemas/internal.ts'
+
+export function apiKeyInfo(k: ApiKeyInfo): z.infer<typeof ApiKeyInfoSchema> {
+  return {
+    id: k.id,
+    name: k.name,
+    scopes: [...k.scopes],
+    created_at: k.createdAt,
+    expires_at: k.expiresAt,
+    revoked_at: k.revokedAt,
+    last_used_at: k.lastUsedAt
+  }
+}
+
+/** `/api-keys`: create (the key is in this answer and nowhere else), list, revoke. */
+export function registerApiKeyRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalApiPorts, guards: ScopeGuards) {
+  const tags = ['API keys']
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api-keys',
+      tags,
+      summary: 'Create an API key; the key is shown once',
+      middleware: [guards.body] as const,
+      request: { body: { content: { 'application/json': { schema: CreateApiKeySchema } }, required: true } },
+      responses: {
+        201: { content: { 'application/json': { schema: CreatedApiKeySchema } }, description: 'created' },
+        422: { content: { 'application/json': { schema: ErrorSchema } }, description: 'invalid' }
+      }
+    }),
+    async (c) => {
+      const body = c.req.valid('json')
+      const { key, info } = ports.apiKeys.create({
+        name: body.name,
+        scopes: body.scopes,
+        expiresAt: body.expires_at ? new Date(body.expires_at) : null
+      })
+      const detail = { key_id: info.id, name: info.name, scopes: info.scopes, client: c.get('clientAddress') }
+      ports.securityLog.append('api_key.created', detail)
+      ports.events.publish({ type: 'security.api_key_created', at: Date.now(), data: { key_id: info.id } })
+      return c.json({ ...apiKeyInfo(info), key }, 201)
+    }
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api-keys',
+      tags,
+      summary: 'Every API key (never the keys themselves)',
+      responses: {
+        200: {
+          content: { 'application/json': { schema: z.object({ api_keys: z.array(ApiKeyInfoSchema) }) } },
+          description: 'keys'
+        }
+      }
+    }),
+    (c) => c.json({ api_keys: ports.apiKeys.list().map(apiKeyInfo) }, 200)
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api-keys/{id}',
+      tags,
+      summary: 'Revoke an API key (kept, marked revoked)',
+      request: { params: ApiKeyIdParams },
+      responses: {
+        200: { content: { 'application/json': { schema: ApiKeyInfoSchema } }, description: 'revoked' },
+        ...notFoundResponse
+      }
+    }),
+    (c) => {
+      const info = ports.apiKeys.revoke(c.req.valid('param').id)
+      ports.securityLog.append('api_key.revoked', { key_id: info.id, client: c.get('clientAddress') })
+      ports.events.publish({ type: 'security.api_key_revoked', at: Date.now(), data: { key_id: info.id } })
+      return c.json(apiKeyInfo(info), 200)
+    }
+  )
+}

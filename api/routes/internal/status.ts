@@ -1,0 +1,58 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
+import type { ApiEnv } from '../../context.ts'
+import { API_VERSION, type InternalApiPorts } from '../../deps.ts'
+import { checkHealth } from '../../health.ts'
+import { AuditStatusSchema, InternalHealthSchema } from '../../schemas/internal.ts'
+
+/** `GET /health` with every component, `GET /metrics` (Prometheus), `GET /audit/status`. */
+export function registerStatusRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalApiPorts) {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/health',
+      tags: ['status'],
+      summary: 'Health of every component: database, key ring, p2p, chain, outbox lag',
+      responses: {
+        200: { content: { 'application/json': { schema: InternalHealthSchema } }, description: 'serving' },
+        503: { content: { 'application/json': { schema: InternalHealthSchema } }, description: 'not serving' }
+      }
+    }),
+    async (c) => {
+      const report = await checkHealth(ports.health, c.req.raw.signal)
+      const body = { status: report.status, components: report.components, version: API_VERSION }
+      return report.status === 'unhealthy' ? c.json(body, 503) : c.json(body, 200)
+    }
+  )
+
+  app.get('/metrics', async (c) => {
+    const text = await ports.metrics.registry.metrics()
+    return c.body(text, 200, { 'Content-Type': ports.metrics.registry.contentType })
+  })
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/audit/status',
+      tags: ['status'],
+      summary: 'The audit publisher: contract, chain, outbox counts and lag',
+      responses: {
+        200: { content: { 'application/json': { schema: AuditStatusSchema } }, description: 'status' }
+      }
+    }),
+    async (c) => {
+      const s = await ports.audit.status({ signal: c.req.raw.signal })
+      return c.json(
+        {
+          contract_address: s.contractAddress,
+          chain_id: s.chainId,
+          latest_block: s.latestBlock,
+          pending: s.pending,
+          sent: s.sent,
+          failed: s.failed,
+          lag_seconds: s.lagSeconds
+        },
+        200
+      )
+    }
+  )
+}

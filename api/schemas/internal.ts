@@ -1,0 +1,106 @@
+import { z } from '@hono/zod-openapi'
+import { API_KEY_SCOPES } from '../../node/core/ports.ts'
+import { PEER_ID } from './common.ts'
+
+/** Schemas of the internal (operator) API. */
+
+export const ComponentHealthSchema = z.object({
+  status: z.enum(['up', 'degraded', 'down']),
+  detail: z.record(z.string(), z.unknown()).optional()
+})
+
+export const InternalHealthSchema = z
+  .object({
+    status: z.enum(['healthy', 'degraded', 'unhealthy']),
+    components: z.record(z.string(), ComponentHealthSchema),
+    version: z.string()
+  })
+  .openapi('InternalHealth')
+
+export const KeyRingStatusSchema = z
+  .object({
+    primary_version: z.number().int(),
+    minimum_version: z.number().int(),
+    versions: z.array(z.object({ version: z.number().int(), created_at: z.string(), retired: z.boolean() })),
+    records_by_version: z.record(z.string(), z.number().int()),
+    signing_key_id: z.string(),
+    encryption_key_id: z.string()
+  })
+  .openapi('KeyRingStatus')
+
+export const ApiKeyInfoSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    scopes: z.array(z.enum(API_KEY_SCOPES)),
+    created_at: z.string(),
+    expires_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+    last_used_at: z.string().nullable()
+  })
+  .openapi('ApiKeyInfo')
+
+export const CreateApiKeySchema = z
+  .object({
+    name: z.string({ message: 'name must be a string' }).min(1).max(100),
+    scopes: z
+      .array(z.enum(API_KEY_SCOPES, { message: `scopes must be among ${API_KEY_SCOPES.join(', ')}` }))
+      .min(1, { message: 'at least one scope is needed' }),
+    expires_at: z.iso
+      .datetime({ offset: true, message: 'expires_at must be an ISO-8601 date-time' })
+      .optional()
+      .openapi({ example: '2027-01-01T00:00:00Z' })
+  })
+  .openapi('CreateApiKey')
+
+export const CreatedApiKeySchema = ApiKeyInfoSchema.extend({
+  key: z.string().openapi({ description: 'shown once; only its hash is stored' })
+}).openapi('CreatedApiKey')
+
+export const ApiKeyIdParams = z.object({
+  id: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/, { message: 'id must be 16 hex digits' })
+    .openapi({ param: { name: 'id', in: 'path' } })
+})
+
+export const PeerIdParams = z.object({
+  peer_id: z
+    .string()
+    .regex(PEER_ID, { message: 'peer_id must be a PeerId' })
+    .openapi({ param: { name: 'peer_id', in: 'path' } })
+})
+
+export const OutboxEntrySchema = z
+  .object({
+    id: z.number().int(),
+    kind: z.string(),
+    share_id: z.string().nullable(),
+    state: z.enum(['pending', 'sent', 'confirmed', 'failed']),
+    tx_hash: z.string().nullable(),
+    attempts: z.number().int(),
+    last_error: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string()
+  })
+  .openapi('OutboxEntry')
+
+export const OutboxIdParams = z.object({
+  id: z.coerce
+    .number({ message: 'id must be an integer' })
+    .int({ message: 'id must be an integer' })
+    .min(1, { message: 'id must be an integer' })
+    .openapi({ param: { name: 'id', in: 'path' }, type: 'integer' })
+})
+
+export const AuditStatusSchema = z
+  .object({
+    contract_address: z.string().nullable(),
+    chain_id: z.number().int().nullable(),
+    latest_block: z.number().int().nullable(),
+    pending: z.number().int(),
+    sent: z.number().int(),
+    failed: z.number().int(),
+    lag_seconds: z.number()
+  })
+  .openapi('AuditStatus')

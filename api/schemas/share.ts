@@ -1,0 +1,103 @@
+import { z } from '@hono/zod-openapi'
+import { MAX_DATA_BYTES, TIERS } from '../../node/core/share.ts'
+import { ETH_ADDRESS, MetadataSchema, PEER_ID } from './common.ts'
+
+const MAX_PAYMENT = 10n ** 30n
+// With the u flag a valid pair is one code point, so only unpaired halves match.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u
+
+/** The body of `POST /share_data` and `POST /v1/shares`. */
+export const ShareRequestSchema = z
+  .object({
+    data: z
+      .string({ message: 'data must be a string' })
+      .refine((s) => !LONE_SURROGATE.test(s), {
+        // A lone surrogate would be replaced while encoding, so the hash would not be of what was sent.
+        message: 'data must be well-formed Unicode (no lone surrogates)'
+      })
+      .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_DATA_BYTES, {
+        message: `data must be at most ${MAX_DATA_BYTES} bytes (UTF-8)`
+      })
+      .openapi({ example: 'quarterly report 2026-Q3' }),
+    recipient: z
+      .string({ message: 'recipient must be a string' })
+      .refine((s) => ETH_ADDRESS.test(s) || PEER_ID.test(s), {
+        message: 'recipient must be an Ethereum address (0x + 40 hex) or a PeerId'
+      })
+      .openapi({ example: '0x742d35Cc6634C0532925a3b844Bc9e7595f1dE01' }),
+    security_tier: z
+      .enum(TIERS, { message: `security_tier must be one of ${TIERS.join(', ')}` })
+      .optional()
+      .default('standard'),
+    payment_token: z
+      .string({ message: 'payment_token must be a string' })
+      .regex(ETH_ADDRESS, { message: 'payment_token must be an Ethereum address' })
+      .optional(),
+    payment_amount: z
+      .union([z.number(), z.string()], { message: 'payment_amount must be an integer' })
+      .refine(isPaymentAmount, { message: 'payment_amount must be an integer > 0 and < 10^30' })
+      .optional()
+      .openapi({ type: 'integer', example: 1000000000000000000 })
+  })
+  .openapi('ShareRequest')
+
+export type ShareRequestBody = z.infer<typeof ShareRequestSchema>
+
+function isPaymentAmount(value: number | string): boolean {
+  let n: bigint
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return false
+    n = BigInt(value)
+  } else {
+    if (!/^[0-9]{1,31}$/.test(value)) return false
+    n = BigInt(value)
+  }
+  return n > 0n && n < MAX_PAYMENT
+}
+
+export const ShareStatusSchema = z
+  .object({
+    delivery: z.enum(['queued', 'delivering', 'delivered', 'failed', 'received']),
+    audit: z.enum(['pending', 'sent', 'confirmed', 'failed'])
+  })
+  .openapi('ShareStatus')
+
+/** The anchor's response to `POST /share_data`, with where delivery and audit stand. */
+export const ShareDataResponseSchema = z
+  .object({
+    success: z.literal(true),
+    tx_hash: z.string().nullable().openapi({ description: 'null until the audit transaction is sent' }),
+    recipient: z.string(),
+    share_id: z.string(),
+    data_hash: z.string(),
+    status: ShareStatusSchema,
+    _metadata: MetadataSchema
+  })
+  .openapi('ShareDataResponse')
+
+/** A share as `/v1/shares` shows it. */
+export const ShareSchema = z
+  .object({
+    id: z.string(),
+    direction: z.enum(['out', 'in']),
+    data_hash: z.string(),
+    sender: z.string(),
+    recipient: z.string(),
+    recipient_label: z.string(),
+    security_tier: z.enum(TIERS),
+    status: ShareStatusSchema,
+    tx_hash: z.string().nullable(),
+    attempts: z.number().int(),
+    last_error: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string()
+  })
+  .openapi('Share')
+
+export const ShareResourceSchema = z
+  .object({ share: ShareSchema, _metadata: MetadataSchema })
+  .openapi('ShareResource')
+
+export const ShareListSchema = z
+  .object({ shares: z.array(ShareSchema), count: z.number().int(), _metadata: MetadataSchema })
+  .openapi('ShareList')

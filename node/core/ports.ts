@@ -1,0 +1,334 @@
+/**
+ * The ports the APIs drive. Adapters (p2p, audit, store, crypto) implement them and `node/main.ts`
+ * wires them; the API layer sees nothing else of the node. Plain interfaces: no I/O here.
+ *
+ * Every asynchronous call takes `{ signal }` so an aborted HTTP request stops the work behind it.
+ */
+
+import { DmnError } from './errors.ts'
+import type { Tier } from './share.ts'
+
+/** Cancellation for one call. */
+export interface CallOptions {
+  readonly signal?: AbortSignal
+}
+
+/** Where an outgoing share stands on the network. */
+export type DeliveryState = 'queued' | 'delivering' | 'delivered' | 'failed' | 'received'
+
+/** Where a share's audit event stands on the chain. */
+export type AuditState = 'pending' | 'sent' | 'confirmed' | 'failed'
+
+export interface ShareRequest {
+  /** The plaintext, at most MAX_DATA_BYTES. */
+  readonly data: Uint8Array
+  /** An Ethereum address (0x + 40 hex) or a PeerId, as the client named the recipient. */
+  readonly recipient: string
+  readonly tier: Tier
+}
+
+/** A share as the node knows it. */
+export interface ShareView {
+  readonly shareId: string
+  readonly direction: 'out' | 'in'
+  readonly dataHash: string
+  readonly sender: string
+  /** The recipient's PeerId. */
+  readonly recipient: string
+  /** The recipient as the client named it (PeerId or 0x address). */
+  readonly recipientLabel: string
+  readonly tier: Tier
+  readonly delivery: DeliveryState
+  readonly audit: AuditState
+  /** Null until the audit transaction is sent. */
+  readonly txHash: string | null
+  readonly attempts: number
+  readonly lastError: string | null
+  /** ISO-8601 UTC. */
+  readonly createdAt: string
+  readonly updatedAt: string
+}
+
+export interface ShareFilter {
+  readonly state?: DeliveryState
+  readonly limit?: number
+}
+
+/**
+ * Accepts shares. `share` returns once the record, the envelope and the audit event are durably
+ * queued; delivery and the chain follow asynchronously.
+ */
+export interface ShareService {
+  share(request: ShareRequest, options?: CallOptions): Promise<ShareView>
+  getShare(shareId: string, options?: CallOptions): Promise<ShareView | undefined>
+  listShares(filter: ShareFilter, options?: CallOptions): Promise<readonly ShareView[]>
+  /** How many shares are in each delivery state (for metrics). */
+  countByState(options?: CallOptions): Promise<Readonly<Partial<Record<DeliveryState, number>>>>
+}
+
+/** A stored record, decrypted for the caller. */
+export interface RecordView {
+  readonly dataHash: string
+  readonly data: Uint8Array
+  readonly sizeBytes: number
+  readonly tier: Tier
+  readonly createdAt: string
+}
+
+/** Reads records stored on this node (sent or received), by the SHA-256 of their plaintext. */
+export interface DataService {
+  getByHash(dataHash: string, options?: CallOptions): Promise<RecordView | undefined>
+}
+
+/** Proof that the chain holds a share event for a data hash. */
+export interface AuditEvidence {
+  readonly txHash: string
+  readonly blockNumber: number
+  readonly contractAddress: string
+  readonly shareId: string | null
+  /** The audit leaf (receipt hash), 0x hex, when the event commits to a receipt. */
+  readonly leaf: string | null
+  /** Merkle root and inclusion proof in batch mode; null in per-share mode. */
+  readonly merkleRoot: string | null
+  readonly proof: readonly string[] | null
+  readonly confirmations: number
+}
+
+export interface Verification {
+  readonly dataHash: string
+  /** True only when the chain itself holds the event (read from the chain, not a local flag). */
+  readonly verified: boolean
+  readonly eventType: string | null
+  readonly evidence: AuditEvidence | null
+}
+
+export interface ComplianceEvent {
+  readonly eventType: string
+  readonly dataHash: string | null
+  readonly shareId: string | null
+  readonly sender: string | null
+  readonly recipient: string | null
+  /** Unix seconds of the block. */
+  readonly timestamp: number | null
+  readonly txHash: string
+  readonly blockNumber: number
+}
+
+export interface ComplianceFilter {
+  /** Event types to include; all when empty. */
+  readonly eventTypes: readonly string[]
+  readonly dataHash?: string
+  readonly limit: number
+}
+
+export interface AuditStatus {
+  readonly contractAddress: string | null
+  readonly chainId: number | null
+  readonly latestBlock: number | null
+  readonly pending: number
+  readonly sent: number
+  readonly failed: number
+  /** Seconds since the oldest event still waiting was queued; 0 when none waits. */
+  readonly lagSeconds: number
+}
+
+/** The audit trail as the API needs it. */
+export interface AuditService {
+  verify(dataHash: string, options?: CallOptions): Promise<Verification>
+  complianceHistory(filter: ComplianceFilter, options?: CallOptions): Promise<readonly ComplianceEvent[]>
+  status(options?: CallOptions): Promise<AuditStatus>
+}
+
+export interface PeerView {
+  readonly peerId: string
+  readonly addresses: readonly string[]
+  readonly trust: 'unknown' | 'pinned' | 'allowlisted' | 'ca'
+  readonly status: 'active' | 'denied'
+  readonly connected: boolean
+  readonly healthy: boolean
+  readonly latencyMs: number | null
+  readonly lastSeenAt: string | null
+  readonly ethAddress: string | null
+}
+
+export interface NetworkStats {
+  readonly peerId: string
+  readonly totalPeers: number
+  readonly healthyPeers: number
+  readonly connections: number
+  readonly bytesSent: number
+  readonly bytesReceived: number
+  readonly uptimeSeconds: number
+  readonly listenAddresses: readonly string[]
+}
+
+/** The peer-to-peer side: statistics, the peer book and the operator's allow/deny decisions. */
+export interface NetworkService {
+  stats(options?: CallOptions): Promise<NetworkStats>
+  peers(filter: { readonly healthy?: boolean }, options?: CallOptions): Promise<readonly PeerView[]>
+  /** Marks a peer allowlisted (and active); returns the updated peer. */
+  allow(peerId: string, options?: CallOptions): Promise<PeerView>
+  /** Marks a peer denied and closes its connections; returns the updated peer. */
+  deny(peerId: string, options?: CallOptions): Promise<PeerView>
+}
+
+export interface KeyRingStatus {
+  readonly primaryVersion: number
+  readonly minimumVersion: number
+  readonly versions: readonly {
+    readonly version: number
+    readonly createdAt: string
+    readonly retired: boolean
+  }[]
+  /** Records per key version. */
+  readonly recordsByVersion: Readonly<Record<string, number>>
+  readonly signingKeyId: string
+  readonly encryptionKeyId: string
+}
+
+/** Operator actions on the key ring. */
+export interface KeyRingAdmin {
+  status(options?: CallOptions): Promise<KeyRingStatus>
+  /** Adds a data key version and makes it primary. */
+  rotate(options?: CallOptions): Promise<{ readonly primaryVersion: number }>
+  /** Re-encrypts stored records under the primary key; returns how many moved. */
+  rewrap(options?: CallOptions): Promise<{ readonly rewrapped: number; readonly primaryVersion: number }>
+}
+
+export interface OutboxEntry {
+  readonly id: number
+  readonly kind: string
+  readonly shareId: string | null
+  readonly state: AuditState
+  readonly txHash: string | null
+  readonly attempts: number
+  readonly lastError: string | null
+  readonly createdAt: string
+  readonly updatedAt: string
+}
+
+/** The durable audit outbox, for operators. */
+export interface Outbox {
+  list(
+    filter: { readonly state?: AuditState; readonly limit: number },
+    options?: CallOptions
+  ): Promise<readonly OutboxEntry[]>
+  /** Puts a failed entry back to pending; throws NotFoundError-like domain errors for unknown ids. */
+  retry(id: number, options?: CallOptions): Promise<OutboxEntry>
+}
+
+/** Something that happened in the node, for live observers. */
+export interface NodeEvent {
+  /** For example `share.accepted`, `share.delivered`, `share.received`, `audit.confirmed`, `security.auth_failed`. */
+  readonly type: string
+  /** Unix milliseconds. */
+  readonly at: number
+  readonly data: Readonly<Record<string, unknown>>
+}
+
+/** Publish/subscribe of node events; listeners must not throw and must return quickly. */
+export interface EventBus {
+  publish(event: NodeEvent): void
+  /** Returns the function that unsubscribes. */
+  subscribe(listener: (event: NodeEvent) => void): () => void
+}
+
+/** The hash-chained local security log (auth results, rate-limit hits, key operations). */
+export interface SecurityLog {
+  append(kind: string, detail: Readonly<Record<string, unknown>>): void
+}
+
+export type HealthState = 'up' | 'degraded' | 'down'
+
+export interface ComponentHealth {
+  readonly status: HealthState
+  readonly detail?: Readonly<Record<string, unknown>>
+}
+
+/** One component's health check; must resolve quickly and never throw for an unhealthy state. */
+export interface HealthProbe {
+  readonly name: string
+  check(options?: CallOptions): Promise<ComponentHealth>
+}
+
+export const API_KEY_SCOPES = ['share', 'read', 'admin'] as const
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number]
+
+/** True when `scopes` grant `needed`; `admin` grants every scope. */
+export function hasScope(scopes: readonly ApiKeyScope[], needed: ApiKeyScope): boolean {
+  return scopes.includes(needed) || scopes.includes('admin')
+}
+
+export interface ApiKeyInfo {
+  readonly id: string
+  readonly name: string
+  readonly scopes: readonly ApiKeyScope[]
+  readonly createdAt: string
+  readonly expiresAt: string | null
+  readonly revokedAt: string | null
+  readonly lastUsedAt: string | null
+}
+
+/** The outcome of presenting a key; the reasons let the API answer with a stable 401 body. */
+export type ApiKeyCheck =
+  | { readonly ok: true; readonly key: ApiKeyInfo }
+  | { readonly ok: false; readonly reason: 'invalid' | 'expired' | 'revoked'; readonly keyId: string | null }
+
+/** API keys: random, shown once, stored hashed, compared in constant time. */
+export interface ApiKeyRegistry {
+  create(input: {
+    readonly name: string
+    readonly scopes: readonly ApiKeyScope[]
+    readonly expiresAt?: Date | null
+  }): { readonly key: string; readonly info: ApiKeyInfo }
+  list(): readonly ApiKeyInfo[]
+  /** Returns the revoked key; throws ApiKeyNotFoundError for an unknown id. */
+  revoke(id: string): ApiKeyInfo
+  check(presented: string): ApiKeyCheck
+}
+
+/**
+ * Errors the ports raise. Adapters translate their own failures into these at their boundary
+ * (keeping the original as `cause`); the API maps each `name` to one status code.
+ */
+
+/** The thing asked for does not exist (an outbox entry, a peer, an API key, a share). */
+export class ResourceNotFoundError extends DmnError {
+  override name = 'ResourceNotFoundError'
+  readonly resource: string
+
+  constructor(resource: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.resource = resource
+  }
+}
+
+/** An API key id that the registry does not hold. */
+export class ApiKeyNotFoundError extends ResourceNotFoundError {
+  override name = 'ApiKeyNotFoundError'
+
+  constructor(id: string) {
+    super('api_key', `no API key with id ${id}`)
+  }
+}
+
+/** The recipient cannot be resolved to a known peer (no PeerId or Ethereum address on record). */
+export class UnknownRecipientError extends DmnError {
+  override name = 'UnknownRecipientError'
+}
+
+/** The request conflicts with the current state (retrying an entry that has not failed, ...). */
+export class StateConflictError extends DmnError {
+  override name = 'StateConflictError'
+}
+
+/** A dependency the operation needs is not available now (chain down, peer without a TPM, ...). */
+export class DependencyUnavailableError extends DmnError {
+  override name = 'DependencyUnavailableError'
+  readonly dependency: string
+
+  constructor(dependency: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.dependency = dependency
+  }
+}
