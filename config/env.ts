@@ -50,6 +50,17 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { path: 'chain.mode', names: ['DMN_CHAIN_MODE'], kind: 'string' },
   { path: 'chain.batchSize', names: ['DMN_CHAIN_BATCH_SIZE'], kind: 'number' },
   { path: 'chain.batchIntervalSeconds', names: ['DMN_CHAIN_BATCH_INTERVAL_SECONDS'], kind: 'number' },
+  { path: 'chain.fromBlock', names: ['DMN_CHAIN_FROM_BLOCK'], kind: 'number' },
+  { path: 'chain.rpcTimeoutMs', names: ['DMN_CHAIN_RPC_TIMEOUT_MS'], kind: 'number' },
+  { path: 'chain.pollIntervalMs', names: ['DMN_CHAIN_POLL_INTERVAL_MS'], kind: 'number' },
+  { path: 'chain.maxBackoffMs', names: ['DMN_CHAIN_MAX_BACKOFF_MS'], kind: 'number' },
+  { path: 'chain.resendAfterSeconds', names: ['DMN_CHAIN_RESEND_AFTER_SECONDS'], kind: 'number' },
+  {
+    path: 'chain.logAnchorIntervalSeconds',
+    names: ['DMN_CHAIN_LOG_ANCHOR_INTERVAL_SECONDS'],
+    kind: 'number'
+  },
+  { path: 'chain.embeddedPort', names: ['DMN_CHAIN_EMBEDDED_PORT'], kind: 'number' },
   { path: 'api.internal.host', names: ['DMN_API_INTERNAL_HOST'], kind: 'string' },
   { path: 'api.internal.port', names: ['DMN_API_INTERNAL_PORT'], kind: 'number' },
   { path: 'api.internal.rateLimit.perSecond', names: ['DMN_API_INTERNAL_RATE_PER_SECOND'], kind: 'number' },

@@ -95,7 +95,20 @@ export const configSchema = z.strictObject({
       confirmations: z.number().int().min(0).max(64).default(1),
       mode: z.enum(['per-share', 'batch']).default('per-share'),
       batchSize: z.number().int().min(1).max(1024).default(64),
-      batchIntervalSeconds: z.number().positive().default(30)
+      batchIntervalSeconds: z.number().positive().default(30),
+      /** Block the contract was deployed at: log queries start there (chain.json supplies it after `dmn chain deploy`). */
+      fromBlock: z.number().int().min(0).optional(),
+      rpcTimeoutMs: z.number().int().min(100).default(10_000),
+      /** How often the publisher looks for work and follows transactions in flight. */
+      pollIntervalMs: z.number().int().min(10).default(1_000),
+      /** Longest wait between retries while the chain is unreachable. */
+      maxBackoffMs: z.number().int().min(10).default(30_000),
+      /** A transaction the chain has not seen after this long is broadcast again. */
+      resendAfterSeconds: z.number().positive().default(60),
+      /** How often the security log's head is anchored (when it moved). */
+      logAnchorIntervalSeconds: z.number().positive().default(300),
+      /** Port of the embedded Hardhat node; 0 picks a free one. */
+      embeddedPort: port.default(0)
     })
     .prefault({}),
 

@@ -124,9 +124,12 @@ describe('AuditTrail', () => {
     })
     it('refuses a second receipt for the share with AuditTrailDuplicateReceipt', async () => {
       await eventsOf(trail, call('anchorReceipt', shareId, dataHash, h('ee')))
-      await rejectsWith(trail, call('anchorReceipt', shareId, dataHash, h('ef')), 'AuditTrailDuplicateReceipt', [
-        shareId
-      ])
+      await rejectsWith(
+        trail,
+        call('anchorReceipt', shareId, dataHash, h('ef')),
+        'AuditTrailDuplicateReceipt',
+        [shareId]
+      )
     })
     it('refuses zero hashes with AuditTrailZeroHash', async () => {
       await rejectsWith(trail, call('anchorReceipt', shareId, ZERO, h('ee')), 'AuditTrailZeroHash', [])
@@ -177,5 +180,13 @@ describe('AuditTrail', () => {
     it('refuses a zero head with AuditTrailZeroHash', async () => {
       await rejectsWith(trail, call('anchorLogHead', 1n, ZERO), 'AuditTrailZeroHash', [])
     })
+  })
+})
+
+describe('shipped artifact', () => {
+  it('node/audit/contract-artifact.json matches the compiled contract (regenerate: node node/audit/export-artifact.ts)', async () => {
+    const { readFileSync } = await import('node:fs')
+    const { SHIPPED_ARTIFACT, shippedArtifactText } = await import('../../node/audit/export-artifact.ts')
+    assert.equal(readFileSync(SHIPPED_ARTIFACT, 'utf8'), shippedArtifactText())
   })
 })

@@ -1,0 +1,270 @@
+/**
+ * The audit component: connects to the chain (the configured RPC URL, or an embedded Hardhat node it
+ * starts and owns), makes sure the contract is there with the expected bytecode (deploying it on the
+ * embedded chain), runs the publisher, and answers verification, history and status queries.
+ */
+import { randomBytes } from 'node:crypto'
+import { Wallet } from 'ethers'
+import type { Config } from '../../config/index.ts'
+import type { Startable } from '../core/lifecycle.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Db } from '../store/database.ts'
+import { EMBEDDED_BALANCE_WEI, ETH_KEY_SECRET } from './constants.ts'
+import { checkBytecode, deployAuditTrail, readChainRecord } from './deploy.ts'
+import { EmbeddedChain } from './embedded-chain.ts'
+import { AuditNotReadyError, ChainUnavailableError } from './errors.ts'
+import { type HistoryEntry, type HistoryFilter, history, reindex } from './event-index.ts'
+import { listOutbox, type OutboxEntry, retryOutbox } from './outbox.ts'
+import { Publisher, type PublisherStatus } from './publisher.ts'
+import { hexToNumber, RpcClient, toHex } from './rpc-client.ts'
+import { type LogVerification, SecurityLog } from './security-log.ts'
+import { TxSender } from './tx-sender.ts'
+import { type LeafProof, type VerifyResult, verifyDataHash, verifyProofOnChain } from './verify.ts'
+import { verifyLogAnchors } from './log-anchors.ts'
+
+/** Where the node keeps named secrets (the key ring). */
+export interface SecretStore {
+  getSecret(name: string): Uint8Array | undefined
+  setSecret(name: string, value: Uint8Array): Promise<void>
+}
+
+export interface AuditComponents {
+  readonly store: { readonly db: Db }
+  readonly logger: Logger
+  /** Holds the node's Ethereum key when `chain.privateKey` is not configured. */
+  readonly keyRing?: SecretStore
+}
+
+export type AuditInit = Config['chain'] & { readonly dataDir: string }
+
+const CHAIN_KEY = 'audit.chain'
+
+export class AuditService implements Startable {
+  readonly name = 'audit'
+  readonly #c: AuditComponents
+  readonly #init: AuditInit
+  #embedded: EmbeddedChain | undefined
+  #rpc: RpcClient | undefined
+  #publisher: Publisher | undefined
+  #securityLog: SecurityLog | undefined
+  #contract: { address: string; deployBlock: number; chainId: number } | undefined
+  #account: string | undefined
+
+  constructor(components: AuditComponents, init: AuditInit) {
+    this.#c = components
+    this.#init = init
+  }
+
+  /** The hash-chained security log; usable once the store is open. */
+  get securityLog(): SecurityLog {
+    this.#securityLog ??= new SecurityLog(this.#c.store.db)
+    return this.#securityLog
+  }
+
+  get contractAddress(): string | undefined {
+    return this.#contract?.address
+  }
+
+  get rpcUrl(): string | undefined {
+    return this.#rpc?.url
+  }
+
+  get account(): string | undefined {
+    return this.#account
+  }
+
+  async start(): Promise<void> {
+    const db = this.#c.store.db
+    const log = this.#c.logger
+    const wallet = new Wallet(await this.#privateKey())
+    this.#account = wallet.address
+    if (!this.#init.rpcUrl) {
+      this.#embedded = new EmbeddedChain({ port: this.#init.embeddedPort }, { logger: log })
+      await this.#embedded.start()
+    }
+    const rpc = new RpcClient({
+      url: this.#init.rpcUrl ?? this.#embedded!.url,
+      timeoutMs: this.#init.rpcTimeoutMs
+    })
+    this.#rpc = rpc
+    try {
+      this.#contract = await this.#connect(rpc, wallet)
+    } catch (err) {
+      await this.#embedded?.stop()
+      throw err
+    }
+    const { address, deployBlock, chainId } = this.#contract
+    this.#resetIfChainChanged(db, `${chainId}:${address.toLowerCase()}:${wallet.address.toLowerCase()}`)
+    const sender = new TxSender(rpc, wallet, db, {
+      contractAddress: address,
+      chainId,
+      confirmations: this.#init.confirmations,
+      resendAfterMs: this.#init.resendAfterSeconds * 1000
+    })
+    this.#publisher = new Publisher(
+      { db, rpc, sender, contractAddress: address, deployBlock, logger: log, securityLog: this.securityLog },
+      {
+        mode: this.#init.mode,
+        batchSize: this.#init.batchSize,
+        batchIntervalSeconds: this.#init.batchIntervalSeconds,
+        pollIntervalMs: this.#init.pollIntervalMs,
+        logAnchorIntervalSeconds: this.#init.logAnchorIntervalSeconds,
+        maxBackoffMs: this.#init.maxBackoffMs
+      }
+    )
+    this.#publisher.start()
+    log.info(
+      { contract: address, chainId, account: wallet.address, mode: this.#init.mode },
+      'audit trail ready'
+    )
+  }
+
+  async stop(): Promise<void> {
+    await this.#publisher?.stop()
+    this.#publisher = undefined
+    await this.#embedded?.stop()
+    this.#embedded = undefined
+  }
+
+  async #privateKey(): Promise<string> {
+    if (this.#init.privateKey)
+      return this.#init.privateKey.startsWith('0x') ? this.#init.privateKey : `0x${this.#init.privateKey}`
+    const ring = this.#c.keyRing
+    const stored = ring?.getSecret(ETH_KEY_SECRET)
+    if (stored) return `0x${Buffer.from(stored).toString('hex')}`
+    if (!ring && this.#init.rpcUrl) {
+      throw new AuditNotReadyError(
+        'no Ethereum key: set CHAIN_PRIVATE_KEY or start the node with its key ring'
+      )
+    }
+    const fresh = randomBytes(32)
+    await ring?.setSecret(ETH_KEY_SECRET, fresh)
+    this.#c.logger.info('generated the node Ethereum key')
+    return `0x${fresh.toString('hex')}`
+  }
+
+  async #connect(rpc: RpcClient, wallet: Wallet) {
+    const chainId = hexToNumber(await rpc.call<string>('eth_chainId', []))
+    if (this.#embedded) {
+      // The embedded chain is a fresh in-memory Hardhat network: fund the node's account, deploy.
+      await rpc.call('hardhat_setBalance', [wallet.address, toHex(EMBEDDED_BALANCE_WEI)])
+      const record = await deployAuditTrail(rpc, wallet)
+      if (this.#init.confirmations > 1) await rpc.call('evm_setIntervalMining', [1_000])
+      return { address: record.contractAddress, deployBlock: record.deployBlock, chainId }
+    }
+    const record = readChainRecord(this.#init.dataDir)
+    const address =
+      this.#init.contractAddress ?? (record?.chainId === chainId ? record.contractAddress : undefined)
+    if (!address) {
+      throw new AuditNotReadyError(
+        'no audit contract on this chain: run `dmn chain deploy` or set CHAIN_CONTRACT_ADDRESS'
+      )
+    }
+    await checkBytecode(rpc, address)
+    const fromRecord =
+      record?.contractAddress.toLowerCase() === address.toLowerCase() ? record.deployBlock : undefined
+    return { address, deployBlock: this.#init.fromBlock ?? fromRecord ?? 0, chainId }
+  }
+
+  // Nonces, the index and unconfirmed batch sequences belong to one chain, contract and account.
+  #resetIfChainChanged(db: Db, key: string): void {
+    const row = db.prepare('SELECT value FROM node_state WHERE key = ?').get(CHAIN_KEY) as
+      | { value: string }
+      | undefined
+    if (row?.value === key) return
+    const t = new Date().toISOString()
+    db.transaction(() => {
+      db.prepare(`DELETE FROM node_state WHERE key IN ('audit.next_nonce', 'audit.indexed_block')`).run()
+      db.prepare(`UPDATE chain_txs SET state = 'dropped', updated_at = ? WHERE state = 'sent'`).run(t)
+      db.prepare(`UPDATE outbox SET state = 'pending', updated_at = ? WHERE state = 'sent'`).run(t)
+      db.prepare(
+        `UPDATE audit_batches SET state = 'pending', first_sequence = NULL, updated_at = ? WHERE state IN ('pending', 'sent')`
+      ).run(t)
+      db.prepare(`DELETE FROM security_log_anchors WHERE state != 'confirmed'`).run()
+      db.prepare(`DELETE FROM audit_events`).run()
+      db.prepare(
+        `INSERT INTO node_state (key, value, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
+      ).run(CHAIN_KEY, key, t)
+    })()
+    if (row)
+      this.#c.logger.warn({ previous: row.value, now: key }, 'audit chain changed: in-flight state reset')
+  }
+
+  #ready() {
+    if (!this.#rpc || !this.#contract || !this.#publisher)
+      throw new AuditNotReadyError('audit trail is not started')
+    return {
+      db: this.#c.store.db,
+      rpc: this.#rpc,
+      contractAddress: this.#contract.address,
+      deployBlock: this.#contract.deployBlock,
+      publisher: this.#publisher
+    }
+  }
+
+  /** What the chain holds for a data hash (64 hex), with evidence. */
+  verify(dataHash: string, opts: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
+    return verifyDataHash(this.#ready(), dataHash, opts)
+  }
+
+  /** Checks a batch inclusion proof someone holds against the anchored root. */
+  verifyProof(proof: LeafProof, opts: { signal?: AbortSignal } = {}) {
+    return verifyProofOnChain(this.#ready(), proof, opts)
+  }
+
+  /** Share history from the local event index. */
+  history(filter: HistoryFilter = {}): HistoryEntry[] {
+    return history(this.#c.store.db, filter)
+  }
+
+  /** Rebuilds the event index from the chain; returns the number of rows. */
+  reindex(opts: { signal?: AbortSignal } = {}): Promise<number> {
+    const r = this.#ready()
+    return reindex(r.db, r.rpc, r.contractAddress, r.deployBlock, opts)
+  }
+
+  status(): PublisherStatus {
+    return this.#ready().publisher.status()
+  }
+
+  listOutbox(opts: Parameters<typeof listOutbox>[1] = {}): OutboxEntry[] {
+    return listOutbox(this.#c.store.db, opts)
+  }
+
+  retryOutbox(id: number): void {
+    retryOutbox(this.#c.store.db, id)
+    this.#publisher?.poke()
+  }
+
+  /** Wakes the publisher (after enqueueing) instead of waiting for its next poll. */
+  poke(): void {
+    this.#publisher?.poke()
+  }
+
+  /** Batch mode: anchor what is pending now. */
+  flush(): void {
+    this.#ready().publisher.flush()
+  }
+
+  /** Anchors the security log's head at the next opportunity. */
+  anchorLogNow(): void {
+    this.#ready().publisher.anchorLogNow()
+  }
+
+  /** The chain of hashes and, when the chain is reachable, every anchor. */
+  async verifyLog(
+    opts: { signal?: AbortSignal } = {}
+  ): Promise<LogVerification & { anchors: Awaited<ReturnType<typeof verifyLogAnchors>> }> {
+    const r = this.#ready()
+    const chain = this.securityLog.verifyChain()
+    const anchors = await verifyLogAnchors(r, this.securityLog, this.#account as string, opts).catch(
+      (err: unknown) => {
+        if (err instanceof ChainUnavailableError)
+          return { checked: 0, ok: false, firstBad: null, error: err.message }
+        throw err
+      }
+    )
+    return { ...chain, ok: chain.ok && anchors.ok, anchors }
+  }
+}

@@ -1,0 +1,29 @@
+/** Constants of the audit trail, each with its reason. */
+
+/** Hardhat's first default account; it funds the node's own account on the embedded chain only. */
+export const HARDHAT_FUNDED_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
+
+/** Balance given to the node's account on the embedded chain (1000 ETH): enough for any test run. */
+export const EMBEDDED_BALANCE_WEI = 10n ** 21n
+
+/** Key-ring secret that holds the node's Ethereum private key when none is configured. */
+export const ETH_KEY_SECRET = 'ethereum-private-key'
+
+/** The file, in the data directory, where `dmn chain deploy` records the contract. */
+export const CHAIN_FILE = 'chain.json'
+
+/** eth_getLogs range per request: public endpoints commonly cap a query at a few thousand blocks. */
+export const LOG_QUERY_BLOCK_SPAN = 5_000
+
+/** Gas estimate head-room: state can change between estimate and inclusion. */
+export const GAS_LIMIT_MARGIN_PERCENT = 20n
+
+/** Genesis `prev_hash` of the security log. */
+export const LOG_GENESIS_HASH = '0'.repeat(64)
+
+/** Outbox kinds. */
+export const EVENT_KINDS = ['share', 'receipt', 'node'] as const
+export type EventKind = (typeof EVENT_KINDS)[number]
+
+/** Tier numbers as the contract stores them. */
+export const TIER_CODES = { standard: 0, high: 1, maximum: 2 } as const

@@ -1,0 +1,62 @@
+/**
+ * Errors of the audit trail. Each has a stable `name`; foreign errors (fetch, JSON-RPC, ethers) are
+ * kept as `cause`.
+ */
+import { DmnError } from '../core/errors.ts'
+
+/** The chain's JSON-RPC endpoint could not be reached or did not answer in time. */
+export class ChainUnavailableError extends DmnError {
+  override name = 'ChainUnavailableError'
+}
+
+/** The JSON-RPC endpoint answered with an error object. */
+export class ChainRpcError extends DmnError {
+  override name = 'ChainRpcError'
+  readonly code: number
+  /** Revert data when the error is an execution revert. */
+  readonly data: string | undefined
+
+  constructor(message: string, code: number, data: string | undefined, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.data = data
+  }
+}
+
+/** A contract call reverted; `errorName` is the contract's custom error (or `Unknown`). */
+export class ContractRevertError extends DmnError {
+  override name = 'ContractRevertError'
+  readonly errorName: string
+  readonly args: readonly unknown[]
+
+  constructor(errorName: string, args: readonly unknown[], options?: { cause?: unknown }) {
+    super(`contract reverted with ${errorName}`, options)
+    this.errorName = errorName
+    this.args = args
+  }
+}
+
+/** The configured contract address does not hold the AuditTrail bytecode this node ships. */
+export class ContractBytecodeMismatchError extends DmnError {
+  override name = 'ContractBytecodeMismatchError'
+}
+
+/** The embedded Hardhat node did not start. */
+export class EmbeddedChainError extends DmnError {
+  override name = 'EmbeddedChainError'
+}
+
+/** An audit event handed to the outbox is malformed. */
+export class InvalidAuditEventError extends DmnError {
+  override name = 'InvalidAuditEventError'
+}
+
+/** No outbox row or batch with that id. */
+export class OutboxEntryNotFoundError extends DmnError {
+  override name = 'OutboxEntryNotFoundError'
+}
+
+/** The audit component is used before it started, or without a chain. */
+export class AuditNotReadyError extends DmnError {
+  override name = 'AuditNotReadyError'
+}

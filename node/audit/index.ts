@@ -1,0 +1,47 @@
+/**
+ * The audit trail adapter: contract client, embedded chain, durable outbox and publisher, Merkle
+ * batching, verification from the chain, the event index and the hash-chained security log.
+ *
+ * Wiring: `AuditService` is the Startable the node runs (after the store and key ring). The p2p
+ * layer calls `onShareQueued` / `onReceiptStored` synchronously inside its own SQLite transaction.
+ */
+export { AuditService, type AuditComponents, type AuditInit, type SecretStore } from './audit-service.ts'
+export {
+  enqueueNodeRegistration,
+  enqueueReceiptEvent,
+  enqueueShareEvent,
+  listOutbox,
+  onReceiptStored,
+  onShareQueued,
+  type OutboxEntry,
+  outboxDepth,
+  retryOutbox
+} from './outbox.ts'
+export { type ShareEvent, canonicalShareRecord, peerIdHash, receiptLeaf, shareLeaf } from './leaves.ts'
+export type { PublisherStatus } from './publisher.ts'
+export { type HistoryEntry, type HistoryFilter, history } from './event-index.ts'
+export {
+  type AuditEventType,
+  type Evidence,
+  type LeafProof,
+  type VerifyResult,
+  verifyLeafInclusion
+} from './verify.ts'
+export {
+  canonicalDetail,
+  type LogVerification,
+  SECURITY_EVENT_KINDS,
+  SecurityLog,
+  type SecurityEventKind,
+  type SecurityLogRow
+} from './security-log.ts'
+export { merkleRoot, inclusionProof, verifyInclusion } from './merkle.ts'
+export {
+  deployAuditTrail,
+  checkBytecode,
+  readChainRecord,
+  writeChainRecord,
+  type ChainRecord
+} from './deploy.ts'
+export { EmbeddedChain } from './embedded-chain.ts'
+export * from './errors.ts'

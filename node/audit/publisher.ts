@@ -1,0 +1,329 @@
+/**
+ * The publisher worker: one transaction in flight at a time, in outbox order. It first settles the
+ * transaction it already has in flight (persisted in `chain_txs`), then takes the next job: a
+ * node registration, a formed batch, the next outbox row (per-share mode) or a new batch (batch
+ * mode, every `batchSize` leaves or `batchIntervalSeconds`), or a security-log head that is due.
+ * Chain errors leave everything queued; the loop backs off and resumes by itself.
+ */
+import type { Db } from '../store/database.ts'
+import type { Logger } from '../log/logger.ts'
+import { ContractRevertError, ChainUnavailableError } from './errors.ts'
+import { indexLogs, syncIndex } from './event-index.ts'
+import { batchJob, formBatch, type Job, type JobContext, jobFromKey, logHeadJob, outboxJob } from './jobs.ts'
+import { outboxDepth } from './outbox.ts'
+import { hexToNumber, type RpcClient, type RpcLog } from './rpc-client.ts'
+import type { SecurityLog } from './security-log.ts'
+import type { TxSender } from './tx-sender.ts'
+
+export interface PublisherInit {
+  readonly mode: 'per-share' | 'batch'
+  readonly batchSize: number
+  readonly batchIntervalSeconds: number
+  readonly pollIntervalMs: number
+  readonly logAnchorIntervalSeconds: number
+  readonly maxBackoffMs: number
+}
+
+export interface PublisherComponents {
+  readonly db: Db
+  readonly rpc: RpcClient
+  readonly sender: TxSender
+  readonly contractAddress: string
+  readonly deployBlock: number
+  readonly logger: Logger
+  readonly securityLog?: SecurityLog
+}
+
+/** What health checks and metrics show. */
+export interface PublisherStatus {
+  readonly running: boolean
+  readonly mode: 'per-share' | 'batch'
+  readonly chainReachable: boolean
+  readonly account: string
+  readonly contract: string
+  readonly pending: number
+  readonly sent: number
+  readonly failed: number
+  /** Seconds the oldest unconfirmed event has waited; 0 when none waits. */
+  readonly lagSeconds: number
+  readonly inFlight: { readonly txHash: string; readonly nonce: number; readonly job: string } | null
+  readonly confirmedSinceStart: number
+  readonly lastError: string | null
+  readonly lastErrorAt: string | null
+  readonly lastConfirmedAt: string | null
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms)
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t)
+        resolve()
+      },
+      { once: true }
+    )
+  })
+
+export class Publisher {
+  readonly #c: PublisherComponents
+  readonly #init: PublisherInit
+  #abort: AbortController | undefined
+  #loop: Promise<void> | undefined
+  #wake: (() => void) | undefined
+  #reachable = true
+  #lastError: string | null = null
+  #lastErrorAt: string | null = null
+  #lastConfirmedAt: string | null = null
+  #confirmed = 0
+  #flushRequested = false
+  #lastLogAnchorMs = 0
+
+  constructor(components: PublisherComponents, init: PublisherInit) {
+    this.#c = components
+    this.#init = init
+  }
+
+  start(): void {
+    if (this.#loop) return
+    this.#abort = new AbortController()
+    this.#loop = this.#run(this.#abort.signal)
+  }
+
+  async stop(): Promise<void> {
+    this.#abort?.abort()
+    await this.#loop
+    this.#loop = undefined
+  }
+
+  /** Wakes the loop now (after an enqueue, say) instead of at the next poll. */
+  poke(): void {
+    this.#wake?.()
+  }
+
+  /** Forms a batch of whatever is pending now, without waiting for size or interval. */
+  flush(): void {
+    this.#flushRequested = true
+    this.poke()
+  }
+
+  status(): PublisherStatus {
+    const depth = outboxDepth(this.#c.db)
+    const inFlight = this.#c.sender.inFlight()
+    return {
+      running: this.#loop !== undefined,
+      mode: this.#init.mode,
+      chainReachable: this.#reachable,
+      account: this.#c.sender.address,
+      contract: this.#c.contractAddress,
+      pending: depth.pending,
+      sent: depth.sent,
+      failed: depth.failed,
+      lagSeconds: depth.oldestPendingAt
+        ? Math.max(0, (Date.now() - Date.parse(depth.oldestPendingAt)) / 1000)
+        : 0,
+      inFlight: inFlight ? { txHash: inFlight.tx_hash, nonce: inFlight.nonce, job: inFlight.job } : null,
+      confirmedSinceStart: this.#confirmed,
+      lastError: this.#lastError,
+      lastErrorAt: this.#lastErrorAt,
+      lastConfirmedAt: this.#lastConfirmedAt
+    }
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    let backoff = this.#init.pollIntervalMs
+    while (!signal.aborted) {
+      let busy = false
+      try {
+        busy = await this.step(signal)
+        this.#reachable = true
+        backoff = this.#init.pollIntervalMs
+      } catch (err) {
+        if (signal.aborted) break
+        this.#lastError = `${(err as Error).name}: ${(err as Error).message}`
+        this.#lastErrorAt = new Date().toISOString()
+        if (err instanceof ChainUnavailableError) {
+          this.#reachable = false
+          this.#c.logger.warn({ err: this.#lastError, retryInMs: backoff }, 'chain unreachable; events wait')
+        } else {
+          this.#c.logger.error({ err }, 'publisher step failed')
+        }
+        await sleep(backoff, signal)
+        backoff = Math.min(backoff * 2, this.#init.maxBackoffMs)
+        continue
+      }
+      if (!busy) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve
+          void sleep(this.#init.pollIntervalMs, signal).then(resolve)
+        })
+        this.#wake = undefined
+      }
+    }
+  }
+
+  #ctx(signal?: AbortSignal): JobContext {
+    const { db, rpc, sender, contractAddress, deployBlock } = this.#c
+    return { db, rpc, sender, contractAddress, deployBlock, ...(signal ? { signal } : {}) }
+  }
+
+  /** One unit of progress; true when something changed. Public so tests can drive it. */
+  async step(signal?: AbortSignal): Promise<boolean> {
+    const { sender, db } = this.#c
+    const opts = signal ? { signal } : {}
+    const tx = sender.inFlight()
+    if (tx) {
+      const job = jobFromKey(db, tx.job)
+      const result = await sender.track(tx, opts)
+      if (result.kind === 'waiting') return false
+      if (result.kind === 'confirmed') {
+        db.transaction(() => {
+          sender.mark(tx, 'confirmed', result.receipt)
+          job?.confirm(db, tx.tx_hash, hexToNumber(result.receipt.blockNumber))
+          indexLogs(db, this.#ours(result.receipt.logs))
+        })()
+        this.#confirmedOne()
+        return true
+      }
+      db.transaction(() => {
+        sender.mark(tx, result.kind, 'receipt' in result ? result.receipt : undefined)
+        job?.reset(db, result.kind === 'dropped' ? 'transaction dropped or replaced' : 'transaction reverted')
+      })()
+      this.#c.logger.warn(
+        { txHash: tx.tx_hash, job: tx.job, outcome: result.kind },
+        'transaction not confirmed; job requeued'
+      )
+      return true
+    }
+    const job = this.#nextJob()
+    if (!job) {
+      await this.#maybeSyncIndex(opts)
+      return false
+    }
+    await this.#execute(job, signal)
+    return true
+  }
+
+  #ours(logs: readonly RpcLog[]): RpcLog[] {
+    return logs.filter((l) => l.address.toLowerCase() === this.#c.contractAddress.toLowerCase())
+  }
+
+  #confirmedOne(): void {
+    this.#confirmed += 1
+    this.#lastConfirmedAt = new Date().toISOString()
+  }
+
+  async #execute(job: Job, signal?: AbortSignal): Promise<void> {
+    const { sender, db } = this.#c
+    const ctx = this.#ctx(signal)
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const data = await job.data(ctx)
+      let gas: bigint
+      try {
+        gas = await sender.estimate(data, signal ? { signal } : {})
+      } catch (err) {
+        if (!(err instanceof ContractRevertError)) throw err
+        const resolution = await job.resolve(ctx, err)
+        if (resolution.kind === 'retry') continue
+        if (resolution.kind === 'found') {
+          const log = resolution.log
+          db.transaction(() => {
+            job.confirm(db, log.transactionHash, hexToNumber(log.blockNumber))
+            indexLogs(db, [log])
+          })()
+          this.#confirmedOne()
+          this.#c.logger.info(
+            { job: job.key, txHash: log.transactionHash },
+            'already on chain; recorded once'
+          )
+          return
+        }
+        job.fail(db, resolution.reason)
+        this.#c.logger.error(
+          { job: job.key, reason: resolution.reason },
+          'audit event refused by the contract'
+        )
+        return
+      }
+      const hash = await sender.send(
+        job.key,
+        data,
+        gas,
+        (txHash, nonce) => job.markSent(db, txHash, nonce),
+        signal ? { signal } : {}
+      )
+      this.#c.logger.debug({ job: job.key, txHash: hash }, 'transaction sent')
+      return
+    }
+  }
+
+  #nextJob(): Job | undefined {
+    const { db } = this.#c
+    const node = db
+      .prepare(
+        `SELECT id, kind, share_id, data_hash, payload, leaf FROM outbox WHERE kind = 'node' AND state = 'pending' ORDER BY id LIMIT 1`
+      )
+      .get()
+    if (node) return outboxJob(node as Parameters<typeof outboxJob>[0])
+    const batch = db
+      .prepare(
+        `SELECT id, root, count, first_sequence FROM audit_batches WHERE state IN ('pending', 'sent') ORDER BY id LIMIT 1`
+      )
+      .get()
+    if (batch) return batchJob(batch as Parameters<typeof batchJob>[0])
+    if (this.#init.mode === 'per-share') {
+      const row = db
+        .prepare(
+          `SELECT id, kind, share_id, data_hash, payload, leaf FROM outbox WHERE state IN ('pending', 'sent') AND batch_id IS NULL AND kind IN ('share', 'receipt') ORDER BY id LIMIT 1`
+        )
+        .get()
+      if (row) return outboxJob(row as Parameters<typeof outboxJob>[0])
+    } else if (this.#batchDue()) {
+      this.#flushRequested = false
+      const id = formBatch(db, this.#init.batchSize)
+      if (id !== null) return jobFromKey(db, `batch:${id}`)
+    }
+    return this.#logHeadDue()
+  }
+
+  #batchDue(): boolean {
+    const r = this.#c.db
+      .prepare(
+        `SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state = 'pending' AND batch_id IS NULL AND kind IN ('share', 'receipt')`
+      )
+      .get() as { n: number; oldest: string | null }
+    if (r.n === 0) return false
+    if (this.#flushRequested || r.n >= this.#init.batchSize) return true
+    return r.oldest !== null && Date.now() - Date.parse(r.oldest) >= this.#init.batchIntervalSeconds * 1000
+  }
+
+  #logHeadDue(): Job | undefined {
+    const log = this.#c.securityLog
+    if (!log) return undefined
+    const { db } = this.#c
+    const pending = db
+      .prepare(
+        `SELECT seq, head FROM security_log_anchors WHERE state IN ('pending', 'sent') ORDER BY seq LIMIT 1`
+      )
+      .get()
+    if (pending) return logHeadJob(pending as { seq: number; head: string })
+    if (Date.now() - this.#lastLogAnchorMs < this.#init.logAnchorIntervalSeconds * 1000) return undefined
+    this.#lastLogAnchorMs = Date.now()
+    const anchor = log.prepareAnchor()
+    return anchor ? logHeadJob(anchor) : undefined
+  }
+
+  /** Anchors the security log's current head now (if it moved since the last anchor). */
+  anchorLogNow(): void {
+    this.#lastLogAnchorMs = 0
+    this.poke()
+  }
+
+  #lastSyncMs = 0
+  async #maybeSyncIndex(opts: { signal?: AbortSignal }): Promise<void> {
+    if (Date.now() - this.#lastSyncMs < 30_000) return
+    this.#lastSyncMs = Date.now()
+    await syncIndex(this.#c.db, this.#c.rpc, this.#c.contractAddress, this.#c.deployBlock, opts)
+  }
+}

@@ -1,0 +1,83 @@
+import { ChainRpcError, ChainUnavailableError } from './errors.ts'
+
+/** An Ethereum log as JSON-RPC returns it. */
+export interface RpcLog {
+  readonly address: string
+  readonly topics: readonly string[]
+  readonly data: string
+  readonly blockNumber: string
+  readonly blockHash: string
+  readonly transactionHash: string
+  readonly logIndex: string
+  readonly removed?: boolean
+}
+
+export interface RpcReceipt {
+  readonly transactionHash: string
+  readonly blockNumber: string
+  readonly blockHash: string
+  readonly status: string
+  readonly gasUsed: string
+  readonly logs: readonly RpcLog[]
+}
+
+export interface RpcClientInit {
+  readonly url: string
+  /** Per-request timeout. */
+  readonly timeoutMs: number
+}
+
+/**
+ * A minimal JSON-RPC client over fetch. Each request has a timeout and honours the caller's signal;
+ * transport failures become ChainUnavailableError, JSON-RPC errors ChainRpcError (with revert data).
+ */
+export class RpcClient {
+  readonly url: string
+  readonly #timeoutMs: number
+  #id = 0
+
+  constructor(init: RpcClientInit) {
+    this.url = init.url
+    this.#timeoutMs = init.timeoutMs
+  }
+
+  async call<T>(method: string, params: readonly unknown[], opts: { signal?: AbortSignal } = {}): Promise<T> {
+    const timeout = AbortSignal.timeout(this.#timeoutMs)
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
+    let body: { result?: T; error?: { code: number; message: string; data?: unknown } }
+    try {
+      const res = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: ++this.#id, method, params }),
+        signal
+      })
+      if (!res.ok && res.status !== 400 && res.status !== 500) {
+        throw new ChainUnavailableError(`${method}: HTTP ${res.status}`)
+      }
+      body = (await res.json()) as typeof body
+    } catch (err) {
+      if (err instanceof ChainUnavailableError) throw err
+      if (opts.signal?.aborted) throw opts.signal.reason
+      throw new ChainUnavailableError(`${method}: ${(err as Error).message}`, { cause: err })
+    }
+    if (body.error) {
+      throw new ChainRpcError(
+        `${method}: ${body.error.message}`,
+        body.error.code,
+        revertData(body.error.data)
+      )
+    }
+    return body.result as T
+  }
+}
+
+// Nodes put revert data either directly in `data` or in `data.data` (Hardhat/EDR, geth variants).
+function revertData(data: unknown): string | undefined {
+  if (typeof data === 'string' && data.startsWith('0x')) return data
+  if (data && typeof data === 'object' && 'data' in data) return revertData((data as { data: unknown }).data)
+  return undefined
+}
+
+export const hexToNumber = (hex: string): number => Number(BigInt(hex))
+export const toHex = (n: number | bigint): string => `0x${n.toString(16)}`

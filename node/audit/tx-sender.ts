@@ -1,0 +1,199 @@
+/**
+ * Signs, persists, broadcasts and follows the publisher's transactions. A transaction is written to
+ * `chain_txs` (raw bytes included) before it is broadcast, so a publisher killed at any point finds
+ * it again at restart and either sees it confirmed, rebroadcasts the very same bytes, or learns that
+ * its nonce went to another transaction. Nonces are the node's own: the next one is kept in
+ * `node_state` and never lower than the chain's pending count.
+ */
+import { keccak256, type Wallet } from 'ethers'
+import type { Db } from '../store/database.ts'
+import { GAS_LIMIT_MARGIN_PERCENT } from './constants.ts'
+import { translateRevert } from './contract.ts'
+import { ChainRpcError } from './errors.ts'
+import { hexToNumber, type RpcClient, type RpcReceipt, toHex } from './rpc-client.ts'
+
+const NONCE_KEY = 'audit.next_nonce'
+
+export interface ChainTxRow {
+  readonly id: number
+  readonly job: string
+  readonly nonce: number
+  readonly tx_hash: string
+  readonly raw: string
+  readonly state: string
+  readonly sent_ms: number
+}
+
+export type TrackResult =
+  | { readonly kind: 'waiting'; readonly confirmations: number }
+  | { readonly kind: 'confirmed'; readonly receipt: RpcReceipt }
+  | { readonly kind: 'reverted'; readonly receipt: RpcReceipt }
+  | { readonly kind: 'dropped' }
+
+export interface TxSenderInit {
+  readonly contractAddress: string
+  readonly chainId: number
+  readonly confirmations: number
+  /** A transaction not seen by the node after this long is broadcast again. */
+  readonly resendAfterMs: number
+}
+
+type Opts = { signal?: AbortSignal }
+
+export class TxSender {
+  readonly #rpc: RpcClient
+  readonly #wallet: Wallet
+  readonly #db: Db
+  readonly #init: TxSenderInit
+
+  constructor(rpc: RpcClient, wallet: Wallet, db: Db, init: TxSenderInit) {
+    this.#rpc = rpc
+    this.#wallet = wallet
+    this.#db = db
+    this.#init = init
+  }
+
+  get address(): string {
+    return this.#wallet.address
+  }
+
+  /** Read-only call of the contract. */
+  async call(data: string, opts: Opts = {}): Promise<string> {
+    try {
+      return await this.#rpc.call<string>(
+        'eth_call',
+        [{ to: this.#init.contractAddress, data }, 'latest'],
+        opts
+      )
+    } catch (err) {
+      throw translateRevert(err)
+    }
+  }
+
+  /** Gas for `data` with head-room; a revert comes out as ContractRevertError naming the custom error. */
+  async estimate(data: string, opts: Opts = {}): Promise<bigint> {
+    try {
+      const gas = await this.#rpc.call<string>(
+        'eth_estimateGas',
+        [{ from: this.#wallet.address, to: this.#init.contractAddress, data }],
+        opts
+      )
+      return (BigInt(gas) * (100n + GAS_LIMIT_MARGIN_PERCENT)) / 100n
+    } catch (err) {
+      throw translateRevert(err)
+    }
+  }
+
+  /**
+   * Signs a transaction for `job`, then, in one SQLite transaction, records it and runs `onRecorded`
+   * (the job's own state change), and only then broadcasts it.
+   */
+  async send(
+    job: string,
+    data: string,
+    gasLimit: bigint,
+    onRecorded: (txHash: string, nonce: number) => void,
+    opts: Opts = {}
+  ): Promise<string> {
+    const [pendingCount, gasPrice] = await Promise.all([
+      this.#rpc.call<string>('eth_getTransactionCount', [this.#wallet.address, 'pending'], opts),
+      this.#rpc.call<string>('eth_gasPrice', [], opts)
+    ])
+    const stored = this.#db.prepare('SELECT value FROM node_state WHERE key = ?').get(NONCE_KEY) as
+      | { value: string }
+      | undefined
+    const nonce = Math.max(hexToNumber(pendingCount), stored ? Number(stored.value) : 0)
+    const raw = await this.#wallet.signTransaction({
+      type: 0,
+      to: this.#init.contractAddress,
+      data,
+      nonce,
+      gasLimit,
+      gasPrice: BigInt(gasPrice),
+      chainId: this.#init.chainId
+    })
+    const hash = keccak256(raw)
+    const t = new Date().toISOString()
+    this.#db.transaction(() => {
+      this.#db
+        .prepare(
+          `INSERT INTO chain_txs (job, nonce, tx_hash, raw, state, sent_ms, updated_at) VALUES (?, ?, ?, ?, 'sent', ?, ?)`
+        )
+        .run(job, nonce, hash, raw, Date.now(), t)
+      this.#db
+        .prepare(
+          `INSERT INTO node_state (key, value, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
+        )
+        .run(NONCE_KEY, String(nonce + 1), t)
+      onRecorded(hash, nonce)
+    })()
+    await this.#broadcast(raw, opts)
+    return hash
+  }
+
+  async #broadcast(raw: string, opts: Opts): Promise<void> {
+    try {
+      await this.#rpc.call<string>('eth_sendRawTransaction', [raw], opts)
+    } catch (err) {
+      // Already in the pool, or already mined (nonce used): the tracker settles which.
+      if (err instanceof ChainRpcError) return
+      throw err
+    }
+  }
+
+  /** The oldest transaction still waiting for its confirmations, if any. */
+  inFlight(): ChainTxRow | undefined {
+    return this.#db.prepare(`SELECT * FROM chain_txs WHERE state = 'sent' ORDER BY id LIMIT 1`).get() as
+      | ChainTxRow
+      | undefined
+  }
+
+  mark(tx: ChainTxRow, state: 'confirmed' | 'dropped' | 'reverted', receipt?: RpcReceipt): void {
+    this.#db
+      .prepare(
+        'UPDATE chain_txs SET state = ?, block_number = ?, block_hash = ?, updated_at = ? WHERE id = ?'
+      )
+      .run(
+        state,
+        receipt ? hexToNumber(receipt.blockNumber) : null,
+        receipt?.blockHash ?? null,
+        new Date().toISOString(),
+        tx.id
+      )
+  }
+
+  /** Where `tx` stands now; reorged-out receipts count as not mined. */
+  async track(tx: ChainTxRow, opts: Opts = {}): Promise<TrackResult> {
+    const receipt = await this.#rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [tx.tx_hash], opts)
+    if (receipt) {
+      const head = hexToNumber(await this.#rpc.call<string>('eth_blockNumber', [], opts))
+      const mined = hexToNumber(receipt.blockNumber)
+      const confirmations = Math.max(0, head - mined + 1)
+      if (confirmations < Math.max(1, this.#init.confirmations)) return { kind: 'waiting', confirmations }
+      const block = await this.#rpc.call<{ hash: string } | null>(
+        'eth_getBlockByNumber',
+        [toHex(mined), false],
+        opts
+      )
+      if (block?.hash !== receipt.blockHash) return { kind: 'waiting', confirmations: 0 }
+      return { kind: receipt.status === '0x1' ? 'confirmed' : 'reverted', receipt }
+    }
+    const count = hexToNumber(
+      await this.#rpc.call<string>('eth_getTransactionCount', [this.#wallet.address, 'latest'], opts)
+    )
+    if (count > tx.nonce) {
+      // The nonce is spent but not by this transaction (as far as the chain shows now): replaced.
+      const again = await this.#rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [tx.tx_hash], opts)
+      return again ? { kind: 'waiting', confirmations: 0 } : { kind: 'dropped' }
+    }
+    const seen = await this.#rpc.call<unknown>('eth_getTransactionByHash', [tx.tx_hash], opts)
+    if (seen === null || Date.now() - tx.sent_ms > this.#init.resendAfterMs) {
+      await this.#broadcast(tx.raw, opts)
+      this.#db
+        .prepare('UPDATE chain_txs SET sent_ms = ?, updated_at = ? WHERE id = ?')
+        .run(Date.now(), new Date().toISOString(), tx.id)
+    }
+    return { kind: 'waiting', confirmations: 0 }
+  }
+}
