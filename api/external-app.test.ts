@@ -357,3 +357,21 @@ describe('OpenAPI document', () => {
     expect(share?.properties['security_tier']?.['enum']).toEqual(['standard', 'high', 'maximum'])
   })
 })
+
+describe('body encoding', () => {
+  it('refuses a JSON body that is not valid UTF-8 instead of storing replacement characters', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"data":"a'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(`","recipient":"${ETH}"}`)
+    ])
+    const res = await app.request(
+      '/share_data',
+      { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: bytes },
+      { incoming: { socket: { remoteAddress: '203.0.113.7' } } } as never
+    )
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({ code: 'malformed_json', field: 'body' })
+    expect(h.recorded.shareCalls).toHaveLength(0)
+  })
+})

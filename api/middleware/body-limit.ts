@@ -1,12 +1,37 @@
+import type { MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { PayloadTooLargeError } from '../errors.ts'
+import type { ApiEnv } from '../context.ts'
+import { MalformedJsonError, PayloadTooLargeError } from '../errors.ts'
 
-/** Reads the body within `maxBytes`; answers 413 from the Content-Length alone when it says too much. */
-export function limitBody(maxBytes: number) {
-  return bodyLimit({
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * The body limit, enforced while reading: a Content-Length over the limit is refused before any of
+ * the body is read, a chunked body as soon as it passes the limit. A JSON body must also be valid
+ * UTF-8: a lenient decoder would replace bad bytes, and the node would store and hash data other
+ * than what the client sent.
+ */
+export function limitBody(maxBytes: number): MiddlewareHandler<ApiEnv> {
+  const limit = bodyLimit({
     maxSize: maxBytes,
     onError: () => {
       throw new PayloadTooLargeError(maxBytes)
     }
   })
+  return async function limitBodyMiddleware(c, next) {
+    return limit(c, async () => {
+      if (c.req.raw.body && /json/i.test(c.req.header('content-type') ?? '')) {
+        let text: string
+        try {
+          text = strictUtf8.decode(await c.req.arrayBuffer())
+        } catch (err) {
+          throw new MalformedJsonError('request body is not valid UTF-8', { cause: err })
+        }
+        // The validator then parses this text instead of decoding the bytes again, leniently.
+        // bodyCache holds promises at run time although its declared type says otherwise.
+        ;(c.req.bodyCache as Record<string, unknown>)['text'] = Promise.resolve(text)
+      }
+      await next()
+    })
+  }
 }
