@@ -10,6 +10,13 @@ import { EmbeddedChainError } from './errors.ts'
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const GUARD = fileURLToPath(new URL('./hardhat-guard.ts', import.meta.url))
 
+// The cli is not an export of the package; find it beside the package's main entry.
+function hardhatCli(): string {
+  const entry = createRequire(join(PROJECT_ROOT, 'package.json')).resolve('hardhat')
+  const marker = `${join('node_modules', 'hardhat')}/`
+  return join(entry.slice(0, entry.lastIndexOf(marker) + marker.length), 'dist', 'src', 'cli.js')
+}
+
 /** A free TCP port on 127.0.0.1 (the OS picks it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -59,7 +66,7 @@ export class EmbeddedChain implements Startable {
 
   async start(): Promise<void> {
     const port = this.#init.port || (await freePort())
-    const cli = createRequire(join(PROJECT_ROOT, 'package.json')).resolve('hardhat/dist/src/cli.js')
+    const cli = hardhatCli()
     const child = spawn(
       process.execPath,
       [GUARD, cli, 'node', '--hostname', '127.0.0.1', '--port', String(port)],

@@ -1,0 +1,207 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { AuditService } from '../../node/audit/index.ts'
+import { EmbeddedChain, receiptLeaf } from '../../node/audit/index.ts'
+import {
+  auditService,
+  countState,
+  fakePeerId,
+  freshDeployment,
+  queueShare,
+  storeReceipt,
+  type TempStore,
+  tempStore,
+  waitFor
+} from './helpers.ts'
+
+// One Hardhat node for this file; each test deploys its own contract from its own account.
+const chain = new EmbeddedChain()
+beforeAll(() => chain.start())
+afterAll(() => chain.stop())
+
+let store: TempStore
+let audit: AuditService
+afterEach(async () => {
+  await audit?.stop()
+  store?.cleanup()
+})
+
+async function startAudit(chainSettings: Record<string, unknown> = {}) {
+  store = tempStore()
+  const d = await freshDeployment(chain.url)
+  audit = auditService(store.db, store.dir, {
+    rpcUrl: chain.url,
+    privateKey: d.privateKey,
+    contractAddress: d.record.contractAddress,
+    fromBlock: d.record.deployBlock,
+    ...chainSettings
+  })
+  await audit.start()
+  return d
+}
+
+describe('audit trail against a Hardhat node', () => {
+  it('publishes a share and its receipt one transaction each and verifies them from the chain (per-share mode)', async () => {
+    await startAudit({ mode: 'per-share' })
+    const share = queueShare(store.db, { tier: 'high' })
+    storeReceipt(store.db, share)
+    audit.poke()
+    await waitFor(() => countState(store.db, 'confirmed') === 2, 'two confirmed events')
+
+    const result = await audit.verify(share.dataHash)
+    expect(result.verified).toBe(true)
+    expect(result.event_type).toBe('ReceiptAnchored')
+    const events = result.evidence.map((e) => e.event).sort()
+    expect(events).toEqual(['ReceiptAnchored', 'ShareRecorded'])
+    for (const e of result.evidence) {
+      expect(e.txHash).toMatch(/^0x[0-9a-f]{64}$/)
+      expect(e.blockNumber).toBeGreaterThan(0)
+      expect(e.confirmations).toBeGreaterThanOrEqual(1)
+      expect(e.ok).toBe(true)
+    }
+    const anchored = result.evidence.find((e) => e.event === 'ReceiptAnchored')
+    expect(anchored?.leaf).toBe(anchored?.onChainReceiptHash)
+
+    const unknown = await audit.verify('ab'.repeat(32))
+    expect(unknown).toMatchObject({ verified: false, event_type: null, evidence: [] })
+  })
+
+  it('anchors receipts in Merkle batches by size and by flush and proves each one (batch mode)', async () => {
+    await startAudit({ mode: 'batch', batchSize: 4 })
+    const shares = Array.from({ length: 3 }, () => queueShare(store.db))
+    for (const s of shares) storeReceipt(store.db, s) // 6 leaves: one batch of 4 by size, 2 left
+    audit.poke()
+    await waitFor(() => countState(store.db, 'confirmed') === 4, 'the first batch of four')
+    expect(countState(store.db, 'pending')).toBe(2)
+    audit.flush()
+    await waitFor(() => countState(store.db, 'confirmed') === 6, 'the flushed batch')
+    const batches = store.db.prepare('SELECT count, first_sequence, state FROM audit_batches ORDER BY id').all()
+    expect(batches).toEqual([
+      { count: 4, first_sequence: 0, state: 'confirmed' },
+      { count: 2, first_sequence: 4, state: 'confirmed' }
+    ])
+
+    for (const s of shares) {
+      const result = await audit.verify(s.dataHash)
+      expect(result.verified).toBe(true)
+      expect(result.event_type).toBe('BatchAnchored')
+      const receiptEvidence = result.evidence.find((e) => e.leaf === receiptLeaf(s.receipt.body))
+      expect(receiptEvidence?.proof?.length).toBeGreaterThan(0)
+      for (const e of result.evidence) expect(e).toMatchObject({ event: 'BatchAnchored', ok: true })
+      // Anyone holding the leaf and proof can check it against the chain.
+      const e = result.evidence[0]!
+      const check = await audit.verifyProof({
+        leaf: e.leaf!,
+        leafIndex: e.leafIndex!,
+        treeSize: e.treeSize!,
+        proof: e.proof!,
+        root: e.root!
+      })
+      expect(check.verified).toBe(true)
+    }
+  })
+
+  it('fails verification of a tampered receipt, a tampered share record and a tampered proof', async () => {
+    await startAudit({ mode: 'per-share' })
+    const a = queueShare(store.db)
+    storeReceipt(store.db, a)
+    audit.poke()
+    await waitFor(() => countState(store.db, 'confirmed') === 2, 'per-share events')
+    expect((await audit.verify(a.dataHash)).verified).toBe(true)
+    tamperPayload(store, 'receipt', a.shareId, (p) => {
+      ;(p['body'] as Record<string, unknown>)['receivedAt'] = Number((p['body'] as Record<string, unknown>)['receivedAt']) + 1
+    })
+    const tampered = await audit.verify(a.dataHash)
+    expect(tampered.verified).toBe(false)
+    expect(tampered.evidence.find((e) => e.event === 'ReceiptAnchored')?.ok).toBe(false)
+    expect(tampered.evidence.find((e) => e.event === 'ShareRecorded')?.ok).toBe(true)
+  })
+
+  it('fails verification of a tampered batched receipt and of a proof with a changed step', async () => {
+    await startAudit({ mode: 'batch', batchSize: 8 })
+    const shares = Array.from({ length: 4 }, () => queueShare(store.db))
+    for (const s of shares) storeReceipt(store.db, s)
+    audit.poke()
+    await waitFor(() => countState(store.db, 'confirmed') === 8, 'a batch of eight')
+    const target = shares[2]!
+    const good = await audit.verify(target.dataHash)
+    expect(good.verified).toBe(true)
+    const e = good.evidence.find((x) => x.record && (x.record as { body?: unknown }).body)!
+    const bent = [...e.proof!]
+    bent[0] = `${bent[0]!.slice(0, 63)}${bent[0]!.endsWith('0') ? '1' : '0'}`
+    const proof = { leaf: e.leaf!, leafIndex: e.leafIndex!, treeSize: e.treeSize!, root: e.root! }
+    expect((await audit.verifyProof({ ...proof, proof: e.proof! })).verified).toBe(true)
+    expect((await audit.verifyProof({ ...proof, proof: bent })).verified).toBe(false)
+    expect((await audit.verifyProof({ ...proof, proof: e.proof!, treeSize: 9 })).verified).toBe(false)
+
+    tamperPayload(store, 'receipt', target.shareId, (p) => {
+      ;(p['body'] as Record<string, unknown>)['tier'] = 'maximum'
+    })
+    const tampered = await audit.verify(target.dataHash)
+    expect(tampered.verified).toBe(false)
+    expect(tampered.evidence.some((x) => x.ok === false && x.reason !== undefined)).toBe(true)
+  })
+
+  it('answers history queries from the event index and rebuilds it from the chain', async () => {
+    await startAudit({ mode: 'per-share' })
+    const alice = fakePeerId()
+    const bob = fakePeerId()
+    const s1 = queueShare(store.db, { sender: alice, recipient: bob, tier: 'standard', timestamp: 1_000 })
+    const s2 = queueShare(store.db, { sender: bob, recipient: alice, tier: 'maximum', timestamp: 2_000 })
+    storeReceipt(store.db, s1)
+    audit.poke()
+    await waitFor(() => countState(store.db, 'confirmed') === 3, 'three events')
+
+    const byData = audit.history({ dataHash: s1.dataHash })
+    expect(byData.map((h) => h.event).sort()).toEqual(['ReceiptAnchored', 'ShareRecorded'])
+    expect(audit.history({ sender: alice }).map((h) => h.shareId)).toEqual([s1.shareId, s1.shareId])
+    expect(audit.history({ recipient: alice }).map((h) => h.shareId)).toEqual([s2.shareId])
+    expect(audit.history({ tier: 'maximum' }).map((h) => h.shareId)).toEqual([s2.shareId])
+    expect(audit.history({ from: 1_500, to: 2_500 }).map((h) => h.shareId)).toEqual([s2.shareId])
+
+    const before = audit.history({ limit: 1000 })
+    store.db.prepare('DELETE FROM audit_events').run()
+    expect(audit.history()).toEqual([])
+    await audit.reindex()
+    expect(audit.history({ limit: 1000 })).toEqual(before)
+  })
+
+  it('anchors the security log head on chain and finds a tampered row by its sequence number', async () => {
+    await startAudit({ mode: 'per-share' })
+    const log = audit.securityLog
+    log.append('auth.failure', { keyId: 'k1', ip: '10.0.0.1' })
+    log.append('rate_limit.hit', { ip: '10.0.0.1' })
+    log.append('key.rotated', { version: 2 })
+    audit.anchorLogNow()
+    await waitFor(() => log.anchors().length === 1, 'the log head anchored')
+    expect(log.anchors()[0]?.seq).toBe(3)
+    log.append('config.changed', { path: 'chain.mode' })
+    const ok = await audit.verifyLog()
+    expect(ok).toMatchObject({ ok: true, rows: 4, firstBad: null, anchors: { checked: 1, ok: true } })
+
+    store.db.prepare(`UPDATE security_log SET detail = '{"ip":"10.9.9.9"}' WHERE seq = 2`).run()
+    const bad = await audit.verifyLog()
+    expect(bad.ok).toBe(false)
+    expect(bad.firstBad?.seq).toBe(2)
+  })
+
+  it('refuses a contract address whose code is not AuditTrail', async () => {
+    store = tempStore()
+    const d = await freshDeployment(chain.url)
+    audit = auditService(store.db, store.dir, {
+      rpcUrl: chain.url,
+      privateKey: d.privateKey,
+      contractAddress: d.address, // an account, not the contract
+      fromBlock: 0
+    })
+    await expect(audit.start()).rejects.toMatchObject({ name: 'ContractBytecodeMismatchError' })
+  })
+})
+
+function tamperPayload(store: TempStore, kind: string, shareId: string, change: (p: Record<string, unknown>) => void) {
+  const row = store.db.prepare('SELECT payload FROM outbox WHERE kind = ? AND share_id = ?').get(kind, shareId) as {
+    payload: string
+  }
+  const p = JSON.parse(row.payload) as Record<string, unknown>
+  change(p)
+  store.db.prepare('UPDATE outbox SET payload = ? WHERE kind = ? AND share_id = ?').run(JSON.stringify(p), kind, shareId)
+}
