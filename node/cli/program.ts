@@ -1,6 +1,9 @@
 import { Command } from 'commander'
+import { registerApiKeyCommands } from './commands/apikeys.ts'
+import { registerCertCommands } from './commands/cert.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDbCommands } from './commands/db.ts'
+import { registerKeysCommands } from './commands/keys.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerTestCommand } from './commands/test.ts'
 import { type CliContext, createContext } from './context.ts'
@@ -23,6 +26,9 @@ export function buildProgram(): { program: Command; ctx: CliContext } {
   registerStartCommand(program, ctx)
   registerConfigCommands(program, ctx)
   registerDbCommands(program, ctx)
+  registerApiKeyCommands(program, ctx)
+  registerKeysCommands(program, ctx)
+  registerCertCommands(program, ctx)
   registerTestCommand(program, ctx)
   for (const command of program.commands) command.exitOverride()
   return { program, ctx }

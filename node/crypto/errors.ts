@@ -25,7 +25,7 @@ import { DmnError } from '../core/errors.ts'
  *
  * Key ring (all extend KeyRingError): KeyRingNotFoundError, KeyRingExistsError,
  *   KeyRingWrongPasswordError, KeyRingCorruptError, KeyVersionUnknownError, KeyVersionRetiredError,
- *   KeyVersionDestroyedError, KeyVersionInUseError, KeyRingParameterError
+ *   KeyVersionDestroyedError, KeyVersionInUseError, KeyRingParameterError, KeyRingLockedError
  * Import: DatamgmtKeyFileError (unreadable or malformed file), DatamgmtWrongPasswordError
  *
  * Certificates (all extend CertificateInvalidError): CertificateMalformedError,
@@ -156,6 +156,11 @@ export class KeyVersionInUseError extends KeyRingError {
 /** An out-of-range parameter (iterations below the minimum, a minimum version above the primary, ...). */
 export class KeyRingParameterError extends KeyRingError {
   override name = 'KeyRingParameterError'
+}
+
+/** Another live process (a running node) holds the key ring's lock. */
+export class KeyRingLockedError extends KeyRingError {
+  override name = 'KeyRingLockedError'
 }
 
 /** A DataMgmt Node `encryption_keys.json` that cannot be read or has the wrong shape. */

@@ -72,3 +72,5 @@ export {
   signPss,
   verifyPss
 } from './rsa.ts'
+export { lockKeyRing } from './key-ring-lock.ts'
+export { KeyRingService, type KeyRingServiceInit, keyRingPath } from './key-ring-service.ts'

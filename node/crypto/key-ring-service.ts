@@ -6,6 +6,7 @@ import type { Db } from '../store/database.ts'
 import type { RsaKeySize } from './constants.ts'
 import { KeyRingNotFoundError } from './errors.ts'
 import { createKeyRing, type KeyRing, openKeyRing } from './key-ring.ts'
+import { lockKeyRing } from './key-ring-lock.ts'
 import { keyRingStatus, type RewrapOptions, rewrapRecords } from './key-ring-records.ts'
 import { keyFingerprint } from './rsa.ts'
 
@@ -38,6 +39,7 @@ export class KeyRingService implements Startable, KeyRingAdmin {
   readonly #components: KeyRingServiceComponents
   readonly #init: KeyRingServiceInit
   #ring: KeyRing | undefined
+  #unlock: (() => void) | undefined
 
   constructor(components: KeyRingServiceComponents, init: KeyRingServiceInit) {
     this.#components = components
@@ -53,6 +55,17 @@ export class KeyRingService implements Startable, KeyRingAdmin {
   async start(): Promise<void> {
     const path = keyRingPath(this.#init.dataDir)
     const log = this.#components.logger
+    this.#unlock = lockKeyRing(path)
+    try {
+      await this.#open(path, log)
+    } catch (err) {
+      this.#unlock()
+      this.#unlock = undefined
+      throw err
+    }
+  }
+
+  async #open(path: string, log: Logger): Promise<void> {
     try {
       this.#ring = await openKeyRing(path, this.#init.password)
       log.info({ path, primaryVersion: this.#ring.primaryVersion }, 'key ring unlocked')
@@ -74,6 +87,8 @@ export class KeyRingService implements Startable, KeyRingAdmin {
   stop(): void {
     this.#ring?.close()
     this.#ring = undefined
+    this.#unlock?.()
+    this.#unlock = undefined
   }
 
   async status(_options?: CallOptions): Promise<KeyRingStatus> {
