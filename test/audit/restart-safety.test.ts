@@ -1,0 +1,168 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { bytes16, TOPICS } from '../../node/audit/contract.ts'
+import { getLogs } from '../../node/audit/event-index.ts'
+import { type AuditService, EmbeddedChain } from '../../node/audit/index.ts'
+import type { RpcClient } from '../../node/audit/rpc-client.ts'
+import {
+  auditService,
+  countState,
+  freshDeployment,
+  queueShare,
+  type TempStore,
+  tempStore,
+  waitFor
+} from './helpers.ts'
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/publisher-process.ts', import.meta.url))
+
+// One Hardhat node for this file; each test deploys its own contract from its own account.
+const chain = new EmbeddedChain()
+beforeAll(() => chain.start())
+afterAll(() => chain.stop())
+
+let store: TempStore
+let audit: AuditService | undefined
+let child: ChildProcess | undefined
+afterEach(async () => {
+  child?.kill('SIGKILL')
+  chain.signal('SIGCONT')
+  await audit?.stop()
+  audit = undefined
+  store?.cleanup()
+})
+
+type Deployment = Awaited<ReturnType<typeof freshDeployment>>
+
+function settings(d: Deployment, extra: Record<string, unknown> = {}) {
+  return {
+    rpcUrl: chain.url,
+    privateKey: d.privateKey,
+    contractAddress: d.record.contractAddress,
+    fromBlock: d.record.deployBlock,
+    ...extra
+  }
+}
+
+async function shareRecords(d: Deployment, shareId: string) {
+  return getLogs(d.rpc, d.record.contractAddress, [TOPICS.ShareRecorded, bytes16(shareId).padEnd(66, '0')], d.record.deployBlock)
+}
+
+/** Runs a publisher in a child process until it has signed and broadcast a transaction, then SIGKILLs it. */
+async function killAfterSend(d: Deployment, rpc: RpcClient): Promise<string> {
+  child = spawn(process.execPath, [FIXTURE, store.path, chain.url, d.privateKey, d.record.contractAddress, String(d.record.deployBlock)], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const sent = () => store.db.prepare(`SELECT tx_hash FROM chain_txs WHERE state = 'sent'`).get() as { tx_hash: string } | undefined
+  await waitFor(() => sent() !== undefined, 'the child to send a transaction')
+  const txHash = sent()!.tx_hash
+  await waitFor(async () => (await rpc.call('eth_getTransactionByHash', [txHash])) !== null, 'the transaction in the pool')
+  const exited = new Promise((r) => child!.once('exit', r))
+  child.kill('SIGKILL')
+  await exited
+  child = undefined
+  return txHash
+}
+
+describe('publisher restarts and chain outages', () => {
+  it('records a share exactly once when the publisher is killed after sending and the transaction is mined while it is down', async () => {
+    store = tempStore()
+    const d = await freshDeployment(chain.url)
+    await d.rpc.call('evm_setAutomine', [false])
+    try {
+      const share = queueShare(store.db)
+      const txHash = await killAfterSend(d, d.rpc)
+      expect(countState(store.db, 'sent')).toBe(1)
+      await d.rpc.call('evm_mine', [])
+      await d.rpc.call('evm_setAutomine', [true])
+      audit = auditService(store.db, store.dir, settings(d))
+      await audit.start()
+      await waitFor(() => countState(store.db, 'confirmed') === 1, 'confirmation after restart')
+      const logs = await shareRecords(d, share.shareId)
+      expect(logs.map((l) => l.transactionHash)).toEqual([txHash])
+      expect(store.db.prepare('SELECT count(*) AS n FROM chain_txs').get()).toEqual({ n: 1 })
+    } finally {
+      await d.rpc.call('evm_setAutomine', [true])
+    }
+  })
+
+  it('rebroadcasts the same signed transaction when it was dropped while the publisher was down: one record', async () => {
+    store = tempStore()
+    const d = await freshDeployment(chain.url)
+    await d.rpc.call('evm_setAutomine', [false])
+    try {
+      const share = queueShare(store.db)
+      const txHash = await killAfterSend(d, d.rpc)
+      expect(await d.rpc.call('hardhat_dropTransaction', [txHash])).toBe(true)
+      expect(await d.rpc.call('eth_getTransactionByHash', [txHash])).toBeNull()
+      await d.rpc.call('evm_setAutomine', [true])
+      audit = auditService(store.db, store.dir, settings(d))
+      await audit.start()
+      await waitFor(() => countState(store.db, 'confirmed') === 1, 'confirmation after rebroadcast')
+      const logs = await shareRecords(d, share.shareId)
+      expect(logs.map((l) => l.transactionHash)).toEqual([txHash])
+    } finally {
+      await d.rpc.call('evm_setAutomine', [true])
+    }
+  })
+
+  it('finds the existing record instead of recording twice when the contract refuses a duplicate', async () => {
+    store = tempStore()
+    const d = await freshDeployment(chain.url)
+    audit = auditService(store.db, store.dir, settings(d))
+    await audit.start()
+    const share = queueShare(store.db)
+    await waitFor(() => countState(store.db, 'confirmed') === 1, 'first confirmation')
+    await audit.stop()
+    // As if the database were restored from a backup taken before the confirmation was written.
+    store.db.prepare(`UPDATE outbox SET state = 'pending', tx_hash = NULL, block_number = NULL`).run()
+    store.db.prepare(`UPDATE chain_txs SET state = 'dropped'`).run()
+    audit = auditService(store.db, store.dir, settings(d))
+    await audit.start()
+    await waitFor(() => countState(store.db, 'confirmed') === 1, 'resolution of the duplicate')
+    expect(await shareRecords(d, share.shareId)).toHaveLength(1)
+    expect(store.db.prepare('SELECT count(*) AS n FROM chain_txs').get()).toEqual({ n: 1 })
+  })
+
+  it('re-sends a transaction a reorg took out before it had its confirmations', async () => {
+    store = tempStore()
+    const d = await freshDeployment(chain.url)
+    audit = auditService(store.db, store.dir, settings(d, { confirmations: 2 }))
+    await audit.start()
+    const snapshot = await d.rpc.call<string>('evm_snapshot', [])
+    const share = queueShare(store.db)
+    const mined = () => store.db.prepare(`SELECT tx_hash FROM chain_txs WHERE state = 'sent'`).get() as { tx_hash: string } | undefined
+    await waitFor(async () => {
+      const tx = mined()
+      return tx !== undefined && (await d.rpc.call('eth_getTransactionReceipt', [tx.tx_hash])) !== null
+    }, 'the transaction mined once')
+    expect(countState(store.db, 'confirmed')).toBe(0) // one confirmation of two
+    expect(await d.rpc.call('evm_revert', [snapshot])).toBe(true)
+    expect(await shareRecords(d, share.shareId)).toHaveLength(0)
+    await waitFor(async () => (await shareRecords(d, share.shareId)).length === 1, 'the record back on chain')
+    await d.rpc.call('evm_mine', [])
+    await waitFor(() => countState(store.db, 'confirmed') === 1, 'two confirmations')
+    expect(await shareRecords(d, share.shareId)).toHaveLength(1)
+    expect((await audit.verify(share.dataHash)).verified).toBe(true)
+  })
+
+  it('keeps events queued while the chain is frozen, shows the lag, and drains by itself when it is back', async () => {
+    store = tempStore()
+    const d = await freshDeployment(chain.url)
+    audit = auditService(store.db, store.dir, settings(d, { rpcTimeoutMs: 300, maxBackoffMs: 100 }))
+    await audit.start()
+    chain.signal('SIGSTOP')
+    const shares = Array.from({ length: 5 }, () => queueShare(store.db))
+    audit.poke()
+    await waitFor(() => audit!.status().chainReachable === false, 'the publisher to see the chain down')
+    const down = audit.status()
+    expect(down.lastError).toMatch(/^ChainUnavailableError/)
+    expect(down.pending + down.sent).toBe(5)
+    await waitFor(() => audit!.status().lagSeconds > 0.5, 'visible lag')
+    chain.signal('SIGCONT')
+    await waitFor(() => countState(store.db, 'confirmed') === 5, 'the queue to drain')
+    expect(audit.status()).toMatchObject({ chainReachable: true, pending: 0, sent: 0, lagSeconds: 0 })
+    for (const s of shares) expect(await shareRecords(d, s.shareId)).toHaveLength(1)
+  })
+})
