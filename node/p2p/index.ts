@@ -15,6 +15,7 @@ export * from './errors.ts'
 export { p2pInitFromConfig } from './from-config.ts'
 export type { PeerEntry, PeerStatus, PeerTrust } from './peer-book.ts'
 export { P2pService, shareView } from './p2p-service.ts'
+export { createDataService, createNetworkService } from './ports-adapter.ts'
 export type {
   P2pComponents,
   P2pEvents,

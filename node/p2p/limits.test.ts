@@ -51,3 +51,19 @@ describe('inbound limits', () => {
     expect(() => l.chargeBytes('p', 1)).toThrow(expect.objectContaining({ name: 'RateLimitedError' }))
   })
 })
+
+describe('inbound limits below one message per second', () => {
+  it('admits one message, then refuses until the slow refill completes', () => {
+    const clock = { t: 0 }
+    const l = new InboundLimits({
+      messagesPerSecond: 0.01,
+      bytesPerSecond: 100,
+      concurrentStreams: 2,
+      now: () => clock.t
+    })
+    l.openStream('p')()
+    expect(() => l.openStream('p')).toThrow(expect.objectContaining({ name: 'RateLimitedError' }))
+    clock.t = 100_000
+    expect(() => l.openStream('p')()).not.toThrow()
+  })
+})

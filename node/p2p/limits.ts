@@ -33,13 +33,18 @@ export class InboundLimits {
     this.#now = init.now ?? Date.now
   }
 
+  /** A burst of one second's worth, and at least one message, so a rate below 1/s still admits one. */
+  get #messageCapacity(): number {
+    return Math.max(1, this.#init.messagesPerSecond)
+  }
+
   #budget(peer: string): PeerBudget {
     const now = this.#now()
     let budget = this.#peers.get(peer)
     if (!budget) {
       if (this.#peers.size >= MAX_TRACKED_PEERS) this.#evictIdle()
       budget = {
-        messages: this.#init.messagesPerSecond,
+        messages: this.#messageCapacity,
         bytes: this.#init.bytesPerSecond,
         streams: 0,
         at: now
@@ -49,7 +54,7 @@ export class InboundLimits {
     }
     const elapsed = Math.max(0, now - budget.at) / 1000
     budget.messages = Math.min(
-      this.#init.messagesPerSecond,
+      this.#messageCapacity,
       budget.messages + elapsed * this.#init.messagesPerSecond
     )
     budget.bytes = Math.min(this.#init.bytesPerSecond, budget.bytes + elapsed * this.#init.bytesPerSecond)

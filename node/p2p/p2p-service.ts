@@ -417,6 +417,14 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
     throw new RecordNotFoundError(`no record ${dataHash} here or at any known peer`)
   }
 
+  /** Metadata of a locally stored record (no decryption). */
+  recordInfo(
+    dataHash: string
+  ): { dataHash: string; sizeBytes: number; keyVersion: number; createdAt: string } | undefined {
+    const row = this.#state().records.get(dataHash)
+    return row && { dataHash, sizeBytes: row.sizeBytes, keyVersion: row.keyVersion, createdAt: row.createdAt }
+  }
+
   peers(opts: { healthy?: boolean } = {}): Array<PeerEntry & { connected: boolean }> {
     const { peerBook, libp2p } = this.#state()
     const connected = new Set(libp2p.getPeers().map((p) => p.toString()))
@@ -426,7 +434,10 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   /** Operator allowlist: the peer may connect and reaches `allowlisted` trust. */
   allowPeer(peerId: string): void {
     const id = peerIdFromString(peerId).toString()
-    this.#state().peerBook.allow(id)
+    const { peerBook, certificates } = this.#state()
+    peerBook.allow(id)
+    // The next message re-checks the certificate, and with it the raised trust.
+    certificates.forget(id)
   }
 
   /** Operator deny: refused from now on, and disconnected at once. */

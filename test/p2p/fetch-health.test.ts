@@ -1,0 +1,121 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDataService, createNetworkService, type P2pEvents } from '../../node/p2p/index.ts'
+import { nextEvent, startNode, type TestNode, tempDir, waitFor } from './helpers.ts'
+
+type Delivered = P2pEvents['share:delivered'][0]
+type Refused = P2pEvents['refused'][0]
+
+const B_ETH = '0x1111111111111111111111111111111111111b0b'
+
+describe('recipients by address, fetch by hash, health and expiry', () => {
+  const dirs = [tempDir('a'), tempDir('b'), tempDir('d'), tempDir('e')]
+  const nodes: TestNode[] = []
+  let a: TestNode
+  let b: TestNode
+  let d: TestNode
+
+  beforeAll(async () => {
+    ;[a, b, d] = await Promise.all([
+      startNode(dirs[0]!.path),
+      startNode(dirs[1]!.path, { ethAddress: B_ETH }),
+      startNode(dirs[2]!.path)
+    ])
+    nodes.push(a, b, d)
+    await a.p2p.connect(b.p2p.multiaddrs[0]!)
+    await d.p2p.connect(a.p2p.multiaddrs[0]!)
+    await waitFor('A to verify B', () => a.p2p.peers().find((p) => p.peerId === b.p2p.peerId)?.ethAddress)
+  })
+
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.stop().catch(() => {})))
+    for (const dir of dirs) dir.remove()
+  })
+
+  it('delivers to a recipient named by the Ethereum address in its certificate', async () => {
+    const delivered = nextEvent<Delivered>(a.p2p, 'share:delivered')
+    const { shareId } = a.p2p.shareData({
+      data: new Uint8Array([1, 2, 3]),
+      recipient: B_ETH.toUpperCase().replace('0X', '0x')
+    })
+    const { share } = await delivered
+    expect(share).toMatchObject({
+      shareId,
+      recipient: b.p2p.peerId,
+      recipientLabel: B_ETH.toUpperCase().replace('0X', '0x')
+    })
+  })
+
+  it('refuses to queue for an unknown address, a malformed recipient, or more than 1 MiB', () => {
+    expect(() => a.p2p.shareData({ data: new Uint8Array(1), recipient: `0x${'2'.repeat(40)}` })).toThrow(
+      expect.objectContaining({ name: 'UnknownRecipientError' })
+    )
+    expect(() => a.p2p.shareData({ data: new Uint8Array(1), recipient: 'not-a-peer' })).toThrow(
+      expect.objectContaining({ name: 'UnknownRecipientError' })
+    )
+    expect(() => a.p2p.shareData({ data: new Uint8Array(1024 * 1024 + 1), recipient: b.p2p.peerId })).toThrow(
+      expect.objectContaining({ name: 'InvalidShareRequestError' })
+    )
+    expect(a.p2p.listDeliveries({ state: 'queued' })).toEqual([])
+  })
+
+  it('fetches a lost local copy back from the sender, and the sender serves it to nobody else', async () => {
+    const data = new TextEncoder().encode('served again by hash, only to its recipient')
+    const delivered = nextEvent<Delivered>(a.p2p, 'share:delivered')
+    const { shareId, dataHash } = a.p2p.shareData({ data, recipient: b.p2p.peerId })
+    await delivered
+    // B loses its copy (rows removed directly: the fetch must not find anything local).
+    b.db.prepare('DELETE FROM shares WHERE share_id = ?').run(shareId)
+    b.db.prepare('DELETE FROM records WHERE data_hash = ?').run(dataHash)
+    expect(b.p2p.recordInfo(dataHash)).toBeUndefined()
+
+    const fetched = await b.p2p.getRecord(dataHash)
+    expect(fetched).toMatchObject({ source: a.p2p.peerId, data })
+    expect(b.p2p.recordInfo(dataHash)?.sizeBytes).toBe(data.byteLength)
+    expect((await b.p2p.getRecord(dataHash)).source).toBe('local')
+
+    const refused = nextEvent<Refused>(a.p2p, 'refused', (r) => r.peerId === d.p2p.peerId)
+    await expect(d.p2p.getRecord(dataHash)).rejects.toHaveProperty('name', 'RecordNotFoundError')
+    expect((await refused).error).toBe('RecordNotFoundError')
+    expect(await createDataService(d.p2p).getByHash(dataHash)).toBeUndefined()
+    expect((await createDataService(b.p2p).getByHash(dataHash))?.data).toEqual(data)
+  })
+
+  it('measures latency and health by ping and reports network stats', async () => {
+    await a.p2p.checkHealth()
+    const healthy = a.p2p.peers({ healthy: true })
+    expect(healthy.map((p) => p.peerId)).toContain(b.p2p.peerId)
+    expect(healthy.find((p) => p.peerId === b.p2p.peerId)?.latencyMs).toBeGreaterThanOrEqual(0)
+    const stats = a.p2p.stats()
+    expect(stats).toMatchObject({ peerId: a.p2p.peerId })
+    expect(stats.healthyPeers).toBeGreaterThanOrEqual(1)
+    expect(stats.connectedPeers).toBeGreaterThanOrEqual(2)
+    expect(stats.messagesOut).toBeGreaterThan(0)
+    expect(stats.bytesOut).toBeGreaterThan(1024)
+    expect(stats.shares['out:delivered']).toBe(2)
+    const network = createNetworkService(a.p2p)
+    expect((await network.stats()).listenAddresses).toEqual(a.p2p.multiaddrs)
+    expect((await network.deny(d.p2p.peerId)).status).toBe('denied')
+    expect((await network.allow(d.p2p.peerId)).status).toBe('active')
+  })
+
+  it('marks a share failed after its expiry, with the last error, and lets it be retried', async () => {
+    const e = await startNode(dirs[3]!.path, { shareExpiryMs: 400, retryBaseMs: 20, retryMaxMs: 100 })
+    nodes.push(e)
+    const nobody = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const final = nextEvent<P2pEvents['share:attempt-failed'][0]>(
+      e.p2p,
+      'share:attempt-failed',
+      (f) => f.final
+    )
+    const { shareId } = e.p2p.shareData({ data: new Uint8Array([9]), recipient: nobody })
+    expect((await final).share.shareId).toBe(shareId)
+    const failed = e.p2p.getShare(shareId)
+    expect(failed.state).toBe('failed')
+    expect(failed.lastError).toMatch(/\S/)
+    expect(failed.attempts).toBeGreaterThanOrEqual(2)
+    expect(e.p2p.listDeliveries({ state: 'failed' }).map((s) => s.shareId)).toEqual([shareId])
+    expect(e.p2p.retryShare(shareId).state).toMatch(/queued|delivering/)
+  })
+})
