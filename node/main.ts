@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.ts'
+import { AuditService } from './audit/index.ts'
 import { MissingMasterPasswordError } from './core/errors.ts'
 import { KeyRingService } from './crypto/key-ring-service.ts'
 import { Lifecycle, type Startable } from './core/lifecycle.ts'
@@ -13,6 +14,7 @@ import { StoreService } from './store/store-service.ts'
 export interface DmnNode {
   readonly store: StoreService
   readonly keyRing: KeyRingService
+  readonly audit: AuditService
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -38,7 +40,19 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     { db: () => store.db, logger: componentLogger(logger, 'keyring') },
     { dataDir: config.dataDir, password: config.masterPassword, ...config.crypto }
   )
-  const components: Startable[] = [store, keyRing]
+  // The node's Ethereum key lives in the key ring unless chain.privateKey is configured.
+  const audit = new AuditService(
+    {
+      store,
+      logger: componentLogger(logger, 'audit'),
+      keyRing: {
+        getSecret: (name) => keyRing.ring.getSecret(name),
+        setSecret: (name, value) => keyRing.ring.setSecret(name, value)
+      }
+    },
+    { ...config.chain, dataDir: config.dataDir }
+  )
+  const components: Startable[] = [store, keyRing, audit]
 
   const lifecycleLog = componentLogger(logger, 'lifecycle')
   const lifecycle = new Lifecycle(components, {
@@ -50,6 +64,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
   return {
     store,
     keyRing,
+    audit,
     start: () => lifecycle.start(),
     stop: () => lifecycle.stop()
   }

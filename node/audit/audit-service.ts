@@ -90,8 +90,18 @@ export class AuditService implements Startable {
     try {
       this.#contract = await this.#connect(rpc, wallet)
     } catch (err) {
-      await this.#embedded?.stop()
-      throw err
+      const known =
+        err instanceof ChainUnavailableError && !this.#embedded ? this.#lastKnownChain(db) : undefined
+      if (!known) {
+        await this.#embedded?.stop()
+        throw err
+      }
+      // The chain this node used before is down: start anyway, events wait in the outbox.
+      log.warn(
+        { err: (err as Error).message, contract: known.address },
+        'chain unreachable at start; bytecode check deferred'
+      )
+      this.#contract = known
     }
     const { address, deployBlock, chainId } = this.#contract
     this.#resetIfChainChanged(db, `${chainId}:${address.toLowerCase()}:${wallet.address.toLowerCase()}`)
@@ -164,6 +174,18 @@ export class AuditService implements Startable {
     const fromRecord =
       record?.contractAddress.toLowerCase() === address.toLowerCase() ? record.deployBlock : undefined
     return { address, deployBlock: this.#init.fromBlock ?? fromRecord ?? 0, chainId }
+  }
+
+  #lastKnownChain(db: Db): { address: string; deployBlock: number; chainId: number } | undefined {
+    const row = db.prepare('SELECT value FROM node_state WHERE key = ?').get(CHAIN_KEY) as
+      | { value: string }
+      | undefined
+    const [chainId, address] = row?.value.split(':') ?? []
+    if (!chainId || !address) return undefined
+    if (this.#init.contractAddress && this.#init.contractAddress.toLowerCase() !== address) return undefined
+    const record = readChainRecord(this.#init.dataDir)
+    const fromRecord = record?.contractAddress.toLowerCase() === address ? record.deployBlock : undefined
+    return { address, chainId: Number(chainId), deployBlock: this.#init.fromBlock ?? fromRecord ?? 0 }
   }
 
   // Nonces, the index and unconfirmed batch sequences belong to one chain, contract and account.
