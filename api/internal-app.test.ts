@@ -81,7 +81,7 @@ describe('key ring', () => {
     expect(rotated.json).toEqual({ primary_version: 2 })
     const rewrapped = await send(app, '/keyring/rewrap', { method: 'POST' })
     expect(rewrapped.json).toEqual({ rewrapped: 0, primary_version: 2 })
-    expect(h.recorded.security.map((e) => e.kind)).toEqual(['keyring.rotated', 'keyring.rewrapped'])
+    expect(h.recorded.security.map((e) => e.kind)).toEqual(['key.rotated', 'key.rewrapped'])
   })
 })
 
@@ -135,7 +135,7 @@ describe('peers and outbox', () => {
     expect(denied.json).toMatchObject({ peer_id: PEER_B, status: 'denied' })
     const allowed = await send(app, `/peers/${PEER_B}/allow`, { method: 'POST' })
     expect(allowed.json).toMatchObject({ trust: 'allowlisted', status: 'active' })
-    expect(h.recorded.security.map((e) => e.kind)).toEqual(['peer.denied', 'peer.allowed'])
+    expect(h.recorded.security.map((e) => e.detail['change'])).toEqual(['peer.denied', 'peer.allowed'])
   })
 
   it('answers 404 for an unknown peer and 422 for a malformed PeerId', async () => {

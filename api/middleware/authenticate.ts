@@ -52,12 +52,17 @@ export function requireScope(init: {
     const auth = c.get('auth')
     const where = { method: c.req.method, path: c.req.path, client: c.get('clientAddress') }
     if (auth.kind === 'none') {
-      securityLog.append('auth.failed', { ...where, reason: auth.failure, key_id: auth.keyId })
+      securityLog.append('auth.failure', { ...where, reason: auth.failure, key_id: auth.keyId })
       c.header('WWW-Authenticate', 'X-API-Key')
       return c.json(UNAUTHORIZED_BODIES[auth.failure], 401)
     }
     if (!hasScope(auth.key.scopes, scope)) {
-      securityLog.append('auth.forbidden', { ...where, key_id: auth.key.id, required_scope: scope })
+      securityLog.append('auth.failure', {
+        ...where,
+        reason: 'scope',
+        key_id: auth.key.id,
+        required_scope: scope
+      })
       return c.json(
         {
           error: `Forbidden: this API key lacks the '${scope}' scope`,
@@ -67,7 +72,7 @@ export function requireScope(init: {
         403
       )
     }
-    securityLog.append('auth.succeeded', { ...where, key_id: auth.key.id, scope })
+    securityLog.append('auth.success', { ...where, key_id: auth.key.id, scope })
     await next()
   }
 }

@@ -233,9 +233,20 @@ export interface EventBus {
   subscribe(listener: (event: NodeEvent) => void): () => void
 }
 
+/** Security events the API records; a subset of the kinds the audit's security log accepts. */
+export type ApiSecurityEventKind =
+  | 'auth.success'
+  | 'auth.failure'
+  | 'rate_limit.hit'
+  | 'key.rotated'
+  | 'key.rewrapped'
+  | 'api_key.created'
+  | 'api_key.revoked'
+  | 'config.changed'
+
 /** The hash-chained local security log (auth results, rate-limit hits, key operations). */
 export interface SecurityLog {
-  append(kind: string, detail: Readonly<Record<string, unknown>>): void
+  append(kind: ApiSecurityEventKind, detail: Record<string, unknown>): void
 }
 
 export type HealthState = 'up' | 'degraded' | 'down'

@@ -60,9 +60,13 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
       async (c) => {
         const peerId = c.req.valid('param').peer_id
         const view = await ports.network[action](peerId, { signal: c.req.raw.signal })
-        const kind = action === 'allow' ? 'peer.allowed' : 'peer.denied'
-        ports.securityLog.append(kind, { peer_id: peerId, client: c.get('clientAddress') })
-        ports.events.publish({ type: `security.${kind}`, at: Date.now(), data: { peer_id: peerId } })
+        const change = action === 'allow' ? 'peer.allowed' : 'peer.denied'
+        ports.securityLog.append('config.changed', {
+          change,
+          peer_id: peerId,
+          client: c.get('clientAddress')
+        })
+        ports.events.publish({ type: `security.${change}`, at: Date.now(), data: { peer_id: peerId } })
         return c.json(present.peer(view), 200)
       }
     )
@@ -118,7 +122,11 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
     }),
     async (c) => {
       const entry = await ports.outbox.retry(c.req.valid('param').id, { signal: c.req.raw.signal })
-      ports.securityLog.append('outbox.retried', { id: entry.id, client: c.get('clientAddress') })
+      ports.securityLog.append('config.changed', {
+        change: 'outbox.retried',
+        id: entry.id,
+        client: c.get('clientAddress')
+      })
       return c.json(outboxEntry(entry), 200)
     }
   )
