@@ -1,6 +1,8 @@
 import { Command } from 'commander'
 import { registerApiKeyCommands } from './commands/apikeys.ts'
 import { registerCertCommands } from './commands/cert.ts'
+import { registerAuditCommands } from './commands/audit.ts'
+import { registerChainCommands } from './commands/chain.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDbCommands } from './commands/db.ts'
 import { registerKeysCommands } from './commands/keys.ts'
@@ -26,6 +28,8 @@ export function buildProgram(): { program: Command; ctx: CliContext } {
   registerStartCommand(program, ctx)
   registerConfigCommands(program, ctx)
   registerDbCommands(program, ctx)
+  registerChainCommands(program, ctx)
+  registerAuditCommands(program, ctx)
   registerApiKeyCommands(program, ctx)
   registerKeysCommands(program, ctx)
   registerCertCommands(program, ctx)

@@ -1,0 +1,53 @@
+/**
+ * What the `dmn chain` and `dmn audit` commands need without running a node: the node's Ethereum
+ * key, and a connection to the configured chain and contract.
+ */
+import { randomBytes } from 'node:crypto'
+import { Wallet } from 'ethers'
+import type { Config } from '../../config/index.ts'
+import { keyRingPath, openKeyRing } from '../crypto/index.ts'
+import type { Db } from '../store/database.ts'
+import { ETH_KEY_SECRET } from './constants.ts'
+import { checkBytecode, readChainRecord } from './deploy.ts'
+import { AuditNotReadyError } from './errors.ts'
+import { hexToNumber, RpcClient } from './rpc-client.ts'
+
+/** The node's Ethereum wallet: `chain.privateKey`, else the key ring's secret (created if missing). */
+export async function nodeWallet(config: Config): Promise<Wallet> {
+  const configured = config.chain.privateKey
+  if (configured) return new Wallet(configured.startsWith('0x') ? configured : `0x${configured}`)
+  if (!config.masterPassword) {
+    throw new AuditNotReadyError('no Ethereum key: set CHAIN_PRIVATE_KEY, or KEY_MASTER_PASSWORD to use the key ring')
+  }
+  const ring = await openKeyRing(keyRingPath(config.dataDir), config.masterPassword)
+  let secret = ring.getSecret(ETH_KEY_SECRET)
+  if (!secret) {
+    secret = randomBytes(32)
+    await ring.setSecret(ETH_KEY_SECRET, secret)
+  }
+  return new Wallet(`0x${Buffer.from(secret).toString('hex')}`)
+}
+
+export function requireRpc(config: Config): RpcClient {
+  if (!config.chain.rpcUrl) {
+    throw new AuditNotReadyError(
+      'no CHAIN_RPC_URL: the embedded chain lives only while the node runs (it deploys the contract itself)'
+    )
+  }
+  return new RpcClient({ url: config.chain.rpcUrl, timeoutMs: config.chain.rpcTimeoutMs })
+}
+
+/** The configured chain and contract, its bytecode checked, and this node's account on it. */
+export async function connectChain(config: Config, db: Db) {
+  const rpc = requireRpc(config)
+  const chainId = hexToNumber(await rpc.call<string>('eth_chainId', []))
+  const record = readChainRecord(config.dataDir)
+  const contractAddress =
+    config.chain.contractAddress ?? (record?.chainId === chainId ? record.contractAddress : undefined)
+  if (!contractAddress) throw new AuditNotReadyError('no audit contract: run `dmn chain deploy` or set CHAIN_CONTRACT_ADDRESS')
+  await checkBytecode(rpc, contractAddress)
+  const fromRecord = record?.contractAddress.toLowerCase() === contractAddress.toLowerCase() ? record.deployBlock : undefined
+  const stored = db.prepare(`SELECT value FROM node_state WHERE key = 'audit.chain'`).get() as { value: string } | undefined
+  const account = stored?.value.split(':')[2]
+  return { rpc, chainId, contractAddress, deployBlock: config.chain.fromBlock ?? fromRecord ?? 0, account, db }
+}

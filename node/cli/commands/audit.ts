@@ -1,0 +1,113 @@
+import type { Command } from 'commander'
+import { connectChain } from '../../audit/cli-support.ts'
+import { reindex } from '../../audit/event-index.ts'
+import { history, listOutbox, retryOutbox, SecurityLog } from '../../audit/index.ts'
+import { verifyLogAnchors } from '../../audit/log-anchors.ts'
+import { verifyDataHash } from '../../audit/verify.ts'
+import { UsageError } from '../../core/errors.ts'
+import { type Db, openDatabase } from '../../store/database.ts'
+import { migrate } from '../../store/migrations.ts'
+import { databasePath } from '../../store/store-service.ts'
+import type { CliContext } from '../context.ts'
+
+/** `dmn audit ...`: the audit trail's index, verification, security log and outbox. */
+export function registerAuditCommands(program: Command, ctx: CliContext): void {
+  const audit = program.command('audit').description('the blockchain audit trail')
+  const withDb = async (fn: (db: Db) => Promise<void> | void) => {
+    const cfg = ctx.config()
+    const db = openDatabase(databasePath(cfg.dataDir), cfg.store)
+    try {
+      migrate(db)
+      await fn(db)
+    } finally {
+      db.close()
+    }
+  }
+
+  audit
+    .command('reindex')
+    .description('rebuild the local event index from the chain')
+    .action(() =>
+      withDb(async (db) => {
+        const c = await connectChain(ctx.config(), db)
+        const rows = await reindex(db, c.rpc, c.contractAddress, c.deployBlock)
+        ctx.print(`indexed ${rows} events from block ${c.deployBlock}`)
+      })
+    )
+
+  audit
+    .command('verify-log')
+    .description('check the security log hash chain and, with a chain configured, its anchors')
+    .action(() =>
+      withDb(async (db) => {
+        const log = new SecurityLog(db)
+        const result = log.verifyChain()
+        let anchors: unknown = 'not checked (no CHAIN_RPC_URL)'
+        let anchorsOk = true
+        if (ctx.config().chain.rpcUrl) {
+          const c = await connectChain(ctx.config(), db)
+          const a = await verifyLogAnchors(c, log, c.account ?? '', {})
+          anchors = a
+          anchorsOk = a.ok
+        }
+        ctx.print(JSON.stringify({ ...result, ok: result.ok && anchorsOk, anchors }))
+        if (result.firstBad) ctx.print(`first bad row: ${result.firstBad.seq} (${result.firstBad.reason})`)
+        if (!result.ok || !anchorsOk) process.exitCode = 1
+      })
+    )
+
+  audit
+    .command('verify <dataHash>')
+    .description('look a data hash up on chain and check the local receipts and proofs')
+    .action((dataHash: string) => {
+      if (!/^[0-9a-f]{64}$/.test(dataHash)) throw new UsageError('dataHash must be 64 lowercase hex digits')
+      return withDb(async (db) => {
+        const c = await connectChain(ctx.config(), db)
+        const result = await verifyDataHash(c, dataHash)
+        ctx.print(JSON.stringify(result))
+        if (!result.verified) process.exitCode = 1
+      })
+    })
+
+  audit
+    .command('history')
+    .description('shares in the local event index, newest first')
+    .option('--data-hash <hash>')
+    .option('--sender <peerId>')
+    .option('--recipient <peerId>')
+    .option('--tier <tier>')
+    .option('--limit <n>', 'at most this many', '100')
+    .action((o: { dataHash?: string; sender?: string; recipient?: string; tier?: string; limit: string }) =>
+      withDb((db) => {
+        const rows = history(db, {
+          ...(o.dataHash ? { dataHash: o.dataHash } : {}),
+          ...(o.sender ? { sender: o.sender } : {}),
+          ...(o.recipient ? { recipient: o.recipient } : {}),
+          ...(o.tier ? { tier: o.tier } : {}),
+          limit: Number(o.limit)
+        })
+        for (const row of rows) ctx.print(JSON.stringify(row))
+      })
+    )
+
+  audit
+    .command('outbox')
+    .description('audit events waiting for or done with the chain')
+    .option('--state <state>', 'pending | sent | confirmed | failed')
+    .action((o: { state?: 'pending' | 'sent' | 'confirmed' | 'failed' }) =>
+      withDb((db) => {
+        for (const row of listOutbox(db, o.state ? { state: o.state } : {})) ctx.print(JSON.stringify(row))
+      })
+    )
+
+  audit
+    .command('retry <id>')
+    .description('queue a failed outbox event again')
+    .action((id: string) =>
+      withDb((db) => {
+        if (!/^\d+$/.test(id)) throw new UsageError('id must be a number')
+        retryOutbox(db, Number(id))
+        ctx.print(`outbox ${id} queued`)
+      })
+    )
+}

@@ -1,0 +1,55 @@
+import type { Command } from 'commander'
+import { connectChain, nodeWallet, requireRpc } from '../../audit/cli-support.ts'
+import { deployAuditTrail, SecurityLog, writeChainRecord } from '../../audit/index.ts'
+import { openDatabase } from '../../store/database.ts'
+import { migrate } from '../../store/migrations.ts'
+import { databasePath } from '../../store/store-service.ts'
+import type { CliContext } from '../context.ts'
+
+/** `dmn chain deploy` and `dmn chain status`. */
+export function registerChainCommands(program: Command, ctx: CliContext): void {
+  const chain = program.command('chain').description('the audit contract on the configured chain')
+  chain
+    .command('deploy')
+    .description('deploy AuditTrail from the node account and record it in <dataDir>/chain.json')
+    .action(async () => {
+      const cfg = ctx.config()
+      const rpc = requireRpc(cfg)
+      const wallet = await nodeWallet(cfg)
+      const record = await deployAuditTrail(rpc, wallet)
+      const path = writeChainRecord(cfg.dataDir, record)
+      const db = openDatabase(databasePath(cfg.dataDir), cfg.store)
+      try {
+        migrate(db)
+        new SecurityLog(db).append('chain.deployed', { ...record })
+      } finally {
+        db.close()
+      }
+      ctx.print(JSON.stringify({ ...record, account: wallet.address, recordedIn: path }))
+    })
+  chain
+    .command('status')
+    .description('check the configured contract (bytecode) and show the node account')
+    .action(async () => {
+      const cfg = ctx.config()
+      const db = openDatabase(databasePath(cfg.dataDir), cfg.store)
+      try {
+        migrate(db)
+        const c = await connectChain(cfg, db)
+        const head = await c.rpc.call<string>('eth_blockNumber', [])
+        ctx.print(
+          JSON.stringify({
+            rpcUrl: c.rpc.url,
+            chainId: c.chainId,
+            contract: c.contractAddress,
+            bytecode: 'ok',
+            deployBlock: c.deployBlock,
+            head: Number(BigInt(head)),
+            account: c.account ?? null
+          })
+        )
+      } finally {
+        db.close()
+      }
+    })
+}
