@@ -1,9 +1,10 @@
 import type { Config } from '../config/index.ts'
-import { AuditService } from './audit/index.ts'
+import { AuditService, onReceiptStored, onShareQueued } from './audit/index.ts'
 import { MissingMasterPasswordError } from './core/errors.ts'
 import { KeyRingService } from './crypto/key-ring-service.ts'
 import { Lifecycle, type Startable } from './core/lifecycle.ts'
 import { componentLogger, type Logger } from './log/logger.ts'
+import { P2pService, p2pInitFromConfig } from './p2p/index.ts'
 import { StoreService } from './store/store-service.ts'
 
 /**
@@ -15,6 +16,7 @@ export interface DmnNode {
   readonly store: StoreService
   readonly keyRing: KeyRingService
   readonly audit: AuditService
+  readonly p2p: P2pService
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -52,7 +54,23 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     },
     { ...config.chain, dataDir: config.dataDir }
   )
-  const components: Startable[] = [store, keyRing, audit]
+  // After audit: its account goes into the node certificate. The hooks write audit outbox rows inside
+  // the p2p layer's own transactions, so a share and its audit event commit together.
+  const p2p = new P2pService(
+    { db: () => store.db, keyRing: () => keyRing.ring, logger: componentLogger(logger, 'p2p') },
+    p2pInitFromConfig(config, {
+      ethAddress: () => audit.account,
+      hooks: {
+        onShareQueued: (db, share) => {
+          onShareQueued(db, { ...share, timestamp: Date.parse(share.createdAt) })
+        },
+        onReceiptStored: (db, _share, receipt) => {
+          onReceiptStored(db, receipt)
+        }
+      }
+    })
+  )
+  const components: Startable[] = [store, keyRing, audit, p2p]
 
   const lifecycleLog = componentLogger(logger, 'lifecycle')
   const lifecycle = new Lifecycle(components, {
@@ -65,6 +83,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     store,
     keyRing,
     audit,
+    p2p,
     start: () => lifecycle.start(),
     stop: () => lifecycle.stop()
   }

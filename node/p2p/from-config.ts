@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Config } from '../../config/index.ts'
-import type { P2pHooks, P2pInit } from './p2p-types.ts'
-import type { AttestRecipient } from './delivery-worker.ts'
+import type { P2pInit } from './p2p-types.ts'
 
 /**
  * Builds the P2P service options from `config.p2p` (and the replay window of `config.crypto`),
@@ -10,7 +9,7 @@ import type { AttestRecipient } from './delivery-worker.ts'
  */
 export function p2pInitFromConfig(
   config: Pick<Config, 'p2p' | 'crypto'>,
-  extras: { hooks?: P2pHooks; attestRecipient?: AttestRecipient; ethAddress?: string } = {}
+  extras: Pick<P2pInit, 'hooks' | 'attestRecipient' | 'ethAddress'> = {}
 ): P2pInit {
   const p2p = config.p2p
   return {

@@ -136,13 +136,14 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
     })
     const selfPeerId = libp2p.peerId.toString()
     const { signing, encryption } = keyRing.identity
+    const ethAddress = typeof init.ethAddress === 'function' ? init.ethAddress() : init.ethAddress
     const certificatePem =
       init.certificatePem ??
       createNodeCertificate({
         peerId: selfPeerId,
         signingPublicKeyPem: signing.publicKeyPem,
         encryptionPublicKeyPem: encryption.publicKeyPem,
-        ...(init.ethAddress ? { ethAddress: init.ethAddress } : {}),
+        ...(ethAddress ? { ethAddress } : {}),
         issuerPrivateKeyPem: signing.privateKeyPem
       })
     const records = new RecordRepository(db, keyRing)

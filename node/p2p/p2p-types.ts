@@ -51,8 +51,11 @@ export interface P2pInit {
   readonly caCertificatePems: readonly string[]
   /** A CA-issued certificate for this node; a self-signed one is made at start otherwise. */
   readonly certificatePem?: string | undefined
-  /** The node's Ethereum address, bound into its certificate so peers can name it by address. */
-  readonly ethAddress?: string | undefined
+  /**
+   * The node's Ethereum address, bound into its certificate so peers can name it by address; a
+   * function is read at start (the audit component knows the account only once it started).
+   */
+  readonly ethAddress?: string | (() => string | undefined) | undefined
   readonly streamTimeoutMs: number
   readonly retryBaseMs: number
   readonly retryMaxMs: number
