@@ -17,7 +17,9 @@ export async function nodeWallet(config: Config): Promise<Wallet> {
   const configured = config.chain.privateKey
   if (configured) return new Wallet(configured.startsWith('0x') ? configured : `0x${configured}`)
   if (!config.masterPassword) {
-    throw new AuditNotReadyError('no Ethereum key: set CHAIN_PRIVATE_KEY, or KEY_MASTER_PASSWORD to use the key ring')
+    throw new AuditNotReadyError(
+      'no Ethereum key: set CHAIN_PRIVATE_KEY, or KEY_MASTER_PASSWORD to use the key ring'
+    )
   }
   const ring = await openKeyRing(keyRingPath(config.dataDir), config.masterPassword)
   let secret = ring.getSecret(ETH_KEY_SECRET)
@@ -44,10 +46,21 @@ export async function connectChain(config: Config, db: Db) {
   const record = readChainRecord(config.dataDir)
   const contractAddress =
     config.chain.contractAddress ?? (record?.chainId === chainId ? record.contractAddress : undefined)
-  if (!contractAddress) throw new AuditNotReadyError('no audit contract: run `dmn chain deploy` or set CHAIN_CONTRACT_ADDRESS')
+  if (!contractAddress)
+    throw new AuditNotReadyError('no audit contract: run `dmn chain deploy` or set CHAIN_CONTRACT_ADDRESS')
   await checkBytecode(rpc, contractAddress)
-  const fromRecord = record?.contractAddress.toLowerCase() === contractAddress.toLowerCase() ? record.deployBlock : undefined
-  const stored = db.prepare(`SELECT value FROM node_state WHERE key = 'audit.chain'`).get() as { value: string } | undefined
+  const fromRecord =
+    record?.contractAddress.toLowerCase() === contractAddress.toLowerCase() ? record.deployBlock : undefined
+  const stored = db.prepare(`SELECT value FROM node_state WHERE key = 'audit.chain'`).get() as
+    | { value: string }
+    | undefined
   const account = stored?.value.split(':')[2]
-  return { rpc, chainId, contractAddress, deployBlock: config.chain.fromBlock ?? fromRecord ?? 0, account, db }
+  return {
+    rpc,
+    chainId,
+    contractAddress,
+    deployBlock: config.chain.fromBlock ?? fromRecord ?? 0,
+    account,
+    db
+  }
 }

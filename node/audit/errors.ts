@@ -60,3 +60,13 @@ export class OutboxEntryNotFoundError extends DmnError {
 export class AuditNotReadyError extends DmnError {
   override name = 'AuditNotReadyError'
 }
+
+/** The security log's chain of hashes or one of its anchors does not check out. */
+export class SecurityLogTamperedError extends DmnError {
+  override name = 'SecurityLogTamperedError'
+}
+
+/** A data hash could not be verified on chain. */
+export class AuditVerificationFailedError extends DmnError {
+  override name = 'AuditVerificationFailedError'
+}

@@ -7,7 +7,13 @@ import pino from 'pino'
 import { configSchema } from '../../config/schema.ts'
 import type { SignedReceipt } from '../../node/core/receipt.ts'
 import type { Tier } from '../../node/core/share.ts'
-import { AuditService, deployAuditTrail, onReceiptStored, onShareQueued, type ShareEvent } from '../../node/audit/index.ts'
+import {
+  AuditService,
+  deployAuditTrail,
+  onReceiptStored,
+  onShareQueued,
+  type ShareEvent
+} from '../../node/audit/index.ts'
 import { RpcClient, toHex } from '../../node/audit/rpc-client.ts'
 import { type Db, openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
@@ -48,7 +54,10 @@ export interface TestShare extends ShareEvent {
 }
 
 /** Inserts a record and an outgoing share, queuing its audit event in the same transaction (as p2p does). */
-export function queueShare(db: Db, opts: { tier?: Tier; sender?: string; recipient?: string; timestamp?: number } = {}): TestShare {
+export function queueShare(
+  db: Db,
+  opts: { tier?: Tier; sender?: string; recipient?: string; timestamp?: number } = {}
+): TestShare {
   const data = randomBytes(64)
   const dataHash = createHash('sha256').update(data).digest('hex')
   const event: ShareEvent = {
@@ -62,7 +71,9 @@ export function queueShare(db: Db, opts: { tier?: Tier; sender?: string; recipie
   const t = new Date().toISOString()
   db.transaction(() => {
     const recordId = db
-      .prepare('INSERT INTO records (data_hash, key_version, ciphertext, size_bytes, created_at) VALUES (?, 1, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO records (data_hash, key_version, ciphertext, size_bytes, created_at) VALUES (?, 1, ?, ?, ?)'
+      )
       .run(dataHash, data, data.length, t).lastInsertRowid
     db.prepare(
       `INSERT INTO shares (share_id, direction, record_id, data_hash, sender, recipient, tier, state, created_at, updated_at)
@@ -109,7 +120,10 @@ export async function freshDeployment(rpcUrl: string) {
 export function auditService(
   db: Db,
   dataDir: string,
-  chain: { rpcUrl: string; privateKey: string; contractAddress: string; fromBlock: number } & Record<string, unknown>
+  chain: { rpcUrl: string; privateKey: string; contractAddress: string; fromBlock: number } & Record<
+    string,
+    unknown
+  >
 ): AuditService {
   const config = configSchema.parse({
     dataDir,
@@ -126,7 +140,11 @@ export function auditService(
 }
 
 /** Polls `check` until it returns true (or throws after `timeoutMs`). */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)

@@ -74,7 +74,9 @@ describe('audit trail against a Hardhat node', () => {
     expect(countState(store.db, 'pending')).toBe(2)
     audit.flush()
     await waitFor(() => countState(store.db, 'confirmed') === 6, 'the flushed batch')
-    const batches = store.db.prepare('SELECT count, first_sequence, state FROM audit_batches ORDER BY id').all()
+    const batches = store.db
+      .prepare('SELECT count, first_sequence, state FROM audit_batches ORDER BY id')
+      .all()
     expect(batches).toEqual([
       { count: 4, first_sequence: 0, state: 'confirmed' },
       { count: 2, first_sequence: 4, state: 'confirmed' }
@@ -108,7 +110,8 @@ describe('audit trail against a Hardhat node', () => {
     await waitFor(() => countState(store.db, 'confirmed') === 2, 'per-share events')
     expect((await audit.verify(a.dataHash)).verified).toBe(true)
     tamperPayload(store, 'receipt', a.shareId, (p) => {
-      ;(p['body'] as Record<string, unknown>)['receivedAt'] = Number((p['body'] as Record<string, unknown>)['receivedAt']) + 1
+      ;(p['body'] as Record<string, unknown>)['receivedAt'] =
+        Number((p['body'] as Record<string, unknown>)['receivedAt']) + 1
     })
     const tampered = await audit.verify(a.dataHash)
     expect(tampered.verified).toBe(false)
@@ -197,11 +200,20 @@ describe('audit trail against a Hardhat node', () => {
   })
 })
 
-function tamperPayload(store: TempStore, kind: string, shareId: string, change: (p: Record<string, unknown>) => void) {
-  const row = store.db.prepare('SELECT payload FROM outbox WHERE kind = ? AND share_id = ?').get(kind, shareId) as {
+function tamperPayload(
+  store: TempStore,
+  kind: string,
+  shareId: string,
+  change: (p: Record<string, unknown>) => void
+) {
+  const row = store.db
+    .prepare('SELECT payload FROM outbox WHERE kind = ? AND share_id = ?')
+    .get(kind, shareId) as {
     payload: string
   }
   const p = JSON.parse(row.payload) as Record<string, unknown>
   change(p)
-  store.db.prepare('UPDATE outbox SET payload = ? WHERE kind = ? AND share_id = ?').run(JSON.stringify(p), kind, shareId)
+  store.db
+    .prepare('UPDATE outbox SET payload = ? WHERE kind = ? AND share_id = ?')
+    .run(JSON.stringify(p), kind, shareId)
 }

@@ -46,18 +46,33 @@ function settings(d: Deployment, extra: Record<string, unknown> = {}) {
 }
 
 async function shareRecords(d: Deployment, shareId: string) {
-  return getLogs(d.rpc, d.record.contractAddress, [TOPICS.ShareRecorded, bytes16(shareId).padEnd(66, '0')], d.record.deployBlock)
+  return getLogs(
+    d.rpc,
+    d.record.contractAddress,
+    [TOPICS.ShareRecorded, bytes16(shareId).padEnd(66, '0')],
+    d.record.deployBlock
+  )
 }
 
 /** Runs a publisher in a child process until it has signed and broadcast a transaction, then SIGKILLs it. */
 async function killAfterSend(d: Deployment, rpc: RpcClient): Promise<string> {
-  child = spawn(process.execPath, [FIXTURE, store.path, chain.url, d.privateKey, d.record.contractAddress, String(d.record.deployBlock)], {
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
-  const sent = () => store.db.prepare(`SELECT tx_hash FROM chain_txs WHERE state = 'sent'`).get() as { tx_hash: string } | undefined
+  child = spawn(
+    process.execPath,
+    [FIXTURE, store.path, chain.url, d.privateKey, d.record.contractAddress, String(d.record.deployBlock)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit']
+    }
+  )
+  const sent = () =>
+    store.db.prepare(`SELECT tx_hash FROM chain_txs WHERE state = 'sent'`).get() as
+      | { tx_hash: string }
+      | undefined
   await waitFor(() => sent() !== undefined, 'the child to send a transaction')
   const txHash = sent()!.tx_hash
-  await waitFor(async () => (await rpc.call('eth_getTransactionByHash', [txHash])) !== null, 'the transaction in the pool')
+  await waitFor(
+    async () => (await rpc.call('eth_getTransactionByHash', [txHash])) !== null,
+    'the transaction in the pool'
+  )
   const exited = new Promise((r) => child!.once('exit', r))
   child.kill('SIGKILL')
   await exited
@@ -132,7 +147,10 @@ describe('publisher restarts and chain outages', () => {
     await audit.start()
     const snapshot = await d.rpc.call<string>('evm_snapshot', [])
     const share = queueShare(store.db)
-    const mined = () => store.db.prepare(`SELECT tx_hash FROM chain_txs WHERE state = 'sent'`).get() as { tx_hash: string } | undefined
+    const mined = () =>
+      store.db.prepare(`SELECT tx_hash FROM chain_txs WHERE state = 'sent'`).get() as
+        | { tx_hash: string }
+        | undefined
     await waitFor(async () => {
       const tx = mined()
       return tx !== undefined && (await d.rpc.call('eth_getTransactionReceipt', [tx.tx_hash])) !== null

@@ -1,7 +1,14 @@
 import type { Command } from 'commander'
 import { connectChain } from '../../audit/cli-support.ts'
 import { reindex } from '../../audit/event-index.ts'
-import { history, listOutbox, retryOutbox, SecurityLog } from '../../audit/index.ts'
+import {
+  AuditVerificationFailedError,
+  history,
+  listOutbox,
+  retryOutbox,
+  SecurityLog,
+  SecurityLogTamperedError
+} from '../../audit/index.ts'
 import { verifyLogAnchors } from '../../audit/log-anchors.ts'
 import { verifyDataHash } from '../../audit/verify.ts'
 import { UsageError } from '../../core/errors.ts'
@@ -51,8 +58,12 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
           anchorsOk = a.ok
         }
         ctx.print(JSON.stringify({ ...result, ok: result.ok && anchorsOk, anchors }))
-        if (result.firstBad) ctx.print(`first bad row: ${result.firstBad.seq} (${result.firstBad.reason})`)
-        if (!result.ok || !anchorsOk) process.exitCode = 1
+        if (result.firstBad) {
+          throw new SecurityLogTamperedError(
+            `first bad row: ${result.firstBad.seq} (${result.firstBad.reason})`
+          )
+        }
+        if (!anchorsOk) throw new SecurityLogTamperedError('an anchor of the security log does not check out')
       })
     )
 
@@ -65,7 +76,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
         const c = await connectChain(ctx.config(), db)
         const result = await verifyDataHash(c, dataHash)
         ctx.print(JSON.stringify(result))
-        if (!result.verified) process.exitCode = 1
+        if (!result.verified) throw new AuditVerificationFailedError(`${dataHash} is not verified on chain`)
       })
     })
 
