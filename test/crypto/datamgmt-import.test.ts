@@ -29,16 +29,26 @@ describe('DataMgmt Node key file import', () => {
     expect([...keys.keys()].sort()).toEqual([1, 2, 3])
     for (const [version, key] of keys) {
       expect(key).toBe(made.keys[String(version)])
-      expect(Buffer.from(fernetDecrypt(key, made.tokens[String(version)] as string)).toString()).toBe(`record v${version}`)
+      expect(Buffer.from(fernetDecrypt(key, made.tokens[String(version)] as string)).toString()).toBe(
+        `record v${version}`
+      )
     }
   })
 
   it('refuses a wrong password and a malformed file with distinct errors', async () => {
-    await expect(importDatamgmtKeyFile(file, 'not it')).rejects.toMatchObject({ name: 'DatamgmtWrongPasswordError' })
+    await expect(importDatamgmtKeyFile(file, 'not it')).rejects.toMatchObject({
+      name: 'DatamgmtWrongPasswordError'
+    })
     const bad = join(dir, 'bad.json')
-    for (const content of ['{not json', '{"salt": "!!", "current_version": 1, "keys": {"1": "x"}}', '{"salt": "AAAA", "current_version": 1, "keys": {}}']) {
+    for (const content of [
+      '{not json',
+      '{"salt": "!!", "current_version": 1, "keys": {"1": "x"}}',
+      '{"salt": "AAAA", "current_version": 1, "keys": {}}'
+    ]) {
       writeFileSync(bad, content)
-      await expect(importDatamgmtKeyFile(bad, PASSWORD)).rejects.toMatchObject({ name: 'DatamgmtKeyFileError' })
+      await expect(importDatamgmtKeyFile(bad, PASSWORD)).rejects.toMatchObject({
+        name: 'DatamgmtKeyFileError'
+      })
     }
     await expect(importDatamgmtKeyFile(join(dir, 'missing.json'), PASSWORD)).rejects.toMatchObject({
       name: 'DatamgmtKeyFileError'
@@ -57,13 +67,18 @@ describe('DataMgmt Node key file import', () => {
     expect(runCli(['keys', 'init'], env).status).toBe(0)
     const wrong = runCli(['keys', 'import', '--from-datamgmt', file], env)
     expect(wrong.status).toBe(1)
-    const result = runCli(['keys', 'import', '--from-datamgmt', file, '--source-password-env', 'OLD_PASSWORD'], env)
+    const result = runCli(
+      ['keys', 'import', '--from-datamgmt', file, '--source-password-env', 'OLD_PASSWORD'],
+      env
+    )
     expect(result.stderr).toBe('')
     expect(result.status).toBe(0)
     const ring = await openKeyRing(keyRingPath(dataDir), 'new node password')
     for (const version of ['1', '2', '3']) {
       const ours = ring.versions().find((v) => v.origin === `datamgmt:${version}`)?.version as number
-      expect(Buffer.from(ring.decrypt(ours, made.tokens[version] as string)).toString()).toBe(`record v${version}`)
+      expect(Buffer.from(ring.decrypt(ours, made.tokens[version] as string)).toString()).toBe(
+        `record v${version}`
+      )
     }
     expect(ring.primaryVersion).toBe(5)
     expect(ring.versions().find((v) => v.version === 5)?.origin).toBeUndefined()

@@ -15,7 +15,15 @@ interface FernetModule {
 const fernet = createRequire(import.meta.url)('fernet') as FernetModule
 
 // The package handles messages as UTF-8 strings, so the payloads are text (multi-byte characters included).
-const MESSAGES = ['', 'a', 'fifteen chars!!', 'sixteen chars!!!', 'grüße, 世界 ✓', 'x'.repeat(64 * 1024), 'y'.repeat(1024 * 1024)]
+const MESSAGES = [
+  '',
+  'a',
+  'fifteen chars!!',
+  'sixteen chars!!!',
+  'grüße, 世界 ✓',
+  'x'.repeat(64 * 1024),
+  'y'.repeat(1024 * 1024)
+]
 
 describe('Fernet interop with the fernet npm package', () => {
   it('decrypts tokens made by the package, of every size', () => {

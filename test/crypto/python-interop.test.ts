@@ -17,7 +17,12 @@ import {
   toUrlsafeBase64,
   verifyPss
 } from '../../node/crypto/index.ts'
-import { decodeEnvelope, encodeHeader, encodeSignedPart, appendSignature } from '../../node/crypto/envelope-codec.ts'
+import {
+  decodeEnvelope,
+  encodeHeader,
+  encodeSignedPart,
+  appendSignature
+} from '../../node/crypto/envelope-codec.ts'
 import { b64, pyca, unb64 } from './pyca.ts'
 
 /** Interop, both ways, with Debian's Python cryptography (an independent implementation). */
@@ -48,9 +53,13 @@ describe('Fernet interop with Python cryptography', () => {
     ])
     const pyDecrypted = rest.slice(0, SIZES.length)
     const pyTokens = rest.slice(SIZES.length)
-    pyDecrypted.forEach((r, i) => expect(Buffer.from(unb64(r['plaintext'])).equals(plaintexts[i] as Buffer)).toBe(true))
+    pyDecrypted.forEach((r, i) => {
+      expect(Buffer.from(unb64(r['plaintext'])).equals(plaintexts[i] as Buffer)).toBe(true)
+    })
     pyTokens.forEach((r, i) => {
-      expect(Buffer.from(fernetDecrypt(ourKey, String(r['token']))).equals(plaintexts[i] as Buffer)).toBe(true)
+      expect(Buffer.from(fernetDecrypt(ourKey, String(r['token']))).equals(plaintexts[i] as Buffer)).toBe(
+        true
+      )
     })
     // A key made by Python works here as is.
     const pyKey = String(pyKeyResult?.['key'])
@@ -68,7 +77,9 @@ describe('Fernet interop with Python cryptography', () => {
   it('rotates MultiFernet-style both ways, keeping the original timestamp', () => {
     const [oldKey, newKey] = [generateFernetKey(), generateFernetKey()]
     const ours = fernetEncrypt(oldKey, Buffer.from('ours'), { now: 1_600_000_000 })
-    const [pyToken] = pyca([{ op: 'fernet_encrypt', key: oldKey, plaintext: b64(Buffer.from('theirs')), now: 1_600_000_100 }])
+    const [pyToken] = pyca([
+      { op: 'fernet_encrypt', key: oldKey, plaintext: b64(Buffer.from('theirs')), now: 1_600_000_100 }
+    ])
     const ourRotation = fernetRotate([newKey, oldKey], String(pyToken?.['token']))
     const [pyRotation, pyReadsOurs, ts] = pyca([
       { op: 'multifernet_rotate', keys: [newKey, oldKey], token: ours },
@@ -80,7 +91,9 @@ describe('Fernet interop with Python cryptography', () => {
     const rotated = String(pyRotation?.['token'])
     expect(Buffer.from(fernetDecrypt(newKey, rotated)).toString()).toBe('ours')
     expect(fernetTimestamp(newKey, rotated)).toBe(1_600_000_000)
-    expect(() => fernetDecrypt(oldKey, rotated)).toThrow(expect.objectContaining({ name: 'FernetBadMacError' }))
+    expect(() => fernetDecrypt(oldKey, rotated)).toThrow(
+      expect.objectContaining({ name: 'FernetBadMacError' })
+    )
   })
 
   it('refuses every invalid token case, each here with its own error and in Python with InvalidToken', () => {
@@ -115,9 +128,9 @@ describe('Fernet interop with Python cryptography', () => {
     )
     cases.forEach((c, i) => {
       expect(py[i]?.error, c.name).toBe('InvalidToken')
-      expect(() => fernetDecrypt(key, c.token, c.ttl === undefined ? {} : { ttlSeconds: c.ttl, now: c.now as number })).toThrow(
-        expect.objectContaining({ name: c.name })
-      )
+      expect(() =>
+        fernetDecrypt(key, c.token, c.ttl === undefined ? {} : { ttlSeconds: c.ttl, now: c.now as number })
+      ).toThrow(expect.objectContaining({ name: c.name }))
     })
     // The same time checks accept the token inside the window in both.
     const [ok] = pyca([{ op: 'fernet_decrypt', key, token: good, ttl: 60, now: now + 60 }])
@@ -132,8 +145,20 @@ describe('RSA interop with Python cryptography', () => {
     const data = randomBytes(300)
     const ours = signPss(pair.privateKeyPem, data)
     const [pyVerifiesMax, pyVerifiesDigest, pyMax, pyDigest, pySalt20] = pyca([
-      { op: 'pss_verify', publicKeyPem: pair.publicKeyPem, data: b64(data), signature: b64(ours), salt: 'max' },
-      { op: 'pss_verify', publicKeyPem: pair.publicKeyPem, data: b64(data), signature: b64(ours), salt: 'digest' },
+      {
+        op: 'pss_verify',
+        publicKeyPem: pair.publicKeyPem,
+        data: b64(data),
+        signature: b64(ours),
+        salt: 'max'
+      },
+      {
+        op: 'pss_verify',
+        publicKeyPem: pair.publicKeyPem,
+        data: b64(data),
+        signature: b64(ours),
+        salt: 'digest'
+      },
       { op: 'pss_sign', privateKeyPem: pair.privateKeyPem, data: b64(data), salt: 'max' },
       { op: 'pss_sign', privateKeyPem: pair.privateKeyPem, data: b64(data), salt: 'digest' },
       { op: 'pss_sign', privateKeyPem: pair.privateKeyPem, data: b64(data), salt: '20' }
@@ -153,10 +178,16 @@ describe('RSA interop with Python cryptography', () => {
     const [pyUnwrap, pyWrap, pyWrongKey] = pyca([
       { op: 'oaep_decrypt', privateKeyPem: oaepKey.privateKeyPem, ciphertext: b64(ours) },
       { op: 'oaep_encrypt', publicKeyPem: oaepKey.publicKeyPem, plaintext: b64(secret) },
-      { op: 'oaep_decrypt', privateKeyPem: (keys[2048] as RsaKeyPairPem).privateKeyPem, ciphertext: b64(ours) }
+      {
+        op: 'oaep_decrypt',
+        privateKeyPem: (keys[2048] as RsaKeyPairPem).privateKeyPem,
+        ciphertext: b64(ours)
+      }
     ])
     expect(Buffer.from(unb64(pyUnwrap?.['plaintext'])).equals(secret)).toBe(true)
-    expect(Buffer.from(oaepUnwrap(oaepKey.privateKeyPem, unb64(pyWrap?.['ciphertext']))).equals(secret)).toBe(true)
+    expect(Buffer.from(oaepUnwrap(oaepKey.privateKeyPem, unb64(pyWrap?.['ciphertext']))).equals(secret)).toBe(
+      true
+    )
     expect(pyWrongKey?.error).toBe('ValueError')
   })
 })
@@ -183,13 +214,32 @@ describe('envelope interop with Python cryptography (AES-256-GCM, OAEP, PSS)', (
     })
     const p = decodeEnvelope(bytes)
     const [sig, key] = pyca([
-      { op: 'pss_verify', publicKeyPem: sender.publicKeyPem, data: b64(p.signed), signature: b64(p.signature) },
+      {
+        op: 'pss_verify',
+        publicKeyPem: sender.publicKeyPem,
+        data: b64(p.signed),
+        signature: b64(p.signature)
+      },
       { op: 'oaep_decrypt', privateKeyPem: oaepKey.privateKeyPem, ciphertext: b64(p.wrappedKey) }
     ])
     expect(sig?.['valid']).toBe(true)
     const [plain, wrongAad] = pyca([
-      { op: 'gcm_decrypt', key: key?.['plaintext'], nonce: b64(p.iv), aad: b64(p.headerBytes), ciphertext: b64(p.ciphertext), tag: b64(p.tag) },
-      { op: 'gcm_decrypt', key: key?.['plaintext'], nonce: b64(p.iv), aad: b64(Buffer.from('x')), ciphertext: b64(p.ciphertext), tag: b64(p.tag) }
+      {
+        op: 'gcm_decrypt',
+        key: key?.['plaintext'],
+        nonce: b64(p.iv),
+        aad: b64(p.headerBytes),
+        ciphertext: b64(p.ciphertext),
+        tag: b64(p.tag)
+      },
+      {
+        op: 'gcm_decrypt',
+        key: key?.['plaintext'],
+        nonce: b64(p.iv),
+        aad: b64(Buffer.from('x')),
+        ciphertext: b64(p.ciphertext),
+        tag: b64(p.tag)
+      }
     ])
     expect(Buffer.from(unb64(plain?.['plaintext'])).equals(plaintext)).toBe(true)
     expect(wrongAad?.error).toBe('InvalidTag')
@@ -213,7 +263,13 @@ describe('envelope interop with Python cryptography (AES-256-GCM, OAEP, PSS)', (
     const iv = randomBytes(12)
     const plaintext = randomBytes(70_000)
     const [gcm, wrap] = pyca([
-      { op: 'gcm_encrypt', key: b64(contentKey), nonce: b64(iv), aad: b64(headerBytes), plaintext: b64(plaintext) },
+      {
+        op: 'gcm_encrypt',
+        key: b64(contentKey),
+        nonce: b64(iv),
+        aad: b64(headerBytes),
+        plaintext: b64(plaintext)
+      },
       { op: 'oaep_encrypt', publicKeyPem: oaepKey.publicKeyPem, plaintext: b64(contentKey) }
     ])
     const signed = encodeSignedPart({
@@ -223,7 +279,9 @@ describe('envelope interop with Python cryptography (AES-256-GCM, OAEP, PSS)', (
       ciphertext: unb64(gcm?.['ciphertext']),
       tag: unb64(gcm?.['tag'])
     })
-    const [sig] = pyca([{ op: 'pss_sign', privateKeyPem: sender.privateKeyPem, data: b64(signed), salt: 'max' }])
+    const [sig] = pyca([
+      { op: 'pss_sign', privateKeyPem: sender.privateKeyPem, data: b64(signed), salt: 'max' }
+    ])
     const opened = openEnvelope(appendSignature(signed, unb64(sig?.['signature'])), {
       senderSigningPublicKeyPem: sender.publicKeyPem,
       recipientEncryptionPrivateKeyPem: oaepKey.privateKeyPem,

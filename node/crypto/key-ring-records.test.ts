@@ -1,0 +1,132 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Db, openDatabase } from '../store/database.ts'
+import { migrate } from '../store/migrations.ts'
+import { createKeyRing, type KeyRing } from './key-ring.ts'
+import {
+  countItemsByVersion,
+  destroyRetiredVersions,
+  keyRingStatus,
+  type RewrapProgress,
+  rewrapRecords,
+  setMinimumDecryptionVersion
+} from './key-ring-records.ts'
+import { generateRsaKeyPair } from './rsa.ts'
+
+let dir: string
+let db: Db
+let ring: KeyRing
+const insert = (plaintext: Uint8Array, raw = false) => {
+  const { keyVersion, token } = ring.encrypt(plaintext)
+  const ciphertext = raw ? Buffer.from(token, 'base64url') : Buffer.from(token, 'ascii')
+  db.prepare(
+    'INSERT INTO records (data_hash, key_version, ciphertext, size_bytes, created_at) VALUES (?, ?, ?, ?, ?)'
+  ).run(
+    createHash('sha256').update(plaintext).digest('hex'),
+    keyVersion,
+    ciphertext,
+    plaintext.length,
+    new Date().toISOString()
+  )
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dmn-ring-records-'))
+  db = openDatabase(join(dir, 'node.db'))
+  migrate(db)
+  const [signing, encryption] = await Promise.all([generateRsaKeyPair(2048), generateRsaKeyPair(2048)])
+  ring = await createKeyRing(join(dir, 'keyring.json'), 'pw', { identity: { signing, encryption } })
+})
+afterAll(() => {
+  db.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('key ring over stored records', () => {
+  it('reports how many records each version protects', async () => {
+    for (let i = 0; i < 5; i++) insert(randomBytes(20))
+    await ring.rotate()
+    for (let i = 0; i < 3; i++) insert(randomBytes(20), i === 0)
+    const s = keyRingStatus(ring, db)
+    expect(s.primaryVersion).toBe(2)
+    expect(s.versions.map((v) => [v.version, v.state, v.items])).toEqual([
+      [1, 'active', 5],
+      [2, 'primary', 3]
+    ])
+    expect(s.itemsToRewrap).toBe(5)
+    expect(s.kdf.iterations).toBe(600_000)
+  })
+
+  it('refuses to retire or destroy versions records still use, unless forced', async () => {
+    await expect(setMinimumDecryptionVersion(ring, db, 2)).rejects.toMatchObject({
+      name: 'KeyVersionInUseError'
+    })
+    expect(ring.minimumDecryptionVersion).toBe(1)
+    await setMinimumDecryptionVersion(ring, db, 2, { force: true })
+    expect(ring.minimumDecryptionVersion).toBe(2)
+    await expect(destroyRetiredVersions(ring, db)).rejects.toMatchObject({ name: 'KeyVersionInUseError' })
+    await expect(setMinimumDecryptionVersion(ring, db, 3, { force: true })).rejects.toMatchObject({
+      name: 'KeyRingParameterError'
+    })
+  })
+
+  it('rewraps to the primary in batches with progress, using retired keys, keeping the stored form', async () => {
+    const seen: RewrapProgress[] = []
+    const result = await rewrapRecords(ring, db, { batchSize: 2, onProgress: (p) => seen.push(p) })
+    expect(result).toMatchObject({ rewrapped: 5, failed: [], primaryVersion: 2 })
+    expect(seen.map((p) => p.done)).toEqual([0, 2, 4, 5])
+    expect(seen.every((p) => p.total === 5)).toBe(true)
+    expect(countItemsByVersion(db)).toEqual(new Map([[2, 8]]))
+    const rows = db.prepare('SELECT key_version, ciphertext FROM records').all() as {
+      key_version: number
+      ciphertext: Buffer
+    }[]
+    for (const row of rows) {
+      const token =
+        row.ciphertext[0] === 0x80 ? row.ciphertext.toString('base64url') : row.ciphertext.toString('ascii')
+      expect(ring.decrypt(row.key_version, token.padEnd(Math.ceil(token.length / 4) * 4, '='))).toHaveLength(
+        20
+      )
+    }
+    expect(rows.filter((r) => r.ciphertext[0] === 0x80)).toHaveLength(1)
+    expect(await destroyRetiredVersions(ring, db)).toEqual([1])
+    expect(await destroyRetiredVersions(ring, db)).toEqual([])
+  })
+
+  it('reports records that do not decrypt and leaves them untouched', async () => {
+    await ring.rotate()
+    db.prepare("UPDATE records SET ciphertext = CAST('gAAAAgarbage' AS BLOB) WHERE id = 1").run()
+    const result = await rewrapRecords(ring, db, { batchSize: 3 })
+    expect(result.rewrapped).toBe(7)
+    expect(result.failed).toEqual([{ id: 1, keyVersion: 2, error: 'FernetTruncatedTokenError' }])
+    expect(countItemsByVersion(db)).toEqual(
+      new Map([
+        [2, 1],
+        [3, 7]
+      ])
+    )
+  })
+
+  it('stops between batches when aborted, and a later run resumes', async () => {
+    db.prepare('DELETE FROM records WHERE id = 1').run()
+    await ring.rotate()
+    const controller = new AbortController()
+    await expect(
+      rewrapRecords(ring, db, {
+        batchSize: 3,
+        signal: controller.signal,
+        afterBatch: () => controller.abort()
+      })
+    ).rejects.toMatchObject({ name: 'AbortedError' })
+    expect(countItemsByVersion(db)).toEqual(
+      new Map([
+        [3, 4],
+        [4, 3]
+      ])
+    )
+    expect((await rewrapRecords(ring, db)).rewrapped).toBe(4)
+  })
+})
