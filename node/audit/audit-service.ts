@@ -65,6 +65,20 @@ export class AuditService implements Startable {
     return this.#contract?.address
   }
 
+  get chainId(): number | undefined {
+    return this.#contract?.chainId
+  }
+
+  /** The chain's head block, or undefined when the chain does not answer. */
+  async latestBlock(opts: { signal?: AbortSignal } = {}): Promise<number | undefined> {
+    try {
+      return this.#rpc ? hexToNumber(await this.#rpc.call<string>('eth_blockNumber', [], opts)) : undefined
+    } catch (err) {
+      if (err instanceof ChainUnavailableError) return undefined
+      throw err
+    }
+  }
+
   get rpcUrl(): string | undefined {
     return this.#rpc?.url
   }

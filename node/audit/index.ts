@@ -45,3 +45,4 @@ export {
 } from './deploy.ts'
 export { EmbeddedChain } from './embedded-chain.ts'
 export * from './errors.ts'
+export { auditPorts } from './ports-adapter.ts'

@@ -83,6 +83,7 @@ export interface OutboxEntry {
   readonly attempts: number
   readonly lastError: string | null
   readonly createdAt: string
+  readonly updatedAt: string
 }
 
 interface OutboxRow {
@@ -98,6 +99,7 @@ interface OutboxRow {
   attempts: number
   last_error: string | null
   created_at: string
+  updated_at: string
 }
 
 const toEntry = (r: OutboxRow): OutboxEntry => ({
@@ -112,7 +114,8 @@ const toEntry = (r: OutboxRow): OutboxEntry => ({
   blockNumber: r.block_number,
   attempts: r.attempts,
   lastError: r.last_error,
-  createdAt: r.created_at
+  createdAt: r.created_at,
+  updatedAt: r.updated_at
 })
 
 /** Outbox rows, newest first, optionally by state. */
@@ -122,7 +125,7 @@ export function listOutbox(
 ): OutboxEntry[] {
   const rows = db
     .prepare(
-      `SELECT id, kind, share_id, data_hash, leaf, state, batch_id, tx_hash, block_number, attempts, last_error, created_at
+      `SELECT id, kind, share_id, data_hash, leaf, state, batch_id, tx_hash, block_number, attempts, last_error, created_at, updated_at
        FROM outbox WHERE (@state IS NULL OR state = @state) AND (@after IS NULL OR id < @after)
        ORDER BY id DESC LIMIT @limit`
     )

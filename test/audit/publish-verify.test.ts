@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditService } from '../../node/audit/index.ts'
-import { EmbeddedChain, receiptLeaf } from '../../node/audit/index.ts'
+import { auditPorts, EmbeddedChain, receiptLeaf } from '../../node/audit/index.ts'
 import {
   auditService,
   countState,
@@ -102,7 +102,7 @@ describe('audit trail against a Hardhat node', () => {
     }
   })
 
-  it('fails verification of a tampered receipt, a tampered share record and a tampered proof', async () => {
+  it('fails verification of a tampered receipt and of a tampered share record (per-share mode)', async () => {
     await startAudit({ mode: 'per-share' })
     const a = queueShare(store.db)
     storeReceipt(store.db, a)
@@ -117,6 +117,16 @@ describe('audit trail against a Hardhat node', () => {
     expect(tampered.verified).toBe(false)
     expect(tampered.evidence.find((e) => e.event === 'ReceiptAnchored')?.ok).toBe(false)
     expect(tampered.evidence.find((e) => e.event === 'ShareRecorded')?.ok).toBe(true)
+
+    const b = queueShare(store.db)
+    await waitFor(() => countState(store.db, 'confirmed') === 3, 'a third event')
+    expect((await audit.verify(b.dataHash)).verified).toBe(true)
+    tamperPayload(store, 'share', b.shareId, (p) => {
+      p['timestamp'] = Number(p['timestamp']) - 60_000
+    })
+    const backdated = await audit.verify(b.dataHash)
+    expect(backdated.verified).toBe(false)
+    expect(backdated.evidence[0]).toMatchObject({ event: 'ShareRecorded', ok: false })
   })
 
   it('fails verification of a tampered batched receipt and of a proof with a changed step', async () => {
@@ -185,6 +195,49 @@ describe('audit trail against a Hardhat node', () => {
     const bad = await audit.verifyLog()
     expect(bad.ok).toBe(false)
     expect(bad.firstBad?.seq).toBe(2)
+  })
+
+  it('serves the API ports: verification with evidence, compliance history, status and outbox retry', async () => {
+    await startAudit({ mode: 'per-share' })
+    const ports = auditPorts(audit)
+    const share = queueShare(store.db)
+    storeReceipt(store.db, share)
+    audit.poke()
+    await waitFor(() => countState(store.db, 'confirmed') === 2, 'two events')
+    const v = await ports.audit.verify(share.dataHash)
+    expect(v).toMatchObject({ dataHash: share.dataHash, verified: true, eventType: 'ReceiptAnchored' })
+    expect(v.evidence?.leaf).toBe(`0x${receiptLeaf(share.receipt.body)}`)
+    expect(v.evidence?.contractAddress).toBe(audit.contractAddress)
+    const events = await ports.audit.complianceHistory({
+      eventTypes: ['ShareRecorded'],
+      dataHash: share.dataHash,
+      limit: 10
+    })
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({
+      eventType: 'ShareRecorded',
+      shareId: share.shareId,
+      sender: share.sender
+    })
+    const status = await ports.audit.status()
+    expect(status).toMatchObject({
+      contractAddress: audit.contractAddress,
+      chainId: 31337,
+      pending: 0,
+      failed: 0
+    })
+    expect(status.latestBlock).toBeGreaterThan(0)
+
+    const later = queueShare(store.db)
+    store.db
+      .prepare(`UPDATE outbox SET state = 'failed', last_error = 'test' WHERE share_id = ?`)
+      .run(later.shareId)
+    const [failed] = await ports.outbox.list({ state: 'failed', limit: 10 })
+    expect(failed).toMatchObject({ shareId: later.shareId, state: 'failed', lastError: 'test' })
+    const retried = await ports.outbox.retry(failed!.id)
+    expect(retried.state).toBe('pending')
+    await waitFor(() => countState(store.db, 'confirmed') === 3, 'the retried event')
+    await expect(ports.outbox.retry(99_999)).rejects.toMatchObject({ name: 'OutboxEntryNotFoundError' })
   })
 
   it('refuses a contract address whose code is not AuditTrail', async () => {
