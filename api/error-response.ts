@@ -45,6 +45,10 @@ const BY_NAME: Readonly<Record<string, Mapper>> = {
     status: 422,
     body: { error: e.message, code: 'unknown_recipient', field: 'recipient' }
   }),
+  InvalidRequestError: (e) => ({
+    status: 422,
+    body: { error: e.message, code: 'request_refused', field: String(e['field']) }
+  }),
   InvalidApiKeyRequestError: (e) => ({
     status: 422,
     body: { error: e.message, code: 'validation_failed' }

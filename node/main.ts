@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.ts'
+import { ApiComponent } from './api-component.ts'
 import { AuditService, onReceiptStored, onShareQueued } from './audit/index.ts'
 import { MissingMasterPasswordError } from './core/errors.ts'
 import { KeyRingService } from './crypto/key-ring-service.ts'
@@ -17,6 +18,7 @@ export interface DmnNode {
   readonly keyRing: KeyRingService
   readonly audit: AuditService
   readonly p2p: P2pService
+  readonly api: ApiComponent
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -70,7 +72,16 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
       }
     })
   )
-  const components: Startable[] = [store, keyRing, audit, p2p]
+  // Last: the APIs take requests only once everything behind them runs, and stop first.
+  const api = new ApiComponent({
+    config: config.api,
+    logger: componentLogger(logger, 'api'),
+    store,
+    keyRing,
+    p2p,
+    audit
+  })
+  const components: Startable[] = [store, keyRing, audit, p2p, api]
 
   const lifecycleLog = componentLogger(logger, 'lifecycle')
   const lifecycle = new Lifecycle(components, {
@@ -84,6 +95,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     keyRing,
     audit,
     p2p,
+    api,
     start: () => lifecycle.start(),
     stop: () => lifecycle.stop()
   }

@@ -328,6 +328,18 @@ export class UnknownRecipientError extends DmnError {
   override name = 'UnknownRecipientError'
 }
 
+/** A request the node refuses as it stands (sharing with itself, with a denied peer, ...). */
+export class InvalidRequestError extends DmnError {
+  override name = 'InvalidRequestError'
+  /** The request field at fault, as the API names it. */
+  readonly field: string
+
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.field = field
+  }
+}
+
 /** The request conflicts with the current state (retrying an entry that has not failed, ...). */
 export class StateConflictError extends DmnError {
   override name = 'StateConflictError'

@@ -1,0 +1,182 @@
+/**
+ * The APIs as a node component, started last and stopped first: builds the ports from the running
+ * services, bridges their events to the live event bus, and runs both HTTP servers.
+ */
+import { createEventBus } from '../api/event-bus.ts'
+import { createApiMetrics } from '../api/metrics.ts'
+import { ApiServer, type Listening } from '../api/server.ts'
+import type { Config } from '../config/index.ts'
+import type { AuditService as AuditTrail } from './audit/index.ts'
+import { createAuditPort, createHealthProbes, createOutboxPort, createShareService } from './api-ports.ts'
+import type { Startable } from './core/lifecycle.ts'
+import type { ApiKeyRegistry, EventBus, KeyRingAdmin, SecurityLog } from './core/ports.ts'
+import type { Logger } from './log/logger.ts'
+import { createDataService, createNetworkService } from './p2p/ports-adapter.ts'
+import type { P2pEvents, P2pService } from './p2p/index.ts'
+import { createApiKeyStore } from './store/api-keys.ts'
+import type { StoreService } from './store/store-service.ts'
+
+export interface ApiComponentParts {
+  readonly config: Config['api']
+  readonly logger: Logger
+  readonly store: StoreService
+  readonly keyRing: KeyRingAdmin
+  readonly p2p: P2pService
+  readonly audit: AuditTrail
+}
+
+// How often confirmed audit events are looked for, to announce them on the event bus.
+const CONFIRMATION_POLL_MS = 1_000
+
+const P2P_EVENTS: readonly [keyof P2pEvents, string][] = [
+  ['share:queued', 'share.accepted'],
+  ['share:delivered', 'share.delivered'],
+  ['share:attempt-failed', 'share.delivery_failed'],
+  ['share:received', 'share.received'],
+  ['peer:verified', 'peer.verified'],
+  ['refused', 'security.refused']
+]
+
+export class ApiComponent implements Startable {
+  readonly name = 'api'
+  readonly events: EventBus
+  readonly #parts: ApiComponentParts
+  #server: ApiServer | undefined
+  #apiKeys: ApiKeyRegistry | undefined
+  #unbridge: (() => void)[] = []
+
+  constructor(parts: ApiComponentParts) {
+    this.#parts = parts
+    this.events = createEventBus((err, event) =>
+      parts.logger.warn({ err, type: event.type }, 'event listener failed')
+    )
+  }
+
+  /** Where each API listens; only valid after start. */
+  get listening(): { internal: Listening; external: Listening } {
+    if (!this.#server) throw new Error('api is not started')
+    return this.#server.listening
+  }
+
+  /** The API key registry over the node's database; only valid after start. */
+  get apiKeys(): ApiKeyRegistry {
+    if (!this.#apiKeys) throw new Error('api is not started')
+    return this.#apiKeys
+  }
+
+  async start(): Promise<void> {
+    const { config, logger, store, keyRing, p2p, audit } = this.#parts
+    const db = () => store.db
+    const events = this.events
+    const securityLog: SecurityLog = {
+      append(kind, detail) {
+        audit.securityLog.append(kind, detail)
+        events.publish({ type: `security.${kind}`, at: Date.now(), data: detail })
+      }
+    }
+    const shares = createShareService(p2p, db, () => audit.poke())
+    const auditPort = createAuditPort(audit)
+    const network = createNetworkService(p2p)
+    this.#apiKeys = createApiKeyStore(store.db)
+    this.#bridge()
+    const server = new ApiServer(
+      {
+        shares,
+        data: createDataService(p2p),
+        audit: auditPort,
+        network,
+        apiKeys: this.#apiKeys,
+        securityLog,
+        health: createHealthProbes({ db, keyRing, p2p, audit }),
+        metrics: createApiMetrics({ shares, audit: auditPort, network }),
+        logger,
+        keyRing,
+        outbox: createOutboxPort(audit, db),
+        events
+      },
+      { config }
+    )
+    try {
+      await server.start()
+    } catch (err) {
+      this.#stopBridge()
+      throw err
+    }
+    this.#server = server
+  }
+
+  async stop(): Promise<void> {
+    await this.#server?.stop()
+    this.#server = undefined
+    this.#stopBridge()
+  }
+
+  #bridge(): void {
+    const { p2p, store } = this.#parts
+    for (const [from, to] of P2P_EVENTS) {
+      const listener = (payload: unknown) => {
+        this.events.publish({ type: to, at: Date.now(), data: summarize(payload) })
+      }
+      p2p.on(from, listener as never)
+      this.#unbridge.push(() => p2p.off(from, listener as never))
+    }
+    const latest = store.db
+      .prepare(
+        `SELECT updated_at AS at, id FROM outbox WHERE state = 'confirmed' ORDER BY updated_at DESC, id DESC LIMIT 1`
+      )
+      .get() as { at: string; id: number } | undefined
+    let cursor = latest ?? { at: '', id: 0 }
+    const confirmed = store.db.prepare(
+      `SELECT o.id, o.kind, o.share_id, o.data_hash, COALESCE(o.tx_hash, b.tx_hash) AS tx_hash, o.updated_at AS at
+       FROM outbox o LEFT JOIN audit_batches b ON b.id = o.batch_id
+       WHERE o.state = 'confirmed' AND (o.updated_at > @at OR (o.updated_at = @at AND o.id > @id))
+       ORDER BY o.updated_at, o.id LIMIT 100`
+    )
+    const timer = setInterval(() => {
+      for (const row of confirmed.all(cursor) as Record<string, string | number>[]) {
+        cursor = { at: row['at'] as string, id: row['id'] as number }
+        this.events.publish({
+          type: 'audit.confirmed',
+          at: Date.now(),
+          data: {
+            kind: row['kind'],
+            share_id: row['share_id'],
+            data_hash: row['data_hash'],
+            tx_hash: row['tx_hash']
+          }
+        })
+      }
+    }, CONFIRMATION_POLL_MS)
+    timer.unref()
+    this.#unbridge.push(() => clearInterval(timer))
+  }
+
+  #stopBridge(): void {
+    for (const off of this.#unbridge.splice(0)) off()
+  }
+}
+
+/** Event payloads without bulky or sensitive parts (receipts' signatures, envelopes). */
+function summarize(payload: unknown): Record<string, unknown> {
+  const p = (payload ?? {}) as Record<string, unknown>
+  const share = p['share'] as Record<string, unknown> | undefined
+  const out: Record<string, unknown> = {}
+  if (share) {
+    for (const key of [
+      'shareId',
+      'direction',
+      'dataHash',
+      'sender',
+      'recipient',
+      'tier',
+      'state',
+      'attempts'
+    ]) {
+      out[key] = share[key]
+    }
+  }
+  for (const key of ['peerId', 'trust', 'protocol', 'error', 'final']) {
+    if (p[key] !== undefined) out[key] = p[key]
+  }
+  return out
+}

@@ -1,0 +1,301 @@
+/**
+ * Adapters from the node's services (p2p, audit, key ring, store) to the ports the APIs drive
+ * (node/core/ports.ts). Foreign errors are translated here into port errors, keeping the original as
+ * `cause`, so the API maps a small fixed set of names to status codes.
+ */
+import type { AuditService as AuditTrail, HistoryEntry, VerifyResult } from './audit/index.ts'
+import {
+  type AuditService,
+  type AuditState,
+  type CallOptions,
+  type ComplianceEvent,
+  DependencyUnavailableError,
+  type DeliveryState,
+  type HealthProbe,
+  InvalidRequestError,
+  type Outbox,
+  type OutboxEntry,
+  ResourceNotFoundError,
+  type ShareService,
+  type ShareView,
+  StateConflictError,
+  UnknownRecipientError
+} from './core/ports.ts'
+import type { P2pService, ShareView as P2pShareView } from './p2p/index.ts'
+import type { Db } from './store/database.ts'
+
+/** Contract events under the names the anchor's clients filter on (`filters=data_share`). */
+const EVENT_TYPES: Readonly<Record<string, string>> = {
+  ShareRecorded: 'data_share',
+  ReceiptAnchored: 'delivery_receipt',
+  BatchAnchored: 'batch_leaf',
+  BatchLeaf: 'batch_leaf'
+}
+const eventType = (name: string) => EVENT_TYPES[name] ?? name
+
+function isNamed(err: unknown, ...names: string[]): err is Error {
+  return err instanceof Error && names.includes(err.name)
+}
+
+/** Where a share's audit stands: its receipt's event once there is one, else the share's own. */
+function auditOf(db: Db, shareId: string): { audit: AuditState; txHash: string | null } {
+  const rows = db
+    .prepare(
+      `SELECT o.kind, o.state, COALESCE(o.tx_hash, b.tx_hash) AS tx_hash
+       FROM outbox o LEFT JOIN audit_batches b ON b.id = o.batch_id
+       WHERE o.share_id = ? AND o.kind IN ('share', 'receipt')`
+    )
+    .all(shareId) as { kind: string; state: AuditState; tx_hash: string | null }[]
+  const row = rows.find((r) => r.kind === 'receipt') ?? rows.find((r) => r.kind === 'share')
+  const txHash =
+    rows.find((r) => r.kind === 'receipt' && r.tx_hash)?.tx_hash ?? rows.find((r) => r.tx_hash)?.tx_hash
+  return { audit: row?.state ?? 'pending', txHash: txHash ?? null }
+}
+
+function toShareView(db: Db, s: P2pShareView): ShareView {
+  return {
+    shareId: s.shareId,
+    direction: s.direction,
+    dataHash: s.dataHash,
+    sender: s.sender,
+    recipient: s.recipient,
+    recipientLabel: s.recipientLabel ?? s.recipient,
+    tier: s.tier,
+    delivery: s.state as DeliveryState,
+    ...auditOf(db, s.shareId),
+    attempts: s.attempts,
+    lastError: s.lastError,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt
+  }
+}
+
+/** Shares: queued by the p2p service, audit state read from the outbox. */
+export function createShareService(p2p: P2pService, db: () => Db, onShared?: () => void): ShareService {
+  const get = (shareId: string) => {
+    try {
+      return toShareView(db(), p2p.getShare(shareId))
+    } catch (err) {
+      if (isNamed(err, 'ShareNotFoundError')) return undefined
+      throw err
+    }
+  }
+  return {
+    async share(req, options: CallOptions = {}) {
+      options.signal?.throwIfAborted()
+      let queued: { shareId: string }
+      try {
+        queued = p2p.shareData({ data: req.data, recipient: req.recipient, tier: req.tier })
+      } catch (err) {
+        if (isNamed(err, 'UnknownRecipientError'))
+          throw new UnknownRecipientError(err.message, { cause: err })
+        if (isNamed(err, 'PeerDeniedError')) {
+          throw new InvalidRequestError('recipient', 'the recipient is denied by this node', { cause: err })
+        }
+        if (isNamed(err, 'InvalidShareRequestError')) {
+          if (req.tier === 'maximum')
+            throw new DependencyUnavailableError('attestation', err.message, { cause: err })
+          throw new InvalidRequestError('recipient', err.message, { cause: err })
+        }
+        throw err
+      }
+      onShared?.()
+      return get(queued.shareId) as ShareView
+    },
+    async getShare(shareId) {
+      return get(shareId)
+    },
+    async listShares(filter) {
+      const ids = db()
+        .prepare(
+          `SELECT share_id FROM shares WHERE (@state IS NULL OR state = @state)
+           ORDER BY created_at DESC, share_id LIMIT @limit`
+        )
+        .all({ state: filter.state ?? null, limit: Math.min(filter.limit ?? 100, 1000) }) as {
+        share_id: string
+      }[]
+      return ids.map((r) => get(r.share_id)).filter((v): v is ShareView => v !== undefined)
+    },
+    async countByState() {
+      const counts: Partial<Record<DeliveryState, number>> = {}
+      for (const [key, n] of Object.entries(p2p.stats().shares)) {
+        const state = key.split(':')[1] as DeliveryState
+        counts[state] = (counts[state] ?? 0) + n
+      }
+      return counts
+    }
+  }
+}
+
+function pickEvidence(v: VerifyResult) {
+  const ok = v.evidence.filter((e) => e.ok)
+  return ok.find((e) => e.event === v.event_type) ?? ok[0] ?? null
+}
+
+const hex0x = (h: string | undefined) => (h === undefined ? null : h.startsWith('0x') ? h : `0x${h}`)
+
+/** Verification, history and publisher status from the audit trail. */
+export function createAuditPort(audit: AuditTrail): AuditService {
+  const guard = async <T>(fn: () => Promise<T> | T): Promise<T> => {
+    try {
+      return await fn()
+    } catch (err) {
+      if (isNamed(err, 'AuditNotReadyError', 'ChainUnavailableError', 'ChainRpcError')) {
+        throw new DependencyUnavailableError('chain', 'the audit chain is not reachable now', { cause: err })
+      }
+      throw err
+    }
+  }
+  return {
+    verify: (dataHash, options: CallOptions = {}) =>
+      guard(async () => {
+        const v = await audit.verify(dataHash, options.signal ? { signal: options.signal } : {})
+        const e = pickEvidence(v)
+        return {
+          dataHash,
+          verified: v.verified,
+          eventType: v.event_type ? eventType(v.event_type) : null,
+          evidence: e && {
+            txHash: e.txHash,
+            blockNumber: e.blockNumber,
+            contractAddress: audit.contractAddress ?? '',
+            shareId: e.shareId,
+            leaf: hex0x(e.leaf),
+            merkleRoot: hex0x(e.root),
+            proof: e.proof ? e.proof.map((p) => hex0x(p) as string) : null,
+            confirmations: e.confirmations
+          }
+        }
+      }),
+    complianceHistory: async (filter) => {
+      const wanted = new Set(filter.eventTypes)
+      const entries: HistoryEntry[] = audit.history({
+        ...(filter.dataHash ? { dataHash: filter.dataHash } : {}),
+        limit: wanted.size === 0 ? filter.limit : 1000
+      })
+      return entries
+        .map(
+          (h): ComplianceEvent => ({
+            eventType: eventType(h.event),
+            dataHash: h.dataHash,
+            shareId: h.shareId,
+            sender: h.sender,
+            recipient: h.recipient,
+            timestamp: h.timestamp === null ? null : Math.floor(h.timestamp / 1000),
+            txHash: h.txHash,
+            blockNumber: h.blockNumber
+          })
+        )
+        .filter((e) => wanted.size === 0 || wanted.has(e.eventType))
+        .slice(0, filter.limit)
+    },
+    status: () =>
+      guard(() => {
+        const s = audit.status()
+        return {
+          contractAddress: s.contract,
+          chainId: null,
+          latestBlock: null,
+          pending: s.pending,
+          sent: s.sent,
+          failed: s.failed,
+          lagSeconds: s.lagSeconds
+        }
+      })
+  }
+}
+
+/** The audit outbox for operators: list, and retry of failed entries. */
+export function createOutboxPort(audit: AuditTrail, db: () => Db): Outbox {
+  const byId = (id: number): OutboxEntry | undefined => {
+    const r = db()
+      .prepare(
+        `SELECT o.id, o.kind, o.share_id, o.state, COALESCE(o.tx_hash, b.tx_hash) AS tx_hash, o.attempts,
+                o.last_error, o.created_at, o.updated_at
+         FROM outbox o LEFT JOIN audit_batches b ON b.id = o.batch_id WHERE o.id = ?`
+      )
+      .get(id) as Record<string, unknown> | undefined
+    if (!r) return undefined
+    return {
+      id: r['id'] as number,
+      kind: r['kind'] as string,
+      shareId: r['share_id'] as string | null,
+      state: r['state'] as AuditState,
+      txHash: r['tx_hash'] as string | null,
+      attempts: r['attempts'] as number,
+      lastError: r['last_error'] as string | null,
+      createdAt: r['created_at'] as string,
+      updatedAt: r['updated_at'] as string
+    }
+  }
+  return {
+    async list(filter) {
+      return audit
+        .listOutbox({ ...(filter.state ? { state: filter.state } : {}), limit: filter.limit })
+        .map((e) => byId(e.id))
+        .filter((e): e is OutboxEntry => e !== undefined)
+    },
+    async retry(id) {
+      const entry = byId(id)
+      if (!entry) throw new ResourceNotFoundError('outbox', `no outbox entry ${id}`)
+      if (entry.state !== 'failed')
+        throw new StateConflictError(`outbox entry ${id} is ${entry.state}, not failed`)
+      audit.retryOutbox(id)
+      return byId(id) as OutboxEntry
+    }
+  }
+}
+
+/** Health of every component, for `/health` on both APIs. */
+export function createHealthProbes(parts: {
+  readonly db: () => Db
+  readonly keyRing: { status(): Promise<{ primaryVersion: number }> }
+  readonly p2p: P2pService
+  readonly audit: AuditTrail
+}): HealthProbe[] {
+  // An audit event waiting longer than this means the chain or the publisher is stuck.
+  const maxLagSeconds = 300
+  return [
+    {
+      name: 'database',
+      check: async () => {
+        parts.db().prepare('SELECT 1').get()
+        return { status: 'up' }
+      }
+    },
+    {
+      name: 'keyring',
+      check: async () => ({
+        status: 'up',
+        detail: { primary_version: (await parts.keyRing.status()).primaryVersion }
+      })
+    },
+    {
+      name: 'p2p',
+      check: async () => {
+        const s = parts.p2p.stats()
+        return {
+          status: 'up',
+          detail: { peers: s.totalPeers, healthy_peers: s.healthyPeers, connections: s.connectedPeers }
+        }
+      }
+    },
+    {
+      name: 'chain',
+      check: async () => {
+        const s = parts.audit.status()
+        return s.chainReachable
+          ? { status: 'up', detail: { mode: s.mode } }
+          : { status: 'down', detail: { last_error_at: s.lastErrorAt } }
+      }
+    },
+    {
+      name: 'outbox',
+      check: async () => {
+        const s = parts.audit.status()
+        const detail = { pending: s.pending, sent: s.sent, failed: s.failed, lag_seconds: s.lagSeconds }
+        return { status: s.failed > 0 || s.lagSeconds > maxLagSeconds ? 'degraded' : 'up', detail }
+      }
+    }
+  ]
+}
