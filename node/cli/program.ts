@@ -6,6 +6,7 @@ import { registerChainCommands } from './commands/chain.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDbCommands } from './commands/db.ts'
 import { registerKeysCommands } from './commands/keys.ts'
+import { registerPeersCommands } from './commands/peers.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerTestCommand } from './commands/test.ts'
 import { type CliContext, createContext } from './context.ts'
@@ -33,6 +34,7 @@ export function buildProgram(): { program: Command; ctx: CliContext } {
   registerApiKeyCommands(program, ctx)
   registerKeysCommands(program, ctx)
   registerCertCommands(program, ctx)
+  registerPeersCommands(program, ctx)
   registerTestCommand(program, ctx)
   for (const command of program.commands) command.exitOverride()
   return { program, ctx }

@@ -1,0 +1,72 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Command } from 'commander'
+import { UsageError } from '../../core/errors.ts'
+import { PeerBook } from '../../p2p/peer-book.ts'
+import { openDatabase } from '../../store/database.ts'
+import { migrate } from '../../store/migrations.ts'
+import { databasePath } from '../../store/store-service.ts'
+import type { CliContext } from '../context.ts'
+
+/**
+ * `dmn peers list|allow|deny`: the operator's view of the peer book. It works on the database file,
+ * so it also applies to a running node: the connection gater reads the peer book on every connection.
+ */
+export function registerPeersCommands(program: Command, ctx: CliContext): void {
+  const peers = program.command('peers').description('the peer book: list, allow and deny peers')
+
+  const withBook = <T>(fn: (book: PeerBook) => T): T => {
+    const cfg = ctx.config()
+    const db = openDatabase(databasePath(cfg.dataDir), cfg.store)
+    try {
+      migrate(db)
+      return fn(new PeerBook(db))
+    } finally {
+      db.close()
+    }
+  }
+  const parsePeerId = (value: string): string => {
+    try {
+      return peerIdFromString(value).toString()
+    } catch (err) {
+      throw new UsageError(`not a PeerId: ${value}`, { cause: err })
+    }
+  }
+
+  peers
+    .command('list')
+    .description('known peers, healthy first')
+    .option('--healthy', 'only healthy peers')
+    .option('--json', 'one JSON object per line')
+    .action((opts: { healthy?: boolean; json?: boolean }) => {
+      const list = withBook((book) => book.list(opts.healthy ? { healthy: true } : {}))
+      for (const p of list) {
+        if (opts.json) {
+          const { certificatePem: _pem, ...rest } = p
+          ctx.print(JSON.stringify(rest))
+        } else {
+          const latency = p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)}ms`
+          ctx.print(
+            `${p.peerId}  ${p.status}  ${p.trust}  ${p.healthy ? 'healthy' : 'unhealthy'}  ${latency}  ${p.ethAddress ?? '-'}`
+          )
+        }
+      }
+    })
+
+  peers
+    .command('allow <peerId>')
+    .description('allowlist a peer (trusted for the high tier; the only peers admitted in allowlist mode)')
+    .action((value: string) => {
+      const peerId = parsePeerId(value)
+      withBook((book) => book.allow(peerId))
+      ctx.print(`allowed ${peerId}`)
+    })
+
+  peers
+    .command('deny <peerId>')
+    .description('deny a peer: its connections are refused from now on')
+    .action((value: string) => {
+      const peerId = parsePeerId(value)
+      withBook((book) => book.setStatus(peerId, 'denied'))
+      ctx.print(`denied ${peerId}`)
+    })
+}

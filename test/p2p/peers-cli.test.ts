@@ -1,0 +1,26 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { runCli } from '../helpers/cli.ts'
+import { tempDir } from './helpers.ts'
+
+const PEER = '12D3KooWGRYZDHBembyGJQqQ6WgLqJWYNjnECJ2wxMeiiGtyXs7e'
+
+describe('dmn peers', () => {
+  const dir = tempDir('peers-cli')
+  afterAll(() => dir.remove())
+
+  it('denies and allows a peer in the peer book and lists it', () => {
+    expect(runCli(['peers', 'deny', PEER, '--data-dir', dir.path]).status).toBe(0)
+    const denied = runCli(['peers', 'list', '--json', '--data-dir', dir.path])
+    expect(JSON.parse(denied.stdout.trim())).toMatchObject({ peerId: PEER, status: 'denied', healthy: false })
+    expect(runCli(['peers', 'allow', PEER, '--data-dir', dir.path]).status).toBe(0)
+    const allowed = runCli(['peers', 'list', '--json', '--data-dir', dir.path])
+    expect(JSON.parse(allowed.stdout.trim())).toMatchObject({ status: 'active', trust: 'allowlisted' })
+    expect(runCli(['peers', 'list', '--healthy', '--data-dir', dir.path]).stdout).toBe('')
+  })
+
+  it('refuses something that is not a PeerId with a usage error', () => {
+    const result = runCli(['peers', 'deny', 'nobody', '--data-dir', dir.path])
+    expect(result.status).toBe(2)
+    expect(result.stderr).toMatch(/^dmn: /)
+  })
+})
