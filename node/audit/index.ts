@@ -46,3 +46,4 @@ export {
 export { EmbeddedChain } from './embedded-chain.ts'
 export * from './errors.ts'
 export { auditPorts } from './ports-adapter.ts'
+export { type AuditedShare, type AuditHooks, auditHooks } from './p2p-hooks.ts'

@@ -78,3 +78,24 @@ describe('outbox', () => {
     expect(listOutbox(db)).toEqual([])
   })
 })
+
+describe('p2p hooks', () => {
+  it('turn a queued share row and its stored receipt into the two audit events', async () => {
+    const { auditHooks } = await import('./p2p-hooks.ts')
+    db = openDatabase(':memory:')
+    migrate(db)
+    const s = share()
+    const createdAt = new Date(s.timestamp).toISOString()
+    const hooks = auditHooks()
+    db.transaction(() => {
+      withShareRow(s)
+      hooks.onShareQueued(db, { ...s, createdAt })
+    })()
+    const { timestamp, ...fields } = s
+    const receipt = { body: { v: 1 as const, ...fields, receivedAt: timestamp + 9 }, signature: 'c2ln' }
+    hooks.onReceiptStored(db, { ...s, createdAt }, receipt)
+    const [r, q] = listOutbox(db)
+    expect(q).toMatchObject({ kind: 'share', leaf: shareLeaf(s) })
+    expect(r).toMatchObject({ kind: 'receipt', leaf: receiptLeaf(receipt.body) })
+  })
+})
