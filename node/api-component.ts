@@ -7,7 +7,13 @@ import { createApiMetrics } from '../api/metrics.ts'
 import { ApiServer, type Listening } from '../api/server.ts'
 import type { Config } from '../config/index.ts'
 import type { AuditService as AuditTrail } from './audit/index.ts'
-import { createAuditPort, createHealthProbes, createOutboxPort, createShareService } from './api-ports.ts'
+import {
+  createAuditPort,
+  createHealthProbes,
+  createOutboxPort,
+  createSecurityLogPort,
+  createShareService
+} from './api-ports.ts'
 import type { Startable } from './core/lifecycle.ts'
 import type { ApiKeyRegistry, EventBus, KeyRingAdmin, SecurityLog } from './core/ports.ts'
 import type { Logger } from './log/logger.ts'
@@ -68,9 +74,10 @@ export class ApiComponent implements Startable {
     const { config, logger, store, keyRing, p2p, audit } = this.#parts
     const db = () => store.db
     const events = this.events
+    const log = createSecurityLogPort(audit)
     const securityLog: SecurityLog = {
       append(kind, detail) {
-        audit.securityLog.append(kind, detail)
+        log.append(kind, detail)
         events.publish({ type: `security.${kind}`, at: Date.now(), data: detail })
       }
     }
@@ -91,7 +98,7 @@ export class ApiComponent implements Startable {
         metrics: createApiMetrics({ shares, audit: auditPort, network }),
         logger,
         keyRing,
-        outbox: createOutboxPort(audit, db),
+        outbox: createOutboxPort(audit),
         events
       },
       { config }

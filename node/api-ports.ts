@@ -3,19 +3,19 @@
  * (node/core/ports.ts). Foreign errors are translated here into port errors, keeping the original as
  * `cause`, so the API maps a small fixed set of names to status codes.
  */
-import type { AuditService as AuditTrail, HistoryEntry, VerifyResult } from './audit/index.ts'
+import type { AuditService as AuditTrail } from './audit/index.ts'
+import { auditPorts } from './audit/ports-adapter.ts'
 import {
   type AuditService,
   type AuditState,
   type CallOptions,
-  type ComplianceEvent,
   DependencyUnavailableError,
   type DeliveryState,
   type HealthProbe,
   InvalidRequestError,
   type Outbox,
-  type OutboxEntry,
   ResourceNotFoundError,
+  type SecurityLog,
   type ShareService,
   type ShareView,
   StateConflictError,
@@ -127,123 +127,58 @@ export function createShareService(p2p: P2pService, db: () => Db, onShared?: () 
   }
 }
 
-function pickEvidence(v: VerifyResult) {
-  const ok = v.evidence.filter((e) => e.ok)
-  return ok.find((e) => e.event === v.event_type) ?? ok[0] ?? null
+function translateChainErrors(err: unknown): never {
+  if (isNamed(err, 'AuditNotReadyError', 'ChainUnavailableError', 'ChainRpcError')) {
+    throw new DependencyUnavailableError('chain', 'the audit chain is not reachable now', { cause: err })
+  }
+  throw err
 }
 
-const hex0x = (h: string | undefined) => (h === undefined ? null : h.startsWith('0x') ? h : `0x${h}`)
-
-/** Verification, history and publisher status from the audit trail. */
+/**
+ * The audit trail's own port adapter (node/audit/ports-adapter.ts), with contract events named as
+ * the anchor's clients know them (`filters=data_share`) and chain failures answered as 503.
+ */
 export function createAuditPort(audit: AuditTrail): AuditService {
-  const guard = async <T>(fn: () => Promise<T> | T): Promise<T> => {
-    try {
-      return await fn()
-    } catch (err) {
-      if (isNamed(err, 'AuditNotReadyError', 'ChainUnavailableError', 'ChainRpcError')) {
-        throw new DependencyUnavailableError('chain', 'the audit chain is not reachable now', { cause: err })
-      }
-      throw err
-    }
-  }
+  const inner = auditPorts(audit).audit
   return {
-    verify: (dataHash, options: CallOptions = {}) =>
-      guard(async () => {
-        const v = await audit.verify(dataHash, options.signal ? { signal: options.signal } : {})
-        const e = pickEvidence(v)
-        return {
-          dataHash,
-          verified: v.verified,
-          eventType: v.event_type ? eventType(v.event_type) : null,
-          evidence: e && {
-            txHash: e.txHash,
-            blockNumber: e.blockNumber,
-            contractAddress: audit.contractAddress ?? '',
-            shareId: e.shareId,
-            leaf: hex0x(e.leaf),
-            merkleRoot: hex0x(e.root),
-            proof: e.proof ? e.proof.map((p) => hex0x(p) as string) : null,
-            confirmations: e.confirmations
-          }
-        }
-      }),
-    complianceHistory: async (filter) => {
+    verify: (dataHash, options) =>
+      inner
+        .verify(dataHash, options)
+        .then(
+          (v) => ({ ...v, eventType: v.eventType === null ? null : eventType(v.eventType) }),
+          translateChainErrors
+        ),
+    complianceHistory: async (filter, options) => {
       const wanted = new Set(filter.eventTypes)
-      const entries: HistoryEntry[] = audit.history({
-        ...(filter.dataHash ? { dataHash: filter.dataHash } : {}),
-        limit: wanted.size === 0 ? filter.limit : 1000
-      })
-      return entries
-        .map(
-          (h): ComplianceEvent => ({
-            eventType: eventType(h.event),
-            dataHash: h.dataHash,
-            shareId: h.shareId,
-            sender: h.sender,
-            recipient: h.recipient,
-            timestamp: h.timestamp === null ? null : Math.floor(h.timestamp / 1000),
-            txHash: h.txHash,
-            blockNumber: h.blockNumber
-          })
-        )
+      const all = await inner.complianceHistory({ ...filter, eventTypes: [], limit: 1000 }, options)
+      return all
+        .map((e) => ({ ...e, eventType: eventType(e.eventType) }))
         .filter((e) => wanted.size === 0 || wanted.has(e.eventType))
         .slice(0, filter.limit)
     },
-    status: () =>
-      guard(() => {
-        const s = audit.status()
-        return {
-          contractAddress: s.contract,
-          chainId: null,
-          latestBlock: null,
-          pending: s.pending,
-          sent: s.sent,
-          failed: s.failed,
-          lagSeconds: s.lagSeconds
-        }
-      })
+    status: (options) => inner.status(options).catch(translateChainErrors)
   }
 }
 
-/** The audit outbox for operators: list, and retry of failed entries. */
-export function createOutboxPort(audit: AuditTrail, db: () => Db): Outbox {
-  const byId = (id: number): OutboxEntry | undefined => {
-    const r = db()
-      .prepare(
-        `SELECT o.id, o.kind, o.share_id, o.state, COALESCE(o.tx_hash, b.tx_hash) AS tx_hash, o.attempts,
-                o.last_error, o.created_at, o.updated_at
-         FROM outbox o LEFT JOIN audit_batches b ON b.id = o.batch_id WHERE o.id = ?`
-      )
-      .get(id) as Record<string, unknown> | undefined
-    if (!r) return undefined
-    return {
-      id: r['id'] as number,
-      kind: r['kind'] as string,
-      shareId: r['share_id'] as string | null,
-      state: r['state'] as AuditState,
-      txHash: r['tx_hash'] as string | null,
-      attempts: r['attempts'] as number,
-      lastError: r['last_error'] as string | null,
-      createdAt: r['created_at'] as string,
-      updatedAt: r['updated_at'] as string
-    }
-  }
+/** The audit outbox for operators; retrying an entry that has not failed is a conflict. */
+export function createOutboxPort(audit: AuditTrail): Outbox {
+  const inner = auditPorts(audit).outbox
   return {
-    async list(filter) {
-      return audit
-        .listOutbox({ ...(filter.state ? { state: filter.state } : {}), limit: filter.limit })
-        .map((e) => byId(e.id))
-        .filter((e): e is OutboxEntry => e !== undefined)
-    },
-    async retry(id) {
-      const entry = byId(id)
-      if (!entry) throw new ResourceNotFoundError('outbox', `no outbox entry ${id}`)
-      if (entry.state !== 'failed')
+    list: (filter, options) => inner.list(filter, options),
+    async retry(id, options) {
+      const entry = audit.listOutbox({ afterId: id + 1, limit: 1 })[0]
+      if (entry?.id !== id) throw new ResourceNotFoundError('outbox', `no outbox entry ${id}`)
+      if (entry.state !== 'failed') {
         throw new StateConflictError(`outbox entry ${id} is ${entry.state}, not failed`)
-      audit.retryOutbox(id)
-      return byId(id) as OutboxEntry
+      }
+      return inner.retry(id, options)
     }
   }
+}
+
+/** The hash-chained security log of the audit trail. */
+export function createSecurityLogPort(audit: AuditTrail): SecurityLog {
+  return auditPorts(audit).securityLog
 }
 
 /** Health of every component, for `/health` on both APIs. */
