@@ -107,6 +107,8 @@ export const configSchema = z.strictObject({
       resendAfterSeconds: z.number().positive().default(60),
       /** How often the security log's head is anchored (when it moved). */
       logAnchorIntervalSeconds: z.number().positive().default(300),
+      /** Transactions the publisher keeps in flight at once (per-share events). */
+      maxInFlight: z.number().int().min(1).max(256).default(16),
       /** Port of the embedded Hardhat node; 0 picks a free one. */
       embeddedPort: port.default(0)
     })

@@ -119,6 +119,7 @@ export class AuditService implements Startable {
     }
     const { address, deployBlock, chainId } = this.#contract
     this.#resetIfChainChanged(db, `${chainId}:${address.toLowerCase()}:${wallet.address.toLowerCase()}`)
+    this.#repair(db)
     const sender = new TxSender(rpc, wallet, db, {
       contractAddress: address,
       chainId,
@@ -133,7 +134,8 @@ export class AuditService implements Startable {
         batchIntervalSeconds: this.#init.batchIntervalSeconds,
         pollIntervalMs: this.#init.pollIntervalMs,
         logAnchorIntervalSeconds: this.#init.logAnchorIntervalSeconds,
-        maxBackoffMs: this.#init.maxBackoffMs
+        maxBackoffMs: this.#init.maxBackoffMs,
+        maxInFlight: this.#init.maxInFlight
       }
     )
     this.#publisher.start()
@@ -188,6 +190,27 @@ export class AuditService implements Startable {
     const fromRecord =
       record?.contractAddress.toLowerCase() === address.toLowerCase() ? record.deployBlock : undefined
     return { address, deployBlock: this.#init.fromBlock ?? fromRecord ?? 0, chainId }
+  }
+
+  // A row marked sent whose transaction is no longer in flight goes back to the queue; the
+  // contract's duplicate guard settles it if it did land.
+  #repair(db: Db): void {
+    const t = new Date().toISOString()
+    const inFlight = `SELECT tx_hash FROM chain_txs WHERE state = 'sent'`
+    db.transaction(() => {
+      db.prepare(
+        `UPDATE outbox SET state = 'pending', updated_at = ? WHERE state = 'sent' AND batch_id IS NULL AND (tx_hash IS NULL OR tx_hash NOT IN (${inFlight}))`
+      ).run(t)
+      db.prepare(
+        `UPDATE audit_batches SET state = 'pending', updated_at = ? WHERE state = 'sent' AND (tx_hash IS NULL OR tx_hash NOT IN (${inFlight}))`
+      ).run(t)
+      db.prepare(
+        `UPDATE outbox SET state = 'pending', updated_at = ? WHERE state = 'sent' AND batch_id IN (SELECT id FROM audit_batches WHERE state = 'pending')`
+      ).run(t)
+      db.prepare(
+        `UPDATE security_log_anchors SET state = 'pending', updated_at = ? WHERE state = 'sent' AND (tx_hash IS NULL OR tx_hash NOT IN (${inFlight}))`
+      ).run(t)
+    })()
   }
 
   #lastKnownChain(db: Db): { address: string; deployBlock: number; chainId: number } | undefined {

@@ -13,7 +13,7 @@ import { batchJob, formBatch, type Job, type JobContext, jobFromKey, logHeadJob,
 import { outboxDepth } from './outbox.ts'
 import { hexToNumber, type RpcClient, type RpcLog } from './rpc-client.ts'
 import type { SecurityLog } from './security-log.ts'
-import type { TxSender } from './tx-sender.ts'
+import type { ChainTxRow, TrackResult, TxSender } from './tx-sender.ts'
 
 export interface PublisherInit {
   readonly mode: 'per-share' | 'batch'
@@ -22,6 +22,8 @@ export interface PublisherInit {
   readonly pollIntervalMs: number
   readonly logAnchorIntervalSeconds: number
   readonly maxBackoffMs: number
+  /** Transactions in flight at once (per-share events); batches go one at a time. */
+  readonly maxInFlight: number
 }
 
 export interface PublisherComponents {
@@ -110,7 +112,7 @@ export class Publisher {
 
   status(): PublisherStatus {
     const depth = outboxDepth(this.#c.db)
-    const inFlight = this.#c.sender.inFlight()
+    const inFlight = this.#c.sender.inFlight()[0]
     return {
       running: this.#loop !== undefined,
       mode: this.#init.mode,
@@ -168,41 +170,59 @@ export class Publisher {
     return { db, rpc, sender, contractAddress, deployBlock, ...(signal ? { signal } : {}) }
   }
 
-  /** One unit of progress; true when something changed. Public so tests can drive it. */
+  /**
+   * One round: settles the transactions in flight (oldest nonce first), then sends the next job if
+   * fewer than `maxInFlight` are in flight. True when something changed.
+   */
   async step(signal?: AbortSignal): Promise<boolean> {
-    const { sender, db } = this.#c
+    const { sender } = this.#c
     const opts = signal ? { signal } : {}
-    const tx = sender.inFlight()
-    if (tx) {
-      const job = jobFromKey(db, tx.job)
-      const result = await sender.track(tx, opts)
-      if (result.kind === 'waiting') return false
-      if (result.kind === 'confirmed') {
-        db.transaction(() => {
-          sender.mark(tx, 'confirmed', result.receipt)
-          job?.confirm(db, tx.tx_hash, hexToNumber(result.receipt.blockNumber))
-          indexLogs(db, this.#ours(result.receipt.logs))
-        })()
-        this.#confirmedOne()
-        return true
+    let progressed = false
+    const txs = sender.inFlight()
+    if (txs.length > 0) {
+      const head = await sender.head(opts)
+      for (const tx of txs) {
+        const result = await sender.track(tx, head, opts)
+        if (result.kind === 'waiting') {
+          // Not mined yet: a later nonce cannot be mined before it.
+          if (result.confirmations === 0) break
+          continue
+        }
+        this.#settle(tx, result)
+        progressed = true
       }
-      db.transaction(() => {
-        sender.mark(tx, result.kind, 'receipt' in result ? result.receipt : undefined)
-        job?.reset(db, result.kind === 'dropped' ? 'transaction dropped or replaced' : 'transaction reverted')
-      })()
-      this.#c.logger.warn(
-        { txHash: tx.tx_hash, job: tx.job, outcome: result.kind },
-        'transaction not confirmed; job requeued'
-      )
-      return true
     }
-    const job = this.#nextJob()
+    const inFlight = progressed ? sender.inFlight().length : txs.length
+    if (inFlight >= this.#init.maxInFlight) return progressed
+    const job = this.#nextJob(inFlight > 0)
     if (!job) {
-      await this.#maybeSyncIndex(opts)
-      return false
+      if (inFlight === 0) await this.#maybeSyncIndex(opts)
+      return progressed
     }
     await this.#execute(job, signal)
     return true
+  }
+
+  #settle(tx: ChainTxRow, result: Exclude<TrackResult, { kind: 'waiting' }>): void {
+    const { sender, db } = this.#c
+    const job = jobFromKey(db, tx.job)
+    if (result.kind === 'confirmed') {
+      db.transaction(() => {
+        sender.mark(tx, 'confirmed', result.receipt)
+        job?.confirm(db, tx.tx_hash, hexToNumber(result.receipt.blockNumber))
+        indexLogs(db, this.#ours(result.receipt.logs))
+      })()
+      this.#confirmedOne()
+      return
+    }
+    db.transaction(() => {
+      sender.mark(tx, result.kind, 'receipt' in result ? result.receipt : undefined)
+      job?.reset(db, result.kind === 'dropped' ? 'transaction dropped or replaced' : 'transaction reverted')
+    })()
+    this.#c.logger.warn(
+      { txHash: tx.tx_hash, job: tx.job, outcome: result.kind },
+      'transaction not confirmed; job requeued'
+    )
   }
 
   #ours(logs: readonly RpcLog[]): RpcLog[] {
@@ -258,7 +278,9 @@ export class Publisher {
     }
   }
 
-  #nextJob(): Job | undefined {
+  // Only rows in state 'pending' are candidates: a 'sent' one has its transaction in flight. A batch
+  // waits until nothing is in flight, since its first sequence is read from the chain's state.
+  #nextJob(busy: boolean): Job | undefined {
     const { db } = this.#c
     const node = db
       .prepare(
@@ -266,20 +288,22 @@ export class Publisher {
       )
       .get()
     if (node) return outboxJob(node as Parameters<typeof outboxJob>[0])
-    const batch = db
-      .prepare(
-        `SELECT id, root, count, first_sequence FROM audit_batches WHERE state IN ('pending', 'sent') ORDER BY id LIMIT 1`
-      )
-      .get()
-    if (batch) return batchJob(batch as Parameters<typeof batchJob>[0])
+    if (!busy) {
+      const batch = db
+        .prepare(
+          `SELECT id, root, count, first_sequence FROM audit_batches WHERE state = 'pending' ORDER BY id LIMIT 1`
+        )
+        .get()
+      if (batch) return batchJob(batch as Parameters<typeof batchJob>[0])
+    }
     if (this.#init.mode === 'per-share') {
       const row = db
         .prepare(
-          `SELECT id, kind, share_id, data_hash, payload, leaf FROM outbox WHERE state IN ('pending', 'sent') AND batch_id IS NULL AND kind IN ('share', 'receipt') ORDER BY id LIMIT 1`
+          `SELECT id, kind, share_id, data_hash, payload, leaf FROM outbox WHERE state = 'pending' AND batch_id IS NULL AND kind IN ('share', 'receipt') ORDER BY id LIMIT 1`
         )
         .get()
       if (row) return outboxJob(row as Parameters<typeof outboxJob>[0])
-    } else if (this.#batchDue()) {
+    } else if (!busy && this.#batchDue()) {
       this.#flushRequested = false
       const id = formBatch(db, this.#init.batchSize)
       if (id !== null) return jobFromKey(db, `batch:${id}`)
@@ -303,9 +327,7 @@ export class Publisher {
     if (!log) return undefined
     const { db } = this.#c
     const pending = db
-      .prepare(
-        `SELECT seq, head FROM security_log_anchors WHERE state IN ('pending', 'sent') ORDER BY seq LIMIT 1`
-      )
+      .prepare(`SELECT seq, head FROM security_log_anchors WHERE state = 'pending' ORDER BY seq LIMIT 1`)
       .get()
     if (pending) return logHeadJob(pending as { seq: number; head: string })
     if (Date.now() - this.#lastLogAnchorMs < this.#init.logAnchorIntervalSeconds * 1000) return undefined

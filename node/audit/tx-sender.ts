@@ -142,11 +142,15 @@ export class TxSender {
     }
   }
 
-  /** The oldest transaction still waiting for its confirmations, if any. */
-  inFlight(): ChainTxRow | undefined {
-    return this.#db.prepare(`SELECT * FROM chain_txs WHERE state = 'sent' ORDER BY id LIMIT 1`).get() as
-      | ChainTxRow
-      | undefined
+  /** Transactions still waiting for their confirmations, in nonce order. */
+  inFlight(): ChainTxRow[] {
+    return this.#db
+      .prepare(`SELECT * FROM chain_txs WHERE state = 'sent' ORDER BY nonce, id`)
+      .all() as ChainTxRow[]
+  }
+
+  async head(opts: Opts = {}): Promise<number> {
+    return hexToNumber(await this.#rpc.call<string>('eth_blockNumber', [], opts))
   }
 
   mark(tx: ChainTxRow, state: 'confirmed' | 'dropped' | 'reverted', receipt?: RpcReceipt): void {
@@ -164,10 +168,9 @@ export class TxSender {
   }
 
   /** Where `tx` stands now; reorged-out receipts count as not mined. */
-  async track(tx: ChainTxRow, opts: Opts = {}): Promise<TrackResult> {
+  async track(tx: ChainTxRow, head: number, opts: Opts = {}): Promise<TrackResult> {
     const receipt = await this.#rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [tx.tx_hash], opts)
     if (receipt) {
-      const head = hexToNumber(await this.#rpc.call<string>('eth_blockNumber', [], opts))
       const mined = hexToNumber(receipt.blockNumber)
       const confirmations = Math.max(0, head - mined + 1)
       if (confirmations < Math.max(1, this.#init.confirmations)) return { kind: 'waiting', confirmations }

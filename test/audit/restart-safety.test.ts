@@ -122,6 +122,32 @@ describe('publisher restarts and chain outages', () => {
     }
   })
 
+  it('keeps up to maxInFlight transactions in flight with consecutive nonces, and records each event once', async () => {
+    store = tempStore()
+    const d = await freshDeployment(chain.url)
+    await d.rpc.call('evm_setAutomine', [false])
+    try {
+      const shares = Array.from({ length: 5 }, () => queueShare(store.db))
+      audit = auditService(store.db, store.dir, settings(d, { maxInFlight: 3 }))
+      await audit.start()
+      const inFlight = () =>
+        store.db.prepare(`SELECT nonce FROM chain_txs WHERE state = 'sent' ORDER BY nonce`).all() as {
+          nonce: number
+        }[]
+      await waitFor(() => inFlight().length === 3, 'three transactions in flight')
+      const nonces = inFlight().map((r) => r.nonce)
+      expect(nonces).toEqual([nonces[0], nonces[0]! + 1, nonces[0]! + 2])
+      expect(countState(store.db, 'pending')).toBe(2)
+      await d.rpc.call('evm_mine', [])
+      await d.rpc.call('evm_setAutomine', [true])
+      await waitFor(() => countState(store.db, 'confirmed') === 5, 'all five confirmed')
+      for (const s of shares) expect(await shareRecords(d, s.shareId)).toHaveLength(1)
+      expect(store.db.prepare('SELECT count(*) AS n FROM chain_txs').get()).toEqual({ n: 5 })
+    } finally {
+      await d.rpc.call('evm_setAutomine', [true])
+    }
+  })
+
   it('finds the existing record instead of recording twice when the contract refuses a duplicate', async () => {
     store = tempStore()
     const d = await freshDeployment(chain.url)
