@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 
@@ -46,4 +46,21 @@ export function atomicWriteFileSync(
   } finally {
     closeSync(dirFd)
   }
+}
+
+/**
+ * Removes temp files a crashed `atomicWriteFileSync` of `path` left behind. Only safe while no other
+ * process writes `path` (the key ring service calls it holding the ring's lock). Returns how many.
+ */
+export function removeStaleTempFiles(path: string): number {
+  const dir = dirname(path)
+  const prefix = `.${basename(path)}.`
+  let removed = 0
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) {
+      rmSync(join(dir, name), { force: true })
+      removed++
+    }
+  }
+  return removed
 }

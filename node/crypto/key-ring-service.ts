@@ -3,6 +3,7 @@ import type { Startable } from '../core/lifecycle.ts'
 import type { CallOptions, KeyRingAdmin, KeyRingStatus } from '../core/ports.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
+import { removeStaleTempFiles } from './atomic-file.ts'
 import type { RsaKeySize } from './constants.ts'
 import { KeyRingNotFoundError } from './errors.ts'
 import { createKeyRing, type KeyRing, openKeyRing } from './key-ring.ts'
@@ -57,6 +58,8 @@ export class KeyRingService implements Startable, KeyRingAdmin {
     const log = this.#components.logger
     this.#unlock = lockKeyRing(path)
     try {
+      const stale = removeStaleTempFiles(path)
+      if (stale > 0) log.warn({ path, stale }, 'removed temp files of an interrupted key ring write')
       await this.#open(path, log)
     } catch (err) {
       this.#unlock()
