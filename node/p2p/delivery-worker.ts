@@ -5,8 +5,14 @@ import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
 import type { RecordRepository } from '../store/records.ts'
 import type { ShareRepository, ShareRow } from '../store/shares.ts'
-import type { CertificateExchange } from './cert-exchange.ts'
-import { errorName, RemoteRefusalError } from './errors.ts'
+import { type CertificateExchange, isCertificateVerdict } from './cert-exchange.ts'
+import {
+  errorName,
+  InvalidShareRequestError,
+  RecipientUnreachableError,
+  RecordNotFoundError,
+  RemoteRefusalError
+} from './errors.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
 import { sendEnvelope, verifyReceipt } from './share-protocol.ts'
 import type { TrafficStats } from './stats.ts'
@@ -144,14 +150,22 @@ export class DeliveryWorker {
         this.#init.onAttemptFailed(share, new Error(share.lastError ?? 'expired'), true)
         return
       }
-      const recipient = await this.#init.certificates.ensure(share.recipient, { signal })
+      const recipient = await this.#init.certificates
+        .ensure(share.recipient, { signal })
+        .catch((err: unknown) => {
+          if (isCertificateVerdict(err)) throw err
+          throw new RecipientUnreachableError(`cannot reach ${share.recipient}: ${errorName(err)}`, {
+            cause: err
+          })
+        })
       assertTrustFor(share.tier, recipient.trust, recipient.peerId)
       if (share.tier === 'maximum') {
-        if (!this.#init.attestRecipient) throw new Error('maximum tier needs an attestation verifier')
+        if (!this.#init.attestRecipient)
+          throw new InvalidShareRequestError('maximum tier needs an attestation verifier')
         await this.#init.attestRecipient(share.recipient, share.shareId, { signal })
       }
       const plaintext = this.#init.records.read(share.dataHash)
-      if (!plaintext) throw new Error(`record ${share.dataHash} is missing`)
+      if (!plaintext) throw new RecordNotFoundError(`record ${share.dataHash} is missing`)
       const { bytes } = sealEnvelope({
         header: {
           shareId: share.shareId,

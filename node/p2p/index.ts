@@ -14,7 +14,8 @@ export { backoffMs, type AttestRecipient, type ReceiptStoredHook } from './deliv
 export * from './errors.ts'
 export { p2pInitFromConfig } from './from-config.ts'
 export type { PeerEntry, PeerStatus, PeerTrust } from './peer-book.ts'
-export { P2pService, shareView } from './p2p-service.ts'
+export { P2pService } from './p2p-service.ts'
+export { shareView } from './p2p-runtime.ts'
 export { createDataService, createNetworkService } from './ports-adapter.ts'
 export type {
   P2pComponents,

@@ -3,16 +3,10 @@ import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Startable } from '../core/lifecycle.ts'
-import type { SignedReceipt } from '../core/receipt.ts'
 import { isTier, MAX_DATA_BYTES, type Tier } from '../core/share.ts'
-import { createNodeCertificate, keyFingerprint, ReplayGuard } from '../crypto/index.ts'
 import type { Logger } from '../log/logger.ts'
-import type { Db } from '../store/database.ts'
-import { dataHashOf, RecordRepository } from '../store/records.ts'
-import { ShareRepository, type ShareRow, type ShareState } from '../store/shares.ts'
-import { CertificateExchange } from './cert-exchange.ts'
-import { CERT_PROTOCOL, FETCH_PROTOCOL, SHARE_PROTOCOL } from './constants.ts'
-import { DeliveryWorker } from './delivery-worker.ts'
+import { dataHashOf } from '../store/records.ts'
+import type { ShareState } from '../store/shares.ts'
 import {
   errorName,
   InvalidShareRequestError,
@@ -21,38 +15,13 @@ import {
   ShareNotFoundError,
   UnknownRecipientError
 } from './errors.ts'
-import { FetchProtocol } from './fetch-protocol.ts'
-import { HealthMonitor } from './health-monitor.ts'
-import { createDmnLibp2p, type DmnLibp2p, loadOrCreateIdentity } from './libp2p-node.ts'
-import { InboundLimits } from './limits.ts'
-import { PeerBook, type PeerEntry } from './peer-book.ts'
+import type { DmnLibp2p } from './libp2p-node.ts'
+import type { PeerEntry } from './peer-book.ts'
+import { type P2pRuntime, shareView, startRuntime, stopRuntime } from './p2p-runtime.ts'
 import type { P2pComponents, P2pEvents, P2pInit, QueuedShare, ShareView } from './p2p-types.ts'
-import { ShareReceiver } from './share-protocol.ts'
-import { type NetworkStats, TrafficStats } from './stats.ts'
-import { TrustPolicy } from './trust.ts'
+import type { NetworkStats } from './stats.ts'
 
 const ETH_ADDRESS = /^0x[a-fA-F0-9]{40}$/
-
-/** A share row as the API shows it (receipt parsed, no internal columns). */
-export function shareView(row: ShareRow): ShareView {
-  return {
-    shareId: row.shareId,
-    direction: row.direction,
-    dataHash: row.dataHash,
-    sender: row.sender,
-    recipient: row.recipient,
-    recipientLabel: row.recipientLabel,
-    tier: row.tier,
-    state: row.state,
-    attempts: row.attempts,
-    nextAttemptAt: row.nextAttemptMs === null ? null : new Date(row.nextAttemptMs).toISOString(),
-    expiresAt: row.expiresMs === null ? null : new Date(row.expiresMs).toISOString(),
-    lastError: row.lastError,
-    receipt: row.receipt ? (JSON.parse(new TextDecoder().decode(row.receipt)) as SignedReceipt) : null,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt
-  }
-}
 
 /**
  * The peer-to-peer component: a libp2p node with the share, fetch and certificate protocols, the
@@ -63,21 +32,7 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   readonly #components: P2pComponents
   readonly #init: P2pInit
   readonly #logger: Logger
-  #running:
-    | {
-        libp2p: DmnLibp2p
-        db: Db
-        peerBook: PeerBook
-        trust: TrustPolicy
-        records: RecordRepository
-        shares: ShareRepository
-        certificates: CertificateExchange
-        worker: DeliveryWorker
-        health: HealthMonitor
-        fetch: FetchProtocol
-        stats: TrafficStats
-      }
-    | undefined
+  #running: P2pRuntime | undefined
 
   constructor(components: P2pComponents, init: P2pInit) {
     super()
@@ -107,187 +62,19 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   }
 
   async start(): Promise<void> {
-    const init = this.#init
-    const db = this.#components.db()
-    const keyRing = this.#components.keyRing()
-    const peerBook = new PeerBook(db)
-    const trust = new TrustPolicy(peerBook, {
-      mode: init.trust,
-      allowlist: init.allowlist,
-      caCertificatePems: init.caCertificatePems
+    this.#running = await startRuntime(this.#components, this.#init, {
+      // The runtime's event names and payloads are P2pEvents; EventEmitter's generic overloads cannot see that.
+      emit: (name, ...args) =>
+        (this.emit as (event: string, ...payload: unknown[]) => boolean)(name, ...args),
+      refused: (peerId, protocol, err) => this.#refused(peerId, protocol, err)
     })
-    const privateKey = await loadOrCreateIdentity(keyRing)
-    const libp2p = await createDmnLibp2p({
-      privateKey,
-      host: init.host,
-      port: init.port,
-      maxConnections: init.maxConnections,
-      refusePeer: (peer, direction) => {
-        const refused = trust.refuses(peer.toString())
-        if (refused && direction === 'inbound') {
-          this.#refused(
-            peer.toString(),
-            'connection',
-            new PeerDeniedError('connection refused by the trust policy')
-          )
-        }
-        return refused
-      }
-    })
-    const selfPeerId = libp2p.peerId.toString()
-    const { signing, encryption } = keyRing.identity
-    const ethAddress = typeof init.ethAddress === 'function' ? init.ethAddress() : init.ethAddress
-    const certificatePem =
-      init.certificatePem ??
-      createNodeCertificate({
-        peerId: selfPeerId,
-        signingPublicKeyPem: signing.publicKeyPem,
-        encryptionPublicKeyPem: encryption.publicKeyPem,
-        ...(ethAddress ? { ethAddress } : {}),
-        issuerPrivateKeyPem: signing.privateKeyPem
-      })
-    const records = new RecordRepository(db, keyRing)
-    const shares = new ShareRepository(db)
-    const replayGuard = new ReplayGuard(db, { windowSeconds: init.replayWindowSeconds })
-    const limits = new InboundLimits(init.limits)
-    const stats = new TrafficStats()
-    const timeoutMs = init.streamTimeoutMs
-    const onRefused = (peerId: string, protocol: string, err: unknown) => this.#refused(peerId, protocol, err)
-    const certificates = new CertificateExchange({
-      libp2p,
-      trust,
-      certificatePem,
-      logger: this.#logger,
-      timeoutMs,
-      onRefused: (peerId, err) => this.#refused(peerId, CERT_PROTOCOL, err)
-    })
-    const signingKeyId = keyFingerprint(signing.publicKeyPem)
-    const receiver = new ShareReceiver({
-      selfPeerId,
-      signingPrivateKeyPem: signing.privateKeyPem,
-      encryptionPrivateKeyPem: encryption.privateKeyPem,
-      db,
-      records,
-      shares,
-      certificates,
-      replayGuard,
-      limits,
-      stats,
-      logger: this.#logger,
-      timeoutMs,
-      onShareReceived: init.hooks?.onShareReceived,
-      onReceived: (share, receipt) => this.emit('share:received', { share: shareView(share), receipt }),
-      onRefused
-    })
-    const fetch = new FetchProtocol({
-      libp2p,
-      selfPeerId,
-      signingPrivateKeyPem: signing.privateKeyPem,
-      signingKeyId,
-      encryptionPrivateKeyPem: encryption.privateKeyPem,
-      records,
-      shares,
-      certificates,
-      replayGuard,
-      limits,
-      stats,
-      timeoutMs,
-      onRefused
-    })
-    const worker = new DeliveryWorker({
-      libp2p,
-      db,
-      records,
-      shares,
-      certificates,
-      signingPrivateKeyPem: signing.privateKeyPem,
-      signingKeyId,
-      stats,
-      logger: this.#logger,
-      timeoutMs,
-      retryBaseMs: init.retryBaseMs,
-      retryMaxMs: init.retryMaxMs,
-      concurrency: init.deliveryConcurrency,
-      attestRecipient: init.attestRecipient,
-      onReceiptStored: init.hooks?.onReceiptStored,
-      onDelivered: (share, receipt) => this.emit('share:delivered', { share: shareView(share), receipt }),
-      onAttemptFailed: (share, err, final) =>
-        this.emit('share:attempt-failed', {
-          share: shareView(shares.get(share.shareId) ?? share),
-          error: errorName(err),
-          final
-        })
-    })
-    const health = new HealthMonitor({
-      libp2p,
-      peerBook,
-      logger: this.#logger,
-      intervalMs: init.healthIntervalMs,
-      timeoutMs: Math.min(timeoutMs, 10_000),
-      onReachable: (peerId) => worker.peerAvailable(peerId)
-    })
-    // Known peers are dialable after a restart without asking the DHT.
-    for (const entry of peerBook.list()) {
-      if (entry.addresses.length === 0 || entry.peerId === selfPeerId) continue
-      await libp2p.peerStore.merge(peerIdFromString(entry.peerId), {
-        multiaddrs: entry.addresses.map((a) => multiaddr(a))
-      })
-    }
-    const handlerOptions = { maxInboundStreams: init.limits.concurrentStreams, maxOutboundStreams: 64 }
-    await libp2p.handle(CERT_PROTOCOL, certificates.handle, handlerOptions)
-    await libp2p.handle(SHARE_PROTOCOL, receiver.handle, handlerOptions)
-    await libp2p.handle(FETCH_PROTOCOL, fetch.handle, handlerOptions)
-    libp2p.addEventListener('peer:identify', (evt) => {
-      const peerId = evt.detail.peerId.toString()
-      peerBook.setAddresses(
-        peerId,
-        evt.detail.listenAddrs.map((a) => a.toString())
-      )
-      if (!evt.detail.protocols.includes(CERT_PROTOCOL)) return
-      certificates
-        .ensure(peerId)
-        .then((peer) => {
-          this.emit('peer:verified', { peerId, trust: peer.trust })
-          worker.peerAvailable(peerId)
-        })
-        .catch((err: unknown) =>
-          this.#logger.debug({ peerId, err: errorName(err) }, 'certificate exchange failed')
-        )
-    })
-    libp2p.addEventListener('peer:disconnect', (evt) => certificates.forget(evt.detail.toString()))
-    await libp2p.start()
-    this.#running = {
-      libp2p,
-      db,
-      peerBook,
-      trust,
-      records,
-      shares,
-      certificates,
-      worker,
-      health,
-      fetch,
-      stats
-    }
-    worker.start()
-    health.start()
-    for (const address of init.bootstrap) {
-      libp2p
-        .dial(multiaddr(address), { signal: AbortSignal.timeout(timeoutMs) })
-        .catch((err: unknown) =>
-          this.#logger.warn({ address, err: errorName(err) }, 'bootstrap peer unreachable')
-        )
-    }
-    this.#logger.info({ peerId: selfPeerId, addresses: this.multiaddrs }, 'p2p started')
   }
 
   async stop(): Promise<void> {
     const state = this.#running
     if (!state) return
-    await state.health.stop()
-    await state.worker.stop()
-    await state.libp2p.stop()
     this.#running = undefined
+    await stopRuntime(state)
   }
 
   #refused(peerId: string, protocol: string, err: unknown): void {

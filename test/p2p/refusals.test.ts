@@ -177,6 +177,11 @@ describe('refusals', () => {
       (r) => r.peerId === d.p2p.peerId && r.error === 'PeerDeniedError'
     )
     await b.p2p.denyPeer(d.p2p.peerId)
+    // D must notice the hang-up first, or it would try the dying connection instead of dialling anew.
+    await waitFor(
+      'D to see the connection closed',
+      () => d.p2p.libp2p.getConnections(peerIdFromString(b.p2p.peerId)).length === 0
+    )
     await expect(send(d, b, seal(d, b).bytes)).rejects.toThrow()
     expect((await refused).protocol).toBe('connection')
     expect(b.p2p.libp2p.getConnections(peerIdFromString(d.p2p.peerId))).toHaveLength(0)
