@@ -9,6 +9,10 @@ import { KeyRingLockedError } from './errors.ts'
  * process is gone is stale and taken over.
  */
 
+// Locks this process holds: a lock file naming our own pid is ours only if we took it; otherwise it
+// is left from an earlier process that had the same pid (a container's node is often pid 1 every time).
+const held = new Set<string>()
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -27,11 +31,16 @@ export function lockKeyRing(path: string): () => void {
       const fd = openSync(lockPath, 'wx', 0o600)
       writeSync(fd, String(process.pid))
       closeSync(fd)
-      return () => rmSync(lockPath, { force: true })
+      held.add(lockPath)
+      return () => {
+        held.delete(lockPath)
+        rmSync(lockPath, { force: true })
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       const owner = Number.parseInt(readFileSync(lockPath, 'utf8'), 10)
-      if (Number.isInteger(owner) && owner !== process.pid && alive(owner)) {
+      const ours = owner === process.pid
+      if (Number.isInteger(owner) && (ours ? held.has(lockPath) : alive(owner))) {
         throw new KeyRingLockedError(
           `key ring ${path} is in use by process ${owner} (a running node); use the node's internal API or stop it`
         )
