@@ -5,6 +5,7 @@ import { registerAuditCommands } from './commands/audit.ts'
 import { registerChainCommands } from './commands/chain.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDbCommands } from './commands/db.ts'
+import { registerDemoCommand } from './commands/demo.ts'
 import { registerKeysCommands } from './commands/keys.ts'
 import { registerPeersCommands } from './commands/peers.ts'
 import { registerStartCommand } from './commands/start.ts'
@@ -32,6 +33,7 @@ export function buildProgram(): { program: Command; ctx: CliContext } {
   registerChainCommands(program, ctx)
   registerAuditCommands(program, ctx)
   registerApiKeyCommands(program, ctx)
+  registerDemoCommand(program, ctx)
   registerKeysCommands(program, ctx)
   registerCertCommands(program, ctx)
   registerPeersCommands(program, ctx)

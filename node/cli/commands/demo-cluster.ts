@@ -61,6 +61,7 @@ export async function startLocalCluster(init: LocalClusterInit): Promise<LocalCl
     return stopping
   }
   try {
+    init.onStep?.('directory', { path: rootDir })
     await chain.start()
     init.signal?.throwIfAborted()
     const rpc = new RpcClient({ url: chain.url, timeoutMs: 10_000 })
