@@ -22,7 +22,7 @@ const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name)
   return i >= 0 ? Number(process.argv[i + 1]) : fallback
 }
-const SHARES = arg('--shares', 256)
+const SHARES = arg('--shares', 1024)
 
 interface RunResult {
   readonly mode: string
@@ -93,8 +93,8 @@ const chain = new EmbeddedChain()
 await chain.start()
 try {
   const results: RunResult[] = []
-  // Per-share mode sends two transactions per share; a quarter of the shares keeps the run short.
-  results.push(await run(chain, 'per-share', 1, Math.max(16, Math.floor(SHARES / 4))))
+  // Per-share mode sends two transactions per share; an eighth of the shares keeps the run short.
+  results.push(await run(chain, 'per-share', 1, Math.max(16, Math.floor(SHARES / 8))))
   for (const size of [16, 64, 256]) results.push(await run(chain, 'batch', size, SHARES))
   console.log('mode        batch  shares  events  txs   gas/share  gas/event  seconds  events/s')
   for (const r of results) {

@@ -42,6 +42,19 @@ export class RpcClient {
   }
 
   async call<T>(method: string, params: readonly unknown[], opts: { signal?: AbortSignal } = {}): Promise<T> {
+    try {
+      return await this.#call<T>(method, params, opts)
+    } catch (err) {
+      // A kept-alive connection the server closed meanwhile fails at once; every call here is safe to
+      // repeat (reads, and raw transactions whose repeat the node reports as known).
+      if (err instanceof ChainUnavailableError && isStaleConnection(err.cause)) {
+        return this.#call<T>(method, params, opts)
+      }
+      throw err
+    }
+  }
+
+  async #call<T>(method: string, params: readonly unknown[], opts: { signal?: AbortSignal }): Promise<T> {
     const timeout = AbortSignal.timeout(this.#timeoutMs)
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
     let body: { result?: T; error?: { code: number; message: string; data?: unknown } }
@@ -70,6 +83,11 @@ export class RpcClient {
     }
     return body.result as T
   }
+}
+
+function isStaleConnection(err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } } | undefined)?.cause?.code
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET'
 }
 
 // Nodes put revert data either directly in `data` or in `data.data` (Hardhat/EDR, geth variants).
