@@ -14,7 +14,7 @@ import { checkBytecode, deployAuditTrail, readChainRecord } from './deploy.ts'
 import { EmbeddedChain } from './embedded-chain.ts'
 import { AuditNotReadyError, ChainUnavailableError } from './errors.ts'
 import { type HistoryEntry, type HistoryFilter, history, reindex } from './event-index.ts'
-import { listOutbox, type OutboxEntry, retryOutbox } from './outbox.ts'
+import { enqueueNodeRegistration, listOutbox, type OutboxEntry, retryOutbox } from './outbox.ts'
 import { Publisher, type PublisherStatus } from './publisher.ts'
 import { hexToNumber, RpcClient, toHex } from './rpc-client.ts'
 import { type LogVerification, SecurityLog } from './security-log.ts'
@@ -293,6 +293,15 @@ export class AuditService implements Startable {
 
   retryOutbox(id: number): void {
     retryOutbox(this.#c.store.db, id)
+    this.#publisher?.poke()
+  }
+
+  /**
+   * Queues the on-chain registration of this node's identity (once per database): its PeerId and
+   * the fingerprint (64 hex, SHA-256 of the DER SPKI) of its signing key, bound to its account.
+   */
+  registerIdentity(peerId: string, signingKeyFingerprint: string): void {
+    enqueueNodeRegistration(this.#c.store.db, peerId, signingKeyFingerprint)
     this.#publisher?.poke()
   }
 

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditService } from '../../node/audit/index.ts'
-import { auditPorts, EmbeddedChain, receiptLeaf } from '../../node/audit/index.ts'
+import { auditPorts, EmbeddedChain, peerIdHash, receiptLeaf } from '../../node/audit/index.ts'
 import {
   auditService,
   countState,
@@ -238,6 +238,26 @@ describe('audit trail against a Hardhat node', () => {
     expect(retried.state).toBe('pending')
     await waitFor(() => countState(store.db, 'confirmed') === 3, 'the retried event')
     await expect(ports.outbox.retry(99_999)).rejects.toMatchObject({ name: 'OutboxEntryNotFoundError' })
+  })
+
+  it('registers the node identity once, bound to its account, and indexes NodeRegistered', async () => {
+    const d = await startAudit({ mode: 'batch' })
+    const peerId = fakePeerId()
+    audit.registerIdentity(peerId, 'cd'.repeat(32))
+    audit.registerIdentity(peerId, 'cd'.repeat(32))
+    await waitFor(() => countState(store.db, 'confirmed') === 1, 'the registration')
+    expect(store.db.prepare(`SELECT count(*) AS n FROM outbox WHERE kind = 'node'`).get()).toEqual({ n: 1 })
+    const row = store.db
+      .prepare(`SELECT event_name, submitter, args FROM audit_events WHERE event_name = 'NodeRegistered'`)
+      .get() as {
+      submitter: string
+      args: string
+    }
+    expect(row.submitter).toBe(d.address)
+    expect(JSON.parse(row.args)).toMatchObject({
+      peerIdHash: `0x${peerIdHash(peerId)}`,
+      signingKeyFingerprint: `0x${'cd'.repeat(32)}`
+    })
   })
 
   it('refuses a contract address whose code is not AuditTrail', async () => {
