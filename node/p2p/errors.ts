@@ -47,9 +47,7 @@ export class RateLimitedError extends DmnError {
 }
 
 /** No peer is known for a recipient label (Ethereum address not in the peer book, bad PeerId). */
-export class UnknownRecipientError extends DmnError {
-  override name = 'UnknownRecipientError'
-}
+export { UnknownRecipientError } from '../core/ports.ts'
 
 /** The recipient's node certificate could not be obtained, so nothing can be sealed for it. */
 export class RecipientUnreachableError extends DmnError {
@@ -66,9 +64,21 @@ export class ShareNotFoundError extends DmnError {
   override name = 'ShareNotFoundError'
 }
 
-/** The share is refused as a request: bad data size, bad tier, a tier this layer does not deliver. */
+/** The share is refused as a request: bad data size, bad tier, sharing with oneself. */
 export class InvalidShareRequestError extends DmnError {
   override name = 'InvalidShareRequestError'
+  /** The request field at fault (`data`, `recipient`, `security_tier`). */
+  readonly field: string
+
+  constructor(message: string, options: { field?: string; cause?: unknown } = {}) {
+    super(message, options)
+    this.field = options.field ?? 'data'
+  }
+}
+
+/** A maximum-tier share needs the recipient's TPM attestation, and this node has no verifier for it. */
+export class AttestationUnavailableError extends DmnError {
+  override name = 'AttestationUnavailableError'
 }
 
 /** A receipt did not verify or does not match the share it answers. */

@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.ts'
 import { dataHashOf } from '../store/records.ts'
 import type { ShareState } from '../store/shares.ts'
 import {
+  AttestationUnavailableError,
   errorName,
   InvalidShareRequestError,
   PeerDeniedError,
@@ -92,19 +93,20 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   shareData(input: { data: Uint8Array; recipient: string; tier?: Tier }): QueuedShare {
     const { db, peerBook, records, shares, worker, libp2p } = this.#state()
     const tier = input.tier ?? 'standard'
-    if (!isTier(tier)) throw new InvalidShareRequestError(`unknown tier ${String(tier)}`)
+    if (!isTier(tier))
+      throw new InvalidShareRequestError(`unknown tier ${String(tier)}`, { field: 'security_tier' })
     if (!(input.data instanceof Uint8Array)) throw new InvalidShareRequestError('data must be bytes')
     if (input.data.byteLength > MAX_DATA_BYTES) {
       throw new InvalidShareRequestError(`data of ${input.data.byteLength} bytes exceeds ${MAX_DATA_BYTES}`)
     }
     if (tier === 'maximum' && !this.#init.attestRecipient) {
-      throw new InvalidShareRequestError(
+      throw new AttestationUnavailableError(
         'the maximum tier needs TPM attestation, which this node is not configured for'
       )
     }
     const recipient = this.#resolveRecipient(input.recipient)
     if (recipient === libp2p.peerId.toString())
-      throw new InvalidShareRequestError('a node cannot share with itself')
+      throw new InvalidShareRequestError('a node cannot share with itself', { field: 'recipient' })
     if (peerBook.isDenied(recipient)) throw new PeerDeniedError(`recipient ${recipient} is denied`)
     const dataHash = dataHashOf(input.data)
     const now = Date.now()
@@ -157,6 +159,18 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   /** Shares of a record, sent and received, newest first. */
   sharesOf(dataHash: string): ShareView[] {
     return this.#state().shares.listByDataHash(dataHash).map(shareView)
+  }
+
+  /** Shares sent and received, optionally of one direction and state, newest first. */
+  listShares(
+    opts: { direction?: 'out' | 'in'; state?: ShareState; limit?: number; offset?: number } = {}
+  ): ShareView[] {
+    return this.#state().shares.list(opts).map(shareView)
+  }
+
+  /** How many shares there are per `direction:state` (e.g. `out:queued`). */
+  countShares(): Record<string, number> {
+    return this.#state().shares.countByState()
   }
 
   /** The outgoing delivery list (outbox view), optionally filtered by state. */

@@ -75,5 +75,7 @@ describe('share repository', () => {
     queue('1'.repeat(32), 0)
     expect(shares.findOutgoingTo('a'.repeat(64), 'R')?.shareId).toBe('1'.repeat(32))
     expect(shares.findOutgoingTo('a'.repeat(64), 'X')).toBeUndefined()
+    expect(shares.list({ direction: 'in' })).toEqual([])
+    expect(shares.list({ direction: 'out', state: 'queued' }).map((s) => s.shareId)).toEqual(['1'.repeat(32)])
   })
 })

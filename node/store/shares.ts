@@ -173,17 +173,32 @@ export class ShareRepository {
     return row?.due ?? undefined
   }
 
-  /** Outgoing shares, optionally of one state, newest first: the delivery list. */
-  listOutgoing(opts: { state?: ShareState; limit?: number; offset?: number } = {}): ShareRow[] {
-    const where = opts.state ? `AND state = ?` : ''
-    const args: unknown[] = opts.state ? [opts.state] : []
+  /** Shares, optionally of one direction and state, newest first. */
+  list(
+    opts: { direction?: ShareDirection; state?: ShareState; limit?: number; offset?: number } = {}
+  ): ShareRow[] {
+    const where: string[] = []
+    const args: unknown[] = []
+    if (opts.direction) {
+      where.push('direction = ?')
+      args.push(opts.direction)
+    }
+    if (opts.state) {
+      where.push('state = ?')
+      args.push(opts.state)
+    }
     return this.#db
       .prepare<unknown[], RawShareRow>(
-        `SELECT ${COLUMNS} FROM shares WHERE direction = 'out' ${where}
+        `SELECT ${COLUMNS} FROM shares ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
            ORDER BY created_at DESC, share_id LIMIT ? OFFSET ?`
       )
       .all(...args, opts.limit ?? 100, opts.offset ?? 0)
       .map(toRow)
+  }
+
+  /** Outgoing shares, optionally of one state, newest first: the delivery list. */
+  listOutgoing(opts: { state?: ShareState; limit?: number; offset?: number } = {}): ShareRow[] {
+    return this.list({ ...opts, direction: 'out' })
   }
 
   /** Claims a queued share for an attempt; false when another worker or state change got there first. */
