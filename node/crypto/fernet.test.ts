@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { toUrlsafeBase64 } from './base64.ts'
 import {
@@ -119,6 +119,27 @@ describe('fernet', () => {
     )
     expect(() => fernetDecryptAny([generateFernetKey()], token)).toThrow(
       expect.objectContaining({ name: 'FernetBadMacError' })
+    )
+  })
+
+  it('names an authentic token with broken padding FernetBadPaddingError', () => {
+    const key = generateFernetKey()
+    const raw = Buffer.from(key, 'base64url')
+    const iv = randomBytes(16)
+    const cipher = createCipheriv('aes-128-cbc', raw.subarray(16), iv).setAutoPadding(false)
+    // A whole block whose last byte (0x00) is no valid PKCS7 padding, encrypted and MACed with the key.
+    const body = Buffer.concat([
+      Buffer.from([0x80]),
+      Buffer.alloc(8),
+      iv,
+      cipher.update(Buffer.alloc(16)),
+      cipher.final()
+    ])
+    const token = toUrlsafeBase64(
+      Buffer.concat([body, createHmac('sha256', raw.subarray(0, 16)).update(body).digest()])
+    )
+    expect(() => fernetDecrypt(key, token)).toThrow(
+      expect.objectContaining({ name: 'FernetBadPaddingError' })
     )
   })
 })

@@ -172,20 +172,19 @@ describe('RSA interop with Python cryptography', () => {
     expect(verifyPss(pair.publicKeyPem, randomBytes(300), unb64(pyMax?.['signature']))).toBe(false)
   })
 
-  it('wraps with RSA-OAEP-SHA256 both ways', () => {
+  it.each([2048, 4096] as const)('wraps with RSA-OAEP-SHA256 both ways at %i bits', (bits) => {
+    const pair = bits === 2048 ? oaepKey : (keys[4096] as RsaKeyPairPem)
+    const other = keys[2048] as RsaKeyPairPem
     const secret = randomBytes(32)
-    const ours = oaepWrap(oaepKey.publicKeyPem, secret)
+    const ours = oaepWrap(pair.publicKeyPem, secret)
     const [pyUnwrap, pyWrap, pyWrongKey] = pyca([
-      { op: 'oaep_decrypt', privateKeyPem: oaepKey.privateKeyPem, ciphertext: b64(ours) },
-      { op: 'oaep_encrypt', publicKeyPem: oaepKey.publicKeyPem, plaintext: b64(secret) },
-      {
-        op: 'oaep_decrypt',
-        privateKeyPem: (keys[2048] as RsaKeyPairPem).privateKeyPem,
-        ciphertext: b64(ours)
-      }
+      { op: 'oaep_decrypt', privateKeyPem: pair.privateKeyPem, ciphertext: b64(ours) },
+      { op: 'oaep_encrypt', publicKeyPem: pair.publicKeyPem, plaintext: b64(secret) },
+      { op: 'oaep_decrypt', privateKeyPem: other.privateKeyPem, ciphertext: b64(ours) }
     ])
+    expect(ours).toHaveLength(bits / 8)
     expect(Buffer.from(unb64(pyUnwrap?.['plaintext'])).equals(secret)).toBe(true)
-    expect(Buffer.from(oaepUnwrap(oaepKey.privateKeyPem, unb64(pyWrap?.['ciphertext']))).equals(secret)).toBe(
+    expect(Buffer.from(oaepUnwrap(pair.privateKeyPem, unb64(pyWrap?.['ciphertext']))).equals(secret)).toBe(
       true
     )
     expect(pyWrongKey?.error).toBe('ValueError')
