@@ -20,7 +20,8 @@ export {
   type AuditStateOf,
   createDataService,
   createNetworkService,
-  createShareService
+  createShareService,
+  publishP2pEvents
 } from './ports-adapter.ts'
 export type {
   P2pComponents,

@@ -3,6 +3,7 @@ import type {
   CallOptions,
   DataService,
   DeliveryState,
+  EventBus,
   NetworkService,
   NetworkStats,
   PeerView,
@@ -14,7 +15,7 @@ import { DependencyUnavailableError, InvalidRequestError, ResourceNotFoundError 
 import { InvalidShareRequestError } from './errors.ts'
 import type { PeerEntry } from './peer-book.ts'
 import type { P2pService } from './p2p-service.ts'
-import type { ShareView } from './p2p-types.ts'
+import type { P2pEvents, ShareView } from './p2p-types.ts'
 
 /**
  * The API's ports (node/core/ports.ts) implemented by the P2P service: `ShareService` (queue, status,
@@ -166,5 +167,41 @@ export function createShareService(p2p: P2pService, opts: { auditOf?: AuditState
       }
       return counts
     }
+  }
+}
+
+/**
+ * Publishes the P2P service's events on the API's event bus (Server-Sent Events): share.accepted,
+ * share.delivered, share.retrying / share.failed, share.received, peer.verified, peer.refused.
+ * Returns the function that detaches it.
+ */
+export function publishP2pEvents(p2p: P2pService, bus: EventBus): () => void {
+  const publish = (type: string, data: Record<string, unknown>) => bus.publish({ type, at: Date.now(), data })
+  const brief = (s: ShareView) => ({
+    shareId: s.shareId,
+    dataHash: s.dataHash,
+    sender: s.sender,
+    recipient: s.recipient,
+    tier: s.tier,
+    state: s.state
+  })
+  const listeners: { [K in keyof P2pEvents]?: (...args: P2pEvents[K]) => void } = {
+    'share:queued': ({ share }) => publish('share.accepted', brief(share)),
+    'share:delivered': ({ share }) => publish('share.delivered', brief(share)),
+    'share:attempt-failed': ({ share, error, final }) =>
+      publish(final ? 'share.failed' : 'share.retrying', {
+        ...brief(share),
+        error,
+        attempts: share.attempts
+      }),
+    'share:received': ({ share }) => publish('share.received', brief(share)),
+    'peer:verified': (e) => publish('peer.verified', { ...e }),
+    refused: (e) => publish('peer.refused', { ...e })
+  }
+  const on = p2p.on.bind(p2p) as (event: string, listener: (...args: never[]) => void) => unknown
+  const off = p2p.off.bind(p2p) as (event: string, listener: (...args: never[]) => void) => unknown
+  for (const [event, listener] of Object.entries(listeners)) on(event, listener)
+  return () => {
+    for (const [event, listener] of Object.entries(listeners)) off(event, listener)
   }
 }
