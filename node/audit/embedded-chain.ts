@@ -9,6 +9,7 @@ import { EmbeddedChainError } from './errors.ts'
 
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const GUARD = fileURLToPath(new URL('./hardhat-guard.ts', import.meta.url))
+const CONFIG = fileURLToPath(new URL('./hardhat-node.config.ts', import.meta.url))
 
 // The cli is not an export of the package; find it beside the package's main entry.
 function hardhatCli(): string {
@@ -69,7 +70,7 @@ export class EmbeddedChain implements Startable {
     const cli = hardhatCli()
     const child = spawn(
       process.execPath,
-      [GUARD, cli, 'node', '--hostname', '127.0.0.1', '--port', String(port)],
+      [GUARD, cli, '--config', CONFIG, 'node', '--hostname', '127.0.0.1', '--port', String(port)],
       {
         cwd: PROJECT_ROOT,
         detached: true,

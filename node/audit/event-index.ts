@@ -177,13 +177,16 @@ export async function syncIndex(
   rpc: RpcClient,
   address: string,
   deployBlock: number,
-  opts: Opts = {}
+  opts: Opts & { confirmations?: number } = {}
 ): Promise<number> {
   const row = db.prepare('SELECT value FROM node_state WHERE key = ?').get(INDEXED_KEY) as
     | { value: string }
     | undefined
   const from = row ? Number(row.value) + 1 : deployBlock
-  const head = hexToNumber(await rpc.call<string>('eth_blockNumber', [], opts))
+  // Only blocks with the configured confirmations: the index should not hold what a reorg can undo.
+  const head =
+    hexToNumber(await rpc.call<string>('eth_blockNumber', [], opts)) -
+    Math.max(0, (opts.confirmations ?? 1) - 1)
   if (from > head) return 0
   const logs = await getLogs(rpc, address, [], from, { ...opts, toBlock: head })
   const added = indexLogs(db, logs)

@@ -346,6 +346,9 @@ export class Publisher {
   async #maybeSyncIndex(opts: { signal?: AbortSignal }): Promise<void> {
     if (Date.now() - this.#lastSyncMs < 30_000) return
     this.#lastSyncMs = Date.now()
-    await syncIndex(this.#c.db, this.#c.rpc, this.#c.contractAddress, this.#c.deployBlock, opts)
+    await syncIndex(this.#c.db, this.#c.rpc, this.#c.contractAddress, this.#c.deployBlock, {
+      ...opts,
+      confirmations: this.#init.confirmations
+    })
   }
 }

@@ -39,7 +39,8 @@ export function registerChainCommands(program: Command, ctx: CliContext): void {
         const head = await c.rpc.call<string>('eth_blockNumber', [])
         ctx.print(
           JSON.stringify({
-            rpcUrl: c.rpc.url,
+            // Provider URLs often carry an API key (path or credentials): show the origin only.
+            rpc: new URL(c.rpc.url).origin,
             chainId: c.chainId,
             contract: c.contractAddress,
             bytecode: 'ok',
