@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi'
 import { createBaseApp } from './app-base.ts'
 import type { ApiEnv } from './context.ts'
 import { API_VERSION, type ApiSettings, type ExternalApiPorts } from './deps.ts'
+import { createHealthCheck } from './health.ts'
 import { createGuards } from './middleware/guards.ts'
 import { registerAnchorRoutes } from './routes/external/anchor.ts'
 import { registerExternalHealth } from './routes/external/health.ts'
@@ -32,7 +33,7 @@ export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings
     in: 'header',
     name: 'X-API-Key'
   })
-  registerExternalHealth(app, ports)
+  registerExternalHealth(app, createHealthCheck(ports.health))
   registerAnchorRoutes(app, ports, guards)
   registerV1Shares(app, ports, guards)
   registerV1Records(app, ports, guards)

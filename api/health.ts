@@ -43,3 +43,29 @@ export async function checkHealth(
   }
   return { status, components }
 }
+
+/**
+ * A health check whose report is reused for `ttlMs`, with one check in flight at a time: load
+ * balancers and monitors poll `/health` often, and a flood of it must not become a flood of probes.
+ */
+export function createHealthCheck(
+  probes: readonly HealthProbe[],
+  init: { readonly ttlMs?: number; readonly now?: () => number } = {}
+): () => Promise<HealthReport> {
+  const ttlMs = init.ttlMs ?? 1_000
+  const now = init.now ?? (() => performance.now())
+  let last: { at: number; report: HealthReport } | undefined
+  let inFlight: Promise<HealthReport> | undefined
+  return async () => {
+    if (last && now() - last.at < ttlMs) return last.report
+    inFlight ??= checkHealth(probes)
+      .then((report) => {
+        last = { at: now(), report }
+        return report
+      })
+      .finally(() => {
+        inFlight = undefined
+      })
+    return inFlight
+  }
+}

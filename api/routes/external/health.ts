@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
-import { API_VERSION, type ExternalApiPorts } from '../../deps.ts'
-import { checkHealth } from '../../health.ts'
+import { API_VERSION } from '../../deps.ts'
+import type { HealthReport } from '../../health.ts'
 
 const ExternalHealthSchema = z
   .object({
@@ -12,7 +12,7 @@ const ExternalHealthSchema = z
   .openapi('ExternalHealth')
 
 /** `GET /health` (no key needed): the anchor's `{status, p2p: {running, peers}}`. */
-export function registerExternalHealth(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPorts) {
+export function registerExternalHealth(app: OpenAPIHono<ApiEnv>, health: () => Promise<HealthReport>) {
   app.openapi(
     createRoute({
       method: 'get',
@@ -26,7 +26,7 @@ export function registerExternalHealth(app: OpenAPIHono<ApiEnv>, ports: External
       }
     }),
     async (c) => {
-      const report = await checkHealth(ports.health, c.req.raw.signal)
+      const report = await health()
       const p2p = report.components['p2p']
       const peers = typeof p2p?.detail?.['peers'] === 'number' ? (p2p.detail['peers'] as number) : 0
       const body = {

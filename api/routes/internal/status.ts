@@ -1,11 +1,12 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import { API_VERSION, type InternalApiPorts } from '../../deps.ts'
-import { checkHealth } from '../../health.ts'
+import { createHealthCheck } from '../../health.ts'
 import { AuditStatusSchema, InternalHealthSchema } from '../../schemas/internal.ts'
 
 /** `GET /health` with every component, `GET /metrics` (Prometheus), `GET /audit/status`. */
 export function registerStatusRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalApiPorts) {
+  const health = createHealthCheck(ports.health)
   app.openapi(
     createRoute({
       method: 'get',
@@ -18,7 +19,7 @@ export function registerStatusRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
       }
     }),
     async (c) => {
-      const report = await checkHealth(ports.health, c.req.raw.signal)
+      const report = await health()
       const body = { status: report.status, components: report.components, version: API_VERSION }
       return report.status === 'unhealthy' ? c.json(body, 503) : c.json(body, 200)
     }
