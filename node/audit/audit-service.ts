@@ -135,7 +135,8 @@ export class AuditService implements Startable {
         pollIntervalMs: this.#init.pollIntervalMs,
         logAnchorIntervalSeconds: this.#init.logAnchorIntervalSeconds,
         maxBackoffMs: this.#init.maxBackoffMs,
-        maxInFlight: this.#init.maxInFlight
+        maxInFlight: this.#init.maxInFlight,
+        confirmations: this.#init.confirmations
       }
     )
     this.#publisher.start()

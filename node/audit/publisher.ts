@@ -22,6 +22,8 @@ export interface PublisherInit {
   readonly pollIntervalMs: number
   readonly logAnchorIntervalSeconds: number
   readonly maxBackoffMs: number
+  /** Blocks on top of an event's block before the index takes it in. */
+  readonly confirmations: number
   /** Transactions in flight at once (per-share events); batches go one at a time. */
   readonly maxInFlight: number
 }
