@@ -108,7 +108,7 @@ describe('envelope', () => {
 
   it('refuses to seal more than 1 MiB or a header with bad fields', () => {
     expect(() => seal('standard', new Uint8Array(1024 * 1024 + 1))).toThrow(
-      expect.objectContaining({ name: 'EnvelopeError' })
+      expect.objectContaining({ name: 'EnvelopeTooLargeError' })
     )
     expect(() => seal('standard', new Uint8Array(1), 'not/a/peer')).toThrow(
       expect.objectContaining({ name: 'EnvelopeMalformedError' })

@@ -14,7 +14,8 @@ import {
   EnvelopeKeyMismatchError,
   EnvelopeMalformedError,
   EnvelopeRecipientMismatchError,
-  EnvelopeSignatureError
+  EnvelopeSignatureError,
+  EnvelopeTooLargeError
 } from './errors.ts'
 import { fernetDecryptBytes, fernetEncryptBytes } from './fernet.ts'
 import type { ReplayGuard } from './replay-guard.ts'
@@ -63,7 +64,7 @@ function gcmEncrypt(key: Buffer, aad: Uint8Array, plaintext: Uint8Array) {
 /** Seals `plaintext` for one recipient. A random nonce and the current time fill the header unless given. */
 export function sealEnvelope(input: SealEnvelopeInput): { bytes: Uint8Array; header: EnvelopeHeader } {
   if (input.plaintext.length > MAX_SHARE_PLAINTEXT_BYTES) {
-    throw new EnvelopeError(
+    throw new EnvelopeTooLargeError(
       `plaintext of ${input.plaintext.length} bytes exceeds ${MAX_SHARE_PLAINTEXT_BYTES}`
     )
   }

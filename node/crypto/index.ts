@@ -31,15 +31,13 @@ export {
   fernetTimestamp,
   generateFernetKey
 } from './fernet.ts'
+export { KeyRing, type KeyRingHooks, type KeyVersionInfo } from './key-ring.ts'
 export {
   type CreateKeyRingOptions,
   createKeyRing,
-  KeyRing,
-  type KeyRingHooks,
-  type KeyVersionInfo,
   type OpenKeyRingOptions,
   openKeyRing
-} from './key-ring.ts'
+} from './key-ring-open.ts'
 export {
   countItemsByVersion,
   destroyRetiredVersions,

@@ -10,7 +10,13 @@ import {
 } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fromStandardBase64 } from './base64.ts'
-import { KeyRingCorruptError, KeyRingNotFoundError, KeyRingWrongPasswordError } from './errors.ts'
+import { MIN_PBKDF2_ITERATIONS } from './constants.ts'
+import {
+  KeyRingCorruptError,
+  KeyRingNotFoundError,
+  KeyRingParameterError,
+  KeyRingWrongPasswordError
+} from './errors.ts'
 
 /**
  * The key ring file (JSON, format "dmn-keyring" v1):
@@ -173,4 +179,12 @@ export function unsealKeyRingFile(f: KeyRingFileJson, keys: DerivedKeys): unknow
   } finally {
     plain.fill(0)
   }
+}
+
+/** Iterations for a new KDF: an integer at or above the floor. */
+export function checkIterations(iterations: number): number {
+  if (!Number.isSafeInteger(iterations) || iterations < MIN_PBKDF2_ITERATIONS) {
+    throw new KeyRingParameterError(`PBKDF2 iterations must be an integer >= ${MIN_PBKDF2_ITERATIONS}`)
+  }
+  return iterations
 }

@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Db, openDatabase } from '../store/database.ts'
 import { migrate } from '../store/migrations.ts'
-import { createKeyRing, type KeyRing } from './key-ring.ts'
+import type { KeyRing } from './key-ring.ts'
+import { createKeyRing } from './key-ring-open.ts'
 import {
   countItemsByVersion,
   destroyRetiredVersions,

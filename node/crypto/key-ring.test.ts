@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fernetEncrypt, generateFernetKey } from './fernet.ts'
-import { createKeyRing, type KeyRing, openKeyRing } from './key-ring.ts'
+import type { KeyRing } from './key-ring.ts'
+import { createKeyRing, openKeyRing } from './key-ring-open.ts'
 import { generateRsaKeyPair, type RsaKeyPairPem, signPss, verifyPss } from './rsa.ts'
 
 let dir: string

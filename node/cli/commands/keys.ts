@@ -39,11 +39,18 @@ function positiveInt(text: string, what: string): number {
   return n
 }
 
-/** Runs `fn` with the ring unlocked and locked against a running node; the database when asked. */
-async function withRing<T>(ctx: CliContext, fn: (ring: KeyRing, db: Db) => Promise<T> | T): Promise<T> {
+/**
+ * Runs `fn` with the ring unlocked and the database open. Changes take the ring's lock so they
+ * cannot race a running node; read-only commands (`readOnly`) do not need it.
+ */
+async function withRing<T>(
+  ctx: CliContext,
+  fn: (ring: KeyRing, db: Db) => Promise<T> | T,
+  opts: { readOnly?: boolean } = {}
+): Promise<T> {
   const cfg = ctx.config()
   const path = keyRingPath(cfg.dataDir)
-  const release = lockKeyRing(path)
+  const release = opts.readOnly ? () => {} : lockKeyRing(path)
   let db: Db | undefined
   let ring: KeyRing | undefined
   try {
@@ -88,32 +95,42 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
     .description('versions, primary, minimum decryption version and records per version')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      await withRing(ctx, (ring, db) => {
-        const s = keyRingStatus(ring, db)
-        if (opts.json) return ctx.print(JSON.stringify(s))
-        ctx.print(`key ring ${s.path}`)
-        ctx.print(`primary ${s.primaryVersion}  minimum decryption version ${s.minimumDecryptionVersion}`)
-        ctx.print(`kdf ${s.kdf.algorithm}, ${s.kdf.iterations} iterations`)
-        ctx.print('version  state      records  created')
-        for (const v of s.versions) {
-          ctx.print(
-            `${String(v.version).padStart(7)}  ${v.state.padEnd(9)}  ${String(v.items).padStart(7)}  ${v.createdAt}${v.origin ? `  (${v.origin})` : ''}`
-          )
-        }
-        ctx.print(`records to rewrap: ${s.itemsToRewrap}`)
-      })
+      await withRing(
+        ctx,
+        (ring, db) => {
+          const s = keyRingStatus(ring, db)
+          if (opts.json) return ctx.print(JSON.stringify(s))
+          ctx.print(`key ring ${s.path}`)
+          ctx.print(`primary ${s.primaryVersion}  minimum decryption version ${s.minimumDecryptionVersion}`)
+          ctx.print(`kdf ${s.kdf.algorithm}, ${s.kdf.iterations} iterations`)
+          ctx.print('version  state      records  created')
+          for (const v of s.versions) {
+            ctx.print(
+              `${String(v.version).padStart(7)}  ${v.state.padEnd(9)}  ${String(v.items).padStart(7)}  ${v.createdAt}${v.origin ? `  (${v.origin})` : ''}`
+            )
+          }
+          ctx.print(`records to rewrap: ${s.itemsToRewrap}`)
+        },
+        { readOnly: true }
+      )
     })
 
   keys
     .command('show')
     .description('the identity public keys and their fingerprints')
     .action(async () => {
-      await withRing(ctx, (ring) => {
-        for (const [label, pair] of Object.entries(ring.identity)) {
-          ctx.print(`${label} key: RSA-${rsaKeyBits(pair.publicKeyPem)} ${keyFingerprint(pair.publicKeyPem)}`)
-          ctx.print(pair.publicKeyPem.trimEnd())
-        }
-      })
+      await withRing(
+        ctx,
+        (ring) => {
+          for (const [label, pair] of Object.entries(ring.identity)) {
+            ctx.print(
+              `${label} key: RSA-${rsaKeyBits(pair.publicKeyPem)} ${keyFingerprint(pair.publicKeyPem)}`
+            )
+            ctx.print(pair.publicKeyPem.trimEnd())
+          }
+        },
+        { readOnly: true }
+      )
     })
 
   keys
