@@ -36,3 +36,8 @@ export class PayloadTooLargeError extends DmnError {
 export class PaymentsNotImplementedError extends DmnError {
   override name = 'PaymentsNotImplementedError'
 }
+
+/** An API cannot listen on its configured address (port taken, address not local, ...). */
+export class ApiListenError extends DmnError {
+  override name = 'ApiListenError'
+}

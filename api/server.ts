@@ -5,6 +5,7 @@ import type { Config } from '../config/index.ts'
 import type { Startable } from '../node/core/lifecycle.ts'
 import type { Logger } from '../node/log/logger.ts'
 import type { InternalApiPorts } from './deps.ts'
+import { ApiListenError } from './errors.ts'
 import { createExternalApp } from './external-app.ts'
 import { createInternalApp } from './internal-app.ts'
 
@@ -81,7 +82,7 @@ export class ApiServer implements Startable {
       this.#servers = servers
       this.#listening = { internal: internalAt, external: externalAt }
     } catch (err) {
-      throw new Error(`cannot listen: ${(err as Error).message}`, { cause: err })
+      throw new ApiListenError(`an API cannot listen: ${(err as Error).message}`, { cause: err })
     }
     this.#logger.info(
       { internal: this.#listening.internal.url, external: this.#listening.external.url },
