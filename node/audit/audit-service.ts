@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { Wallet } from 'ethers'
 import type { Config } from '../../config/index.ts'
 import type { Startable } from '../core/lifecycle.ts'
+import type { ReceiptBody } from '../core/receipt.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
 import { EMBEDDED_BALANCE_WEI, ETH_KEY_SECRET } from './constants.ts'
@@ -19,7 +20,13 @@ import { Publisher, type PublisherStatus } from './publisher.ts'
 import { hexToNumber, RpcClient, toHex } from './rpc-client.ts'
 import { type LogVerification, SecurityLog } from './security-log.ts'
 import { TxSender } from './tx-sender.ts'
-import { type LeafProof, type VerifyResult, verifyDataHash, verifyProofOnChain } from './verify.ts'
+import {
+  type LeafProof,
+  type VerifyResult,
+  verifyDataHash,
+  verifyProofOnChain,
+  verifyReceiptOnChain
+} from './verify.ts'
 import { verifyLogAnchors } from './log-anchors.ts'
 
 /** Where the node keeps named secrets (the key ring). */
@@ -101,6 +108,7 @@ export class AuditService implements Startable {
       timeoutMs: this.#init.rpcTimeoutMs
     })
     this.#rpc = rpc
+    let deferredCheck: (() => Promise<void>) | undefined
     try {
       this.#contract = await this.#connect(rpc, wallet)
     } catch (err) {
@@ -116,6 +124,7 @@ export class AuditService implements Startable {
         'chain unreachable at start; bytecode check deferred'
       )
       this.#contract = known
+      deferredCheck = () => checkBytecode(rpc, known.address)
     }
     const { address, deployBlock, chainId } = this.#contract
     this.#resetIfChainChanged(db, `${chainId}:${address.toLowerCase()}:${wallet.address.toLowerCase()}`)
@@ -127,7 +136,16 @@ export class AuditService implements Startable {
       resendAfterMs: this.#init.resendAfterSeconds * 1000
     })
     this.#publisher = new Publisher(
-      { db, rpc, sender, contractAddress: address, deployBlock, logger: log, securityLog: this.securityLog },
+      {
+        db,
+        rpc,
+        sender,
+        contractAddress: address,
+        deployBlock,
+        logger: log,
+        securityLog: this.securityLog,
+        ...(deferredCheck ? { preflight: deferredCheck } : {})
+      },
       {
         mode: this.#init.mode,
         batchSize: this.#init.batchSize,
@@ -271,6 +289,11 @@ export class AuditService implements Startable {
   /** Checks a batch inclusion proof someone holds against the anchored root. */
   verifyProof(proof: LeafProof, opts: { signal?: AbortSignal } = {}) {
     return verifyProofOnChain(this.#ready(), proof, opts)
+  }
+
+  /** Checks a receipt someone holds against its anchored hash (per-share mode). */
+  verifyReceipt(body: ReceiptBody, opts: { signal?: AbortSignal } = {}) {
+    return verifyReceiptOnChain(this.#ready(), body, opts)
   }
 
   /** Share history from the local event index. */

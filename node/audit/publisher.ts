@@ -36,6 +36,8 @@ export interface PublisherComponents {
   readonly deployBlock: number
   readonly logger: Logger
   readonly securityLog?: SecurityLog
+  /** Runs once before the first chain work (the bytecode check deferred when the chain was down at start). */
+  readonly preflight?: () => Promise<void>
 }
 
 /** What health checks and metrics show. */
@@ -82,6 +84,7 @@ export class Publisher {
   #lastConfirmedAt: string | null = null
   #confirmed = 0
   #flushRequested = false
+  #preflightPending = true
   #lastLogAnchorMs = 0
 
   constructor(components: PublisherComponents, init: PublisherInit) {
@@ -179,6 +182,10 @@ export class Publisher {
   async step(signal?: AbortSignal): Promise<boolean> {
     const { sender } = this.#c
     const opts = signal ? { signal } : {}
+    if (this.#preflightPending && this.#c.preflight) {
+      await this.#c.preflight()
+      this.#preflightPending = false
+    }
     let progressed = false
     const txs = sender.inFlight()
     if (txs.length > 0) {

@@ -5,7 +5,8 @@
  * checked with its RFC 9162 inclusion proof against the anchored root.
  */
 import type { Db } from '../store/database.ts'
-import { bytes32, parseLog, TOPICS } from './contract.ts'
+import { type ReceiptBody, receiptHash } from '../core/receipt.ts'
+import { bytes16, bytes32, parseLog, TOPICS } from './contract.ts'
 import { getLogs } from './event-index.ts'
 import { leafOfPayload, peerIdHash } from './leaves.ts'
 import { inclusionProof, verifyInclusion } from './merkle.ts'
@@ -280,6 +281,47 @@ export async function verifyProofOnChain(
               ? 'the proof does not lead to the anchored root'
               : 'tree size differs from the anchored count'
           })
+    }
+  }
+}
+
+/**
+ * Checks a receipt someone holds against the chain (per-share mode): its canonical hash must be the
+ * receipt hash anchored for its share id (found by the share-id topic).
+ */
+export async function verifyReceiptOnChain(
+  ctx: VerifyContext,
+  body: ReceiptBody,
+  opts: Opts = {}
+): Promise<{ verified: boolean; evidence: Evidence | null }> {
+  const leaf = Buffer.from(receiptHash(body)).toString('hex')
+  const [headBlock, logs] = await Promise.all([
+    head(ctx, opts),
+    getLogs(
+      ctx.rpc,
+      ctx.contractAddress,
+      [TOPICS.ReceiptAnchored, bytes16(body.shareId).padEnd(66, '0')],
+      ctx.deployBlock,
+      opts
+    )
+  ])
+  const log = logs[0]
+  if (!log) return { verified: false, evidence: null }
+  const a = parseLog(log)?.args
+  const onChain = strip(String(a?.['receiptHash']))
+  const ok = onChain === leaf && strip(String(a?.['dataHash'])) === body.dataHash
+  return {
+    verified: ok,
+    evidence: {
+      event: 'ReceiptAnchored',
+      ...base(log, headBlock),
+      submitter: a?.['submitter'] ?? null,
+      shareId: body.shareId,
+      leaf,
+      onChainReceiptHash: onChain,
+      record: body,
+      ok,
+      ...(ok ? {} : { reason: 'the receipt does not hash to the anchored receipt hash' })
     }
   }
 }

@@ -118,6 +118,10 @@ describe('audit trail against a Hardhat node', () => {
     expect(tampered.evidence.find((e) => e.event === 'ReceiptAnchored')?.ok).toBe(false)
     expect(tampered.evidence.find((e) => e.event === 'ShareRecorded')?.ok).toBe(true)
 
+    // Anyone holding the receipt checks it against the chain; a changed field does not verify.
+    expect((await audit.verifyReceipt(a.receipt.body)).verified).toBe(true)
+    expect((await audit.verifyReceipt({ ...a.receipt.body, recipient: fakePeerId() })).verified).toBe(false)
+
     const b = queueShare(store.db)
     await waitFor(() => countState(store.db, 'confirmed') === 3, 'a third event')
     expect((await audit.verify(b.dataHash)).verified).toBe(true)

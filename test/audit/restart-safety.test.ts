@@ -191,6 +191,24 @@ describe('publisher restarts and chain outages', () => {
     expect((await audit.verify(share.dataHash)).verified).toBe(true)
   })
 
+  it('starts on the chain it knows while that chain does not answer, and publishes once it does', async () => {
+    store = tempStore()
+    const d = await freshDeployment(chain.url)
+    audit = auditService(store.db, store.dir, settings(d))
+    await audit.start()
+    await audit.stop()
+    chain.signal('SIGSTOP')
+    audit = auditService(store.db, store.dir, settings(d, { rpcTimeoutMs: 300, maxBackoffMs: 100 }))
+    await audit.start()
+    expect(audit.contractAddress?.toLowerCase()).toBe(d.record.contractAddress.toLowerCase())
+    const share = queueShare(store.db)
+    audit.poke()
+    await waitFor(() => audit!.status().chainReachable === false, 'the publisher to see the chain down')
+    chain.signal('SIGCONT')
+    await waitFor(() => countState(store.db, 'confirmed') === 1, 'the share published')
+    expect(await shareRecords(d, share.shareId)).toHaveLength(1)
+  })
+
   it('keeps events queued while the chain is frozen, shows the lag, and drains by itself when it is back', async () => {
     store = tempStore()
     const d = await freshDeployment(chain.url)
