@@ -5,7 +5,7 @@ import {
   KeyVersionRetiredError,
   KeyVersionUnknownError
 } from './errors.ts'
-import { fernetDecrypt, fernetEncrypt, generateFernetKey } from './fernet.ts'
+import { fernetDecrypt, fernetEncrypt, generateFernetKey, parseFernetKey } from './fernet.ts'
 import {
   checkIterations,
   type DerivedKeys,
@@ -139,7 +139,7 @@ export class KeyRing {
     const added: DataKeyEntry[] = []
     let next = this.#state.dataKeys.length + 1
     for (const [theirs, key] of [...keys].sort((a, b) => a[0] - b[0])) {
-      fernetEncrypt(key, new Uint8Array(0))
+      parseFernetKey(key)
       mapping.set(theirs, next)
       added.push({ version: next++, key, createdAt: now, origin: `${origin}:${theirs}` })
     }
