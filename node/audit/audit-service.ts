@@ -10,16 +10,18 @@ import type { Startable } from '../core/lifecycle.ts'
 import type { ReceiptBody } from '../core/receipt.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
-import { EMBEDDED_BALANCE_WEI, ETH_KEY_SECRET } from './constants.ts'
-import { checkBytecode, deployAuditTrail, readChainRecord } from './deploy.ts'
+import { ETH_KEY_SECRET } from './constants.ts'
+import { checkBytecode } from './deploy.ts'
 import { EmbeddedChain } from './embedded-chain.ts'
 import { AuditNotReadyError, ChainUnavailableError } from './errors.ts'
-import { type HistoryEntry, type HistoryFilter, history, reindex } from './event-index.ts'
+import { reindex } from './event-index.ts'
+import { type HistoryEntry, type HistoryFilter, history } from './history.ts'
 import { enqueueNodeRegistration, listOutbox, type OutboxEntry, retryOutbox } from './outbox.ts'
 import { Publisher, type PublisherStatus } from './publisher.ts'
-import { hexToNumber, RpcClient, toHex } from './rpc-client.ts'
+import { hexToNumber, RpcClient } from './rpc-client.ts'
 import { type LogVerification, SecurityLog } from './security-log.ts'
 import { TxSender } from './tx-sender.ts'
+import { connectContract, lastKnownChain, repairInFlight, resetIfChainChanged } from './chain-state.ts'
 import {
   type LeafProof,
   type VerifyResult,
@@ -43,8 +45,6 @@ export interface AuditComponents {
 }
 
 export type AuditInit = Config['chain'] & { readonly dataDir: string }
-
-const CHAIN_KEY = 'audit.chain'
 
 export class AuditService implements Startable {
   readonly name = 'audit'
@@ -110,10 +110,10 @@ export class AuditService implements Startable {
     this.#rpc = rpc
     let deferredCheck: (() => Promise<void>) | undefined
     try {
-      this.#contract = await this.#connect(rpc, wallet)
+      this.#contract = await connectContract(rpc, wallet, this.#init, this.#embedded !== undefined)
     } catch (err) {
       const known =
-        err instanceof ChainUnavailableError && !this.#embedded ? this.#lastKnownChain(db) : undefined
+        err instanceof ChainUnavailableError && !this.#embedded ? lastKnownChain(db, this.#init) : undefined
       if (!known) {
         await this.#embedded?.stop()
         throw err
@@ -127,8 +127,8 @@ export class AuditService implements Startable {
       deferredCheck = () => checkBytecode(rpc, known.address)
     }
     const { address, deployBlock, chainId } = this.#contract
-    this.#resetIfChainChanged(db, `${chainId}:${address.toLowerCase()}:${wallet.address.toLowerCase()}`)
-    this.#repair(db)
+    resetIfChainChanged(db, log, `${chainId}:${address.toLowerCase()}:${wallet.address.toLowerCase()}`)
+    repairInFlight(db)
     const sender = new TxSender(rpc, wallet, db, {
       contractAddress: address,
       chainId,
@@ -186,87 +186,6 @@ export class AuditService implements Startable {
     await ring?.setSecret(ETH_KEY_SECRET, fresh)
     this.#c.logger.info('generated the node Ethereum key')
     return `0x${fresh.toString('hex')}`
-  }
-
-  async #connect(rpc: RpcClient, wallet: Wallet) {
-    const chainId = hexToNumber(await rpc.call<string>('eth_chainId', []))
-    if (this.#embedded) {
-      // The embedded chain is a fresh in-memory Hardhat network: fund the node's account, deploy.
-      await rpc.call('hardhat_setBalance', [wallet.address, toHex(EMBEDDED_BALANCE_WEI)])
-      const record = await deployAuditTrail(rpc, wallet)
-      if (this.#init.confirmations > 1) await rpc.call('evm_setIntervalMining', [1_000])
-      return { address: record.contractAddress, deployBlock: record.deployBlock, chainId }
-    }
-    const record = readChainRecord(this.#init.dataDir)
-    const address =
-      this.#init.contractAddress ?? (record?.chainId === chainId ? record.contractAddress : undefined)
-    if (!address) {
-      throw new AuditNotReadyError(
-        'no audit contract on this chain: run `dmn chain deploy` or set CHAIN_CONTRACT_ADDRESS'
-      )
-    }
-    await checkBytecode(rpc, address)
-    const fromRecord =
-      record?.contractAddress.toLowerCase() === address.toLowerCase() ? record.deployBlock : undefined
-    return { address, deployBlock: this.#init.fromBlock ?? fromRecord ?? 0, chainId }
-  }
-
-  // A row marked sent whose transaction is no longer in flight goes back to the queue; the
-  // contract's duplicate guard settles it if it did land.
-  #repair(db: Db): void {
-    const t = new Date().toISOString()
-    const inFlight = `SELECT tx_hash FROM chain_txs WHERE state = 'sent'`
-    db.transaction(() => {
-      db.prepare(
-        `UPDATE outbox SET state = 'pending', updated_at = ? WHERE state = 'sent' AND batch_id IS NULL AND (tx_hash IS NULL OR tx_hash NOT IN (${inFlight}))`
-      ).run(t)
-      db.prepare(
-        `UPDATE audit_batches SET state = 'pending', updated_at = ? WHERE state = 'sent' AND (tx_hash IS NULL OR tx_hash NOT IN (${inFlight}))`
-      ).run(t)
-      db.prepare(
-        `UPDATE outbox SET state = 'pending', updated_at = ? WHERE state = 'sent' AND batch_id IN (SELECT id FROM audit_batches WHERE state = 'pending')`
-      ).run(t)
-      db.prepare(
-        `UPDATE security_log_anchors SET state = 'pending', updated_at = ? WHERE state = 'sent' AND (tx_hash IS NULL OR tx_hash NOT IN (${inFlight}))`
-      ).run(t)
-    })()
-  }
-
-  #lastKnownChain(db: Db): { address: string; deployBlock: number; chainId: number } | undefined {
-    const row = db.prepare('SELECT value FROM node_state WHERE key = ?').get(CHAIN_KEY) as
-      | { value: string }
-      | undefined
-    const [chainId, address] = row?.value.split(':') ?? []
-    if (!chainId || !address) return undefined
-    if (this.#init.contractAddress && this.#init.contractAddress.toLowerCase() !== address) return undefined
-    const record = readChainRecord(this.#init.dataDir)
-    const fromRecord = record?.contractAddress.toLowerCase() === address ? record.deployBlock : undefined
-    return { address, chainId: Number(chainId), deployBlock: this.#init.fromBlock ?? fromRecord ?? 0 }
-  }
-
-  // Nonces, the index and unconfirmed batch sequences belong to one chain, contract and account.
-  #resetIfChainChanged(db: Db, key: string): void {
-    const row = db.prepare('SELECT value FROM node_state WHERE key = ?').get(CHAIN_KEY) as
-      | { value: string }
-      | undefined
-    if (row?.value === key) return
-    const t = new Date().toISOString()
-    db.transaction(() => {
-      db.prepare(`DELETE FROM node_state WHERE key IN ('audit.next_nonce', 'audit.indexed_block')`).run()
-      db.prepare(`UPDATE chain_txs SET state = 'dropped', updated_at = ? WHERE state = 'sent'`).run(t)
-      db.prepare(`UPDATE outbox SET state = 'pending', updated_at = ? WHERE state = 'sent'`).run(t)
-      db.prepare(
-        `UPDATE audit_batches SET state = 'pending', first_sequence = NULL, updated_at = ? WHERE state IN ('pending', 'sent')`
-      ).run(t)
-      db.prepare(`DELETE FROM security_log_anchors WHERE state != 'confirmed'`).run()
-      db.prepare(`DELETE FROM audit_events`).run()
-      db.prepare(
-        `INSERT INTO node_state (key, value, updated_at) VALUES (?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
-      ).run(CHAIN_KEY, key, t)
-    })()
-    if (row)
-      this.#c.logger.warn({ previous: row.value, now: key }, 'audit chain changed: in-flight state reset')
   }
 
   #ready() {

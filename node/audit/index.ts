@@ -19,7 +19,7 @@ export {
 } from './outbox.ts'
 export { type ShareEvent, canonicalShareRecord, peerIdHash, receiptLeaf, shareLeaf } from './leaves.ts'
 export type { PublisherStatus } from './publisher.ts'
-export { type HistoryEntry, type HistoryFilter, history } from './event-index.ts'
+export { type HistoryEntry, type HistoryFilter, history } from './history.ts'
 export {
   type AuditEventType,
   type Evidence,

@@ -9,7 +9,8 @@ import type { Db } from '../store/database.ts'
 import type { Logger } from '../log/logger.ts'
 import { ContractRevertError, ChainUnavailableError } from './errors.ts'
 import { indexLogs, syncIndex } from './event-index.ts'
-import { batchJob, formBatch, type Job, type JobContext, jobFromKey, logHeadJob, outboxJob } from './jobs.ts'
+import { JobQueue } from './job-queue.ts'
+import { type Job, type JobContext, jobFromKey } from './jobs.ts'
 import { outboxDepth } from './outbox.ts'
 import { hexToNumber, type RpcClient, type RpcLog } from './rpc-client.ts'
 import type { SecurityLog } from './security-log.ts'
@@ -83,13 +84,13 @@ export class Publisher {
   #lastErrorAt: string | null = null
   #lastConfirmedAt: string | null = null
   #confirmed = 0
-  #flushRequested = false
   #preflightPending = true
-  #lastLogAnchorMs = 0
+  readonly #queue: JobQueue
 
   constructor(components: PublisherComponents, init: PublisherInit) {
     this.#c = components
     this.#init = init
+    this.#queue = new JobQueue(components.db, init, components.securityLog)
   }
 
   start(): void {
@@ -111,7 +112,7 @@ export class Publisher {
 
   /** Forms a batch of whatever is pending now, without waiting for size or interval. */
   flush(): void {
-    this.#flushRequested = true
+    this.#queue.flush()
     this.poke()
   }
 
@@ -203,7 +204,7 @@ export class Publisher {
     }
     const inFlight = progressed ? sender.inFlight().length : txs.length
     if (inFlight >= this.#init.maxInFlight) return progressed
-    const job = this.#nextJob(inFlight > 0)
+    const job = this.#queue.next(inFlight > 0)
     if (!job) {
       if (inFlight === 0) await this.#maybeSyncIndex(opts)
       return progressed
@@ -287,67 +288,9 @@ export class Publisher {
     }
   }
 
-  // Only rows in state 'pending' are candidates: a 'sent' one has its transaction in flight. A batch
-  // waits until nothing is in flight, since its first sequence is read from the chain's state.
-  #nextJob(busy: boolean): Job | undefined {
-    const { db } = this.#c
-    const node = db
-      .prepare(
-        `SELECT id, kind, share_id, data_hash, payload, leaf FROM outbox WHERE kind = 'node' AND state = 'pending' ORDER BY id LIMIT 1`
-      )
-      .get()
-    if (node) return outboxJob(node as Parameters<typeof outboxJob>[0])
-    if (!busy) {
-      const batch = db
-        .prepare(
-          `SELECT id, root, count, first_sequence FROM audit_batches WHERE state = 'pending' ORDER BY id LIMIT 1`
-        )
-        .get()
-      if (batch) return batchJob(batch as Parameters<typeof batchJob>[0])
-    }
-    if (this.#init.mode === 'per-share') {
-      const row = db
-        .prepare(
-          `SELECT id, kind, share_id, data_hash, payload, leaf FROM outbox WHERE state = 'pending' AND batch_id IS NULL AND kind IN ('share', 'receipt') ORDER BY id LIMIT 1`
-        )
-        .get()
-      if (row) return outboxJob(row as Parameters<typeof outboxJob>[0])
-    } else if (!busy && this.#batchDue()) {
-      this.#flushRequested = false
-      const id = formBatch(db, this.#init.batchSize)
-      if (id !== null) return jobFromKey(db, `batch:${id}`)
-    }
-    return this.#logHeadDue()
-  }
-
-  #batchDue(): boolean {
-    const r = this.#c.db
-      .prepare(
-        `SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state = 'pending' AND batch_id IS NULL AND kind IN ('share', 'receipt')`
-      )
-      .get() as { n: number; oldest: string | null }
-    if (r.n === 0) return false
-    if (this.#flushRequested || r.n >= this.#init.batchSize) return true
-    return r.oldest !== null && Date.now() - Date.parse(r.oldest) >= this.#init.batchIntervalSeconds * 1000
-  }
-
-  #logHeadDue(): Job | undefined {
-    const log = this.#c.securityLog
-    if (!log) return undefined
-    const { db } = this.#c
-    const pending = db
-      .prepare(`SELECT seq, head FROM security_log_anchors WHERE state = 'pending' ORDER BY seq LIMIT 1`)
-      .get()
-    if (pending) return logHeadJob(pending as { seq: number; head: string })
-    if (Date.now() - this.#lastLogAnchorMs < this.#init.logAnchorIntervalSeconds * 1000) return undefined
-    this.#lastLogAnchorMs = Date.now()
-    const anchor = log.prepareAnchor()
-    return anchor ? logHeadJob(anchor) : undefined
-  }
-
   /** Anchors the security log's current head now (if it moved since the last anchor). */
   anchorLogNow(): void {
-    this.#lastLogAnchorMs = 0
+    this.#queue.anchorLogNow()
     this.poke()
   }
 

@@ -5,63 +5,29 @@
  * checked with its RFC 9162 inclusion proof against the anchored root.
  */
 import type { Db } from '../store/database.ts'
-import { type ReceiptBody, receiptHash } from '../core/receipt.ts'
-import { bytes16, bytes32, parseLog, TOPICS } from './contract.ts'
+import { bytes32, parseLog, TOPICS } from './contract.ts'
 import { getLogs } from './event-index.ts'
+import {
+  type AuditEventType,
+  base,
+  type Evidence,
+  head,
+  type Opts,
+  strip,
+  type VerifyContext,
+  type VerifyResult
+} from './evidence.ts'
 import { leafOfPayload, peerIdHash } from './leaves.ts'
-import { inclusionProof, verifyInclusion } from './merkle.ts'
-import { hexToNumber, type RpcClient, type RpcLog } from './rpc-client.ts'
+import { inclusionProof } from './merkle.ts'
+import { verifyLeafInclusion } from './verify-proofs.ts'
 
-export interface VerifyContext {
-  readonly db: Db
-  readonly rpc: RpcClient
-  readonly contractAddress: string
-  readonly deployBlock: number
-}
-
-export type AuditEventType = 'ShareRecorded' | 'ReceiptAnchored' | 'BatchAnchored'
-
-export interface Evidence {
-  readonly event: AuditEventType
-  readonly txHash: string
-  readonly blockNumber: number
-  readonly confirmations: number
-  readonly submitter: string | null
-  readonly shareId: string | null
-  /** Receipt hash (ReceiptAnchored) or leaf (BatchAnchored) as recomputed from the local copy. */
-  readonly leaf?: string
-  readonly onChainReceiptHash?: string
-  readonly root?: string
-  readonly leafIndex?: number
-  readonly treeSize?: number
-  readonly firstSequence?: number
-  /** Audit path, bottom up, 64 hex each. */
-  readonly proof?: readonly string[]
-  /** The canonical receipt or share record the leaf is the hash of. */
-  readonly record?: unknown
-  readonly ok: boolean
-  readonly reason?: string
-}
-
-export interface VerifyResult {
-  readonly verified: boolean
-  readonly dataHash: string
-  /** The strongest kind of record found: a receipt anchored on its own or in a batch, else the share. */
-  readonly event_type: AuditEventType | null
-  readonly evidence: readonly Evidence[]
-}
-
-type Opts = { signal?: AbortSignal }
-const strip = (h: string) => h.replace(/^0x/, '').toLowerCase()
-
-async function head(ctx: VerifyContext, opts: Opts): Promise<number> {
-  return hexToNumber(await ctx.rpc.call<string>('eth_blockNumber', [], opts))
-}
-
-function base(log: RpcLog, headBlock: number) {
-  const blockNumber = hexToNumber(log.blockNumber)
-  return { txHash: log.transactionHash, blockNumber, confirmations: headBlock - blockNumber + 1 }
-}
+export type { AuditEventType, Evidence, VerifyContext, VerifyResult } from './evidence.ts'
+export {
+  type LeafProof,
+  verifyLeafInclusion,
+  verifyProofOnChain,
+  verifyReceiptOnChain
+} from './verify-proofs.ts'
 
 function localPayload(db: Db, kind: string, shareId: string): string | undefined {
   const row = db.prepare('SELECT payload FROM outbox WHERE kind = ? AND share_id = ?').get(kind, shareId) as
@@ -217,111 +183,4 @@ async function batchEvidence(
     })
   }
   return out
-}
-
-export interface LeafProof {
-  /** 64 hex: a receipt hash or share-record hash. */
-  readonly leaf: string
-  readonly leafIndex: number
-  readonly treeSize: number
-  readonly proof: readonly string[]
-  /** 64 hex. */
-  readonly root: string
-}
-
-/** Checks an inclusion proof offline (no chain): RFC 9162 2.1.3.2. */
-export function verifyLeafInclusion(p: LeafProof): boolean {
-  const hex = /^[0-9a-f]{64}$/
-  if (!hex.test(p.leaf) || !hex.test(p.root) || !p.proof.every((s) => hex.test(s))) return false
-  return verifyInclusion(
-    Buffer.from(p.leaf, 'hex'),
-    p.leafIndex,
-    p.treeSize,
-    p.proof.map((s) => Buffer.from(s, 'hex')),
-    Buffer.from(p.root, 'hex')
-  )
-}
-
-/**
- * Checks a proof someone holds against the chain: the root must be anchored (found by its topic)
- * with the same tree size, and the proof must lead from the leaf to it.
- */
-export async function verifyProofOnChain(
-  ctx: VerifyContext,
-  p: LeafProof,
-  opts: Opts = {}
-): Promise<{ verified: boolean; evidence: Evidence | null }> {
-  const [headBlock, logs] = await Promise.all([
-    head(ctx, opts),
-    getLogs(ctx.rpc, ctx.contractAddress, [TOPICS.BatchAnchored, bytes32(p.root)], ctx.deployBlock, opts)
-  ])
-  const log = logs[0]
-  if (!log) return { verified: false, evidence: null }
-  const a = parseLog(log)?.args
-  const sizeOk = Number(a?.['count']) === p.treeSize
-  const ok = sizeOk && verifyLeafInclusion(p)
-  return {
-    verified: ok,
-    evidence: {
-      event: 'BatchAnchored',
-      ...base(log, headBlock),
-      submitter: a?.['submitter'] ?? null,
-      shareId: null,
-      leaf: p.leaf,
-      root: p.root,
-      leafIndex: p.leafIndex,
-      treeSize: Number(a?.['count']),
-      firstSequence: Number(a?.['firstSequence']),
-      proof: p.proof,
-      ok,
-      ...(ok
-        ? {}
-        : {
-            reason: sizeOk
-              ? 'the proof does not lead to the anchored root'
-              : 'tree size differs from the anchored count'
-          })
-    }
-  }
-}
-
-/**
- * Checks a receipt someone holds against the chain (per-share mode): its canonical hash must be the
- * receipt hash anchored for its share id (found by the share-id topic).
- */
-export async function verifyReceiptOnChain(
-  ctx: VerifyContext,
-  body: ReceiptBody,
-  opts: Opts = {}
-): Promise<{ verified: boolean; evidence: Evidence | null }> {
-  const leaf = Buffer.from(receiptHash(body)).toString('hex')
-  const [headBlock, logs] = await Promise.all([
-    head(ctx, opts),
-    getLogs(
-      ctx.rpc,
-      ctx.contractAddress,
-      [TOPICS.ReceiptAnchored, bytes16(body.shareId).padEnd(66, '0')],
-      ctx.deployBlock,
-      opts
-    )
-  ])
-  const log = logs[0]
-  if (!log) return { verified: false, evidence: null }
-  const a = parseLog(log)?.args
-  const onChain = strip(String(a?.['receiptHash']))
-  const ok = onChain === leaf && strip(String(a?.['dataHash'])) === body.dataHash
-  return {
-    verified: ok,
-    evidence: {
-      event: 'ReceiptAnchored',
-      ...base(log, headBlock),
-      submitter: a?.['submitter'] ?? null,
-      shareId: body.shareId,
-      leaf,
-      onChainReceiptHash: onChain,
-      record: body,
-      ok,
-      ...(ok ? {} : { reason: 'the receipt does not hash to the anchored receipt hash' })
-    }
-  }
 }
