@@ -46,6 +46,16 @@ function auditOf(db: Db, shareId: string): { audit: AuditState; txHash: string |
        WHERE o.share_id = ? AND o.kind IN ('share', 'receipt')`
     )
     .all(shareId) as { kind: string; state: AuditState; tx_hash: string | null }[]
+  if (rows.length === 0) {
+    // A received share is anchored by its sender: this node sees it in its index of the chain.
+    const seen = db
+      .prepare(
+        `SELECT tx_hash FROM audit_events WHERE share_id = ?
+         ORDER BY event_name = 'ReceiptAnchored' DESC, block_number DESC LIMIT 1`
+      )
+      .get(shareId) as { tx_hash: string } | undefined
+    return seen ? { audit: 'confirmed', txHash: seen.tx_hash } : { audit: 'pending', txHash: null }
+  }
   const row = rows.find((r) => r.kind === 'receipt') ?? rows.find((r) => r.kind === 'share')
   const txHash =
     rows.find((r) => r.kind === 'receipt' && r.tx_hash)?.tx_hash ?? rows.find((r) => r.tx_hash)?.tx_hash

@@ -119,6 +119,16 @@ describe('share end to end', () => {
     )
     expect(confirmed.tx_hash).toMatch(/^0x[0-9a-f]{64}$/)
 
+    // B lists the share as received, and sees its audit confirmed from its own index of the chain.
+    const received = await until('the audit seen from B', async () => {
+      const r = await json(`${b.externalUrl}/v1/shares?state=received`, { headers: { 'x-api-key': keyB } })
+      const share = (r.body['shares'] as { id: string; status: { audit: string }; tx_hash: string }[]).find(
+        (s) => s.id === shareId
+      )
+      return share?.status.audit === 'confirmed' ? share : undefined
+    })
+    expect(received.tx_hash).toMatch(/^0x[0-9a-f]{64}$/)
+
     // B's own API sees the verification too: the chain is shared, not a local flag of A.
     const onChainForB = await json(`${b.externalUrl}/verify_data/${dataHash}`, {
       headers: { 'x-api-key': keyB }
