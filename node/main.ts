@@ -1,4 +1,4 @@
-import type { Config } from '../config/index.ts'
+import { type Config, redactConfig } from '../config/index.ts'
 import { ApiComponent } from './api-component.ts'
 import { AuditService, onReceiptStored, onShareQueued } from './audit/index.ts'
 import { MissingMasterPasswordError } from './core/errors.ts'
@@ -54,7 +54,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
         setSecret: (name, value) => keyRing.ring.setSecret(name, value)
       }
     },
-    { ...config.chain, dataDir: config.dataDir }
+    { ...config.chain, dataDir: config.dataDir, configSnapshot: redactConfig(config) }
   )
   // After audit: its account goes into the node certificate. The hooks write audit outbox rows inside
   // the p2p layer's own transactions, so a share and its audit event commit together.

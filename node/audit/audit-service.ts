@@ -10,6 +10,7 @@ import type { Startable } from '../core/lifecycle.ts'
 import type { ReceiptBody } from '../core/receipt.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
+import { recordConfigChanges } from './config-changes.ts'
 import { ETH_KEY_SECRET } from './constants.ts'
 import { checkBytecode } from './deploy.ts'
 import { EmbeddedChain } from './embedded-chain.ts'
@@ -44,7 +45,11 @@ export interface AuditComponents {
   readonly keyRing?: SecretStore
 }
 
-export type AuditInit = Config['chain'] & { readonly dataDir: string }
+export type AuditInit = Config['chain'] & {
+  readonly dataDir: string
+  /** The node's effective config with secrets redacted: a change since the last start is logged. */
+  readonly configSnapshot?: unknown
+}
 
 export class AuditService implements Startable {
   readonly name = 'audit'
@@ -97,6 +102,8 @@ export class AuditService implements Startable {
   async start(): Promise<void> {
     const db = this.#c.store.db
     const log = this.#c.logger
+    if (this.#init.configSnapshot !== undefined)
+      recordConfigChanges(db, this.securityLog, this.#init.configSnapshot)
     const wallet = new Wallet(await this.#privateKey())
     this.#account = wallet.address
     if (!this.#init.rpcUrl) {

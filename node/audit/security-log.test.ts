@@ -67,3 +67,19 @@ describe('security log', () => {
     expect(log.prepareAnchor()).toBeNull()
   })
 })
+
+describe('config changes', () => {
+  it('logs config.changed with the changed paths when the effective config differs from the last start', async () => {
+    const { recordConfigChanges } = await import('./config-changes.ts')
+    const log = fresh()
+    expect(recordConfigChanges(db, log, { chain: { mode: 'per-share' }, p2p: { port: 4001 } })).toEqual([])
+    expect(recordConfigChanges(db, log, { chain: { mode: 'per-share' }, p2p: { port: 4001 } })).toEqual([])
+    expect(log.list()).toEqual([])
+    expect(recordConfigChanges(db, log, { chain: { mode: 'batch' }, p2p: { port: 4001 }, x: 1 })).toEqual([
+      'chain.mode',
+      'x'
+    ])
+    const [row] = log.list()
+    expect(row).toMatchObject({ seq: 1, kind: 'config.changed', detail: '{"paths":["chain.mode","x"]}' })
+  })
+})
