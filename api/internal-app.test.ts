@@ -68,6 +68,31 @@ describe('status', () => {
     expect(r.text).toContain('dmn_shares{state="queued"} 1')
   })
 
+  it('answers 503 unhealthy when the database probe fails', async () => {
+    ;(h.ports.health as { name: string; check: () => Promise<unknown> }[])[0]!.check = async () => {
+      throw new Error('database is locked')
+    }
+    const r = await send(app, '/health')
+    expect(r.status).toBe(503)
+    expect(r.json).toMatchObject({ status: 'unhealthy', components: { database: { status: 'down' } } })
+    expect(r.text).not.toContain('locked')
+  })
+
+  it('serves its own OpenAPI 3.1 document', async () => {
+    const doc = (await send(app, '/openapi.json')).json as { openapi: string; paths: Record<string, unknown> }
+    expect(doc.openapi).toBe('3.1.0')
+    for (const path of [
+      '/health',
+      '/keyring/rotate',
+      '/api-keys',
+      '/api-keys/{id}',
+      '/peers/{peer_id}/deny',
+      '/outbox/{id}/retry'
+    ]) {
+      expect(doc.paths).toHaveProperty([path])
+    }
+  })
+
   it('GET /audit/status reports the publisher', async () => {
     const r = await send(app, '/audit/status')
     expect(r.json).toMatchObject({ chain_id: 31337, pending: 1, failed: 1, lag_seconds: 4 })
