@@ -13,20 +13,25 @@
  *    signing key: every share is signed once when it is sealed for delivery.
  *
  * The load comes from autocannon in a separate process so it does not share the servers' event loop.
- * Two real nodes run on a local Hardhat chain (as in `dmn demo`); deliveries and audit transactions
- * run in the background during the share test, as they would in production. Last line: one JSON
+ * Two real nodes run on a local Hardhat chain: the sender in this process (as in `dmn demo`), the
+ * recipient as its own `dmn start` process; deliveries and audit transactions run in the background
+ * during the share test, as they would in production. Last line: one JSON
  * object with the figures.
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { parseArgs, promisify } from 'node:util'
 import { createAdaptorServer } from '@hono/node-server'
 import { Hono } from 'hono'
+import { Wallet } from 'ethers'
 import { pino } from 'pino'
-import { introduce, startLocalCluster } from '../../node/cli/commands/demo-cluster.ts'
+import { RpcClient, toHex } from '../../node/audit/rpc-client.ts'
+import { DEMO_PASSWORD, startLocalCluster } from '../../node/cli/commands/demo-cluster.ts'
 import { generateRsaKeyPair, signPss } from '../../node/crypto/index.ts'
 
 const { values } = parseArgs({
@@ -90,21 +95,84 @@ async function signRate(): Promise<{ perSecond: number; keyBits: number }> {
   return { perSecond: Math.round(n / ((performance.now() - start) / 1000)), keyBits }
 }
 
+const CLI = fileURLToPath(new URL('../../node/cli/main.ts', import.meta.url))
+
+/**
+ * The recipient runs as its own `dmn start` process, as it would in production: its RSA-4096
+ * unwraps and receipt signatures must not share the sender's event loop.
+ */
+async function startRecipient(dataDir: string, chainUrl: string, contract: string) {
+  const wallet = Wallet.createRandom()
+  await new RpcClient({ url: chainUrl, timeoutMs: 10_000 }).call('hardhat_setBalance', [
+    wallet.address,
+    toHex(10n ** 20n)
+  ])
+  const child = spawn(process.execPath, [CLI, 'start'], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      DMN_DATA_DIR: dataDir,
+      DMN_MASTER_PASSWORD: DEMO_PASSWORD,
+      DMN_P2P_HOST: '127.0.0.1',
+      DMN_P2P_PORT: '0',
+      DMN_API_INTERNAL_PORT: '0',
+      DMN_API_EXTERNAL_HOST: '127.0.0.1',
+      DMN_API_EXTERNAL_PORT: '0',
+      DMN_CHAIN_RPC_URL: chainUrl,
+      DMN_CHAIN_PRIVATE_KEY: wallet.privateKey,
+      DMN_CHAIN_CONTRACT_ADDRESS: contract,
+      DMN_LOG_LEVEL: 'info'
+    },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const started = await new Promise<{ peerId: string; addresses: string[] }>((resolve, reject) => {
+    let buffer = ''
+    let p2p: { peerId: string; addresses: string[] } | undefined
+    const timer = setTimeout(() => reject(new Error('the recipient did not start within 60 s')), 60_000)
+    child.once('exit', (code) => reject(new Error(`the recipient exited with ${code}`)))
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString()
+      const lines = buffer.split('\n')
+      buffer = lines.pop() ?? ''
+      for (const line of lines) {
+        const entry = JSON.parse(line) as { msg?: string; peerId?: string; addresses?: string[] }
+        if (entry.msg === 'p2p started')
+          p2p = { peerId: entry.peerId as string, addresses: entry.addresses ?? [] }
+        if (entry.msg === 'node ready' && p2p) {
+          clearTimeout(timer)
+          resolve(p2p)
+        }
+      }
+    })
+  })
+  child.stdout?.resume()
+  return {
+    ...started,
+    async stop() {
+      if (child.exitCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+    }
+  }
+}
+
 const fmt = (l: Load) =>
   `${String(l.rps).padStart(7)} req/s  p50 ${String(l.p50Ms).padStart(4)} ms  p99 ${String(l.p99Ms).padStart(4)} ms  (${l.requests} requests, ${l.non2xx} non-2xx, ${l.errors} errors)`
 
 const cluster = await startLocalCluster({
-  names: ['A', 'B'],
+  names: ['A'],
   logger: pino({ level: 'silent' }),
   // Lifted so the limiter is exercised but the figure is the stack's, not the configured limit.
   rateLimit: { perSecond: 1e9, burst: 1e9 }
 })
 const bare = await bareHono()
+let recipient: Awaited<ReturnType<typeof startRecipient>> | undefined
 try {
-  const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0] & object, (typeof cluster.nodes)[0] & object]
-  await introduce(a, b)
+  const a = cluster.nodes[0] as (typeof cluster.nodes)[0] & object
+  recipient = await startRecipient(join(cluster.rootDir, 'B'), cluster.chainUrl, cluster.contractAddress)
+  const address = recipient.addresses.find((x) => x.includes('/127.0.0.1/')) ?? recipient.addresses[0]
+  await a.node.p2p.connect(address?.includes('/p2p/') ? address : `${address}/p2p/${recipient.peerId}`)
   const key = a.node.api.apiKeys.create({ name: 'bench', scopes: ['share', 'read'] }).key
-
   console.log(`API benchmark: autocannon, ${CONNECTIONS} connections, ${DURATION} s per run, 127.0.0.1`)
   // First, while the nodes are idle: the share run leaves deliveries and audit transactions behind.
   const sign = await signRate()
@@ -113,7 +181,7 @@ try {
   const ourHealth = await load(`${a.externalUrl}/health`)
   console.log(`GET /health   node external API      ${fmt(ourHealth)}`)
 
-  const body = JSON.stringify({ data: randomBytes(512).toString('hex'), recipient: b.peerId })
+  const body = JSON.stringify({ data: randomBytes(512).toString('hex'), recipient: recipient.peerId })
   const shares = await load(`${a.externalUrl}/share_data`, [
     '-m',
     'POST',
@@ -140,5 +208,6 @@ try {
   )
 } finally {
   bare.server.close()
+  await recipient?.stop()
   await cluster.stop()
 }
