@@ -3,20 +3,24 @@
  *
  *   node bench/p2p/share-throughput.ts [--count-small N] [--count-large N]
  *
- * Two real nodes (SQLite files with synchronous=FULL, key rings with the default 3072-bit signing and
- * 4096-bit encryption keys) on 127.0.0.1. For each size and tier, N shares are queued at once and the
+ * Two real nodes in two processes (SQLite files with synchronous=FULL, key rings with the default
+ * 3072-bit signing and 4096-bit encryption keys) on 127.0.0.1; the receiver runs in a child process
+ * driven over its stdin/stdout. For each size and tier, N shares are queued at once and the
  * clock stops when the sender holds every verified receipt: this covers record encryption at rest,
  * sealing, signing, Noise + Yamux transport, the receiver's checks and storage, and the receipt.
- * The raw TCP line sends the same number of payloads of the same size over a plain socket with a
- * one-byte acknowledgement each: the ceiling the transport alone allows. Last line: one JSON object.
+ * The raw TCP line sends the same number of payloads of the same size over a plain socket to the same
+ * child process, with a one-byte acknowledgement each: the ceiling the transport alone allows. Last line: one JSON object.
  */
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Socket, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { createInterface } from 'node:readline'
 import type { Tier } from '../../node/core/share.ts'
 import { createKeyRing } from '../../node/crypto/index.ts'
 import { createLogger } from '../../node/log/logger.ts'
@@ -28,7 +32,9 @@ import { migrate } from '../../node/store/migrations.ts'
 const { values } = parseArgs({
   options: {
     'count-small': { type: 'string', default: '300' },
-    'count-large': { type: 'string', default: '30' }
+    'count-large': { type: 'string', default: '30' },
+    /** Internal: run as the receiver process in this data directory. */
+    receiver: { type: 'string' }
   }
 })
 const SIZES = [
@@ -104,8 +110,8 @@ async function measureShares(
   return (performance.now() - start) / 1000
 }
 
-/** Same count of same-size payloads over a plain TCP socket, each acknowledged by one byte. */
-async function measureRawTcp(bytes: number, count: number) {
+/** The raw TCP side of the receiver: acknowledges every `bytes` received with one byte. */
+async function rawAckServer(bytes: number): Promise<number> {
   const server = createServer((socket: Socket) => {
     let buffered = 0
     socket.on('data', (chunk) => {
@@ -115,11 +121,16 @@ async function measureRawTcp(bytes: number, count: number) {
         socket.write(Buffer.of(1))
       }
     })
+    socket.on('close', () => server.close())
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const address = server.address()
-  const port = typeof address === 'object' && address ? address.port : 0
+  return typeof address === 'object' && address ? address.port : 0
+}
+
+/** Same count of same-size payloads over a plain TCP socket, each acknowledged by one byte. */
+async function measureRawTcp(port: number, bytes: number, count: number) {
   const client = connect(port, '127.0.0.1')
   await once(client, 'connect')
   const payload = Buffer.from(new Uint8Array(randomBytes(bytes)))
@@ -137,46 +148,90 @@ async function measureRawTcp(bytes: number, count: number) {
   await acked
   const seconds = (performance.now() - start) / 1000
   client.destroy()
-  server.close()
   return seconds
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'dmn-bench-p2p-'))
-const results: Record<string, unknown>[] = []
-try {
-  const [a, b] = await Promise.all([startNode(join(dir, 'a')), startNode(join(dir, 'b'))])
-  // High tier needs trust above a pin, on both ends: each operator allowlists the other node.
-  b.p2p.allowPeer(a.p2p.peerId)
-  a.p2p.allowPeer(b.p2p.peerId)
-  await a.p2p.connect(b.p2p.multiaddrs[0] as string)
-  // Warm-up: connection, certificate exchange, JIT.
-  await measureShares(a.p2p, b.p2p.peerId, 1024, 10, 'standard')
-  console.log('size    tier      shares  seconds  shares/s     MB/s | raw TCP shares/s   raw TCP MB/s')
-  for (const size of SIZES) {
-    const rawSeconds = await measureRawTcp(size.bytes, size.count)
-    for (const tier of TIERS) {
-      const seconds = await measureShares(a.p2p, b.p2p.peerId, size.bytes, size.count, tier)
-      const mb = (size.bytes * size.count) / 1e6
-      const row = {
-        size: size.label,
-        tier,
-        shares: size.count,
-        seconds: Number(seconds.toFixed(3)),
-        sharesPerSecond: Number((size.count / seconds).toFixed(1)),
-        mbPerSecond: Number((mb / seconds).toFixed(2)),
-        rawTcpSharesPerSecond: Number((size.count / rawSeconds).toFixed(1)),
-        rawTcpMbPerSecond: Number((mb / rawSeconds).toFixed(2))
-      }
-      results.push(row)
-      console.log(
-        `${row.size.padEnd(8)}${tier.padEnd(10)}${String(row.shares).padStart(6)}${row.seconds.toFixed(3).padStart(9)}` +
-          `${row.sharesPerSecond.toFixed(1).padStart(10)}${row.mbPerSecond.toFixed(2).padStart(9)} |` +
-          `${row.rawTcpSharesPerSecond.toFixed(1).padStart(17)}${row.rawTcpMbPerSecond.toFixed(2).padStart(15)}`
-      )
+/** The receiver process: one node, and raw TCP servers on request; commands are JSON lines on stdin. */
+async function runReceiver(dir: string): Promise<void> {
+  const node = await startNode(dir)
+  const reply = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`)
+  reply({ peerId: node.p2p.peerId, address: node.p2p.multiaddrs[0] })
+  for await (const line of createInterface({ input: process.stdin })) {
+    const command = JSON.parse(line) as { allow?: string; raw?: number; stop?: boolean }
+    if (command.allow) {
+      node.p2p.allowPeer(command.allow)
+      reply({ ok: true })
+    } else if (command.raw) {
+      reply({ port: await rawAckServer(command.raw) })
+    } else if (command.stop) {
+      await node.stop()
+      reply({ ok: true })
+      process.exit(0)
     }
   }
-  await Promise.all([a.stop(), b.stop()])
-} finally {
-  rmSync(dir, { recursive: true, force: true })
 }
-console.log(JSON.stringify({ bench: 'p2p-share-throughput', node: process.version, results }))
+
+/** Starts the receiver process and returns a function that sends it one command and awaits the answer. */
+async function spawnReceiver(dir: string) {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--receiver', dir], {
+    stdio: ['pipe', 'pipe', 'inherit']
+  })
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  const next = async () => {
+    const { value, done } = await lines.next()
+    if (done) throw new Error('the receiver process exited')
+    return JSON.parse(value as string) as Record<string, unknown>
+  }
+  const hello = await next()
+  const ask = async (command: Record<string, unknown>) => {
+    child.stdin.write(`${JSON.stringify(command)}\n`)
+    return next()
+  }
+  return { peerId: hello['peerId'] as string, address: hello['address'] as string, ask }
+}
+
+if (values.receiver) {
+  await runReceiver(values.receiver)
+} else {
+  const dir = mkdtempSync(join(tmpdir(), 'dmn-bench-p2p-'))
+  const results: Record<string, unknown>[] = []
+  try {
+    const [a, b] = await Promise.all([startNode(join(dir, 'a')), spawnReceiver(join(dir, 'b'))])
+    // High tier needs trust above a pin, on both ends: each operator allowlists the other node.
+    await b.ask({ allow: a.p2p.peerId })
+    a.p2p.allowPeer(b.peerId)
+    await a.p2p.connect(b.address)
+    // Warm-up (connection, certificate exchange, JIT in both processes), so each row is steady state.
+    for (const tier of TIERS) await measureShares(a.p2p, b.peerId, 1024, 100, tier)
+    console.log('size    tier      shares  seconds  shares/s     MB/s | raw TCP shares/s   raw TCP MB/s')
+    for (const size of SIZES) {
+      const { port } = (await b.ask({ raw: size.bytes })) as { port: number }
+      const rawSeconds = await measureRawTcp(port, size.bytes, size.count)
+      for (const tier of TIERS) {
+        const seconds = await measureShares(a.p2p, b.peerId, size.bytes, size.count, tier)
+        const mb = (size.bytes * size.count) / 1e6
+        const row = {
+          size: size.label,
+          tier,
+          shares: size.count,
+          seconds: Number(seconds.toFixed(3)),
+          sharesPerSecond: Number((size.count / seconds).toFixed(1)),
+          mbPerSecond: Number((mb / seconds).toFixed(2)),
+          rawTcpSharesPerSecond: Number((size.count / rawSeconds).toFixed(1)),
+          rawTcpMbPerSecond: Number((mb / rawSeconds).toFixed(2))
+        }
+        results.push(row)
+        console.log(
+          `${row.size.padEnd(8)}${tier.padEnd(10)}${String(row.shares).padStart(6)}${row.seconds.toFixed(3).padStart(9)}` +
+            `${row.sharesPerSecond.toFixed(1).padStart(10)}${row.mbPerSecond.toFixed(2).padStart(9)} |` +
+            `${row.rawTcpSharesPerSecond.toFixed(1).padStart(17)}${row.rawTcpMbPerSecond.toFixed(2).padStart(15)}`
+        )
+      }
+    }
+    await a.stop()
+    await b.ask({ stop: true })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  console.log(JSON.stringify({ bench: 'p2p-share-throughput', node: process.version, results }))
+}
