@@ -55,7 +55,11 @@ export class ApiServer implements Startable {
   async start(): Promise<void> {
     const cfg = this.#init.config
     this.#shutdown = new AbortController()
-    const common = { trustedProxies: cfg.trustedProxies, bodyLimitBytes: cfg.bodyLimitBytes }
+    const common = {
+      trustedProxies: cfg.trustedProxies,
+      bodyLimitBytes: cfg.bodyLimitBytes,
+      maxClients: cfg.rateLimitMaxClients
+    }
     const external = createExternalApp(this.#ports, { ...common, rateLimit: cfg.external.rateLimit })
     const internal = createInternalApp(this.#ports, {
       ...common,

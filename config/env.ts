@@ -71,7 +71,8 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { path: 'api.external.rateLimit.perSecond', names: ['DMN_API_EXTERNAL_RATE_PER_SECOND'], kind: 'number' },
   { path: 'api.external.rateLimit.burst', names: ['DMN_API_EXTERNAL_RATE_BURST'], kind: 'number' },
   { path: 'api.trustedProxies', names: ['DMN_API_TRUSTED_PROXIES'], kind: 'list' },
-  { path: 'api.bodyLimitBytes', names: ['DMN_API_BODY_LIMIT_BYTES'], kind: 'number' }
+  { path: 'api.bodyLimitBytes', names: ['DMN_API_BODY_LIMIT_BYTES'], kind: 'number' },
+  { path: 'api.rateLimitMaxClients', names: ['DMN_API_RATE_LIMIT_MAX_CLIENTS'], kind: 'number' }
 ]
 
 /** `DMN_*` names that are not settings but are read by the CLI or the wrapper. */

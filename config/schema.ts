@@ -133,7 +133,9 @@ export const configSchema = z.strictObject({
       /** Addresses whose X-Forwarded-For is believed. None by default. */
       trustedProxies: z.array(z.ipv4().or(z.ipv6())).default([]),
       // 1 MiB of data plus JSON framing and the other fields.
-      bodyLimitBytes: z.number().int().min(1_024).default(1_200_000)
+      bodyLimitBytes: z.number().int().min(1_024).default(1_200_000),
+      /** Most rate-limit buckets held per API; past it the least recently used client is forgotten. */
+      rateLimitMaxClients: z.number().int().min(100).default(10_000)
     })
     .prefault({})
 })
