@@ -2,6 +2,7 @@ import { type Config, redactConfig } from '../config/index.ts'
 import { ApiComponent } from './api-component.ts'
 import { AuditService, onReceiptStored, onShareQueued } from './audit/index.ts'
 import { MissingMasterPasswordError } from './core/errors.ts'
+import { keyFingerprint } from './crypto/index.ts'
 import { KeyRingService } from './crypto/key-ring-service.ts'
 import { Lifecycle, type Startable } from './core/lifecycle.ts'
 import { componentLogger, type Logger } from './log/logger.ts'
@@ -81,7 +82,14 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     p2p,
     audit
   })
-  const components: Startable[] = [store, keyRing, audit, p2p, api]
+  // Binds the node's account to its PeerId and signing key on chain, once (queued like any event).
+  const auditIdentity: Startable = {
+    name: 'audit-identity',
+    start: () =>
+      audit.registerIdentity(p2p.peerId, keyFingerprint(keyRing.ring.identity.signing.publicKeyPem)),
+    stop: () => {}
+  }
+  const components: Startable[] = [store, keyRing, audit, p2p, auditIdentity, api]
 
   const lifecycleLog = componentLogger(logger, 'lifecycle')
   const lifecycle = new Lifecycle(components, {

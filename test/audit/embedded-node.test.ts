@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { AUDIT_TRAIL_RUNTIME } from '../../node/audit/contract.ts'
+import { AUDIT_TRAIL_RUNTIME, addressTopic, TOPICS } from '../../node/audit/contract.ts'
+import { getLogs } from '../../node/audit/event-index.ts'
 import { RpcClient } from '../../node/audit/rpc-client.ts'
 import { isAlive, spawnCli, waitForExit, waitForLog } from '../helpers/cli.ts'
 import { waitFor } from './helpers.ts'
@@ -37,18 +38,22 @@ const refuses = async (url: string) => {
 }
 
 describe('embedded chain (no CHAIN_RPC_URL)', () => {
-  it('starts a Hardhat node on 127.0.0.1, deploys AuditTrail on it and stops it with the node', async () => {
+  it('starts a Hardhat node on 127.0.0.1, deploys AuditTrail, registers the node identity, and stops it with the node', async () => {
     const node = spawnCli(['start'], env())
     const started = waitForLog(node, 'embedded hardhat node started')
     const ready = waitForLog(node, 'audit trail ready')
     const { url } = (await started) as { url: string }
-    const { contract } = (await ready) as { contract: string }
+    const { contract, account } = (await ready) as { contract: string; account: string }
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
-    const code = await new RpcClient({ url, timeoutMs: 5_000 }).call<string>('eth_getCode', [
-      contract,
-      'latest'
-    ])
+    const rpc = new RpcClient({ url, timeoutMs: 5_000 })
+    const code = await rpc.call<string>('eth_getCode', [contract, 'latest'])
     expect(code.toLowerCase()).toBe(AUDIT_TRAIL_RUNTIME)
+    // The node registers its identity (PeerId, signing key) for its account on its own.
+    await waitFor(
+      async () =>
+        (await getLogs(rpc, contract, [TOPICS.NodeRegistered, addressTopic(account)], 0)).length === 1,
+      'NodeRegistered for the node account'
+    )
     node.kill('SIGTERM')
     expect((await waitForExit(node)).code).toBe(0)
     expect(await refuses(url)).toBe(true)
