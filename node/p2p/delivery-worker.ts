@@ -7,8 +7,8 @@ import type { RecordRepository } from '../store/records.ts'
 import type { ShareRepository, ShareRow } from '../store/shares.ts'
 import { type CertificateExchange, isCertificateVerdict } from './cert-exchange.ts'
 import {
-  AttestationUnavailableError,
   errorName,
+  InvalidShareRequestError,
   RecipientUnreachableError,
   RecordNotFoundError,
   RemoteRefusalError
@@ -161,7 +161,9 @@ export class DeliveryWorker {
       assertTrustFor(share.tier, recipient.trust, recipient.peerId)
       if (share.tier === 'maximum') {
         if (!this.#init.attestRecipient)
-          throw new AttestationUnavailableError('maximum tier needs an attestation verifier')
+          throw new InvalidShareRequestError('maximum tier needs an attestation verifier', {
+            field: 'security_tier'
+          })
         await this.#init.attestRecipient(share.recipient, share.shareId, { signal })
       }
       const plaintext = this.#init.records.read(share.dataHash)

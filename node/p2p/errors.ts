@@ -64,7 +64,10 @@ export class ShareNotFoundError extends DmnError {
   override name = 'ShareNotFoundError'
 }
 
-/** The share is refused as a request: bad data size, bad tier, sharing with oneself. */
+/**
+ * The share is refused as a request: bad data size, bad tier, sharing with oneself, the maximum tier
+ * without an attestation verifier (field `security_tier`).
+ */
 export class InvalidShareRequestError extends DmnError {
   override name = 'InvalidShareRequestError'
   /** The request field at fault (`data`, `recipient`, `security_tier`). */
@@ -74,11 +77,6 @@ export class InvalidShareRequestError extends DmnError {
     super(message, options)
     this.field = options.field ?? 'data'
   }
-}
-
-/** A maximum-tier share needs the recipient's TPM attestation, and this node has no verifier for it. */
-export class AttestationUnavailableError extends DmnError {
-  override name = 'AttestationUnavailableError'
 }
 
 /** A receipt did not verify or does not match the share it answers. */

@@ -16,13 +16,7 @@ export { p2pInitFromConfig } from './from-config.ts'
 export type { PeerEntry, PeerStatus, PeerTrust } from './peer-book.ts'
 export { P2pService } from './p2p-service.ts'
 export { shareView } from './p2p-runtime.ts'
-export {
-  type AuditStateOf,
-  createDataService,
-  createNetworkService,
-  createShareService,
-  publishP2pEvents
-} from './ports-adapter.ts'
+export { createDataService, createNetworkService } from './ports-adapter.ts'
 export type {
   P2pComponents,
   P2pEvents,

@@ -8,7 +8,6 @@ import type { Logger } from '../log/logger.ts'
 import { dataHashOf } from '../store/records.ts'
 import type { ShareState } from '../store/shares.ts'
 import {
-  AttestationUnavailableError,
   errorName,
   InvalidShareRequestError,
   PeerDeniedError,
@@ -100,8 +99,9 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
       throw new InvalidShareRequestError(`data of ${input.data.byteLength} bytes exceeds ${MAX_DATA_BYTES}`)
     }
     if (tier === 'maximum' && !this.#init.attestRecipient) {
-      throw new AttestationUnavailableError(
-        'the maximum tier needs TPM attestation, which this node is not configured for'
+      throw new InvalidShareRequestError(
+        'the maximum tier needs TPM attestation, which this node is not configured for',
+        { field: 'security_tier' }
       )
     }
     const recipient = this.#resolveRecipient(input.recipient)
@@ -159,18 +159,6 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   /** Shares of a record, sent and received, newest first. */
   sharesOf(dataHash: string): ShareView[] {
     return this.#state().shares.listByDataHash(dataHash).map(shareView)
-  }
-
-  /** Shares sent and received, optionally of one direction and state, newest first. */
-  listShares(
-    opts: { direction?: 'out' | 'in'; state?: ShareState; limit?: number; offset?: number } = {}
-  ): ShareView[] {
-    return this.#state().shares.list(opts).map(shareView)
-  }
-
-  /** How many shares there are per `direction:state` (e.g. `out:queued`). */
-  countShares(): Record<string, number> {
-    return this.#state().shares.countByState()
   }
 
   /** The outgoing delivery list (outbox view), optionally filtered by state. */

@@ -1,12 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  createDataService,
-  createNetworkService,
-  createShareService,
-  type P2pEvents
-} from '../../node/p2p/index.ts'
+import { createDataService, createNetworkService, type P2pEvents } from '../../node/p2p/index.ts'
 import { nextEvent, startNode, type TestNode, tempDir, waitFor } from './helpers.ts'
 
 type Delivered = P2pEvents['share:delivered'][0]
@@ -98,42 +93,17 @@ describe('recipients by address, fetch by hash, health and expiry', () => {
     expect(stats.connectedPeers).toBeGreaterThanOrEqual(2)
     expect(stats.messagesOut).toBeGreaterThan(0)
     expect(stats.bytesOut).toBeGreaterThan(1024)
-    expect(stats.shares['out:delivered']).toBeGreaterThanOrEqual(2)
+    expect(stats.shares['out:delivered']).toBe(2)
     const network = createNetworkService(a.p2p)
     expect((await network.stats()).listenAddresses).toEqual(a.p2p.multiaddrs)
     expect((await network.deny(d.p2p.peerId)).status).toBe('denied')
     expect((await network.allow(d.p2p.peerId)).status).toBe('active')
   })
 
-  it('serves the API share port: queued views, audit state from the audit trail, port errors', async () => {
-    const service = createShareService(a.p2p, { auditOf: () => ({ audit: 'sent', txHash: '0xabc' }) })
-    const delivered = nextEvent<Delivered>(a.p2p, 'share:delivered')
-    const view = await service.share({ data: new Uint8Array([5]), recipient: b.p2p.peerId, tier: 'standard' })
-    expect(view).toMatchObject({
-      delivery: 'queued',
-      audit: 'sent',
-      txHash: '0xabc',
-      recipientLabel: b.p2p.peerId
-    })
-    await delivered
-    expect((await service.getShare(view.shareId))?.delivery).toBe('delivered')
-    expect(await service.getShare('0'.repeat(32))).toBeUndefined()
-    expect(
-      (await createShareService(b.p2p).listShares({ state: 'received' })).map((s) => s.shareId)
-    ).toContain(view.shareId)
-    expect((await service.countByState()).delivered).toBeGreaterThanOrEqual(1)
-    const req = (recipient: string, tier: 'standard' | 'maximum') => ({
-      data: new Uint8Array(1),
-      recipient,
-      tier
-    })
-    await expect(service.share(req(a.p2p.peerId, 'standard'))).rejects.toMatchObject({
-      name: 'InvalidRequestError',
-      field: 'recipient'
-    })
-    await expect(service.share(req(b.p2p.peerId, 'maximum'))).rejects.toMatchObject({
-      name: 'DependencyUnavailableError'
-    })
+  it('refuses the maximum tier without an attestation verifier, naming the field', () => {
+    expect(() =>
+      a.p2p.shareData({ data: new Uint8Array(1), recipient: b.p2p.peerId, tier: 'maximum' })
+    ).toThrow(expect.objectContaining({ name: 'InvalidShareRequestError', field: 'security_tier' }))
   })
 
   it('marks a share failed after its expiry, with the last error, and lets it be retried', async () => {
