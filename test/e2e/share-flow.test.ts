@@ -175,6 +175,38 @@ async function collectEvents(
   return events
 }
 
+describe('share requests the node refuses or resolves', () => {
+  it('names B by its Ethereum address, refuses sharing with itself, and answers 503 for maximum without TPM', async () => {
+    const [a, b] = cluster.nodes as [
+      NonNullable<(typeof cluster.nodes)[0]>,
+      NonNullable<(typeof cluster.nodes)[0]>
+    ]
+    const post = (body: unknown) =>
+      json(`${a.externalUrl}/share_data`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': keyA },
+        body: JSON.stringify(body)
+      })
+    const byAddress = await post({ data: 'to an address', recipient: b.ethAddress })
+    expect(byAddress.status).toBe(201)
+    expect(byAddress.body['recipient']).toBe(b.ethAddress)
+    const share = a.node.p2p.getShare(byAddress.body['share_id'] as string)
+    expect(share.recipient).toBe(b.peerId)
+
+    const self = await post({ data: 'to myself', recipient: a.peerId })
+    expect(self.status).toBe(422)
+    expect(self.body).toMatchObject({ code: 'request_refused', field: 'recipient' })
+
+    const unknown = await post({ data: 'to nobody', recipient: '0x000000000000000000000000000000000000dEaD' })
+    expect(unknown.status).toBe(422)
+    expect(unknown.body).toMatchObject({ code: 'unknown_recipient', field: 'recipient' })
+
+    const maximum = await post({ data: 'top secret', recipient: b.peerId, security_tier: 'maximum' })
+    expect(maximum.status).toBe(503)
+    expect(maximum.body).toMatchObject({ code: 'unavailable', dependency: 'attestation' })
+  })
+})
+
 describe('operator API on a running node', () => {
   it('streams share, delivery and audit events live while a share goes through', async () => {
     const [a, b] = cluster.nodes as [
