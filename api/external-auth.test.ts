@@ -8,7 +8,6 @@ const HELLO_HASH = '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b
 
 let h: Harness
 let app: ReturnType<typeof createExternalApp>
-let _key: string
 let readKey: string
 
 beforeEach(() => {
@@ -18,7 +17,8 @@ beforeEach(() => {
     trustedProxies: [],
     bodyLimitBytes: 1_200_000
   })
-  _key = h.ports.apiKeys.create({ name: 'writer', scopes: ['share', 'read'] }).key
+  // A valid key exists, so an unknown one is told apart from a populated table.
+  h.ports.apiKeys.create({ name: 'writer', scopes: ['share', 'read'] })
   readKey = h.ports.apiKeys.create({ name: 'reader', scopes: ['read'] }).key
 })
 afterEach(() => h.close())
