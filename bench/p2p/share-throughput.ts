@@ -164,11 +164,13 @@ async function runReceiver(dir: string): Promise<void> {
     } else if (command.raw) {
       reply({ port: await rawAckServer(command.raw) })
     } else if (command.stop) {
-      await node.stop()
-      reply({ ok: true })
-      process.exit(0)
+      break
     }
   }
+  // A stop command, or the parent went away (stdin closed): either way this process ends.
+  await node.stop()
+  reply({ ok: true })
+  process.exit(0)
 }
 
 /** Starts the receiver process and returns a function that sends it one command and awaits the answer. */
