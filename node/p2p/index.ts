@@ -5,7 +5,7 @@
  *
  * Entry point: `new P2pService(components, init)` (a Startable; start after the store and key ring),
  * with `p2pInitFromConfig(config, extras)` for the options. Its methods are the API the REST layer
- * uses: `shareData`, `getShare`, `sharesOf`, `getRecord`, `listDeliveries`, `retryShare`, `stats`,
+ * uses: `shareData`, `getShare`, `sharesOf`, `getRecord`, `recordInfo`, `listDeliveries`, `retryShare`, `stats`,
  * `peers`, `allowPeer`, `denyPeer`, `connect`; its events (`share:queued`, `share:delivered`,
  * `share:attempt-failed`, `share:received`, `peer:verified`, `refused`) feed live updates.
  */
