@@ -103,7 +103,7 @@ export const configSchema = z.strictObject({
       pollIntervalMs: z.number().int().min(10).default(1_000),
       /** Longest wait between retries while the chain is unreachable. */
       maxBackoffMs: z.number().int().min(10).default(30_000),
-      /** A transaction the chain has not seen after this long is broadcast again. */
+      /** A transaction still in the pool after this long is replaced at a higher gas price. */
       resendAfterSeconds: z.number().positive().default(60),
       /** How often the security log's head is anchored (when it moved). */
       logAnchorIntervalSeconds: z.number().positive().default(300),

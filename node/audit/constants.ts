@@ -18,6 +18,9 @@ export const LOG_QUERY_BLOCK_SPAN = 5_000
 /** Gas estimate head-room: state can change between estimate and inclusion. */
 export const GAS_LIMIT_MARGIN_PERCENT = 20n
 
+/** Gas-price raise of a replacement transaction; geth refuses replacements raised by less than 10%. */
+export const REPLACEMENT_BUMP_PERCENT = 25n
+
 /** Genesis `prev_hash` of the security log. */
 export const LOG_GENESIS_HASH = '0'.repeat(64)
 

@@ -192,7 +192,9 @@ export class Publisher {
     if (txs.length > 0) {
       const head = await sender.head(opts)
       for (const tx of txs) {
-        const result = await sender.track(tx, head, opts)
+        const result = await sender.track(tx, head, opts, (hash) =>
+          jobFromKey(this.#c.db, tx.job)?.markSent(this.#c.db, hash, tx.nonce)
+        )
         if (result.kind === 'waiting') {
           // Not mined yet: a later nonce cannot be mined before it.
           if (result.confirmations === 0) break

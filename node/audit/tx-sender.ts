@@ -5,9 +5,9 @@
  * its nonce went to another transaction. Nonces are the node's own: the next one is kept in
  * `node_state` and never lower than the chain's pending count.
  */
-import { keccak256, type Wallet } from 'ethers'
+import { keccak256, Transaction, type Wallet } from 'ethers'
 import type { Db } from '../store/database.ts'
-import { GAS_LIMIT_MARGIN_PERCENT } from './constants.ts'
+import { GAS_LIMIT_MARGIN_PERCENT, REPLACEMENT_BUMP_PERCENT } from './constants.ts'
 import { translateRevert } from './contract.ts'
 import { ChainRpcError } from './errors.ts'
 import { hexToNumber, type RpcClient, type RpcReceipt, toHex } from './rpc-client.ts'
@@ -168,7 +168,12 @@ export class TxSender {
   }
 
   /** Where `tx` stands now; reorged-out receipts count as not mined. */
-  async track(tx: ChainTxRow, head: number, opts: Opts = {}): Promise<TrackResult> {
+  async track(
+    tx: ChainTxRow,
+    head: number,
+    opts: Opts = {},
+    onReplaced?: (txHash: string) => void
+  ): Promise<TrackResult> {
     const receipt = await this.#rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [tx.tx_hash], opts)
     if (receipt) {
       const mined = hexToNumber(receipt.blockNumber)
@@ -191,12 +196,52 @@ export class TxSender {
       return again ? { kind: 'waiting', confirmations: 0 } : { kind: 'dropped' }
     }
     const seen = await this.#rpc.call<unknown>('eth_getTransactionByHash', [tx.tx_hash], opts)
-    if (seen === null || Date.now() - tx.sent_ms > this.#init.resendAfterMs) {
+    if (seen === null) {
+      // The node lost it (restart, eviction, reorg): the very same bytes again.
       await this.#broadcast(tx.raw, opts)
       this.#db
         .prepare('UPDATE chain_txs SET sent_ms = ?, updated_at = ? WHERE id = ?')
         .run(Date.now(), new Date().toISOString(), tx.id)
+    } else if (Date.now() - tx.sent_ms > this.#init.resendAfterMs) {
+      await this.#replace(tx, onReplaced, opts)
     }
     return { kind: 'waiting', confirmations: 0 }
+  }
+
+  /**
+   * Replaces a transaction that waits too long in the pool: same nonce and call, a gas price raised
+   * by REPLACEMENT_BUMP_PERCENT (nodes demand a raise to accept a replacement) or the current one if
+   * higher. Should the old one be mined after all, the new one is the one dropped, and the job
+   * finds its record through the contract's duplicate guard.
+   */
+  async #replace(
+    tx: ChainTxRow,
+    onReplaced: ((txHash: string) => void) | undefined,
+    opts: Opts
+  ): Promise<void> {
+    const old = Transaction.from(tx.raw)
+    const current = BigInt(await this.#rpc.call<string>('eth_gasPrice', [], opts))
+    const bumped = ((old.gasPrice ?? 0n) * (100n + REPLACEMENT_BUMP_PERCENT) + 99n) / 100n
+    const raw = await this.#wallet.signTransaction({
+      type: 0,
+      to: old.to,
+      data: old.data,
+      nonce: old.nonce,
+      gasLimit: old.gasLimit,
+      gasPrice: bumped > current ? bumped : current,
+      chainId: this.#init.chainId
+    })
+    const hash = keccak256(raw)
+    const t = new Date().toISOString()
+    this.#db.transaction(() => {
+      this.#db.prepare(`UPDATE chain_txs SET state = 'dropped', updated_at = ? WHERE id = ?`).run(t, tx.id)
+      this.#db
+        .prepare(
+          `INSERT INTO chain_txs (job, nonce, tx_hash, raw, state, sent_ms, updated_at) VALUES (?, ?, ?, ?, 'sent', ?, ?)`
+        )
+        .run(tx.job, tx.nonce, hash, raw, Date.now(), t)
+      onReplaced?.(hash)
+    })()
+    await this.#broadcast(raw, opts)
   }
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { Transaction } from 'ethers'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { bytes16, TOPICS } from '../../node/audit/contract.ts'
 import { getLogs } from '../../node/audit/event-index.ts'
@@ -143,6 +144,36 @@ describe('publisher restarts and chain outages', () => {
       await waitFor(() => countState(store.db, 'confirmed') === 5, 'all five confirmed')
       for (const s of shares) expect(await shareRecords(d, s.shareId)).toHaveLength(1)
       expect(store.db.prepare('SELECT count(*) AS n FROM chain_txs').get()).toEqual({ n: 5 })
+    } finally {
+      await d.rpc.call('evm_setAutomine', [true])
+    }
+  })
+
+  it('replaces a transaction stuck in the pool by one with the same nonce and a higher gas price: one record', async () => {
+    store = tempStore()
+    const d = await freshDeployment(chain.url)
+    await d.rpc.call('evm_setAutomine', [false])
+    try {
+      audit = auditService(store.db, store.dir, settings(d, { resendAfterSeconds: 0.2 }))
+      await audit.start()
+      const share = queueShare(store.db)
+      const txs = () =>
+        store.db.prepare('SELECT nonce, raw FROM chain_txs ORDER BY id').all() as {
+          nonce: number
+          raw: string
+        }[]
+      await waitFor(() => txs().length >= 2, 'a replacement transaction')
+      const [first, second] = txs().map((t) => Transaction.from(t.raw))
+      expect(second!.nonce).toBe(first!.nonce)
+      expect(second!.data).toBe(first!.data)
+      expect(second!.gasPrice! * 100n).toBeGreaterThanOrEqual(first!.gasPrice! * 125n)
+      await d.rpc.call('evm_setAutomine', [true])
+      await d.rpc.call('evm_mine', [])
+      await waitFor(() => countState(store.db, 'confirmed') === 1, 'confirmation')
+      const logs = await shareRecords(d, share.shareId)
+      expect(logs).toHaveLength(1)
+      const row = store.db.prepare('SELECT tx_hash FROM outbox').get() as { tx_hash: string }
+      expect(row.tx_hash).toBe(logs[0]!.transactionHash)
     } finally {
       await d.rpc.call('evm_setAutomine', [true])
     }
