@@ -53,7 +53,7 @@ afterAll(async () => {
   if (root) expect(existsSync(root)).toBe(false)
 })
 
-describe('share end to end', () => {
+describe('share end to end', { timeout: 120_000 }, () => {
   it('delivers a share from A to B, brings back a receipt and verifies the audit on chain', async () => {
     const [a, b] = cluster.nodes as [
       NonNullable<(typeof cluster.nodes)[0]>,
