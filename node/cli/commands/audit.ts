@@ -53,9 +53,13 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
         let anchorsOk = true
         if (ctx.config().chain.rpcUrl) {
           const c = await connectChain(ctx.config(), db)
-          const a = await verifyLogAnchors(c, log, c.account ?? '', {})
-          anchors = a
-          anchorsOk = a.ok
+          if (c.account) {
+            const a = await verifyLogAnchors(c, log, c.account, {})
+            anchors = a
+            anchorsOk = a.ok
+          } else {
+            anchors = 'not checked (this node has not published on this chain yet)'
+          }
         }
         ctx.print(JSON.stringify({ ...result, ok: result.ok && anchorsOk, anchors }))
         if (result.firstBad) {
