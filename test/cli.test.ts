@@ -82,7 +82,13 @@ describe('dmn start', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`logs ready, stops cleanly on ${signal} and leaves no process behind`, async () => {
       const dataDir = tempDir()
-      const child = spawnCli(['start', '--data-dir', dataDir], { KEY_MASTER_PASSWORD: 'test-password' })
+      // Port 0 everywhere: the test must not collide with anything else listening on this machine.
+      const child = spawnCli(['start', '--data-dir', dataDir], {
+        KEY_MASTER_PASSWORD: 'test-password',
+        DMN_P2P_PORT: '0',
+        DMN_API_INTERNAL_PORT: '0',
+        DMN_API_EXTERNAL_PORT: '0'
+      })
       const ready = await waitForLog(child, 'node ready')
       expect(ready['dataDir']).toBe(dataDir)
       const stopped = waitForLog(child, 'stopped')
