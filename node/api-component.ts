@@ -20,6 +20,7 @@ import type { Logger } from './log/logger.ts'
 import { createDataService, createNetworkService } from './p2p/ports-adapter.ts'
 import type { P2pEvents, P2pService } from './p2p/index.ts'
 import { createApiKeyStore } from './store/api-keys.ts'
+import type { Db } from './store/database.ts'
 import type { StoreService } from './store/store-service.ts'
 
 export interface ApiComponentParts {
@@ -127,39 +128,52 @@ export class ApiComponent implements Startable {
       p2p.on(from, listener as never)
       this.#unbridge.push(() => p2p.off(from, listener as never))
     }
-    const latest = store.db
-      .prepare(
-        `SELECT updated_at AS at, id FROM outbox WHERE state = 'confirmed' ORDER BY updated_at DESC, id DESC LIMIT 1`
-      )
-      .get() as { at: string; id: number } | undefined
-    let cursor = latest ?? { at: '', id: 0 }
-    const confirmed = store.db.prepare(
-      `SELECT o.id, o.kind, o.share_id, o.data_hash, COALESCE(o.tx_hash, b.tx_hash) AS tx_hash, o.updated_at AS at
-       FROM outbox o LEFT JOIN audit_batches b ON b.id = o.batch_id
-       WHERE o.state = 'confirmed' AND (o.updated_at > @at OR (o.updated_at = @at AND o.id > @id))
-       ORDER BY o.updated_at, o.id LIMIT 100`
+    const announce = watchConfirmations(store.db, (row) =>
+      this.events.publish({ type: 'audit.confirmed', at: Date.now(), data: row })
     )
-    const timer = setInterval(() => {
-      for (const row of confirmed.all(cursor) as Record<string, string | number>[]) {
-        cursor = { at: row['at'] as string, id: row['id'] as number }
-        this.events.publish({
-          type: 'audit.confirmed',
-          at: Date.now(),
-          data: {
-            kind: row['kind'],
-            share_id: row['share_id'],
-            data_hash: row['data_hash'],
-            tx_hash: row['tx_hash']
-          }
-        })
-      }
-    }, CONFIRMATION_POLL_MS)
+    const timer = setInterval(announce, CONFIRMATION_POLL_MS)
     timer.unref()
     this.#unbridge.push(() => clearInterval(timer))
   }
 
   #stopBridge(): void {
     for (const off of this.#unbridge.splice(0)) off()
+  }
+}
+
+/**
+ * Returns a function that announces outbox entries confirmed since its last call. It follows only
+ * the entries not yet settled (by primary key), so its cost stays with the work in flight, not with
+ * the size of the outbox.
+ */
+export function watchConfirmations(db: Db, announce: (row: Record<string, unknown>) => void): () => void {
+  const unsettled = `state IN ('pending', 'sent', 'failed')`
+  let maxSeen = (db.prepare('SELECT coalesce(max(id), 0) AS id FROM outbox').get() as { id: number }).id
+  const watching = new Set(
+    (db.prepare(`SELECT id FROM outbox WHERE ${unsettled}`).all() as { id: number }[]).map((r) => r.id)
+  )
+  const fresh = db.prepare('SELECT id FROM outbox WHERE id > ? ORDER BY id LIMIT 1000')
+  const states = db.prepare(
+    `SELECT o.id, o.kind, o.share_id, o.data_hash, o.state, COALESCE(o.tx_hash, b.tx_hash) AS tx_hash
+     FROM outbox o LEFT JOIN audit_batches b ON b.id = o.batch_id
+     WHERE o.id IN (SELECT value FROM json_each(?))`
+  )
+  return () => {
+    for (const { id } of fresh.all(maxSeen) as { id: number }[]) {
+      watching.add(id)
+      maxSeen = id
+    }
+    if (watching.size === 0) return
+    for (const row of states.all(JSON.stringify([...watching])) as Record<string, string | number | null>[]) {
+      if (row['state'] !== 'confirmed') continue
+      watching.delete(row['id'] as number)
+      announce({
+        kind: row['kind'],
+        share_id: row['share_id'],
+        data_hash: row['data_hash'],
+        tx_hash: row['tx_hash']
+      })
+    }
   }
 }
 
