@@ -227,13 +227,14 @@ describe('hostile input on a real socket', () => {
     const limited = configSchema.parse({
       api: {
         internal: { host: '127.0.0.1', port: 0 },
-        external: { host: '127.0.0.1', port: 0, rateLimit: { perSecond: 20, burst: 5 } }
+        external: { host: '127.0.0.1', port: 0, rateLimit: { perSecond: 0.5, burst: 5 } }
       }
     }).api
     const other = new ApiServer(h.ports, { config: limited, drainMs: 200 })
     await other.start()
     try {
       const url = `${other.listening.external.url}/health`
+      // One token per 2 s: the burst cannot earn a token back even on a slow machine.
       const burst = await Promise.all(Array.from({ length: 8 }, () => fetch(url)))
       const statuses = burst.map((r) => r.status).sort()
       await Promise.all(burst.map((r) => r.arrayBuffer()))
