@@ -22,7 +22,7 @@ export function describeError(err: unknown, verbose: boolean): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { program } = buildProgram()
+  const { program } = await buildProgram(argv.slice(2))
   const verbose = argv.includes('--verbose') || argv.includes('-v') || process.env['DMN_VERBOSE'] === '1'
   try {
     await program.parseAsync(argv)

@@ -1,20 +1,48 @@
 import { Command } from 'commander'
-import { registerApiKeyCommands } from './commands/apikeys.ts'
-import { registerCertCommands } from './commands/cert.ts'
-import { registerAuditCommands } from './commands/audit.ts'
-import { registerChainCommands } from './commands/chain.ts'
-import { registerConfigCommands } from './commands/config.ts'
-import { registerDbCommands } from './commands/db.ts'
-import { registerDemoCommand } from './commands/demo.ts'
-import { registerKeysCommands } from './commands/keys.ts'
-import { registerPeersCommands } from './commands/peers.ts'
-import { registerStartCommand } from './commands/start.ts'
-import { registerTestCommand } from './commands/test.ts'
 import { type CliContext, createContext } from './context.ts'
 import { PACKAGE_VERSION } from './paths.ts'
 
-/** Builds the `dmn` command tree. Commands register themselves from `commands/`. */
-export function buildProgram(): { program: Command; ctx: CliContext } {
+type Register = (program: Command, ctx: CliContext) => void
+
+/**
+ * Top-level commands and the module that registers each. A module is imported only when its
+ * command runs (or for `--help`), so `dmn config show` does not pay for loading libp2p, ethers and
+ * Hardhat: most of the CLI's start-up time is module loading.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
+  start: async () => (await import('./commands/start.ts')).registerStartCommand,
+  demo: async () => (await import('./commands/demo.ts')).registerDemoCommand,
+  config: async () => (await import('./commands/config.ts')).registerConfigCommands,
+  db: async () => (await import('./commands/db.ts')).registerDbCommands,
+  keys: async () => (await import('./commands/keys.ts')).registerKeysCommands,
+  cert: async () => (await import('./commands/cert.ts')).registerCertCommands,
+  peers: async () => (await import('./commands/peers.ts')).registerPeersCommands,
+  chain: async () => (await import('./commands/chain.ts')).registerChainCommands,
+  audit: async () => (await import('./commands/audit.ts')).registerAuditCommands,
+  apikeys: async () => (await import('./commands/apikeys.ts')).registerApiKeyCommands,
+  test: async () => (await import('./commands/test.ts')).registerTestCommand
+}
+
+/** Global options that take a value, so the command name can be found after them. */
+const VALUE_OPTIONS = new Set(['-c', '--config', '-d', '--data-dir', '--log-level'])
+
+/** The top-level command named in `args` (process.argv without node and script), if any. */
+export function commandNameOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (VALUE_OPTIONS.has(arg)) i++
+    else if (!arg.startsWith('-')) return arg
+  }
+  return undefined
+}
+
+/**
+ * Builds the `dmn` command tree for `args`: only the named command's module is loaded; with no
+ * known command (help, a typo) every module is, so help and "unknown command" stay complete.
+ */
+export async function buildProgram(
+  args: readonly string[] = []
+): Promise<{ program: Command; ctx: CliContext }> {
   const program = new Command('dmn')
     .description(
       'DataMgmt Node: share data between organisations, end to end encrypted, with an on-chain audit trail'
@@ -27,17 +55,13 @@ export function buildProgram(): { program: Command; ctx: CliContext } {
     .showHelpAfterError('(run `dmn --help` for usage)')
     .exitOverride()
   const ctx = createContext(program)
-  registerStartCommand(program, ctx)
-  registerConfigCommands(program, ctx)
-  registerDbCommands(program, ctx)
-  registerChainCommands(program, ctx)
-  registerAuditCommands(program, ctx)
-  registerApiKeyCommands(program, ctx)
-  registerDemoCommand(program, ctx)
-  registerKeysCommands(program, ctx)
-  registerCertCommands(program, ctx)
-  registerPeersCommands(program, ctx)
-  registerTestCommand(program, ctx)
+  let name = commandNameOf(args)
+  // `dmn help db` needs only the db module.
+  if (name === 'help') name = commandNameOf(args.slice(args.indexOf('help') + 1)) ?? 'help'
+  const wantsVersionOnly = name === undefined && (args.includes('-V') || args.includes('--version'))
+  const one = name === undefined ? undefined : COMMANDS[name]
+  const loaders = one ? [one] : wantsVersionOnly ? [] : Object.values(COMMANDS)
+  for (const register of await Promise.all(loaders.map((load) => load()))) register(program, ctx)
   for (const command of program.commands) command.exitOverride()
   return { program, ctx }
 }
