@@ -103,9 +103,11 @@ export function createShareService(p2p: P2pService, db: () => Db, onShared?: () 
           throw new InvalidRequestError('recipient', 'the recipient is denied by this node', { cause: err })
         }
         if (isNamed(err, 'InvalidShareRequestError')) {
-          if (req.tier === 'maximum')
+          const field = (err as Error & { field?: string }).field ?? 'data'
+          // DESIGN.md: maximum tier without a TPM-attested path is 503, not a client error.
+          if (req.tier === 'maximum' && field === 'security_tier')
             throw new DependencyUnavailableError('attestation', err.message, { cause: err })
-          throw new InvalidRequestError('recipient', err.message, { cause: err })
+          throw new InvalidRequestError(field, err.message, { cause: err })
         }
         throw err
       }
