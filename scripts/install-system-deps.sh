@@ -8,6 +8,10 @@
 set -euo pipefail
 
 packages=(python3-cryptography openssl nginx swtpm swtpm-tools tpm2-tools)
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-system-deps: not a Debian or Ubuntu system; install these yourself: ${packages[*]}" >&2
+  exit 1
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

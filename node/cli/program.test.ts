@@ -30,7 +30,8 @@ describe('buildProgram', () => {
         'chain',
         'audit',
         'apikeys',
-        'test'
+        'test',
+        'bench'
       ])
     )
     expect(await names(['frobnicate'])).toEqual(all)

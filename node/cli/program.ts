@@ -20,7 +20,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   chain: async () => (await import('./commands/chain.ts')).registerChainCommands,
   audit: async () => (await import('./commands/audit.ts')).registerAuditCommands,
   apikeys: async () => (await import('./commands/apikeys.ts')).registerApiKeyCommands,
-  test: async () => (await import('./commands/test.ts')).registerTestCommand
+  test: async () => (await import('./commands/test.ts')).registerTestCommand,
+  bench: async () => (await import('./commands/bench.ts')).registerBenchCommand
 }
 
 /** Global options that take a value, so the command name can be found after them. */

@@ -24,6 +24,8 @@ const hasContractTests = () => {
 }
 
 const STEPS: readonly Step[] = [
+  // Interop, nginx and TPM tests use Debian packages; a no-op once they are installed.
+  { title: 'system packages', bin: 'bash', args: ['scripts/install-system-deps.sh'] },
   { title: 'type check (tsc)', bin: 'tsc', args: ['-p', 'tsconfig.json'] },
   { title: 'lint (biome)', bin: 'biome', args: ['check', '--error-on-warnings', '.'] },
   { title: 'unit and integration tests (vitest)', bin: 'vitest', args: ['run'] },
@@ -44,7 +46,8 @@ export function registerTestCommand(program: Command, ctx: CliContext): void {
       for (const step of steps) {
         if (step.when && !step.when()) continue
         ctx.print(`\n== ${step.title}`)
-        const result = spawnSync(join(PROJECT_ROOT, 'node_modules', '.bin', step.bin), step.args, {
+        const bin = step.bin === 'bash' ? 'bash' : join(PROJECT_ROOT, 'node_modules', '.bin', step.bin)
+        const result = spawnSync(bin, step.args, {
           cwd: PROJECT_ROOT,
           stdio: 'inherit'
         })
