@@ -72,7 +72,13 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { path: 'api.external.rateLimit.burst', names: ['DMN_API_EXTERNAL_RATE_BURST'], kind: 'number' },
   { path: 'api.trustedProxies', names: ['DMN_API_TRUSTED_PROXIES'], kind: 'list' },
   { path: 'api.bodyLimitBytes', names: ['DMN_API_BODY_LIMIT_BYTES'], kind: 'number' },
-  { path: 'api.rateLimitMaxClients', names: ['DMN_API_RATE_LIMIT_MAX_CLIENTS'], kind: 'number' }
+  { path: 'api.rateLimitMaxClients', names: ['DMN_API_RATE_LIMIT_MAX_CLIENTS'], kind: 'number' },
+  { path: 'attest.enabled', names: ['DMN_ATTEST_ENABLED'], kind: 'string' },
+  { path: 'attest.tcti', names: ['DMN_ATTEST_TCTI'], kind: 'string' },
+  { path: 'attest.akHandle', names: ['DMN_ATTEST_AK_HANDLE'], kind: 'string' },
+  { path: 'attest.akAlgorithm', names: ['DMN_ATTEST_AK_ALGORITHM'], kind: 'string' },
+  { path: 'attest.commandTimeoutMs', names: ['DMN_ATTEST_COMMAND_TIMEOUT_MS'], kind: 'number' },
+  { path: 'attest.policyFile', names: ['DMN_ATTEST_POLICY_FILE'], kind: 'string' }
 ]
 
 /** `DMN_*` names that are not settings but are read by the CLI or the wrapper. */

@@ -137,6 +137,27 @@ export const configSchema = z.strictObject({
       /** Most rate-limit buckets held per API; past it the least recently used client is forgotten. */
       rateLimitMaxClients: z.number().int().min(100).default(10_000)
     })
+    .prefault({}),
+
+  /** TPM attestation for the maximum tier (DESIGN.md "Maximum tier: TPM attestation"). */
+  attest: z
+    .strictObject({
+      /** This node has a TPM and answers peers' attestation challenges with quotes (env: true/false, 1/0, yes/no). */
+      enabled: z.union([z.boolean(), z.stringbool()]).default(false),
+      /** tpm2-tools TCTI: the kernel resource manager, or `swtpm:host=127.0.0.1,port=2321` for swtpm. */
+      tcti: z.string().min(1).default('device:/dev/tpmrm0'),
+      /** Persistent handle of the attestation key (owner range), created on first start. */
+      akHandle: z
+        .string()
+        .regex(/^0x81[0-7][0-9a-fA-F]{5}$/, {
+          message: 'expected an owner persistent handle 0x81000000-0x817fffff'
+        })
+        .default('0x81010010'),
+      akAlgorithm: z.enum(['rsassa', 'rsapss', 'ecdsa']).default('rsassa'),
+      commandTimeoutMs: z.number().int().min(100).default(10_000),
+      /** Known-good PCR baseline (JSON). Set: this node verifies recipients and may send maximum-tier shares. */
+      policyFile: z.string().min(1).optional()
+    })
     .prefault({})
 })
 

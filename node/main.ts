@@ -1,5 +1,6 @@
 import { type Config, redactConfig } from '../config/index.ts'
 import { ApiComponent } from './api-component.ts'
+import { type AttestChallenge, AttestService } from './attest/index.ts'
 import { AuditService, onReceiptStored, onShareQueued } from './audit/index.ts'
 import { MissingMasterPasswordError } from './core/errors.ts'
 import { keyFingerprint } from './crypto/index.ts'
@@ -18,6 +19,7 @@ export interface DmnNode {
   readonly store: StoreService
   readonly keyRing: KeyRingService
   readonly audit: AuditService
+  readonly attest: AttestService
   readonly p2p: P2pService
   readonly api: ApiComponent
   start(): Promise<void>
@@ -57,12 +59,27 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     },
     { ...config.chain, dataDir: config.dataDir, configSnapshot: redactConfig(config) }
   )
+  // TPM attestation: answers challenges when attest.enabled, verifies recipients when a policy is set.
+  const attest = new AttestService(
+    { db: () => store.db, logger: componentLogger(logger, 'attest') },
+    config.attest
+  )
   // After audit: its account goes into the node certificate. The hooks write audit outbox rows inside
   // the p2p layer's own transactions, so a share and its audit event commit together.
   const p2p = new P2pService(
     { db: () => store.db, keyRing: () => keyRing.ring, logger: componentLogger(logger, 'p2p') },
     p2pInitFromConfig(config, {
       ethAddress: () => audit.account,
+      attestation: {
+        answer: (challenge, options) => attest.answer(challenge, options),
+        // Without a policy this node cannot judge a recipient, so the maximum tier stays refused.
+        ...(attest.verifies
+          ? {
+              verify: (peerId: string, answer: unknown, challenge: AttestChallenge) =>
+                attest.verify(peerId, answer, challenge)
+            }
+          : {})
+      },
       hooks: {
         onShareQueued: (db, share) => {
           onShareQueued(db, { ...share, timestamp: Date.parse(share.createdAt) })
@@ -89,7 +106,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
       audit.registerIdentity(p2p.peerId, keyFingerprint(keyRing.ring.identity.signing.publicKeyPem)),
     stop: () => {}
   }
-  const components: Startable[] = [store, keyRing, audit, p2p, auditIdentity, api]
+  const components: Startable[] = [store, keyRing, audit, attest, p2p, auditIdentity, api]
 
   const lifecycleLog = componentLogger(logger, 'lifecycle')
   const lifecycle = new Lifecycle(components, {
@@ -102,6 +119,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     store,
     keyRing,
     audit,
+    attest,
     p2p,
     api,
     start: () => lifecycle.start(),

@@ -19,6 +19,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   peers: async () => (await import('./commands/peers.ts')).registerPeersCommands,
   chain: async () => (await import('./commands/chain.ts')).registerChainCommands,
   audit: async () => (await import('./commands/audit.ts')).registerAuditCommands,
+  attest: async () => (await import('./commands/attest.ts')).registerAttestCommands,
   apikeys: async () => (await import('./commands/apikeys.ts')).registerApiKeyCommands,
   test: async () => (await import('./commands/test.ts')).registerTestCommand,
   bench: async () => (await import('./commands/bench.ts')).registerBenchCommand

@@ -6,6 +6,8 @@ export const SHARE_PROTOCOL = '/dmn/share/1.0.0'
 export const FETCH_PROTOCOL = '/dmn/fetch/1.0.0'
 /** Node certificates are exchanged on connect over this protocol. */
 export const CERT_PROTOCOL = '/dmn/cert/1.0.0'
+/** DESIGN.md "Maximum tier": the sender challenges the recipient for a TPM quote. */
+export const ATTEST_PROTOCOL = '/dmn/attest/1.0.0'
 /** Our own DHT namespace, so the node never joins the public IPFS DHT by accident. */
 export const DHT_PROTOCOL = '/dmn/kad/1.0.0'
 

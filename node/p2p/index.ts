@@ -1,6 +1,6 @@
 /**
  * The peer-to-peer adapter: a libp2p node (TCP, Noise, Yamux, identify, ping, kad-dht) with the
- * versioned protocols `/dmn/share/1.0.0`, `/dmn/fetch/1.0.0` and `/dmn/cert/1.0.0`, a persistent peer
+ * versioned protocols `/dmn/share/1.0.0`, `/dmn/fetch/1.0.0`, `/dmn/cert/1.0.0` and `/dmn/attest/1.0.0`, a persistent peer
  * book with trust policy and health, inbound limits, and a durable delivery worker.
  *
  * Entry point: `new P2pService(components, init)` (a Startable; start after the store and key ring),
@@ -9,6 +9,7 @@
  * `peers`, `allowPeer`, `denyPeer`, `connect`; its events (`share:queued`, `share:delivered`,
  * `share:attempt-failed`, `share:received`, `peer:verified`, `refused`) feed live updates.
  */
+export type { AttestationChallenge, P2pAttestation } from './attest-protocol.ts'
 export * from './constants.ts'
 export { backoffMs, type AttestRecipient, type ReceiptStoredHook } from './delivery-worker.ts'
 export * from './errors.ts'

@@ -6,7 +6,8 @@ import type { Db } from '../store/database.ts'
 import { RecordRepository } from '../store/records.ts'
 import { ShareRepository, type ShareRow } from '../store/shares.ts'
 import { CertificateExchange } from './cert-exchange.ts'
-import { CERT_PROTOCOL, FETCH_PROTOCOL, SHARE_PROTOCOL } from './constants.ts'
+import { AttestProtocol } from './attest-protocol.ts'
+import { ATTEST_PROTOCOL, CERT_PROTOCOL, FETCH_PROTOCOL, SHARE_PROTOCOL } from './constants.ts'
 import { DeliveryWorker } from './delivery-worker.ts'
 import { errorName, PeerDeniedError } from './errors.ts'
 import { FetchProtocol } from './fetch-protocol.ts'
@@ -159,6 +160,7 @@ export async function startRuntime(
     timeoutMs,
     onRefused
   })
+  const attest = new AttestProtocol({ libp2p, attestation: init.attestation, limits, timeoutMs, onRefused })
   const worker = new DeliveryWorker({
     libp2p,
     db,
@@ -173,7 +175,11 @@ export async function startRuntime(
     retryBaseMs: init.retryBaseMs,
     retryMaxMs: init.retryMaxMs,
     concurrency: init.deliveryConcurrency,
-    attestRecipient: init.attestRecipient,
+    attestRecipient:
+      init.attestRecipient ??
+      (attest.verifies
+        ? (peerId, shareId, options) => attest.challenge(peerId, shareId, options)
+        : undefined),
     onReceiptStored: init.hooks?.onReceiptStored,
     onDelivered: (share, receipt) => events.emit('share:delivered', { share: shareView(share), receipt }),
     onAttemptFailed: (share, err, final) =>
@@ -202,6 +208,7 @@ export async function startRuntime(
   await libp2p.handle(CERT_PROTOCOL, certificates.handle, handlerOptions)
   await libp2p.handle(SHARE_PROTOCOL, receiver.handle, handlerOptions)
   await libp2p.handle(FETCH_PROTOCOL, fetch.handle, handlerOptions)
+  await libp2p.handle(ATTEST_PROTOCOL, attest.handle, handlerOptions)
   libp2p.addEventListener('peer:identify', (evt) => {
     const peerId = evt.detail.peerId.toString()
     peerBook.setAddresses(

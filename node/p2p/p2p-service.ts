@@ -98,7 +98,7 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
     if (input.data.byteLength > MAX_DATA_BYTES) {
       throw new InvalidShareRequestError(`data of ${input.data.byteLength} bytes exceeds ${MAX_DATA_BYTES}`)
     }
-    if (tier === 'maximum' && !this.#init.attestRecipient) {
+    if (tier === 'maximum' && !this.#init.attestRecipient && !this.#init.attestation?.verify) {
       throw new InvalidShareRequestError(
         'the maximum tier needs TPM attestation, which this node is not configured for',
         { field: 'security_tier' }

@@ -3,6 +3,7 @@ import type { Tier } from '../core/share.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
 import type { ShareDirection, ShareRow, ShareState } from '../store/shares.ts'
+import type { P2pAttestation } from './attest-protocol.ts'
 import type { AttestRecipient } from './delivery-worker.ts'
 import type { PeerTrust } from './peer-book.ts'
 import type { TrustMode } from './trust.ts'
@@ -71,6 +72,11 @@ export interface P2pInit {
   readonly hooks?: P2pHooks | undefined
   /** Checks a maximum-tier recipient's TPM attestation; without it maximum shares are refused. */
   readonly attestRecipient?: AttestRecipient | undefined
+  /**
+   * TPM attestation over `/dmn/attest/1.0.0`: answers peers' challenges and, with `verify`, checks
+   * maximum-tier recipients (used when no `attestRecipient` is given).
+   */
+  readonly attestation?: P2pAttestation | undefined
 }
 
 /** What `shareData` returns: the share is durably queued, delivery runs in the background. */
