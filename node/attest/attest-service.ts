@@ -8,9 +8,9 @@ import {
   type TpmAttestationFields
 } from './attestation-fields.ts'
 import { EnrolmentRepository } from './enrolments.ts'
-import { PcrPolicyFileError } from './errors.ts'
+import { PcrPolicyFileError, TpmUnavailableError } from './errors.ts'
 import { loadPcrPolicy, type PcrPolicy } from './policy.ts'
-import { type AkAlgorithm, Tpm2Tools } from './tpm2-tools.ts'
+import { type AkAlgorithm, Tpm2Tools, type TpmQuote } from './tpm2-tools.ts'
 import { type VerifiedQuote, verifyQuote } from './verify-quote.ts'
 
 /** Options of the attestation component; `config.attest` supplies them. */
@@ -95,8 +95,16 @@ export class AttestService implements Startable {
     options: { signal?: AbortSignal } = {}
   ): Promise<TpmAttestationFields> {
     if (!this.#tpm) return NO_TPM
-    const akPublic = await this.#tpm.ensureAk(options)
-    const quote = await this.#tpm.quote(qualifyingData(challenge.payloadId, challenge.nonce), options)
+    let akPublic: Uint8Array
+    let quote: TpmQuote
+    try {
+      akPublic = await this.#tpm.ensureAk(options)
+      quote = await this.#tpm.quote(qualifyingData(challenge.payloadId, challenge.nonce), options)
+    } catch (err) {
+      // The tools' output names local paths and handles: logged here, never sent to the peer.
+      this.#components.logger.error({ err }, 'TPM quote failed')
+      throw new TpmUnavailableError('the TPM could not produce a quote', { cause: err })
+    }
     const values: Record<string, string> = {}
     for (const [pcr, value] of quote.pcrValues) values[String(pcr)] = Buffer.from(value).toString('hex')
     return {

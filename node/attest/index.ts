@@ -20,5 +20,5 @@ export { type Enrolment, EnrolmentRepository, parseAkPublicKey } from './enrolme
 export * from './errors.ts'
 export { loadPcrPolicy, type PcrPolicy, parsePcrPolicy, policyFromValues } from './policy.ts'
 export { type AkAlgorithm, type TpmQuote, Tpm2Tools, type Tpm2ToolsInit } from './tpm2-tools.ts'
-export { isAttestationKey, objectName, parseAttest, parsePublic, parseSignature } from './tpm-structures.ts'
+export { isAttestationKey, parseAttest, parsePublic, parseSignature } from './tpm-structures.ts'
 export { akFingerprint, type QuoteExpectations, type VerifiedQuote, verifyQuote } from './verify-quote.ts'

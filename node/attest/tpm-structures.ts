@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { ECC_CURVES, HASH_ALGORITHMS, TPM_ALG, TPMA_OBJECT } from './constants.ts'
 import { AttestationMalformedError, UnsupportedAlgorithmError } from './errors.ts'
 import { TpmReader } from './tpm-reader.ts'
@@ -39,7 +39,7 @@ export interface TpmtPublic {
   readonly nameAlg: number
   readonly objectAttributes: number
   readonly key: KeyObject
-  /** The marshalled TPMT_PUBLIC, the input of the object's Name. */
+  /** The marshalled TPMT_PUBLIC. */
   readonly marshalled: Uint8Array
 }
 
@@ -105,6 +105,8 @@ export function parsePublic(bytes: Uint8Array): TpmtPublic {
   outer.end()
   const r = new TpmReader(inner, 'TPMT_PUBLIC')
   const type = r.u16()
+  if (type !== TPM_ALG.RSA && type !== TPM_ALG.ECC)
+    throw new UnsupportedAlgorithmError(`key type 0x${type.toString(16)} is not supported`)
   const nameAlg = r.u16()
   const objectAttributes = r.u32()
   r.sized() // authPolicy
@@ -116,7 +118,7 @@ export function parsePublic(bytes: Uint8Array): TpmtPublic {
     const exponent = r.u32() || 65_537
     const modulus = r.sized()
     key = keyFromJwk({ kty: 'RSA', n: base64url(modulus), e: base64url(unsigned(exponent)) })
-  } else if (type === TPM_ALG.ECC) {
+  } else {
     skipScheme(r)
     const curveId = r.u16()
     const curve = ECC_CURVES.get(curveId)
@@ -126,8 +128,6 @@ export function parsePublic(bytes: Uint8Array): TpmtPublic {
     const y = r.sized()
     const point = { x: base64url(leftPad(x, curve.size)), y: base64url(leftPad(y, curve.size)) }
     key = keyFromJwk({ kty: 'EC', crv: curve.jwk, ...point })
-  } else {
-    throw new UnsupportedAlgorithmError(`key type 0x${type.toString(16)} is not supported`)
   }
   r.end()
   return { type, nameAlg, objectAttributes, key, marshalled: inner }
@@ -138,15 +138,6 @@ export function isAttestationKey(pub: TpmtPublic): boolean {
   const a = pub.objectAttributes
   const required = TPMA_OBJECT.fixedTPM | TPMA_OBJECT.fixedParent | TPMA_OBJECT.restricted | TPMA_OBJECT.sign
   return (a & required) === required && (a & TPMA_OBJECT.decrypt) === 0
-}
-
-/** The TPM Name of the object: nameAlg || H_nameAlg(TPMT_PUBLIC) (Part 1, 16). */
-export function objectName(pub: TpmtPublic): Uint8Array {
-  const hash = HASH_ALGORITHMS.get(pub.nameAlg)
-  if (!hash)
-    throw new UnsupportedAlgorithmError(`name algorithm 0x${pub.nameAlg.toString(16)} is not supported`)
-  const prefix = new Uint8Array([pub.nameAlg >> 8, pub.nameAlg & 0xff])
-  return Buffer.concat([prefix, createHash(hash.name).update(pub.marshalled).digest()])
 }
 
 function keyFromJwk(jwk: JsonWebKey): KeyObject {

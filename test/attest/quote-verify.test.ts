@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -125,6 +125,47 @@ describe('TPM 2.0 quote verification against swtpm quotes', () => {
         const { createPublicKey } = await import('node:crypto')
         const pem = createPublicKey(readFileSync(join(dir, 'ak.pem'), 'utf8'))
         expect(akFingerprint(pem)).toBe((recorded.get(algorithm) as Recorded).fingerprint)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+  )
+
+  // tpm2_checkquote 5.4 given a PEM key checks PKCS#1 v1.5 and ECDSA signatures; the RSAPSS quote is
+  // covered by node:crypto alone.
+  it.each(AKS.filter((a) => a.algorithm !== 'rsapss'))(
+    'agrees with tpm2_checkquote, an independent verifier, on the $algorithm quote',
+    async ({ algorithm }) => {
+      const r = recorded.get(algorithm) as Recorded
+      const dir = mkdtempSync(join(tmpdir(), 'dmn-check-'))
+      try {
+        const files = {
+          ak: join(dir, 'ak.pem'),
+          msg: join(dir, 'quote.bin'),
+          sig: join(dir, 'sig.bin'),
+          bad: join(dir, 'bad.bin')
+        }
+        writeFileSync(files.ak, parsePublic(r.evidence.akPublic).key.export({ type: 'spki', format: 'pem' }))
+        writeFileSync(files.msg, r.evidence.quote)
+        writeFileSync(files.sig, r.evidence.signature)
+        const last = r.evidence.quote.byteLength - 1
+        writeFileSync(files.bad, tamper(r.evidence.quote, last, r.evidence.quote[last]! ^ 1))
+        const qualification = Buffer.from(qualifyingData(PAYLOAD, r.nonce)).toString('hex')
+        const check = (msg: string) =>
+          tpm.run('tpm2_checkquote', [
+            '-u',
+            files.ak,
+            '-m',
+            msg,
+            '-s',
+            files.sig,
+            '-g',
+            'sha256',
+            '-q',
+            qualification
+          ])
+        await expect(check(files.msg)).resolves.toBeDefined()
+        await expect(check(files.bad)).rejects.toThrow()
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
