@@ -1,3 +1,4 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { json, send } from './client.ts'
 import { type Stack, startStack } from './stack.ts'
@@ -46,6 +47,44 @@ describe('client address behind nginx', () => {
     for (const failure of failures) expect(failure['client']).toBe('127.0.0.2')
     // Another client through the same nginx connection source has its own bucket.
     expect((await send(stack.https, probe('127.0.0.3', '198.51.100.1'))).status).toBe(401)
+  })
+
+  it('forwards the address it saw and the scheme, and drops every forwarding header the client sent', async () => {
+    // An upstream that answers with what it received, in place of the node.
+    const echo = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ headers: req.headers, peer: req.socket.remoteAddress }))
+    })
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve))
+    try {
+      const front = await stack.startNginx({ upstreamPort: (echo.address() as { port: number }).port })
+      const r = await send(
+        { ...stack.https, port: front.httpsPort },
+        {
+          path: '/health',
+          from: '127.0.0.8',
+          headers: {
+            'x-forwarded-for': '198.51.100.8, 10.0.0.1',
+            'x-real-ip': '198.51.100.8',
+            forwarded: 'for=198.51.100.8;proto=http',
+            'x-forwarded-proto': 'http',
+            'x-forwarded-host': 'evil.example',
+            proxy: 'http://198.51.100.8:3128'
+          }
+        }
+      )
+      const seen = json(r) as { headers: IncomingHttpHeaders; peer: string }
+      expect(seen.peer).toBe('127.0.0.1')
+      expect(seen.headers).toMatchObject({
+        'x-forwarded-for': '127.0.0.8',
+        'x-real-ip': '127.0.0.8',
+        'x-forwarded-proto': 'https'
+      })
+      for (const dropped of ['forwarded', 'x-forwarded-host', 'proxy'])
+        expect(seen.headers).not.toHaveProperty(dropped)
+    } finally {
+      await new Promise((r) => echo.close(r))
+    }
   })
 
   it('ignores X-Forwarded-For from a client that reaches the node directly', async () => {
