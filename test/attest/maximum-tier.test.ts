@@ -10,7 +10,9 @@ import {
   Tpm2Tools
 } from '../../node/attest/index.ts'
 import { createLogger } from '../../node/log/logger.ts'
-import type { P2pAttestation, P2pEvents } from '../../node/p2p/index.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { ATTEST_PROTOCOL, type P2pAttestation, type P2pEvents } from '../../node/p2p/index.ts'
+import { decodeMessage, encodeMessage, frameStream } from '../../node/p2p/framing.ts'
 import type { Db } from '../../node/store/database.ts'
 import { startNode, type TestNode, tempDir, waitFor } from '../p2p/helpers.ts'
 import { type SoftTpm, startSoftTpm } from './swtpm.ts'
@@ -174,6 +176,16 @@ describe('maximum tier: the sender attests the recipient over /dmn/attest/1.0.0'
       tier: 'maximum'
     })
     expect((await failureOf(a, shareId)).error).toBe('AkNotEnrolledError')
+  })
+
+  it('answers a malformed challenge with FrameMalformedError and quotes nothing for it', async () => {
+    const stream = await a.p2p.libp2p.dialProtocol(peerIdFromString(b.p2p.peerId), ATTEST_PROTOCOL)
+    const frames = frameStream(stream, 64 * 1024)
+    const signal = AbortSignal.timeout(10_000)
+    await frames.write(encodeMessage({ payload_id: 'not hex', nonce: '00' }), { signal })
+    const answer = decodeMessage(await frames.read({ signal }))
+    expect(answer).toMatchObject({ ok: false, error: 'FrameMalformedError' })
+    expect(answer).not.toHaveProperty('tpm_attestation')
   })
 
   it('still refuses to queue a maximum-tier share on a node that cannot verify', () => {
