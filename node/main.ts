@@ -106,7 +106,8 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
       audit.registerIdentity(p2p.peerId, keyFingerprint(keyRing.ring.identity.signing.publicKeyPem)),
     stop: () => {}
   }
-  const components: Startable[] = [store, keyRing, audit, attest, p2p, auditIdentity, api]
+  // attest before audit: a TPM that does not answer stops the start before the chain is touched.
+  const components: Startable[] = [store, keyRing, attest, audit, p2p, auditIdentity, api]
 
   const lifecycleLog = componentLogger(logger, 'lifecycle')
   const lifecycle = new Lifecycle(components, {
