@@ -1,86 +1,37 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  type AkAlgorithm,
-  type AttestationEvidence,
-  akFingerprint,
-  parseAttest,
   parsePcrPolicy,
-  parsePublic,
-  type PcrPolicy,
+  type QuoteExpectations,
   qualifyingData,
   Tpm2Tools,
   verifyQuote
 } from '../../node/attest/index.ts'
+import {
+  AKS,
+  expectationsFor,
+  PAYLOAD,
+  type Recorded,
+  type RecordedQuotes,
+  recordQuote,
+  recordQuotes,
+  tamper
+} from './recorded-quotes.ts'
 import { type SoftTpm, startSoftTpm } from './swtpm.ts'
 
-/** Quotes recorded from a real swtpm in this run; every tamper case starts from a genuine one. */
-
-const PCR10 = createHash('sha256').update('dmn boot measurement').digest('hex')
-const PAYLOAD = randomBytes(16).toString('hex')
-const AKS: readonly { algorithm: AkAlgorithm; handle: string }[] = [
-  { algorithm: 'rsassa', handle: '0x81010010' },
-  { algorithm: 'rsapss', handle: '0x81010011' },
-  { algorithm: 'ecdsa', handle: '0x81010012' }
-]
-
-interface Recorded {
-  readonly tools: Tpm2Tools
-  readonly evidence: AttestationEvidence
-  readonly nonce: Uint8Array
-  readonly fingerprint: string
-}
-
-describe('TPM 2.0 quote verification against swtpm quotes', () => {
+describe('TPM 2.0 quote verification: genuine swtpm quotes and every tamper case', () => {
   let tpm: SoftTpm
-  let policy: PcrPolicy
-  const recorded = new Map<AkAlgorithm, Recorded>()
-
-  const record = async (tools: Tpm2Tools, nonce: Uint8Array): Promise<AttestationEvidence> => {
-    const akPublic = await tools.ensureAk()
-    const quote = await tools.quote(qualifyingData(PAYLOAD, nonce))
-    return { akPublic, quote: quote.quote, signature: quote.signature, pcrValues: quote.pcrValues }
-  }
-  const rsassa = () => recorded.get('rsassa') as Recorded
-  const expectations = (r: Recorded, overrides: Partial<Parameters<typeof verifyQuote>[1]> = {}) => ({
-    qualifyingData: qualifyingData(PAYLOAD, r.nonce),
-    policy,
-    enrolledAkFingerprint: r.fingerprint,
-    ...overrides
-  })
-  const tamper = (bytes: Uint8Array, at: number, value: number) => {
-    const copy = new Uint8Array(bytes)
-    copy[at] = value
-    return copy
-  }
+  let quotes: RecordedQuotes
+  const rsassa = () => quotes.byAlgorithm.get('rsassa') as Recorded
+  const expectations = (r: Recorded, overrides: Partial<QuoteExpectations> = {}) =>
+    expectationsFor(r, quotes.policy, overrides)
 
   beforeAll(async () => {
     tpm = await startSoftTpm()
-    await tpm.extend(10, PCR10)
-    for (const { algorithm, handle } of AKS) {
-      const tools = new Tpm2Tools({
-        tcti: tpm.tcti,
-        akHandle: handle,
-        akAlgorithm: algorithm,
-        timeoutMs: 10_000
-      })
-      const nonce = new Uint8Array(randomBytes(16))
-      const evidence = await record(tools, nonce)
-      recorded.set(algorithm, {
-        tools,
-        evidence,
-        nonce,
-        fingerprint: akFingerprint(parsePublic(evidence.akPublic).key)
-      })
-    }
-    const values = await rsassa().tools.pcrRead()
-    policy = parsePcrPolicy({
-      bank: 'sha256',
-      pcrs: Object.fromEntries([...values].map(([pcr, v]) => [String(pcr), [Buffer.from(v).toString('hex')]]))
-    })
+    quotes = await recordQuotes(tpm)
   })
 
   afterAll(async () => {
@@ -88,7 +39,7 @@ describe('TPM 2.0 quote verification against swtpm quotes', () => {
   })
 
   it.each(AKS.map((a) => a.algorithm))('accepts a genuine quote signed by a %s AK', (algorithm) => {
-    const r = recorded.get(algorithm) as Recorded
+    const r = quotes.byAlgorithm.get(algorithm) as Recorded
     const verified = verifyQuote(r.evidence, expectations(r))
     expect(verified.akFingerprint).toBe(r.fingerprint)
     expect(verified.pcrValues).toEqual({
@@ -98,83 +49,9 @@ describe('TPM 2.0 quote verification against swtpm quotes', () => {
     })
   })
 
-  it('reads PCR 10 as the extension of zeros by the measurement, as the TPM computes it', () => {
-    const expected = createHash('sha256')
-      .update(Buffer.alloc(32))
-      .update(Buffer.from(PCR10, 'hex'))
-      .digest('hex')
-    expect(verifyQuote(rsassa().evidence, expectations(rsassa())).pcrValues['10']).toBe(expected)
-  })
-
-  it('parses TPMS_ATTEST: magic, quote type, qualifying data, clock, PCR selection', () => {
-    const attest = parseAttest(rsassa().evidence.quote)
-    expect(attest.magic).toBe(0xff544347)
-    expect(attest.type).toBe(0x8018)
-    expect(Buffer.from(attest.extraData)).toEqual(Buffer.from(qualifyingData(PAYLOAD, rsassa().nonce)))
-    expect(attest.clockInfo.safe).toBe(true)
-    expect(attest.quote?.pcrSelect).toEqual([{ hashAlg: 0x000b, pcrs: [0, 7, 10] }])
-    expect(attest.quote?.pcrDigest.byteLength).toBe(32)
-  })
-
-  it.each(AKS)(
-    'parses the $algorithm AK public key as tpm2_readpublic exports it in PEM',
-    async ({ handle, algorithm }) => {
-      const dir = mkdtempSync(join(tmpdir(), 'dmn-ak-'))
-      try {
-        await tpm.run('tpm2_readpublic', ['-c', handle, '-f', 'pem', '-o', join(dir, 'ak.pem'), '-Q'])
-        const { createPublicKey } = await import('node:crypto')
-        const pem = createPublicKey(readFileSync(join(dir, 'ak.pem'), 'utf8'))
-        expect(akFingerprint(pem)).toBe((recorded.get(algorithm) as Recorded).fingerprint)
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
-    }
-  )
-
-  // tpm2_checkquote 5.4 given a PEM key checks PKCS#1 v1.5 and ECDSA signatures; the RSAPSS quote is
-  // covered by node:crypto alone.
-  it.each(AKS.filter((a) => a.algorithm !== 'rsapss'))(
-    'agrees with tpm2_checkquote, an independent verifier, on the $algorithm quote',
-    async ({ algorithm }) => {
-      const r = recorded.get(algorithm) as Recorded
-      const dir = mkdtempSync(join(tmpdir(), 'dmn-check-'))
-      try {
-        const files = {
-          ak: join(dir, 'ak.pem'),
-          msg: join(dir, 'quote.bin'),
-          sig: join(dir, 'sig.bin'),
-          bad: join(dir, 'bad.bin')
-        }
-        writeFileSync(files.ak, parsePublic(r.evidence.akPublic).key.export({ type: 'spki', format: 'pem' }))
-        writeFileSync(files.msg, r.evidence.quote)
-        writeFileSync(files.sig, r.evidence.signature)
-        const last = r.evidence.quote.byteLength - 1
-        writeFileSync(files.bad, tamper(r.evidence.quote, last, r.evidence.quote[last]! ^ 1))
-        const qualification = Buffer.from(qualifyingData(PAYLOAD, r.nonce)).toString('hex')
-        const check = (msg: string) =>
-          tpm.run('tpm2_checkquote', [
-            '-u',
-            files.ak,
-            '-m',
-            msg,
-            '-s',
-            files.sig,
-            '-g',
-            'sha256',
-            '-q',
-            qualification
-          ])
-        await expect(check(files.msg)).resolves.toBeDefined()
-        await expect(check(files.bad)).rejects.toThrow()
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
-    }
-  )
-
   it('refuses a signature with one byte changed with QuoteSignatureError', () => {
     for (const { algorithm } of AKS) {
-      const r = recorded.get(algorithm) as Recorded
+      const r = quotes.byAlgorithm.get(algorithm) as Recorded
       const signature = tamper(
         r.evidence.signature,
         r.evidence.signature.byteLength - 1,
@@ -260,7 +137,7 @@ describe('TPM 2.0 quote verification against swtpm quotes', () => {
 
   it('refuses a valid quote from another AK than the enrolled one with AkMismatchError', () => {
     const r = rsassa()
-    const other = recorded.get('ecdsa') as Recorded
+    const other = quotes.byAlgorithm.get('ecdsa') as Recorded
     expect(() =>
       verifyQuote(r.evidence, expectations(r, { enrolledAkFingerprint: other.fingerprint }))
     ).toThrow(expect.objectContaining({ name: 'AkMismatchError' }))
@@ -290,10 +167,8 @@ describe('TPM 2.0 quote verification against swtpm quotes', () => {
         akAlgorithm: 'rsassa',
         timeoutMs: 10_000
       })
-      const nonce = new Uint8Array(randomBytes(16))
-      const evidence = await record(tools, nonce)
-      const fingerprint = akFingerprint(parsePublic(evidence.akPublic).key)
-      expect(() => verifyQuote(evidence, expectations({ tools, evidence, nonce, fingerprint }))).toThrow(
+      const unrestricted = await recordQuote(tools, new Uint8Array(randomBytes(16)))
+      expect(() => verifyQuote(unrestricted.evidence, expectations(unrestricted))).toThrow(
         expect.objectContaining({ name: 'AkNotRestrictedError' })
       )
     } finally {
