@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, createPublicKey } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -168,14 +168,20 @@ describe('maximum tier: the sender attests the recipient over /dmn/attest/1.0.0'
     expect(d.p2p.recordInfo(dataHash)).toBeUndefined()
   })
 
-  it('refuses a recipient whose AK is not enrolled with AkNotEnrolledError', async () => {
-    new EnrolmentRepository(a.db).remove(b.p2p.peerId)
+  it('refuses a recipient whose AK is not enrolled with AkNotEnrolledError, and delivers once it is', async () => {
+    const enrolments = new EnrolmentRepository(a.db)
+    const pinned = enrolments.get(b.p2p.peerId)?.akPublicPem as string
+    enrolments.remove(b.p2p.peerId)
     const { shareId } = a.p2p.shareData({
       data: new Uint8Array([2]),
       recipient: b.p2p.peerId,
       tier: 'maximum'
     })
     expect((await failureOf(a, shareId)).error).toBe('AkNotEnrolledError')
+    expect(a.p2p.getShare(shareId).state).toBe('queued')
+    // The operator enrols the AK: the next attempt, on a fresh quote, goes through.
+    enrolments.enrol(b.p2p.peerId, createPublicKey(pinned))
+    await waitFor('the share to be delivered', () => a.p2p.getShare(shareId).state === 'delivered')
   })
 
   it('answers a malformed challenge with FrameMalformedError and quotes nothing for it', async () => {
