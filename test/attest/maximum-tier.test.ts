@@ -14,7 +14,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { ATTEST_PROTOCOL, type P2pAttestation, type P2pEvents } from '../../node/p2p/index.ts'
 import { decodeMessage, encodeMessage, frameStream } from '../../node/p2p/framing.ts'
 import type { Db } from '../../node/store/database.ts'
-import { startNode, type TestNode, tempDir, waitFor } from '../p2p/helpers.ts'
+import { nextEvent, startNode, type TestNode, tempDir, waitFor } from '../p2p/helpers.ts'
 import { type SoftTpm, startSoftTpm } from './swtpm.ts'
 
 type Failed = P2pEvents['share:attempt-failed'][0]
@@ -53,14 +53,7 @@ describe('maximum tier: the sender attests the recipient over /dmn/attest/1.0.0'
   let d: TestNode
 
   const failureOf = (node: TestNode, shareId: string) =>
-    new Promise<Failed>((resolve) => {
-      const listener = (event: Failed) => {
-        if (event.share.shareId !== shareId) return
-        node.p2p.off('share:attempt-failed', listener)
-        resolve(event)
-      }
-      node.p2p.on('share:attempt-failed', listener)
-    })
+    nextEvent<Failed>(node.p2p, 'share:attempt-failed', (e) => e.share.shareId === shareId, 20_000)
 
   beforeAll(async () => {
     // B is the known-good platform; D booted something else into PCR 10.
