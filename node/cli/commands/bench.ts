@@ -15,7 +15,8 @@ export const BENCHES: Readonly<Record<string, string>> = {
   crypto: 'bench/crypto/run.ts',
   p2p: 'bench/p2p/share-throughput.ts',
   audit: 'bench/audit/gas-and-throughput.ts',
-  api: 'bench/api/run.ts'
+  api: 'bench/api/run.ts',
+  attest: 'bench/attest/quote-verify.ts'
 }
 
 /** `dmn bench <name> [args...]`: runs one benchmark of `bench/` with this Node. */
