@@ -1,6 +1,16 @@
-import type { AuditService, CallOptions, DataService, ShareService, ShareView } from '../node/core/ports.ts'
+import type {
+  AuditService,
+  CallOptions,
+  ComplianceEvent,
+  DataService,
+  NetworkService,
+  PeerView,
+  ShareService,
+  ShareView
+} from '../node/core/ports.ts'
 import { ResourceNotFoundError } from '../node/core/ports.ts'
 import { PaymentsNotImplementedError } from './errors.ts'
+import { type ComplianceQuery, parseFilters } from './schemas/records.ts'
 import type { ShareRequestBody } from './schemas/share.ts'
 
 /**
@@ -38,4 +48,30 @@ export async function readShare(shares: ShareService, shareId: string, options: 
 
 export function verifyRecord(audit: AuditService, dataHash: string, options: CallOptions) {
   return audit.verify(dataHash, options)
+}
+
+/** The events a validated `?filters=&data_hash=&limit=` query selects, and the filters it named. */
+export async function complianceHistory(
+  audit: AuditService,
+  query: ComplianceQuery,
+  options: CallOptions
+): Promise<{ events: readonly ComplianceEvent[]; filters: string[] }> {
+  const filters = parseFilters(query.filters)
+  const events = await audit.complianceHistory(
+    {
+      eventTypes: filters,
+      limit: query.limit ?? 100,
+      ...(query.data_hash ? { dataHash: query.data_hash } : {})
+    },
+    options
+  )
+  return { events, filters }
+}
+
+export function listPeers(
+  network: NetworkService,
+  healthy: boolean | undefined,
+  options: CallOptions
+): Promise<readonly PeerView[]> {
+  return network.peers(healthy === undefined ? {} : { healthy }, options)
 }

@@ -9,9 +9,20 @@ import type {
 } from '../node/core/ports.ts'
 import type { Tier } from '../node/core/share.ts'
 import type { MetadataSchema } from './schemas/common.ts'
-import type { ComplianceEventSchema, DataResponseSchema, EvidenceSchema } from './schemas/records.ts'
-import type { NetworkStatsSchema, PeerSchema } from './schemas/network.ts'
-import type { ShareDataResponseSchema, ShareSchema } from './schemas/share.ts'
+import type {
+  ComplianceEventSchema,
+  ComplianceHistorySchema,
+  DataResponseSchema,
+  EvidenceSchema,
+  VerifyResponseSchema
+} from './schemas/records.ts'
+import type { NetworkStatsSchema, PeerListSchema, PeerNamesSchema, PeerSchema } from './schemas/network.ts'
+import type {
+  ShareDataResponseSchema,
+  ShareListSchema,
+  ShareResourceSchema,
+  ShareSchema
+} from './schemas/share.ts'
 
 /** Port views to wire shapes (snake_case, as the anchor's API). One function per shape. */
 
@@ -51,6 +62,15 @@ export function share(view: ShareView): z.infer<typeof ShareSchema> {
   }
 }
 
+export function shareResource(view: ShareView): z.infer<typeof ShareResourceSchema> {
+  return { share: share(view), _metadata: metadata(view.tier) }
+}
+
+export function shareList(views: readonly ShareView[]): z.infer<typeof ShareListSchema> {
+  const shares = views.map(share)
+  return { shares, count: shares.length, _metadata: metadata(null) }
+}
+
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
 export function record(view: RecordView): z.infer<typeof DataResponseSchema> {
@@ -87,6 +107,16 @@ export function evidence(v: Verification): z.infer<typeof EvidenceSchema> | null
   }
 }
 
+export function verification(hash: string, v: Verification): z.infer<typeof VerifyResponseSchema> {
+  return {
+    hash,
+    verified: v.verified,
+    event_type: v.eventType,
+    evidence: evidence(v),
+    _metadata: metadata(null)
+  }
+}
+
 export function complianceEvent(e: ComplianceEvent): z.infer<typeof ComplianceEventSchema> {
   return {
     event_type: e.eventType,
@@ -98,6 +128,14 @@ export function complianceEvent(e: ComplianceEvent): z.infer<typeof ComplianceEv
     tx_hash: e.txHash,
     block_number: e.blockNumber
   }
+}
+
+export function complianceHistory(
+  events: readonly ComplianceEvent[],
+  filters: string[]
+): z.infer<typeof ComplianceHistorySchema> {
+  const history = events.map(complianceEvent)
+  return { history, count: history.length, filters, _metadata: metadata(null) }
 }
 
 export function networkStats(s: NetworkStats): z.infer<typeof NetworkStatsSchema> {
@@ -126,4 +164,15 @@ export function peer(p: PeerView): z.infer<typeof PeerSchema> {
     last_seen_at: p.lastSeenAt,
     eth_address: p.ethAddress
   }
+}
+
+export function peerList(views: readonly PeerView[]): z.infer<typeof PeerListSchema> {
+  const peers = views.map(peer)
+  return { peers, count: peers.length, _metadata: metadata(null) }
+}
+
+/** The anchor's `/network/peers` lists PeerIds only. */
+export function peerNames(views: readonly PeerView[]): z.infer<typeof PeerNamesSchema> {
+  const peers = views.map((p) => p.peerId)
+  return { peers, count: peers.length, _metadata: metadata(null) }
 }

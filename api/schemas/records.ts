@@ -84,6 +84,8 @@ export const ComplianceQuerySchema = z.object({
     .openapi({ param: { name: 'limit', in: 'query' }, example: 100 })
 })
 
+export type ComplianceQuery = z.infer<typeof ComplianceQuerySchema>
+
 export function parseFilters(raw: string | undefined): string[] {
   return (raw ?? '')
     .split(',')

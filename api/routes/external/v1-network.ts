@@ -2,27 +2,20 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import type { ExternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
+import { listPeers } from '../../operations.ts'
 import * as present from '../../present.ts'
 import { errorResponses } from '../../schemas/common.ts'
-import { NetworkStatsSchema, PeerListSchema, PeersQuerySchema } from '../../schemas/network.ts'
+import { PeerListSchema, PeersQuerySchema } from '../../schemas/network.ts'
+import { registerNetworkStats } from './shared-routes.ts'
 
 /** `/v1/network/...`: statistics and peers with their trust and health. */
 export function registerV1Network(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPorts, guards: ScopeGuards) {
   const tags = ['network']
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/network/stats',
-      tags,
-      summary: 'Peer-to-peer statistics',
-      middleware: [guards.read] as const,
-      responses: {
-        200: { content: { 'application/json': { schema: NetworkStatsSchema } }, description: 'statistics' },
-        ...errorResponses
-      }
-    }),
-    async (c) => c.json(present.networkStats(await ports.network.stats({ signal: c.req.raw.signal })), 200)
-  )
+  registerNetworkStats(app, ports, guards, {
+    path: '/v1/network/stats',
+    tags,
+    summary: 'Peer-to-peer statistics'
+  })
 
   app.openapi(
     createRoute({
@@ -38,12 +31,8 @@ export function registerV1Network(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPo
       }
     }),
     async (c) => {
-      const { healthy } = c.req.valid('query')
-      const views = await ports.network.peers(healthy === undefined ? {} : { healthy }, {
-        signal: c.req.raw.signal
-      })
-      const peers = views.map(present.peer)
-      return c.json({ peers, count: peers.length, _metadata: present.metadata(null) }, 200)
+      const views = await listPeers(ports.network, c.req.valid('query').healthy, { signal: c.req.raw.signal })
+      return c.json(present.peerList(views), 200)
     }
   )
 }

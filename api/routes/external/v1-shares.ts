@@ -45,7 +45,7 @@ export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPor
     async (c) => {
       const view = await acceptShare(ports.shares, c.req.valid('json'), { signal: c.req.raw.signal })
       c.header('Location', `/v1/shares/${view.shareId}`)
-      return c.json({ share: present.share(view), _metadata: present.metadata(view.tier) }, 201)
+      return c.json(present.shareResource(view), 201)
     }
   )
 
@@ -65,7 +65,7 @@ export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPor
     }),
     async (c) => {
       const view = await readShare(ports.shares, c.req.valid('param').share_id, { signal: c.req.raw.signal })
-      return c.json({ share: present.share(view), _metadata: present.metadata(view.tier) }, 200)
+      return c.json(present.shareResource(view), 200)
     }
   )
 
@@ -87,8 +87,7 @@ export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPor
       const views = await ports.shares.listShares(state ? { state, limit } : { limit }, {
         signal: c.req.raw.signal
       })
-      const shares = views.map(present.share)
-      return c.json({ shares, count: shares.length, _metadata: present.metadata(null) }, 200)
+      return c.json(present.shareList(views), 200)
     }
   )
 }

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
 import type { OutboxEntry } from '../../../node/core/ports.ts'
 import type { ApiEnv } from '../../context.ts'
 import type { InternalApiPorts } from '../../deps.ts'
+import { listPeers } from '../../operations.ts'
 import * as present from '../../present.ts'
 import { ErrorSchema, limitQuery, notFoundResponse } from '../../schemas/common.ts'
 import { OutboxEntrySchema, OutboxIdParams, PeerIdParams } from '../../schemas/internal.ts'
@@ -35,12 +36,8 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
       }
     }),
     async (c) => {
-      const { healthy } = c.req.valid('query')
-      const views = await ports.network.peers(healthy === undefined ? {} : { healthy }, {
-        signal: c.req.raw.signal
-      })
-      const peers = views.map(present.peer)
-      return c.json({ peers, count: peers.length, _metadata: present.metadata(null) }, 200)
+      const views = await listPeers(ports.network, c.req.valid('query').healthy, { signal: c.req.raw.signal })
+      return c.json(present.peerList(views), 200)
     }
   )
 
