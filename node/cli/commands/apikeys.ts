@@ -2,10 +2,8 @@ import type { Command } from 'commander'
 import { UsageError } from '../../core/errors.ts'
 import { API_KEY_SCOPES, type ApiKeyInfo, type ApiKeyScope } from '../../core/ports.ts'
 import { createApiKeyStore } from '../../store/api-keys.ts'
-import { openDatabase } from '../../store/database.ts'
-import { migrate } from '../../store/migrations.ts'
-import { databasePath } from '../../store/store-service.ts'
 import type { CliContext } from '../context.ts'
+import { withDatabase } from '../database.ts'
 
 /**
  * `dmn apikeys create|list|revoke`: manage API keys in the node's database, also while the node is
@@ -88,12 +86,5 @@ function describe(k: ApiKeyInfo): string {
 }
 
 function withStore(ctx: CliContext, fn: (store: ReturnType<typeof createApiKeyStore>) => void): void {
-  const cfg = ctx.config()
-  const db = openDatabase(databasePath(cfg.dataDir), cfg.store)
-  try {
-    migrate(db)
-    fn(createApiKeyStore(db))
-  } finally {
-    db.close()
-  }
+  withDatabase(ctx, (db) => fn(createApiKeyStore(db)))
 }

@@ -10,10 +10,8 @@ import {
   Tpm2Tools
 } from '../../attest/index.ts'
 import { UsageError } from '../../core/errors.ts'
-import { openDatabase } from '../../store/database.ts'
-import { migrate } from '../../store/migrations.ts'
-import { databasePath } from '../../store/store-service.ts'
 import type { CliContext } from '../context.ts'
+import { withDatabase } from '../database.ts'
 
 /**
  * `dmn attest`: the operator's side of TPM attestation. On a recipient: `show-ak` exports its
@@ -30,16 +28,8 @@ export function registerAttestCommands(program: Command, ctx: CliContext): void 
     const { tcti, akHandle, akAlgorithm, commandTimeoutMs } = ctx.config().attest
     return new Tpm2Tools({ tcti, akHandle, akAlgorithm, timeoutMs: commandTimeoutMs })
   }
-  const withEnrolments = <T>(fn: (repo: EnrolmentRepository) => T): T => {
-    const cfg = ctx.config()
-    const db = openDatabase(databasePath(cfg.dataDir), cfg.store)
-    try {
-      migrate(db)
-      return fn(new EnrolmentRepository(db))
-    } finally {
-      db.close()
-    }
-  }
+  const withEnrolments = <T>(fn: (repo: EnrolmentRepository) => T): T =>
+    withDatabase(ctx, (db) => fn(new EnrolmentRepository(db)))
   const parsePeerId = (value: string): string => {
     try {
       return peerIdFromString(value).toString()

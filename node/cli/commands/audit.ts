@@ -12,23 +12,15 @@ import {
 import { verifyLogAnchors } from '../../audit/log-anchors.ts'
 import { verifyDataHash } from '../../audit/verify.ts'
 import { UsageError } from '../../core/errors.ts'
-import { type Db, openDatabase } from '../../store/database.ts'
-import { migrate } from '../../store/migrations.ts'
-import { databasePath } from '../../store/store-service.ts'
+import type { Db } from '../../store/database.ts'
 import type { CliContext } from '../context.ts'
+import { withDatabase } from '../database.ts'
 
 /** `dmn audit ...`: the audit trail's index, verification, security log and outbox. */
 export function registerAuditCommands(program: Command, ctx: CliContext): void {
   const audit = program.command('audit').description('the blockchain audit trail')
   const withDb = async (fn: (db: Db) => Promise<void> | void) => {
-    const cfg = ctx.config()
-    const db = openDatabase(databasePath(cfg.dataDir), cfg.store)
-    try {
-      migrate(db)
-      await fn(db)
-    } finally {
-      db.close()
-    }
+    await withDatabase(ctx, fn)
   }
 
   audit

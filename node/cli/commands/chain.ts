@@ -1,10 +1,8 @@
 import type { Command } from 'commander'
 import { connectChain, nodeWallet, requireRpc } from '../../audit/cli-support.ts'
 import { deployAuditTrail, SecurityLog, writeChainRecord } from '../../audit/index.ts'
-import { openDatabase } from '../../store/database.ts'
-import { migrate } from '../../store/migrations.ts'
-import { databasePath } from '../../store/store-service.ts'
 import type { CliContext } from '../context.ts'
+import { withDatabase } from '../database.ts'
 
 /** `dmn chain deploy` and `dmn chain status`. */
 export function registerChainCommands(program: Command, ctx: CliContext): void {
@@ -18,13 +16,7 @@ export function registerChainCommands(program: Command, ctx: CliContext): void {
       const wallet = await nodeWallet(cfg)
       const record = await deployAuditTrail(rpc, wallet)
       const path = writeChainRecord(cfg.dataDir, record)
-      const db = openDatabase(databasePath(cfg.dataDir), cfg.store)
-      try {
-        migrate(db)
-        new SecurityLog(db).append('chain.deployed', { ...record })
-      } finally {
-        db.close()
-      }
+      withDatabase(ctx, (db) => new SecurityLog(db).append('chain.deployed', { ...record }))
       ctx.print(JSON.stringify({ ...record, account: wallet.address, recordedIn: path }))
     })
   chain
@@ -32,9 +24,7 @@ export function registerChainCommands(program: Command, ctx: CliContext): void {
     .description('check the configured contract (bytecode) and show the node account')
     .action(async () => {
       const cfg = ctx.config()
-      const db = openDatabase(databasePath(cfg.dataDir), cfg.store)
-      try {
-        migrate(db)
+      await withDatabase(ctx, async (db) => {
         const c = await connectChain(cfg, db)
         const head = await c.rpc.call<string>('eth_blockNumber', [])
         ctx.print(
@@ -49,8 +39,6 @@ export function registerChainCommands(program: Command, ctx: CliContext): void {
             account: c.account ?? null
           })
         )
-      } finally {
-        db.close()
-      }
+      })
     })
 }

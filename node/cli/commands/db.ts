@@ -1,8 +1,7 @@
 import type { Command } from 'commander'
-import { openDatabase } from '../../store/database.ts'
 import { migrate, migrationStatus } from '../../store/migrations.ts'
-import { databasePath } from '../../store/store-service.ts'
 import type { CliContext } from '../context.ts'
+import { withDatabase } from '../database.ts'
 
 /** `dmn db migrate` and `dmn db status`. */
 export function registerDbCommands(program: Command, ctx: CliContext): void {
@@ -10,29 +9,29 @@ export function registerDbCommands(program: Command, ctx: CliContext): void {
   db.command('migrate')
     .description('apply pending migrations')
     .action(() => {
-      const cfg = ctx.config()
-      const handle = openDatabase(databasePath(cfg.dataDir), cfg.store)
-      try {
-        const applied = migrate(handle)
-        if (applied.length === 0) ctx.print('database is up to date')
-        for (const m of applied) ctx.print(`applied ${String(m.version).padStart(4, '0')}_${m.name}`)
-      } finally {
-        handle.close()
-      }
+      withDatabase(
+        ctx,
+        (handle) => {
+          const applied = migrate(handle)
+          if (applied.length === 0) ctx.print('database is up to date')
+          for (const m of applied) ctx.print(`applied ${String(m.version).padStart(4, '0')}_${m.name}`)
+        },
+        { migrate: false }
+      )
     })
   db.command('status')
     .description('list migrations and whether each is applied')
     .action(() => {
-      const cfg = ctx.config()
-      const handle = openDatabase(databasePath(cfg.dataDir), cfg.store)
-      try {
-        for (const m of migrationStatus(handle)) {
-          ctx.print(
-            `${String(m.version).padStart(4, '0')}_${m.name}  ${m.state}${m.appliedAt ? `  ${m.appliedAt}` : ''}`
-          )
-        }
-      } finally {
-        handle.close()
-      }
+      withDatabase(
+        ctx,
+        (handle) => {
+          for (const m of migrationStatus(handle)) {
+            ctx.print(
+              `${String(m.version).padStart(4, '0')}_${m.name}  ${m.state}${m.appliedAt ? `  ${m.appliedAt}` : ''}`
+            )
+          }
+        },
+        { migrate: false }
+      )
     })
 }

@@ -14,10 +14,9 @@ import {
   rsaKeyBits,
   setMinimumDecryptionVersion
 } from '../../crypto/index.ts'
-import { type Db, openDatabase } from '../../store/database.ts'
-import { migrate } from '../../store/migrations.ts'
-import { databasePath } from '../../store/store-service.ts'
+import type { Db } from '../../store/database.ts'
 import type { CliContext } from '../context.ts'
+import { withDatabase } from '../database.ts'
 
 /** `dmn keys ...`: the key ring (create, status, rotate, retire, rewrap, destroy, import, re-key). */
 
@@ -51,16 +50,14 @@ async function withRing<T>(
   const cfg = ctx.config()
   const path = keyRingPath(cfg.dataDir)
   const release = opts.readOnly ? () => {} : lockKeyRing(path)
-  let db: Db | undefined
-  let ring: KeyRing | undefined
   try {
-    ring = await openKeyRing(path, password(ctx))
-    db = openDatabase(databasePath(cfg.dataDir), cfg.store)
-    migrate(db)
-    return await fn(ring, db)
+    const ring = await openKeyRing(path, password(ctx))
+    try {
+      return await withDatabase(ctx, (db) => fn(ring, db))
+    } finally {
+      ring.close()
+    }
   } finally {
-    db?.close()
-    ring?.close()
     release()
   }
 }

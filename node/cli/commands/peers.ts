@@ -2,10 +2,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Command } from 'commander'
 import { UsageError } from '../../core/errors.ts'
 import { PeerBook } from '../../p2p/peer-book.ts'
-import { openDatabase } from '../../store/database.ts'
-import { migrate } from '../../store/migrations.ts'
-import { databasePath } from '../../store/store-service.ts'
 import type { CliContext } from '../context.ts'
+import { withDatabase } from '../database.ts'
 
 /**
  * `dmn peers list|allow|deny`: the operator's view of the peer book. It works on the database file,
@@ -14,16 +12,7 @@ import type { CliContext } from '../context.ts'
 export function registerPeersCommands(program: Command, ctx: CliContext): void {
   const peers = program.command('peers').description('the peer book: list, allow and deny peers')
 
-  const withBook = <T>(fn: (book: PeerBook) => T): T => {
-    const cfg = ctx.config()
-    const db = openDatabase(databasePath(cfg.dataDir), cfg.store)
-    try {
-      migrate(db)
-      return fn(new PeerBook(db))
-    } finally {
-      db.close()
-    }
-  }
+  const withBook = <T>(fn: (book: PeerBook) => T): T => withDatabase(ctx, (db) => fn(new PeerBook(db)))
   const parsePeerId = (value: string): string => {
     try {
       return peerIdFromString(value).toString()

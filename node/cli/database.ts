@@ -1,0 +1,25 @@
+import { type Db, openDatabase } from '../store/database.ts'
+import { migrate } from '../store/migrations.ts'
+import { databasePath } from '../store/store-service.ts'
+import type { CliContext } from './context.ts'
+
+/**
+ * Opens the node database at `<dataDir>/` with the configured store settings, migrates it unless
+ * `{ migrate: false }`, runs `fn`, and closes the database once `fn` is done: after it returns, after
+ * its promise settles, or when either throws.
+ */
+export function withDatabase<T>(ctx: CliContext, fn: (db: Db) => T, options: { migrate?: boolean } = {}): T {
+  const cfg = ctx.config()
+  const db = openDatabase(databasePath(cfg.dataDir), cfg.store)
+  let result: T
+  try {
+    if (options.migrate !== false) migrate(db)
+    result = fn(db)
+  } catch (err) {
+    db.close()
+    throw err
+  }
+  if (result instanceof Promise) return result.finally(() => db.close()) as T
+  db.close()
+  return result
+}
