@@ -13,7 +13,8 @@ import {
   RemoteRefusalError,
   SenderMismatchError
 } from './errors.ts'
-import { decodeMessage, encodeMessage, frameStream, refusalMessage } from './framing.ts'
+import { decodeMessage, encodeMessage, frameStream } from './framing.ts'
+import { type InboundStreamInit, serveInboundStream } from './inbound-stream.ts'
 import type { InboundLimits } from './limits.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
 import type { TrafficStats } from './stats.ts'
@@ -42,18 +43,20 @@ export interface FetchProtocolInit {
 
 export class FetchProtocol {
   readonly #init: FetchProtocolInit
+  readonly #inbound: InboundStreamInit
 
   constructor(init: FetchProtocolInit) {
     this.#init = init
+    this.#inbound = {
+      protocol: FETCH_PROTOCOL,
+      limits: init.limits,
+      timeoutMs: init.timeoutMs,
+      onRefused: init.onRefused
+    }
   }
 
-  readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
-    const remote = connection.remotePeer.toString()
-    const signal = AbortSignal.timeout(this.#init.timeoutMs)
-    const frames = frameStream(stream, MAX_FRAME_BYTES)
-    let release: (() => void) | undefined
-    try {
-      release = this.#init.limits.openStream(remote)
+  readonly handle = (stream: Stream, connection: Connection): Promise<void> =>
+    serveInboundStream(stream, connection, this.#inbound, async ({ remote, signal, frames }) => {
       const request = decodeMessage(await frames.read({ signal }))
       this.#init.stats.recordIn(frames.bytesRead)
       const dataHash = request['dataHash']
@@ -81,19 +84,7 @@ export class FetchProtocol {
       await frames.write(encodeMessage({ ok: true }), { signal })
       await frames.write(bytes, { signal })
       this.#init.stats.recordOut(frames.bytesWritten)
-      await stream.close({ signal })
-    } catch (err) {
-      this.#init.onRefused(remote, FETCH_PROTOCOL, err)
-      try {
-        await frames.write(refusalMessage(err), { signal })
-        await stream.close({ signal })
-      } catch (writeErr) {
-        stream.abort(writeErr instanceof Error ? writeErr : new Error(String(writeErr)))
-      }
-    } finally {
-      release?.()
-    }
-  }
+    })
 
   /** Asks `peer` for the data of `dataHash`; verifies, decrypts and stores it locally. */
   async fetch(peer: PeerId, dataHash: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {

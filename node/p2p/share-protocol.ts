@@ -21,7 +21,8 @@ import {
   RemoteRefusalError,
   SenderMismatchError
 } from './errors.ts'
-import { decodeMessage, encodeMessage, frameStream, refusalMessage } from './framing.ts'
+import { decodeMessage, encodeMessage, frameStream } from './framing.ts'
+import { type InboundStreamInit, serveInboundStream } from './inbound-stream.ts'
 import type { InboundLimits } from './limits.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
 import type { TrafficStats } from './stats.ts'
@@ -58,18 +59,21 @@ export interface ShareReceiverInit {
 
 export class ShareReceiver {
   readonly #init: ShareReceiverInit
+  readonly #inbound: InboundStreamInit
 
   constructor(init: ShareReceiverInit) {
     this.#init = init
+    this.#inbound = {
+      protocol: SHARE_PROTOCOL,
+      limits: init.limits,
+      timeoutMs: init.timeoutMs,
+      onRefused: init.onRefused,
+      refusalStats: init.stats
+    }
   }
 
-  readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
-    const remote = connection.remotePeer.toString()
-    const signal = AbortSignal.timeout(this.#init.timeoutMs)
-    const frames = frameStream(stream, MAX_FRAME_BYTES)
-    let release: (() => void) | undefined
-    try {
-      release = this.#init.limits.openStream(remote)
+  readonly handle = (stream: Stream, connection: Connection): Promise<void> =>
+    serveInboundStream(stream, connection, this.#inbound, async ({ remote, signal, frames }) => {
       const envelope = await frames.read({ signal })
       this.#init.stats.recordIn(frames.bytesRead)
       this.#init.limits.chargeBytes(remote, envelope.byteLength)
@@ -77,20 +81,7 @@ export class ShareReceiver {
       const receipt = this.receive(sender, envelope)
       await frames.write(encodeMessage({ ok: true, receipt }), { signal })
       this.#init.stats.recordOut(frames.bytesWritten)
-      await stream.close({ signal })
-    } catch (err) {
-      this.#init.onRefused(remote, SHARE_PROTOCOL, err)
-      try {
-        await frames.write(refusalMessage(err), { signal })
-        this.#init.stats.recordOut(frames.bytesWritten)
-        await stream.close({ signal })
-      } catch (writeErr) {
-        stream.abort(writeErr instanceof Error ? writeErr : new Error(String(writeErr)))
-      }
-    } finally {
-      release?.()
-    }
-  }
+    })
 
   /** Checks, stores and signs a receipt for one envelope from an authenticated, verified peer. */
   receive(sender: VerifiedPeer, envelope: Uint8Array): SignedReceipt {

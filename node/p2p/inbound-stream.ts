@@ -1,0 +1,56 @@
+import type { Connection, Stream } from '@libp2p/interface'
+import { MAX_FRAME_BYTES } from './constants.ts'
+import { type FrameStream, frameStream, refusalMessage } from './framing.ts'
+import type { InboundLimits } from './limits.ts'
+import type { TrafficStats } from './stats.ts'
+
+/** What a request-answer protocol handler works with once its stream is admitted. */
+export interface InboundExchange {
+  readonly remote: string
+  /** The handler's deadline, for every read, write and lookup it makes. */
+  readonly signal: AbortSignal
+  readonly frames: FrameStream
+}
+
+export interface InboundStreamInit {
+  readonly protocol: string
+  readonly limits: InboundLimits
+  readonly timeoutMs: number
+  readonly onRefused: (peerId: string, protocol: string, err: unknown) => void
+  /** When given, the bytes of a refusal answer are counted as traffic sent. */
+  readonly refusalStats?: TrafficStats
+}
+
+/**
+ * Serves one inbound stream: takes a slot from the per-peer limits (released at the end, whatever
+ * happens), runs `serve` under a deadline and closes the stream. Any failure, a refused slot
+ * included, is reported to `onRefused` and answered with a typed refusal frame; if even that cannot
+ * be written, the stream is aborted.
+ */
+export async function serveInboundStream(
+  stream: Stream,
+  connection: Connection,
+  init: InboundStreamInit,
+  serve: (exchange: InboundExchange) => Promise<void>
+): Promise<void> {
+  const remote = connection.remotePeer.toString()
+  const signal = AbortSignal.timeout(init.timeoutMs)
+  const frames = frameStream(stream, MAX_FRAME_BYTES)
+  let release: (() => void) | undefined
+  try {
+    release = init.limits.openStream(remote)
+    await serve({ remote, signal, frames })
+    await stream.close({ signal })
+  } catch (err) {
+    init.onRefused(remote, init.protocol, err)
+    try {
+      await frames.write(refusalMessage(err), { signal })
+      init.refusalStats?.recordOut(frames.bytesWritten)
+      await stream.close({ signal })
+    } catch (writeErr) {
+      stream.abort(writeErr instanceof Error ? writeErr : new Error(String(writeErr)))
+    }
+  } finally {
+    release?.()
+  }
+}
