@@ -1,24 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createExternalApp } from './external-app.ts'
-import { createHarness, type Harness } from './test-support/fakes.ts'
+import type { Harness } from './test-support/fakes.ts'
+import { ETH, type ExternalApp, externalFixture } from './test-support/external-fixture.ts'
 import { send } from './test-support/request.ts'
 
-const ETH = '0x742d35Cc6634C0532925a3b844Bc9e7595f1dE01'
-
 let h: Harness
-let app: ReturnType<typeof createExternalApp>
+let app: ExternalApp
 let key: string
 let readKey: string
 
 beforeEach(() => {
-  h = createHarness()
-  app = createExternalApp(h.ports, {
-    rateLimit: { perSecond: 1000, burst: 1000 },
-    trustedProxies: [],
-    bodyLimitBytes: 1_200_000
-  })
-  key = h.ports.apiKeys.create({ name: 'writer', scopes: ['share', 'read'] }).key
-  readKey = h.ports.apiKeys.create({ name: 'reader', scopes: ['read'] }).key
+  ;({ h, app, key, readKey } = externalFixture())
 })
 afterEach(() => h.close())
 
