@@ -1,7 +1,7 @@
 import { type Config, redactConfig } from '../config/index.ts'
 import { ApiComponent } from './api-component.ts'
 import { type AttestChallenge, AttestService } from './attest/index.ts'
-import { AuditService, onReceiptStored, onShareQueued } from './audit/index.ts'
+import { AuditService, auditHooks } from './audit/index.ts'
 import { MissingMasterPasswordError } from './core/errors.ts'
 import { keyFingerprint } from './crypto/index.ts'
 import { KeyRingService } from './crypto/key-ring-service.ts'
@@ -12,7 +12,7 @@ import { StoreService } from './store/store-service.ts'
 
 /**
  * The composition root: the only place where adapters are built and wired to each other.
- * config -> store -> (key ring -> p2p -> audit -> APIs, as they land) ; stop in reverse.
+ * Start order: store -> key ring -> attest -> audit -> p2p -> audit identity -> APIs; stop in reverse.
  */
 
 export interface DmnNode {
@@ -80,14 +80,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
             }
           : {})
       },
-      hooks: {
-        onShareQueued: (db, share) => {
-          onShareQueued(db, { ...share, timestamp: Date.parse(share.createdAt) })
-        },
-        onReceiptStored: (db, _share, receipt) => {
-          onReceiptStored(db, receipt)
-        }
-      }
+      hooks: auditHooks(audit)
     })
   )
   // Last: the APIs take requests only once everything behind them runs, and stop first.
