@@ -10,18 +10,6 @@ import {
   parseAuthority
 } from './host-allowlist.ts'
 
-/**
- * Loopback is not a boundary against a browser: any page the operator opens can send requests to
- * 127.0.0.1. This guard lets through only what a browser sends for the API's own origin:
- * - `Host` must name the API (DNS rebinding sends the attacker's name, with a matching `Origin`);
- * - `Origin`, when sent, must be the request's own origin (`null` is refused), and
- *   `Sec-Fetch-Site` must be `same-origin` or `none`;
- * - a state-changing method must carry `Content-Type: application/json`, which no HTML form can
- *   send; a request without any body may carry none (curl, the CLI), because a browser sending
- *   one from another page also sends `Origin` and is refused above.
- * Each refusal answers a JSON error with a stable code and goes to the security log.
- */
-
 export interface BrowserGuardInit {
   /** The configured listen host (`127.0.0.1`, `0.0.0.0`, `localhost`, ...). */
   readonly host: string
@@ -32,6 +20,7 @@ export interface BrowserGuardInit {
   readonly securityLog: SecurityLog
 }
 
+/** The stable `code` of each refusal (403, 403, 415). */
 export type BrowserRefusalCode = 'host_not_allowed' | 'cross_origin_refused' | 'content_type_refused'
 
 const STATUS: Readonly<Record<BrowserRefusalCode, ContentfulStatusCode>> = {
@@ -47,6 +36,17 @@ const SAME_ORIGIN_FETCH_SITES = new Set(['same-origin', 'none'])
 // Header values are chosen by the sender: the security log keeps enough of them to recognise one.
 const MAX_LOGGED_HEADER_CHARS = 256
 
+/**
+ * Loopback is not a boundary against a browser: any page the operator opens can send requests to
+ * 127.0.0.1. This guard lets through only what a browser sends for the API's own origin:
+ * - `Host` must name the API (DNS rebinding sends the attacker's name, with a matching `Origin`);
+ * - `Origin`, when sent, must be the request's own origin (`null` is refused), and
+ *   `Sec-Fetch-Site` must be `same-origin` or `none`;
+ * - a state-changing method must carry `Content-Type: application/json`, which no HTML form can
+ *   send; a request without any body may carry none (curl, the CLI), because a browser sending
+ *   one from another page also sends `Origin` and is refused above.
+ * Each refusal answers a JSON error with a stable code and goes to the security log.
+ */
 export function browserGuard(init: BrowserGuardInit): MiddlewareHandler<ApiEnv> {
   const { host, allowedHosts, securityLog } = init
   // A bad configured host stops the start, not the first request.
