@@ -37,8 +37,8 @@ export interface BaseAppInit {
 
 /**
  * An OpenAPIHono app with the edge middleware in order: metrics, secure headers, client address,
- * the app's guard if any, key lookup, rate limit; validation failures answer 422 `{error, field}`; every error goes through
- * `errorResponse()`.
+ * the app's guard if any, key lookup, rate limit; validation failures answer 422 `{error, field}`;
+ * every error goes through `errorResponse()`.
  */
 export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
   const { metrics, logger } = init
