@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
+import type { MiddlewareHandler } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
 import type { ZodError } from 'zod'
 import type { ApiKeyRegistry, SecurityLog } from '../node/core/ports.ts'
@@ -27,12 +28,17 @@ export interface BaseAppInit {
   readonly now?: () => number
   /** Most rate-limit buckets held at once. */
   readonly maxClients?: number
+  /**
+   * Runs before the key lookup and the rate limit, so that what it refuses costs neither a key hash
+   * nor a token of the client's bucket (the internal API's browser guard).
+   */
+  readonly guard?: MiddlewareHandler<ApiEnv>
 }
 
 /**
  * An OpenAPIHono app with the edge middleware in order: metrics, secure headers, client address,
- * key lookup, rate limit; validation failures answer 422 `{error, field}`; every error goes through
- * `errorResponse()`.
+ * the app's guard if any, key lookup, rate limit; validation failures answer 422 `{error, field}`;
+ * every error goes through `errorResponse()`.
  */
 export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
   const { metrics, logger } = init
@@ -69,6 +75,7 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
     c.header('Cache-Control', 'no-store')
   })
   app.use(clientAddress({ trustedProxies: init.trustedProxies }))
+  if (init.guard) app.use(init.guard)
   app.use(authenticate({ apiKeys: init.apiKeys }))
   app.use(
     rateLimit({

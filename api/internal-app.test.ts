@@ -11,7 +11,9 @@ let app: ReturnType<typeof createInternalApp>
 const settings = {
   rateLimit: { perSecond: 1000, burst: 1000 },
   trustedProxies: [],
-  bodyLimitBytes: 64 * 1024
+  bodyLimitBytes: 64 * 1024,
+  // app.request() sends to http://localhost/, that is port 80.
+  binding: { host: '127.0.0.1', allowedHosts: [], bound: () => ({ address: '127.0.0.1', port: 80 }) }
 }
 
 beforeEach(() => {
@@ -185,7 +187,7 @@ describe('peers and outbox', () => {
 
 describe('live events', () => {
   it('streams node events as Server-Sent Events, filtered by type prefix', async () => {
-    const res = await app.request('/events?types=share.', {}, {
+    const res = await app.request('/events?types=share.', { headers: { host: 'localhost' } }, {
       incoming: { socket: { remoteAddress: '127.0.0.1' } }
     } as never)
     expect(res.headers.get('content-type')).toContain('text/event-stream')

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi'
 import { createBaseApp } from './app-base.ts'
 import type { ApiEnv } from './context.ts'
 import { API_VERSION, type ApiSettings, type InternalApiPorts } from './deps.ts'
+import { browserGuard } from './middleware/browser-guard.ts'
 import { createGuards } from './middleware/guards.ts'
 import { registerApiKeyRoutes } from './routes/internal/api-keys.ts'
 import { registerEventRoutes } from './routes/internal/events.ts'
@@ -17,9 +18,24 @@ export interface InternalAppInit extends ApiSettings {
   readonly requireAdminKey: boolean
   /** Aborted when the server stops; ends live event streams. */
   readonly shutdown: AbortSignal
+  /** Where the API listens, for the Host check of the browser guard. */
+  readonly binding: InternalBinding
 }
 
-/** The internal (operator) API: health, metrics, key ring, API keys, peers, outbox, live events. */
+/** The internal API's listen address as configured and as bound, and the hosts allowed besides. */
+export interface InternalBinding {
+  /** The configured listen host (`api.internal.host`). */
+  readonly host: string
+  /** `api.internal.allowedHosts`. */
+  readonly allowedHosts: readonly string[]
+  /** The address and port actually bound; read per request, as with port 0 they are known only after listen. */
+  readonly bound: () => { readonly address: string; readonly port: number }
+}
+
+/**
+ * The internal (operator) API: health, metrics, key ring, API keys, peers, outbox, live events.
+ * Only requests for its own Host and origin get through (`browserGuard`).
+ */
 export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit): OpenAPIHono<ApiEnv> {
   const app = createBaseApp({
     api: 'internal',
@@ -31,7 +47,9 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
     metrics: ports.metrics,
     logger: ports.logger,
     ...(init.now ? { now: init.now } : {}),
-    ...(init.maxClients !== undefined ? { maxClients: init.maxClients } : {})
+    ...(init.maxClients !== undefined ? { maxClients: init.maxClients } : {}),
+    // Loopback is no boundary against a browser: refuse rebinding and cross-site requests first.
+    guard: browserGuard({ ...init.binding, securityLog: ports.securityLog })
   })
   const guards = createGuards(ports.securityLog, init.bodyLimitBytes)
   if (init.requireAdminKey) {

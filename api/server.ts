@@ -61,11 +61,22 @@ export class ApiServer implements Startable {
       maxClients: cfg.rateLimitMaxClients
     }
     const external = createExternalApp(this.#ports, { ...common, rateLimit: cfg.external.rateLimit })
+    // Known once listening (the real port when 0 is configured); kept, since address() is null after close.
+    let internalBound: AddressInfo | undefined
     const internal = createInternalApp(this.#ports, {
       ...common,
       rateLimit: cfg.internal.rateLimit,
       requireAdminKey: !isLoopback(cfg.internal.host),
-      shutdown: this.#shutdown.signal
+      shutdown: this.#shutdown.signal,
+      binding: {
+        host: cfg.internal.host,
+        allowedHosts: cfg.internal.allowedHosts,
+        bound: () => {
+          // No request reaches the app before listen has resolved.
+          if (!internalBound) throw new Error('the internal API is not listening')
+          return internalBound
+        }
+      }
     })
     const servers = {
       internal: createAdaptorServer({ fetch: internal.fetch, hostname: cfg.internal.host }) as Server,
@@ -77,6 +88,7 @@ export class ApiServer implements Startable {
     }
     try {
       const internalAt = await listen(servers.internal, cfg.internal.host, cfg.internal.port)
+      internalBound = servers.internal.address() as AddressInfo
       const externalAt = await listen(servers.external, cfg.external.host, cfg.external.port).catch(
         async (err: unknown) => {
           await close(servers.internal, 0)

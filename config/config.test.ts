@@ -32,7 +32,8 @@ describe('loadConfig', () => {
     expect(config.api.internal).toEqual({
       host: '127.0.0.1',
       port: 8080,
-      rateLimit: { perSecond: 50, burst: 100 }
+      rateLimit: { perSecond: 50, burst: 100 },
+      allowedHosts: []
     })
     expect(config.api.external).toEqual({
       host: '0.0.0.0',
@@ -122,6 +123,31 @@ describe('loadConfig', () => {
     expect(problems).toHaveLength(11)
     expect(problems.find((p) => p.startsWith('p2p.port'))).toContain('(from P2P_PORT)')
     expect(problems.find((p) => p.startsWith('config'))).toContain('bogus')
+  })
+
+  it('reads the internal API allowed hosts as a list and refuses what is not name[:port]', () => {
+    const config = loadConfig({
+      env: { DMN_API_INTERNAL_ALLOWED_HOSTS: 'node1.lan, localhost:9000,[::1]:9001,10.0.0.5' }
+    })
+    expect(config.api.internal.allowedHosts).toEqual([
+      'node1.lan',
+      'localhost:9000',
+      '[::1]:9001',
+      '10.0.0.5'
+    ])
+    const bad = [
+      '*',
+      'http://node1.lan',
+      'node1.lan/x',
+      'user@node1.lan',
+      'node1.lan:0',
+      'node1.lan:65536',
+      '::1',
+      '[zz::1]'
+    ]
+    const problems = problemsOf(() => loadConfig({ env: { DMN_API_INTERNAL_ALLOWED_HOSTS: bad.join(',') } }))
+    expect(problems.map((p) => p.split(' ')[0])).toEqual(bad.map((_, i) => `api.internal.allowedHosts.${i}`))
+    expect(problems[0]).toContain('(from DMN_API_INTERNAL_ALLOWED_HOSTS)')
   })
 
   it('refuses DMN_ variables that are not settings, so a typo does not go unnoticed', () => {

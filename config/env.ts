@@ -66,6 +66,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { path: 'api.internal.port', names: ['DMN_API_INTERNAL_PORT'], kind: 'number' },
   { path: 'api.internal.rateLimit.perSecond', names: ['DMN_API_INTERNAL_RATE_PER_SECOND'], kind: 'number' },
   { path: 'api.internal.rateLimit.burst', names: ['DMN_API_INTERNAL_RATE_BURST'], kind: 'number' },
+  { path: 'api.internal.allowedHosts', names: ['DMN_API_INTERNAL_ALLOWED_HOSTS'], kind: 'list' },
   { path: 'api.external.host', names: ['DMN_API_EXTERNAL_HOST'], kind: 'string' },
   { path: 'api.external.port', names: ['DMN_API_EXTERNAL_PORT', 'API_PORT'], kind: 'number' },
   { path: 'api.external.rateLimit.perSecond', names: ['DMN_API_EXTERNAL_RATE_PER_SECOND'], kind: 'number' },

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 
 /**
@@ -10,6 +11,21 @@ const host = z.string().min(1)
 const multiaddr = z.string().regex(/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d+(\/p2p\/\w+)?$/, {
   message: 'expected a multiaddr such as /ip4/10.0.0.2/tcp/4001/p2p/<PeerId>'
 })
+// What may follow `Host:`: a name or an IP literal (IPv6 in brackets), with an optional port.
+const HOST_WITH_PORT =
+  /^(?:\[([0-9a-fA-F:.]+)\]|[A-Za-z0-9_](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?)(?::(\d{1,5}))?$/
+const hostWithPort = z.string().refine(
+  (text) => {
+    const match = HOST_WITH_PORT.exec(text)
+    if (!match) return false
+    const [, v6, portText] = match
+    const port = Number(portText ?? 80)
+    return (v6 === undefined || isIP(v6) === 6) && port >= 1 && port <= 65_535
+  },
+  {
+    message: 'expected a host name or IP address with an optional :port, such as node1.lan or localhost:9000'
+  }
+)
 const ethAddress = z
   .string()
   .regex(/^0x[a-fA-F0-9]{40}$/, { message: 'expected a 0x-prefixed 20-byte hex address' })
@@ -120,7 +136,12 @@ export const configSchema = z.strictObject({
         .strictObject({
           host: host.default('127.0.0.1'),
           port: port.default(8080),
-          rateLimit: rateLimit(50, 100)
+          rateLimit: rateLimit(50, 100),
+          /**
+           * Host names the internal API answers besides its own address (and localhost on loopback):
+           * `name` at the bound port or `name:port` (an SSH tunnel's local port). Others are refused.
+           */
+          allowedHosts: z.array(hostWithPort).default([])
         })
         .prefault({}),
       external: z

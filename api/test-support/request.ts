@@ -13,7 +13,8 @@ export interface SendOptions {
 
 /** `app.request()` with a JSON body, an API key and a socket address, as node-server would give them. */
 export async function send(app: OpenAPIHono<ApiEnv>, path: string, options: SendOptions = {}) {
-  const headers: Record<string, string> = { ...options.headers }
+  // The Host a client of app.request()'s http://localhost/ sends; node-server passes it on.
+  const headers: Record<string, string> = { host: 'localhost', ...options.headers }
   if (options.key !== undefined) headers['x-api-key'] = options.key
   let body: string | undefined
   if (options.body !== undefined) {

@@ -18,6 +18,7 @@ export const SECURITY_EVENT_KINDS = [
   'auth.success',
   'auth.failure',
   'rate_limit.hit',
+  'request.refused',
   'key.rotated',
   'key.rewrapped',
   'api_key.created',

@@ -238,6 +238,7 @@ export type ApiSecurityEventKind =
   | 'auth.success'
   | 'auth.failure'
   | 'rate_limit.hit'
+  | 'request.refused'
   | 'key.rotated'
   | 'key.rewrapped'
   | 'api_key.created'

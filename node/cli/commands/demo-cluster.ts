@@ -40,6 +40,8 @@ export interface LocalClusterInit {
   /** Rate limits of both APIs (the benchmark lifts them). */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number }
   readonly chainMode?: 'per-share' | 'batch'
+  /** Host names each internal API answers besides its own address (`api.internal.allowedHosts`). */
+  readonly internalAllowedHosts?: readonly string[]
   /** Called as each part comes up, for a running account. */
   readonly onStep?: (step: string, detail: Record<string, unknown>) => void
   readonly signal?: AbortSignal
@@ -132,7 +134,7 @@ function nodeConfig(
       pollIntervalMs: 100
     },
     api: {
-      internal: { host: '127.0.0.1', port: 0, rateLimit },
+      internal: { host: '127.0.0.1', port: 0, rateLimit, allowedHosts: init.internalAllowedHosts ?? [] },
       external: { host: '127.0.0.1', port: 0, rateLimit }
     }
   })
