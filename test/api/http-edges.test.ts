@@ -153,7 +153,7 @@ describe('clients that disconnect mid-request', () => {
       }
       // The three body reads fail into the app's error handler. The signal's reason is a string,
       // which the adaptor itself answers; the event stream just ends.
-      await vi.waitFor(() => expect(appDisconnects().length - before).toBe(3 * rounds))
+      await vi.waitFor(() => expect(appDisconnects().length - before).toBe(3 * rounds), { timeout: 10_000 })
     } finally {
       h.ports.network.stats = stats
     }
@@ -201,6 +201,22 @@ describe("requests refused by Node's HTTP parser", () => {
         expect(body).toMatchObject({ code, error: expect.any(String) })
       })
     }
+  }
+
+  for (const [api, path] of [
+    ['internal', '/api-keys'],
+    ['external', '/share_data']
+  ] as const) {
+    it(`answers chunk extensions over the limit on the ${api} API with 413 and a JSON error`, async () => {
+      const answer = await exchange(
+        ports[api],
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-API-Key: ${key}\r\n` +
+          `Transfer-Encoding: chunked\r\n\r\n1;ext=${'a'.repeat(20 * 1024)}\r\n{\r\n0\r\n\r\n`
+      )
+      expect(answer.status).toBe(413)
+      expect(answer.headers['connection']).toBe('close')
+      expect(JSON.parse(answer.body)).toMatchObject({ code: 'chunk_extensions_too_large' })
+    })
   }
 
   it('keeps the default for Expect: 100-continue: 100 Continue, then the answer', async () => {
