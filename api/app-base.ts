@@ -1,12 +1,15 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { ZodError } from 'zod'
 import type { ApiKeyRegistry, SecurityLog } from '../node/core/ports.ts'
 import type { Logger } from '../node/log/logger.ts'
+import { CLIENT_CLOSED, isClientDisconnect } from './client-disconnect.ts'
 import type { ApiEnv } from './context.ts'
 import { errorResponse } from './error-response.ts'
 import { FieldValidationError } from './errors.ts'
+import { impreciseNumberPath } from './json-numbers.ts'
 import type { ApiMetrics } from './metrics.ts'
 import { authenticate } from './middleware/authenticate.ts'
 import { clientAddress } from './middleware/client-address.ts'
@@ -38,12 +41,19 @@ export interface BaseAppInit {
 /**
  * An OpenAPIHono app with the edge middleware in order: metrics, secure headers, client address,
  * the app's guard if any, key lookup, rate limit; validation failures answer 422 `{error, field}`;
- * every error goes through `errorResponse()`.
+ * every error goes through `errorResponse()`, except what a client's disconnect raised, which is a
+ * debug line and a 499.
  */
 export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
   const { metrics, logger } = init
   const app = new OpenAPIHono<ApiEnv>({
-    defaultHook: (result) => {
+    defaultHook: async (result, c) => {
+      // The JSON parser has rounded such a number before the schema sees it, so the schema's own
+      // verdict (or its acceptance) would be about a value the client never sent.
+      if (result.target === 'json') {
+        const field = impreciseNumberPath(await c.req.text())
+        if (field !== undefined) throw impreciseNumberError(field)
+      }
       if (!result.success) throw validationError(result.error as unknown as ZodError)
     }
   })
@@ -87,10 +97,37 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
 
   app.notFound((c) => c.json({ error: 'Not found', code: 'not_found' }, 404))
   app.onError((err, c) => {
+    if (isClientDisconnect(c, err)) {
+      logger.debug(
+        {
+          reason: CLIENT_CLOSED,
+          method: c.req.method,
+          route: c.req.routePath,
+          detail: disconnectDetail(err)
+        },
+        'client closed the connection before the answer'
+      )
+      // nginx's 499 "client closed request": nobody reads it, but metrics count the disconnect.
+      return c.json({ error: 'Client closed request', code: CLIENT_CLOSED }, 499 as ContentfulStatusCode)
+    }
     const { status, body } = errorResponse(err, logger)
     return c.json(body, status)
   })
   return app
+}
+
+/** A short, stack-free description of what the disconnect raised. */
+function disconnectDetail(err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  const code = (err as Error & { code?: unknown }).code
+  return typeof code === 'string' ? `${err.name} ${code}` : err.name
+}
+
+function impreciseNumberError(field: string): FieldValidationError {
+  return new FieldValidationError(
+    field,
+    `${field} is a JSON number that cannot be read exactly (integers beyond 2^53 - 1 are rounded); send it as a string of digits`
+  )
 }
 
 function validationError(error: ZodError): FieldValidationError {

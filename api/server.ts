@@ -8,6 +8,7 @@ import type { InternalApiPorts } from './deps.ts'
 import { ApiListenError } from './errors.ts'
 import { createExternalApp } from './external-app.ts'
 import { createInternalApp } from './internal-app.ts'
+import { answerParserErrors } from './parser-errors.ts'
 
 /**
  * Both APIs on @hono/node-server, as one lifecycle component (started last, stopped first). Stop
@@ -85,6 +86,7 @@ export class ApiServer implements Startable {
     for (const server of Object.values(servers)) {
       server.headersTimeout = HEADERS_TIMEOUT_MS
       server.requestTimeout = REQUEST_TIMEOUT_MS
+      answerParserErrors(server, this.#logger)
     }
     try {
       const internalAt = await listen(servers.internal, cfg.internal.host, cfg.internal.port)

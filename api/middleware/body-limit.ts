@@ -21,9 +21,11 @@ export function limitBody(maxBytes: number): MiddlewareHandler<ApiEnv> {
   return async function limitBodyMiddleware(c, next) {
     return limit(c, async () => {
       if (c.req.raw.body && /json/i.test(c.req.header('content-type') ?? '')) {
+        // Read outside the try: a failed read (the client went away) is not a UTF-8 problem.
+        const bytes = await c.req.arrayBuffer()
         let text: string
         try {
-          text = strictUtf8.decode(await c.req.arrayBuffer())
+          text = strictUtf8.decode(bytes)
         } catch (err) {
           throw new MalformedJsonError('request body is not valid UTF-8', { cause: err })
         }

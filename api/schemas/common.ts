@@ -9,6 +9,12 @@ import { z } from '@hono/zod-openapi'
 export const ETH_ADDRESS = /^0x[a-fA-F0-9]{40}$/
 /** A libp2p PeerId as printed (base58btc). */
 export const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{32,128}$/
+/**
+ * An unpaired UTF-16 surrogate (JSON's `\ud800` escape decodes to one). It cannot be encoded as
+ * UTF-8: storing or hashing the string would replace it with U+FFFD, so the node would keep other
+ * text than was sent. With the u flag a valid pair is one code point, so only unpaired halves match.
+ */
+export const LONE_SURROGATE = /[\uD800-\uDFFF]/u
 
 export const ErrorSchema = z
   .object({

@@ -1,8 +1,11 @@
 import { z } from '@hono/zod-openapi'
 import { API_KEY_SCOPES } from '../../node/core/ports.ts'
-import { PEER_ID } from './common.ts'
+import { LONE_SURROGATE, PEER_ID } from './common.ts'
 
 /** Schemas of the internal (operator) API. */
+
+/** Longest API-key name, in UTF-16 code units (the length JavaScript and the schema count). */
+export const MAX_API_KEY_NAME_LENGTH = 100
 
 export const ComponentHealthSchema = z.object({
   status: z.enum(['up', 'degraded', 'down']),
@@ -42,7 +45,14 @@ export const ApiKeyInfoSchema = z
 
 export const CreateApiKeySchema = z
   .object({
-    name: z.string({ message: 'name must be a string' }).min(1).max(100),
+    // Each check carries its own message: zod would otherwise report every failure with the type's.
+    name: z
+      .string({ message: 'name must be a string' })
+      .min(1, { message: 'name must not be empty' })
+      .max(MAX_API_KEY_NAME_LENGTH, { message: `name must be at most ${MAX_API_KEY_NAME_LENGTH} characters` })
+      .refine((s) => !LONE_SURROGATE.test(s), {
+        message: 'name must be well-formed Unicode (no lone surrogates)'
+      }),
     scopes: z
       .array(z.enum(API_KEY_SCOPES, { message: `scopes must be among ${API_KEY_SCOPES.join(', ')}` }))
       .min(1, { message: 'at least one scope is needed' }),

@@ -1,10 +1,8 @@
 import { z } from '@hono/zod-openapi'
 import { MAX_DATA_BYTES, TIERS } from '../../node/core/share.ts'
-import { ETH_ADDRESS, MetadataSchema, PEER_ID } from './common.ts'
+import { ETH_ADDRESS, LONE_SURROGATE, MetadataSchema, PEER_ID } from './common.ts'
 
 const MAX_PAYMENT = 10n ** 30n
-// With the u flag a valid pair is one code point, so only unpaired halves match.
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u
 
 /** The body of `POST /share_data` and `POST /v1/shares`. */
 export const ShareRequestSchema = z

@@ -20,6 +20,7 @@ import {
   StateConflictError,
   UnknownRecipientError
 } from '../../node/core/ports.ts'
+import type { Logger } from '../../node/log/logger.ts'
 import { type Db, openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
 import { createApiKeyStore } from '../../node/store/api-keys.ts'
@@ -50,7 +51,12 @@ export interface Harness {
   close(): void
 }
 
-export function createHarness(): Harness {
+export interface HarnessInit {
+  /** The API's logger; silent unless given (tests that assert on log lines pass a capturing one). */
+  readonly logger?: Logger
+}
+
+export function createHarness(init: HarnessInit = {}): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'dmn-api-'))
   const db = openDatabase(join(dir, 'node.db'))
   migrate(db)
@@ -243,7 +249,7 @@ export function createHarness(): Harness {
     { name: 'p2p', check: async () => ({ status: 'up', detail: { peers: 1 } }) },
     { name: 'chain', check: async () => ({ status: 'up', detail: { block: 9 } }) }
   ]
-  const logger = pino({ level: 'silent' })
+  const logger = init.logger ?? pino({ level: 'silent' })
   const ports: InternalApiPorts = {
     shares: shareService,
     data,
