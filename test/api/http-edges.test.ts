@@ -79,7 +79,7 @@ function abortMidBody(port: number, path: string, framing: string, partial: stri
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => {
       socket.write(
-        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
           `X-API-Key: ${key}\r\nExpect: 100-continue\r\n${framing}\r\n`
       )
     })
@@ -97,7 +97,7 @@ function abortMidBody(port: number, path: string, framing: string, partial: stri
 function abortWhileStreaming(port: number, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: ${key}\r\n\r\n`)
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-API-Key: ${key}\r\n\r\n`)
     })
     socket.once('data', () => socket.destroy())
     socket.on('close', () => resolve())
