@@ -1,8 +1,8 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { DmnError } from '../core/errors.ts'
 import type { Logger } from '../log/logger.ts'
 import { CERT_PROTOCOL, MAX_CONTROL_FRAME_BYTES, REFUSAL_WRITE_TIMEOUT_MS } from './constants.ts'
-import { DmnError } from '../core/errors.ts'
 import { errorName, FrameMalformedError, PeerCertificateMissingError } from './errors.ts'
 import { decodeMessage, encodeMessage, frameStream, refusalFrom, refusalMessage } from './framing.ts'
 import { namedRefusal } from './inbound-stream.ts'
@@ -60,12 +60,8 @@ export class CertificateExchange {
       return await this.ensure(peerId, options)
     } catch (err) {
       if (err instanceof DmnError || options.signal.aborted) throw err
-      throw new PeerCertificateMissingError(
-        `could not obtain the peer's node certificate: ${errorName(err)}`,
-        {
-          cause: err
-        }
-      )
+      const reason = `could not obtain the peer's node certificate: ${errorName(err)}`
+      throw new PeerCertificateMissingError(reason, { cause: err })
     }
   }
 
