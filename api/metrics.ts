@@ -12,11 +12,24 @@ export interface ApiMetrics {
   readonly rateLimited: Counter<'api'>
 }
 
+/** One refusal series: how often `error` was the answer on `protocol`. */
+export interface RefusalSeries {
+  readonly protocol: string
+  readonly error: string
+  readonly count: number
+}
+
+/** The peer-to-peer layer's refusal counts: those it sent to peers, those peers sent it. */
+export interface RefusalSource {
+  refusalCounts(): { readonly sent: readonly RefusalSeries[]; readonly received: readonly RefusalSeries[] }
+}
+
 /** Where the gauges read from when scraped; each is optional until its component is wired. */
 export interface MetricSources {
   readonly shares?: Pick<ShareService, 'countByState'>
   readonly audit?: Pick<AuditService, 'status'>
   readonly network?: Pick<NetworkService, 'stats'>
+  readonly refusals?: RefusalSource
 }
 
 const SCRAPE_TIMEOUT_MS = 2_000
@@ -43,7 +56,7 @@ export function createApiMetrics(sources: MetricSources = {}): ApiMetrics {
     registers: [registry]
   })
   const signal = () => AbortSignal.timeout(SCRAPE_TIMEOUT_MS)
-  const { shares, audit, network } = sources
+  const { shares, audit, network, refusals } = sources
   if (shares) {
     new Gauge({
       name: 'dmn_shares',
@@ -90,6 +103,31 @@ export function createApiMetrics(sources: MetricSources = {}): ApiMetrics {
         this.set({ kind: 'total' }, s.totalPeers)
         this.set({ kind: 'healthy' }, s.healthyPeers)
         this.set({ kind: 'connections' }, s.connections)
+      }
+    })
+  }
+  if (refusals) {
+    // Counted by the p2p layer; these counters mirror its totals at each scrape.
+    const mirror = (counter: Counter<'protocol' | 'error'>, series: readonly RefusalSeries[]) => {
+      counter.reset()
+      for (const { protocol, error, count } of series) counter.inc({ protocol, error }, count)
+    }
+    new Counter({
+      name: 'dmn_p2p_refusals_total',
+      help: 'Peer messages, streams and connections this node refused, by protocol and error name',
+      labelNames: ['protocol', 'error'] as const,
+      registers: [registry],
+      collect() {
+        mirror(this, refusals.refusalCounts().sent)
+      }
+    })
+    new Counter({
+      name: 'dmn_p2p_refusals_received_total',
+      help: 'Refusals peers answered this node with, by protocol and error name',
+      labelNames: ['protocol', 'error'] as const,
+      registers: [registry],
+      collect() {
+        mirror(this, refusals.refusalCounts().received)
       }
     })
   }

@@ -96,7 +96,7 @@ export class ApiComponent implements Startable {
         apiKeys: this.#apiKeys,
         securityLog,
         health: createHealthProbes({ db, keyRing, p2p, audit }),
-        metrics: createApiMetrics({ shares, audit: auditPort, network }),
+        metrics: createApiMetrics({ shares, audit: auditPort, network, refusals: p2p }),
         logger,
         keyRing,
         outbox: createOutboxPort(audit),

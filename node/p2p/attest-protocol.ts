@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto'
 import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ATTEST_PROTOCOL, MAX_CONTROL_FRAME_BYTES } from './constants.ts'
-import { FrameMalformedError, InvalidShareRequestError, RemoteRefusalError } from './errors.ts'
-import { decodeMessage, encodeMessage, frameStream, refusalMessage } from './framing.ts'
+import { FrameMalformedError, InvalidShareRequestError } from './errors.ts'
+import { decodeMessage, encodeMessage, frameStream, refusalFrom } from './framing.ts'
+import { type InboundStreamInit, serveInboundStream } from './inbound-stream.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
 import type { InboundLimits } from './limits.ts'
 
@@ -52,34 +53,29 @@ const PAYLOAD_ID = /^[0-9a-f]{32}$/
  */
 export class AttestProtocol {
   readonly #init: AttestProtocolInit
+  readonly #inbound: InboundStreamInit
 
   constructor(init: AttestProtocolInit) {
     this.#init = init
+    this.#inbound = {
+      protocol: ATTEST_PROTOCOL,
+      limits: init.limits,
+      timeoutMs: init.timeoutMs,
+      maxRequestBytes: MAX_CONTROL_FRAME_BYTES,
+      onRefused: init.onRefused
+    }
   }
 
   /** Recipient side: quote for the challenge (or say there is no TPM). */
-  readonly handle = async (stream: Stream, connection: Connection): Promise<void> => {
-    const remote = connection.remotePeer.toString()
-    const signal = AbortSignal.timeout(this.#init.timeoutMs)
-    const frames = frameStream(stream, MAX_CONTROL_FRAME_BYTES)
-    let release: (() => void) | undefined
-    try {
-      // A quote costs the TPM real time: each one counts against the peer's inbound budget.
-      release = this.#init.limits.openStream(remote)
+  readonly handle = (stream: Stream, connection: Connection): Promise<void> =>
+    // A quote costs the TPM real time: each one counts against the peer's inbound budget.
+    serveInboundStream(stream, connection, this.#inbound, async ({ signal, frames }) => {
       const challenge = parseChallenge(decodeMessage(await frames.read({ signal })))
       const answer = this.#init.attestation
         ? await this.#init.attestation.answer(challenge, { signal })
         : NO_TPM
       await frames.write(encodeMessage({ ok: true, tpm_attestation: answer }), { signal })
-      await stream.close({ signal })
-    } catch (err) {
-      this.#init.onRefused(remote, ATTEST_PROTOCOL, err)
-      await frames.write(refusalMessage(err), { signal }).catch(() => {})
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
-    } finally {
-      release?.()
-    }
-  }
+    })
 
   /** True when this node can verify recipients, so maximum-tier shares may be queued. */
   get verifies(): boolean {
@@ -112,8 +108,7 @@ export class AttestProtocol {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
       throw err
     }
-    if (answer['ok'] !== true)
-      throw new RemoteRefusalError(String(answer['error'] ?? 'Error'), String(answer['message'] ?? ''))
+    if (answer['ok'] !== true) throw refusalFrom(answer)
     await verify.call(this.#init.attestation, peerId, answer['tpm_attestation'], challenge)
   }
 }

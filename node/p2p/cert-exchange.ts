@@ -1,9 +1,11 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { DmnError } from '../core/errors.ts'
 import type { Logger } from '../log/logger.ts'
-import { CERT_PROTOCOL, MAX_CONTROL_FRAME_BYTES } from './constants.ts'
-import { FrameMalformedError, RemoteRefusalError } from './errors.ts'
-import { decodeMessage, encodeMessage, frameStream, refusalMessage } from './framing.ts'
+import { CERT_PROTOCOL, MAX_CONTROL_FRAME_BYTES, REFUSAL_WRITE_TIMEOUT_MS } from './constants.ts'
+import { errorName, FrameMalformedError, PeerCertificateMissingError } from './errors.ts'
+import { decodeMessage, encodeMessage, frameStream, refusalFrom, refusalMessage } from './framing.ts'
+import { namedRefusal } from './inbound-stream.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
 import type { TrustPolicy, VerifiedPeer } from './trust.ts'
 
@@ -40,8 +42,26 @@ export class CertificateExchange {
       await frames.write(encodeMessage({ ok: true, certificate: this.#init.certificatePem }), { signal })
       await stream.close({ signal })
     } catch (err) {
-      await frames.write(refusalMessage(err), { signal }).catch(() => {})
+      const refusal = namedRefusal(err, signal, this.#init.timeoutMs)
+      await frames
+        .write(refusalMessage(refusal), { signal: AbortSignal.timeout(REFUSAL_WRITE_TIMEOUT_MS) })
+        .catch(() => {})
       stream.abort(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+
+  /**
+   * The verified keys of a peer that sent this node a message: as `ensure`, but a peer whose
+   * certificate cannot be had (it serves no `/dmn/cert/1.0.0`, or the exchange broke off) is refused
+   * with PeerCertificateMissingError. A passed deadline is left as it is, for the caller to name.
+   */
+  async ofSender(peerId: string, options: { signal: AbortSignal }): Promise<VerifiedPeer> {
+    try {
+      return await this.ensure(peerId, options)
+    } catch (err) {
+      if (err instanceof DmnError || options.signal.aborted) throw err
+      const reason = `could not obtain the peer's node certificate: ${errorName(err)}`
+      throw new PeerCertificateMissingError(reason, { cause: err })
     }
   }
 
@@ -74,7 +94,12 @@ export class CertificateExchange {
   async #exchange(peer: PeerId, signal: AbortSignal | undefined): Promise<VerifiedPeer> {
     const timeout = AbortSignal.timeout(this.#init.timeoutMs)
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
-    const stream = await this.#init.libp2p.dialProtocol(peer, CERT_PROTOCOL, { signal: combined })
+    const stream = await this.#init.libp2p
+      .dialProtocol(peer, CERT_PROTOCOL, { signal: combined })
+      .catch((err: unknown) => {
+        if (errorName(err) !== 'UnsupportedProtocolError') throw err
+        throw new PeerCertificateMissingError(`the peer does not serve ${CERT_PROTOCOL}`, { cause: err })
+      })
     const frames = frameStream(stream, MAX_CONTROL_FRAME_BYTES)
     let answer: Record<string, unknown>
     try {
@@ -86,7 +111,7 @@ export class CertificateExchange {
       throw err
     }
     if (answer['ok'] !== true) {
-      throw new RemoteRefusalError(String(answer['error'] ?? 'Error'), String(answer['message'] ?? ''))
+      throw refusalFrom(answer)
     }
     if (typeof answer['certificate'] !== 'string')
       throw new FrameMalformedError('certificate answer without certificate')

@@ -26,6 +26,14 @@ export const LIBP2P_KEY_SECRET = 'libp2p-identity'
 
 /** Per-stream budget: a share of 1 MiB over loopback takes milliseconds; slow peers get this long. */
 export const DEFAULT_STREAM_TIMEOUT_MS = 30_000
+/** Writing a refusal frame (well under 1 KiB) has its own deadline: the stream's may have passed. */
+export const REFUSAL_WRITE_TIMEOUT_MS = 5_000
+/**
+ * Inbound streams libp2p admits per connection and protocol: well above `p2p.limits.concurrentStreams`,
+ * so the node's own limiter answers the excess with a RateLimitedError frame instead of libp2p
+ * resetting it unanswered; still a cap, since every open stream holds read and write buffers.
+ */
+export const MAX_INBOUND_STREAMS_PER_PROTOCOL = 128
 /** Exponential backoff of delivery retries, with full jitter. */
 export const DEFAULT_RETRY_BASE_MS = 1_000
 export const DEFAULT_RETRY_MAX_MS = 5 * 60_000

@@ -24,6 +24,10 @@ import { assertTrustFor } from './trust.ts'
  * later is not refused as stale; the share id stays, so the receiver stores it once), sends it, and
  * verifies and stores the receipt. Failures are retried with exponential backoff and jitter until the
  * share's expiry, then marked failed with the last error. A restart resumes where it stopped.
+ *
+ * A recipient that refuses with RateLimitedError is paused: the refused share waits for the backoff
+ * or the recipient's retry-after hint, whichever is longer, and no other share to that recipient is
+ * sealed before then (queued ones are moved to the same time; ones already claimed go back unsent).
  */
 
 /** Called inside the sender's SQLite transaction that stores the receipt. */
@@ -70,6 +74,8 @@ export function backoffMs(
 export class DeliveryWorker {
   readonly #init: DeliveryWorkerInit
   readonly #inFlight = new Map<string, Promise<void>>()
+  /** Recipients that refused with RateLimitedError, and until when nothing is sealed for them. */
+  readonly #pausedUntil = new Map<string, number>()
   #controller = new AbortController()
   #timer: NodeJS.Timeout | undefined
   #running = false
@@ -101,15 +107,41 @@ export class DeliveryWorker {
     this.#timer = setTimeout(() => this.#tick(), 0)
   }
 
-  /** Makes every queued share for `peerId` due now: the peer just came back. */
+  /**
+   * Makes every queued share for `peerId` due now: the peer just came back. A peer that asked this
+   * node to slow down stays paused until its backoff ends, reachable or not.
+   */
   peerAvailable(peerId: string): void {
+    const due = Math.max(Date.now(), this.#pausedFor(peerId) ?? 0)
     const changed = this.#init.db
       .prepare(
         `UPDATE shares SET next_attempt_ms = ? WHERE direction = 'out' AND state = 'queued' AND recipient = ?
            AND next_attempt_ms > ?`
       )
-      .run(Date.now(), peerId, Date.now()).changes
+      .run(due, peerId, due).changes
     if (changed > 0) this.kick()
+  }
+
+  /** Until when `peerId` is paused after a RateLimitedError, or undefined when it is not. */
+  #pausedFor(peerId: string): number | undefined {
+    const until = this.#pausedUntil.get(peerId)
+    if (until === undefined) return undefined
+    if (until > Date.now()) return until
+    this.#pausedUntil.delete(peerId)
+    return undefined
+  }
+
+  #pause(peerId: string, untilMs: number): void {
+    this.#pausedUntil.set(peerId, Math.max(untilMs, this.#pausedUntil.get(peerId) ?? 0))
+    this.#init.shares.postponeRecipient(peerId, untilMs)
+  }
+
+  /** When the recipient is paused, gives the claimed share back unsent and returns true. */
+  #yieldToPause(share: ShareRow): boolean {
+    const until = this.#pausedFor(share.recipient)
+    if (until === undefined) return false
+    this.#init.shares.unclaim(share.shareId, until)
+    return true
   }
 
   #tick(): void {
@@ -150,6 +182,7 @@ export class DeliveryWorker {
         this.#init.onAttemptFailed(share, new Error(share.lastError ?? 'expired'), true)
         return
       }
+      if (this.#yieldToPause(share)) return
       const recipient = await this.#init.certificates
         .ensure(share.recipient, { signal })
         .catch((err: unknown) => {
@@ -168,6 +201,8 @@ export class DeliveryWorker {
       }
       const plaintext = this.#init.records.read(share.dataHash)
       if (!plaintext) throw new RecordNotFoundError(`record ${share.dataHash} is missing`)
+      // Another attempt to this recipient may have been refused while this one looked up its keys.
+      if (this.#yieldToPause(share)) return
       const { bytes } = sealEnvelope({
         header: {
           shareId: share.shareId,
@@ -196,16 +231,21 @@ export class DeliveryWorker {
     } catch (err) {
       const stopping = this.#controller.signal.aborted
       const description = err instanceof RemoteRefusalError ? err.refusal : errorName(err)
-      const lastError = `${description}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 1000)
       const now = Date.now()
+      const rateLimited = err instanceof RemoteRefusalError && err.refusal === 'RateLimitedError'
+      // The peer's hint is honoured up to the operator's longest backoff; a hostile hint cannot park shares.
+      const hintMs = rateLimited ? Math.min(err.retryAfterMs ?? 0, this.#init.retryMaxMs) : 0
+      const waitMs = Math.max(
+        hintMs,
+        backoffMs(share.attempts + 1, this.#init.retryBaseMs, this.#init.retryMaxMs)
+      )
+      const message = err instanceof Error ? err.message : String(err)
+      const detail = rateLimited ? `; backing off ${waitMs} ms` : ''
+      const lastError = `${description}: ${message}${detail}`.slice(0, 1000)
       const final = !stopping && share.expiresMs !== null && now >= share.expiresMs
       // The last retry lands on the expiry itself, so a share is never failed before its time.
-      const next = stopping
-        ? now
-        : Math.min(
-            now + backoffMs(share.attempts + 1, this.#init.retryBaseMs, this.#init.retryMaxMs),
-            share.expiresMs ?? Number.MAX_SAFE_INTEGER
-          )
+      const next = stopping ? now : Math.min(now + waitMs, share.expiresMs ?? Number.MAX_SAFE_INTEGER)
+      if (rateLimited && !stopping && !final) this.#pause(share.recipient, next)
       if (final) shares.markFailed(share.shareId, lastError)
       else shares.markRetry(share.shareId, next, lastError)
       if (!stopping) this.#init.onAttemptFailed(share, err, final)

@@ -41,9 +41,31 @@ export class SenderMismatchError extends DmnError {
   override name = 'SenderMismatchError'
 }
 
-/** The peer sent more than its inbound budget (messages, bytes or concurrent streams). */
+/**
+ * The peer sent more than its inbound budget (messages, bytes or concurrent streams). `retryAfterMs`,
+ * when known, is how long until the budget admits the message again; it travels in the refusal.
+ */
 export class RateLimitedError extends DmnError {
   override name = 'RateLimitedError'
+  readonly retryAfterMs: number | undefined
+
+  constructor(message: string, options: { retryAfterMs?: number; cause?: unknown } = {}) {
+    super(message, options)
+    this.retryAfterMs = options.retryAfterMs
+  }
+}
+
+/**
+ * The peer never presented a node certificate (it does not serve `/dmn/cert/1.0.0`, or the exchange
+ * broke off), so nothing it sends can be checked against its keys.
+ */
+export class PeerCertificateMissingError extends DmnError {
+  override name = 'PeerCertificateMissingError'
+}
+
+/** An inbound stream did not complete within `p2p.streamTimeoutMs` (a peer that went idle, or too slow). */
+export class StreamTimeoutError extends DmnError {
+  override name = 'StreamTimeoutError'
 }
 
 /** No peer is known for a recipient label (Ethereum address not in the peer book, bad PeerId). */
@@ -91,10 +113,13 @@ export class ReceiptMismatchError extends DmnError {
 export class RemoteRefusalError extends DmnError {
   override name = 'RemoteRefusalError'
   readonly refusal: string
+  /** The peer's hint (on `RateLimitedError`) of how long to wait before sending again. */
+  readonly retryAfterMs: number | undefined
 
-  constructor(refusal: string, message: string) {
+  constructor(refusal: string, message: string, options: { retryAfterMs?: number } = {}) {
     super(`peer refused: ${refusal}: ${message}`)
     this.refusal = refusal
+    this.retryAfterMs = options.retryAfterMs
   }
 }
 

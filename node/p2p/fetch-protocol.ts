@@ -5,15 +5,9 @@ import type { RecordRepository } from '../store/records.ts'
 import { dataHashOf } from '../store/records.ts'
 import type { ShareRepository } from '../store/shares.ts'
 import type { CertificateExchange } from './cert-exchange.ts'
-import { FETCH_PROTOCOL, MAX_FRAME_BYTES } from './constants.ts'
-import {
-  errorName,
-  FrameMalformedError,
-  RecordNotFoundError,
-  RemoteRefusalError,
-  SenderMismatchError
-} from './errors.ts'
-import { decodeMessage, encodeMessage, frameStream } from './framing.ts'
+import { FETCH_PROTOCOL, MAX_CONTROL_FRAME_BYTES, MAX_FRAME_BYTES } from './constants.ts'
+import { errorName, FrameMalformedError, RecordNotFoundError, SenderMismatchError } from './errors.ts'
+import { decodeMessage, encodeMessage, frameStream, refusalFrom } from './framing.ts'
 import { type InboundStreamInit, serveInboundStream } from './inbound-stream.ts'
 import type { InboundLimits } from './limits.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
@@ -51,6 +45,8 @@ export class FetchProtocol {
       protocol: FETCH_PROTOCOL,
       limits: init.limits,
       timeoutMs: init.timeoutMs,
+      // The request is a small control frame; only the answer carries an envelope.
+      maxRequestBytes: MAX_CONTROL_FRAME_BYTES,
       onRefused: init.onRefused
     }
   }
@@ -63,7 +59,7 @@ export class FetchProtocol {
       if (typeof dataHash !== 'string' || !DATA_HASH_PATTERN.test(dataHash)) {
         throw new FrameMalformedError('fetch request without a valid dataHash')
       }
-      const peer = await this.#init.certificates.ensure(remote, { signal })
+      const peer = await this.#init.certificates.ofSender(remote, { signal })
       const share = this.#init.shares.findOutgoingTo(dataHash, remote)
       const plaintext = share ? this.#init.records.read(dataHash) : undefined
       if (!share || !plaintext) throw new RecordNotFoundError('no share of this data for this peer')
@@ -99,7 +95,9 @@ export class FetchProtocol {
       await frames.write(encodeMessage({ dataHash }), { signal })
       const answer = decodeMessage(await frames.read({ signal }))
       if (answer['ok'] !== true) {
-        throw new RemoteRefusalError(String(answer['error'] ?? 'Error'), String(answer['message'] ?? ''))
+        const refusal = refusalFrom(answer)
+        this.#init.stats.refusals.countReceived(FETCH_PROTOCOL, refusal.refusal)
+        throw refusal
       }
       envelope = await frames.read({ signal })
       this.#init.stats.recordOut(frames.bytesWritten)

@@ -1,7 +1,14 @@
 import { streamPair } from '@libp2p/utils'
 import { describe, expect, it } from 'vitest'
-import { decodeMessage, encodeFrameHeader, encodeMessage, frameStream, refusalMessage } from './framing.ts'
-import { PeerDeniedError } from './errors.ts'
+import {
+  decodeMessage,
+  encodeFrameHeader,
+  encodeMessage,
+  frameStream,
+  refusalFrom,
+  refusalMessage
+} from './framing.ts'
+import { PeerDeniedError, RateLimitedError } from './errors.ts'
 
 describe('frames', () => {
   it('carries frames of any size up to the maximum, in order', async () => {
@@ -60,5 +67,27 @@ describe('frames', () => {
       error: 'InternalError',
       message: 'the peer could not process the message'
     })
+  })
+
+  it('reads frames up to the read limit and writes frames up to the larger write limit', async () => {
+    const [a, b] = await streamPair()
+    const small = frameStream(a, 8, { maxWriteBytes: 64 })
+    await small.write(new Uint8Array(64))
+    expect(await frameStream(b, 64).read()).toHaveLength(64)
+    b.send(encodeFrameHeader(9))
+    await expect(small.read()).rejects.toHaveProperty('name', 'FrameTooLargeError')
+  })
+
+  it('carries the retry-after hint of a RateLimitedError and ignores a hint that is not a duration', () => {
+    const answer = decodeMessage(refusalMessage(new RateLimitedError('slow down', { retryAfterMs: 250 })))
+    expect(answer).toMatchObject({ ok: false, error: 'RateLimitedError', retryAfterMs: 250 })
+    expect(refusalFrom(answer)).toMatchObject({ refusal: 'RateLimitedError', retryAfterMs: 250 })
+    expect(decodeMessage(refusalMessage(new RateLimitedError('streams')))).not.toHaveProperty('retryAfterMs')
+    for (const hint of [-1, '250', Number.POSITIVE_INFINITY, null]) {
+      expect(refusalFrom({ ok: false, error: 'RateLimitedError', retryAfterMs: hint })).toHaveProperty(
+        'retryAfterMs',
+        undefined
+      )
+    }
   })
 })

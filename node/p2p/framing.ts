@@ -2,7 +2,7 @@ import type { AbortOptions, Stream } from '@libp2p/interface'
 import { byteStream } from '@libp2p/utils'
 import { DmnError } from '../core/errors.ts'
 import { FRAME_HEADER_BYTES, MESSAGE_VERSION } from './constants.ts'
-import { FrameMalformedError, FrameTooLargeError } from './errors.ts'
+import { FrameMalformedError, FrameTooLargeError, RateLimitedError, RemoteRefusalError } from './errors.ts'
 
 /**
  * Length-prefixed frames over a libp2p stream: a 4-byte big-endian length, then that many bytes.
@@ -18,7 +18,16 @@ export interface FrameStream {
   readonly bytesWritten: number
 }
 
-export function frameStream(stream: Stream, maxFrameBytes: number): FrameStream {
+/**
+ * `maxFrameBytes` bounds the frames read; `maxWriteBytes` (the same by default) the frames written,
+ * for a protocol whose requests are small and whose answers are not (`/dmn/fetch/1.0.0`).
+ */
+export function frameStream(
+  stream: Stream,
+  maxFrameBytes: number,
+  options: { maxWriteBytes?: number } = {}
+): FrameStream {
+  const maxWriteBytes = options.maxWriteBytes ?? maxFrameBytes
   // Room for one whole frame and the next header: a peer cannot make us buffer more than that.
   const bytes = byteStream(stream, { maxBufferSize: maxFrameBytes + 2 * FRAME_HEADER_BYTES + 64 * 1024 })
   let bytesRead = 0
@@ -51,9 +60,9 @@ export function frameStream(stream: Stream, maxFrameBytes: number): FrameStream 
       }
     },
     async write(frame, options) {
-      if (frame.byteLength > maxFrameBytes) {
+      if (frame.byteLength > maxWriteBytes) {
         throw new FrameTooLargeError(
-          `frame of ${frame.byteLength} bytes exceeds the maximum of ${maxFrameBytes}`
+          `frame of ${frame.byteLength} bytes exceeds the maximum of ${maxWriteBytes}`
         )
       }
       await bytes.write(encodeFrameHeader(frame.byteLength), options)
@@ -99,14 +108,38 @@ export function decodeMessage(frame: Uint8Array): Record<string, unknown> {
   return message
 }
 
-/** A refusal as sent to the peer: the error's stable name and its message, nothing internal. */
+/**
+ * A refusal as sent to the peer: the error's stable name and its message, nothing internal; a
+ * RateLimitedError adds `retryAfterMs` when the limiter knows when the peer may send again.
+ */
 export function refusalMessage(err: unknown): Uint8Array {
   // Only deliberate errors are named to the peer; anything else could leak internals.
-  if (err instanceof DmnError)
-    return encodeMessage({ ok: false, error: err.name, message: err.message.slice(0, 500) })
+  if (err instanceof DmnError) {
+    const retryAfterMs = err instanceof RateLimitedError ? err.retryAfterMs : undefined
+    return encodeMessage({
+      ok: false,
+      error: err.name,
+      message: err.message.slice(0, 500),
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs })
+    })
+  }
   return encodeMessage({
     ok: false,
     error: 'InternalError',
     message: 'the peer could not process the message'
   })
+}
+
+/**
+ * The peer's refusal answer (`ok` not true) as a RemoteRefusalError; a `retryAfterMs` that is not a
+ * non-negative finite number is ignored rather than trusted.
+ */
+export function refusalFrom(answer: Record<string, unknown>): RemoteRefusalError {
+  const hint = answer['retryAfterMs']
+  const retryAfterMs = typeof hint === 'number' && Number.isFinite(hint) && hint >= 0 ? hint : undefined
+  return new RemoteRefusalError(
+    String(answer['error'] ?? 'Error').slice(0, 100),
+    String(answer['message'] ?? '').slice(0, 500),
+    retryAfterMs === undefined ? {} : { retryAfterMs }
+  )
 }

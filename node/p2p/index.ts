@@ -6,7 +6,7 @@
  * Entry point: `new P2pService(components, init)` (a Startable; start after the store and key ring),
  * with `p2pInitFromConfig(config, extras)` for the options. Its methods are the API the REST layer
  * uses: `shareData`, `getShare`, `sharesOf`, `getRecord`, `recordInfo`, `listDeliveries`, `retryShare`, `stats`,
- * `peers`, `allowPeer`, `denyPeer`, `connect`; its events (`share:queued`, `share:delivered`,
+ * `refusalCounts`, `peers`, `allowPeer`, `denyPeer`, `connect`; its events (`share:queued`, `share:delivered`,
  * `share:attempt-failed`, `share:received`, `peer:verified`, `refused`) feed live updates.
  */
 export type { AttestationChallenge, P2pAttestation } from './attest-protocol.ts'
@@ -27,5 +27,6 @@ export type {
   QueuedShare,
   ShareView
 } from './p2p-types.ts'
+export type { RefusalCount, RefusalSnapshot } from './refusal-counts.ts'
 export type { NetworkStats } from './stats.ts'
 export { minimumTrustFor, type TrustMode } from './trust.ts'

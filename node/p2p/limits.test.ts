@@ -67,3 +67,35 @@ describe('inbound limits below one message per second', () => {
     expect(() => l.openStream('p')()).not.toThrow()
   })
 })
+
+describe('retry-after hints of the inbound limits', () => {
+  it('tells a peer over its message rate when the next message is admitted', () => {
+    const clock = { t: 0 }
+    const l = limits(clock)
+    l.openStream('p')()
+    l.openStream('p')()
+    clock.t = 100
+    // 0.2 of a message refilled at 2 per second: 0.8 more take 400 ms, and then the peer is admitted.
+    expect(() => l.openStream('p')).toThrow(expect.objectContaining({ retryAfterMs: 400 }))
+    clock.t = 500
+    expect(() => l.openStream('p')()).not.toThrow()
+  })
+
+  it('tells a peer over its byte rate when the frame fits the refilled bucket', () => {
+    const clock = { t: 0 }
+    const l = limits(clock)
+    l.chargeBytes('p', 80)
+    expect(() => l.chargeBytes('p', 50)).toThrow(expect.objectContaining({ retryAfterMs: 300 }))
+    clock.t = 300
+    expect(() => l.chargeBytes('p', 50)).not.toThrow()
+  })
+
+  it('gives no hint for too many concurrent streams', () => {
+    const l = limits({ t: 0 })
+    l.openStream('p')
+    l.openStream('p')
+    expect(() => l.openStream('p')).toThrow(
+      expect.objectContaining({ name: 'RateLimitedError', retryAfterMs: undefined })
+    )
+  })
+})

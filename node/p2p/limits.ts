@@ -72,11 +72,15 @@ export class InboundLimits {
    */
   openStream(peer: string): () => void {
     const budget = this.#budget(peer)
+    // No hint for streams: a slot frees when one of the peer's own exchanges ends, which we cannot foresee.
     if (budget.streams >= this.#init.concurrentStreams) {
       throw new RateLimitedError(`more than ${this.#init.concurrentStreams} concurrent streams`)
     }
-    if (budget.messages < 1)
-      throw new RateLimitedError(`more than ${this.#init.messagesPerSecond} messages per second`)
+    if (budget.messages < 1) {
+      throw new RateLimitedError(`more than ${this.#init.messagesPerSecond} messages per second`, {
+        retryAfterMs: refillMs(1 - budget.messages, this.#init.messagesPerSecond)
+      })
+    }
     budget.messages -= 1
     budget.streams += 1
     let released = false
@@ -96,8 +100,17 @@ export class InboundLimits {
     const budget = this.#budget(peer)
     const full = budget.bytes >= this.#init.bytesPerSecond
     if (bytes > budget.bytes && !full) {
-      throw new RateLimitedError(`more than ${this.#init.bytesPerSecond} bytes per second`)
+      // Admitted once the bucket holds the frame, or is full for a frame larger than the bucket.
+      const needed = Math.min(bytes, this.#init.bytesPerSecond) - budget.bytes
+      throw new RateLimitedError(`more than ${this.#init.bytesPerSecond} bytes per second`, {
+        retryAfterMs: refillMs(needed, this.#init.bytesPerSecond)
+      })
     }
     budget.bytes -= bytes
   }
+}
+
+/** Milliseconds until a bucket refilling at `perSecond` has gained `missing` more. */
+function refillMs(missing: number, perSecond: number): number {
+  return Math.ceil((Math.max(0, missing) / perSecond) * 1000)
 }

@@ -7,7 +7,13 @@ import { RecordRepository } from '../store/records.ts'
 import { ShareRepository, type ShareRow } from '../store/shares.ts'
 import { CertificateExchange } from './cert-exchange.ts'
 import { AttestProtocol } from './attest-protocol.ts'
-import { ATTEST_PROTOCOL, CERT_PROTOCOL, FETCH_PROTOCOL, SHARE_PROTOCOL } from './constants.ts'
+import {
+  ATTEST_PROTOCOL,
+  CERT_PROTOCOL,
+  FETCH_PROTOCOL,
+  MAX_INBOUND_STREAMS_PER_PROTOCOL,
+  SHARE_PROTOCOL
+} from './constants.ts'
 import { DeliveryWorker } from './delivery-worker.ts'
 import { errorName, PeerDeniedError } from './errors.ts'
 import { FetchProtocol } from './fetch-protocol.ts'
@@ -83,6 +89,12 @@ export async function startRuntime(
     caCertificatePems: init.caCertificatePems
   })
   const privateKey = await loadOrCreateIdentity(keyRing)
+  const stats = new TrafficStats()
+  // Every refusal is counted by protocol and error name (for /metrics) as it is reported.
+  const onRefused = (peerId: string, protocol: string, err: unknown) => {
+    stats.refusals.countSent(protocol, errorName(err))
+    events.refused(peerId, protocol, err)
+  }
   const libp2p = await createDmnLibp2p({
     privateKey,
     host: init.host,
@@ -91,7 +103,7 @@ export async function startRuntime(
     refusePeer: (peer, direction) => {
       const refused = trust.refuses(peer.toString())
       if (refused && direction === 'inbound') {
-        events.refused(
+        onRefused(
           peer.toString(),
           'connection',
           new PeerDeniedError('connection refused by the trust policy')
@@ -116,16 +128,14 @@ export async function startRuntime(
   const shares = new ShareRepository(db)
   const replayGuard = new ReplayGuard(db, { windowSeconds: init.replayWindowSeconds })
   const limits = new InboundLimits(init.limits)
-  const stats = new TrafficStats()
   const timeoutMs = init.streamTimeoutMs
-  const onRefused = (peerId: string, protocol: string, err: unknown) => events.refused(peerId, protocol, err)
   const certificates = new CertificateExchange({
     libp2p,
     trust,
     certificatePem,
     logger: logger,
     timeoutMs,
-    onRefused: (peerId, err) => events.refused(peerId, CERT_PROTOCOL, err)
+    onRefused: (peerId, err) => onRefused(peerId, CERT_PROTOCOL, err)
   })
   const signingKeyId = keyFingerprint(signing.publicKeyPem)
   const receiver = new ShareReceiver({
@@ -204,7 +214,11 @@ export async function startRuntime(
       multiaddrs: entry.addresses.map((a) => multiaddr(a))
     })
   }
-  const handlerOptions = { maxInboundStreams: init.limits.concurrentStreams, maxOutboundStreams: 64 }
+  // libp2p resets streams over its cap without a word; the node's limiter answers them instead.
+  const handlerOptions = {
+    maxInboundStreams: Math.max(MAX_INBOUND_STREAMS_PER_PROTOCOL, init.limits.concurrentStreams),
+    maxOutboundStreams: 64
+  }
   await libp2p.handle(CERT_PROTOCOL, certificates.handle, handlerOptions)
   await libp2p.handle(SHARE_PROTOCOL, receiver.handle, handlerOptions)
   await libp2p.handle(FETCH_PROTOCOL, fetch.handle, handlerOptions)

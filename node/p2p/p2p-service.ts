@@ -19,6 +19,7 @@ import type { DmnLibp2p } from './libp2p-node.ts'
 import type { PeerEntry } from './peer-book.ts'
 import { type P2pRuntime, shareView, startRuntime, stopRuntime } from './p2p-runtime.ts'
 import type { P2pComponents, P2pEvents, P2pInit, QueuedShare, ShareView } from './p2p-types.ts'
+import type { RefusalSnapshot } from './refusal-counts.ts'
 import type { NetworkStats } from './stats.ts'
 
 const ETH_ADDRESS = /^0x[a-fA-F0-9]{40}$/
@@ -265,6 +266,11 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
       uptimeSeconds: stats.uptimeSeconds(),
       shares: shares.countByState()
     }
+  }
+
+  /** Refusals so far, sent and received, by protocol and error name (what `/metrics` counts). */
+  refusalCounts(): RefusalSnapshot {
+    return this.#state().stats.refusals.snapshot()
   }
 
   /** Runs one health round now (the monitor runs them on its interval). */

@@ -18,10 +18,9 @@ import {
   FrameMalformedError,
   InvalidShareRequestError,
   ReceiptMismatchError,
-  RemoteRefusalError,
   SenderMismatchError
 } from './errors.ts'
-import { decodeMessage, encodeMessage, frameStream } from './framing.ts'
+import { decodeMessage, encodeMessage, frameStream, refusalFrom } from './framing.ts'
 import { type InboundStreamInit, serveInboundStream } from './inbound-stream.ts'
 import type { InboundLimits } from './limits.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
@@ -77,7 +76,7 @@ export class ShareReceiver {
       const envelope = await frames.read({ signal })
       this.#init.stats.recordIn(frames.bytesRead)
       this.#init.limits.chargeBytes(remote, envelope.byteLength)
-      const sender = await this.#init.certificates.ensure(remote, { signal })
+      const sender = await this.#init.certificates.ofSender(remote, { signal })
       const receipt = this.receive(sender, envelope)
       await frames.write(encodeMessage({ ok: true, receipt }), { signal })
       this.#init.stats.recordOut(frames.bytesWritten)
@@ -175,7 +174,9 @@ export async function sendEnvelope(
     throw err
   }
   if (answer['ok'] !== true) {
-    throw new RemoteRefusalError(String(answer['error'] ?? 'Error'), String(answer['message'] ?? ''))
+    const refusal = refusalFrom(answer)
+    options.stats?.refusals.countReceived(SHARE_PROTOCOL, refusal.refusal)
+    throw refusal
   }
   const receipt = answer['receipt'] as SignedReceipt | undefined
   if (!receipt || typeof receipt !== 'object' || typeof receipt.signature !== 'string') {

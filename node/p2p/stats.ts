@@ -1,6 +1,9 @@
-/** Counters of the node's own protocols, for the network stats of the API. */
+import { RefusalCounts } from './refusal-counts.ts'
+
+/** Counters of the node's own protocols, for the network stats of the API and the metrics. */
 export class TrafficStats {
   readonly startedAtMs = Date.now()
+  readonly refusals = new RefusalCounts()
   messagesIn = 0
   messagesOut = 0
   bytesIn = 0

@@ -213,6 +213,27 @@ export class ShareRepository {
     )
   }
 
+  /** Gives a claimed share back to the queue, due at `nextAttemptMs`, without counting the attempt. */
+  unclaim(shareId: string, nextAttemptMs: number): void {
+    this.#db
+      .prepare(
+        `UPDATE shares SET state = 'queued', attempts = max(0, attempts - 1), next_attempt_ms = ?, updated_at = ?
+           WHERE share_id = ? AND state = 'delivering'`
+      )
+      .run(nextAttemptMs, now(), shareId)
+  }
+
+  /** Moves every queued outgoing share to `recipient` that is due earlier to `untilMs`; returns how many. */
+  postponeRecipient(recipient: string, untilMs: number): number {
+    return this.#db
+      .prepare(
+        `UPDATE shares SET next_attempt_ms = ?, updated_at = ?
+           WHERE direction = 'out' AND state = 'queued' AND recipient = ?
+             AND (next_attempt_ms IS NULL OR next_attempt_ms < ?)`
+      )
+      .run(untilMs, now(), recipient, untilMs).changes
+  }
+
   markDelivered(shareId: string, receipt: Uint8Array): void {
     this.#db
       .prepare(

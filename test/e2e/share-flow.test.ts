@@ -253,6 +253,9 @@ describe('operator API on a running node', () => {
     expect(metrics).toMatch(/dmn_shares\{state="delivered"\} [1-9]/)
     expect(metrics).toMatch(/dmn_peers\{kind="total"\} [1-9]/)
     expect(metrics).toContain('dmn_publisher_lag_seconds')
+    // Wired from the running p2p component (its series appear with the first refusal).
+    expect(metrics).toContain('# TYPE dmn_p2p_refusals_total counter')
+    expect(metrics).toContain('# TYPE dmn_p2p_refusals_received_total counter')
 
     const outbox = await json(`${a.internalUrl}/outbox?state=confirmed`)
     const entries = outbox.body['entries'] as { id: number; kind: string; tx_hash: string }[]
