@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { watchConfirmations } from './api-component.ts'
+import { AuditProgressRepository } from './store/audit-progress.ts'
 import { type Db, openDatabase } from './store/database.ts'
 import { migrate } from './store/migrations.ts'
 
@@ -38,7 +39,7 @@ describe('watchConfirmations', () => {
     const inFlight = add('sent')
     const failed = add('failed')
     const seen: unknown[] = []
-    const tick = watchConfirmations(db, (row) => seen.push(row))
+    const tick = watchConfirmations(new AuditProgressRepository(db), (row) => seen.push(row))
     tick()
     expect(seen).toEqual([])
 
@@ -60,7 +61,7 @@ describe('watchConfirmations', () => {
 
   it('announces an entry that is added and confirmed between two ticks', () => {
     const seen: unknown[] = []
-    const tick = watchConfirmations(db, (row) => seen.push(row))
+    const tick = watchConfirmations(new AuditProgressRepository(db), (row) => seen.push(row))
     const id = add('pending')
     set(id, 'confirmed', '0xdd')
     tick()

@@ -20,7 +20,8 @@ import type { Logger } from './log/logger.ts'
 import { createDataService, createNetworkService } from './p2p/ports-adapter.ts'
 import type { P2pEvents, P2pService } from './p2p/index.ts'
 import { createApiKeyStore } from './store/api-keys.ts'
-import type { Db } from './store/database.ts'
+import { AuditProgressRepository } from './store/audit-progress.ts'
+import { ShareRepository } from './store/shares.ts'
 import type { StoreService } from './store/store-service.ts'
 
 export interface ApiComponentParts {
@@ -73,7 +74,8 @@ export class ApiComponent implements Startable {
 
   async start(): Promise<void> {
     const { config, logger, store, keyRing, p2p, audit } = this.#parts
-    const db = () => store.db
+    // Built once per start: the store opened the database before this component starts.
+    const auditProgress = new AuditProgressRepository(store.db)
     const events = this.events
     const log = createSecurityLogPort(audit)
     const securityLog: SecurityLog = {
@@ -82,11 +84,13 @@ export class ApiComponent implements Startable {
         events.publish({ type: `security.${kind}`, at: Date.now(), data: detail })
       }
     }
-    const shares = createShareService(p2p, db, () => audit.poke())
+    const shares = createShareService(p2p, { shares: new ShareRepository(store.db), auditProgress }, () =>
+      audit.poke()
+    )
     const auditPort = createAuditPort(audit)
     const network = createNetworkService(p2p)
     this.#apiKeys = createApiKeyStore(store.db)
-    this.#bridge()
+    this.#bridge(auditProgress)
     const server = new ApiServer(
       {
         shares,
@@ -95,7 +99,7 @@ export class ApiComponent implements Startable {
         network,
         apiKeys: this.#apiKeys,
         securityLog,
-        health: createHealthProbes({ db, keyRing, p2p, audit }),
+        health: createHealthProbes({ database: store, keyRing, p2p, audit }),
         metrics: createApiMetrics({ shares, audit: auditPort, network, refusals: p2p }),
         logger,
         keyRing,
@@ -119,8 +123,8 @@ export class ApiComponent implements Startable {
     this.#stopBridge()
   }
 
-  #bridge(): void {
-    const { p2p, store } = this.#parts
+  #bridge(auditProgress: AuditProgressRepository): void {
+    const { p2p } = this.#parts
     for (const [from, to] of P2P_EVENTS) {
       const listener = (payload: unknown) => {
         this.events.publish({ type: to, at: Date.now(), data: summarize(payload) })
@@ -128,7 +132,7 @@ export class ApiComponent implements Startable {
       p2p.on(from, listener as never)
       this.#unbridge.push(() => p2p.off(from, listener as never))
     }
-    const announce = watchConfirmations(store.db, (row) =>
+    const announce = watchConfirmations(auditProgress, (row) =>
       this.events.publish({ type: 'audit.confirmed', at: Date.now(), data: row })
     )
     const timer = setInterval(announce, CONFIRMATION_POLL_MS)
@@ -146,32 +150,26 @@ export class ApiComponent implements Startable {
  * the entries not yet settled (by primary key), so its cost stays with the work in flight, not with
  * the size of the outbox.
  */
-export function watchConfirmations(db: Db, announce: (row: Record<string, unknown>) => void): () => void {
-  const unsettled = `state IN ('pending', 'sent', 'failed')`
-  let maxSeen = (db.prepare('SELECT coalesce(max(id), 0) AS id FROM outbox').get() as { id: number }).id
-  const watching = new Set(
-    (db.prepare(`SELECT id FROM outbox WHERE ${unsettled}`).all() as { id: number }[]).map((r) => r.id)
-  )
-  const fresh = db.prepare('SELECT id FROM outbox WHERE id > ? ORDER BY id LIMIT 1000')
-  const states = db.prepare(
-    `SELECT o.id, o.kind, o.share_id, o.data_hash, o.state, COALESCE(o.tx_hash, b.tx_hash) AS tx_hash
-     FROM outbox o LEFT JOIN audit_batches b ON b.id = o.batch_id
-     WHERE o.id IN (SELECT value FROM json_each(?))`
-  )
+export function watchConfirmations(
+  progress: AuditProgressRepository,
+  announce: (row: Record<string, unknown>) => void
+): () => void {
+  let maxSeen = progress.lastOutboxId()
+  const watching = new Set(progress.unsettledOutboxIds())
   return () => {
-    for (const { id } of fresh.all(maxSeen) as { id: number }[]) {
+    for (const id of progress.outboxIdsAfter(maxSeen)) {
       watching.add(id)
       maxSeen = id
     }
     if (watching.size === 0) return
-    for (const row of states.all(JSON.stringify([...watching])) as Record<string, string | number | null>[]) {
-      if (row['state'] !== 'confirmed') continue
-      watching.delete(row['id'] as number)
+    for (const row of progress.outboxProgress([...watching])) {
+      if (row.state !== 'confirmed') continue
+      watching.delete(row.id)
       announce({
-        kind: row['kind'],
-        share_id: row['share_id'],
-        data_hash: row['data_hash'],
-        tx_hash: row['tx_hash']
+        kind: row.kind,
+        share_id: row.shareId,
+        data_hash: row.dataHash,
+        tx_hash: row.txHash
       })
     }
   }

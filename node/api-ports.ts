@@ -22,7 +22,8 @@ import {
   UnknownRecipientError
 } from './core/ports.ts'
 import type { P2pService, ShareView as P2pShareView } from './p2p/index.ts'
-import type { Db } from './store/database.ts'
+import type { AuditProgressRepository } from './store/audit-progress.ts'
+import type { ShareRepository } from './store/shares.ts'
 
 /** Contract events under the names the anchor's clients filter on (`filters=data_share`). */
 const EVENT_TYPES: Readonly<Record<string, string>> = {
@@ -38,31 +39,23 @@ function isNamed(err: unknown, ...names: string[]): err is Error {
 }
 
 /** Where a share's audit stands: its receipt's event once there is one, else the share's own. */
-function auditOf(db: Db, shareId: string): { audit: AuditState; txHash: string | null } {
-  const rows = db
-    .prepare(
-      `SELECT o.kind, o.state, COALESCE(o.tx_hash, b.tx_hash) AS tx_hash
-       FROM outbox o LEFT JOIN audit_batches b ON b.id = o.batch_id
-       WHERE o.share_id = ? AND o.kind IN ('share', 'receipt')`
-    )
-    .all(shareId) as { kind: string; state: AuditState; tx_hash: string | null }[]
+function auditOf(
+  progress: AuditProgressRepository,
+  shareId: string
+): { audit: AuditState; txHash: string | null } {
+  const rows = progress.outboxOfShare(shareId)
   if (rows.length === 0) {
     // A received share is anchored by its sender: this node sees it in its index of the chain.
-    const seen = db
-      .prepare(
-        `SELECT tx_hash FROM audit_events WHERE share_id = ?
-         ORDER BY event_name = 'ReceiptAnchored' DESC, block_number DESC LIMIT 1`
-      )
-      .get(shareId) as { tx_hash: string } | undefined
-    return seen ? { audit: 'confirmed', txHash: seen.tx_hash } : { audit: 'pending', txHash: null }
+    const seen = progress.anchoredTxOf(shareId)
+    return seen !== undefined ? { audit: 'confirmed', txHash: seen } : { audit: 'pending', txHash: null }
   }
   const row = rows.find((r) => r.kind === 'receipt') ?? rows.find((r) => r.kind === 'share')
   const txHash =
-    rows.find((r) => r.kind === 'receipt' && r.tx_hash)?.tx_hash ?? rows.find((r) => r.tx_hash)?.tx_hash
+    rows.find((r) => r.kind === 'receipt' && r.txHash)?.txHash ?? rows.find((r) => r.txHash)?.txHash
   return { audit: row?.state ?? 'pending', txHash: txHash ?? null }
 }
 
-function toShareView(db: Db, s: P2pShareView): ShareView {
+function toShareView(progress: AuditProgressRepository, s: P2pShareView): ShareView {
   return {
     shareId: s.shareId,
     direction: s.direction,
@@ -72,7 +65,7 @@ function toShareView(db: Db, s: P2pShareView): ShareView {
     recipientLabel: s.recipientLabel ?? s.recipient,
     tier: s.tier,
     delivery: s.state as DeliveryState,
-    ...auditOf(db, s.shareId),
+    ...auditOf(progress, s.shareId),
     attempts: s.attempts,
     lastError: s.lastError,
     createdAt: s.createdAt,
@@ -80,11 +73,21 @@ function toShareView(db: Db, s: P2pShareView): ShareView {
   }
 }
 
+/** What the share service reads from the store besides the p2p service: share ids and audit progress. */
+export interface ShareServiceStore {
+  readonly shares: Pick<ShareRepository, 'listIds'>
+  readonly auditProgress: AuditProgressRepository
+}
+
 /** Shares: queued by the p2p service, audit state read from the outbox. */
-export function createShareService(p2p: P2pService, db: () => Db, onShared?: () => void): ShareService {
+export function createShareService(
+  p2p: P2pService,
+  store: ShareServiceStore,
+  onShared?: () => void
+): ShareService {
   const get = (shareId: string) => {
     try {
-      return toShareView(db(), p2p.getShare(shareId))
+      return toShareView(store.auditProgress, p2p.getShare(shareId))
     } catch (err) {
       if (isNamed(err, 'ShareNotFoundError')) return undefined
       throw err
@@ -118,15 +121,8 @@ export function createShareService(p2p: P2pService, db: () => Db, onShared?: () 
       return get(shareId)
     },
     async listShares(filter) {
-      const ids = db()
-        .prepare(
-          `SELECT share_id FROM shares WHERE (@state IS NULL OR state = @state)
-           ORDER BY created_at DESC, share_id LIMIT @limit`
-        )
-        .all({ state: filter.state ?? null, limit: Math.min(filter.limit ?? 100, 1000) }) as {
-        share_id: string
-      }[]
-      return ids.map((r) => get(r.share_id)).filter((v): v is ShareView => v !== undefined)
+      const ids = store.shares.listIds({ state: filter.state, limit: Math.min(filter.limit ?? 100, 1000) })
+      return ids.map((id) => get(id)).filter((v): v is ShareView => v !== undefined)
     },
     async countByState() {
       const counts: Partial<Record<DeliveryState, number>> = {}
@@ -195,7 +191,8 @@ export function createSecurityLogPort(audit: AuditTrail): SecurityLog {
 
 /** Health of every component, for `/health` on both APIs. */
 export function createHealthProbes(parts: {
-  readonly db: () => Db
+  /** Throws when the database does not answer. */
+  readonly database: { check(): void }
   readonly keyRing: { status(): Promise<{ primaryVersion: number }> }
   readonly p2p: P2pService
   readonly audit: AuditTrail
@@ -206,7 +203,7 @@ export function createHealthProbes(parts: {
     {
       name: 'database',
       check: async () => {
-        parts.db().prepare('SELECT 1').get()
+        parts.database.check()
         return { status: 'up' }
       }
     },

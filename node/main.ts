@@ -8,6 +8,8 @@ import { KeyRingService } from './crypto/key-ring-service.ts'
 import { Lifecycle, type Startable } from './core/lifecycle.ts'
 import { componentLogger, type Logger } from './log/logger.ts'
 import { P2pService, p2pInitFromConfig } from './p2p/index.ts'
+import { EnrolmentRepository } from './store/enrolments.ts'
+import { RecordRepository } from './store/records.ts'
 import { StoreService } from './store/store-service.ts'
 
 /**
@@ -43,8 +45,11 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
       busyTimeoutMs: config.store.busyTimeoutMs
     }
   )
-  const keyRing = new KeyRingService(
-    { db: () => store.db, logger: componentLogger(logger, 'keyring') },
+  const keyRing: KeyRingService = new KeyRingService(
+    {
+      records: () => new RecordRepository(store.db, keyRing.ring),
+      logger: componentLogger(logger, 'keyring')
+    },
     { dataDir: config.dataDir, password: config.masterPassword, ...config.crypto }
   )
   // The node's Ethereum key lives in the key ring unless chain.privateKey is configured.
@@ -61,7 +66,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
   )
   // TPM attestation: answers challenges when attest.enabled, verifies recipients when a policy is set.
   const attest = new AttestService(
-    { db: () => store.db, logger: componentLogger(logger, 'attest') },
+    { enrolments: () => new EnrolmentRepository(store.db), logger: componentLogger(logger, 'attest') },
     config.attest
   )
   // After audit: its account goes into the node certificate. The hooks write audit outbox rows inside

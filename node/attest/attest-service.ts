@@ -1,13 +1,12 @@
 import type { Startable } from '../core/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
-import type { Db } from '../store/database.ts'
+import type { EnrolmentRepository } from '../store/enrolments.ts'
 import {
   decodeAttestationFields,
   NO_TPM,
   qualifyingData,
   type TpmAttestationFields
 } from './attestation-fields.ts'
-import { EnrolmentRepository } from './enrolments.ts'
 import { PcrPolicyFileError, TpmUnavailableError } from './errors.ts'
 import { loadPcrPolicy, type PcrPolicy } from './policy.ts'
 import { type AkAlgorithm, Tpm2Tools, type TpmQuote } from './tpm2-tools.ts'
@@ -26,7 +25,8 @@ export interface AttestInit {
 }
 
 export interface AttestComponents {
-  readonly db: () => Db
+  /** The enrolled AKs; a getter because the store opens the database after this is built. */
+  readonly enrolments: () => Pick<EnrolmentRepository, 'get'>
   readonly logger: Logger
 }
 
@@ -49,7 +49,7 @@ export class AttestService implements Startable {
   readonly #init: AttestInit
   readonly #tpm: Tpm2Tools | undefined
   #policy: PcrPolicy | undefined
-  #enrolments: EnrolmentRepository | undefined
+  #enrolments: Pick<EnrolmentRepository, 'get'> | undefined
 
   constructor(components: AttestComponents, init: AttestInit) {
     this.#components = components
@@ -122,7 +122,7 @@ export class AttestService implements Startable {
     const policy = this.#policy
     if (!policy)
       throw new PcrPolicyFileError('no PCR policy is loaded: set attest.policyFile and start the node')
-    this.#enrolments ??= new EnrolmentRepository(this.#components.db())
+    this.#enrolments ??= this.#components.enrolments()
     const enrolments = this.#enrolments
     const verified = verifyQuote(decodeAttestationFields(answer), {
       qualifyingData: qualifyingData(challenge.payloadId, challenge.nonce),

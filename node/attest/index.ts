@@ -16,7 +16,7 @@ export {
   type TpmAttestationFields
 } from './attestation-fields.ts'
 export * from './constants.ts'
-export { type Enrolment, EnrolmentRepository, parseAkPublicKey } from './enrolments.ts'
+export { type Enrolment, enrol, parseAkPublicKey } from './enrolments.ts'
 export * from './errors.ts'
 export { loadPcrPolicy, type PcrPolicy, parsePcrPolicy, policyFromValues } from './policy.ts'
 export { type AkAlgorithm, type TpmQuote, Tpm2Tools, type Tpm2ToolsInit } from './tpm2-tools.ts'

@@ -39,7 +39,6 @@ export {
   openKeyRing
 } from './key-ring-open.ts'
 export {
-  countItemsByVersion,
   destroyRetiredVersions,
   type KeyRingStatus,
   type KeyVersionStatus,
@@ -48,6 +47,7 @@ export {
   type RewrapProgress,
   type RewrapResult,
   rewrapRecords,
+  type StoredRecords,
   setMinimumDecryptionVersion
 } from './key-ring-records.ts'
 export {
@@ -58,7 +58,7 @@ export {
   type VerifyNodeCertificateOptions,
   verifyNodeCertificate
 } from './node-certificate.ts'
-export { ReplayGuard, type ReplayGuardInit } from './replay-guard.ts'
+export { type NonceStore, ReplayGuard, type ReplayGuardInit } from './replay-guard.ts'
 export {
   generateRsaKeyPair,
   keyFingerprint,

@@ -5,10 +5,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Db, openDatabase } from '../store/database.ts'
 import { migrate } from '../store/migrations.ts'
+import { RecordRepository } from '../store/records.ts'
 import type { KeyRing } from './key-ring.ts'
 import { createKeyRing } from './key-ring-open.ts'
 import {
-  countItemsByVersion,
   destroyRetiredVersions,
   keyRingStatus,
   type RewrapProgress,
@@ -20,6 +20,7 @@ import { generateRsaKeyPair } from './rsa.ts'
 let dir: string
 let db: Db
 let ring: KeyRing
+let records: RecordRepository
 const insert = (plaintext: Uint8Array, raw = false) => {
   const { keyVersion, token } = ring.encrypt(plaintext)
   const ciphertext = raw ? Buffer.from(token, 'base64url') : Buffer.from(token, 'ascii')
@@ -40,6 +41,7 @@ beforeAll(async () => {
   migrate(db)
   const [signing, encryption] = await Promise.all([generateRsaKeyPair(2048), generateRsaKeyPair(2048)])
   ring = await createKeyRing(join(dir, 'keyring.json'), 'pw', { identity: { signing, encryption } })
+  records = new RecordRepository(db, ring)
 })
 afterAll(() => {
   db.close()
@@ -51,7 +53,7 @@ describe('key ring over stored records', () => {
     for (let i = 0; i < 5; i++) insert(randomBytes(20))
     await ring.rotate()
     for (let i = 0; i < 3; i++) insert(randomBytes(20), i === 0)
-    const s = keyRingStatus(ring, db)
+    const s = keyRingStatus(ring, records)
     expect(s.primaryVersion).toBe(2)
     expect(s.versions.map((v) => [v.version, v.state, v.items])).toEqual([
       [1, 'active', 5],
@@ -62,25 +64,27 @@ describe('key ring over stored records', () => {
   })
 
   it('refuses to retire or destroy versions records still use, unless forced', async () => {
-    await expect(setMinimumDecryptionVersion(ring, db, 2)).rejects.toMatchObject({
+    await expect(setMinimumDecryptionVersion(ring, records, 2)).rejects.toMatchObject({
       name: 'KeyVersionInUseError'
     })
     expect(ring.minimumDecryptionVersion).toBe(1)
-    await setMinimumDecryptionVersion(ring, db, 2, { force: true })
+    await setMinimumDecryptionVersion(ring, records, 2, { force: true })
     expect(ring.minimumDecryptionVersion).toBe(2)
-    await expect(destroyRetiredVersions(ring, db)).rejects.toMatchObject({ name: 'KeyVersionInUseError' })
-    await expect(setMinimumDecryptionVersion(ring, db, 3, { force: true })).rejects.toMatchObject({
+    await expect(destroyRetiredVersions(ring, records)).rejects.toMatchObject({
+      name: 'KeyVersionInUseError'
+    })
+    await expect(setMinimumDecryptionVersion(ring, records, 3, { force: true })).rejects.toMatchObject({
       name: 'KeyRingParameterError'
     })
   })
 
   it('rewraps to the primary in batches with progress, using retired keys, keeping the stored form', async () => {
     const seen: RewrapProgress[] = []
-    const result = await rewrapRecords(ring, db, { batchSize: 2, onProgress: (p) => seen.push(p) })
+    const result = await rewrapRecords(ring, records, { batchSize: 2, onProgress: (p) => seen.push(p) })
     expect(result).toMatchObject({ rewrapped: 5, failed: [], primaryVersion: 2 })
     expect(seen.map((p) => p.done)).toEqual([0, 2, 4, 5])
     expect(seen.every((p) => p.total === 5)).toBe(true)
-    expect(countItemsByVersion(db)).toEqual(new Map([[2, 8]]))
+    expect(records.countByKeyVersion()).toEqual(new Map([[2, 8]]))
     const rows = db.prepare('SELECT key_version, ciphertext FROM records').all() as {
       key_version: number
       ciphertext: Buffer
@@ -93,17 +97,17 @@ describe('key ring over stored records', () => {
       )
     }
     expect(rows.filter((r) => r.ciphertext[0] === 0x80)).toHaveLength(1)
-    expect(await destroyRetiredVersions(ring, db)).toEqual([1])
-    expect(await destroyRetiredVersions(ring, db)).toEqual([])
+    expect(await destroyRetiredVersions(ring, records)).toEqual([1])
+    expect(await destroyRetiredVersions(ring, records)).toEqual([])
   })
 
   it('reports records that do not decrypt and leaves them untouched', async () => {
     await ring.rotate()
     db.prepare("UPDATE records SET ciphertext = CAST('gAAAAgarbage' AS BLOB) WHERE id = 1").run()
-    const result = await rewrapRecords(ring, db, { batchSize: 3 })
+    const result = await rewrapRecords(ring, records, { batchSize: 3 })
     expect(result.rewrapped).toBe(7)
     expect(result.failed).toEqual([{ id: 1, keyVersion: 2, error: 'FernetTruncatedTokenError' }])
-    expect(countItemsByVersion(db)).toEqual(
+    expect(records.countByKeyVersion()).toEqual(
       new Map([
         [2, 1],
         [3, 7]
@@ -116,18 +120,18 @@ describe('key ring over stored records', () => {
     await ring.rotate()
     const controller = new AbortController()
     await expect(
-      rewrapRecords(ring, db, {
+      rewrapRecords(ring, records, {
         batchSize: 3,
         signal: controller.signal,
         afterBatch: () => controller.abort()
       })
     ).rejects.toMatchObject({ name: 'AbortedError' })
-    expect(countItemsByVersion(db)).toEqual(
+    expect(records.countByKeyVersion()).toEqual(
       new Map([
         [3, 4],
         [4, 3]
       ])
     )
-    expect((await rewrapRecords(ring, db)).rewrapped).toBe(4)
+    expect((await rewrapRecords(ring, records)).rewrapped).toBe(4)
   })
 })

@@ -1,14 +1,37 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
-import type { Db } from '../store/database.ts'
 import { AbortedError } from '../core/errors.ts'
 import { KeyVersionInUseError } from './errors.ts'
 import type { KeyRing, KeyVersionInfo } from './key-ring.ts'
 
 /**
- * Key ring operations that depend on what is stored: the `records` table holds Fernet tokens with
- * the data key version that made them (`key_version`). `ciphertext` holds the token as ASCII, or its
- * raw bytes (first byte 0x80); rewrap keeps whichever form it finds.
+ * Key ring operations that depend on what is stored: each record is a Fernet token with the data key
+ * version that made it. The ciphertext holds the token as ASCII, or its raw bytes (first byte 0x80);
+ * rewrap keeps whichever form it finds.
  */
+
+/** The stored records as the key ring sees them; node/store's `RecordRepository` implements it. */
+export interface StoredRecords {
+  /** How many records each key version protects. */
+  countByKeyVersion(): Map<number, number>
+  /** How many records are under a key version below `version`. */
+  countBelowKeyVersion(version: number): number
+  /** How many records are under another key version than `version`. */
+  countNotAtKeyVersion(version: number): number
+  /** Up to `limit` records not under `version` with an id above `afterId`, by id. */
+  listNotAtKeyVersion(
+    version: number,
+    afterId: number,
+    limit: number
+  ): readonly { readonly id: number; readonly keyVersion: number; readonly ciphertext: Buffer }[]
+  /**
+   * Moves records to `toVersion` in one transaction, each only while still under its `fromVersion`;
+   * returns how many moved.
+   */
+  rewrap(
+    toVersion: number,
+    changes: readonly { readonly id: number; readonly fromVersion: number; readonly ciphertext: Buffer }[]
+  ): number
+}
 
 export interface KeyVersionStatus extends KeyVersionInfo {
   /** How many stored records this version still protects. */
@@ -25,24 +48,8 @@ export interface KeyRingStatus {
   readonly itemsToRewrap: number
 }
 
-/** Records per key version. */
-export function countItemsByVersion(db: Db): Map<number, number> {
-  const rows = db
-    .prepare('SELECT key_version AS v, COUNT(*) AS n FROM records GROUP BY key_version')
-    .all() as {
-    v: number
-    n: number
-  }[]
-  return new Map(rows.map((r) => [r.v, r.n]))
-}
-
-function itemsBelow(db: Db, version: number): number {
-  return (db.prepare('SELECT COUNT(*) AS n FROM records WHERE key_version < ?').get(version) as { n: number })
-    .n
-}
-
-export function keyRingStatus(ring: KeyRing, db: Db): KeyRingStatus {
-  const counts = countItemsByVersion(db)
+export function keyRingStatus(ring: KeyRing, records: StoredRecords): KeyRingStatus {
+  const counts = records.countByKeyVersion()
   const versions = ring.versions().map((v) => ({ ...v, items: counts.get(v.version) ?? 0 }))
   return {
     path: ring.path,
@@ -61,11 +68,11 @@ export function keyRingStatus(ring: KeyRing, db: Db): KeyRingStatus {
  */
 export async function setMinimumDecryptionVersion(
   ring: KeyRing,
-  db: Db,
+  records: StoredRecords,
   version: number,
   opts: { force?: boolean } = {}
 ): Promise<void> {
-  const dependent = itemsBelow(db, version)
+  const dependent = records.countBelowKeyVersion(version)
   if (dependent > 0 && !opts.force) {
     throw new KeyVersionInUseError(
       `${dependent} stored record(s) still use key versions below ${version}; run a rewrap first or force`
@@ -77,10 +84,10 @@ export async function setMinimumDecryptionVersion(
 /** Destroys retired key versions; refused while records depend on them unless `force` (they are then lost). */
 export async function destroyRetiredVersions(
   ring: KeyRing,
-  db: Db,
+  records: StoredRecords,
   opts: { force?: boolean } = {}
 ): Promise<number[]> {
-  const dependent = itemsBelow(db, ring.minimumDecryptionVersion)
+  const dependent = records.countBelowKeyVersion(ring.minimumDecryptionVersion)
   if (dependent > 0 && !opts.force) {
     throw new KeyVersionInUseError(
       `${dependent} stored record(s) depend on retired versions; destroying them would lose those records`
@@ -109,31 +116,21 @@ export interface RewrapResult {
   readonly primaryVersion: number
 }
 
-interface Row {
-  id: number
-  key_version: number
-  ciphertext: Buffer
-}
-
 /**
  * Re-encrypts every record not under the primary key, in batches of `batchSize`, each batch in one
  * transaction. Progress is the rows' own `key_version`, so a rewrap stopped at any point (crash,
  * abort) resumes where it stopped when run again. Plaintext exists only in memory, one batch at a time.
  * A record that does not decrypt is reported in `failed` and left untouched.
  */
-export async function rewrapRecords(ring: KeyRing, db: Db, opts: RewrapOptions = {}): Promise<RewrapResult> {
+export async function rewrapRecords(
+  ring: KeyRing,
+  records: StoredRecords,
+  opts: RewrapOptions = {}
+): Promise<RewrapResult> {
   const batchSize = opts.batchSize ?? 256
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be >= 1')
   const primary = ring.primaryVersion
-  const total = (
-    db.prepare('SELECT COUNT(*) AS n FROM records WHERE key_version <> ?').get(primary) as { n: number }
-  ).n
-  const select = db.prepare(
-    'SELECT id, key_version, ciphertext FROM records WHERE key_version <> ? AND id > ? ORDER BY id LIMIT ?'
-  )
-  const update = db.prepare(
-    'UPDATE records SET key_version = ?, ciphertext = ? WHERE id = ? AND key_version = ?'
-  )
+  const total = records.countNotAtKeyVersion(primary)
   const failed: { id: number; keyVersion: number; error: string }[] = []
   let done = 0
   let lastId = 0
@@ -142,30 +139,28 @@ export async function rewrapRecords(ring: KeyRing, db: Db, opts: RewrapOptions =
   for (;;) {
     if (opts.signal?.aborted)
       throw new AbortedError('rewrap aborted; run it again to resume', { cause: opts.signal.reason })
-    const rows = select.all(primary, lastId, batchSize) as Row[]
+    const rows = records.listNotAtKeyVersion(primary, lastId, batchSize)
     if (rows.length === 0) break
     lastId = rows[rows.length - 1]!.id
-    const changes: { id: number; from: number; ciphertext: Buffer }[] = []
+    const changes: { id: number; fromVersion: number; ciphertext: Buffer }[] = []
     for (const row of rows) {
       const raw = row.ciphertext[0] === 0x80
       const token = raw ? Buffer.from(row.ciphertext).toString('base64url') : row.ciphertext.toString('ascii')
       try {
         const padded = token + '='.repeat((4 - (token.length % 4)) % 4)
-        const plaintext = ring.decryptForRewrap(row.key_version, padded)
+        const plaintext = ring.decryptForRewrap(row.keyVersion, padded)
         const fresh = ring.encrypt(plaintext).token
         Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.length).fill(0)
         changes.push({
           id: row.id,
-          from: row.key_version,
+          fromVersion: row.keyVersion,
           ciphertext: raw ? Buffer.from(fresh, 'base64url') : Buffer.from(fresh, 'ascii')
         })
       } catch (err) {
-        failed.push({ id: row.id, keyVersion: row.key_version, error: (err as Error).name })
+        failed.push({ id: row.id, keyVersion: row.keyVersion, error: (err as Error).name })
       }
     }
-    db.transaction(() => {
-      for (const c of changes) done += update.run(primary, c.ciphertext, c.id, c.from).changes
-    })()
+    done += records.rewrap(primary, changes)
     opts.afterBatch?.(++batch)
     opts.onProgress?.({ done, total, failed: failed.length })
     // Lets the node answer other work between batches.

@@ -5,17 +5,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../log/logger.ts'
 import { type Db, openDatabase } from '../store/database.ts'
 import { migrate } from '../store/migrations.ts'
+import { RecordRepository } from '../store/records.ts'
 import { lockKeyRing } from './key-ring-lock.ts'
 import { KeyRingService, keyRingPath } from './key-ring-service.ts'
 
 let dir: string
 let db: Db
 const logger = createLogger({ level: 'silent' })
-const service = (password = 'service password') =>
-  new KeyRingService(
-    { db: () => db, logger },
+const service = (password = 'service password') => {
+  const ring: KeyRingService = new KeyRingService(
+    { records: () => new RecordRepository(db, ring.ring), logger },
     { dataDir: dir, password, pbkdf2Iterations: 600_000, signingKeyBits: 2048, encryptionKeyBits: 2048 }
   )
+  return ring
+}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'dmn-ring-service-'))

@@ -2,20 +2,19 @@ import { join } from 'node:path'
 import type { Startable } from '../core/lifecycle.ts'
 import type { CallOptions, KeyRingAdmin, KeyRingStatus } from '../core/ports.ts'
 import type { Logger } from '../log/logger.ts'
-import type { Db } from '../store/database.ts'
 import { removeStaleTempFiles } from './atomic-file.ts'
 import type { RsaKeySize } from './constants.ts'
 import { KeyRingNotFoundError } from './errors.ts'
 import type { KeyRing } from './key-ring.ts'
 import { createKeyRing, openKeyRing } from './key-ring-open.ts'
 import { lockKeyRing } from './key-ring-lock.ts'
-import { keyRingStatus, type RewrapOptions, rewrapRecords } from './key-ring-records.ts'
+import { keyRingStatus, type RewrapOptions, rewrapRecords, type StoredRecords } from './key-ring-records.ts'
 import { keyFingerprint } from './rsa.ts'
 
 /**
  * The key ring as a node component: opens `<dataDir>/keyring.json` with the master password at
  * start, or creates it (with fresh identity keys) on the very first start; forgets the derived keys
- * at stop. Implements the operator port `KeyRingAdmin` on top of the records table.
+ * at stop. Implements the operator port `KeyRingAdmin` on top of the stored records.
  */
 
 export interface KeyRingServiceInit {
@@ -27,7 +26,8 @@ export interface KeyRingServiceInit {
 }
 
 export interface KeyRingServiceComponents {
-  readonly db: () => Db
+  /** The stored records; a getter because they are opened (and need this ring) after this is built. */
+  readonly records: () => StoredRecords
   readonly logger: Logger
 }
 
@@ -42,6 +42,7 @@ export class KeyRingService implements Startable, KeyRingAdmin {
   readonly #init: KeyRingServiceInit
   #ring: KeyRing | undefined
   #unlock: (() => void) | undefined
+  #records: StoredRecords | undefined
 
   constructor(components: KeyRingServiceComponents, init: KeyRingServiceInit) {
     this.#components = components
@@ -93,11 +94,18 @@ export class KeyRingService implements Startable, KeyRingAdmin {
     this.#ring = undefined
     this.#unlock?.()
     this.#unlock = undefined
+    this.#records = undefined
+  }
+
+  /** The records repository, taken once per start so its statements are prepared once. */
+  #storedRecords(): StoredRecords {
+    this.#records ??= this.#components.records()
+    return this.#records
   }
 
   async status(_options?: CallOptions): Promise<KeyRingStatus> {
     const ring = this.ring
-    const s = keyRingStatus(ring, this.#components.db())
+    const s = keyRingStatus(ring, this.#storedRecords())
     return {
       primaryVersion: s.primaryVersion,
       minimumVersion: s.minimumDecryptionVersion,
@@ -121,7 +129,7 @@ export class KeyRingService implements Startable, KeyRingAdmin {
   }
 
   async rewrap(options: CallOptions & Pick<RewrapOptions, 'batchSize' | 'onProgress'> = {}) {
-    const result = await rewrapRecords(this.ring, this.#components.db(), options)
+    const result = await rewrapRecords(this.ring, this.#storedRecords(), options)
     this.#components.logger.info(
       { rewrapped: result.rewrapped, failed: result.failed.length, primaryVersion: result.primaryVersion },
       'records rewrapped'

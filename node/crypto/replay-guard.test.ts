@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Db, openDatabase } from '../store/database.ts'
 import { migrate } from '../store/migrations.ts'
+import { NonceRepository } from '../store/nonces.ts'
 import { ReplayGuard } from './replay-guard.ts'
 
 let dir: string
@@ -23,7 +24,7 @@ afterEach(() => {
 
 describe('ReplayGuard', () => {
   it('accepts a nonce once per sender and refuses it again', () => {
-    const guard = new ReplayGuard(db)
+    const guard = new ReplayGuard(new NonceRepository(db))
     guard.check('peerA', nonce(1), T, T)
     expect(() => guard.check('peerA', nonce(1), T, T + 1000)).toThrow(
       expect.objectContaining({ name: 'ReplayedNonceError' })
@@ -32,7 +33,7 @@ describe('ReplayGuard', () => {
   })
 
   it('refuses timestamps outside the window either way', () => {
-    const guard = new ReplayGuard(db, { windowSeconds: 300 })
+    const guard = new ReplayGuard(new NonceRepository(db), { windowSeconds: 300 })
     guard.check('peerA', nonce(2), T - 300_000, T)
     guard.check('peerA', nonce(3), T + 300_000, T)
     for (const ts of [T - 300_001, T + 300_001, Number.NaN]) {
@@ -43,16 +44,16 @@ describe('ReplayGuard', () => {
   })
 
   it('still refuses a replay after the database is closed and reopened', () => {
-    new ReplayGuard(db).check('peerA', nonce(5), T, T)
+    new ReplayGuard(new NonceRepository(db)).check('peerA', nonce(5), T, T)
     db.close()
     db = openDatabase(join(dir, 'node.db'))
-    expect(() => new ReplayGuard(db).check('peerA', nonce(5), T, T + 10_000)).toThrow(
+    expect(() => new ReplayGuard(new NonceRepository(db)).check('peerA', nonce(5), T, T + 10_000)).toThrow(
       expect.objectContaining({ name: 'ReplayedNonceError' })
     )
   })
 
   it('prunes only nonces whose timestamps have left the window', () => {
-    const guard = new ReplayGuard(db, { windowSeconds: 10, pruneEvery: 0 })
+    const guard = new ReplayGuard(new NonceRepository(db), { windowSeconds: 10, pruneEvery: 0 })
     guard.check('peerA', nonce(6), T, T)
     guard.check('peerA', nonce(7), T + 5000, T + 5000)
     expect(guard.prune(T + 12_000)).toBe(1)

@@ -1,11 +1,9 @@
-import type { Statement } from 'better-sqlite3'
-import type { Db } from '../store/database.ts'
 import { DEFAULT_REPLAY_WINDOW_SECONDS } from './constants.ts'
 import { ReplayedNonceError, StaleTimestampError } from './errors.ts'
 
 /**
  * Refuses stale or replayed messages: the timestamp must lie within `windowSeconds` of now (either
- * way) and the (sender, nonce) pair must be new. Nonces live in the `nonces` table until their
+ * way) and the (sender, nonce) pair must be new. Nonces live in a persistent `NonceStore` until their
  * timestamp leaves the window, so a restart does not reopen it; after that the timestamp check alone
  * refuses the message, which is why expired rows can be pruned.
  */
@@ -15,25 +13,29 @@ export interface ReplayGuardInit {
   readonly pruneEvery?: number
 }
 
+/** Where the guard keeps nonces; node/store's `NonceRepository` over the `nonces` table is one. */
+export interface NonceStore {
+  /** Records the nonce for the sender until `expiresMs`; false when the sender already used it. */
+  add(sender: string, nonce: string, expiresMs: number): boolean
+  /** Forgets nonces that expired before `nowMs`; returns how many. */
+  pruneExpired(nowMs: number): number
+}
+
 const NONCE = /^[0-9a-f]{32}$/
 
 export class ReplayGuard {
   readonly windowMs: number
-  readonly #insert: Statement<[string, string, number]>
-  readonly #prune: Statement<[number]>
+  readonly #nonces: NonceStore
   readonly #pruneEvery: number
   #sincePrune = 0
 
-  constructor(db: Db, opts: ReplayGuardInit = {}) {
+  constructor(nonces: NonceStore, opts: ReplayGuardInit = {}) {
     const windowSeconds = opts.windowSeconds ?? DEFAULT_REPLAY_WINDOW_SECONDS
     if (!Number.isFinite(windowSeconds) || windowSeconds <= 0)
       throw new RangeError('windowSeconds must be > 0')
     this.windowMs = windowSeconds * 1000
     this.#pruneEvery = opts.pruneEvery ?? 1000
-    this.#insert = db.prepare(
-      'INSERT INTO nonces (sender, nonce, expires_ms) VALUES (?, ?, ?) ON CONFLICT (sender, nonce) DO NOTHING'
-    )
-    this.#prune = db.prepare('DELETE FROM nonces WHERE expires_ms < ?')
+    this.#nonces = nonces
   }
 
   /**
@@ -48,8 +50,8 @@ export class ReplayGuard {
       )
     }
     // Kept until the timestamp itself leaves the window: from then on the timestamp check refuses it.
-    const result = this.#insert.run(sender, nonce, timestampMs + this.windowMs)
-    if (result.changes === 0) throw new ReplayedNonceError('nonce already used by this sender')
+    if (!this.#nonces.add(sender, nonce, timestampMs + this.windowMs))
+      throw new ReplayedNonceError('nonce already used by this sender')
     if (this.#pruneEvery > 0 && ++this.#sincePrune >= this.#pruneEvery) {
       this.#sincePrune = 0
       this.prune(nowMs)
@@ -58,6 +60,6 @@ export class ReplayGuard {
 
   /** Deletes nonces whose timestamps have left the window; returns how many. */
   prune(nowMs: number = Date.now()): number {
-    return this.#prune.run(nowMs).changes
+    return this.#nonces.pruneExpired(nowMs)
   }
 }

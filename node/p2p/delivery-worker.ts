@@ -113,12 +113,7 @@ export class DeliveryWorker {
    */
   peerAvailable(peerId: string): void {
     const due = Math.max(Date.now(), this.#pausedFor(peerId) ?? 0)
-    const changed = this.#init.db
-      .prepare(
-        `UPDATE shares SET next_attempt_ms = ? WHERE direction = 'out' AND state = 'queued' AND recipient = ?
-           AND next_attempt_ms > ?`
-      )
-      .run(due, peerId, due).changes
+    const changed = this.#init.shares.advanceRecipient(peerId, due)
     if (changed > 0) this.kick()
   }
 

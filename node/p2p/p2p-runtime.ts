@@ -4,6 +4,8 @@ import { createNodeCertificate, keyFingerprint, ReplayGuard } from '../crypto/in
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
 import { RecordRepository } from '../store/records.ts'
+import { NonceRepository } from '../store/nonces.ts'
+import { PeerRepository } from '../store/peers.ts'
 import { ShareRepository, type ShareRow } from '../store/shares.ts'
 import { CertificateExchange } from './cert-exchange.ts'
 import { AttestProtocol } from './attest-protocol.ts'
@@ -82,7 +84,7 @@ export async function startRuntime(
   const logger: Logger = components.logger
   const db = components.db()
   const keyRing = components.keyRing()
-  const peerBook = new PeerBook(db)
+  const peerBook = new PeerBook(new PeerRepository(db))
   const trust = new TrustPolicy(peerBook, {
     mode: init.trust,
     allowlist: init.allowlist,
@@ -126,7 +128,7 @@ export async function startRuntime(
     })
   const records = new RecordRepository(db, keyRing)
   const shares = new ShareRepository(db)
-  const replayGuard = new ReplayGuard(db, { windowSeconds: init.replayWindowSeconds })
+  const replayGuard = new ReplayGuard(new NonceRepository(db), { windowSeconds: init.replayWindowSeconds })
   const limits = new InboundLimits(init.limits)
   const timeoutMs = init.streamTimeoutMs
   const certificates = new CertificateExchange({

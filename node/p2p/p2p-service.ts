@@ -169,13 +169,13 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
 
   /** A failed share goes back to the queue with a fresh expiry; a queued one becomes due now. */
   retryShare(shareId: string): ShareView {
-    const { shares, worker, db } = this.#state()
+    const { shares, worker } = this.#state()
     const row = shares.get(shareId)
     if (row?.direction !== 'out') throw new ShareNotFoundError(`no outgoing share ${shareId}`)
     const now = Date.now()
     if (row.state === 'failed') shares.requeue(shareId, now + this.#init.shareExpiryMs, now)
     else if (row.state === 'queued') {
-      db.prepare('UPDATE shares SET next_attempt_ms = ? WHERE share_id = ?').run(now, shareId)
+      shares.setNextAttempt(shareId, now)
     }
     worker.kick()
     return this.getShare(shareId)

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { type Db, openDatabase } from '../store/database.ts'
 import { migrate } from '../store/migrations.ts'
+import { PeerRepository } from '../store/peers.ts'
 import { PeerBook } from './peer-book.ts'
 
 const A = '12D3KooWA1111111111111111111111111111111111111111111'
@@ -12,7 +13,7 @@ describe('peer book', () => {
   beforeEach(() => {
     db = openDatabase(':memory:')
     migrate(db)
-    book = new PeerBook(db)
+    book = new PeerBook(new PeerRepository(db))
   })
 
   it('keeps addresses, certificate fields and trust per peer', () => {

@@ -34,4 +34,41 @@ describe('record repository', () => {
     expect(() => records.put(data, '0'.repeat(64))).toThrow(RangeError)
     expect(records.read('f'.repeat(64))).toBeUndefined()
   })
+
+  it('counts records per key version and rewraps a batch only where the version did not move', () => {
+    const db = openDatabase(':memory:')
+    migrate(db)
+    const records = new RecordRepository(db, cipher)
+    const ids = [1, 2, 3].map((n) => records.put(new Uint8Array([n])).id)
+    db.prepare('UPDATE records SET key_version = 1 WHERE id IN (?, ?)').run(ids[0], ids[1])
+    expect(records.countByKeyVersion()).toEqual(
+      new Map([
+        [1, 2],
+        [3, 1]
+      ])
+    )
+    expect(records.countBelowKeyVersion(3)).toBe(2)
+    expect(records.countNotAtKeyVersion(3)).toBe(2)
+    const page = records.listNotAtKeyVersion(3, 0, 1)
+    expect(page.map((r) => [r.id, r.keyVersion])).toEqual([[ids[0], 1]])
+    expect(Buffer.isBuffer(page[0]?.ciphertext)).toBe(true)
+    expect(records.listNotAtKeyVersion(3, ids[0] as number, 10).map((r) => r.id)).toEqual([ids[1]])
+    const fresh = Buffer.from('new token')
+    // The second change names a version the record is no longer under: it is left alone.
+    const moved = records.rewrap(3, [
+      { id: ids[0] as number, fromVersion: 1, ciphertext: fresh },
+      { id: ids[1] as number, fromVersion: 2, ciphertext: fresh }
+    ])
+    expect(moved).toBe(1)
+    expect(records.countByKeyVersion()).toEqual(
+      new Map([
+        [1, 1],
+        [3, 2]
+      ])
+    )
+    const stored = db.prepare('SELECT ciphertext FROM records WHERE id = ?').get(ids[0]) as {
+      ciphertext: Buffer
+    }
+    expect(stored.ciphertext.equals(fresh)).toBe(true)
+  })
 })

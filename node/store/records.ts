@@ -22,6 +22,21 @@ export interface RecordRow {
   readonly createdAt: string
 }
 
+/** A stored ciphertext with the key version that made it: what a rewrap re-encrypts. */
+export interface StoredCiphertext {
+  readonly id: number
+  readonly keyVersion: number
+  /** The Fernet token as ASCII, or its raw bytes (first byte 0x80). */
+  readonly ciphertext: Buffer
+}
+
+/** A record's new ciphertext under `toVersion`, applied only while it is still under `fromVersion`. */
+export interface Rewrapped {
+  readonly id: number
+  readonly fromVersion: number
+  readonly ciphertext: Buffer
+}
+
 interface RawRecordRow {
   id: number
   data_hash: string
@@ -53,6 +68,11 @@ export class RecordRepository {
   readonly #select
   readonly #selectCipher
   readonly #insert
+  readonly #countByVersion
+  readonly #countBelow
+  readonly #countNotAt
+  readonly #listNotAt
+  readonly #rewrap
 
   constructor(db: Db, cipher: RecordCipher) {
     this.#db = db
@@ -66,6 +86,22 @@ export class RecordRepository {
     this.#insert = db.prepare<[string, number, Uint8Array, number, string], RawRecordRow>(
       `INSERT INTO records (data_hash, key_version, ciphertext, size_bytes, created_at) VALUES (?, ?, ?, ?, ?)
        RETURNING id, data_hash, key_version, size_bytes, created_at`
+    )
+    this.#countByVersion = db.prepare<[], { v: number; n: number }>(
+      'SELECT key_version AS v, COUNT(*) AS n FROM records GROUP BY key_version'
+    )
+    this.#countBelow = db.prepare<[number], { n: number }>(
+      'SELECT COUNT(*) AS n FROM records WHERE key_version < ?'
+    )
+    this.#countNotAt = db.prepare<[number], { n: number }>(
+      'SELECT COUNT(*) AS n FROM records WHERE key_version <> ?'
+    )
+    this.#listNotAt = db.prepare<[number, number, number], StoredCiphertext>(
+      `SELECT id, key_version AS keyVersion, ciphertext FROM records WHERE key_version <> ? AND id > ?
+       ORDER BY id LIMIT ?`
+    )
+    this.#rewrap = db.prepare<[number, Buffer, number, number]>(
+      'UPDATE records SET key_version = ?, ciphertext = ? WHERE id = ? AND key_version = ?'
     )
   }
 
@@ -98,6 +134,38 @@ export class RecordRepository {
     const raw = this.#selectCipher.get(dataHash)
     if (!raw?.ciphertext) return undefined
     return this.#cipher.decrypt(raw.key_version, new TextDecoder().decode(raw.ciphertext))
+  }
+
+  /** How many records each key version protects. */
+  countByKeyVersion(): Map<number, number> {
+    return new Map(this.#countByVersion.all().map((r) => [r.v, r.n]))
+  }
+
+  /** How many records are under a key version below `version`. */
+  countBelowKeyVersion(version: number): number {
+    return (this.#countBelow.get(version) as { n: number }).n
+  }
+
+  /** How many records are under another key version than `version`. */
+  countNotAtKeyVersion(version: number): number {
+    return (this.#countNotAt.get(version) as { n: number }).n
+  }
+
+  /** Up to `limit` records not under `version` with an id above `afterId`, by id. */
+  listNotAtKeyVersion(version: number, afterId: number, limit: number): StoredCiphertext[] {
+    return this.#listNotAt.all(version, afterId, limit)
+  }
+
+  /**
+   * Moves records to `toVersion` with their new ciphertexts, in one transaction; a record whose key
+   * version changed since it was read is left alone. Returns how many moved.
+   */
+  rewrap(toVersion: number, changes: readonly Rewrapped[]): number {
+    let moved = 0
+    this.#db.transaction(() => {
+      for (const c of changes) moved += this.#rewrap.run(toVersion, c.ciphertext, c.id, c.fromVersion).changes
+    })()
+    return moved
   }
 
   /** The database this repository writes to (for callers composing transactions). */

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import type { Startable } from '../core/lifecycle.ts'
 import type { Logger } from '../log/logger.ts'
+import type { Statement } from 'better-sqlite3'
 import { type Db, openDatabase } from './database.ts'
 import { migrate } from './migrations.ts'
 
@@ -25,6 +26,7 @@ export class StoreService implements Startable {
   readonly #init: StoreInit
   readonly #logger: Logger
   #db: Db | undefined
+  #ping: Statement<[], unknown> | undefined
 
   constructor(components: StoreComponents, init: StoreInit) {
     this.#logger = components.logger
@@ -35,6 +37,12 @@ export class StoreService implements Startable {
   get db(): Db {
     if (!this.#db) throw new Error('store is not started')
     return this.#db
+  }
+
+  /** Throws when the database does not answer a query (for the health probe). */
+  check(): void {
+    if (!this.#ping) throw new Error('store is not started')
+    this.#ping.get()
   }
 
   start(): void {
@@ -51,6 +59,7 @@ export class StoreService implements Startable {
       throw err
     }
     this.#db = db
+    this.#ping = db.prepare('SELECT 1')
   }
 
   stop(): void {
@@ -59,6 +68,7 @@ export class StoreService implements Startable {
     this.#db.pragma('wal_checkpoint(TRUNCATE)')
     this.#db.close()
     this.#db = undefined
+    this.#ping = undefined
     this.#logger.info('database closed')
   }
 }

@@ -3,11 +3,11 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { AttestService, type AttestInit } from '../../node/attest/index.ts'
 import { createLogger } from '../../node/log/logger.ts'
-import type { Db } from '../../node/store/database.ts'
+import type { EnrolmentRepository } from '../../node/store/enrolments.ts'
 import { tempDir } from '../p2p/helpers.ts'
 
 const logger = createLogger({ level: 'silent' })
-const noDb = (): Db => {
+const noEnrolments = (): EnrolmentRepository => {
   throw new Error('no database in this test')
 }
 const init = (overrides: Partial<AttestInit>): AttestInit => ({
@@ -24,7 +24,7 @@ describe('AttestService start and defaults', () => {
   afterAll(() => dir.remove())
 
   it('without a TPM answers is_available false and does not verify (the default)', async () => {
-    const service = new AttestService({ db: noDb, logger }, init({}))
+    const service = new AttestService({ enrolments: noEnrolments, logger }, init({}))
     await service.start()
     expect(service.verifies).toBe(false)
     const nonce = new Uint8Array(16)
@@ -39,14 +39,14 @@ describe('AttestService start and defaults', () => {
   })
 
   it('refuses to start when enabled and no TPM answers at the TCTI, with TpmUnavailableError', async () => {
-    const service = new AttestService({ db: noDb, logger }, init({ enabled: true }))
+    const service = new AttestService({ enrolments: noEnrolments, logger }, init({ enabled: true }))
     await expect(service.start()).rejects.toHaveProperty('name', 'TpmUnavailableError')
   })
 
   it('refuses to start with an invalid policy file, with PcrPolicyFileError', async () => {
     const policyFile = join(dir.path, 'policy.json')
     writeFileSync(policyFile, JSON.stringify({ bank: 'sha256', pcrs: { '0': ['00'.repeat(32)] } }))
-    const service = new AttestService({ db: noDb, logger }, init({ policyFile }))
+    const service = new AttestService({ enrolments: noEnrolments, logger }, init({ policyFile }))
     expect(service.verifies).toBe(true)
     await expect(service.start()).rejects.toHaveProperty('name', 'PcrPolicyFileError')
   })

@@ -2,18 +2,13 @@ import { createHash, createPublicKey } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  AttestService,
-  type AttestInit,
-  EnrolmentRepository,
-  parsePublic,
-  Tpm2Tools
-} from '../../node/attest/index.ts'
+import { AttestService, type AttestInit, enrol, parsePublic, Tpm2Tools } from '../../node/attest/index.ts'
 import { createLogger } from '../../node/log/logger.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ATTEST_PROTOCOL, type P2pAttestation, type P2pEvents } from '../../node/p2p/index.ts'
 import { decodeMessage, encodeMessage, frameStream } from '../../node/p2p/framing.ts'
 import type { Db } from '../../node/store/database.ts'
+import { EnrolmentRepository } from '../../node/store/enrolments.ts'
 import { nextEvent, startNode, type TestNode, tempDir, waitFor } from '../p2p/helpers.ts'
 import { type SoftTpm, startSoftTpm } from './swtpm.ts'
 
@@ -62,11 +57,11 @@ describe('maximum tier: the sender attests the recipient over /dmn/attest/1.0.0'
     await tpmB.extend(10, measurement('approved kernel'))
     await tpmD.extend(10, measurement('unknown kernel'))
     const attestB = new AttestService(
-      { db: () => b.db, logger },
+      { enrolments: () => new EnrolmentRepository(b.db), logger },
       attestInit({ enabled: true, tcti: tpmB.tcti })
     )
     const attestD = new AttestService(
-      { db: () => d.db, logger },
+      { enrolments: () => new EnrolmentRepository(d.db), logger },
       attestInit({ enabled: true, tcti: tpmD.tcti, akAlgorithm: 'ecdsa' })
     )
     await Promise.all([attestB.start(), attestD.start()])
@@ -89,7 +84,10 @@ describe('maximum tier: the sender attests the recipient over /dmn/attest/1.0.0'
       })
     )
     let aDb: Db | undefined
-    const attestA = new AttestService({ db: () => aDb as Db, logger }, attestInit({ policyFile }))
+    const attestA = new AttestService(
+      { enrolments: () => new EnrolmentRepository(aDb as Db), logger },
+      attestInit({ policyFile })
+    )
     await attestA.start()
 
     ;[a, b, c, d] = await Promise.all([
@@ -107,7 +105,7 @@ describe('maximum tier: the sender attests the recipient over /dmn/attest/1.0.0'
       [d, attestD]
     ] as const) {
       const ak = (await service.akPublic()) as Uint8Array
-      enrolments.enrol(node.p2p.peerId, parsePublic(ak).key)
+      enrol(enrolments, node.p2p.peerId, parsePublic(ak).key)
     }
     for (const peer of [b, c, d]) {
       await a.p2p.connect(peer.p2p.multiaddrs[0]!)
@@ -173,7 +171,7 @@ describe('maximum tier: the sender attests the recipient over /dmn/attest/1.0.0'
     expect((await failureOf(a, shareId)).error).toBe('AkNotEnrolledError')
     expect(a.p2p.getShare(shareId).state).toBe('queued')
     // The operator enrols the AK: the next attempt, on a fresh quote, goes through.
-    enrolments.enrol(b.p2p.peerId, createPublicKey(pinned))
+    enrol(enrolments, b.p2p.peerId, createPublicKey(pinned))
     await waitFor('the share to be delivered', () => a.p2p.getShare(shareId).state === 'delivered')
   })
 

@@ -5,15 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  countItemsByVersion,
-  createKeyRing,
-  generateRsaKeyPair,
-  openKeyRing,
-  rewrapRecords
-} from '../../node/crypto/index.ts'
+import { createKeyRing, generateRsaKeyPair, openKeyRing, rewrapRecords } from '../../node/crypto/index.ts'
 import { openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
+import { RecordRepository } from '../../node/store/records.ts'
 
 /** Crash safety of the key ring file and of rewrap, with a real process killed at a hook point. */
 
@@ -89,17 +84,18 @@ describe('key ring crash safety', () => {
     expect(child.signal, child.stderr).toBe('SIGKILL')
 
     const db2 = openDatabase(dbPath)
-    expect(countItemsByVersion(db2)).toEqual(
+    const again = await openKeyRing(path, PASSWORD)
+    const records = new RecordRepository(db2, again)
+    expect(records.countByKeyVersion()).toEqual(
       new Map([
         [1, 35],
         [2, 20]
       ])
     )
-    const again = await openKeyRing(path, PASSWORD)
-    const result = await rewrapRecords(again, db2, { batchSize: 10 })
+    const result = await rewrapRecords(again, records, { batchSize: 10 })
     expect(result.rewrapped).toBe(35)
     expect(result.failed).toEqual([])
-    expect(countItemsByVersion(db2)).toEqual(new Map([[2, 55]]))
+    expect(records.countByKeyVersion()).toEqual(new Map([[2, 55]]))
     const rows = db2.prepare('SELECT key_version, ciphertext FROM records ORDER BY id').all() as {
       key_version: number
       ciphertext: Buffer

@@ -21,6 +21,7 @@ import {
 } from '../../node/crypto/envelope-codec.ts'
 import { type Db, openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
+import { NonceRepository } from '../../node/store/nonces.ts'
 
 /**
  * Tamper tests: every byte of an envelope altered in turn must be refused with the error of the
@@ -230,19 +231,25 @@ describe('envelope tampering', () => {
       db = openDatabase(dbPath())
       migrate(db)
       const bytes = seal('standard', Buffer.from('once only'))
-      expect(Buffer.from(open(bytes, { replayGuard: new ReplayGuard(db) }).plaintext).toString()).toBe(
-        'once only'
+      expect(
+        Buffer.from(
+          open(bytes, { replayGuard: new ReplayGuard(new NonceRepository(db)) }).plaintext
+        ).toString()
+      ).toBe('once only')
+      expect(errorName(() => open(bytes, { replayGuard: new ReplayGuard(new NonceRepository(db)) }))).toBe(
+        'ReplayedNonceError'
       )
-      expect(errorName(() => open(bytes, { replayGuard: new ReplayGuard(db) }))).toBe('ReplayedNonceError')
       db.close()
       db = openDatabase(dbPath())
-      expect(errorName(() => open(bytes, { replayGuard: new ReplayGuard(db) }))).toBe('ReplayedNonceError')
+      expect(errorName(() => open(bytes, { replayGuard: new ReplayGuard(new NonceRepository(db)) }))).toBe(
+        'ReplayedNonceError'
+      )
       db.close()
     })
 
     it('refuses an envelope outside the timestamp window, and checks it only after the signature', () => {
       db = openDatabase(dbPath())
-      const guard = new ReplayGuard(db, { windowSeconds: 300 })
+      const guard = new ReplayGuard(new NonceRepository(db), { windowSeconds: 300 })
       const old = seal('high', Buffer.from('late'), Date.now() - 301_000)
       expect(errorName(() => open(old, { replayGuard: guard }))).toBe('StaleTimestampError')
       const bytes = seal('high', Buffer.from('forged'))

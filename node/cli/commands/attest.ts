@@ -3,13 +3,14 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Command } from 'commander'
 import {
   akFingerprint,
-  EnrolmentRepository,
+  enrol,
   parseAkPublicKey,
   parsePublic,
   policyFromValues,
   Tpm2Tools
 } from '../../attest/index.ts'
 import { UsageError } from '../../core/errors.ts'
+import { EnrolmentRepository } from '../../store/enrolments.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
 
@@ -92,7 +93,7 @@ export function registerAttestCommands(program: Command, ctx: CliContext): void 
       } catch (err) {
         throw new UsageError(`cannot read ${akFile}`, { cause: err })
       }
-      const enrolment = withEnrolments((repo) => repo.enrol(peerId, parseAkPublicKey(bytes)))
+      const enrolment = withEnrolments((repo) => enrol(repo, peerId, parseAkPublicKey(bytes)))
       ctx.print(`enrolled ${peerId} AK ${enrolment.akFingerprint}`)
     })
 

@@ -12,9 +12,10 @@ import {
   readDatamgmtKeyFile,
   rewrapRecords,
   rsaKeyBits,
+  type StoredRecords,
   setMinimumDecryptionVersion
 } from '../../crypto/index.ts'
-import type { Db } from '../../store/database.ts'
+import { RecordRepository } from '../../store/records.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
 
@@ -39,12 +40,12 @@ function positiveInt(text: string, what: string): number {
 }
 
 /**
- * Runs `fn` with the ring unlocked and the database open. Changes take the ring's lock so they
+ * Runs `fn` with the ring unlocked and the records open. Changes take the ring's lock so they
  * cannot race a running node; read-only commands (`readOnly`) do not need it.
  */
 async function withRing<T>(
   ctx: CliContext,
-  fn: (ring: KeyRing, db: Db) => Promise<T> | T,
+  fn: (ring: KeyRing, records: StoredRecords) => Promise<T> | T,
   opts: { readOnly?: boolean } = {}
 ): Promise<T> {
   const cfg = ctx.config()
@@ -53,7 +54,7 @@ async function withRing<T>(
   try {
     const ring = await openKeyRing(path, password(ctx))
     try {
-      return await withDatabase(ctx, (db) => fn(ring, db))
+      return await withDatabase(ctx, (db) => fn(ring, new RecordRepository(db, ring)))
     } finally {
       ring.close()
     }
@@ -94,8 +95,8 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
     .action(async (opts: { json?: boolean }) => {
       await withRing(
         ctx,
-        (ring, db) => {
-          const s = keyRingStatus(ring, db)
+        (ring, records) => {
+          const s = keyRingStatus(ring, records)
           if (opts.json) return ctx.print(JSON.stringify(s))
           ctx.print(`key ring ${s.path}`)
           ctx.print(`primary ${s.primaryVersion}  minimum decryption version ${s.minimumDecryptionVersion}`)
@@ -143,8 +144,8 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
     .option('--force', 'retire even though records still use older versions')
     .action(async (version: string, opts: { force?: boolean }) => {
       const v = positiveInt(version, 'version')
-      await withRing(ctx, async (ring, db) => {
-        await setMinimumDecryptionVersion(ring, db, v, { force: opts.force ?? false })
+      await withRing(ctx, async (ring, records) => {
+        await setMinimumDecryptionVersion(ring, records, v, { force: opts.force ?? false })
         ctx.print(`minimum decryption version is now ${v}`)
       })
     })
@@ -156,8 +157,8 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
     .action(async (opts: { batchSize: string }) => {
       const batchSize = positiveInt(opts.batchSize, '--batch-size')
       const tty = process.stderr.isTTY
-      await withRing(ctx, async (ring, db) => {
-        const result = await rewrapRecords(ring, db, {
+      await withRing(ctx, async (ring, records) => {
+        const result = await rewrapRecords(ring, records, {
           batchSize,
           onProgress: ({ done, total, failed }) => {
             const pct = total === 0 ? 100 : Math.floor((done / total) * 100)
@@ -180,8 +181,8 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
     )
     .option('--force', 'destroy even though records still use them (they become unreadable)')
     .action(async (opts: { force?: boolean }) => {
-      await withRing(ctx, async (ring, db) => {
-        const destroyed = await destroyRetiredVersions(ring, db, { force: opts.force ?? false })
+      await withRing(ctx, async (ring, records) => {
+        const destroyed = await destroyRetiredVersions(ring, records, { force: opts.force ?? false })
         ctx.print(
           destroyed.length ? `destroyed version(s) ${destroyed.join(', ')}` : 'no retired version to destroy'
         )
