@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander'
 import { ConfigError, DmnError, UsageError } from '../core/errors.ts'
+import { exitQuietlyOnClosedPipe } from './closed-pipe.ts'
 import { buildProgram } from './program.ts'
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
@@ -34,4 +35,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+exitQuietlyOnClosedPipe()
 process.exitCode = await main(process.argv)
