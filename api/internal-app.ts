@@ -5,6 +5,7 @@ import { API_VERSION, type ApiSettings, type InternalApiPorts } from './deps.ts'
 import { createGuards } from './middleware/guards.ts'
 import { registerApiKeyRoutes } from './routes/internal/api-keys.ts'
 import { registerEventRoutes } from './routes/internal/events.ts'
+import { registerIdentityRoutes } from './routes/internal/identity.ts'
 import { registerKeyRingRoutes } from './routes/internal/keyring.ts'
 import { registerPeerAndOutboxRoutes } from './routes/internal/peers-outbox.ts'
 import { registerStatusRoutes } from './routes/internal/status.ts'
@@ -19,7 +20,7 @@ export interface InternalAppInit extends ApiSettings {
   readonly shutdown: AbortSignal
 }
 
-/** The internal (operator) API: health, metrics, key ring, API keys, peers, outbox, live events. */
+/** The internal (operator) API: health, metrics, identity, key ring, API keys, peers, outbox, live events. */
 export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit): OpenAPIHono<ApiEnv> {
   const app = createBaseApp({
     api: 'internal',
@@ -38,6 +39,7 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
     app.use('*', async (c, next) => (c.req.path === '/health' ? next() : guards.admin(c, next)))
   }
   registerStatusRoutes(app, ports)
+  registerIdentityRoutes(app, ports)
   registerKeyRingRoutes(app, ports)
   registerApiKeyRoutes(app, ports, guards)
   registerPeerAndOutboxRoutes(app, ports)

@@ -12,6 +12,7 @@ type Register = (program: Command, ctx: CliContext) => void
  */
 const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   start: async () => (await import('./commands/start.ts')).registerStartCommand,
+  id: async () => (await import('./commands/id.ts')).registerIdCommand,
   demo: async () => (await import('./commands/demo.ts')).registerDemoCommand,
   config: async () => (await import('./commands/config.ts')).registerConfigCommands,
   db: async () => (await import('./commands/db.ts')).registerDbCommands,
