@@ -35,5 +35,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * The arguments after the script, without the `--` that separates them from Node's own (the `dmn`
+ * wrapper puts it there so Node does not read the CLI's `--env-file` as its flag of that name).
+ */
+function cliArgv(argv: readonly string[]): string[] {
+  return argv[2] === '--' ? [...argv.slice(0, 2), ...argv.slice(3)] : [...argv]
+}
+
 exitQuietlyOnClosedPipe()
-process.exitCode = await main(process.argv)
+process.exitCode = await main(cliArgv(process.argv))

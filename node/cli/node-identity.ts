@@ -5,7 +5,7 @@ import { Wallet } from 'ethers'
 import type { Config } from '../../config/index.ts'
 import { ETH_KEY_SECRET } from '../audit/constants.ts'
 import { DmnError } from '../core/errors.ts'
-import { keyFingerprint, keyRingPath, openKeyRing } from '../crypto/index.ts'
+import { KeyRingNotFoundError, keyFingerprint, keyRingPath, openKeyRing } from '../crypto/index.ts'
 import { LIBP2P_KEY_SECRET } from '../p2p/constants.ts'
 
 /**
@@ -67,7 +67,13 @@ export async function identityFromNode(apiUrl: string): Promise<IdentityReport |
 /** Reads the identity from the key ring (the master password unlocks it); addresses from `config`. */
 export async function identityFromKeyRing(config: Config, password: string): Promise<IdentityReport> {
   const path = keyRingPath(config.dataDir)
-  const ring = await openKeyRing(path, password)
+  const ring = await openKeyRing(path, password).catch((err: unknown) => {
+    if (!(err instanceof KeyRingNotFoundError)) throw err
+    throw new KeyRingNotFoundError(
+      `no node answers and there is no key ring at ${path}: \`dmn keys init\` or a first \`dmn start\` creates it`,
+      { cause: err }
+    )
+  })
   try {
     const libp2pKey = ring.getSecret(LIBP2P_KEY_SECRET)
     const peerId = libp2pKey ? peerIdFromPrivateKey(privateKeyFromProtobuf(libp2pKey)).toString() : null
