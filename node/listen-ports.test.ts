@@ -79,7 +79,7 @@ describe('translateListenError', () => {
       addresses: { listen: [`/ip4/127.0.0.1/tcp/${port}`] },
       transports: [tcp()]
     })
-    const err = await rejection(node.start())
+    const err = await rejection(Promise.resolve().then(() => node.start()))
     await node.stop()
     expect((err as Error).name).toBe('UnsupportedListenAddressesError')
     const translated = await translateListenError(err, configWith({ DMN_P2P_PORT: String(port) }))
