@@ -6,6 +6,7 @@ import type {
   HealthProbe,
   KeyRingAdmin,
   NetworkService,
+  NodeIdentitySource,
   Outbox,
   SecurityLog,
   ShareService
@@ -29,6 +30,7 @@ export interface ExternalApiPorts {
 /** The ports behind the internal (operator) API. */
 export interface InternalApiPorts extends ExternalApiPorts {
   readonly keyRing: KeyRingAdmin
+  readonly identity: NodeIdentitySource
   readonly outbox: Outbox
   readonly events: EventBus
 }

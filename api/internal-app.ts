@@ -6,6 +6,7 @@ import { browserGuard } from './middleware/browser-guard.ts'
 import { createGuards } from './middleware/guards.ts'
 import { registerApiKeyRoutes } from './routes/internal/api-keys.ts'
 import { registerEventRoutes } from './routes/internal/events.ts'
+import { registerIdentityRoutes } from './routes/internal/identity.ts'
 import { registerKeyRingRoutes } from './routes/internal/keyring.ts'
 import { registerPeerAndOutboxRoutes } from './routes/internal/peers-outbox.ts'
 import { registerStatusRoutes } from './routes/internal/status.ts'
@@ -33,7 +34,8 @@ export interface InternalBinding {
 }
 
 /**
- * The internal (operator) API: health, metrics, key ring, API keys, peers, outbox, live events.
+ * The internal (operator) API: health, metrics, identity, key ring, API keys, peers, outbox, live
+ * events.
  * Only requests for its own Host and origin get through (`browserGuard`).
  */
 export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit): OpenAPIHono<ApiEnv> {
@@ -56,6 +58,7 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
     app.use('*', async (c, next) => (c.req.path === '/health' ? next() : guards.admin(c, next)))
   }
   registerStatusRoutes(app, ports)
+  registerIdentityRoutes(app, ports)
   registerKeyRingRoutes(app, ports)
   registerApiKeyRoutes(app, ports, guards)
   registerPeerAndOutboxRoutes(app, ports)

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../node/core/errors.ts'
-import { loadConfig, redactConfig } from './index.ts'
+import { loadConfig, readEnvFile, redactConfig } from './index.ts'
 
 function problemsOf(fn: () => unknown): readonly string[] {
   try {
@@ -15,8 +15,8 @@ function problemsOf(fn: () => unknown): readonly string[] {
   throw new Error('expected a ConfigError')
 }
 
-function tempFile(content: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'dmn-config-')), 'config.json')
+function tempFile(content: string, name = 'config.json'): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'dmn-config-')), name)
   writeFileSync(path, content)
   return path
 }
@@ -79,6 +79,43 @@ describe('loadConfig', () => {
   it('takes the file from DMN_CONFIG', () => {
     const file = tempFile(JSON.stringify({ chain: { mode: 'batch', batchSize: 16 } }))
     expect(loadConfig({ env: { DMN_CONFIG: file } }).chain).toMatchObject({ mode: 'batch', batchSize: 16 })
+  })
+
+  it('reads an env file under the environment: any name set in the environment wins over the file', () => {
+    const envFile = readEnvFile(
+      tempFile(
+        [
+          '# comment',
+          'export DMN_P2P_PORT=4500',
+          'DMN_CHAIN_MODE="batch"',
+          "KEY_MASTER_PASSWORD='from file'",
+          'DATA_DIR=/from/file'
+        ].join('\n'),
+        '.env'
+      )
+    )
+    const config = loadConfig({ envFile, env: { P2P_PORT: '4600', DMN_DATA_DIR: '' } })
+    expect(config.p2p.port).toBe(4600)
+    expect(config.chain.mode).toBe('batch')
+    expect(config.masterPassword).toBe('from file')
+    expect(config.dataDir).toBe('/from/file')
+  })
+
+  it("names an env file's invalid values and unknown DMN_ variables with the file", () => {
+    const envFile = readEnvFile(tempFile('DMN_P2P_PROT=4001\nDMN_CHAIN_MODE=never\n', 'node.env'))
+    const problems = problemsOf(() => loadConfig({ envFile, env: {} }))
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        `DMN_P2P_PROT in ${envFile?.path}: not a setting of this node`,
+        expect.stringContaining(`chain.mode (from DMN_CHAIN_MODE in ${envFile?.path})`)
+      ])
+    )
+  })
+
+  it('refuses an env file that cannot be read, and skips a missing optional one', () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'dmn-config-')), '.env')
+    expect(problemsOf(() => readEnvFile(missing))).toEqual([expect.stringContaining('ENOENT')])
+    expect(readEnvFile(missing, { optional: true })).toBeUndefined()
   })
 
   it('lets command-line overrides win over everything', () => {

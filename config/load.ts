@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import type { z } from 'zod'
 import { ConfigError } from '../node/core/errors.ts'
 import { ENV_BINDINGS, ENV_NON_SETTINGS, type EnvBinding } from './env.ts'
+import type { EnvFile } from './env-file.ts'
 import { type Config, configSchema, SECRET_PATHS } from './schema.ts'
 
 export interface LoadConfigOptions {
@@ -10,6 +11,8 @@ export interface LoadConfigOptions {
   readonly file?: string
   /** The environment to read; `process.env` unless given (tests pass their own). */
   readonly env?: Readonly<Record<string, string | undefined>>
+  /** Variables from an env file (`readEnvFile`): read like the environment, which wins over them. */
+  readonly envFile?: EnvFile
   /** Values that win over everything else (CLI flags). */
   readonly overrides?: Readonly<Record<string, unknown>>
 }
@@ -17,29 +20,38 @@ export interface LoadConfigOptions {
 type Raw = Record<string, unknown>
 
 /**
- * Builds the node's configuration from defaults, an optional JSON file and the environment, in that
- * order of precedence (later wins), validates it, and returns a deeply frozen object.
- * Every problem found is listed in one `ConfigError`.
+ * Builds the node's configuration from defaults, an optional JSON file, an optional env file and the
+ * environment, in that order of precedence (later wins), validates it, and returns a deeply frozen
+ * object. Every problem found is listed in one `ConfigError`.
  */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = options.env ?? process.env
+  const fromFile = options.envFile?.values ?? {}
   const problems: string[] = []
   const sources = new Map<string, string>()
 
-  const file = options.file ?? env['DMN_CONFIG']
+  const file = options.file ?? nonEmpty(env['DMN_CONFIG']) ?? fromFile['DMN_CONFIG']
   const raw: Raw = file === undefined || file === '' ? {} : readConfigFile(file, problems)
   if (file) for (const path of leafPaths(raw)) sources.set(path, resolve(file))
 
+  const inFile = options.envFile ? ` in ${options.envFile.path}` : ''
   for (const binding of ENV_BINDINGS) {
-    const hit = firstSet(binding, env)
+    // Any name set in the environment wins over every name in the file.
+    const set = firstSet(binding, env)
+    const hit = set ?? firstSet(binding, fromFile)
     if (hit === undefined) continue
     setPath(raw, binding.path, parseEnvValue(binding, hit.value))
-    sources.set(binding.path, hit.name)
+    sources.set(binding.path, set ? hit.name : `${hit.name}${inFile}`)
   }
-  for (const name of Object.keys(env)) {
-    if (!name.startsWith('DMN_') || ENV_NON_SETTINGS.includes(name)) continue
-    if (!ENV_BINDINGS.some((b) => b.names.includes(name)))
-      problems.push(`${name}: not a setting of this node`)
+  for (const [names, where] of [
+    [Object.keys(env), ''],
+    [Object.keys(fromFile), inFile]
+  ] as const) {
+    for (const name of names) {
+      if (!name.startsWith('DMN_') || ENV_NON_SETTINGS.includes(name)) continue
+      if (!ENV_BINDINGS.some((b) => b.names.includes(name)))
+        problems.push(`${name}${where}: not a setting of this node`)
+    }
   }
   for (const [path, value] of Object.entries(options.overrides ?? {})) {
     if (value === undefined) continue
@@ -78,6 +90,10 @@ function readConfigFile(file: string, problems: string[]): Raw {
     problems.push(`config file ${file}: not valid JSON (${(err as Error).message})`)
   }
   return {}
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value
 }
 
 function firstSet(binding: EnvBinding, env: LoadConfigOptions['env'] & object) {

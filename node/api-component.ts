@@ -15,7 +15,7 @@ import {
   createShareService
 } from './api-ports.ts'
 import type { Startable } from './core/lifecycle.ts'
-import type { ApiKeyRegistry, EventBus, KeyRingAdmin, SecurityLog } from './core/ports.ts'
+import type { ApiKeyRegistry, EventBus, KeyRingAdmin, NodeIdentitySource, SecurityLog } from './core/ports.ts'
 import type { Logger } from './log/logger.ts'
 import { createDataService, createNetworkService } from './p2p/ports-adapter.ts'
 import type { P2pEvents, P2pService } from './p2p/index.ts'
@@ -89,6 +89,18 @@ export class ApiComponent implements Startable {
     )
     const auditPort = createAuditPort(audit)
     const network = createNetworkService(p2p)
+    const identity: NodeIdentitySource = {
+      async describe(options) {
+        const keys = await keyRing.status(options)
+        return {
+          peerId: p2p.peerId,
+          addresses: p2p.multiaddrs,
+          ethAddress: audit.account ?? null,
+          signingKeyFingerprint: keys.signingKeyId,
+          encryptionKeyFingerprint: keys.encryptionKeyId
+        }
+      }
+    }
     this.#apiKeys = createApiKeyStore(store.db)
     this.#bridge(auditProgress)
     const server = new ApiServer(
@@ -103,6 +115,7 @@ export class ApiComponent implements Startable {
         metrics: createApiMetrics({ shares, audit: auditPort, network, refusals: p2p }),
         logger,
         keyRing,
+        identity,
         outbox: createOutboxPort(audit),
         events
       },

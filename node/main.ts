@@ -6,6 +6,7 @@ import { MissingMasterPasswordError } from './core/errors.ts'
 import { keyFingerprint } from './crypto/index.ts'
 import { KeyRingService } from './crypto/key-ring-service.ts'
 import { Lifecycle, type Startable } from './core/lifecycle.ts'
+import { checkListenPorts, translateListenError } from './listen-ports.ts'
 import { componentLogger, type Logger } from './log/logger.ts'
 import { P2pService, p2pInitFromConfig } from './p2p/index.ts'
 import { EnrolmentRepository } from './store/enrolments.ts'
@@ -121,7 +122,13 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     attest,
     p2p,
     api,
-    start: () => lifecycle.start(),
+    // The ports first: a taken one should not cost a PBKDF2 run and a chain start to find out.
+    start: async () => {
+      await checkListenPorts(config)
+      await lifecycle.start().catch(async (err: unknown) => {
+        throw await translateListenError(err, config)
+      })
+    },
     stop: () => lifecycle.stop()
   }
 }

@@ -114,3 +114,13 @@ export const AuditStatusSchema = z
     lag_seconds: z.number()
   })
   .openapi('AuditStatus')
+
+export const NodeIdentitySchema = z
+  .object({
+    peer_id: z.string().regex(PEER_ID),
+    addresses: z.array(z.string()),
+    eth_address: z.string().nullable(),
+    signing_key_fingerprint: z.string(),
+    encryption_key_fingerprint: z.string()
+  })
+  .openapi('NodeIdentity')

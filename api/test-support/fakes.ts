@@ -10,6 +10,7 @@ import {
   type HealthProbe,
   type KeyRingAdmin,
   type NetworkService,
+  type NodeIdentitySource,
   type Outbox,
   type OutboxEntry,
   type PeerView,
@@ -231,6 +232,18 @@ export function createHarness(init: HarnessInit = {}): Harness {
       return { rewrapped: records.size, primaryVersion: primary }
     }
   }
+  const identity: NodeIdentitySource = {
+    async describe() {
+      const peerId = '12D3KooWGRUVh8mpSSbSG4w7rGFBMQWiS1mHTLRhhUcBNhrmH8HK'
+      return {
+        peerId,
+        addresses: [`/ip4/127.0.0.1/tcp/4001/p2p/${peerId}`],
+        ethAddress: `0x${'cd'.repeat(20)}`,
+        signingKeyFingerprint: 'aa'.repeat(32),
+        encryptionKeyFingerprint: 'bb'.repeat(32)
+      }
+    }
+  }
   const outboxPort: Outbox = {
     async list(filter) {
       return outbox.filter((e) => !filter.state || e.state === filter.state).slice(0, filter.limit)
@@ -261,6 +274,7 @@ export function createHarness(init: HarnessInit = {}): Harness {
     metrics: createApiMetrics({ shares: shareService, audit, network }),
     logger,
     keyRing,
+    identity,
     outbox: outboxPort,
     events: createEventBus()
   }

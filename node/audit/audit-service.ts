@@ -186,7 +186,7 @@ export class AuditService implements Startable {
     if (stored) return `0x${Buffer.from(stored).toString('hex')}`
     if (!ring && this.#init.rpcUrl) {
       throw new AuditNotReadyError(
-        'no Ethereum key: set CHAIN_PRIVATE_KEY or start the node with its key ring'
+        'no Ethereum key: set DMN_CHAIN_PRIVATE_KEY or start the node with its key ring'
       )
     }
     const fresh = randomBytes(32)

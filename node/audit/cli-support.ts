@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { Wallet } from 'ethers'
 import type { Config } from '../../config/index.ts'
-import { keyRingPath, openKeyRing } from '../crypto/index.ts'
+import { KeyRingNotFoundError, keyRingPath, openKeyRing } from '../crypto/index.ts'
 import type { Db } from '../store/database.ts'
 import { ETH_KEY_SECRET } from './constants.ts'
 import { checkBytecode, readChainRecord } from './deploy.ts'
@@ -18,10 +18,17 @@ export async function nodeWallet(config: Config): Promise<Wallet> {
   if (configured) return new Wallet(configured.startsWith('0x') ? configured : `0x${configured}`)
   if (!config.masterPassword) {
     throw new AuditNotReadyError(
-      'no Ethereum key: set CHAIN_PRIVATE_KEY, or KEY_MASTER_PASSWORD to use the key ring'
+      'no Ethereum key: set DMN_CHAIN_PRIVATE_KEY, or KEY_MASTER_PASSWORD to use the key ring'
     )
   }
-  const ring = await openKeyRing(keyRingPath(config.dataDir), config.masterPassword)
+  const path = keyRingPath(config.dataDir)
+  const ring = await openKeyRing(path, config.masterPassword).catch((err: unknown) => {
+    if (!(err instanceof KeyRingNotFoundError)) throw err
+    throw new KeyRingNotFoundError(
+      `no key ring at ${path}: run \`dmn keys init\` to create it (it keeps the node's Ethereum key), or set DMN_CHAIN_PRIVATE_KEY`,
+      { cause: err }
+    )
+  })
   let secret = ring.getSecret(ETH_KEY_SECRET)
   if (!secret) {
     secret = randomBytes(32)
@@ -47,7 +54,9 @@ export async function connectChain(config: Config, db: Db) {
   const contractAddress =
     config.chain.contractAddress ?? (record?.chainId === chainId ? record.contractAddress : undefined)
   if (!contractAddress)
-    throw new AuditNotReadyError('no audit contract: run `dmn chain deploy` or set CHAIN_CONTRACT_ADDRESS')
+    throw new AuditNotReadyError(
+      'no audit contract: run `dmn chain deploy` or set DMN_CHAIN_CONTRACT_ADDRESS'
+    )
   await checkBytecode(rpc, contractAddress)
   const fromRecord =
     record?.contractAddress.toLowerCase() === contractAddress.toLowerCase() ? record.deployBlock : undefined

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { keccak256, type Wallet } from 'ethers'
 import { CHAIN_FILE } from './constants.ts'
 import { AUDIT_TRAIL_BYTECODE, AUDIT_TRAIL_RUNTIME } from './contract.ts'
-import { ChainUnavailableError, ContractBytecodeMismatchError } from './errors.ts'
+import { ChainUnavailableError, ContractBytecodeMismatchError, InsufficientFundsError } from './errors.ts'
 import { hexToNumber, type RpcClient, type RpcReceipt } from './rpc-client.ts'
 
 /** What `dmn chain deploy` records in `<dataDir>/chain.json`. */
@@ -35,21 +35,32 @@ export async function deployAuditTrail(
   wallet: Wallet,
   opts: Opts = {}
 ): Promise<ChainRecord> {
-  const [chainId, nonce, gasPrice] = await Promise.all([
+  const [chainId, nonce, gasPrice, balance] = await Promise.all([
     rpc.call<string>('eth_chainId', [], opts),
     rpc.call<string>('eth_getTransactionCount', [wallet.address, 'pending'], opts),
-    rpc.call<string>('eth_gasPrice', [], opts)
+    rpc.call<string>('eth_gasPrice', [], opts),
+    rpc.call<string>('eth_getBalance', [wallet.address, 'pending'], opts)
   ])
   const gas = await rpc.call<string>(
     'eth_estimateGas',
     [{ from: wallet.address, data: AUDIT_TRAIL_BYTECODE }],
     opts
   )
+  const gasLimit = (BigInt(gas) * 12n) / 10n
+  // Checked here from the numbers, not from the node's rejection: its wording differs per client
+  // (Hardhat "Sender doesn't have enough funds", geth/anvil "insufficient funds") under one generic code.
+  const required = gasLimit * BigInt(gasPrice)
+  if (BigInt(balance) < required) {
+    throw new InsufficientFundsError(
+      `account ${wallet.address} cannot pay for the deployment (balance ${BigInt(balance)} wei, up to ${required} wei needed): fund it, or set DMN_CHAIN_PRIVATE_KEY to the key of a funded account`,
+      { address: wallet.address, balance: BigInt(balance), required }
+    )
+  }
   const raw = await wallet.signTransaction({
     type: 0,
     data: AUDIT_TRAIL_BYTECODE,
     nonce: hexToNumber(nonce),
-    gasLimit: (BigInt(gas) * 12n) / 10n,
+    gasLimit,
     gasPrice: BigInt(gasPrice),
     chainId: hexToNumber(chainId)
   })

@@ -119,7 +119,8 @@ export class EmbeddedChain implements Startable {
     child.stdout?.removeAllListeners('data').resume()
     child.stderr?.removeAllListeners('data').resume()
     this.#url = `http://127.0.0.1:${port}`
-    this.#logger?.info({ url: this.#url, pid: child.pid }, 'embedded hardhat node started')
+    // `pid` is the node's own (pino's base field); Hardhat's gets its own key.
+    this.#logger?.info({ url: this.#url, hardhatPid: child.pid }, 'embedded hardhat node started')
   }
 
   /** Sends `signal` to the whole process group (guard and Hardhat). */

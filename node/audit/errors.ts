@@ -23,6 +23,21 @@ export class ChainRpcError extends DmnError {
   }
 }
 
+/** The account cannot pay for a transaction: its balance is below gas limit times gas price. */
+export class InsufficientFundsError extends DmnError {
+  override name = 'InsufficientFundsError'
+  readonly address: string
+  readonly balance: bigint
+  readonly required: bigint
+
+  constructor(message: string, fields: { address: string; balance: bigint; required: bigint }) {
+    super(message)
+    this.address = fields.address
+    this.balance = fields.balance
+    this.required = fields.required
+  }
+}
+
 /** A contract call reverted; `errorName` is the contract's custom error (or `Unknown`). */
 export class ContractRevertError extends DmnError {
   override name = 'ContractRevertError'

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { type Config, loadConfig } from '../../config/index.ts'
+import { type Config, DEFAULT_ENV_FILE, loadConfig, readEnvFile } from '../../config/index.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 
 /** What every command gets: the global options resolved into config and a logger. */
@@ -13,6 +13,7 @@ export interface CliContext {
 
 export interface GlobalOptions {
   config?: string
+  envFile?: string
   dataDir?: string
   logLevel?: string
   verbose?: boolean
@@ -23,9 +24,15 @@ export function createContext(program: Command): CliContext {
   let logger: Logger | undefined
   const ctx: CliContext = {
     config() {
+      if (config) return config
       const opts = program.opts<GlobalOptions>()
-      config ??= loadConfig({
+      // An explicit --env-file must exist; `.env` in the working directory is read when present.
+      const envFile = opts.envFile
+        ? readEnvFile(opts.envFile)
+        : readEnvFile(DEFAULT_ENV_FILE, { optional: true })
+      config = loadConfig({
         ...(opts.config ? { file: opts.config } : {}),
+        ...(envFile ? { envFile } : {}),
         overrides: { dataDir: opts.dataDir, logLevel: opts.logLevel }
       })
       return config

@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander'
 import { ConfigError, DmnError, UsageError } from '../core/errors.ts'
+import { exitQuietlyOnClosedPipe } from './closed-pipe.ts'
 import { buildProgram } from './program.ts'
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
@@ -34,4 +35,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv)
+/**
+ * The arguments after the script, without the `--` that separates them from Node's own (the `dmn`
+ * wrapper puts it there so Node does not read the CLI's `--env-file` as its flag of that name).
+ */
+function cliArgv(argv: readonly string[]): string[] {
+  return argv[2] === '--' ? [...argv.slice(0, 2), ...argv.slice(3)] : [...argv]
+}
+
+exitQuietlyOnClosedPipe()
+process.exitCode = await main(cliArgv(process.argv))

@@ -7,6 +7,7 @@ describe('commandNameOf', () => {
     expect(commandNameOf(['-d', '/tmp/x', '--log-level', 'debug', 'db', 'status'])).toBe('db')
     expect(commandNameOf(['--config', 'start', 'config', 'show'])).toBe('config')
     expect(commandNameOf(['--verbose', 'keys', 'rotate'])).toBe('keys')
+    expect(commandNameOf(['--env-file', 'start', 'id'])).toBe('id')
     expect(commandNameOf(['--help'])).toBeUndefined()
   })
 })
@@ -14,9 +15,10 @@ describe('commandNameOf', () => {
 describe('buildProgram', () => {
   it('registers only the named command, and every command for help or an unknown name', async () => {
     const names = async (args: string[]) => (await buildProgram(args)).program.commands.map((c) => c.name())
-    expect(await names(['config', 'show'])).toEqual(['config'])
-    expect(await names(['help', 'db'])).toEqual(['db'])
-    expect(await names(['--version'])).toEqual([])
+    expect(await names(['config', 'show'])).toEqual(['config', 'help'])
+    expect(await names(['help', 'db'])).toEqual(['db', 'help'])
+    expect(await names(['help', 'help'])).toEqual(['help'])
+    expect(await names(['--version'])).toEqual(['help'])
     const all = await names(['--help'])
     expect(all).toEqual(
       expect.arrayContaining([

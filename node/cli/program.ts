@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { UsageError } from '../core/errors.ts'
 import { type CliContext, createContext } from './context.ts'
 import { PACKAGE_VERSION } from './paths.ts'
 
@@ -11,6 +12,7 @@ type Register = (program: Command, ctx: CliContext) => void
  */
 const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   start: async () => (await import('./commands/start.ts')).registerStartCommand,
+  id: async () => (await import('./commands/id.ts')).registerIdCommand,
   demo: async () => (await import('./commands/demo.ts')).registerDemoCommand,
   config: async () => (await import('./commands/config.ts')).registerConfigCommands,
   db: async () => (await import('./commands/db.ts')).registerDbCommands,
@@ -26,7 +28,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
 }
 
 /** Global options that take a value, so the command name can be found after them. */
-const VALUE_OPTIONS = new Set(['-c', '--config', '-d', '--data-dir', '--log-level'])
+const VALUE_OPTIONS = new Set(['-c', '--config', '--env-file', '-d', '--data-dir', '--log-level'])
 
 /** The top-level command named in `args` (process.argv without node and script), if any. */
 export function commandNameOf(args: readonly string[]): string | undefined {
@@ -51,19 +53,55 @@ export async function buildProgram(
     )
     .version(PACKAGE_VERSION, '-V, --version')
     .option('-c, --config <file>', 'JSON config file (default: $DMN_CONFIG)')
+    .option('--env-file <file>', 'KEY=value settings under the environment (default: ./.env if present)')
     .option('-d, --data-dir <dir>', 'data directory (overrides config and DATA_DIR)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('-v, --verbose', 'print stack traces of errors')
-    .showHelpAfterError('(run `dmn --help` for usage)')
+    // Commander's own errors ("error: unknown option") speak like every other error: one `dmn:` line.
+    .configureOutput({ outputError: (text, write) => write(`${usageLine(text)}\n`) })
     .exitOverride()
   const ctx = createContext(program)
   let name = commandNameOf(args)
-  // `dmn help db` needs only the db module.
-  if (name === 'help') name = commandNameOf(args.slice(args.indexOf('help') + 1)) ?? 'help'
+  // `dmn help db` needs only the db module, `dmn help help` none, `dmn help` every one.
+  if (name === 'help') name = commandNameOf(args.slice(args.indexOf('help') + 1))
   const wantsVersionOnly = name === undefined && (args.includes('-V') || args.includes('--version'))
   const one = name === undefined ? undefined : COMMANDS[name]
-  const loaders = one ? [one] : wantsVersionOnly ? [] : Object.values(COMMANDS)
+  const loaders = one ? [one] : wantsVersionOnly || name === 'help' ? [] : Object.values(COMMANDS)
   for (const register of await Promise.all(loaders.map((load) => load()))) register(program, ctx)
+  replaceHelpCommands(program)
   for (const command of program.commands) command.exitOverride()
   return { program, ctx }
+}
+
+/** A usage error as one line: `dmn: <what>` and where to look. */
+function usageLine(text: string): string {
+  return `dmn: ${text.trim().replace(/^error: /, '')} (run \`dmn --help\` for usage)`
+}
+
+/**
+ * Gives `program` and every command with subcommands a `help [command...]` command that shows the
+ * help of a command at any depth (`dmn help keys init`) or its own (`dmn help help`), exit code 0;
+ * an unknown name is a usage error. It replaces commander's implicit help command, which answers
+ * `help help` with exit code 1. Runs after registration: subcommands copy the help setting when made.
+ */
+function replaceHelpCommands(command: Command): void {
+  const parents = command.commands.filter((c) => c.commands.length > 0)
+  for (const parent of parents) replaceHelpCommands(parent)
+  command.helpCommand(false)
+  command
+    .command('help')
+    .argument('[command...]', 'a command, with its subcommands')
+    .description('display help for a command')
+    .action((path: string[]) => {
+      let target = command
+      for (const [i, name] of path.entries()) {
+        const next = target.commands.find((c) => c.name() === name)
+        if (next === undefined) {
+          const shown = [...(command.parent ? [command.name()] : []), ...path.slice(0, i + 1)].join(' ')
+          throw new UsageError(usageLine(`unknown command '${shown}'`).slice('dmn: '.length))
+        }
+        target = next
+      }
+      target.help()
+    })
 }

@@ -56,3 +56,30 @@ export class AbortedError extends DmnError {
 export function isErrorNamed(err: unknown, name: string): boolean {
   return err instanceof Error && err.name === name
 }
+
+/**
+ * A port the node is configured to listen on cannot be had: taken by another process (`EADDRINUSE`),
+ * privileged (`EACCES`), or its host is not an address of this machine (`EADDRNOTAVAIL`). The
+ * message names the setting to change and its variable.
+ */
+export class PortUnavailableError extends DmnError {
+  override name = 'PortUnavailableError'
+  /** The setting path, e.g. `p2p.port`. */
+  readonly setting: string
+  readonly host: string
+  readonly port: number
+  /** The system error code when known (`EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`, ...). */
+  readonly code: string | undefined
+
+  constructor(
+    message: string,
+    fields: { setting: string; host: string; port: number; code: string | undefined },
+    options?: { cause?: unknown }
+  ) {
+    super(message, options)
+    this.setting = fields.setting
+    this.host = fields.host
+    this.port = fields.port
+    this.code = fields.code
+  }
+}

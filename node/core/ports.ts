@@ -172,6 +172,23 @@ export interface NetworkService {
   deny(peerId: string, options?: CallOptions): Promise<PeerView>
 }
 
+/** What a peer or an operator needs to reach and recognise this node (`GET /id`, `dmn id`). */
+export interface NodeIdentity {
+  readonly peerId: string
+  /** Listen multiaddrs, each ending in `/p2p/<PeerId>`. */
+  readonly addresses: readonly string[]
+  /** The node's audit account; null until the audit trail has loaded its key. */
+  readonly ethAddress: string | null
+  /** SHA-256 of the DER SPKI of the identity keys (as `dmn keys show`). */
+  readonly signingKeyFingerprint: string
+  readonly encryptionKeyFingerprint: string
+}
+
+/** The running node's own identity. */
+export interface NodeIdentitySource {
+  describe(options?: CallOptions): Promise<NodeIdentity>
+}
+
 export interface KeyRingStatus {
   readonly primaryVersion: number
   readonly minimumVersion: number

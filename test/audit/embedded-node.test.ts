@@ -63,7 +63,7 @@ describe('embedded chain (no CHAIN_RPC_URL)', () => {
     const node = spawnCli(['start'], env())
     const started = waitForLog(node, 'embedded hardhat node started')
     const ready = waitForLog(node, 'audit trail ready')
-    const { url, pid } = (await started) as { url: string; pid: number }
+    const { url, hardhatPid: pid } = (await started) as { url: string; hardhatPid: number }
     await ready
     expect(isAlive(pid)).toBe(true)
     node.kill('SIGKILL')

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url'
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CLI = fileURLToPath(new URL('../../node/cli/main.ts', import.meta.url))
 const NODE_FLAGS = ['--experimental-strip-types', '--disable-warning=ExperimentalWarning']
+/** As the `dmn` wrapper runs it: `--` keeps Node from reading the CLI's `--env-file` as its own. */
+const CLI_ARGS = [CLI, '--']
 
 /** An environment without the caller's DMN_* and anchor variables, so tests see only what they set. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -36,9 +38,18 @@ export interface CliResult {
   readonly stderr: string
 }
 
-export function runCli(args: readonly string[], env: Record<string, string> = {}): CliResult {
-  const result = spawnSync(process.execPath, [...NODE_FLAGS, CLI, ...args], {
-    cwd: PROJECT_ROOT,
+/** Where the CLI runs: the project root unless `cwd` is given (a `.env` there is read). */
+export interface CliOptions {
+  readonly cwd?: string
+}
+
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  options: CliOptions = {}
+): CliResult {
+  const result = spawnSync(process.execPath, [...NODE_FLAGS, ...CLI_ARGS, ...args], {
+    cwd: options.cwd ?? PROJECT_ROOT,
     env: cleanEnv(env),
     encoding: 'utf8',
     timeout: 30_000
@@ -46,9 +57,13 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
   return { status: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
-export function spawnCli(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [...NODE_FLAGS, CLI, ...args], {
-    cwd: PROJECT_ROOT,
+export function spawnCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  options: CliOptions = {}
+): ChildProcess {
+  return spawn(process.execPath, [...NODE_FLAGS, ...CLI_ARGS, ...args], {
+    cwd: options.cwd ?? PROJECT_ROOT,
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe']
   })
