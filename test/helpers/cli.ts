@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** Runs the real `dmn` CLI in a child process, as an operator would (without the bash wrapper). */
@@ -38,7 +41,13 @@ export interface CliResult {
   readonly stderr: string
 }
 
-/** Where the CLI runs: the project root unless `cwd` is given (a `.env` there is read). */
+/**
+ * The CLI reads `./.env` when present: by default it runs in an empty directory of its own, so a
+ * developer's `.env` in the checkout never reaches a test.
+ */
+const NEUTRAL_CWD = mkdtempSync(join(tmpdir(), 'dmn-cli-cwd-'))
+
+/** Where the CLI runs: an empty directory unless `cwd` is given (a `.env` there is read). */
 export interface CliOptions {
   readonly cwd?: string
 }
@@ -49,7 +58,7 @@ export function runCli(
   options: CliOptions = {}
 ): CliResult {
   const result = spawnSync(process.execPath, [...NODE_FLAGS, ...CLI_ARGS, ...args], {
-    cwd: options.cwd ?? PROJECT_ROOT,
+    cwd: options.cwd ?? NEUTRAL_CWD,
     env: cleanEnv(env),
     encoding: 'utf8',
     timeout: 30_000
@@ -63,7 +72,7 @@ export function spawnCli(
   options: CliOptions = {}
 ): ChildProcess {
   return spawn(process.execPath, [...NODE_FLAGS, ...CLI_ARGS, ...args], {
-    cwd: options.cwd ?? PROJECT_ROOT,
+    cwd: options.cwd ?? NEUTRAL_CWD,
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe']
   })
