@@ -7,10 +7,8 @@ import type { AuditService as AuditTrail } from './audit/index.ts'
 import { auditPorts } from './audit/ports-adapter.ts'
 import {
   type AuditService,
-  type AuditState,
   type CallOptions,
   DependencyUnavailableError,
-  type DeliveryState,
   type HealthProbe,
   InvalidRequestError,
   type Outbox,
@@ -21,6 +19,7 @@ import {
   StateConflictError,
   UnknownRecipientError
 } from './core/ports.ts'
+import type { AuditState, DeliveryState } from './core/share.ts'
 import type { P2pService, ShareView as P2pShareView } from './p2p/index.ts'
 import type { Db } from './store/database.ts'
 

@@ -6,18 +6,12 @@
  */
 
 import { DmnError } from './errors.ts'
-import type { Tier } from './share.ts'
+import type { AuditState, DeliveryState, ShareDirection, Tier } from './share.ts'
 
 /** Cancellation for one call. */
 export interface CallOptions {
   readonly signal?: AbortSignal
 }
-
-/** Where an outgoing share stands on the network. */
-export type DeliveryState = 'queued' | 'delivering' | 'delivered' | 'failed' | 'received'
-
-/** Where a share's audit event stands on the chain. */
-export type AuditState = 'pending' | 'sent' | 'confirmed' | 'failed'
 
 export interface ShareRequest {
   /** The plaintext, at most MAX_DATA_BYTES. */
@@ -30,7 +24,7 @@ export interface ShareRequest {
 /** A share as the node knows it. */
 export interface ShareView {
   readonly shareId: string
-  readonly direction: 'out' | 'in'
+  readonly direction: ShareDirection
   readonly dataHash: string
   readonly sender: string
   /** The recipient's PeerId. */

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import { GCM_NONCE_BYTES, GCM_TAG_BYTES, MAX_ENVELOPE_BYTES, MAX_SHARE_PLAINTEXT_BYTES } from './constants.ts'
+import { MAX_DATA_BYTES } from '../core/share.ts'
+import { GCM_NONCE_BYTES, GCM_TAG_BYTES, MAX_ENVELOPE_BYTES } from './constants.ts'
 import {
   appendSignature,
   decodeEnvelope,
@@ -63,10 +64,8 @@ function gcmEncrypt(key: Buffer, aad: Uint8Array, plaintext: Uint8Array) {
 
 /** Seals `plaintext` for one recipient. A random nonce and the current time fill the header unless given. */
 export function sealEnvelope(input: SealEnvelopeInput): { bytes: Uint8Array; header: EnvelopeHeader } {
-  if (input.plaintext.length > MAX_SHARE_PLAINTEXT_BYTES) {
-    throw new EnvelopeTooLargeError(
-      `plaintext of ${input.plaintext.length} bytes exceeds ${MAX_SHARE_PLAINTEXT_BYTES}`
-    )
+  if (input.plaintext.length > MAX_DATA_BYTES) {
+    throw new EnvelopeTooLargeError(`plaintext of ${input.plaintext.length} bytes exceeds ${MAX_DATA_BYTES}`)
   }
   const header: EnvelopeHeader = {
     v: ENVELOPE_FORMAT_VERSION,

@@ -3,10 +3,9 @@ import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Startable } from '../core/lifecycle.ts'
-import { isTier, MAX_DATA_BYTES, type Tier } from '../core/share.ts'
+import { type DeliveryState, ETH_ADDRESS_PATTERN, isTier, MAX_DATA_BYTES, type Tier } from '../core/share.ts'
 import type { Logger } from '../log/logger.ts'
 import { dataHashOf } from '../store/records.ts'
-import type { ShareState } from '../store/shares.ts'
 import {
   errorName,
   InvalidShareRequestError,
@@ -21,8 +20,6 @@ import { type P2pRuntime, shareView, startRuntime, stopRuntime } from './p2p-run
 import type { P2pComponents, P2pEvents, P2pInit, QueuedShare, ShareView } from './p2p-types.ts'
 import type { RefusalSnapshot } from './refusal-counts.ts'
 import type { NetworkStats } from './stats.ts'
-
-const ETH_ADDRESS = /^0x[a-fA-F0-9]{40}$/
 
 /**
  * The peer-to-peer component: a libp2p node with the share, fetch and certificate protocols, the
@@ -137,7 +134,7 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
 
   #resolveRecipient(label: string): string {
     if (typeof label !== 'string') throw new UnknownRecipientError('recipient must be a string')
-    if (ETH_ADDRESS.test(label)) {
+    if (ETH_ADDRESS_PATTERN.test(label)) {
       const peer = this.#state().peerBook.getByEthAddress(label)
       if (!peer) throw new UnknownRecipientError(`no known peer has Ethereum address ${label}`)
       return peer.peerId
@@ -163,7 +160,7 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   }
 
   /** The outgoing delivery list (outbox view), optionally filtered by state. */
-  listDeliveries(opts: { state?: ShareState; limit?: number; offset?: number } = {}): ShareView[] {
+  listDeliveries(opts: { state?: DeliveryState; limit?: number; offset?: number } = {}): ShareView[] {
     return this.#state().shares.listOutgoing(opts).map(shareView)
   }
 

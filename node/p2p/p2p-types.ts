@@ -1,8 +1,8 @@
 import type { SignedReceipt } from '../core/receipt.ts'
-import type { Tier } from '../core/share.ts'
+import type { DeliveryState, ShareDirection, Tier } from '../core/share.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
-import type { ShareDirection, ShareRow, ShareState } from '../store/shares.ts'
+import type { ShareRow } from '../store/shares.ts'
 import type { P2pAttestation } from './attest-protocol.ts'
 import type { AttestRecipient } from './delivery-worker.ts'
 import type { PeerTrust } from './peer-book.ts'
@@ -95,7 +95,7 @@ export interface ShareView {
   readonly recipient: string
   readonly recipientLabel: string | null
   readonly tier: Tier
-  readonly state: ShareState
+  readonly state: DeliveryState
   readonly attempts: number
   readonly nextAttemptAt: string | null
   readonly expiresAt: string | null

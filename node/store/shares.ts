@@ -1,4 +1,4 @@
-import type { Tier } from '../core/share.ts'
+import type { DeliveryState, ShareDirection, Tier } from '../core/share.ts'
 import type { Db } from './database.ts'
 
 /**
@@ -6,9 +6,6 @@ import type { Db } from './database.ts'
  * committed before any network I/O and moves queued -> delivering -> delivered | failed (back to
  * queued on a retryable error). Incoming shares are stored once per share id ('received').
  */
-
-export type ShareDirection = 'out' | 'in'
-export type ShareState = 'queued' | 'delivering' | 'delivered' | 'failed' | 'received'
 
 export interface ShareRow {
   readonly shareId: string
@@ -19,7 +16,7 @@ export interface ShareRow {
   readonly recipient: string
   readonly recipientLabel: string | null
   readonly tier: Tier
-  readonly state: ShareState
+  readonly state: DeliveryState
   /** JSON of the signed receipt (UTF-8), once there is one. */
   readonly receipt: Uint8Array | null
   readonly attempts: number
@@ -39,7 +36,7 @@ interface RawShareRow {
   recipient: string
   recipient_label: string | null
   tier: Tier
-  state: ShareState
+  state: DeliveryState
   receipt: Uint8Array | null
   attempts: number
   next_attempt_ms: number | null
@@ -175,7 +172,7 @@ export class ShareRepository {
 
   /** Shares, optionally of one direction and state, newest first. */
   list(
-    opts: { direction?: ShareDirection; state?: ShareState; limit?: number; offset?: number } = {}
+    opts: { direction?: ShareDirection; state?: DeliveryState; limit?: number; offset?: number } = {}
   ): ShareRow[] {
     const where: string[] = []
     const args: unknown[] = []
@@ -197,7 +194,7 @@ export class ShareRepository {
   }
 
   /** Outgoing shares, optionally of one state, newest first: the delivery list. */
-  listOutgoing(opts: { state?: ShareState; limit?: number; offset?: number } = {}): ShareRow[] {
+  listOutgoing(opts: { state?: DeliveryState; limit?: number; offset?: number } = {}): ShareRow[] {
     return this.list({ ...opts, direction: 'out' })
   }
 
