@@ -1,13 +1,13 @@
 import type {
   ApiKeyRegistry,
-  AuditService,
+  AuditReader,
   DataService,
   EventBus,
   HealthProbe,
   KeyRingAdmin,
   NetworkService,
   Outbox,
-  SecurityLog,
+  SecurityLogWriter,
   ShareService
 } from '../node/core/ports.ts'
 import type { Logger } from '../node/log/logger.ts'
@@ -17,10 +17,10 @@ import type { ApiMetrics } from './metrics.ts'
 export interface ExternalApiPorts {
   readonly shares: ShareService
   readonly data: DataService
-  readonly audit: AuditService
+  readonly audit: AuditReader
   readonly network: NetworkService
   readonly apiKeys: ApiKeyRegistry
-  readonly securityLog: SecurityLog
+  readonly securityLog: SecurityLogWriter
   readonly health: readonly HealthProbe[]
   readonly metrics: ApiMetrics
   readonly logger: Logger

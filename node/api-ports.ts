@@ -6,21 +6,21 @@
 import type { AuditService as AuditTrail } from './audit/index.ts'
 import { auditPorts } from './audit/ports-adapter.ts'
 import {
-  type AuditService,
+  type AuditReader,
   type CallOptions,
   DependencyUnavailableError,
   type HealthProbe,
   InvalidRequestError,
   type Outbox,
   ResourceNotFoundError,
-  type SecurityLog,
+  type SecurityLogWriter,
   type ShareService,
   type ShareView,
   StateConflictError,
   UnknownRecipientError
 } from './core/ports.ts'
 import type { AuditState, DeliveryState } from './core/share.ts'
-import type { P2pService, ShareView as P2pShareView } from './p2p/index.ts'
+import type { P2pService, P2pShareView } from './p2p/index.ts'
 import type { Db } from './store/database.ts'
 
 /** Contract events under the names the anchor's clients filter on (`filters=data_share`). */
@@ -149,7 +149,7 @@ function translateChainErrors(err: unknown): never {
  * The audit trail's own port adapter (node/audit/ports-adapter.ts), with contract events named as
  * the anchor's clients know them (`filters=data_share`) and chain failures answered as 503.
  */
-export function createAuditPort(audit: AuditTrail): AuditService {
+export function createAuditPort(audit: AuditTrail): AuditReader {
   const inner = auditPorts(audit).audit
   return {
     verify: (dataHash, options) =>
@@ -188,7 +188,7 @@ export function createOutboxPort(audit: AuditTrail): Outbox {
 }
 
 /** The hash-chained security log of the audit trail. */
-export function createSecurityLogPort(audit: AuditTrail): SecurityLog {
+export function createSecurityLogPort(audit: AuditTrail): SecurityLogWriter {
   return auditPorts(audit).securityLog
 }
 

@@ -126,8 +126,8 @@ export interface AuditStatus {
   readonly lagSeconds: number
 }
 
-/** The audit trail as the API needs it. */
-export interface AuditService {
+/** The audit trail as the API reads it: verification, compliance history and status. */
+export interface AuditReader {
   verify(dataHash: string, options?: CallOptions): Promise<Verification>
   complianceHistory(filter: ComplianceFilter, options?: CallOptions): Promise<readonly ComplianceEvent[]>
   status(options?: CallOptions): Promise<AuditStatus>
@@ -189,7 +189,8 @@ export interface KeyRingAdmin {
   rewrap(options?: CallOptions): Promise<{ readonly rewrapped: number; readonly primaryVersion: number }>
 }
 
-export interface OutboxEntry {
+/** An audit outbox entry as operators see it. */
+export interface OutboxEntryView {
   readonly id: number
   readonly kind: string
   readonly shareId: string | null
@@ -206,9 +207,9 @@ export interface Outbox {
   list(
     filter: { readonly state?: AuditState; readonly limit: number },
     options?: CallOptions
-  ): Promise<readonly OutboxEntry[]>
+  ): Promise<readonly OutboxEntryView[]>
   /** Puts a failed entry back to pending; throws NotFoundError-like domain errors for unknown ids. */
-  retry(id: number, options?: CallOptions): Promise<OutboxEntry>
+  retry(id: number, options?: CallOptions): Promise<OutboxEntryView>
 }
 
 /** Something that happened in the node, for live observers. */
@@ -239,8 +240,8 @@ export type ApiSecurityEventKind =
   | 'api_key.revoked'
   | 'config.changed'
 
-/** The hash-chained local security log (auth results, rate-limit hits, key operations). */
-export interface SecurityLog {
+/** Writes to the hash-chained local security log (auth results, rate-limit hits, key operations). */
+export interface SecurityLogWriter {
   append(kind: ApiSecurityEventKind, detail: Record<string, unknown>): void
 }
 

@@ -41,7 +41,7 @@ export {
 export {
   countItemsByVersion,
   destroyRetiredVersions,
-  type KeyRingStatus,
+  type KeyRingReport,
   type KeyVersionStatus,
   keyRingStatus,
   type RewrapOptions,

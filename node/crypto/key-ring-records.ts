@@ -15,7 +15,8 @@ export interface KeyVersionStatus extends KeyVersionInfo {
   readonly items: number
 }
 
-export interface KeyRingStatus {
+/** The key ring and what it protects, as `dmn keys status` reports it. */
+export interface KeyRingReport {
   readonly path: string
   readonly primaryVersion: number
   readonly minimumDecryptionVersion: number
@@ -41,7 +42,7 @@ function itemsBelow(db: Db, version: number): number {
     .n
 }
 
-export function keyRingStatus(ring: KeyRing, db: Db): KeyRingStatus {
+export function keyRingStatus(ring: KeyRing, db: Db): KeyRingReport {
   const counts = countItemsByVersion(db)
   const versions = ring.versions().map((v) => ({ ...v, items: counts.get(v.version) ?? 0 }))
   return {

@@ -21,7 +21,7 @@ import { HealthMonitor } from './health-monitor.ts'
 import { createDmnLibp2p, type DmnLibp2p, loadOrCreateIdentity } from './libp2p-node.ts'
 import { InboundLimits } from './limits.ts'
 import { PeerBook } from './peer-book.ts'
-import type { P2pComponents, P2pEvents, P2pInit, ShareView } from './p2p-types.ts'
+import type { P2pComponents, P2pEvents, P2pInit, P2pShareView } from './p2p-types.ts'
 import { ShareReceiver } from './share-protocol.ts'
 import { TrafficStats } from './stats.ts'
 import { TrustPolicy } from './trust.ts'
@@ -54,7 +54,7 @@ export interface RuntimeEvents {
 }
 
 /** A share row as the API shows it (receipt parsed, no internal columns). */
-export function shareView(row: ShareRow): ShareView {
+export function shareView(row: ShareRow): P2pShareView {
   return {
     shareId: row.shareId,
     direction: row.direction,

@@ -17,9 +17,9 @@ import {
 import type { DmnLibp2p } from './libp2p-node.ts'
 import type { PeerEntry } from './peer-book.ts'
 import { type P2pRuntime, shareView, startRuntime, stopRuntime } from './p2p-runtime.ts'
-import type { P2pComponents, P2pEvents, P2pInit, QueuedShare, ShareView } from './p2p-types.ts'
+import type { P2pComponents, P2pEvents, P2pInit, QueuedShare, P2pShareView } from './p2p-types.ts'
 import type { RefusalSnapshot } from './refusal-counts.ts'
-import type { NetworkStats } from './stats.ts'
+import type { P2pStats } from './stats.ts'
 
 /**
  * The peer-to-peer component: a libp2p node with the share, fetch and certificate protocols, the
@@ -148,24 +148,24 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
     }
   }
 
-  getShare(shareId: string): ShareView {
+  getShare(shareId: string): P2pShareView {
     const row = this.#state().shares.get(shareId)
     if (!row) throw new ShareNotFoundError(`no share ${shareId}`)
     return shareView(row)
   }
 
   /** Shares of a record, sent and received, newest first. */
-  sharesOf(dataHash: string): ShareView[] {
+  sharesOf(dataHash: string): P2pShareView[] {
     return this.#state().shares.listByDataHash(dataHash).map(shareView)
   }
 
   /** The outgoing delivery list (outbox view), optionally filtered by state. */
-  listDeliveries(opts: { state?: DeliveryState; limit?: number; offset?: number } = {}): ShareView[] {
+  listDeliveries(opts: { state?: DeliveryState; limit?: number; offset?: number } = {}): P2pShareView[] {
     return this.#state().shares.listOutgoing(opts).map(shareView)
   }
 
   /** A failed share goes back to the queue with a fresh expiry; a queued one becomes due now. */
-  retryShare(shareId: string): ShareView {
+  retryShare(shareId: string): P2pShareView {
     const { shares, worker, db } = this.#state()
     const row = shares.get(shareId)
     if (row?.direction !== 'out') throw new ShareNotFoundError(`no outgoing share ${shareId}`)
@@ -245,7 +245,7 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
     return connection.remotePeer.toString()
   }
 
-  stats(): NetworkStats {
+  stats(): P2pStats {
     const { peerBook, libp2p, stats, shares } = this.#state()
     const peers = peerBook.list()
     const latencies = peers.map((p) => p.latencyMs).filter((l): l is number => l !== null)

@@ -86,8 +86,8 @@ export interface QueuedShare {
   readonly state: 'queued'
 }
 
-/** A share as the API shows it. */
-export interface ShareView {
+/** A share as the p2p layer knows it: its delivery state, retry schedule and receipt. */
+export interface P2pShareView {
   readonly shareId: string
   readonly direction: ShareDirection
   readonly dataHash: string
@@ -107,10 +107,10 @@ export interface ShareView {
 
 /** Events of the P2P service (for logs and Server-Sent Events). */
 export type P2pEvents = {
-  'share:queued': [{ share: ShareView }]
-  'share:delivered': [{ share: ShareView; receipt: SignedReceipt }]
-  'share:attempt-failed': [{ share: ShareView; error: string; final: boolean }]
-  'share:received': [{ share: ShareView; receipt: SignedReceipt }]
+  'share:queued': [{ share: P2pShareView }]
+  'share:delivered': [{ share: P2pShareView; receipt: SignedReceipt }]
+  'share:attempt-failed': [{ share: P2pShareView; error: string; final: boolean }]
+  'share:received': [{ share: P2pShareView; receipt: SignedReceipt }]
   'peer:verified': [{ peerId: string; trust: PeerTrust }]
   refused: [{ peerId: string; protocol: string; error: string; message: string }]
 }
