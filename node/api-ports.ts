@@ -5,6 +5,7 @@
  */
 import type { AuditService as AuditTrail } from './audit/index.ts'
 import { auditPorts } from './audit/ports-adapter.ts'
+import { AttestationNotConfiguredError } from './core/errors.ts'
 import {
   type AuditReader,
   type CallOptions,
@@ -101,11 +102,11 @@ export function createShareService(p2p: P2pService, db: () => Db, onShared?: () 
         if (isNamed(err, 'PeerDeniedError')) {
           throw new InvalidRequestError('recipient', 'the recipient is denied by this node', { cause: err })
         }
+        // The request is fine, this node lacks a verifier: 503, as README "Maximum tier: TPM attestation" says.
+        if (err instanceof AttestationNotConfiguredError)
+          throw new DependencyUnavailableError('attestation', err.message, { cause: err })
         if (isNamed(err, 'InvalidShareRequestError')) {
           const field = (err as Error & { field?: string }).field ?? 'data'
-          // DESIGN.md: maximum tier without a TPM-attested path is 503, not a client error.
-          if (req.tier === 'maximum' && field === 'security_tier')
-            throw new DependencyUnavailableError('attestation', err.message, { cause: err })
           throw new InvalidRequestError(field, err.message, { cause: err })
         }
         throw err

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { AttestationNotConfiguredError } from '../core/errors.ts'
 import { ATTEST_PROTOCOL, MAX_CONTROL_FRAME_BYTES } from './constants.ts'
-import { FrameMalformedError, InvalidShareRequestError } from './errors.ts'
+import { FrameMalformedError } from './errors.ts'
 import { decodeMessage, encodeMessage, frameStream, refusalFrom } from './framing.ts'
 import { type InboundStreamInit, serveInboundStream } from './inbound-stream.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
@@ -88,10 +89,7 @@ export class AttestProtocol {
    */
   async challenge(peerId: string, payloadId: string, options: { signal: AbortSignal }): Promise<void> {
     const verify = this.#init.attestation?.verify
-    if (!verify)
-      throw new InvalidShareRequestError('maximum tier needs an attestation verifier', {
-        field: 'security_tier'
-      })
+    if (!verify) throw new AttestationNotConfiguredError('maximum tier needs an attestation verifier')
     const challenge = { payloadId, nonce: new Uint8Array(randomBytes(NONCE_BYTES)) }
     const signal = AbortSignal.any([options.signal, AbortSignal.timeout(this.#init.timeoutMs)])
     const stream = await this.#init.libp2p.dialProtocol(peerIdFromString(peerId), ATTEST_PROTOCOL, { signal })

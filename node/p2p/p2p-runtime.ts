@@ -185,11 +185,9 @@ export async function startRuntime(
     retryBaseMs: init.retryBaseMs,
     retryMaxMs: init.retryMaxMs,
     concurrency: init.deliveryConcurrency,
-    attestRecipient:
-      init.attestRecipient ??
-      (attest.verifies
-        ? (peerId, shareId, options) => attest.challenge(peerId, shareId, options)
-        : undefined),
+    attestRecipient: attest.verifies
+      ? (peerId, shareId, options) => attest.challenge(peerId, shareId, options)
+      : undefined,
     onReceiptStored: init.hooks?.onReceiptStored,
     onDelivered: (share, receipt) => events.emit('share:delivered', { share: shareView(share), receipt }),
     onAttemptFailed: (share, err, final) =>

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { AttestationNotConfiguredError } from '../core/errors.ts'
 import type { Startable } from '../core/lifecycle.ts'
 import { type DeliveryState, ETH_ADDRESS_PATTERN, isTier, MAX_DATA_BYTES, type Tier } from '../core/share.ts'
 import type { Logger } from '../log/logger.ts'
@@ -96,10 +97,9 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
     if (input.data.byteLength > MAX_DATA_BYTES) {
       throw new InvalidShareRequestError(`data of ${input.data.byteLength} bytes exceeds ${MAX_DATA_BYTES}`)
     }
-    if (tier === 'maximum' && !this.#init.attestRecipient && !this.#init.attestation?.verify) {
-      throw new InvalidShareRequestError(
-        'the maximum tier needs TPM attestation, which this node is not configured for',
-        { field: 'security_tier' }
+    if (tier === 'maximum' && !this.#init.attestation?.verify) {
+      throw new AttestationNotConfiguredError(
+        'the maximum tier needs TPM attestation, which this node is not configured for'
       )
     }
     const recipient = this.#resolveRecipient(input.recipient)

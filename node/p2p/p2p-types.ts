@@ -4,7 +4,6 @@ import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
 import type { ShareRow } from '../store/shares.ts'
 import type { P2pAttestation } from './attest-protocol.ts'
-import type { AttestRecipient } from './delivery-worker.ts'
 import type { PeerTrust } from './peer-book.ts'
 import type { TrustMode } from './trust.ts'
 
@@ -70,11 +69,9 @@ export interface P2pInit {
     readonly concurrentStreams: number
   }
   readonly hooks?: P2pHooks | undefined
-  /** Checks a maximum-tier recipient's TPM attestation; without it maximum shares are refused. */
-  readonly attestRecipient?: AttestRecipient | undefined
   /**
    * TPM attestation over `/dmn/attest/1.0.0`: answers peers' challenges and, with `verify`, checks
-   * maximum-tier recipients (used when no `attestRecipient` is given).
+   * maximum-tier recipients; without `verify` maximum-tier shares are refused.
    */
   readonly attestation?: P2pAttestation | undefined
 }

@@ -100,10 +100,10 @@ describe('recipients by address, fetch by hash, health and expiry', () => {
     expect((await network.allow(d.p2p.peerId)).status).toBe('active')
   })
 
-  it('refuses the maximum tier without an attestation verifier, naming the field', () => {
+  it('refuses the maximum tier without an attestation verifier with AttestationNotConfiguredError', () => {
     expect(() =>
       a.p2p.shareData({ data: new Uint8Array(1), recipient: b.p2p.peerId, tier: 'maximum' })
-    ).toThrow(expect.objectContaining({ name: 'InvalidShareRequestError', field: 'security_tier' }))
+    ).toThrow(expect.objectContaining({ name: 'AttestationNotConfiguredError' }))
   })
 
   it('marks a share failed after its expiry, with the last error, and lets it be retried', async () => {
