@@ -23,7 +23,7 @@ import type { ReplayGuard } from './replay-guard.ts'
 import { keyFingerprint, oaepUnwrap, oaepWrap, publicKeyPemOf, signPss, verifyPss } from './rsa.ts'
 
 /**
- * The hybrid envelope of one share for one recipient (DESIGN.md "Data in transit"): a fresh 32-byte
+ * The hybrid envelope of one share for one recipient (README "Cryptography"): a fresh 32-byte
  * content key, Fernet content encryption for `standard` and AES-256-GCM (header as associated data)
  * for `high`/`maximum`, the content key wrapped with RSA-OAEP-SHA256 to the recipient, and the
  * sender's RSA-PSS signature over header, wrapped key, IV, ciphertext and tag.

@@ -159,11 +159,6 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
     return this.#state().shares.listByDataHash(dataHash).map(shareView)
   }
 
-  /** The outgoing delivery list (outbox view), optionally filtered by state. */
-  listDeliveries(opts: { state?: DeliveryState; limit?: number; offset?: number } = {}): P2pShareView[] {
-    return this.#state().shares.listOutgoing(opts).map(shareView)
-  }
-
   /** A failed share goes back to the queue with a fresh expiry; a queued one becomes due now. */
   retryShare(shareId: string): P2pShareView {
     const { shares, worker, db } = this.#state()
