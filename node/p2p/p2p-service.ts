@@ -4,7 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { AttestationNotConfiguredError } from '../core/errors.ts'
 import type { Startable } from '../core/lifecycle.ts'
-import { type DeliveryState, ETH_ADDRESS_PATTERN, isTier, MAX_DATA_BYTES, type Tier } from '../core/share.ts'
+import { ETH_ADDRESS_PATTERN, isTier, MAX_DATA_BYTES, type Tier } from '../core/share.ts'
 import type { Logger } from '../log/logger.ts'
 import { dataHashOf } from '../store/records.ts'
 import {
