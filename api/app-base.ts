@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { ZodError } from 'zod'
-import type { ApiKeyRegistry, SecurityLog } from '../node/core/ports.ts'
+import type { ApiKeyRegistry, SecurityLogWriter } from '../node/core/ports.ts'
 import type { Logger } from '../node/log/logger.ts'
 import { CLIENT_CLOSED, isClientDisconnect } from './client-disconnect.ts'
 import type { ApiEnv } from './context.ts'
@@ -24,7 +24,7 @@ export interface BaseAppInit {
   readonly trustedProxies: readonly string[]
   readonly bodyLimitBytes: number
   readonly apiKeys: ApiKeyRegistry
-  readonly securityLog: SecurityLog
+  readonly securityLog: SecurityLogWriter
   readonly metrics: ApiMetrics
   readonly logger: Logger
   /** Milliseconds clock of the rate limiter; tests inject one. */

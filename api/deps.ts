@@ -1,6 +1,6 @@
 import type {
   ApiKeyRegistry,
-  AuditService,
+  AuditReader,
   DataService,
   EventBus,
   HealthProbe,
@@ -8,7 +8,7 @@ import type {
   NetworkService,
   NodeIdentitySource,
   Outbox,
-  SecurityLog,
+  SecurityLogWriter,
   ShareService
 } from '../node/core/ports.ts'
 import type { Logger } from '../node/log/logger.ts'
@@ -18,10 +18,10 @@ import type { ApiMetrics } from './metrics.ts'
 export interface ExternalApiPorts {
   readonly shares: ShareService
   readonly data: DataService
-  readonly audit: AuditService
+  readonly audit: AuditReader
   readonly network: NetworkService
   readonly apiKeys: ApiKeyRegistry
-  readonly securityLog: SecurityLog
+  readonly securityLog: SecurityLogWriter
   readonly health: readonly HealthProbe[]
   readonly metrics: ApiMetrics
   readonly logger: Logger

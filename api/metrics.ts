@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { AuditService, NetworkService, ShareService } from '../node/core/ports.ts'
+import type { AuditReader, NetworkService, ShareService } from '../node/core/ports.ts'
 
 /**
  * Prometheus metrics of the node, in a registry of its own (not prom-client's global one), so two
@@ -27,7 +27,7 @@ export interface RefusalSource {
 /** Where the gauges read from when scraped; each is optional until its component is wired. */
 export interface MetricSources {
   readonly shares?: Pick<ShareService, 'countByState'>
-  readonly audit?: Pick<AuditService, 'status'>
+  readonly audit?: Pick<AuditReader, 'status'>
   readonly network?: Pick<NetworkService, 'stats'>
   readonly refusals?: RefusalSource
 }

@@ -1,5 +1,5 @@
 import type {
-  AuditService,
+  AuditReader,
   CallOptions,
   ComplianceEvent,
   DataService,
@@ -46,13 +46,13 @@ export async function readShare(shares: ShareService, shareId: string, options: 
   return found
 }
 
-export function verifyRecord(audit: AuditService, dataHash: string, options: CallOptions) {
+export function verifyRecord(audit: AuditReader, dataHash: string, options: CallOptions) {
   return audit.verify(dataHash, options)
 }
 
 /** The events a validated `?filters=&data_hash=&limit=` query selects, and the filters it named. */
 export async function complianceHistory(
-  audit: AuditService,
+  audit: AuditReader,
   query: ComplianceQuery,
   options: CallOptions
 ): Promise<{ events: readonly ComplianceEvent[]; filters: string[] }> {

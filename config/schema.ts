@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import { ETH_ADDRESS_PATTERN, PEER_ID_PATTERN } from '../node/core/share.ts'
 
 /**
  * The one schema of the node's configuration. Defaults live here and nowhere else; `loadConfig()`
@@ -28,7 +29,7 @@ const hostWithPort = z.string().refine(
 )
 const ethAddress = z
   .string()
-  .regex(/^0x[a-fA-F0-9]{40}$/, { message: 'expected a 0x-prefixed 20-byte hex address' })
+  .regex(ETH_ADDRESS_PATTERN, { message: 'expected a 0x-prefixed 20-byte hex address' })
 
 const rateLimit = (perSecond: number, burst: number) =>
   z
@@ -71,9 +72,7 @@ export const configSchema = z.strictObject({
       maxConnections: z.number().int().positive().default(100),
       trust: z.enum(['pin', 'allowlist', 'ca']).default('pin'),
       /** PeerIds the operator trusts up front (raised to `allowlisted`; the only peers in `allowlist` mode). */
-      allowlist: z
-        .array(z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,128}$/, { message: 'expected a PeerId' }))
-        .default([]),
+      allowlist: z.array(z.string().regex(PEER_ID_PATTERN, { message: 'expected a PeerId' })).default([]),
       /** PEM files of consortium CA certificates; peers chaining to one are trusted as `ca`. */
       caCertificateFiles: z.array(z.string().min(1)).default([]),
       /** This node's CA-issued certificate (PEM file); a self-signed one is made at start otherwise. */
@@ -160,7 +159,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 
-  /** TPM attestation for the maximum tier (DESIGN.md "Maximum tier: TPM attestation"). */
+  /** TPM attestation for the maximum tier (README "Maximum tier: TPM attestation"). */
   attest: z
     .strictObject({
       /** This node has a TPM and answers peers' attestation challenges with quotes (env: true/false, 1/0, yes/no). */

@@ -20,6 +20,11 @@ export class NginxStartError extends DmnError {
   override name = 'NginxStartError'
 }
 
+/** nginx could not bind a port it was given: another process took it after it was probed. */
+export class NginxPortInUseError extends NginxStartError {
+  override name = 'NginxPortInUseError'
+}
+
 export interface NginxHarnessInit
   extends Pick<DmnConfInput, 'rateLimit' | 'rateBurst' | 'bodyLimitBytes' | 'upstreamHost'> {
   readonly upstreamPort: number
@@ -52,7 +57,7 @@ export async function startNginx(init: NginxHarnessInit): Promise<RunningNginx> 
       return await startOnce(init)
     } catch (err) {
       last = err
-      if (!(err instanceof NginxStartError && /Address already in use/.test(err.message))) throw err
+      if (!(err instanceof NginxPortInUseError)) throw err
     }
   }
   throw last
@@ -177,7 +182,13 @@ async function untilListening(
     gone = true
   })
   for (;;) {
-    if (gone) throw new NginxStartError(`nginx exited at start: ${diagnostics().trim()}`)
+    if (gone) {
+      const detail = diagnostics().trim()
+      // nginx's bind error (EADDRINUSE), as it writes it to stderr or its error log.
+      if (detail.includes('Address already in use'))
+        throw new NginxPortInUseError(`nginx exited at start: ${detail}`)
+      throw new NginxStartError(`nginx exited at start: ${detail}`)
+    }
     if (await accepts(port)) return
     if (Date.now() > deadline) throw new NginxStartError(`nginx did not listen within ${timeoutMs} ms`)
     signal?.throwIfAborted()

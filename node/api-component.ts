@@ -15,7 +15,13 @@ import {
   createShareService
 } from './api-ports.ts'
 import type { Startable } from './core/lifecycle.ts'
-import type { ApiKeyRegistry, EventBus, KeyRingAdmin, NodeIdentitySource, SecurityLog } from './core/ports.ts'
+import type {
+  ApiKeyRegistry,
+  EventBus,
+  KeyRingAdmin,
+  NodeIdentitySource,
+  SecurityLogWriter
+} from './core/ports.ts'
 import type { Logger } from './log/logger.ts'
 import { createDataService, createNetworkService } from './p2p/ports-adapter.ts'
 import type { P2pEvents, P2pService } from './p2p/index.ts'
@@ -78,7 +84,7 @@ export class ApiComponent implements Startable {
     const auditProgress = new AuditProgressRepository(store.db)
     const events = this.events
     const log = createSecurityLogPort(audit)
-    const securityLog: SecurityLog = {
+    const securityLog: SecurityLogWriter = {
       append(kind, detail) {
         log.append(kind, detail)
         events.publish({ type: `security.${kind}`, at: Date.now(), data: detail })

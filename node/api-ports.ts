@@ -5,23 +5,23 @@
  */
 import type { AuditService as AuditTrail } from './audit/index.ts'
 import { auditPorts } from './audit/ports-adapter.ts'
+import { AttestationNotConfiguredError } from './core/errors.ts'
 import {
-  type AuditService,
-  type AuditState,
+  type AuditReader,
   type CallOptions,
   DependencyUnavailableError,
-  type DeliveryState,
   type HealthProbe,
   InvalidRequestError,
   type Outbox,
   ResourceNotFoundError,
-  type SecurityLog,
+  type SecurityLogWriter,
   type ShareService,
   type ShareView,
   StateConflictError,
   UnknownRecipientError
 } from './core/ports.ts'
-import type { P2pService, ShareView as P2pShareView } from './p2p/index.ts'
+import type { AuditState, DeliveryState } from './core/share.ts'
+import type { P2pService, P2pShareView } from './p2p/index.ts'
 import type { AuditProgressRepository } from './store/audit-progress.ts'
 import type { ShareRepository } from './store/shares.ts'
 
@@ -105,11 +105,11 @@ export function createShareService(
         if (isNamed(err, 'PeerDeniedError')) {
           throw new InvalidRequestError('recipient', 'the recipient is denied by this node', { cause: err })
         }
+        // The request is fine, this node lacks a verifier: 503, as README "Maximum tier: TPM attestation" says.
+        if (err instanceof AttestationNotConfiguredError)
+          throw new DependencyUnavailableError('attestation', err.message, { cause: err })
         if (isNamed(err, 'InvalidShareRequestError')) {
           const field = (err as Error & { field?: string }).field ?? 'data'
-          // DESIGN.md: maximum tier without a TPM-attested path is 503, not a client error.
-          if (req.tier === 'maximum' && field === 'security_tier')
-            throw new DependencyUnavailableError('attestation', err.message, { cause: err })
           throw new InvalidRequestError(field, err.message, { cause: err })
         }
         throw err
@@ -146,7 +146,7 @@ function translateChainErrors(err: unknown): never {
  * The audit trail's own port adapter (node/audit/ports-adapter.ts), with contract events named as
  * the anchor's clients know them (`filters=data_share`) and chain failures answered as 503.
  */
-export function createAuditPort(audit: AuditTrail): AuditService {
+export function createAuditPort(audit: AuditTrail): AuditReader {
   const inner = auditPorts(audit).audit
   return {
     verify: (dataHash, options) =>
@@ -185,7 +185,7 @@ export function createOutboxPort(audit: AuditTrail): Outbox {
 }
 
 /** The hash-chained security log of the audit trail. */
-export function createSecurityLogPort(audit: AuditTrail): SecurityLog {
+export function createSecurityLogPort(audit: AuditTrail): SecurityLogWriter {
   return auditPorts(audit).securityLog
 }
 

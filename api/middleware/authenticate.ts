@@ -1,5 +1,10 @@
 import type { MiddlewareHandler } from 'hono'
-import { type ApiKeyRegistry, type ApiKeyScope, hasScope, type SecurityLog } from '../../node/core/ports.ts'
+import {
+  type ApiKeyRegistry,
+  type ApiKeyScope,
+  hasScope,
+  type SecurityLogWriter
+} from '../../node/core/ports.ts'
 import type { ApiEnv } from '../context.ts'
 
 /** Keys longer than this are not keys; refusing them early keeps hashing cheap. */
@@ -45,7 +50,7 @@ export const UNAUTHORIZED_BODIES = {
  */
 export function requireScope(init: {
   readonly scope: ApiKeyScope
-  readonly securityLog: SecurityLog
+  readonly securityLog: SecurityLogWriter
 }): MiddlewareHandler<ApiEnv> {
   const { scope, securityLog } = init
   return async function requireScopeMiddleware(c, next) {

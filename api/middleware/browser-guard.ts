@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import type { SecurityLog } from '../../node/core/ports.ts'
+import type { SecurityLogWriter } from '../../node/core/ports.ts'
 import type { ApiEnv } from '../context.ts'
 import {
   type Authority,
@@ -17,7 +17,7 @@ export interface BrowserGuardInit {
   readonly allowedHosts: readonly string[]
   /** The address and port actually bound; read per request, as with port 0 they are known only after listen. */
   readonly bound: () => { readonly address: string; readonly port: number }
-  readonly securityLog: SecurityLog
+  readonly securityLog: SecurityLogWriter
 }
 
 /** The stable `code` of each refusal (403, 403, 415). */

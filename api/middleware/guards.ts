@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono'
-import type { SecurityLog } from '../../node/core/ports.ts'
+import type { SecurityLogWriter } from '../../node/core/ports.ts'
 import { limitBody } from './body-limit.ts'
 import type { ApiEnv } from '../context.ts'
 import { requireScope } from './authenticate.ts'
@@ -12,7 +12,7 @@ export interface ScopeGuards {
   readonly body: MiddlewareHandler<ApiEnv>
 }
 
-export function createGuards(securityLog: SecurityLog, bodyLimitBytes: number): ScopeGuards {
+export function createGuards(securityLog: SecurityLogWriter, bodyLimitBytes: number): ScopeGuards {
   return {
     share: requireScope({ scope: 'share', securityLog }),
     read: requireScope({ scope: 'read', securityLog }),

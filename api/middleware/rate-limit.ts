@@ -1,11 +1,11 @@
 import type { MiddlewareHandler } from 'hono'
-import type { SecurityLog } from '../../node/core/ports.ts'
+import type { SecurityLogWriter } from '../../node/core/ports.ts'
 import type { ApiEnv } from '../context.ts'
 import type { TokenBucketLimiter } from './token-bucket.ts'
 
 export interface RateLimitInit {
   readonly limiter: TokenBucketLimiter
-  readonly securityLog: SecurityLog
+  readonly securityLog: SecurityLogWriter
   /** Called on every refusal (metrics). */
   readonly onLimited?: () => void
 }

@@ -1,14 +1,11 @@
 import { z } from '@hono/zod-openapi'
+import { DATA_HASH_INPUT_PATTERN, TIERS } from '../../node/core/share.ts'
 
 /**
  * Schemas shared by both APIs. They validate requests and generate the OpenAPI document, so the two
  * cannot drift apart.
  */
 
-/** DESIGN.md "API": an Ethereum address. */
-export const ETH_ADDRESS = /^0x[a-fA-F0-9]{40}$/
-/** A libp2p PeerId as printed (base58btc). */
-export const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{32,128}$/
 /**
  * An unpaired UTF-16 surrogate (JSON's `\ud800` escape decodes to one). It cannot be encoded as
  * UTF-8: storing or hashing the string would replace it with U+FFFD, so the node would keep other
@@ -30,7 +27,7 @@ export const RateLimitSchema = z
 
 export const MetadataSchema = z
   .object({
-    security_tier: z.enum(['standard', 'high', 'maximum']).nullable(),
+    security_tier: z.enum(TIERS).nullable(),
     attestation: z
       .object({ is_available: z.boolean(), verified: z.boolean().optional() })
       .nullable()
@@ -43,7 +40,7 @@ export const MetadataSchema = z
 export const DataHashParams = z.object({
   data_hash: z
     .string()
-    .regex(/^[0-9a-fA-F]{64}$/, { message: 'data_hash must be 64 hex digits (SHA-256)' })
+    .regex(DATA_HASH_INPUT_PATTERN, { message: 'data_hash must be 64 hex digits (SHA-256)' })
     .transform((h) => h.toLowerCase())
     .openapi({
       param: { name: 'data_hash', in: 'path' },

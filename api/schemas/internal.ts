@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { API_KEY_SCOPES } from '../../node/core/ports.ts'
-import { LONE_SURROGATE, PEER_ID } from './common.ts'
+import { AUDIT_STATES, PEER_ID_PATTERN } from '../../node/core/share.ts'
+import { LONE_SURROGATE } from './common.ts'
 
 /** Schemas of the internal (operator) API. */
 
@@ -77,7 +78,7 @@ export const ApiKeyIdParams = z.object({
 export const PeerIdParams = z.object({
   peer_id: z
     .string()
-    .regex(PEER_ID, { message: 'peer_id must be a PeerId' })
+    .regex(PEER_ID_PATTERN, { message: 'peer_id must be a PeerId' })
     .openapi({ param: { name: 'peer_id', in: 'path' } })
 })
 
@@ -86,7 +87,7 @@ export const OutboxEntrySchema = z
     id: z.number().int(),
     kind: z.string(),
     share_id: z.string().nullable(),
-    state: z.enum(['pending', 'sent', 'confirmed', 'failed']),
+    state: z.enum(AUDIT_STATES),
     tx_hash: z.string().nullable(),
     attempts: z.number().int(),
     last_error: z.string().nullable(),
@@ -117,7 +118,7 @@ export const AuditStatusSchema = z
 
 export const NodeIdentitySchema = z
   .object({
-    peer_id: z.string().regex(PEER_ID),
+    peer_id: z.string().regex(PEER_ID_PATTERN),
     addresses: z.array(z.string()),
     eth_address: z.string().nullable(),
     signing_key_fingerprint: z.string(),

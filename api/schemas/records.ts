@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { DATA_HASH_INPUT_PATTERN } from '../../node/core/share.ts'
 import { MetadataSchema } from './common.ts'
 
 /** `GET /data/{data_hash}`: the anchor's `{hash, data}`, plus how `data` is encoded. */
@@ -71,7 +72,7 @@ export const ComplianceQuerySchema = z.object({
     .openapi({ param: { name: 'filters', in: 'query' }, example: 'data_share,data_received' }),
   data_hash: z
     .string()
-    .regex(/^[0-9a-fA-F]{64}$/, { message: 'data_hash must be 64 hex digits (SHA-256)' })
+    .regex(DATA_HASH_INPUT_PATTERN, { message: 'data_hash must be 64 hex digits (SHA-256)' })
     .transform((h) => h.toLowerCase())
     .optional()
     .openapi({ param: { name: 'data_hash', in: 'query' } }),

@@ -1,6 +1,14 @@
 import { z } from '@hono/zod-openapi'
-import { MAX_DATA_BYTES, TIERS } from '../../node/core/share.ts'
-import { ETH_ADDRESS, LONE_SURROGATE, MetadataSchema, PEER_ID } from './common.ts'
+import {
+  AUDIT_STATES,
+  DELIVERY_STATES,
+  ETH_ADDRESS_PATTERN,
+  MAX_DATA_BYTES,
+  PEER_ID_PATTERN,
+  SHARE_DIRECTIONS,
+  TIERS
+} from '../../node/core/share.ts'
+import { LONE_SURROGATE, MetadataSchema } from './common.ts'
 
 const MAX_PAYMENT = 10n ** 30n
 
@@ -19,7 +27,7 @@ export const ShareRequestSchema = z
       .openapi({ example: 'quarterly report 2026-Q3' }),
     recipient: z
       .string({ message: 'recipient must be a string' })
-      .refine((s) => ETH_ADDRESS.test(s) || PEER_ID.test(s), {
+      .refine((s) => ETH_ADDRESS_PATTERN.test(s) || PEER_ID_PATTERN.test(s), {
         message: 'recipient must be an Ethereum address (0x + 40 hex) or a PeerId'
       })
       .openapi({ example: '0x742d35Cc6634C0532925a3b844Bc9e7595f1dE01' }),
@@ -29,7 +37,7 @@ export const ShareRequestSchema = z
       .default('standard'),
     payment_token: z
       .string({ message: 'payment_token must be a string' })
-      .regex(ETH_ADDRESS, { message: 'payment_token must be an Ethereum address' })
+      .regex(ETH_ADDRESS_PATTERN, { message: 'payment_token must be an Ethereum address' })
       .optional(),
     payment_amount: z
       .union([z.number(), z.string()], { message: 'payment_amount must be an integer' })
@@ -55,8 +63,8 @@ function isPaymentAmount(value: number | string): boolean {
 
 export const ShareStatusSchema = z
   .object({
-    delivery: z.enum(['queued', 'delivering', 'delivered', 'failed', 'received']),
-    audit: z.enum(['pending', 'sent', 'confirmed', 'failed'])
+    delivery: z.enum(DELIVERY_STATES),
+    audit: z.enum(AUDIT_STATES)
   })
   .openapi('ShareStatus')
 
@@ -77,7 +85,7 @@ export const ShareDataResponseSchema = z
 export const ShareSchema = z
   .object({
     id: z.string(),
-    direction: z.enum(['out', 'in']),
+    direction: z.enum(SHARE_DIRECTIONS),
     data_hash: z.string(),
     sender: z.string(),
     recipient: z.string(),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import {
-  type AuditService,
+  type AuditReader,
   type ComplianceEvent,
   type DataService,
   type HealthProbe,
@@ -12,10 +12,10 @@ import {
   type NetworkService,
   type NodeIdentitySource,
   type Outbox,
-  type OutboxEntry,
+  type OutboxEntryView,
   type PeerView,
   ResourceNotFoundError,
-  type SecurityLog,
+  type SecurityLogWriter,
   type ShareService,
   type ShareView,
   StateConflictError,
@@ -63,10 +63,12 @@ export function createHarness(init: HarnessInit = {}): Harness {
   migrate(db)
   const clock = { now: new Date() }
   const recorded: Recorded = { security: [], shareCalls: [] }
-  const securityLog: SecurityLog = { append: (kind, detail) => void recorded.security.push({ kind, detail }) }
+  const securityLog: SecurityLogWriter = {
+    append: (kind, detail) => void recorded.security.push({ kind, detail })
+  }
   const shares = new Map<string, ShareView>()
   const records = new Map<string, { data: Uint8Array; view: ShareView }>()
-  const outbox: OutboxEntry[] = [
+  const outbox: OutboxEntryView[] = [
     entry(1, 'failed', 'rpc timeout'),
     entry(2, 'pending', null),
     entry(3, 'confirmed', null)
@@ -130,7 +132,7 @@ export function createHarness(init: HarnessInit = {}): Harness {
       }
     }
   }
-  const audit: AuditService = {
+  const audit: AuditReader = {
     async verify(hash) {
       const r = records.get(hash)
       if (!r) return { dataHash: hash, verified: false, eventType: null, evidence: null }
@@ -252,7 +254,11 @@ export function createHarness(init: HarnessInit = {}): Harness {
       const i = outbox.findIndex((e) => e.id === id)
       if (i < 0) throw new ResourceNotFoundError('outbox', `no outbox entry ${id}`)
       if (outbox[i]?.state !== 'failed') throw new StateConflictError(`outbox entry ${id} has not failed`)
-      const updated: OutboxEntry = { ...(outbox[i] as OutboxEntry), state: 'pending', lastError: null }
+      const updated: OutboxEntryView = {
+        ...(outbox[i] as OutboxEntryView),
+        state: 'pending',
+        lastError: null
+      }
       outbox[i] = updated
       return updated
     }
@@ -290,7 +296,7 @@ export function createHarness(init: HarnessInit = {}): Harness {
   }
 }
 
-function entry(id: number, state: OutboxEntry['state'], lastError: string | null): OutboxEntry {
+function entry(id: number, state: OutboxEntryView['state'], lastError: string | null): OutboxEntryView {
   return {
     id,
     kind: 'share',

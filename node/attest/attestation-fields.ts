@@ -36,8 +36,8 @@ export const NO_TPM: TpmAttestationFields = Object.freeze({
 })
 
 /**
- * Qualifying data of a challenge: the first 16 bytes of SHA-256(payload id) (DESIGN.md "Maximum
- * tier"), then the sender's fresh 16-byte nonce, so a quote recorded for an earlier attempt at the
+ * Qualifying data of a challenge: the first 16 bytes of SHA-256(payload id) (README "Maximum tier:
+ * TPM attestation"), then the sender's fresh 16-byte nonce, so a quote recorded for an earlier attempt at the
  * same share cannot be played back.
  */
 export function qualifyingData(payloadId: string, nonce: Uint8Array): Uint8Array {

@@ -46,18 +46,14 @@ export const TPMA_OBJECT = {
   sign: 1 << 18
 } as const
 
-/** DESIGN.md "Maximum tier": the quote covers these PCRs of the sha256 bank. */
+/** The quote covers these PCRs of the sha256 bank (README "Maximum tier: TPM attestation"). */
 export const ATTESTED_PCR_BANK = 'sha256'
 export const ATTESTED_PCRS: readonly number[] = [0, 7, 10]
 
-/** Bytes of SHA-256(payload id) at the start of the qualifying data (DESIGN.md "Maximum tier"). */
+/** Bytes of SHA-256(payload id) at the start of the qualifying data (README "Maximum tier: TPM attestation"). */
 export const PAYLOAD_DIGEST_BYTES = 16
 /** Bytes of the sender's fresh nonce after them: a recorded quote cannot answer a new challenge. */
 export const CHALLENGE_NONCE_BYTES = 16
 
-/** Persistent handle of the AK when none is configured (owner range 0x81000000-0x817FFFFF). */
-export const DEFAULT_AK_HANDLE = '0x81010010'
-/** Budget of one tpm2-tools command: a hardware TPM answers a quote in well under a second. */
-export const DEFAULT_TPM_COMMAND_TIMEOUT_MS = 10_000
 /** TPM_RC_HANDLE for handle 1: the persistent handle holds no object yet. */
 export const TPM_RC_HANDLE_NOT_FOUND = '0x18B'

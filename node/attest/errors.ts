@@ -15,6 +15,11 @@ export class TpmCommandError extends DmnError {
   override name = 'TpmCommandError'
 }
 
+/** The TPM holds no object at the handle asked for (TPM_RC_HANDLE), e.g. no AK persisted yet. */
+export class TpmHandleNotFoundError extends TpmCommandError {
+  override name = 'TpmHandleNotFoundError'
+}
+
 /** The recipient answered that it has no TPM (`is_available: false`): no maximum-tier share for it. */
 export class AttestationUnavailableError extends DmnError {
   override name = 'AttestationUnavailableError'

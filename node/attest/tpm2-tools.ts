@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ATTESTED_PCR_BANK, ATTESTED_PCRS, TPM_RC_HANDLE_NOT_FOUND } from './constants.ts'
-import { TpmCommandError, TpmUnavailableError } from './errors.ts'
+import { TpmCommandError, TpmHandleNotFoundError, TpmUnavailableError } from './errors.ts'
 
 /** Signing scheme of the AK: the key template and the scheme tpm2_quote is asked for. */
 export type AkAlgorithm = 'rsassa' | 'rsapss' | 'ecdsa'
@@ -145,7 +145,7 @@ export class Tpm2Tools {
     try {
       await this.#run('tpm2_readpublic', ['-c', this.#init.akHandle, '-f', 'tss', '-o', out, '-Q'], signal)
     } catch (err) {
-      if (err instanceof TpmCommandError && err.message.includes(TPM_RC_HANDLE_NOT_FOUND)) return undefined
+      if (err instanceof TpmHandleNotFoundError) return undefined
       throw err
     }
     return readFile(out)
@@ -185,6 +185,11 @@ export class Tpm2Tools {
             .join(' | ')
           if (/Could not load tcti|Failed to instantiate TCTI/i.test(stderr))
             return reject(new TpmUnavailableError(`no TPM at ${this.#init.tcti}: ${detail}`, { cause: err }))
+          // tpm2-tools prints the TPM's response code; this one is an empty handle, not a failure.
+          if (stderr.includes(TPM_RC_HANDLE_NOT_FOUND))
+            return reject(
+              new TpmHandleNotFoundError(`${tool} failed: ${detail || err.message}`, { cause: err })
+            )
           reject(new TpmCommandError(`${tool} failed: ${detail || err.message}`, { cause: err }))
         }
       )

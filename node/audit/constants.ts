@@ -1,8 +1,5 @@
 /** Constants of the audit trail, each with its reason. */
 
-/** Hardhat's first default account; it funds the node's own account on the embedded chain only. */
-export const HARDHAT_FUNDED_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
-
 /** Balance given to the node's account on the embedded chain (1000 ETH): enough for any test run. */
 export const EMBEDDED_BALANCE_WEI = 10n ** 21n
 
@@ -27,6 +24,3 @@ export const LOG_GENESIS_HASH = '0'.repeat(64)
 /** Outbox kinds. */
 export const EVENT_KINDS = ['share', 'receipt', 'node'] as const
 export type EventKind = (typeof EVENT_KINDS)[number]
-
-/** Tier numbers as the contract stores them. */
-export const TIER_CODES = { standard: 0, high: 1, maximum: 2 } as const

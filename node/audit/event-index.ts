@@ -4,13 +4,13 @@
  * `dmn audit reindex`. Leaves of this node's batches are indexed as `BatchLeaf` rows beside the
  * `BatchAnchored` event, so history queries see batched shares too.
  */
+import { tierOfChainCode } from '../core/share.ts'
 import type { Db } from '../store/database.ts'
 import { LOG_QUERY_BLOCK_SPAN } from './constants.ts'
 import { parseLog } from './contract.ts'
 import { peerIdHash } from './leaves.ts'
 import { hexToNumber, type RpcClient, type RpcLog, toHex } from './rpc-client.ts'
 
-const TIER_NAMES = ['standard', 'high', 'maximum'] as const
 const INDEXED_KEY = 'audit.indexed_block'
 const strip = (hex: string) => hex.replace(/^0x/, '').toLowerCase()
 
@@ -101,7 +101,7 @@ export function indexLogs(db: Db, logs: readonly RpcLog[]): number {
         base.data_hash = strip(a['dataHash'])
         base.recipient_hash = strip(a['recipientHash'])
         base.sender_hash = strip(a['senderHash'])
-        base.tier = TIER_NAMES[Number(a['tier'])] ?? null
+        base.tier = tierOfChainCode(Number(a['tier'])) ?? null
         base.timestamp_ms = Number(a['timestamp'])
         base.submitter = a['submitter']
         const local = localDetail(db, 'share', base.share_id)

@@ -4,8 +4,8 @@
  * find its record on chain when the contract says it is there already (after a crash, or when a
  * replacement transaction carried it).
  */
+import { TIER_CHAIN_CODE, type Tier } from '../core/share.ts'
 import type { Db } from '../store/database.ts'
-import { TIER_CODES } from './constants.ts'
 import { addressTopic, bytes16, bytes32, decodeResult, encodeCall, parseLog, TOPICS } from './contract.ts'
 import type { ContractRevertError } from './errors.ts'
 import { getLogs } from './event-index.ts'
@@ -80,7 +80,7 @@ export function outboxJob(row: OutboxJobRow): Job {
           bytes32(String(p['dataHash'])),
           bytes32(peerIdHash(String(p['sender']))),
           bytes32(peerIdHash(String(p['recipient']))),
-          TIER_CODES[p['tier'] as keyof typeof TIER_CODES],
+          TIER_CHAIN_CODE[p['tier'] as Tier],
           BigInt(Number(p['timestamp']))
         ])
       }

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto'
 import { canonicalReceipt, type ReceiptBody, receiptHash, validateReceiptBody } from '../core/receipt.ts'
-import { DATA_HASH_PATTERN, isTier, SHARE_ID_PATTERN, type Tier } from '../core/share.ts'
+import { DATA_HASH_PATTERN, isTier, PEER_ID_PATTERN, SHARE_ID_PATTERN, type Tier } from '../core/share.ts'
 import { InvalidAuditEventError } from './errors.ts'
 
 /** A share as the sender queued it. */
@@ -25,14 +25,12 @@ export interface ShareEvent {
   readonly timestamp: number
 }
 
-const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{32,128}$/
-
 export function validateShareEvent(value: ShareEvent): ShareEvent {
   const bad = (field: string) => new InvalidAuditEventError(`share event: bad ${field}`)
   if (!SHARE_ID_PATTERN.test(value.shareId)) throw bad('shareId')
   if (!DATA_HASH_PATTERN.test(value.dataHash)) throw bad('dataHash')
-  if (!PEER_ID.test(value.sender)) throw bad('sender')
-  if (!PEER_ID.test(value.recipient)) throw bad('recipient')
+  if (!PEER_ID_PATTERN.test(value.sender)) throw bad('sender')
+  if (!PEER_ID_PATTERN.test(value.recipient)) throw bad('recipient')
   if (!isTier(value.tier)) throw bad('tier')
   if (!Number.isSafeInteger(value.timestamp) || value.timestamp < 0) throw bad('timestamp')
   return value

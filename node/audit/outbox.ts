@@ -4,6 +4,7 @@
  * share it belongs to. Calling one twice for the same share is a no-op.
  */
 import type { SignedReceipt } from '../core/receipt.ts'
+import type { AuditState } from '../core/share.ts'
 import type { Db } from '../store/database.ts'
 import { InvalidAuditEventError, OutboxEntryNotFoundError } from './errors.ts'
 import { canonicalShareRecord, receiptLeaf, type ShareEvent, shareLeaf } from './leaves.ts'
@@ -76,7 +77,7 @@ export interface OutboxEntry {
   readonly shareId: string | null
   readonly dataHash: string | null
   readonly leaf: string | null
-  readonly state: 'pending' | 'sent' | 'confirmed' | 'failed'
+  readonly state: AuditState
   readonly batchId: number | null
   readonly txHash: string | null
   readonly blockNumber: number | null

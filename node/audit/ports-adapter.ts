@@ -4,12 +4,12 @@
  */
 import type {
   AuditEvidence,
-  AuditService as AuditPort,
+  AuditReader,
   AuditStatus,
   ComplianceEvent,
-  OutboxEntry as OutboxPortEntry,
+  OutboxEntryView,
   Outbox as OutboxPort,
-  SecurityLog as SecurityLogPort,
+  SecurityLogWriter,
   Verification
 } from '../core/ports.ts'
 import type { AuditService } from './audit-service.ts'
@@ -35,7 +35,7 @@ function toEvidence(e: Evidence, contractAddress: string): AuditEvidence {
   }
 }
 
-const toOutboxEntry = (e: OutboxEntry): OutboxPortEntry => ({
+const toOutboxEntry = (e: OutboxEntry): OutboxEntryView => ({
   id: e.id,
   kind: e.kind,
   shareId: e.shareId,
@@ -49,9 +49,9 @@ const toOutboxEntry = (e: OutboxEntry): OutboxPortEntry => ({
 
 /** Adapts a started AuditService to the ports the API drives. */
 export function auditPorts(audit: AuditService): {
-  audit: AuditPort
+  audit: AuditReader
   outbox: OutboxPort
-  securityLog: SecurityLogPort
+  securityLog: SecurityLogWriter
 } {
   return {
     audit: {

@@ -1,9 +1,12 @@
 /**
- * The publisher worker: one transaction in flight at a time, in outbox order. It first settles the
- * transaction it already has in flight (persisted in `chain_txs`), then takes the next job: a
- * node registration, a formed batch, the next outbox row (per-share mode) or a new batch (batch
- * mode, every `batchSize` leaves or `batchIntervalSeconds`), or a security-log head that is due.
- * Chain errors leave everything queued; the loop backs off and resumes by itself.
+ * The publisher worker, in outbox order. Each round it first settles the transactions it has in
+ * flight (persisted in `chain_txs`, oldest nonce first), then, if fewer than `maxInFlight` are in
+ * flight, sends the next job: a node registration, a formed batch, the next outbox row (per-share
+ * mode) or a new batch (batch mode, every `batchSize` leaves or `batchIntervalSeconds`), or a
+ * security-log head that is due. Per-share events go out up to `maxInFlight` at once with
+ * consecutive nonces; a batch goes alone (its first sequence is read from the chain's state).
+ * Chain errors leave everything queued; the loop waits `pollIntervalMs`, doubling after each failed
+ * round up to `maxBackoffMs` (without jitter), and resumes by itself.
  */
 import type { Db } from '../store/database.ts'
 import type { Logger } from '../log/logger.ts'
@@ -144,7 +147,7 @@ export class Publisher {
     while (!signal.aborted) {
       let busy = false
       try {
-        busy = await this.step(signal)
+        busy = await this.#step(signal)
         this.#reachable = true
         backoff = this.#init.pollIntervalMs
       } catch (err) {
@@ -180,7 +183,7 @@ export class Publisher {
    * One round: settles the transactions in flight (oldest nonce first), then sends the next job if
    * fewer than `maxInFlight` are in flight. True when something changed.
    */
-  async step(signal?: AbortSignal): Promise<boolean> {
+  async #step(signal?: AbortSignal): Promise<boolean> {
     const { sender } = this.#c
     const opts = signal ? { signal } : {}
     if (this.#preflightPending && this.#c.preflight) {

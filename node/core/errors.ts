@@ -52,9 +52,13 @@ export class AbortedError extends DmnError {
   override name = 'AbortedError'
 }
 
-/** True when `err` is an Error whose `name` is `name`. */
-export function isErrorNamed(err: unknown, name: string): boolean {
-  return err instanceof Error && err.name === name
+/**
+ * A maximum-tier share was asked of a node that has no attestation verifier: the tier needs a fresh
+ * TPM attestation of the recipient, which this node cannot check. The node's setup is missing
+ * something, the request is fine, so the API answers 503 (dependency `attestation`).
+ */
+export class AttestationNotConfiguredError extends DmnError {
+  override name = 'AttestationNotConfiguredError'
 }
 
 /**

@@ -6,18 +6,12 @@
  */
 
 import { DmnError } from './errors.ts'
-import type { Tier } from './share.ts'
+import type { AuditState, DeliveryState, ShareDirection, Tier } from './share.ts'
 
 /** Cancellation for one call. */
 export interface CallOptions {
   readonly signal?: AbortSignal
 }
-
-/** Where an outgoing share stands on the network. */
-export type DeliveryState = 'queued' | 'delivering' | 'delivered' | 'failed' | 'received'
-
-/** Where a share's audit event stands on the chain. */
-export type AuditState = 'pending' | 'sent' | 'confirmed' | 'failed'
 
 export interface ShareRequest {
   /** The plaintext, at most MAX_DATA_BYTES. */
@@ -30,7 +24,7 @@ export interface ShareRequest {
 /** A share as the node knows it. */
 export interface ShareView {
   readonly shareId: string
-  readonly direction: 'out' | 'in'
+  readonly direction: ShareDirection
   readonly dataHash: string
   readonly sender: string
   /** The recipient's PeerId. */
@@ -132,8 +126,8 @@ export interface AuditStatus {
   readonly lagSeconds: number
 }
 
-/** The audit trail as the API needs it. */
-export interface AuditService {
+/** The audit trail as the API reads it: verification, compliance history and status. */
+export interface AuditReader {
   verify(dataHash: string, options?: CallOptions): Promise<Verification>
   complianceHistory(filter: ComplianceFilter, options?: CallOptions): Promise<readonly ComplianceEvent[]>
   status(options?: CallOptions): Promise<AuditStatus>
@@ -212,7 +206,8 @@ export interface KeyRingAdmin {
   rewrap(options?: CallOptions): Promise<{ readonly rewrapped: number; readonly primaryVersion: number }>
 }
 
-export interface OutboxEntry {
+/** An audit outbox entry as operators see it. */
+export interface OutboxEntryView {
   readonly id: number
   readonly kind: string
   readonly shareId: string | null
@@ -229,9 +224,9 @@ export interface Outbox {
   list(
     filter: { readonly state?: AuditState; readonly limit: number },
     options?: CallOptions
-  ): Promise<readonly OutboxEntry[]>
+  ): Promise<readonly OutboxEntryView[]>
   /** Puts a failed entry back to pending; throws NotFoundError-like domain errors for unknown ids. */
-  retry(id: number, options?: CallOptions): Promise<OutboxEntry>
+  retry(id: number, options?: CallOptions): Promise<OutboxEntryView>
 }
 
 /** Something that happened in the node, for live observers. */
@@ -262,8 +257,8 @@ export type ApiSecurityEventKind =
   | 'api_key.revoked'
   | 'config.changed'
 
-/** The hash-chained local security log (auth results, rate-limit hits, key operations). */
-export interface SecurityLog {
+/** Writes to the hash-chained local security log (auth results, rate-limit hits, key operations). */
+export interface SecurityLogWriter {
   append(kind: ApiSecurityEventKind, detail: Record<string, unknown>): void
 }
 

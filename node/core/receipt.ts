@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { DmnError } from './errors.ts'
-import { DATA_HASH_PATTERN, isTier, SHARE_ID_PATTERN, type Tier } from './share.ts'
+import { DATA_HASH_PATTERN, isTier, PEER_ID_PATTERN, SHARE_ID_PATTERN, type Tier } from './share.ts'
 
 /**
  * The delivery receipt: what a recipient signs when it has stored a share, and what the audit trail
@@ -41,8 +41,6 @@ export interface SignedReceipt {
 export class InvalidReceiptError extends DmnError {
   override name = 'InvalidReceiptError'
 }
-
-const PEER_ID_PATTERN = /^[1-9A-HJ-NP-Za-km-z]{32,128}$/ // base58btc, as libp2p prints PeerIds
 
 /** Checks every field; throws InvalidReceiptError naming the first bad one. */
 export function validateReceiptBody(value: unknown): ReceiptBody {

@@ -1,13 +1,73 @@
 /**
- * The share domain: tiers, identifiers and limits that every layer agrees on.
+ * The share domain's vocabulary, the one place every layer takes it from: tiers and their wire
+ * codes, the delivery and audit states of a share, the shapes of identifiers, and size limits. The
+ * API's schemas, the config schema, the envelope codec and the contract encoding all use these.
  */
 
 /** Security tiers, weakest first. The tier sets the minimum checks a share must pass. */
 export const TIERS = ['standard', 'high', 'maximum'] as const
 export type Tier = (typeof TIERS)[number]
 
-/** DESIGN.md "Data in transit": data is at most 1 MiB, counted in bytes. */
+/**
+ * Each tier's codes on the wire. Both are protocol formats and never change: `envelope` is the u8 in
+ * the signed envelope header (0 is left unused, so a zeroed header names no tier); `chain` is the
+ * `uint8 tier` of the AuditTrail contract's `recordShare`, which refuses codes above maximum.
+ * Written out rather than derived from the order of TIERS, so reordering that list moves no code.
+ */
+const TIER_CODES: { readonly [T in Tier]: { readonly envelope: number; readonly chain: number } } = {
+  standard: { envelope: 1, chain: 0 },
+  high: { envelope: 2, chain: 1 },
+  maximum: { envelope: 3, chain: 2 }
+}
+
+const codesOn = (wire: 'envelope' | 'chain') =>
+  Object.freeze(Object.fromEntries(TIERS.map((t) => [t, TIER_CODES[t][wire]]))) as {
+    readonly [T in Tier]: number
+  }
+
+/** The tier's code in the envelope header. */
+export const TIER_ENVELOPE_CODE = codesOn('envelope')
+
+/** The tier's code as the AuditTrail contract records it. */
+export const TIER_CHAIN_CODE = codesOn('chain')
+
+/** The tier an envelope header's code names, or undefined for an unknown code. */
+export function tierOfEnvelopeCode(code: number): Tier | undefined {
+  return TIERS.find((t) => TIER_ENVELOPE_CODE[t] === code)
+}
+
+/** The tier a contract event's code names, or undefined for an unknown code. */
+export function tierOfChainCode(code: number): Tier | undefined {
+  return TIERS.find((t) => TIER_CHAIN_CODE[t] === code)
+}
+
+export function isTier(value: unknown): value is Tier {
+  return typeof value === 'string' && (TIERS as readonly string[]).includes(value)
+}
+
+/** Which way a share goes, seen from this node: `out` it sends, `in` it received. */
+export const SHARE_DIRECTIONS = ['out', 'in'] as const
+export type ShareDirection = (typeof SHARE_DIRECTIONS)[number]
+
+/**
+ * Where a share stands on the network: an outgoing one is `queued`, `delivering`, then `delivered`
+ * or (after its expiry) `failed`; an incoming one is `received`.
+ */
+export const DELIVERY_STATES = ['queued', 'delivering', 'delivered', 'failed', 'received'] as const
+export type DeliveryState = (typeof DELIVERY_STATES)[number]
+
+/** Where an audit event (of a share, a receipt, a node, a log anchor) stands on the chain. */
+export const AUDIT_STATES = ['pending', 'sent', 'confirmed', 'failed'] as const
+export type AuditState = (typeof AUDIT_STATES)[number]
+
+/** Data is at most 1 MiB, counted in bytes (of its UTF-8 encoding when it arrives as text). */
 export const MAX_DATA_BYTES = 1024 * 1024
+
+/** An Ethereum address: 0x and 20 bytes of hex in either case (an EIP-55 checksum is not required). */
+export const ETH_ADDRESS_PATTERN = /^0x[a-fA-F0-9]{40}$/
+
+/** A libp2p PeerId as libp2p prints it: a base58btc multihash. */
+export const PEER_ID_PATTERN = /^[1-9A-HJ-NP-Za-km-z]{32,128}$/
 
 /** A share id is 128 random bits, written as 32 lowercase hex digits. */
 export const SHARE_ID_PATTERN = /^[0-9a-f]{32}$/
@@ -15,6 +75,5 @@ export const SHARE_ID_PATTERN = /^[0-9a-f]{32}$/
 /** `data_hash` is SHA-256 of the plaintext, 64 lowercase hex digits. */
 export const DATA_HASH_PATTERN = /^[0-9a-f]{64}$/
 
-export function isTier(value: unknown): value is Tier {
-  return typeof value === 'string' && (TIERS as readonly string[]).includes(value)
-}
+/** A data hash as clients may write it: 64 hex digits in either case (the node answers in lowercase). */
+export const DATA_HASH_INPUT_PATTERN = /^[0-9a-fA-F]{64}$/

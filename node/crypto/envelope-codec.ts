@@ -1,3 +1,4 @@
+import { TIER_ENVELOPE_CODE, type Tier, isTier, tierOfEnvelopeCode } from '../core/share.ts'
 import { MAX_ENVELOPE_BYTES } from './constants.ts'
 import { EnvelopeMalformedError, EnvelopeTooLargeError } from './errors.ts'
 
@@ -13,8 +14,6 @@ import { EnvelopeMalformedError, EnvelopeTooLargeError } from './errors.ts'
  *   | recipientKeyId (32) | u8 len sender | u8 len recipient
  * The signature covers every byte before its own length prefix.
  */
-
-export type Tier = 'standard' | 'high' | 'maximum'
 
 export interface EnvelopeHeader {
   readonly v: 1
@@ -49,7 +48,7 @@ export interface EnvelopeParts {
 
 export const ENVELOPE_MAGIC = Buffer.from('DMNE', 'ascii')
 export const ENVELOPE_FORMAT_VERSION = 1
-const TIERS: readonly Tier[] = ['standard', 'high', 'maximum']
+// The length-prefixed ASCII field's own check; that a PeerId is the authenticated peer's is the p2p layer's.
 const PEER_ID = /^[A-Za-z0-9]{1,128}$/
 const HEX = (n: number) => new RegExp(`^[0-9a-f]{${n}}$`)
 const HEX32 = HEX(32)
@@ -66,7 +65,7 @@ export function validateHeader(h: EnvelopeHeader): void {
   if (!HEX32.test(h.nonce)) invalid('nonce must be 32 lowercase hex')
   if (!HEX64.test(h.senderKeyId) || !HEX64.test(h.recipientKeyId)) invalid('key ids must be 64 lowercase hex')
   if (!PEER_ID.test(h.sender) || !PEER_ID.test(h.recipient)) invalid('sender and recipient must be PeerIds')
-  if (!TIERS.includes(h.tier)) invalid(`unknown tier ${String(h.tier)}`)
+  if (!isTier(h.tier)) invalid(`unknown tier ${String(h.tier)}`)
   if (!Number.isSafeInteger(h.timestamp) || h.timestamp < 0) invalid('timestamp must be unix milliseconds')
 }
 
@@ -77,7 +76,7 @@ export function encodeHeader(h: EnvelopeHeader): Buffer {
   const fixed = Buffer.alloc(1 + 16 + 1 + 8 + 16 + 32 + 32)
   let at = fixed.writeUInt8(h.v, 0)
   at += Buffer.from(h.shareId, 'hex').copy(fixed, at)
-  at = fixed.writeUInt8(TIERS.indexOf(h.tier) + 1, at)
+  at = fixed.writeUInt8(TIER_ENVELOPE_CODE[h.tier], at)
   at = fixed.writeBigUInt64BE(BigInt(h.timestamp), at)
   at += Buffer.from(h.nonce, 'hex').copy(fixed, at)
   at += Buffer.from(h.senderKeyId, 'hex').copy(fixed, at)
@@ -137,7 +136,7 @@ export function decodeHeader(bytes: Uint8Array): EnvelopeHeader {
   const recipient = r.bytes(r.u8('recipient length'), 'recipient').toString('latin1')
   if (r.at !== bytes.length) invalid('bytes after the header fields')
   if (timestamp > BigInt(Number.MAX_SAFE_INTEGER)) invalid('timestamp out of range')
-  const tier = TIERS[tierCode - 1]
+  const tier = tierOfEnvelopeCode(tierCode)
   if (tier === undefined) invalid(`unknown tier code ${tierCode}`)
   const header = {
     v,

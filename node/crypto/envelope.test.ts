@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { MAX_ENVELOPE_BYTES } from './constants.ts'
 import { openEnvelope, peekEnvelopeHeader, sealEnvelope } from './envelope.ts'
-import type { Tier } from './envelope-codec.ts'
+import type { Tier } from '../core/share.ts'
 import { generateRsaKeyPair, keyFingerprint, type RsaKeyPairPem } from './rsa.ts'
 
 let senderSigning: RsaKeyPairPem

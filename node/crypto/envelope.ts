@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import { GCM_NONCE_BYTES, GCM_TAG_BYTES, MAX_ENVELOPE_BYTES, MAX_SHARE_PLAINTEXT_BYTES } from './constants.ts'
+import { MAX_DATA_BYTES } from '../core/share.ts'
+import { GCM_NONCE_BYTES, GCM_TAG_BYTES, MAX_ENVELOPE_BYTES } from './constants.ts'
 import {
   appendSignature,
   decodeEnvelope,
@@ -22,7 +23,7 @@ import type { ReplayGuard } from './replay-guard.ts'
 import { keyFingerprint, oaepUnwrap, oaepWrap, publicKeyPemOf, signPss, verifyPss } from './rsa.ts'
 
 /**
- * The hybrid envelope of one share for one recipient (DESIGN.md "Data in transit"): a fresh 32-byte
+ * The hybrid envelope of one share for one recipient (README "Cryptography"): a fresh 32-byte
  * content key, Fernet content encryption for `standard` and AES-256-GCM (header as associated data)
  * for `high`/`maximum`, the content key wrapped with RSA-OAEP-SHA256 to the recipient, and the
  * sender's RSA-PSS signature over header, wrapped key, IV, ciphertext and tag.
@@ -63,10 +64,8 @@ function gcmEncrypt(key: Buffer, aad: Uint8Array, plaintext: Uint8Array) {
 
 /** Seals `plaintext` for one recipient. A random nonce and the current time fill the header unless given. */
 export function sealEnvelope(input: SealEnvelopeInput): { bytes: Uint8Array; header: EnvelopeHeader } {
-  if (input.plaintext.length > MAX_SHARE_PLAINTEXT_BYTES) {
-    throw new EnvelopeTooLargeError(
-      `plaintext of ${input.plaintext.length} bytes exceeds ${MAX_SHARE_PLAINTEXT_BYTES}`
-    )
+  if (input.plaintext.length > MAX_DATA_BYTES) {
+    throw new EnvelopeTooLargeError(`plaintext of ${input.plaintext.length} bytes exceeds ${MAX_DATA_BYTES}`)
   }
   const header: EnvelopeHeader = {
     v: ENVELOPE_FORMAT_VERSION,

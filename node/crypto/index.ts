@@ -1,6 +1,6 @@
 /**
- * The crypto core's public surface (see /work/team/CRYPTO-API.md): Fernet, RSA-PSS, RSA-OAEP, the
- * key ring, the hybrid share envelope, the replay guard and node certificates. Errors: errors.ts.
+ * The crypto adapter's public surface: Fernet, RSA-PSS, RSA-OAEP, the key ring, the hybrid share
+ * envelope, the replay guard and node certificates. Errors: errors.ts.
  */
 export { fromStandardBase64, fromUrlsafeBase64, toUrlsafeBase64 } from './base64.ts'
 export {
@@ -19,7 +19,7 @@ export {
   type SealEnvelopeInput,
   sealEnvelope
 } from './envelope.ts'
-export type { EnvelopeHeader, Tier } from './envelope-codec.ts'
+export type { EnvelopeHeader } from './envelope-codec.ts'
 export * from './errors.ts'
 export {
   type FernetDecryptOptions,
@@ -40,7 +40,7 @@ export {
 } from './key-ring-open.ts'
 export {
   destroyRetiredVersions,
-  type KeyRingStatus,
+  type KeyRingReport,
   type KeyVersionStatus,
   keyRingStatus,
   type RewrapOptions,

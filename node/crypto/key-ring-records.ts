@@ -38,7 +38,8 @@ export interface KeyVersionStatus extends KeyVersionInfo {
   readonly items: number
 }
 
-export interface KeyRingStatus {
+/** The key ring and what it protects, as `dmn keys status` reports it. */
+export interface KeyRingReport {
   readonly path: string
   readonly primaryVersion: number
   readonly minimumDecryptionVersion: number
@@ -48,7 +49,7 @@ export interface KeyRingStatus {
   readonly itemsToRewrap: number
 }
 
-export function keyRingStatus(ring: KeyRing, records: StoredRecords): KeyRingStatus {
+export function keyRingStatus(ring: KeyRing, records: StoredRecords): KeyRingReport {
   const counts = records.countByKeyVersion()
   const versions = ring.versions().map((v) => ({ ...v, items: counts.get(v.version) ?? 0 }))
   return {

@@ -196,14 +196,6 @@ export class KeyRing {
     await this.#commit({ ...this.#state, secrets })
   }
 
-  async deleteSecret(name: string): Promise<boolean> {
-    if (!Object.hasOwn(this.#state.secrets, name)) return false
-    const secrets = { ...this.#state.secrets }
-    delete secrets[name]
-    await this.#commit({ ...this.#state, secrets })
-    return true
-  }
-
   /** Re-encrypts the ring under a new password and/or more PBKDF2 iterations, with a new salt. */
   async changePassword(password: string, opts: { iterations?: number } = {}): Promise<void> {
     const iterations = checkIterations(opts.iterations ?? this.#keys.kdf.iterations)

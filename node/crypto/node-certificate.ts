@@ -1,4 +1,5 @@
 import forge from 'node-forge'
+import { ETH_ADDRESS_PATTERN } from '../core/share.ts'
 import {
   certFingerprint,
   forgePrivateKey,
@@ -57,8 +58,8 @@ export interface ParsedNodeCertificate {
   readonly serialNumber: string
 }
 
+// The subject's own check (a printable name that fits the certificate); the p2p layer matches it to the peer.
 const PEER_ID = /^[A-Za-z0-9]{1,128}$/
-const ETH = /^0x[a-fA-F0-9]{40}$/
 
 export function nodeCertificateExtensions(input: {
   peerId: string
@@ -66,7 +67,7 @@ export function nodeCertificateExtensions(input: {
   ethAddress?: string
 }) {
   if (!PEER_ID.test(input.peerId)) throw new CertificateMalformedError('peerId is not a PeerId')
-  if (input.ethAddress !== undefined && !ETH.test(input.ethAddress)) {
+  if (input.ethAddress !== undefined && !ETH_ADDRESS_PATTERN.test(input.ethAddress)) {
     throw new CertificateMalformedError('ethAddress is not a 0x-prefixed 20-byte hex address')
   }
   return [

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { AttestationNotConfiguredError } from '../core/errors.ts'
+import { SHARE_ID_PATTERN } from '../core/share.ts'
 import { ATTEST_PROTOCOL, MAX_CONTROL_FRAME_BYTES } from './constants.ts'
-import { FrameMalformedError, InvalidShareRequestError } from './errors.ts'
+import { FrameMalformedError } from './errors.ts'
 import { decodeMessage, encodeMessage, frameStream, refusalFrom } from './framing.ts'
 import { type InboundStreamInit, serveInboundStream } from './inbound-stream.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
@@ -43,7 +45,6 @@ const NO_TPM = {
 }
 
 const NONCE_BYTES = 16
-const PAYLOAD_ID = /^[0-9a-f]{32}$/
 
 /**
  * `/dmn/attest/1.0.0`: before a maximum-tier share leaves, the sender sends
@@ -88,10 +89,7 @@ export class AttestProtocol {
    */
   async challenge(peerId: string, payloadId: string, options: { signal: AbortSignal }): Promise<void> {
     const verify = this.#init.attestation?.verify
-    if (!verify)
-      throw new InvalidShareRequestError('maximum tier needs an attestation verifier', {
-        field: 'security_tier'
-      })
+    if (!verify) throw new AttestationNotConfiguredError('maximum tier needs an attestation verifier')
     const challenge = { payloadId, nonce: new Uint8Array(randomBytes(NONCE_BYTES)) }
     const signal = AbortSignal.any([options.signal, AbortSignal.timeout(this.#init.timeoutMs)])
     const stream = await this.#init.libp2p.dialProtocol(peerIdFromString(peerId), ATTEST_PROTOCOL, { signal })
@@ -116,7 +114,7 @@ export class AttestProtocol {
 function parseChallenge(message: Record<string, unknown>): AttestationChallenge {
   const payloadId = message['payload_id']
   const nonce = message['nonce']
-  if (typeof payloadId !== 'string' || !PAYLOAD_ID.test(payloadId))
+  if (typeof payloadId !== 'string' || !SHARE_ID_PATTERN.test(payloadId))
     throw new FrameMalformedError('attestation challenge without a payload id')
   if (typeof nonce !== 'string' || !new RegExp(`^[0-9a-f]{${NONCE_BYTES * 2}}$`).test(nonce))
     throw new FrameMalformedError(`attestation challenge nonce must be ${NONCE_BYTES} bytes of hex`)

@@ -1,12 +1,12 @@
 /** Protocol ids and limits of the peer-to-peer layer. */
 
-/** DESIGN.md "Data in transit": the share protocol, versioned. */
+/** The share protocol, versioned (README "Peer to peer"). */
 export const SHARE_PROTOCOL = '/dmn/share/1.0.0'
-/** Issue 4: serve a share again by data hash, only to its recipient. */
+/** Serves a share again by data hash, only to its recipient. */
 export const FETCH_PROTOCOL = '/dmn/fetch/1.0.0'
 /** Node certificates are exchanged on connect over this protocol. */
 export const CERT_PROTOCOL = '/dmn/cert/1.0.0'
-/** DESIGN.md "Maximum tier": the sender challenges the recipient for a TPM quote. */
+/** The sender challenges a maximum-tier recipient for a TPM quote (README "Maximum tier: TPM attestation"). */
 export const ATTEST_PROTOCOL = '/dmn/attest/1.0.0'
 /** Our own DHT namespace, so the node never joins the public IPFS DHT by accident. */
 export const DHT_PROTOCOL = '/dmn/kad/1.0.0'
@@ -24,8 +24,6 @@ export const MAX_CONTROL_FRAME_BYTES = 64 * 1024
 /** Secret name of the libp2p identity key inside the key ring. */
 export const LIBP2P_KEY_SECRET = 'libp2p-identity'
 
-/** Per-stream budget: a share of 1 MiB over loopback takes milliseconds; slow peers get this long. */
-export const DEFAULT_STREAM_TIMEOUT_MS = 30_000
 /** Writing a refusal frame (well under 1 KiB) has its own deadline: the stream's may have passed. */
 export const REFUSAL_WRITE_TIMEOUT_MS = 5_000
 /**
@@ -34,16 +32,5 @@ export const REFUSAL_WRITE_TIMEOUT_MS = 5_000
  * resetting it unanswered; still a cap, since every open stream holds read and write buffers.
  */
 export const MAX_INBOUND_STREAMS_PER_PROTOCOL = 128
-/** Exponential backoff of delivery retries, with full jitter. */
-export const DEFAULT_RETRY_BASE_MS = 1_000
-export const DEFAULT_RETRY_MAX_MS = 5 * 60_000
-/** A share that cannot be delivered within a day is marked failed (visible, with its last error). */
-export const DEFAULT_SHARE_EXPIRY_MS = 24 * 60 * 60_000
-/** How often the health monitor pings connected peers. */
-export const DEFAULT_HEALTH_INTERVAL_MS = 30_000
-/** Inbound limits per peer (issue 4, item 7). */
-export const DEFAULT_INBOUND_MESSAGES_PER_SECOND = 50
-export const DEFAULT_INBOUND_BYTES_PER_SECOND = 32 * 1024 * 1024
-export const DEFAULT_INBOUND_CONCURRENT_STREAMS = 8
 /** A peer is healthy when at least this share of recent contacts succeeded. */
 export const HEALTHY_SUCCESS_RATE = 0.5

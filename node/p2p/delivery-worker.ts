@@ -1,4 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
+import { AttestationNotConfiguredError } from '../core/errors.ts'
 import type { SignedReceipt } from '../core/receipt.ts'
 import { keyFingerprint, sealEnvelope } from '../crypto/index.ts'
 import type { Logger } from '../log/logger.ts'
@@ -6,13 +7,7 @@ import type { Db } from '../store/database.ts'
 import type { RecordRepository } from '../store/records.ts'
 import type { ShareRepository, ShareRow } from '../store/shares.ts'
 import { type CertificateExchange, isCertificateVerdict } from './cert-exchange.ts'
-import {
-  errorName,
-  InvalidShareRequestError,
-  RecipientUnreachableError,
-  RecordNotFoundError,
-  RemoteRefusalError
-} from './errors.ts'
+import { errorName, RecipientUnreachableError, RecordNotFoundError, RemoteRefusalError } from './errors.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
 import { sendEnvelope, verifyReceipt } from './share-protocol.ts'
 import type { TrafficStats } from './stats.ts'
@@ -189,9 +184,7 @@ export class DeliveryWorker {
       assertTrustFor(share.tier, recipient.trust, recipient.peerId)
       if (share.tier === 'maximum') {
         if (!this.#init.attestRecipient)
-          throw new InvalidShareRequestError('maximum tier needs an attestation verifier', {
-            field: 'security_tier'
-          })
+          throw new AttestationNotConfiguredError('maximum tier needs an attestation verifier')
         await this.#init.attestRecipient(share.recipient, share.shareId, { signal })
       }
       const plaintext = this.#init.records.read(share.dataHash)

@@ -9,7 +9,7 @@ import type { P2pInit } from './p2p-types.ts'
  */
 export function p2pInitFromConfig(
   config: Pick<Config, 'p2p' | 'crypto'>,
-  extras: Pick<P2pInit, 'hooks' | 'attestRecipient' | 'attestation' | 'ethAddress'> = {}
+  extras: Pick<P2pInit, 'hooks' | 'attestation' | 'ethAddress'> = {}
 ): P2pInit {
   const p2p = config.p2p
   return {
@@ -31,7 +31,6 @@ export function p2pInitFromConfig(
     replayWindowSeconds: config.crypto.replayWindowSeconds,
     limits: p2p.limits,
     hooks: extras.hooks,
-    attestRecipient: extras.attestRecipient,
     attestation: extras.attestation
   }
 }

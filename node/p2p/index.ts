@@ -25,8 +25,8 @@ export type {
   P2pInit,
   P2pKeyRing,
   QueuedShare,
-  ShareView
+  P2pShareView
 } from './p2p-types.ts'
 export type { RefusalCount, RefusalSnapshot } from './refusal-counts.ts'
-export type { NetworkStats } from './stats.ts'
+export type { P2pStats } from './stats.ts'
 export { minimumTrustFor, type TrustMode } from './trust.ts'

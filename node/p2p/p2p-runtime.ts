@@ -23,7 +23,7 @@ import { HealthMonitor } from './health-monitor.ts'
 import { createDmnLibp2p, type DmnLibp2p, loadOrCreateIdentity } from './libp2p-node.ts'
 import { InboundLimits } from './limits.ts'
 import { PeerBook } from './peer-book.ts'
-import type { P2pComponents, P2pEvents, P2pInit, ShareView } from './p2p-types.ts'
+import type { P2pComponents, P2pEvents, P2pInit, P2pShareView } from './p2p-types.ts'
 import { ShareReceiver } from './share-protocol.ts'
 import { TrafficStats } from './stats.ts'
 import { TrustPolicy } from './trust.ts'
@@ -56,7 +56,7 @@ export interface RuntimeEvents {
 }
 
 /** A share row as the API shows it (receipt parsed, no internal columns). */
-export function shareView(row: ShareRow): ShareView {
+export function shareView(row: ShareRow): P2pShareView {
   return {
     shareId: row.shareId,
     direction: row.direction,
@@ -187,11 +187,9 @@ export async function startRuntime(
     retryBaseMs: init.retryBaseMs,
     retryMaxMs: init.retryMaxMs,
     concurrency: init.deliveryConcurrency,
-    attestRecipient:
-      init.attestRecipient ??
-      (attest.verifies
-        ? (peerId, shareId, options) => attest.challenge(peerId, shareId, options)
-        : undefined),
+    attestRecipient: attest.verifies
+      ? (peerId, shareId, options) => attest.challenge(peerId, shareId, options)
+      : undefined,
     onReceiptStored: init.hooks?.onReceiptStored,
     onDelivered: (share, receipt) => events.emit('share:delivered', { share: shareView(share), receipt }),
     onAttemptFailed: (share, err, final) =>

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { AttestationNotConfiguredError } from '../core/errors.ts'
 import type { Startable } from '../core/lifecycle.ts'
-import { isTier, MAX_DATA_BYTES, type Tier } from '../core/share.ts'
+import { ETH_ADDRESS_PATTERN, isTier, MAX_DATA_BYTES, type Tier } from '../core/share.ts'
 import type { Logger } from '../log/logger.ts'
 import { dataHashOf } from '../store/records.ts'
-import type { ShareState } from '../store/shares.ts'
 import {
   errorName,
   InvalidShareRequestError,
@@ -18,11 +18,9 @@ import {
 import type { DmnLibp2p } from './libp2p-node.ts'
 import type { PeerEntry } from './peer-book.ts'
 import { type P2pRuntime, shareView, startRuntime, stopRuntime } from './p2p-runtime.ts'
-import type { P2pComponents, P2pEvents, P2pInit, QueuedShare, ShareView } from './p2p-types.ts'
+import type { P2pComponents, P2pEvents, P2pInit, QueuedShare, P2pShareView } from './p2p-types.ts'
 import type { RefusalSnapshot } from './refusal-counts.ts'
-import type { NetworkStats } from './stats.ts'
-
-const ETH_ADDRESS = /^0x[a-fA-F0-9]{40}$/
+import type { P2pStats } from './stats.ts'
 
 /**
  * The peer-to-peer component: a libp2p node with the share, fetch and certificate protocols, the
@@ -99,10 +97,9 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
     if (input.data.byteLength > MAX_DATA_BYTES) {
       throw new InvalidShareRequestError(`data of ${input.data.byteLength} bytes exceeds ${MAX_DATA_BYTES}`)
     }
-    if (tier === 'maximum' && !this.#init.attestRecipient && !this.#init.attestation?.verify) {
-      throw new InvalidShareRequestError(
-        'the maximum tier needs TPM attestation, which this node is not configured for',
-        { field: 'security_tier' }
+    if (tier === 'maximum' && !this.#init.attestation?.verify) {
+      throw new AttestationNotConfiguredError(
+        'the maximum tier needs TPM attestation, which this node is not configured for'
       )
     }
     const recipient = this.#resolveRecipient(input.recipient)
@@ -137,7 +134,7 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
 
   #resolveRecipient(label: string): string {
     if (typeof label !== 'string') throw new UnknownRecipientError('recipient must be a string')
-    if (ETH_ADDRESS.test(label)) {
+    if (ETH_ADDRESS_PATTERN.test(label)) {
       const peer = this.#state().peerBook.getByEthAddress(label)
       if (!peer) throw new UnknownRecipientError(`no known peer has Ethereum address ${label}`)
       return peer.peerId
@@ -151,24 +148,19 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
     }
   }
 
-  getShare(shareId: string): ShareView {
+  getShare(shareId: string): P2pShareView {
     const row = this.#state().shares.get(shareId)
     if (!row) throw new ShareNotFoundError(`no share ${shareId}`)
     return shareView(row)
   }
 
   /** Shares of a record, sent and received, newest first. */
-  sharesOf(dataHash: string): ShareView[] {
+  sharesOf(dataHash: string): P2pShareView[] {
     return this.#state().shares.listByDataHash(dataHash).map(shareView)
   }
 
-  /** The outgoing delivery list (outbox view), optionally filtered by state. */
-  listDeliveries(opts: { state?: ShareState; limit?: number; offset?: number } = {}): ShareView[] {
-    return this.#state().shares.listOutgoing(opts).map(shareView)
-  }
-
   /** A failed share goes back to the queue with a fresh expiry; a queued one becomes due now. */
-  retryShare(shareId: string): ShareView {
+  retryShare(shareId: string): P2pShareView {
     const { shares, worker } = this.#state()
     const row = shares.get(shareId)
     if (row?.direction !== 'out') throw new ShareNotFoundError(`no outgoing share ${shareId}`)
@@ -248,7 +240,7 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
     return connection.remotePeer.toString()
   }
 
-  stats(): NetworkStats {
+  stats(): P2pStats {
     const { peerBook, libp2p, stats, shares } = this.#state()
     const peers = peerBook.list()
     const latencies = peers.map((p) => p.latencyMs).filter((l): l is number => l !== null)

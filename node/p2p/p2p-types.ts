@@ -1,10 +1,9 @@
 import type { SignedReceipt } from '../core/receipt.ts'
-import type { Tier } from '../core/share.ts'
+import type { DeliveryState, ShareDirection, Tier } from '../core/share.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
-import type { ShareDirection, ShareRow, ShareState } from '../store/shares.ts'
+import type { ShareRow } from '../store/shares.ts'
 import type { P2pAttestation } from './attest-protocol.ts'
-import type { AttestRecipient } from './delivery-worker.ts'
 import type { PeerTrust } from './peer-book.ts'
 import type { TrustMode } from './trust.ts'
 
@@ -70,11 +69,9 @@ export interface P2pInit {
     readonly concurrentStreams: number
   }
   readonly hooks?: P2pHooks | undefined
-  /** Checks a maximum-tier recipient's TPM attestation; without it maximum shares are refused. */
-  readonly attestRecipient?: AttestRecipient | undefined
   /**
    * TPM attestation over `/dmn/attest/1.0.0`: answers peers' challenges and, with `verify`, checks
-   * maximum-tier recipients (used when no `attestRecipient` is given).
+   * maximum-tier recipients; without `verify` maximum-tier shares are refused.
    */
   readonly attestation?: P2pAttestation | undefined
 }
@@ -86,8 +83,8 @@ export interface QueuedShare {
   readonly state: 'queued'
 }
 
-/** A share as the API shows it. */
-export interface ShareView {
+/** A share as the p2p layer knows it: its delivery state, retry schedule and receipt. */
+export interface P2pShareView {
   readonly shareId: string
   readonly direction: ShareDirection
   readonly dataHash: string
@@ -95,7 +92,7 @@ export interface ShareView {
   readonly recipient: string
   readonly recipientLabel: string | null
   readonly tier: Tier
-  readonly state: ShareState
+  readonly state: DeliveryState
   readonly attempts: number
   readonly nextAttemptAt: string | null
   readonly expiresAt: string | null
@@ -107,10 +104,10 @@ export interface ShareView {
 
 /** Events of the P2P service (for logs and Server-Sent Events). */
 export type P2pEvents = {
-  'share:queued': [{ share: ShareView }]
-  'share:delivered': [{ share: ShareView; receipt: SignedReceipt }]
-  'share:attempt-failed': [{ share: ShareView; error: string; final: boolean }]
-  'share:received': [{ share: ShareView; receipt: SignedReceipt }]
+  'share:queued': [{ share: P2pShareView }]
+  'share:delivered': [{ share: P2pShareView; receipt: SignedReceipt }]
+  'share:attempt-failed': [{ share: P2pShareView; error: string; final: boolean }]
+  'share:received': [{ share: P2pShareView; receipt: SignedReceipt }]
   'peer:verified': [{ peerId: string; trust: PeerTrust }]
   refused: [{ peerId: string; protocol: string; error: string; message: string }]
 }

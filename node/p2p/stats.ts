@@ -24,8 +24,8 @@ export class TrafficStats {
   }
 }
 
-/** What the API shows as network stats. */
-export interface NetworkStats {
+/** The p2p layer's peer and traffic figures (the API's NetworkStats and /health are made from them). */
+export interface P2pStats {
   readonly peerId: string
   readonly totalPeers: number
   readonly healthyPeers: number

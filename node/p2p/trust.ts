@@ -9,7 +9,7 @@ import {
 import type { PeerBook, PeerEntry, PeerTrust } from './peer-book.ts'
 
 /**
- * The trust policy (DESIGN.md "Identity and trust"). A peer's node certificate is accepted only when it
+ * The trust policy (README "Peer to peer"). A peer's node certificate is accepted only when it
  * names the authenticated remote PeerId; trust then comes, in rising strength, from pinning on first
  * contact, the operator allowlist, or a chain to a configured consortium CA. A pinned key that changes
  * is refused: the old binding stays until an operator removes it.
@@ -38,7 +38,7 @@ export interface VerifiedPeer {
 const RANK: Record<PeerTrust, number> = { unknown: 0, pinned: 1, allowlisted: 2, ca: 3 }
 
 /**
- * The tier's minimum trust. DESIGN.md: standard >= signature with nonce (a pinned key is enough);
+ * The tier's minimum trust: standard >= signature with nonce (a pinned key is enough);
  * high and maximum need trust the operator established (allowlist) or a CA chain. Maximum adds a TPM
  * attestation, which the sender checks before sealing.
  */

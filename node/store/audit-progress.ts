@@ -1,4 +1,4 @@
-import type { AuditState } from '../core/ports.ts'
+import type { AuditState } from '../core/share.ts'
 import type { Db } from './database.ts'
 
 /**

@@ -1,4 +1,4 @@
-import type { Tier } from '../core/share.ts'
+import type { DeliveryState, ShareDirection, Tier } from '../core/share.ts'
 import type { Db } from './database.ts'
 
 /**
@@ -6,9 +6,6 @@ import type { Db } from './database.ts'
  * committed before any network I/O and moves queued -> delivering -> delivered | failed (back to
  * queued on a retryable error). Incoming shares are stored once per share id ('received').
  */
-
-export type ShareDirection = 'out' | 'in'
-export type ShareState = 'queued' | 'delivering' | 'delivered' | 'failed' | 'received'
 
 export interface ShareRow {
   readonly shareId: string
@@ -19,7 +16,7 @@ export interface ShareRow {
   readonly recipient: string
   readonly recipientLabel: string | null
   readonly tier: Tier
-  readonly state: ShareState
+  readonly state: DeliveryState
   /** JSON of the signed receipt (UTF-8), once there is one. */
   readonly receipt: Uint8Array | null
   readonly attempts: number
@@ -39,7 +36,7 @@ interface RawShareRow {
   recipient: string
   recipient_label: string | null
   tier: Tier
-  state: ShareState
+  state: DeliveryState
   receipt: Uint8Array | null
   attempts: number
   next_attempt_ms: number | null
@@ -90,7 +87,7 @@ function toRow(r: RawShareRow): ShareRow {
 
 const now = () => new Date().toISOString()
 
-type ListFilter = { direction?: ShareDirection; state?: ShareState; limit?: number; offset?: number }
+type ListFilter = { direction?: ShareDirection; state?: DeliveryState; limit?: number; offset?: number }
 
 /** Repository over `shares`. Synchronous, so it composes inside a caller's `db.transaction()`. */
 export class ShareRepository {
@@ -145,7 +142,7 @@ export class ShareRepository {
       state: list('WHERE state = ?'),
       both: list('WHERE direction = ? AND state = ?')
     }
-    this.#ids = db.prepare<[{ state: ShareState | null; limit: number }], { share_id: string }>(
+    this.#ids = db.prepare<[{ state: DeliveryState | null; limit: number }], { share_id: string }>(
       `SELECT share_id FROM shares WHERE (@state IS NULL OR state = @state)
        ORDER BY created_at DESC, share_id LIMIT @limit`
     )
@@ -254,12 +251,12 @@ export class ShareRepository {
   }
 
   /** Outgoing shares, optionally of one state, newest first: the delivery list. */
-  listOutgoing(opts: { state?: ShareState; limit?: number; offset?: number } = {}): ShareRow[] {
+  listOutgoing(opts: { state?: DeliveryState; limit?: number; offset?: number } = {}): ShareRow[] {
     return this.list({ ...opts, direction: 'out' })
   }
 
   /** Ids of the newest `limit` shares of either direction, optionally of one state, newest first. */
-  listIds(opts: { state?: ShareState | undefined; limit: number }): string[] {
+  listIds(opts: { state?: DeliveryState | undefined; limit: number }): string[] {
     return this.#ids.all({ state: opts.state ?? null, limit: opts.limit }).map((r) => r.share_id)
   }
 

@@ -252,7 +252,9 @@ describe('hostile input on a real socket', () => {
   it('never sends a stack trace, even for an unexpected failure', async () => {
     const original = h.ports.network.stats
     h.ports.network.stats = async () => {
-      throw new TypeError("Cannot read properties of undefined (reading 'x') at /work/node/p2p/stats.ts:10")
+      throw new TypeError(
+        "Cannot read properties of undefined (reading 'x') at /srv/dmn/node/p2p/stats.ts:10"
+      )
     }
     try {
       const res = await fetch(`${base}/network/stats`, { headers: { 'x-api-key': key } })

@@ -188,6 +188,6 @@ describe('maximum tier: the sender attests the recipient over /dmn/attest/1.0.0'
   it('still refuses to queue a maximum-tier share on a node that cannot verify', () => {
     expect(() =>
       c.p2p.shareData({ data: new Uint8Array(1), recipient: a.p2p.peerId, tier: 'maximum' })
-    ).toThrow(expect.objectContaining({ name: 'InvalidShareRequestError', field: 'security_tier' }))
+    ).toThrow(expect.objectContaining({ name: 'AttestationNotConfiguredError' }))
   })
 })

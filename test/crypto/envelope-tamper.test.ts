@@ -10,9 +10,9 @@ import {
   ReplayGuard,
   type RsaKeyPairPem,
   sealEnvelope,
-  signPss,
-  type Tier
+  signPss
 } from '../../node/crypto/index.ts'
+import type { Tier } from '../../node/core/share.ts'
 import {
   appendSignature,
   decodeEnvelope,

@@ -12,7 +12,7 @@ import {
   MAX_FRAME_BYTES,
   type P2pEvents,
   SHARE_PROTOCOL,
-  type ShareView
+  type P2pShareView
 } from '../../node/p2p/index.ts'
 import { decodeMessage, encodeFrameHeader, encodeMessage, frameStream } from '../../node/p2p/framing.ts'
 import { createDmnLibp2p, type DmnLibp2p } from '../../node/p2p/libp2p-node.ts'
@@ -159,7 +159,7 @@ describe('refusals that name their reason', () => {
         return delivered && refused && { delivered, refused, v }
       })
     const { delivered, refused, v } = await byState()
-    const untouched = v.find((s) => s !== delivered && s !== refused) as ShareView
+    const untouched = v.find((s) => s !== delivered && s !== refused) as P2pShareView
     // The recipient's hint (about 100 s for its next message) wins over the 50 ms backoff, cut to the cap.
     expect(Date.parse(refused.nextAttemptAt!)).toBeGreaterThanOrEqual(before + RETRY_MAX_MS)
     expect(refused.attempts).toBe(1)

@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
+import { DELIVERY_STATES, SHARE_ID_PATTERN } from '../../../node/core/share.ts'
 import type { ApiEnv } from '../../context.ts'
 import type { ExternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
@@ -10,13 +11,13 @@ import { ShareListSchema, ShareRequestSchema, ShareResourceSchema } from '../../
 const ShareIdParams = z.object({
   share_id: z
     .string()
-    .regex(/^[0-9a-f]{32}$/, { message: 'share_id must be 32 lowercase hex digits' })
+    .regex(SHARE_ID_PATTERN, { message: 'share_id must be 32 lowercase hex digits' })
     .openapi({ param: { name: 'share_id', in: 'path' }, example: '5f0c2a0e9b7d4c1e8a6b3d2f1e0c9b8a' })
 })
 
 const ListQuery = z.object({
   state: z
-    .enum(['queued', 'delivering', 'delivered', 'failed', 'received'])
+    .enum(DELIVERY_STATES)
     .optional()
     .openapi({ param: { name: 'state', in: 'query' } }),
   limit: limitQuery(1000, 100)

@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
-import type { OutboxEntry } from '../../../node/core/ports.ts'
+import type { OutboxEntryView } from '../../../node/core/ports.ts'
+import { AUDIT_STATES } from '../../../node/core/share.ts'
 import type { ApiEnv } from '../../context.ts'
 import type { InternalApiPorts } from '../../deps.ts'
 import { listPeers } from '../../operations.ts'
@@ -8,7 +9,7 @@ import { ErrorSchema, limitQuery, notFoundResponse } from '../../schemas/common.
 import { OutboxEntrySchema, OutboxIdParams, PeerIdParams } from '../../schemas/internal.ts'
 import { PeerListSchema, PeerSchema, PeersQuerySchema } from '../../schemas/network.ts'
 
-function outboxEntry(e: OutboxEntry): z.infer<typeof OutboxEntrySchema> {
+function outboxEntry(e: OutboxEntryView): z.infer<typeof OutboxEntrySchema> {
   return {
     id: e.id,
     kind: e.kind,
@@ -78,7 +79,7 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
       request: {
         query: z.object({
           state: z
-            .enum(['pending', 'sent', 'confirmed', 'failed'])
+            .enum(AUDIT_STATES)
             .optional()
             .openapi({ param: { name: 'state', in: 'query' } }),
           limit: limitQuery(1000, 100)

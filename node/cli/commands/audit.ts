@@ -12,6 +12,7 @@ import {
 import { verifyLogAnchors } from '../../audit/log-anchors.ts'
 import { verifyDataHash } from '../../audit/verify.ts'
 import { UsageError } from '../../core/errors.ts'
+import { AUDIT_STATES, type AuditState, DATA_HASH_PATTERN } from '../../core/share.ts'
 import type { Db } from '../../store/database.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
@@ -67,7 +68,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .command('verify <dataHash>')
     .description('look a data hash up on chain and check the local receipts and proofs')
     .action((dataHash: string) => {
-      if (!/^[0-9a-f]{64}$/.test(dataHash)) throw new UsageError('dataHash must be 64 lowercase hex digits')
+      if (!DATA_HASH_PATTERN.test(dataHash)) throw new UsageError('dataHash must be 64 lowercase hex digits')
       return withDb(async (db) => {
         const c = await connectChain(ctx.config(), db)
         const result = await verifyDataHash(c, dataHash)
@@ -100,8 +101,8 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
   audit
     .command('outbox')
     .description('audit events waiting for or done with the chain')
-    .option('--state <state>', 'pending | sent | confirmed | failed')
-    .action((o: { state?: 'pending' | 'sent' | 'confirmed' | 'failed' }) =>
+    .option('--state <state>', AUDIT_STATES.join(' | '))
+    .action((o: { state?: AuditState }) =>
       withDb((db) => {
         for (const row of listOutbox(db, o.state ? { state: o.state } : {})) ctx.print(JSON.stringify(row))
       })
