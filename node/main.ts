@@ -8,6 +8,7 @@ import { KeyRingService } from './crypto/key-ring-service.ts'
 import { Lifecycle, type Startable } from './core/lifecycle.ts'
 import { componentLogger, type Logger } from './log/logger.ts'
 import { P2pService, p2pInitFromConfig } from './p2p/index.ts'
+import { auditRepositories } from './store/audit-repositories.ts'
 import { StoreService } from './store/store-service.ts'
 
 /**
@@ -50,7 +51,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
   // The node's Ethereum key lives in the key ring unless chain.privateKey is configured.
   const audit = new AuditService(
     {
-      store,
+      repositories: () => auditRepositories(store.db),
       logger: componentLogger(logger, 'audit'),
       keyRing: {
         getSecret: (name) => keyRing.ring.getSecret(name),
