@@ -82,6 +82,14 @@ interface RawJobRow {
   leaf: string | null
 }
 
+// Aggregates without GROUP BY: always one row.
+interface DepthRow {
+  pending: number | null
+  sent: number | null
+  failed: number | null
+  oldest: string | null
+}
+
 const toEntry = (r: RawEntry): OutboxEntry => ({
   id: r.id,
   kind: r.kind,
@@ -164,10 +172,7 @@ export class OutboxRepository {
     this.#retryRow = db.prepare(
       `UPDATE outbox SET state = 'pending', last_error = NULL, next_attempt_ms = NULL, updated_at = ? WHERE id = ?`
     )
-    this.#depth = db.prepare<
-      [],
-      { pending: number | null; sent: number | null; failed: number | null; oldest: string | null }
-    >(
+    this.#depth = db.prepare<[], DepthRow>(
       `SELECT sum(state = 'pending') AS pending, sum(state = 'sent') AS sent, sum(state = 'failed') AS failed,
               min(CASE WHEN state IN ('pending', 'sent') THEN created_at END) AS oldest
        FROM outbox`
@@ -244,12 +249,7 @@ export class OutboxRepository {
   }
 
   depth(): OutboxDepth {
-    const r = this.#depth.get() as {
-      pending: number | null
-      sent: number | null
-      failed: number | null
-      oldest: string | null
-    }
+    const r = this.#depth.get() as DepthRow
     return { pending: r.pending ?? 0, sent: r.sent ?? 0, failed: r.failed ?? 0, oldestPendingAt: r.oldest }
   }
 
