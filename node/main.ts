@@ -9,6 +9,7 @@ import { Lifecycle, type Startable } from './core/lifecycle.ts'
 import { checkListenPorts, translateListenError } from './listen-ports.ts'
 import { componentLogger, type Logger } from './log/logger.ts'
 import { P2pService, p2pInitFromConfig } from './p2p/index.ts'
+import { auditRepositories } from './store/audit-repositories.ts'
 import { EnrolmentRepository } from './store/enrolments.ts'
 import { RecordRepository } from './store/records.ts'
 import { StoreService } from './store/store-service.ts'
@@ -56,7 +57,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
   // The node's Ethereum key lives in the key ring unless chain.privateKey is configured.
   const audit = new AuditService(
     {
-      store,
+      repositories: () => auditRepositories(store.db),
       logger: componentLogger(logger, 'audit'),
       keyRing: {
         getSecret: (name) => keyRing.ring.getSecret(name),

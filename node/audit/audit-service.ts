@@ -9,7 +9,8 @@ import type { Config } from '../../config/index.ts'
 import type { Startable } from '../core/lifecycle.ts'
 import type { ReceiptBody } from '../core/receipt.ts'
 import type { Logger } from '../log/logger.ts'
-import type { Db } from '../store/database.ts'
+import type { AuditRepositories } from '../store/audit-repositories.ts'
+import type { OutboxRepository } from '../store/outbox.ts'
 import { recordConfigChanges } from './config-changes.ts'
 import { ETH_KEY_SECRET } from './constants.ts'
 import { checkBytecode } from './deploy.ts'
@@ -39,7 +40,11 @@ export interface SecretStore {
 }
 
 export interface AuditComponents {
-  readonly store: { readonly db: Db }
+  /**
+   * The audit trail's repositories over the node's database; called once, when first needed (at
+   * start, or for the security log), since the store opens the database only at its own start.
+   */
+  readonly repositories: () => AuditRepositories
   readonly logger: Logger
   /** Holds the node's Ethereum key when `chain.privateKey` is not configured. */
   readonly keyRing?: SecretStore
@@ -61,16 +66,30 @@ export class AuditService implements Startable {
   #securityLog: SecurityLog | undefined
   #contract: { address: string; deployBlock: number; chainId: number } | undefined
   #account: string | undefined
+  #repos: AuditRepositories | undefined
 
   constructor(components: AuditComponents, init: AuditInit) {
     this.#c = components
     this.#init = init
   }
 
+  get #repositories(): AuditRepositories {
+    this.#repos ??= this.#c.repositories()
+    return this.#repos
+  }
+
   /** The hash-chained security log; usable once the store is open. */
   get securityLog(): SecurityLog {
-    this.#securityLog ??= new SecurityLog(this.#c.store.db)
+    this.#securityLog ??= new SecurityLog(this.#repositories.securityLog)
     return this.#securityLog
+  }
+
+  /**
+   * The audit outbox; usable once the store is open. The p2p hooks write a share's events through
+   * it inside the share's own transaction (see auditHooks).
+   */
+  get outbox(): OutboxRepository {
+    return this.#repositories.outbox
   }
 
   get contractAddress(): string | undefined {
@@ -100,10 +119,10 @@ export class AuditService implements Startable {
   }
 
   async start(): Promise<void> {
-    const db = this.#c.store.db
+    const repos = this.#repositories
     const log = this.#c.logger
     if (this.#init.configSnapshot !== undefined)
-      recordConfigChanges(db, this.securityLog, this.#init.configSnapshot)
+      recordConfigChanges(repos, this.securityLog, this.#init.configSnapshot)
     const wallet = new Wallet(await this.#privateKey())
     this.#account = wallet.address
     if (!this.#init.rpcUrl) {
@@ -120,7 +139,9 @@ export class AuditService implements Startable {
       this.#contract = await connectContract(rpc, wallet, this.#init, this.#embedded !== undefined)
     } catch (err) {
       const known =
-        err instanceof ChainUnavailableError && !this.#embedded ? lastKnownChain(db, this.#init) : undefined
+        err instanceof ChainUnavailableError && !this.#embedded
+          ? lastKnownChain(repos, this.#init)
+          : undefined
       if (!known) {
         await this.#embedded?.stop()
         throw err
@@ -134,9 +155,9 @@ export class AuditService implements Startable {
       deferredCheck = () => checkBytecode(rpc, known.address)
     }
     const { address, deployBlock, chainId } = this.#contract
-    resetIfChainChanged(db, log, `${chainId}:${address.toLowerCase()}:${wallet.address.toLowerCase()}`)
-    repairInFlight(db)
-    const sender = new TxSender(rpc, wallet, db, {
+    resetIfChainChanged(repos, log, `${chainId}:${address.toLowerCase()}:${wallet.address.toLowerCase()}`)
+    repairInFlight(repos)
+    const sender = new TxSender(rpc, wallet, repos, {
       contractAddress: address,
       chainId,
       confirmations: this.#init.confirmations,
@@ -144,7 +165,7 @@ export class AuditService implements Startable {
     })
     this.#publisher = new Publisher(
       {
-        db,
+        repos,
         rpc,
         sender,
         contractAddress: address,
@@ -199,7 +220,7 @@ export class AuditService implements Startable {
     if (!this.#rpc || !this.#contract || !this.#publisher)
       throw new AuditNotReadyError('audit trail is not started')
     return {
-      db: this.#c.store.db,
+      repos: this.#repositories,
       rpc: this.#rpc,
       contractAddress: this.#contract.address,
       deployBlock: this.#contract.deployBlock,
@@ -224,13 +245,13 @@ export class AuditService implements Startable {
 
   /** Share history from the local event index. */
   history(filter: HistoryFilter = {}): HistoryEntry[] {
-    return history(this.#c.store.db, filter)
+    return history(this.#repositories.events, filter)
   }
 
   /** Rebuilds the event index from the chain; returns the number of rows. */
   reindex(opts: { signal?: AbortSignal } = {}): Promise<number> {
     const r = this.#ready()
-    return reindex(r.db, r.rpc, r.contractAddress, r.deployBlock, opts)
+    return reindex(r.repos, r.rpc, r.contractAddress, r.deployBlock, opts)
   }
 
   status(): PublisherStatus {
@@ -238,11 +259,11 @@ export class AuditService implements Startable {
   }
 
   listOutbox(opts: Parameters<typeof listOutbox>[1] = {}): OutboxEntry[] {
-    return listOutbox(this.#c.store.db, opts)
+    return listOutbox(this.#repositories.outbox, opts)
   }
 
   retryOutbox(id: number): void {
-    retryOutbox(this.#c.store.db, id)
+    retryOutbox(this.#repositories.outbox, id)
     this.#publisher?.poke()
   }
 
@@ -251,7 +272,7 @@ export class AuditService implements Startable {
    * the fingerprint (64 hex, SHA-256 of the DER SPKI) of its signing key, bound to its account.
    */
   registerIdentity(peerId: string, signingKeyFingerprint: string): void {
-    enqueueNodeRegistration(this.#c.store.db, peerId, signingKeyFingerprint)
+    enqueueNodeRegistration(this.#repositories.outbox, peerId, signingKeyFingerprint)
     this.#publisher?.poke()
   }
 

@@ -7,7 +7,7 @@
 import type { Wallet } from 'ethers'
 import type { Config } from '../../config/index.ts'
 import type { Logger } from '../log/logger.ts'
-import type { Db } from '../store/database.ts'
+import type { AuditRepositories } from '../store/audit-repositories.ts'
 import { EMBEDDED_BALANCE_WEI } from './constants.ts'
 import { checkBytecode, deployAuditTrail, readChainRecord } from './deploy.ts'
 import { AuditNotReadyError } from './errors.ts'
@@ -20,8 +20,6 @@ export interface KnownChain {
   readonly deployBlock: number
   readonly chainId: number
 }
-
-const CHAIN_KEY = 'audit.chain'
 
 export async function connectContract(
   rpc: RpcClient,
@@ -52,30 +50,17 @@ export async function connectContract(
 
 // A row marked sent whose transaction is no longer in flight goes back to the queue; the
 // contract's duplicate guard settles it if it did land.
-export function repairInFlight(db: Db): void {
-  const t = new Date().toISOString()
-  const inFlight = `SELECT tx_hash FROM chain_txs WHERE state = 'sent'`
-  db.transaction(() => {
-    db.prepare(
-      `UPDATE outbox SET state = 'pending', updated_at = ? WHERE state = 'sent' AND batch_id IS NULL AND (tx_hash IS NULL OR tx_hash NOT IN (${inFlight}))`
-    ).run(t)
-    db.prepare(
-      `UPDATE audit_batches SET state = 'pending', updated_at = ? WHERE state = 'sent' AND (tx_hash IS NULL OR tx_hash NOT IN (${inFlight}))`
-    ).run(t)
-    db.prepare(
-      `UPDATE outbox SET state = 'pending', updated_at = ? WHERE state = 'sent' AND batch_id IN (SELECT id FROM audit_batches WHERE state = 'pending')`
-    ).run(t)
-    db.prepare(
-      `UPDATE security_log_anchors SET state = 'pending', updated_at = ? WHERE state = 'sent' AND (tx_hash IS NULL OR tx_hash NOT IN (${inFlight}))`
-    ).run(t)
-  })()
+export function repairInFlight(repos: AuditRepositories): void {
+  repos.transaction(() => {
+    repos.outbox.requeueOrphaned()
+    repos.batches.requeueOrphaned()
+    repos.outbox.requeueRowsOfPendingBatches()
+    repos.securityLog.requeueOrphanedAnchors()
+  })
 }
 
-export function lastKnownChain(db: Db, init: ChainInit): KnownChain | undefined {
-  const row = db.prepare('SELECT value FROM node_state WHERE key = ?').get(CHAIN_KEY) as
-    | { value: string }
-    | undefined
-  const [chainId, address] = row?.value.split(':') ?? []
+export function lastKnownChain(repos: AuditRepositories, init: ChainInit): KnownChain | undefined {
+  const [chainId, address] = repos.chainState.chainBinding()?.split(':') ?? []
   if (!chainId || !address) return undefined
   if (init.contractAddress && init.contractAddress.toLowerCase() !== address) return undefined
   const record = readChainRecord(init.dataDir)
@@ -84,25 +69,18 @@ export function lastKnownChain(db: Db, init: ChainInit): KnownChain | undefined 
 }
 
 // Nonces, the index and unconfirmed batch sequences belong to one chain, contract and account.
-export function resetIfChainChanged(db: Db, logger: Logger, key: string): void {
-  const row = db.prepare('SELECT value FROM node_state WHERE key = ?').get(CHAIN_KEY) as
-    | { value: string }
-    | undefined
-  if (row?.value === key) return
-  const t = new Date().toISOString()
-  db.transaction(() => {
-    db.prepare(`DELETE FROM node_state WHERE key IN ('audit.next_nonce', 'audit.indexed_block')`).run()
-    db.prepare(`UPDATE chain_txs SET state = 'dropped', updated_at = ? WHERE state = 'sent'`).run(t)
-    db.prepare(`UPDATE outbox SET state = 'pending', updated_at = ? WHERE state = 'sent'`).run(t)
-    db.prepare(
-      `UPDATE audit_batches SET state = 'pending', first_sequence = NULL, updated_at = ? WHERE state IN ('pending', 'sent')`
-    ).run(t)
-    db.prepare(`DELETE FROM security_log_anchors WHERE state != 'confirmed'`).run()
-    db.prepare(`DELETE FROM audit_events`).run()
-    db.prepare(
-      `INSERT INTO node_state (key, value, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
-    ).run(CHAIN_KEY, key, t)
-  })()
-  if (row) logger.warn({ previous: row.value, now: key }, 'audit chain changed: in-flight state reset')
+export function resetIfChainChanged(repos: AuditRepositories, logger: Logger, key: string): void {
+  const previous = repos.chainState.chainBinding()
+  if (previous === key) return
+  repos.transaction(() => {
+    repos.chainState.forgetChainProgress()
+    repos.chainTxs.dropAllInFlight()
+    repos.outbox.requeueAllSent()
+    repos.batches.restartUnconfirmed()
+    repos.securityLog.deleteUnconfirmedAnchors()
+    repos.events.clear()
+    repos.chainState.setChainBinding(key)
+  })
+  if (previous !== undefined)
+    logger.warn({ previous, now: key }, 'audit chain changed: in-flight state reset')
 }

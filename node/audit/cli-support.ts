@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { Wallet } from 'ethers'
 import type { Config } from '../../config/index.ts'
 import { KeyRingNotFoundError, keyRingPath, openKeyRing } from '../crypto/index.ts'
-import type { Db } from '../store/database.ts'
+import type { AuditRepositories } from '../store/audit-repositories.ts'
 import { ETH_KEY_SECRET } from './constants.ts'
 import { checkBytecode, readChainRecord } from './deploy.ts'
 import { AuditNotReadyError } from './errors.ts'
@@ -47,7 +47,7 @@ export function requireRpc(config: Config): RpcClient {
 }
 
 /** The configured chain and contract, its bytecode checked, and this node's account on it. */
-export async function connectChain(config: Config, db: Db) {
+export async function connectChain(config: Config, repos: AuditRepositories) {
   const rpc = requireRpc(config)
   const chainId = hexToNumber(await rpc.call<string>('eth_chainId', []))
   const record = readChainRecord(config.dataDir)
@@ -60,16 +60,13 @@ export async function connectChain(config: Config, db: Db) {
   await checkBytecode(rpc, contractAddress)
   const fromRecord =
     record?.contractAddress.toLowerCase() === contractAddress.toLowerCase() ? record.deployBlock : undefined
-  const stored = db.prepare(`SELECT value FROM node_state WHERE key = 'audit.chain'`).get() as
-    | { value: string }
-    | undefined
-  const account = stored?.value.split(':')[2]
+  const account = repos.chainState.chainBinding()?.split(':')[2]
   return {
     rpc,
     chainId,
     contractAddress,
     deployBlock: config.chain.fromBlock ?? fromRecord ?? 0,
     account,
-    db
+    repos
   }
 }

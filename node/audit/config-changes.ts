@@ -4,10 +4,8 @@
  * with the settings that changed (paths only, no values: values may be sensitive even if not secret).
  */
 import { createHash } from 'node:crypto'
-import type { Db } from '../store/database.ts'
+import type { AuditRepositories } from '../store/audit-repositories.ts'
 import type { SecurityLog } from './security-log.ts'
-
-const KEY = 'audit.config_snapshot'
 
 function leaves(value: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
   if (value && typeof value === 'object' && !Array.isArray(value)) {
@@ -24,22 +22,21 @@ function leaves(value: unknown, prefix = '', out = new Map<string, string>()): M
 }
 
 /** Compares `snapshot` with the one stored at the previous start; logs and stores it when it changed. */
-export function recordConfigChanges(db: Db, log: SecurityLog, snapshot: unknown): string[] {
+export function recordConfigChanges(
+  repos: Pick<AuditRepositories, 'chainState' | 'transaction'>,
+  log: SecurityLog,
+  snapshot: unknown
+): string[] {
   const now = leaves(snapshot)
-  const row = db.prepare('SELECT value FROM node_state WHERE key = ?').get(KEY) as
-    | { value: string }
-    | undefined
-  const before = new Map<string, string>(row ? (JSON.parse(row.value) as [string, string][]) : [])
+  const stored = repos.chainState.configSnapshot()
+  const before = new Map<string, string>(stored ? (JSON.parse(stored) as [string, string][]) : [])
   const changed = [...new Set([...now.keys(), ...before.keys()])]
     .filter((k) => now.get(k) !== before.get(k))
     .sort()
-  if (row && changed.length === 0) return []
-  db.transaction(() => {
-    if (row) log.append('config.changed', { paths: changed })
-    db.prepare(
-      `INSERT INTO node_state (key, value, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
-    ).run(KEY, JSON.stringify([...now.entries()]), new Date().toISOString())
-  })()
-  return row ? changed : []
+  if (stored !== undefined && changed.length === 0) return []
+  repos.transaction(() => {
+    if (stored !== undefined) log.append('config.changed', { paths: changed })
+    repos.chainState.setConfigSnapshot(JSON.stringify([...now.entries()]))
+  })
+  return stored !== undefined ? changed : []
 }

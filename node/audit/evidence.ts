@@ -1,9 +1,10 @@
 /** Evidence of audit events as verification returns it, and what the verifiers share. */
-import type { Db } from '../store/database.ts'
+import type { AuditRepositories } from '../store/audit-repositories.ts'
 import { hexToNumber, type RpcClient, type RpcLog } from './rpc-client.ts'
 
 export interface VerifyContext {
-  readonly db: Db
+  /** The local copies of the events (outbox payloads and batches) to check against the chain. */
+  readonly repos: Pick<AuditRepositories, 'outbox' | 'batches'>
   readonly rpc: RpcClient
   readonly contractAddress: string
   readonly deployBlock: number

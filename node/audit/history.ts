@@ -1,5 +1,5 @@
 /** History queries over the local event index (`audit_events`), for compliance and the API. */
-import type { Db } from '../store/database.ts'
+import type { AuditEventRepository } from '../store/audit-events.ts'
 import { peerIdHash } from './leaves.ts'
 
 export interface HistoryFilter {
@@ -36,45 +36,37 @@ export interface HistoryEntry {
 const asHash = (v: string | undefined) =>
   v === undefined ? null : /^[0-9a-f]{64}$/.test(v) ? v : peerIdHash(v)
 
+// One page of history at most: readers page with `offset`.
+const MAX_LIST = 1000
+
 /** Share history from the index, newest first. */
-export function history(db: Db, f: HistoryFilter = {}): HistoryEntry[] {
-  const rows = db
-    .prepare(
-      `SELECT * FROM audit_events
-       WHERE event_name IN ('ShareRecorded', 'ReceiptAnchored', 'BatchLeaf')
-         AND (@data_hash IS NULL OR data_hash = @data_hash)
-         AND (@sender IS NULL OR sender_hash = @sender)
-         AND (@recipient IS NULL OR recipient_hash = @recipient)
-         AND (@tier IS NULL OR tier = @tier)
-         AND (@from IS NULL OR timestamp_ms >= @from)
-         AND (@to IS NULL OR timestamp_ms <= @to)
-       ORDER BY block_number DESC, log_index DESC, leaf_index DESC LIMIT @limit OFFSET @offset`
-    )
-    .all({
-      data_hash: f.dataHash ?? null,
-      sender: asHash(f.sender),
-      recipient: asHash(f.recipient),
-      tier: f.tier ?? null,
-      from: f.from ?? null,
-      to: f.to ?? null,
-      limit: Math.min(f.limit ?? 100, 1000),
+export function history(events: AuditEventRepository, f: HistoryFilter = {}): HistoryEntry[] {
+  return events
+    .shareEvents({
+      dataHash: f.dataHash,
+      senderHash: asHash(f.sender) ?? undefined,
+      recipientHash: asHash(f.recipient) ?? undefined,
+      tier: f.tier,
+      fromMs: f.from,
+      toMs: f.to,
+      limit: Math.min(f.limit ?? 100, MAX_LIST),
       offset: f.offset ?? 0
-    }) as Record<string, string | number | null>[]
-  return rows.map((r) => ({
-    event: String(r['event_name']),
-    shareId: r['share_id'] as string | null,
-    dataHash: r['data_hash'] as string | null,
-    sender: r['sender'] as string | null,
-    recipient: r['recipient'] as string | null,
-    senderHash: r['sender_hash'] as string | null,
-    recipientHash: r['recipient_hash'] as string | null,
-    tier: r['tier'] as string | null,
-    timestamp: r['timestamp_ms'] as number | null,
-    receiptHash: r['receipt_hash'] as string | null,
-    root: r['root'] as string | null,
-    leafIndex: r['leaf_index'] === -1 ? null : (r['leaf_index'] as number),
-    submitter: r['submitter'] as string | null,
-    txHash: String(r['tx_hash']),
-    blockNumber: Number(r['block_number'])
-  }))
+    })
+    .map((r) => ({
+      event: r.eventName,
+      shareId: r.shareId,
+      dataHash: r.dataHash,
+      sender: r.sender,
+      recipient: r.recipient,
+      senderHash: r.senderHash,
+      recipientHash: r.recipientHash,
+      tier: r.tier,
+      timestamp: r.timestampMs,
+      receiptHash: r.receiptHash,
+      root: r.root,
+      leafIndex: r.leafIndex,
+      submitter: r.submitter,
+      txHash: r.txHash,
+      blockNumber: r.blockNumber
+    }))
 }

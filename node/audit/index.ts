@@ -2,8 +2,10 @@
  * The audit trail adapter: contract client, embedded chain, durable outbox and publisher, Merkle
  * batching, verification from the chain, the event index and the hash-chained security log.
  *
- * Wiring: `AuditService` is the Startable the node runs (after the store and key ring). The p2p
- * layer calls `onShareQueued` / `onReceiptStored` synchronously inside its own SQLite transaction.
+ * Wiring: `AuditService` is the Startable the node runs (after the store and key ring); it persists
+ * through the repositories of node/store (`AuditComponents.repositories`), never a raw database
+ * handle. The p2p layer calls the hooks of `auditHooks` synchronously inside its own SQLite
+ * transaction; they write through the outbox repository on the same connection.
  */
 export { AuditService, type AuditComponents, type AuditInit, type SecretStore } from './audit-service.ts'
 export {
@@ -46,4 +48,4 @@ export {
 export { EmbeddedChain } from './embedded-chain.ts'
 export * from './errors.ts'
 export { auditPorts } from './ports-adapter.ts'
-export { type AuditedShare, type AuditHooks, auditHooks } from './p2p-hooks.ts'
+export { type AuditedShare, type AuditHooks, type AuditHooksComponents, auditHooks } from './p2p-hooks.ts'

@@ -3,7 +3,7 @@
  * mode) or a new batch (batch mode, every `batchSize` leaves or `batchIntervalSeconds`), or the
  * security log's head when an anchor is due.
  */
-import type { Db } from '../store/database.ts'
+import type { AuditRepositories } from '../store/audit-repositories.ts'
 import { batchJob, formBatch, type Job, jobFromKey, logHeadJob, outboxJob } from './jobs.ts'
 import type { SecurityLog } from './security-log.ts'
 
@@ -15,14 +15,14 @@ export interface JobQueueInit {
 }
 
 export class JobQueue {
-  readonly #db: Db
+  readonly #repos: AuditRepositories
   readonly #init: JobQueueInit
   readonly #securityLog: SecurityLog | undefined
   #flushRequested = false
   #lastLogAnchorMs = 0
 
-  constructor(db: Db, init: JobQueueInit, securityLog?: SecurityLog) {
-    this.#db = db
+  constructor(repos: AuditRepositories, init: JobQueueInit, securityLog?: SecurityLog) {
+    this.#repos = repos
     this.#init = init
     this.#securityLog = securityLog
   }
@@ -40,58 +40,39 @@ export class JobQueue {
   // Only rows in state 'pending' are candidates: a 'sent' one has its transaction in flight. A batch
   // waits until nothing is in flight, since its first sequence is read from the chain's state.
   next(busy: boolean): Job | undefined {
-    const db = this.#db
-    const node = db
-      .prepare(
-        `SELECT id, kind, share_id, data_hash, payload, leaf FROM outbox WHERE kind = 'node' AND state = 'pending' ORDER BY id LIMIT 1`
-      )
-      .get()
-    if (node) return outboxJob(node as Parameters<typeof outboxJob>[0])
+    const repos = this.#repos
+    const node = repos.outbox.nextNodeRegistration()
+    if (node) return outboxJob(repos, node)
     if (!busy) {
-      const batch = db
-        .prepare(
-          `SELECT id, root, count, first_sequence FROM audit_batches WHERE state = 'pending' ORDER BY id LIMIT 1`
-        )
-        .get()
-      if (batch) return batchJob(batch as Parameters<typeof batchJob>[0])
+      const batch = repos.batches.nextPending()
+      if (batch) return batchJob(repos, batch)
     }
     if (this.#init.mode === 'per-share') {
-      const row = db
-        .prepare(
-          `SELECT id, kind, share_id, data_hash, payload, leaf FROM outbox WHERE state = 'pending' AND batch_id IS NULL AND kind IN ('share', 'receipt') ORDER BY id LIMIT 1`
-        )
-        .get()
-      if (row) return outboxJob(row as Parameters<typeof outboxJob>[0])
+      const row = repos.outbox.nextPendingLeaf()
+      if (row) return outboxJob(repos, row)
     } else if (!busy && this.#batchDue()) {
       this.#flushRequested = false
-      const id = formBatch(db, this.#init.batchSize)
-      if (id !== null) return jobFromKey(db, `batch:${id}`)
+      const id = formBatch(repos, this.#init.batchSize)
+      if (id !== null) return jobFromKey(repos, `batch:${id}`)
     }
     return this.#logHeadDue()
   }
 
   #batchDue(): boolean {
-    const r = this.#db
-      .prepare(
-        `SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state = 'pending' AND batch_id IS NULL AND kind IN ('share', 'receipt')`
-      )
-      .get() as { n: number; oldest: string | null }
-    if (r.n === 0) return false
-    if (this.#flushRequested || r.n >= this.#init.batchSize) return true
-    return r.oldest !== null && Date.now() - Date.parse(r.oldest) >= this.#init.batchIntervalSeconds * 1000
+    const { count, oldestAt } = this.#repos.outbox.pendingLeaves()
+    if (count === 0) return false
+    if (this.#flushRequested || count >= this.#init.batchSize) return true
+    return oldestAt !== null && Date.now() - Date.parse(oldestAt) >= this.#init.batchIntervalSeconds * 1000
   }
 
   #logHeadDue(): Job | undefined {
     const log = this.#securityLog
     if (!log) return undefined
-    const db = this.#db
-    const pending = db
-      .prepare(`SELECT seq, head FROM security_log_anchors WHERE state = 'pending' ORDER BY seq LIMIT 1`)
-      .get()
-    if (pending) return logHeadJob(pending as { seq: number; head: string })
+    const pending = this.#repos.securityLog.nextPendingAnchor()
+    if (pending) return logHeadJob(this.#repos, pending)
     if (Date.now() - this.#lastLogAnchorMs < this.#init.logAnchorIntervalSeconds * 1000) return undefined
     this.#lastLogAnchorMs = Date.now()
     const anchor = log.prepareAnchor()
-    return anchor ? logHeadJob(anchor) : undefined
+    return anchor ? logHeadJob(this.#repos, anchor) : undefined
   }
 }

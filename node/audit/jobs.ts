@@ -5,7 +5,10 @@
  * replacement transaction carried it).
  */
 import { TIER_CHAIN_CODE, type Tier } from '../core/share.ts'
-import type { Db } from '../store/database.ts'
+import type { AuditRepositories } from '../store/audit-repositories.ts'
+import type { BatchRow } from '../store/audit-batches.ts'
+import type { OutboxJobRow } from '../store/outbox.ts'
+import type { AnchorRow } from '../store/security-log.ts'
 import { addressTopic, bytes16, bytes32, decodeResult, encodeCall, parseLog, TOPICS } from './contract.ts'
 import type { ContractRevertError } from './errors.ts'
 import { getLogs } from './event-index.ts'
@@ -15,7 +18,6 @@ import type { RpcClient, RpcLog } from './rpc-client.ts'
 import type { TxSender } from './tx-sender.ts'
 
 export interface JobContext {
-  readonly db: Db
   readonly rpc: RpcClient
   readonly sender: TxSender
   readonly contractAddress: string
@@ -29,19 +31,21 @@ export type Resolution =
   | { kind: 'retry' }
   | { kind: 'failed'; reason: string }
 
+/**
+ * A unit of work bound to the repositories it records its state in. The state changes are
+ * synchronous, so the publisher runs them inside its own transactions (with the chain_txs row).
+ */
 export interface Job {
   readonly key: string
   /** Builds the call data (may read the chain, e.g. the batch sequence). */
   data(ctx: JobContext): Promise<string>
-  markSent(db: Db, txHash: string, nonce: number): void
-  confirm(db: Db, txHash: string, blockNumber: number): void
+  markSent(txHash: string, nonce: number): void
+  confirm(txHash: string, blockNumber: number): void
   /** Back to the queue (transaction dropped, replaced or reverted). */
-  reset(db: Db, reason: string): void
-  fail(db: Db, reason: string): void
+  reset(reason: string): void
+  fail(reason: string): void
   resolve(ctx: JobContext, err: ContractRevertError): Promise<Resolution>
 }
-
-const now = () => new Date().toISOString()
 
 async function findLog(
   ctx: JobContext,
@@ -58,19 +62,9 @@ async function findLog(
 const argsOf = (log: RpcLog) => parseLog(log)?.args
 const same = (a: unknown, b: string) => typeof a === 'string' && a.toLowerCase() === b.toLowerCase()
 
-interface OutboxJobRow {
-  id: number
-  kind: string
-  share_id: string | null
-  data_hash: string | null
-  payload: string
-  leaf: string | null
-}
-
-export function outboxJob(row: OutboxJobRow): Job {
+export function outboxJob(repos: Pick<AuditRepositories, 'outbox'>, row: OutboxJobRow): Job {
+  const { outbox } = repos
   const p = JSON.parse(row.payload) as Record<string, unknown>
-  const setState = (db: Db, fields: string, ...values: unknown[]) =>
-    db.prepare(`UPDATE outbox SET ${fields}, updated_at = ? WHERE id = ?`).run(...values, now(), row.id)
   return {
     key: `outbox:${row.id}`,
     async data() {
@@ -86,8 +80,8 @@ export function outboxJob(row: OutboxJobRow): Job {
       }
       if (row.kind === 'receipt') {
         return encodeCall('anchorReceipt', [
-          bytes16(String(row.share_id)),
-          bytes32(String(row.data_hash)),
+          bytes16(String(row.shareId)),
+          bytes32(String(row.dataHash)),
           bytes32(String(row.leaf))
         ])
       }
@@ -96,22 +90,20 @@ export function outboxJob(row: OutboxJobRow): Job {
         bytes32(String(p['signingKeyFingerprint']))
       ])
     },
-    markSent: (db, txHash, nonce) =>
-      setState(db, `state = 'sent', tx_hash = ?, tx_nonce = ?, attempts = attempts + 1`, txHash, nonce),
-    confirm: (db, txHash, block) =>
-      setState(db, `state = 'confirmed', tx_hash = ?, block_number = ?, last_error = NULL`, txHash, block),
-    reset: (db, reason) => setState(db, `state = 'pending', last_error = ?`, reason),
-    fail: (db, reason) => setState(db, `state = 'failed', last_error = ?`, reason),
+    markSent: (txHash, nonce) => outbox.markSent(row.id, txHash, nonce),
+    confirm: (txHash, block) => outbox.markConfirmed(row.id, txHash, block),
+    reset: (reason) => outbox.markPending(row.id, reason),
+    fail: (reason) => outbox.markFailed(row.id, reason),
     async resolve(ctx, err) {
       const me = ctx.sender.address
       if (err.errorName === 'AuditTrailDuplicateShare') {
-        return findLog(ctx, [TOPICS.ShareRecorded, bytes16(String(row.share_id)).padEnd(66, '0')], (log) => {
+        return findLog(ctx, [TOPICS.ShareRecorded, bytes16(String(row.shareId)).padEnd(66, '0')], (log) => {
           const a = argsOf(log)
-          return same(a?.['submitter'], me) && same(a?.['dataHash'], bytes32(String(row.data_hash)))
+          return same(a?.['submitter'], me) && same(a?.['dataHash'], bytes32(String(row.dataHash)))
         })
       }
       if (err.errorName === 'AuditTrailDuplicateReceipt') {
-        return findLog(ctx, [TOPICS.ReceiptAnchored, bytes16(String(row.share_id)).padEnd(66, '0')], (log) =>
+        return findLog(ctx, [TOPICS.ReceiptAnchored, bytes16(String(row.shareId)).padEnd(66, '0')], (log) =>
           same(argsOf(log)?.['receiptHash'], bytes32(String(row.leaf)))
         )
       }
@@ -123,28 +115,9 @@ export function outboxJob(row: OutboxJobRow): Job {
   }
 }
 
-interface BatchRow {
-  id: number
-  root: string
-  count: number
-  first_sequence: number | null
-}
-
-export function batchJob(row: BatchRow): Job {
-  let firstSequence = row.first_sequence
-  const setBatch = (db: Db, fields: string, rowFields: string, ...values: unknown[]) =>
-    db.transaction(() => {
-      db.prepare(`UPDATE audit_batches SET ${fields}, updated_at = ? WHERE id = ?`).run(
-        ...values,
-        now(),
-        row.id
-      )
-      db.prepare(`UPDATE outbox SET ${rowFields}, updated_at = ? WHERE batch_id = ?`).run(
-        ...values,
-        now(),
-        row.id
-      )
-    })()
+export function batchJob(repos: Pick<AuditRepositories, 'batches'>, row: BatchRow): Job {
+  const { batches } = repos
+  let firstSequence = row.firstSequence
   return {
     key: `batch:${row.id}`,
     async data(ctx) {
@@ -154,29 +127,14 @@ export function batchJob(row: BatchRow): Job {
           await ctx.sender.call(encodeCall('nextSequence', [ctx.sender.address]), { signal: ctx.signal })
         )
         firstSequence = Number(next)
-        ctx.db.prepare('UPDATE audit_batches SET first_sequence = ? WHERE id = ?').run(firstSequence, row.id)
+        batches.setFirstSequence(row.id, firstSequence)
       }
       return encodeCall('anchorBatch', [bytes32(row.root), BigInt(firstSequence), row.count])
     },
-    markSent: (db, txHash) =>
-      setBatch(
-        db,
-        `state = 'sent', tx_hash = ?, attempts = attempts + 1`,
-        `state = 'sent', tx_hash = ?`,
-        txHash
-      ),
-    confirm: (db, txHash, block) =>
-      setBatch(
-        db,
-        `state = 'confirmed', tx_hash = ?, block_number = ?, last_error = NULL`,
-        `state = 'confirmed', tx_hash = ?, block_number = ?, last_error = NULL`,
-        txHash,
-        block
-      ),
-    reset: (db, reason) =>
-      setBatch(db, `state = 'pending', last_error = ?`, `state = 'pending', last_error = ?`, reason),
-    fail: (db, reason) =>
-      setBatch(db, `state = 'failed', last_error = ?`, `state = 'failed', last_error = ?`, reason),
+    markSent: (txHash) => batches.markSent(row.id, txHash),
+    confirm: (txHash, block) => batches.markConfirmed(row.id, txHash, block),
+    reset: (reason) => batches.markPending(row.id, reason),
+    fail: (reason) => batches.markFailed(row.id, reason),
     async resolve(ctx, err) {
       if (err.errorName === 'AuditTrailDuplicateBatch') {
         return findLog(
@@ -188,7 +146,7 @@ export function batchJob(row: BatchRow): Job {
       if (err.errorName === 'AuditTrailSequenceMismatch') {
         // Another batch of this account took the sequence first (a shared account); follow the chain.
         firstSequence = Number(err.args[0])
-        ctx.db.prepare('UPDATE audit_batches SET first_sequence = ? WHERE id = ?').run(firstSequence, row.id)
+        batches.setFirstSequence(row.id, firstSequence)
         return { kind: 'retry' }
       }
       return { kind: 'failed', reason: err.errorName }
@@ -196,50 +154,23 @@ export function batchJob(row: BatchRow): Job {
   }
 }
 
-/** Forms a batch from the oldest pending leaves; returns its id. Synchronous: one SQLite transaction. */
-export function formBatch(db: Db, size: number): number | null {
-  return db.transaction(() => {
-    const rows = db
-      .prepare(
-        `SELECT id, leaf FROM outbox WHERE state = 'pending' AND batch_id IS NULL AND kind IN ('share', 'receipt')
-         ORDER BY id LIMIT ?`
-      )
-      .all(size) as { id: number; leaf: string }[]
-    if (rows.length === 0) return null
-    const root = Buffer.from(merkleRoot(rows.map((r) => Buffer.from(r.leaf, 'hex')))).toString('hex')
-    const t = now()
-    const id = Number(
-      db
-        .prepare(
-          `INSERT INTO audit_batches (root, count, state, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?)`
-        )
-        .run(root, rows.length, t, t).lastInsertRowid
-    )
-    const set = db.prepare('UPDATE outbox SET batch_id = ?, leaf_index = ?, updated_at = ? WHERE id = ?')
-    for (const [i, r] of rows.entries()) set.run(id, i, t, r.id)
-    return id
-  })()
+/** Forms a batch from the oldest pending leaves under their Merkle root; returns its id. */
+export function formBatch(repos: Pick<AuditRepositories, 'batches'>, size: number): number | null {
+  return repos.batches.form(size, (leaves) =>
+    Buffer.from(merkleRoot(leaves.map((leaf) => Buffer.from(leaf, 'hex')))).toString('hex')
+  )
 }
 
-interface AnchorRow {
-  seq: number
-  head: string
-}
-
-export function logHeadJob(row: AnchorRow): Job {
-  const set = (db: Db, fields: string, ...values: unknown[]) =>
-    db
-      .prepare(`UPDATE security_log_anchors SET ${fields}, updated_at = ? WHERE seq = ?`)
-      .run(...values, now(), row.seq)
+export function logHeadJob(repos: Pick<AuditRepositories, 'securityLog'>, row: AnchorRow): Job {
+  const log = repos.securityLog
   return {
     key: `log:${row.seq}`,
     data: async () => encodeCall('anchorLogHead', [BigInt(row.seq), bytes32(row.head)]),
-    markSent: (db, txHash) => set(db, `state = 'sent', tx_hash = ?`, txHash),
-    confirm: (db, txHash, block) =>
-      set(db, `state = 'confirmed', tx_hash = ?, block_number = ?`, txHash, block),
-    reset: (db) => set(db, `state = 'pending'`),
+    markSent: (txHash) => log.markAnchorSent(row.seq, txHash),
+    confirm: (txHash, block) => log.markAnchorConfirmed(row.seq, txHash, block),
+    reset: () => log.markAnchorPending(row.seq),
     // A head the chain will not take (a newer one is anchored) is simply not an anchor.
-    fail: (db) => db.prepare('DELETE FROM security_log_anchors WHERE seq = ?').run(row.seq),
+    fail: () => log.deleteAnchor(row.seq),
     async resolve(ctx, err) {
       if (err.errorName === 'AuditTrailStaleLogHead') {
         const seqTopic = `0x${row.seq.toString(16).padStart(64, '0')}`
@@ -253,22 +184,16 @@ export function logHeadJob(row: AnchorRow): Job {
 }
 
 /** Rebuilds the job a persisted transaction belongs to. */
-export function jobFromKey(db: Db, key: string): Job | undefined {
+export function jobFromKey(repos: AuditRepositories, key: string): Job | undefined {
   const [kind, id] = key.split(':')
   if (kind === 'outbox') {
-    const row = db
-      .prepare('SELECT id, kind, share_id, data_hash, payload, leaf FROM outbox WHERE id = ?')
-      .get(Number(id))
-    return row ? outboxJob(row as OutboxJobRow) : undefined
+    const row = repos.outbox.jobRow(Number(id))
+    return row ? outboxJob(repos, row) : undefined
   }
   if (kind === 'batch') {
-    const row = db
-      .prepare('SELECT id, root, count, first_sequence FROM audit_batches WHERE id = ?')
-      .get(Number(id))
-    return row ? batchJob(row as BatchRow) : undefined
+    const row = repos.batches.get(Number(id))
+    return row ? batchJob(repos, row) : undefined
   }
-  const row = db.prepare('SELECT seq, head FROM security_log_anchors WHERE seq = ?').get(Number(id))
-  return row ? logHeadJob(row as AnchorRow) : undefined
+  const row = repos.securityLog.anchor(Number(id))
+  return row ? logHeadJob(repos, row) : undefined
 }
-
-export type { OutboxJobRow, BatchRow, AnchorRow }

@@ -1,4 +1,3 @@
-import type { Db } from '../store/database.ts'
 import { addressTopic, bytes32, parseLog, TOPICS } from './contract.ts'
 import { getLogs } from './event-index.ts'
 import type { RpcClient } from './rpc-client.ts'
@@ -18,7 +17,7 @@ export interface AnchorVerification {
  * topics) with that head.
  */
 export async function verifyLogAnchors(
-  ctx: { db: Db; rpc: RpcClient; contractAddress: string; deployBlock: number },
+  ctx: { rpc: RpcClient; contractAddress: string; deployBlock: number },
   log: SecurityLog,
   account: string,
   opts: { signal?: AbortSignal } = {}
@@ -27,11 +26,10 @@ export async function verifyLogAnchors(
   let checked = 0
   for (const a of anchors) {
     checked += 1
-    const row = ctx.db.prepare('SELECT hash FROM security_log WHERE seq = ?').get(a.seq) as
-      | { hash: string }
-      | undefined
-    if (!row) return { checked, ok: false, firstBad: { seq: a.seq, reason: 'the anchored row is missing' } }
-    if (row.hash !== a.head)
+    const hash = log.hashAt(a.seq)
+    if (hash === undefined)
+      return { checked, ok: false, firstBad: { seq: a.seq, reason: 'the anchored row is missing' } }
+    if (hash !== a.head)
       return {
         checked,
         ok: false,

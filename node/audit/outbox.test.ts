@@ -2,10 +2,12 @@ import { createHash, randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Db, openDatabase } from '../store/database.ts'
 import { migrate } from '../store/migrations.ts'
+import { OutboxRepository } from '../store/outbox.ts'
 import { receiptLeaf, shareLeaf } from './leaves.ts'
 import { enqueueReceiptEvent, enqueueShareEvent, listOutbox, outboxDepth } from './outbox.ts'
 
 let db: Db
+let outbox: OutboxRepository
 afterEach(() => db?.close())
 
 const peer = () => `12D3KooW${'a'.repeat(44)}`
@@ -37,45 +39,48 @@ describe('outbox', () => {
   it('commits the event with the share and rolls it back with it', () => {
     db = openDatabase(':memory:')
     migrate(db)
+    outbox = new OutboxRepository(db)
     const kept = share()
     db.transaction(() => {
       withShareRow(kept)
-      enqueueShareEvent(db, kept)
+      enqueueShareEvent(outbox, kept)
     })()
     const lost = share()
     expect(() =>
       db.transaction(() => {
         withShareRow(lost)
-        enqueueShareEvent(db, lost)
+        enqueueShareEvent(outbox, lost)
         throw new Error('delivery setup failed')
       })()
     ).toThrow('delivery setup failed')
-    expect(listOutbox(db).map((e) => e.shareId)).toEqual([kept.shareId])
-    expect(listOutbox(db)[0]?.leaf).toBe(shareLeaf(kept))
+    expect(listOutbox(outbox).map((e) => e.shareId)).toEqual([kept.shareId])
+    expect(listOutbox(outbox)[0]?.leaf).toBe(shareLeaf(kept))
   })
 
   it('queues each kind of event once per share', () => {
     db = openDatabase(':memory:')
     migrate(db)
+    outbox = new OutboxRepository(db)
     const s = share()
     withShareRow(s)
     const { timestamp, ...fields } = s
     const signed = { body: { v: 1 as const, ...fields, receivedAt: timestamp + 1 }, signature: 'c2ln' }
-    expect(enqueueShareEvent(db, s)).toBeTypeOf('number')
-    expect(enqueueShareEvent(db, s)).toBeNull()
-    expect(enqueueReceiptEvent(db, signed)).toBeTypeOf('number')
-    expect(enqueueReceiptEvent(db, signed)).toBeNull()
-    expect(outboxDepth(db)).toMatchObject({ pending: 2, sent: 0, failed: 0 })
-    expect(listOutbox(db)[0]).toMatchObject({ kind: 'receipt', leaf: receiptLeaf(signed.body) })
+    expect(enqueueShareEvent(outbox, s)).toBeTypeOf('number')
+    expect(enqueueShareEvent(outbox, s)).toBeNull()
+    expect(enqueueReceiptEvent(outbox, signed)).toBeTypeOf('number')
+    expect(enqueueReceiptEvent(outbox, signed)).toBeNull()
+    expect(outboxDepth(outbox)).toMatchObject({ pending: 2, sent: 0, failed: 0 })
+    expect(listOutbox(outbox)[0]).toMatchObject({ kind: 'receipt', leaf: receiptLeaf(signed.body) })
   })
 
   it('refuses a malformed event with a named error and writes nothing', () => {
     db = openDatabase(':memory:')
     migrate(db)
-    expect(() => enqueueShareEvent(db, { ...share(), dataHash: 'nothex' })).toThrow(
+    outbox = new OutboxRepository(db)
+    expect(() => enqueueShareEvent(outbox, { ...share(), dataHash: 'nothex' })).toThrow(
       expect.objectContaining({ name: 'InvalidAuditEventError' })
     )
-    expect(listOutbox(db)).toEqual([])
+    expect(listOutbox(outbox)).toEqual([])
   })
 })
 
@@ -84,9 +89,10 @@ describe('p2p hooks', () => {
     const { auditHooks } = await import('./p2p-hooks.ts')
     db = openDatabase(':memory:')
     migrate(db)
+    outbox = new OutboxRepository(db)
     const s = share()
     const createdAt = new Date(s.timestamp).toISOString()
-    const hooks = auditHooks()
+    const hooks = auditHooks({ outbox })
     db.transaction(() => {
       withShareRow(s)
       hooks.onShareQueued(db, { ...s, createdAt })
@@ -94,7 +100,7 @@ describe('p2p hooks', () => {
     const { timestamp, ...fields } = s
     const receipt = { body: { v: 1 as const, ...fields, receivedAt: timestamp + 9 }, signature: 'c2ln' }
     hooks.onReceiptStored(db, { ...s, createdAt }, receipt)
-    const [r, q] = listOutbox(db)
+    const [r, q] = listOutbox(outbox)
     expect(q).toMatchObject({ kind: 'share', leaf: shareLeaf(s) })
     expect(r).toMatchObject({ kind: 'receipt', leaf: receiptLeaf(receipt.body) })
   })

@@ -5,7 +5,7 @@
  */
 import type { SignedReceipt } from '../core/receipt.ts'
 import type { Tier } from '../core/share.ts'
-import type { Db } from '../store/database.ts'
+import type { OutboxRepository } from '../store/outbox.ts'
 import { enqueueReceiptEvent, enqueueShareEvent } from './outbox.ts'
 
 /** The fields of a share row the audit events need. */
@@ -19,20 +19,34 @@ export interface AuditedShare {
   readonly createdAt: string
 }
 
+/**
+ * The hooks as the p2p layer calls them. Its first argument is the p2p layer's open transaction; the
+ * hooks do not write through it but through the outbox repository, which must be built over the
+ * same connection: better-sqlite3 transactions are per connection, so the repository's insert runs
+ * inside that open transaction and the share and its audit event commit (or roll back) together.
+ */
 export interface AuditHooks {
-  onShareQueued(db: Db, share: AuditedShare): void
-  onReceiptStored(db: Db, share: AuditedShare, receipt: SignedReceipt): void
+  onShareQueued(transaction: unknown, share: AuditedShare): void
+  onReceiptStored(transaction: unknown, share: AuditedShare, receipt: SignedReceipt): void
 }
 
-/** Hooks to hand to the p2p service (`hooks: auditHooks(audit)`); `poke` wakes the publisher. */
-export function auditHooks(audit?: { poke(): void }): AuditHooks {
+/** What the hooks write to and whom they wake; `AuditService` is one. */
+export interface AuditHooksComponents {
+  /** Read at each call: the repository exists only once the store is open. */
+  readonly outbox: OutboxRepository
+  /** Wakes the publisher. */
+  poke?(): void
+}
+
+/** Hooks to hand to the p2p service (`hooks: auditHooks(audit)`). */
+export function auditHooks(components: AuditHooksComponents): AuditHooks {
   // The transaction is still open here; waking the publisher after it commits avoids a poll interval.
   const wake = () => {
-    if (audit) setImmediate(() => audit.poke())
+    if (components.poke) setImmediate(() => components.poke?.())
   }
   return {
-    onShareQueued(db, share) {
-      enqueueShareEvent(db, {
+    onShareQueued(_transaction, share) {
+      enqueueShareEvent(components.outbox, {
         shareId: share.shareId,
         dataHash: share.dataHash,
         sender: share.sender,
@@ -42,8 +56,8 @@ export function auditHooks(audit?: { poke(): void }): AuditHooks {
       })
       wake()
     },
-    onReceiptStored(db, _share, receipt) {
-      enqueueReceiptEvent(db, receipt)
+    onReceiptStored(_transaction, _share, receipt) {
+      enqueueReceiptEvent(components.outbox, receipt)
       wake()
     }
   }

@@ -8,7 +8,8 @@
  * Chain errors leave everything queued; the loop waits `pollIntervalMs`, doubling after each failed
  * round up to `maxBackoffMs` (without jitter), and resumes by itself.
  */
-import type { Db } from '../store/database.ts'
+import type { AuditRepositories } from '../store/audit-repositories.ts'
+import type { ChainTx } from '../store/chain-txs.ts'
 import type { Logger } from '../log/logger.ts'
 import { ContractRevertError, ChainUnavailableError } from './errors.ts'
 import { indexLogs, syncIndex } from './event-index.ts'
@@ -17,7 +18,7 @@ import { type Job, type JobContext, jobFromKey } from './jobs.ts'
 import { outboxDepth } from './outbox.ts'
 import { hexToNumber, type RpcClient, type RpcLog } from './rpc-client.ts'
 import type { SecurityLog } from './security-log.ts'
-import type { ChainTxRow, TrackResult, TxSender } from './tx-sender.ts'
+import type { TrackResult, TxSender } from './tx-sender.ts'
 
 export interface PublisherInit {
   readonly mode: 'per-share' | 'batch'
@@ -33,7 +34,7 @@ export interface PublisherInit {
 }
 
 export interface PublisherComponents {
-  readonly db: Db
+  readonly repos: AuditRepositories
   readonly rpc: RpcClient
   readonly sender: TxSender
   readonly contractAddress: string
@@ -93,7 +94,7 @@ export class Publisher {
   constructor(components: PublisherComponents, init: PublisherInit) {
     this.#c = components
     this.#init = init
-    this.#queue = new JobQueue(components.db, init, components.securityLog)
+    this.#queue = new JobQueue(components.repos, init, components.securityLog)
   }
 
   start(): void {
@@ -120,7 +121,7 @@ export class Publisher {
   }
 
   status(): PublisherStatus {
-    const depth = outboxDepth(this.#c.db)
+    const depth = outboxDepth(this.#c.repos.outbox)
     const inFlight = this.#c.sender.inFlight()[0]
     return {
       running: this.#loop !== undefined,
@@ -134,7 +135,7 @@ export class Publisher {
       lagSeconds: depth.oldestPendingAt
         ? Math.max(0, (Date.now() - Date.parse(depth.oldestPendingAt)) / 1000)
         : 0,
-      inFlight: inFlight ? { txHash: inFlight.tx_hash, nonce: inFlight.nonce, job: inFlight.job } : null,
+      inFlight: inFlight ? { txHash: inFlight.txHash, nonce: inFlight.nonce, job: inFlight.job } : null,
       confirmedSinceStart: this.#confirmed,
       lastError: this.#lastError,
       lastErrorAt: this.#lastErrorAt,
@@ -175,8 +176,8 @@ export class Publisher {
   }
 
   #ctx(signal?: AbortSignal): JobContext {
-    const { db, rpc, sender, contractAddress, deployBlock } = this.#c
-    return { db, rpc, sender, contractAddress, deployBlock, ...(signal ? { signal } : {}) }
+    const { rpc, sender, contractAddress, deployBlock } = this.#c
+    return { rpc, sender, contractAddress, deployBlock, ...(signal ? { signal } : {}) }
   }
 
   /**
@@ -196,7 +197,7 @@ export class Publisher {
       const head = await sender.head(opts)
       for (const tx of txs) {
         const result = await sender.track(tx, head, opts, (hash) =>
-          jobFromKey(this.#c.db, tx.job)?.markSent(this.#c.db, hash, tx.nonce)
+          jobFromKey(this.#c.repos, tx.job)?.markSent(hash, tx.nonce)
         )
         if (result.kind === 'waiting') {
           // Not mined yet: a later nonce cannot be mined before it.
@@ -218,24 +219,24 @@ export class Publisher {
     return true
   }
 
-  #settle(tx: ChainTxRow, result: Exclude<TrackResult, { kind: 'waiting' }>): void {
-    const { sender, db } = this.#c
-    const job = jobFromKey(db, tx.job)
+  #settle(tx: ChainTx, result: Exclude<TrackResult, { kind: 'waiting' }>): void {
+    const { sender, repos } = this.#c
+    const job = jobFromKey(repos, tx.job)
     if (result.kind === 'confirmed') {
-      db.transaction(() => {
+      repos.transaction(() => {
         sender.mark(tx, 'confirmed', result.receipt)
-        job?.confirm(db, tx.tx_hash, hexToNumber(result.receipt.blockNumber))
-        indexLogs(db, this.#ours(result.receipt.logs))
-      })()
+        job?.confirm(tx.txHash, hexToNumber(result.receipt.blockNumber))
+        indexLogs(repos, this.#ours(result.receipt.logs))
+      })
       this.#confirmedOne()
       return
     }
-    db.transaction(() => {
+    repos.transaction(() => {
       sender.mark(tx, result.kind, 'receipt' in result ? result.receipt : undefined)
-      job?.reset(db, result.kind === 'dropped' ? 'transaction dropped or replaced' : 'transaction reverted')
-    })()
+      job?.reset(result.kind === 'dropped' ? 'transaction dropped or replaced' : 'transaction reverted')
+    })
     this.#c.logger.warn(
-      { txHash: tx.tx_hash, job: tx.job, outcome: result.kind },
+      { txHash: tx.txHash, job: tx.job, outcome: result.kind },
       'transaction not confirmed; job requeued'
     )
   }
@@ -250,7 +251,7 @@ export class Publisher {
   }
 
   async #execute(job: Job, signal?: AbortSignal): Promise<void> {
-    const { sender, db } = this.#c
+    const { sender, repos } = this.#c
     const ctx = this.#ctx(signal)
     for (let attempt = 0; attempt < 3; attempt++) {
       const data = await job.data(ctx)
@@ -263,10 +264,10 @@ export class Publisher {
         if (resolution.kind === 'retry') continue
         if (resolution.kind === 'found') {
           const log = resolution.log
-          db.transaction(() => {
-            job.confirm(db, log.transactionHash, hexToNumber(log.blockNumber))
-            indexLogs(db, [log])
-          })()
+          repos.transaction(() => {
+            job.confirm(log.transactionHash, hexToNumber(log.blockNumber))
+            indexLogs(repos, [log])
+          })
           this.#confirmedOne()
           this.#c.logger.info(
             { job: job.key, txHash: log.transactionHash },
@@ -274,7 +275,7 @@ export class Publisher {
           )
           return
         }
-        job.fail(db, resolution.reason)
+        job.fail(resolution.reason)
         this.#c.logger.error(
           { job: job.key, reason: resolution.reason },
           'audit event refused by the contract'
@@ -285,7 +286,7 @@ export class Publisher {
         job.key,
         data,
         gas,
-        (txHash, nonce) => job.markSent(db, txHash, nonce),
+        (txHash, nonce) => job.markSent(txHash, nonce),
         signal ? { signal } : {}
       )
       this.#c.logger.debug({ job: job.key, txHash: hash }, 'transaction sent')
@@ -303,7 +304,7 @@ export class Publisher {
   async #maybeSyncIndex(opts: { signal?: AbortSignal }): Promise<void> {
     if (Date.now() - this.#lastSyncMs < 30_000) return
     this.#lastSyncMs = Date.now()
-    await syncIndex(this.#c.db, this.#c.rpc, this.#c.contractAddress, this.#c.deployBlock, {
+    await syncIndex(this.#c.repos, this.#c.rpc, this.#c.contractAddress, this.#c.deployBlock, {
       ...opts,
       confirmations: this.#init.confirmations
     })

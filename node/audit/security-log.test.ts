@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Db, openDatabase } from '../store/database.ts'
+import { auditRepositories } from '../store/audit-repositories.ts'
 import { migrate } from '../store/migrations.ts'
+import { SecurityLogRepository } from '../store/security-log.ts'
 import { canonicalDetail, rowHash, SecurityLog } from './security-log.ts'
 
 let db: Db
@@ -8,7 +10,7 @@ afterEach(() => db?.close())
 function fresh(): SecurityLog {
   db = openDatabase(':memory:')
   migrate(db)
-  return new SecurityLog(db)
+  return new SecurityLog(new SecurityLogRepository(db))
 }
 
 describe('security log', () => {
@@ -72,13 +74,16 @@ describe('config changes', () => {
   it('logs config.changed with the changed paths when the effective config differs from the last start', async () => {
     const { recordConfigChanges } = await import('./config-changes.ts')
     const log = fresh()
-    expect(recordConfigChanges(db, log, { chain: { mode: 'per-share' }, p2p: { port: 4001 } })).toEqual([])
-    expect(recordConfigChanges(db, log, { chain: { mode: 'per-share' }, p2p: { port: 4001 } })).toEqual([])
+    expect(
+      recordConfigChanges(auditRepositories(db), log, { chain: { mode: 'per-share' }, p2p: { port: 4001 } })
+    ).toEqual([])
+    expect(
+      recordConfigChanges(auditRepositories(db), log, { chain: { mode: 'per-share' }, p2p: { port: 4001 } })
+    ).toEqual([])
     expect(log.list()).toEqual([])
-    expect(recordConfigChanges(db, log, { chain: { mode: 'batch' }, p2p: { port: 4001 }, x: 1 })).toEqual([
-      'chain.mode',
-      'x'
-    ])
+    expect(
+      recordConfigChanges(auditRepositories(db), log, { chain: { mode: 'batch' }, p2p: { port: 4001 }, x: 1 })
+    ).toEqual(['chain.mode', 'x'])
     const [row] = log.list()
     expect(row).toMatchObject({ seq: 1, kind: 'config.changed', detail: '{"paths":["chain.mode","x"]}' })
   })

@@ -9,9 +9,11 @@
  * every anchor, and names the first bad row.
  */
 import { createHash } from 'node:crypto'
-import type { Db } from '../store/database.ts'
+import type { ConfirmedAnchor, SecurityLogRepository, SecurityLogRow } from '../store/security-log.ts'
 import { LOG_GENESIS_HASH } from './constants.ts'
 import { InvalidAuditEventError } from './errors.ts'
+
+export type { SecurityLogRow } from '../store/security-log.ts'
 
 /** Kinds of security events; others are refused so the log stays queryable. */
 export const SECURITY_EVENT_KINDS = [
@@ -55,15 +57,6 @@ export function rowHash(seq: number, at: string, kind: string, detail: string, p
     .digest('hex')
 }
 
-export interface SecurityLogRow {
-  readonly seq: number
-  readonly at: string
-  readonly kind: string
-  readonly detail: string
-  readonly prev_hash: string
-  readonly hash: string
-}
-
 export interface LogVerification {
   readonly ok: boolean
   readonly rows: number
@@ -72,12 +65,15 @@ export interface LogVerification {
   readonly firstBad: { readonly seq: number; readonly reason: string } | null
 }
 
+// One page of rows at most: readers page with `afterSeq`.
+const MAX_LIST = 1000
+
 export class SecurityLog {
-  readonly #db: Db
+  readonly #repo: SecurityLogRepository
   readonly #onAppend: (() => void) | undefined
 
-  constructor(db: Db, opts: { onAppend?: () => void } = {}) {
-    this.#db = db
+  constructor(repo: SecurityLogRepository, opts: { onAppend?: () => void } = {}) {
+    this.#repo = repo
     this.#onAppend = opts.onAppend
   }
 
@@ -86,36 +82,25 @@ export class SecurityLog {
     if (!(SECURITY_EVENT_KINDS as readonly string[]).includes(kind)) {
       throw new InvalidAuditEventError(`unknown security event kind ${String(kind)}`)
     }
-    const row = this.#db.transaction(() => {
-      const last = this.#db.prepare('SELECT seq, hash FROM security_log ORDER BY seq DESC LIMIT 1').get() as
-        | { seq: number; hash: string }
-        | undefined
+    const row = this.#repo.append((last) => {
       const seq = (last?.seq ?? 0) + 1
       const at = new Date().toISOString()
       const text = canonicalDetail(detail)
       const prev = last?.hash ?? LOG_GENESIS_HASH
       const hash = rowHash(seq, at, kind, text, prev)
-      this.#db
-        .prepare(
-          'INSERT INTO security_log (seq, at, kind, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)'
-        )
-        .run(seq, at, kind, text, prev, hash)
       return { seq, at, kind, detail: text, prev_hash: prev, hash }
-    })()
+    })
     this.#onAppend?.()
     return row
   }
 
   /** Rows in order, optionally after `afterSeq`. */
   list(opts: { afterSeq?: number; limit?: number; kind?: string } = {}): SecurityLogRow[] {
-    return this.#db
-      .prepare(`SELECT * FROM security_log WHERE seq > ? AND (? IS NULL OR kind = ?) ORDER BY seq LIMIT ?`)
-      .all(
-        opts.afterSeq ?? 0,
-        opts.kind ?? null,
-        opts.kind ?? null,
-        Math.min(opts.limit ?? 100, 1000)
-      ) as SecurityLogRow[]
+    return this.#repo.list({
+      afterSeq: opts.afterSeq ?? 0,
+      kind: opts.kind,
+      limit: Math.min(opts.limit ?? 100, MAX_LIST)
+    })
   }
 
   /** Recomputes the chain of hashes; the first row whose content, hash or link is wrong is named. */
@@ -124,9 +109,7 @@ export class SecurityLog {
     let expectedSeq = 1
     let rows = 0
     let head: LogVerification['head'] = null
-    for (const r of this.#db
-      .prepare('SELECT * FROM security_log ORDER BY seq')
-      .iterate() as IterableIterator<SecurityLogRow>) {
+    for (const r of this.#repo.rows()) {
       rows += 1
       const bad = (reason: string): LogVerification => ({
         ok: false,
@@ -145,35 +128,18 @@ export class SecurityLog {
     return { ok: true, rows, head, firstBad: null }
   }
 
+  /** The stored hash of row `seq` (what an anchor of that row must still match). */
+  hashAt(seq: number): string | undefined {
+    return this.#repo.hashAt(seq)
+  }
+
   /** Records the current head as an anchor to publish, if it moved since the last one. */
   prepareAnchor(): { seq: number; head: string } | null {
-    return this.#db.transaction(() => {
-      const head = this.#db.prepare('SELECT seq, hash FROM security_log ORDER BY seq DESC LIMIT 1').get() as
-        | { seq: number; hash: string }
-        | undefined
-      if (!head) return null
-      const last = this.#db.prepare('SELECT max(seq) AS seq FROM security_log_anchors').get() as {
-        seq: number | null
-      }
-      if (last.seq !== null && last.seq >= head.seq) return null
-      const t = new Date().toISOString()
-      this.#db
-        .prepare(
-          `INSERT INTO security_log_anchors (seq, head, state, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?)`
-        )
-        .run(head.seq, head.hash, t, t)
-      return { seq: head.seq, head: head.hash }
-    })()
+    return this.#repo.recordHeadAnchor()
   }
 
   /** Confirmed anchors, oldest first. */
-  anchors(): { seq: number; head: string; txHash: string; blockNumber: number }[] {
-    return (
-      this.#db
-        .prepare(
-          `SELECT seq, head, tx_hash, block_number FROM security_log_anchors WHERE state = 'confirmed' ORDER BY seq`
-        )
-        .all() as { seq: number; head: string; tx_hash: string; block_number: number }[]
-    ).map((a) => ({ seq: a.seq, head: a.head, txHash: a.tx_hash, blockNumber: a.block_number }))
+  anchors(): ConfirmedAnchor[] {
+    return this.#repo.confirmedAnchors()
   }
 }

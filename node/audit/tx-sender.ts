@@ -6,23 +6,14 @@
  * `node_state` and never lower than the chain's pending count.
  */
 import { keccak256, Transaction, type Wallet } from 'ethers'
-import type { Db } from '../store/database.ts'
+import type { AuditRepositories } from '../store/audit-repositories.ts'
+import type { ChainTx } from '../store/chain-txs.ts'
 import { GAS_LIMIT_MARGIN_PERCENT, REPLACEMENT_BUMP_PERCENT } from './constants.ts'
 import { translateRevert } from './contract.ts'
 import { ChainRpcError } from './errors.ts'
 import { hexToNumber, type RpcClient, type RpcReceipt, toHex } from './rpc-client.ts'
 
-const NONCE_KEY = 'audit.next_nonce'
-
-export interface ChainTxRow {
-  readonly id: number
-  readonly job: string
-  readonly nonce: number
-  readonly tx_hash: string
-  readonly raw: string
-  readonly state: string
-  readonly sent_ms: number
-}
+export type { ChainTx } from '../store/chain-txs.ts'
 
 export type TrackResult =
   | { readonly kind: 'waiting'; readonly confirmations: number }
@@ -43,13 +34,13 @@ type Opts = { signal?: AbortSignal }
 export class TxSender {
   readonly #rpc: RpcClient
   readonly #wallet: Wallet
-  readonly #db: Db
+  readonly #repos: AuditRepositories
   readonly #init: TxSenderInit
 
-  constructor(rpc: RpcClient, wallet: Wallet, db: Db, init: TxSenderInit) {
+  constructor(rpc: RpcClient, wallet: Wallet, repos: AuditRepositories, init: TxSenderInit) {
     this.#rpc = rpc
     this.#wallet = wallet
-    this.#db = db
+    this.#repos = repos
     this.#init = init
   }
 
@@ -99,10 +90,7 @@ export class TxSender {
       this.#rpc.call<string>('eth_getTransactionCount', [this.#wallet.address, 'pending'], opts),
       this.#rpc.call<string>('eth_gasPrice', [], opts)
     ])
-    const stored = this.#db.prepare('SELECT value FROM node_state WHERE key = ?').get(NONCE_KEY) as
-      | { value: string }
-      | undefined
-    const nonce = Math.max(hexToNumber(pendingCount), stored ? Number(stored.value) : 0)
+    const nonce = Math.max(hexToNumber(pendingCount), this.#repos.chainState.nextNonce() ?? 0)
     const raw = await this.#wallet.signTransaction({
       type: 0,
       to: this.#init.contractAddress,
@@ -113,21 +101,12 @@ export class TxSender {
       chainId: this.#init.chainId
     })
     const hash = keccak256(raw)
-    const t = new Date().toISOString()
-    this.#db.transaction(() => {
-      this.#db
-        .prepare(
-          `INSERT INTO chain_txs (job, nonce, tx_hash, raw, state, sent_ms, updated_at) VALUES (?, ?, ?, ?, 'sent', ?, ?)`
-        )
-        .run(job, nonce, hash, raw, Date.now(), t)
-      this.#db
-        .prepare(
-          `INSERT INTO node_state (key, value, updated_at) VALUES (?, ?, ?)
-           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
-        )
-        .run(NONCE_KEY, String(nonce + 1), t)
+    const repos = this.#repos
+    repos.transaction(() => {
+      repos.chainTxs.record({ job, nonce, txHash: hash, raw, sentMs: Date.now() })
+      repos.chainState.setNextNonce(nonce + 1)
       onRecorded(hash, nonce)
-    })()
+    })
     await this.#broadcast(raw, opts)
     return hash
   }
@@ -143,38 +122,30 @@ export class TxSender {
   }
 
   /** Transactions still waiting for their confirmations, in nonce order. */
-  inFlight(): ChainTxRow[] {
-    return this.#db
-      .prepare(`SELECT * FROM chain_txs WHERE state = 'sent' ORDER BY nonce, id`)
-      .all() as ChainTxRow[]
+  inFlight(): ChainTx[] {
+    return this.#repos.chainTxs.inFlight()
   }
 
   async head(opts: Opts = {}): Promise<number> {
     return hexToNumber(await this.#rpc.call<string>('eth_blockNumber', [], opts))
   }
 
-  mark(tx: ChainTxRow, state: 'confirmed' | 'dropped' | 'reverted', receipt?: RpcReceipt): void {
-    this.#db
-      .prepare(
-        'UPDATE chain_txs SET state = ?, block_number = ?, block_hash = ?, updated_at = ? WHERE id = ?'
-      )
-      .run(
-        state,
-        receipt ? hexToNumber(receipt.blockNumber) : null,
-        receipt?.blockHash ?? null,
-        new Date().toISOString(),
-        tx.id
-      )
+  mark(tx: ChainTx, state: 'confirmed' | 'dropped' | 'reverted', receipt?: RpcReceipt): void {
+    this.#repos.chainTxs.settle(
+      tx.id,
+      state,
+      receipt ? { number: hexToNumber(receipt.blockNumber), hash: receipt.blockHash } : undefined
+    )
   }
 
   /** Where `tx` stands now; reorged-out receipts count as not mined. */
   async track(
-    tx: ChainTxRow,
+    tx: ChainTx,
     head: number,
     opts: Opts = {},
     onReplaced?: (txHash: string) => void
   ): Promise<TrackResult> {
-    const receipt = await this.#rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [tx.tx_hash], opts)
+    const receipt = await this.#rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [tx.txHash], opts)
     if (receipt) {
       const mined = hexToNumber(receipt.blockNumber)
       const confirmations = Math.max(0, head - mined + 1)
@@ -192,17 +163,15 @@ export class TxSender {
     )
     if (count > tx.nonce) {
       // The nonce is spent but not by this transaction (as far as the chain shows now): replaced.
-      const again = await this.#rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [tx.tx_hash], opts)
+      const again = await this.#rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [tx.txHash], opts)
       return again ? { kind: 'waiting', confirmations: 0 } : { kind: 'dropped' }
     }
-    const seen = await this.#rpc.call<unknown>('eth_getTransactionByHash', [tx.tx_hash], opts)
+    const seen = await this.#rpc.call<unknown>('eth_getTransactionByHash', [tx.txHash], opts)
     if (seen === null) {
       // The node lost it (restart, eviction, reorg): the very same bytes again.
       await this.#broadcast(tx.raw, opts)
-      this.#db
-        .prepare('UPDATE chain_txs SET sent_ms = ?, updated_at = ? WHERE id = ?')
-        .run(Date.now(), new Date().toISOString(), tx.id)
-    } else if (Date.now() - tx.sent_ms > this.#init.resendAfterMs) {
+      this.#repos.chainTxs.rebroadcast(tx.id, Date.now())
+    } else if (Date.now() - tx.sentMs > this.#init.resendAfterMs) {
       await this.#replace(tx, onReplaced, opts)
     }
     return { kind: 'waiting', confirmations: 0 }
@@ -214,11 +183,7 @@ export class TxSender {
    * higher. Should the old one be mined after all, the new one is the one dropped, and the job
    * finds its record through the contract's duplicate guard.
    */
-  async #replace(
-    tx: ChainTxRow,
-    onReplaced: ((txHash: string) => void) | undefined,
-    opts: Opts
-  ): Promise<void> {
+  async #replace(tx: ChainTx, onReplaced: ((txHash: string) => void) | undefined, opts: Opts): Promise<void> {
     const old = Transaction.from(tx.raw)
     const current = BigInt(await this.#rpc.call<string>('eth_gasPrice', [], opts))
     const bumped = ((old.gasPrice ?? 0n) * (100n + REPLACEMENT_BUMP_PERCENT) + 99n) / 100n
@@ -232,16 +197,12 @@ export class TxSender {
       chainId: this.#init.chainId
     })
     const hash = keccak256(raw)
-    const t = new Date().toISOString()
-    this.#db.transaction(() => {
-      this.#db.prepare(`UPDATE chain_txs SET state = 'dropped', updated_at = ? WHERE id = ?`).run(t, tx.id)
-      this.#db
-        .prepare(
-          `INSERT INTO chain_txs (job, nonce, tx_hash, raw, state, sent_ms, updated_at) VALUES (?, ?, ?, ?, 'sent', ?, ?)`
-        )
-        .run(tx.job, tx.nonce, hash, raw, Date.now(), t)
+    const repos = this.#repos
+    repos.transaction(() => {
+      repos.chainTxs.drop(tx.id)
+      repos.chainTxs.record({ job: tx.job, nonce: tx.nonce, txHash: hash, raw, sentMs: Date.now() })
       onReplaced?.(hash)
-    })()
+    })
     await this.#broadcast(raw, opts)
   }
 }

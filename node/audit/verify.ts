@@ -4,7 +4,6 @@
  * copy of each receipt is re-hashed and compared with what the chain holds, and a batched leaf is
  * checked with its RFC 9162 inclusion proof against the anchored root.
  */
-import type { Db } from '../store/database.ts'
 import { bytes32, parseLog, TOPICS } from './contract.ts'
 import { getLogs } from './event-index.ts'
 import {
@@ -29,13 +28,6 @@ export {
   verifyReceiptOnChain
 } from './verify-proofs.ts'
 
-function localPayload(db: Db, kind: string, shareId: string): string | undefined {
-  const row = db.prepare('SELECT payload FROM outbox WHERE kind = ? AND share_id = ?').get(kind, shareId) as
-    | { payload: string }
-    | undefined
-  return row?.payload
-}
-
 /** Everything the chain holds for `dataHash` (64 hex), checked against the local receipts. */
 export async function verifyDataHash(
   ctx: VerifyContext,
@@ -52,7 +44,7 @@ export async function verifyDataHash(
   for (const log of shares) {
     const a = parseLog(log)?.args
     const shareId = strip(String(a?.['shareId']))
-    const payload = localPayload(ctx.db, 'share', shareId)
+    const payload = ctx.repos.outbox.payloadOf('share', shareId)
     let ok = true
     let reason: string | undefined
     if (payload) {
@@ -78,7 +70,7 @@ export async function verifyDataHash(
     const a = parseLog(log)?.args
     const shareId = strip(String(a?.['shareId']))
     const onChain = strip(String(a?.['receiptHash']))
-    const payload = localPayload(ctx.db, 'receipt', shareId)
+    const payload = ctx.repos.outbox.payloadOf('receipt', shareId)
     let leaf: string | undefined
     let reason: string | undefined
     if (payload) {
@@ -119,20 +111,7 @@ async function batchEvidence(
   headBlock: number,
   opts: Opts
 ): Promise<Evidence[]> {
-  const rows = ctx.db
-    .prepare(
-      `SELECT o.id, o.kind, o.share_id, o.payload, o.leaf_index, b.id AS batch_id, b.root FROM outbox o
-       JOIN audit_batches b ON b.id = o.batch_id WHERE o.data_hash = ? AND b.state = 'confirmed'`
-    )
-    .all(dataHash) as {
-    id: number
-    kind: string
-    share_id: string
-    payload: string
-    leaf_index: number
-    batch_id: number
-    root: string
-  }[]
+  const rows = ctx.repos.batches.confirmedLeavesOf(dataHash)
   const out: Evidence[] = []
   for (const row of rows) {
     const logs = await getLogs(
@@ -146,9 +125,7 @@ async function batchEvidence(
     if (!log) continue
     const a = parseLog(log)?.args
     const size = Number(a?.['count'])
-    const siblings = ctx.db
-      .prepare('SELECT leaf_index, leaf FROM outbox WHERE batch_id = ? ORDER BY leaf_index')
-      .all(row.batch_id) as { leaf_index: number; leaf: string }[]
+    const siblings = ctx.repos.batches.leavesOfBatch(row.batchId)
     let leaf: string | undefined
     let reason: string | undefined
     try {
@@ -157,12 +134,12 @@ async function batchEvidence(
       reason = `the local record is not canonical: ${(err as Error).message}`
     }
     const leaves = siblings.map((s) =>
-      Buffer.from(s.leaf_index === row.leaf_index && leaf ? leaf : s.leaf, 'hex')
+      Buffer.from(s.leafIndex === row.leafIndex && leaf ? leaf : s.leaf, 'hex')
     )
-    const proof = inclusionProof(leaves, row.leaf_index).map((p) => Buffer.from(p).toString('hex'))
+    const proof = inclusionProof(leaves, row.leafIndex).map((p) => Buffer.from(p).toString('hex'))
     if (
       leaf &&
-      !verifyLeafInclusion({ leaf, leafIndex: row.leaf_index, treeSize: size, proof, root: row.root })
+      !verifyLeafInclusion({ leaf, leafIndex: row.leafIndex, treeSize: size, proof, root: row.root })
     ) {
       reason = 'the inclusion proof does not lead to the anchored root'
     }
@@ -170,10 +147,10 @@ async function batchEvidence(
       event: 'BatchAnchored',
       ...base(log, headBlock),
       submitter: a?.['submitter'] ?? null,
-      shareId: row.share_id,
+      shareId: row.shareId,
       ...(leaf ? { leaf } : {}),
       root: row.root,
-      leafIndex: row.leaf_index,
+      leafIndex: row.leafIndex,
       treeSize: size,
       firstSequence: Number(a?.['firstSequence']),
       proof,

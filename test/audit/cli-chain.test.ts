@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { EmbeddedChain, SecurityLog } from '../../node/audit/index.ts'
 import { RpcClient, toHex } from '../../node/audit/rpc-client.ts'
 import { openDatabase } from '../../node/store/database.ts'
+import { SecurityLogRepository } from '../../node/store/security-log.ts'
 import { runCli, spawnCli, waitForExit, waitForLog } from '../helpers/cli.ts'
 import { type TempStore, tempStore } from './helpers.ts'
 
@@ -84,7 +85,7 @@ describe('dmn chain and dmn audit commands', () => {
 
   it('`dmn audit verify-log` passes an intact log and names the first tampered row', () => {
     dir = tempStore()
-    const log = new SecurityLog(dir.db)
+    const log = new SecurityLog(new SecurityLogRepository(dir.db))
     for (let i = 0; i < 5; i++) log.append('auth.success', { keyId: `k${i}` })
     dir.db.close()
     const env = { DMN_DATA_DIR: dir.dir }

@@ -15,8 +15,10 @@ import {
   type ShareEvent
 } from '../../node/audit/index.ts'
 import { RpcClient, toHex } from '../../node/audit/rpc-client.ts'
+import { auditRepositories } from '../../node/store/audit-repositories.ts'
 import { type Db, openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
+import { OutboxRepository } from '../../node/store/outbox.ts'
 
 export const silentLogger = pino({ level: 'silent' })
 
@@ -79,7 +81,7 @@ export function queueShare(
       `INSERT INTO shares (share_id, direction, record_id, data_hash, sender, recipient, tier, state, created_at, updated_at)
        VALUES (?, 'out', ?, ?, ?, ?, ?, 'queued', ?, ?)`
     ).run(event.shareId, recordId, dataHash, event.sender, event.recipient, event.tier, t, t)
-    onShareQueued(db, event)
+    onShareQueued(new OutboxRepository(db), event)
   })()
   const receipt: SignedReceipt = {
     body: {
@@ -103,7 +105,7 @@ export function storeReceipt(db: Db, share: TestShare): void {
       Buffer.from(JSON.stringify(share.receipt)),
       share.shareId
     )
-    onReceiptStored(db, share.receipt)
+    onReceiptStored(new OutboxRepository(db), share.receipt)
   })()
 }
 
@@ -136,7 +138,10 @@ export function auditService(
       ...chain
     }
   })
-  return new AuditService({ store: { db }, logger: silentLogger }, { ...config.chain, dataDir })
+  return new AuditService(
+    { repositories: () => auditRepositories(db), logger: silentLogger },
+    { ...config.chain, dataDir }
+  )
 }
 
 /** Polls `check` until it returns true (or throws after `timeoutMs`). */

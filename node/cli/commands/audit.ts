@@ -13,24 +13,24 @@ import { verifyLogAnchors } from '../../audit/log-anchors.ts'
 import { verifyDataHash } from '../../audit/verify.ts'
 import { UsageError } from '../../core/errors.ts'
 import { AUDIT_STATES, type AuditState, DATA_HASH_PATTERN } from '../../core/share.ts'
-import type { Db } from '../../store/database.ts'
+import { type AuditRepositories, auditRepositories } from '../../store/audit-repositories.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
 
 /** `dmn audit ...`: the audit trail's index, verification, security log and outbox. */
 export function registerAuditCommands(program: Command, ctx: CliContext): void {
   const audit = program.command('audit').description('the blockchain audit trail')
-  const withDb = async (fn: (db: Db) => Promise<void> | void) => {
-    await withDatabase(ctx, fn)
+  const withDb = async (fn: (repos: AuditRepositories) => Promise<void> | void) => {
+    await withDatabase(ctx, (db) => fn(auditRepositories(db)))
   }
 
   audit
     .command('reindex')
     .description('rebuild the local event index from the chain')
     .action(() =>
-      withDb(async (db) => {
-        const c = await connectChain(ctx.config(), db)
-        const rows = await reindex(db, c.rpc, c.contractAddress, c.deployBlock)
+      withDb(async (repos) => {
+        const c = await connectChain(ctx.config(), repos)
+        const rows = await reindex(repos, c.rpc, c.contractAddress, c.deployBlock)
         ctx.print(`indexed ${rows} events from block ${c.deployBlock}`)
       })
     )
@@ -39,13 +39,13 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .command('verify-log')
     .description('check the security log hash chain and, with a chain configured, its anchors')
     .action(() =>
-      withDb(async (db) => {
-        const log = new SecurityLog(db)
+      withDb(async (repos) => {
+        const log = new SecurityLog(repos.securityLog)
         const result = log.verifyChain()
         let anchors: unknown = 'not checked (no CHAIN_RPC_URL)'
         let anchorsOk = true
         if (ctx.config().chain.rpcUrl) {
-          const c = await connectChain(ctx.config(), db)
+          const c = await connectChain(ctx.config(), repos)
           if (c.account) {
             const a = await verifyLogAnchors(c, log, c.account, {})
             anchors = a
@@ -69,8 +69,8 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .description('look a data hash up on chain and check the local receipts and proofs')
     .action((dataHash: string) => {
       if (!DATA_HASH_PATTERN.test(dataHash)) throw new UsageError('dataHash must be 64 lowercase hex digits')
-      return withDb(async (db) => {
-        const c = await connectChain(ctx.config(), db)
+      return withDb(async (repos) => {
+        const c = await connectChain(ctx.config(), repos)
         const result = await verifyDataHash(c, dataHash)
         ctx.print(JSON.stringify(result))
         if (!result.verified) throw new AuditVerificationFailedError(`${dataHash} is not verified on chain`)
@@ -86,8 +86,8 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .option('--tier <tier>')
     .option('--limit <n>', 'at most this many', '100')
     .action((o: { dataHash?: string; sender?: string; recipient?: string; tier?: string; limit: string }) =>
-      withDb((db) => {
-        const rows = history(db, {
+      withDb((repos) => {
+        const rows = history(repos.events, {
           ...(o.dataHash ? { dataHash: o.dataHash } : {}),
           ...(o.sender ? { sender: o.sender } : {}),
           ...(o.recipient ? { recipient: o.recipient } : {}),
@@ -103,8 +103,9 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .description('audit events waiting for or done with the chain')
     .option('--state <state>', AUDIT_STATES.join(' | '))
     .action((o: { state?: AuditState }) =>
-      withDb((db) => {
-        for (const row of listOutbox(db, o.state ? { state: o.state } : {})) ctx.print(JSON.stringify(row))
+      withDb((repos) => {
+        for (const row of listOutbox(repos.outbox, o.state ? { state: o.state } : {}))
+          ctx.print(JSON.stringify(row))
       })
     )
 
@@ -112,9 +113,9 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .command('retry <id>')
     .description('queue a failed outbox event again')
     .action((id: string) =>
-      withDb((db) => {
+      withDb((repos) => {
         if (!/^\d+$/.test(id)) throw new UsageError('id must be a number')
-        retryOutbox(db, Number(id))
+        retryOutbox(repos.outbox, Number(id))
         ctx.print(`outbox ${id} queued`)
       })
     )

@@ -1,6 +1,8 @@
 import type { Command } from 'commander'
 import { connectChain, nodeWallet, requireRpc } from '../../audit/cli-support.ts'
 import { deployAuditTrail, SecurityLog, writeChainRecord } from '../../audit/index.ts'
+import { auditRepositories } from '../../store/audit-repositories.ts'
+import { SecurityLogRepository } from '../../store/security-log.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
 
@@ -16,7 +18,9 @@ export function registerChainCommands(program: Command, ctx: CliContext): void {
       const wallet = await nodeWallet(cfg)
       const record = await deployAuditTrail(rpc, wallet)
       const path = writeChainRecord(cfg.dataDir, record)
-      withDatabase(ctx, (db) => new SecurityLog(db).append('chain.deployed', { ...record }))
+      withDatabase(ctx, (db) =>
+        new SecurityLog(new SecurityLogRepository(db)).append('chain.deployed', { ...record })
+      )
       ctx.print(JSON.stringify({ ...record, account: wallet.address, recordedIn: path }))
     })
   chain
@@ -25,7 +29,7 @@ export function registerChainCommands(program: Command, ctx: CliContext): void {
     .action(async () => {
       const cfg = ctx.config()
       await withDatabase(ctx, async (db) => {
-        const c = await connectChain(cfg, db)
+        const c = await connectChain(cfg, auditRepositories(db))
         const head = await c.rpc.call<string>('eth_blockNumber', [])
         ctx.print(
           JSON.stringify({

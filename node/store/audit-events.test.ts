@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { AuditEventRow } from './audit-events.ts'
+import { type AuditTestDb, auditTestDb } from './test-support/audit-db.ts'
+
+let t: AuditTestDb
+afterEach(() => t?.remove())
+
+const hex = (c: string) => c.repeat(64)
+
+function event(fields: Partial<AuditEventRow> = {}): AuditEventRow {
+  return {
+    eventName: 'ShareRecorded',
+    shareId: '1'.repeat(32),
+    dataHash: hex('d'),
+    sender: null,
+    recipient: null,
+    senderHash: hex('a'),
+    recipientHash: hex('b'),
+    tier: 'standard',
+    timestampMs: 1_000,
+    receiptHash: null,
+    root: null,
+    leafIndex: null,
+    submitter: '0xS',
+    txHash: '0xt1',
+    blockNumber: 1,
+    blockHash: '0xh',
+    logIndex: 0,
+    args: '{}',
+    ...fields
+  }
+}
+
+describe('audit event repository', () => {
+  it('indexes an event once per transaction, log and leaf, also when it is no batch leaf', () => {
+    t = auditTestDb()
+    const events = t.repos.events
+    expect(events.add(event())).toBe(true)
+    expect(events.add(event())).toBe(false)
+    const anchored = event({ eventName: 'BatchAnchored', txHash: '0xt2', root: hex('r'), shareId: null })
+    expect(events.add(anchored)).toBe(true)
+    expect(events.add({ ...anchored, eventName: 'BatchLeaf', leafIndex: 0 })).toBe(true)
+    expect(events.add({ ...anchored, eventName: 'BatchLeaf', leafIndex: 1 })).toBe(true)
+    expect(events.add({ ...anchored, eventName: 'BatchLeaf', leafIndex: 1 })).toBe(false)
+  })
+
+  it('answers share events newest first, with leaf indexes only for batch leaves', () => {
+    t = auditTestDb()
+    const events = t.repos.events
+    events.add(event({ blockNumber: 1 }))
+    events.add(event({ eventName: 'NodeRegistered', txHash: '0xn', blockNumber: 2, shareId: null }))
+    events.add(event({ eventName: 'BatchLeaf', txHash: '0xt3', blockNumber: 3, leafIndex: 0 }))
+    events.add(event({ eventName: 'BatchLeaf', txHash: '0xt3', blockNumber: 3, leafIndex: 1 }))
+    const rows = events.shareEvents({ limit: 10, offset: 0 })
+    expect(rows.map((r) => [r.eventName, r.blockNumber, r.leafIndex])).toEqual([
+      ['BatchLeaf', 3, 1],
+      ['BatchLeaf', 3, 0],
+      ['ShareRecorded', 1, null]
+    ])
+    expect(events.shareEvents({ limit: 1, offset: 1 }).map((r) => r.leafIndex)).toEqual([0])
+    expect(rows[2]).toEqual(event({ blockNumber: 1 }))
+  })
+
+  it('filters by data hash, party hashes, tier and time, inclusive', () => {
+    t = auditTestDb()
+    const events = t.repos.events
+    events.add(event({ txHash: '0x1', blockNumber: 1, timestampMs: 1_000 }))
+    events.add(
+      event({ txHash: '0x2', blockNumber: 2, timestampMs: 2_000, tier: 'high', senderHash: hex('c') })
+    )
+    events.add(
+      event({
+        txHash: '0x3',
+        blockNumber: 3,
+        timestampMs: 3_000,
+        dataHash: hex('e'),
+        recipientHash: hex('f')
+      })
+    )
+    const txs = (q: Parameters<typeof events.shareEvents>[0]) => events.shareEvents(q).map((r) => r.txHash)
+    const page = { limit: 10, offset: 0 }
+    expect(txs({ ...page, dataHash: hex('d') })).toEqual(['0x2', '0x1'])
+    expect(txs({ ...page, senderHash: hex('c') })).toEqual(['0x2'])
+    expect(txs({ ...page, recipientHash: hex('f') })).toEqual(['0x3'])
+    expect(txs({ ...page, tier: 'high' })).toEqual(['0x2'])
+    expect(txs({ ...page, fromMs: 2_000, toMs: 3_000 })).toEqual(['0x3', '0x2'])
+    events.clear()
+    expect(txs(page)).toEqual([])
+  })
+})

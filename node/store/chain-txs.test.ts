@@ -1,0 +1,47 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { type AuditTestDb, auditTestDb } from './test-support/audit-db.ts'
+
+let t: AuditTestDb
+afterEach(() => t?.remove())
+
+const tx = (job: string, nonce: number, txHash: string) => ({
+  job,
+  nonce,
+  txHash,
+  raw: `0x0${nonce}`,
+  sentMs: 100
+})
+
+describe('chain transaction repository', () => {
+  it('keeps transactions in flight in nonce order until they are settled', () => {
+    t = auditTestDb()
+    const txs = t.repos.chainTxs
+    txs.record(tx('outbox:2', 6, '0xb'))
+    txs.record(tx('outbox:1', 5, '0xa'))
+    expect(txs.inFlight()).toMatchObject([
+      { job: 'outbox:1', nonce: 5, txHash: '0xa', raw: '0x05', state: 'sent', sentMs: 100 },
+      { job: 'outbox:2', nonce: 6, txHash: '0xb' }
+    ])
+    const [first] = txs.inFlight()
+    txs.settle(first?.id as number, 'confirmed', { number: 12, hash: '0xblock' })
+    expect(
+      t.db.prepare('SELECT state, block_number, block_hash FROM chain_txs WHERE tx_hash = ?').get('0xa')
+    ).toEqual({ state: 'confirmed', block_number: 12, block_hash: '0xblock' })
+    expect(txs.inFlight().map((x) => x.txHash)).toEqual(['0xb'])
+  })
+
+  it('notes a rebroadcast, drops a replaced transaction and, on a chain change, all in flight', () => {
+    t = auditTestDb()
+    const txs = t.repos.chainTxs
+    txs.record(tx('batch:1', 0, '0xa'))
+    const [a] = txs.inFlight()
+    txs.rebroadcast(a?.id as number, 5_000)
+    expect(txs.inFlight()[0]?.sentMs).toBe(5_000)
+    txs.drop(a?.id as number)
+    txs.record(tx('batch:1', 0, '0xa2'))
+    txs.record(tx('log:3', 1, '0xc'))
+    expect(txs.inFlight().map((x) => x.txHash)).toEqual(['0xa2', '0xc'])
+    expect(txs.dropAllInFlight()).toBe(2)
+    expect(txs.inFlight()).toEqual([])
+  })
+})

@@ -1,0 +1,113 @@
+import type { Db } from './database.ts'
+
+/**
+ * The publisher's transactions (table `chain_txs`): every signed transaction, raw bytes included,
+ * written before it is broadcast so that a restart finds it again. A row stays 'sent' until it is
+ * confirmed, dropped (replaced, or its nonce went elsewhere) or reverted.
+ */
+
+export type ChainTxState = 'sent' | 'confirmed' | 'dropped' | 'reverted'
+
+export interface ChainTx {
+  readonly id: number
+  /** The job it carries: 'outbox:<id>', 'batch:<id>' or 'log:<seq>'. */
+  readonly job: string
+  readonly nonce: number
+  readonly txHash: string
+  /** The signed transaction, 0x hex. */
+  readonly raw: string
+  readonly state: ChainTxState
+  /** When it was last broadcast, Unix ms. */
+  readonly sentMs: number
+}
+
+export interface NewChainTx {
+  readonly job: string
+  readonly nonce: number
+  readonly txHash: string
+  readonly raw: string
+  readonly sentMs: number
+}
+
+interface RawTx {
+  id: number
+  job: string
+  nonce: number
+  tx_hash: string
+  raw: string
+  state: ChainTxState
+  sent_ms: number
+}
+
+const toTx = (r: RawTx): ChainTx => ({
+  id: r.id,
+  job: r.job,
+  nonce: r.nonce,
+  txHash: r.tx_hash,
+  raw: r.raw,
+  state: r.state,
+  sentMs: r.sent_ms
+})
+
+const now = () => new Date().toISOString()
+
+/** Repository over `chain_txs`; statements prepared once. */
+export class ChainTxRepository {
+  readonly #insert
+  readonly #inFlight
+  readonly #settle
+  readonly #rebroadcast
+  readonly #drop
+  readonly #dropAllSent
+
+  constructor(db: Db) {
+    this.#insert = db.prepare(
+      `INSERT INTO chain_txs (job, nonce, tx_hash, raw, state, sent_ms, updated_at) VALUES (?, ?, ?, ?, 'sent', ?, ?)`
+    )
+    this.#inFlight = db.prepare<[], RawTx>(
+      `SELECT id, job, nonce, tx_hash, raw, state, sent_ms FROM chain_txs WHERE state = 'sent' ORDER BY nonce, id`
+    )
+    this.#settle = db.prepare(
+      'UPDATE chain_txs SET state = ?, block_number = ?, block_hash = ?, updated_at = ? WHERE id = ?'
+    )
+    this.#rebroadcast = db.prepare('UPDATE chain_txs SET sent_ms = ?, updated_at = ? WHERE id = ?')
+    this.#drop = db.prepare(`UPDATE chain_txs SET state = 'dropped', updated_at = ? WHERE id = ?`)
+    this.#dropAllSent = db.prepare(
+      `UPDATE chain_txs SET state = 'dropped', updated_at = ? WHERE state = 'sent'`
+    )
+  }
+
+  /** Records a signed transaction as sent (before it is broadcast). */
+  record(tx: NewChainTx): void {
+    this.#insert.run(tx.job, tx.nonce, tx.txHash, tx.raw, tx.sentMs, now())
+  }
+
+  /** Transactions still waiting for their confirmations, in nonce order. */
+  inFlight(): ChainTx[] {
+    return this.#inFlight.all().map(toTx)
+  }
+
+  /** Settles a transaction, with the block that holds it when there is one. */
+  settle(
+    id: number,
+    state: Exclude<ChainTxState, 'sent'>,
+    block?: { readonly number: number; readonly hash: string }
+  ): void {
+    this.#settle.run(state, block?.number ?? null, block?.hash ?? null, now(), id)
+  }
+
+  /** Notes that the very same bytes were broadcast again at `sentMs`. */
+  rebroadcast(id: number, sentMs: number): void {
+    this.#rebroadcast.run(sentMs, now(), id)
+  }
+
+  /** Marks a transaction dropped without a block: it was replaced. */
+  drop(id: number): void {
+    this.#drop.run(now(), id)
+  }
+
+  /** Every transaction in flight is dropped (they belong to another chain, contract or account). */
+  dropAllInFlight(): number {
+    return this.#dropAllSent.run(now()).changes
+  }
+}
