@@ -8,6 +8,7 @@
 import type { AuditService } from '../../node/audit/index.ts'
 import { EmbeddedChain } from '../../node/audit/index.ts'
 import type { RpcReceipt } from '../../node/audit/rpc-client.ts'
+import { ChainTxRepository } from '../../node/store/chain-txs.ts'
 import {
   auditService,
   countState,
@@ -63,11 +64,9 @@ async function run(
     await audit.start()
     await waitFor(() => countState(store.db, 'confirmed') === events, 'all events confirmed', 600_000)
     const seconds = (performance.now() - started) / 1000
-    const hashes = store.db.prepare(`SELECT tx_hash FROM chain_txs WHERE state = 'confirmed'`).all() as {
-      tx_hash: string
-    }[]
+    const hashes = new ChainTxRepository(store.db).confirmedHashes()
     let gasTotal = 0
-    for (const { tx_hash } of hashes) {
+    for (const tx_hash of hashes) {
       const r = await d.rpc.call<RpcReceipt>('eth_getTransactionReceipt', [tx_hash])
       gasTotal += Number(BigInt(r.gasUsed))
     }

@@ -44,4 +44,17 @@ describe('chain transaction repository', () => {
     expect(txs.dropAllInFlight()).toBe(2)
     expect(txs.inFlight()).toEqual([])
   })
+
+  it('lists the hashes of confirmed transactions only, oldest first', () => {
+    t = auditTestDb()
+    const txs = t.repos.chainTxs
+    txs.record(tx('outbox:1', 0, '0xa'))
+    txs.record(tx('outbox:2', 1, '0xb'))
+    txs.record(tx('outbox:3', 2, '0xc'))
+    const [a, b, c] = txs.inFlight()
+    txs.settle(c?.id as number, 'confirmed', { number: 3, hash: '0xb3' })
+    txs.settle(a?.id as number, 'confirmed', { number: 1, hash: '0xb1' })
+    txs.drop(b?.id as number)
+    expect(txs.confirmedHashes()).toEqual(['0xa', '0xc'])
+  })
 })

@@ -59,6 +59,7 @@ export class ChainTxRepository {
   readonly #rebroadcast
   readonly #drop
   readonly #dropAllSent
+  readonly #confirmedHashes
 
   constructor(db: Db) {
     this.#insert = db.prepare(
@@ -75,6 +76,9 @@ export class ChainTxRepository {
     this.#dropAllSent = db.prepare(
       `UPDATE chain_txs SET state = 'dropped', updated_at = ? WHERE state = 'sent'`
     )
+    this.#confirmedHashes = db
+      .prepare<[], string>(`SELECT tx_hash FROM chain_txs WHERE state = 'confirmed' ORDER BY id`)
+      .pluck()
   }
 
   /** Records a signed transaction as sent (before it is broadcast). */
@@ -109,5 +113,10 @@ export class ChainTxRepository {
   /** Every transaction in flight is dropped (they belong to another chain, contract or account). */
   dropAllInFlight(): number {
     return this.#dropAllSent.run(now()).changes
+  }
+
+  /** Hashes of the confirmed transactions, oldest first (what the chain was paid for). */
+  confirmedHashes(): string[] {
+    return this.#confirmedHashes.all()
   }
 }
