@@ -1,17 +1,24 @@
-import { peerIdFromString } from '@libp2p/peer-id'
-import { AttestationNotConfiguredError } from '../core/errors.ts'
 import type { SignedReceipt } from '../core/receipt.ts'
-import { keyFingerprint, sealEnvelope } from '../crypto/index.ts'
+import {
+  type DeliverShareComponents,
+  deliverShare,
+  expiryMessage,
+  isExpired,
+  RecipientPauses,
+  retryPlan
+} from '../core/deliver-share.ts'
+import { systemClock } from '../core/share-ports.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
 import type { RecordRepository } from '../store/records.ts'
 import type { ShareRepository, ShareRow } from '../store/shares.ts'
-import { type CertificateExchange, isCertificateVerdict } from './cert-exchange.ts'
-import { errorName, RecipientUnreachableError, RecordNotFoundError, RemoteRefusalError } from './errors.ts'
+import type { CertificateExchange } from './cert-exchange.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
-import { sendEnvelope, verifyReceipt } from './share-protocol.ts'
+import { auditLedgerOf, envelopeSealerOf, shareStoreOf, verifiedPeersOf } from './share-adapters.ts'
+import { shareTransportOf } from './share-protocol.ts'
 import type { TrafficStats } from './stats.ts'
-import { assertTrustFor } from './trust.ts'
+
+export { backoffMs } from '../core/deliver-share.ts'
 
 /**
  * The durable delivery loop. Shares are committed as `queued` before any network I/O; this worker
@@ -55,28 +62,28 @@ export interface DeliveryWorkerInit {
   readonly onAttemptFailed: (share: ShareRow, err: unknown, final: boolean) => void
 }
 
-/** Delay before attempt `attempts + 1`: exponential, capped, with equal jitter (never zero, never in step). */
-export function backoffMs(
-  attempts: number,
-  baseMs: number,
-  maxMs: number,
-  random: () => number = Math.random
-): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1))
-  return Math.round(ceiling / 2 + random() * (ceiling / 2))
-}
-
 export class DeliveryWorker {
   readonly #init: DeliveryWorkerInit
   readonly #inFlight = new Map<string, Promise<void>>()
   /** Recipients that refused with RateLimitedError, and until when nothing is sealed for them. */
-  readonly #pausedUntil = new Map<string, number>()
+  readonly #pauses = new RecipientPauses(systemClock)
+  readonly #core: DeliverShareComponents<ShareRow>
   #controller = new AbortController()
   #timer: NodeJS.Timeout | undefined
   #running = false
 
   constructor(init: DeliveryWorkerInit) {
     this.#init = init
+    this.#core = {
+      store: shareStoreOf(init.db, init.records, init.shares),
+      ledger: auditLedgerOf(init.db, { onReceiptStored: init.onReceiptStored }),
+      peers: verifiedPeersOf(init.certificates),
+      envelopes: envelopeSealerOf(init),
+      transport: shareTransportOf(init.libp2p, init.stats),
+      attestation: init.attestRecipient && {
+        verifyRecipient: init.attestRecipient
+      }
+    }
   }
 
   start(): void {
@@ -112,17 +119,12 @@ export class DeliveryWorker {
     if (changed > 0) this.kick()
   }
 
-  /** Until when `peerId` is paused after a RateLimitedError, or undefined when it is not. */
   #pausedFor(peerId: string): number | undefined {
-    const until = this.#pausedUntil.get(peerId)
-    if (until === undefined) return undefined
-    if (until > Date.now()) return until
-    this.#pausedUntil.delete(peerId)
-    return undefined
+    return this.#pauses.pausedUntil(peerId)
   }
 
   #pause(peerId: string, untilMs: number): void {
-    this.#pausedUntil.set(peerId, Math.max(untilMs, this.#pausedUntil.get(peerId) ?? 0))
+    this.#pauses.pause(peerId, untilMs)
     this.#init.shares.postponeRecipient(peerId, untilMs)
   }
 
@@ -161,83 +163,32 @@ export class DeliveryWorker {
   }
 
   async #attempt(share: ShareRow): Promise<void> {
-    const { shares, db } = this.#init
+    const { shares } = this.#init
     const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(this.#init.timeoutMs)])
     try {
-      if (share.expiresMs !== null && Date.now() > share.expiresMs) {
-        shares.markFailed(
-          share.shareId,
-          `expired after ${share.attempts} attempts: ${share.lastError ?? 'never attempted'}`
-        )
+      if (isExpired(share, Date.now())) {
+        shares.markFailed(share.shareId, expiryMessage(share))
         this.#init.onAttemptFailed(share, new Error(share.lastError ?? 'expired'), true)
         return
       }
       if (this.#yieldToPause(share)) return
-      const recipient = await this.#init.certificates
-        .ensure(share.recipient, { signal })
-        .catch((err: unknown) => {
-          if (isCertificateVerdict(err)) throw err
-          throw new RecipientUnreachableError(`cannot reach ${share.recipient}: ${errorName(err)}`, {
-            cause: err
-          })
-        })
-      assertTrustFor(share.tier, recipient.trust, recipient.peerId)
-      if (share.tier === 'maximum') {
-        if (!this.#init.attestRecipient)
-          throw new AttestationNotConfiguredError('maximum tier needs an attestation verifier')
-        await this.#init.attestRecipient(share.recipient, share.shareId, { signal })
-      }
-      const plaintext = this.#init.records.read(share.dataHash)
-      if (!plaintext) throw new RecordNotFoundError(`record ${share.dataHash} is missing`)
-      // Another attempt to this recipient may have been refused while this one looked up its keys.
-      if (this.#yieldToPause(share)) return
-      const { bytes } = sealEnvelope({
-        header: {
-          shareId: share.shareId,
-          sender: share.sender,
-          recipient: share.recipient,
-          tier: share.tier,
-          senderKeyId: this.#init.signingKeyId,
-          recipientKeyId: keyFingerprint(recipient.encryptionPublicKeyPem)
-        },
-        plaintext,
-        senderSigningPrivateKeyPem: this.#init.signingPrivateKeyPem,
-        recipientEncryptionPublicKeyPem: recipient.encryptionPublicKeyPem
-      })
-      const receipt = await sendEnvelope(this.#init.libp2p, peerIdFromString(share.recipient), bytes, {
+      const delivered = await deliverShare(this.#core, share, {
         signal,
-        stats: this.#init.stats
+        // Another attempt to this recipient may have been refused while this one looked up its keys.
+        beforeSeal: () => !this.#yieldToPause(share)
       })
-      verifyReceipt(receipt, share, recipient.signingPublicKeyPem)
-      const delivered = db.transaction(() => {
-        shares.markDelivered(share.shareId, new TextEncoder().encode(JSON.stringify(receipt)))
-        const row = shares.get(share.shareId) as ShareRow
-        this.#init.onReceiptStored?.(db, row, receipt)
-        return row
-      })()
-      this.#init.onDelivered(delivered, receipt)
+      if (delivered) this.#init.onDelivered(delivered.share, delivered.receipt)
     } catch (err) {
       const stopping = this.#controller.signal.aborted
-      const description = err instanceof RemoteRefusalError ? err.refusal : errorName(err)
-      const now = Date.now()
-      const rateLimited = err instanceof RemoteRefusalError && err.refusal === 'RateLimitedError'
-      // The peer's hint is honoured up to the operator's longest backoff; a hostile hint cannot park shares.
-      const hintMs = rateLimited ? Math.min(err.retryAfterMs ?? 0, this.#init.retryMaxMs) : 0
-      const waitMs = Math.max(
-        hintMs,
-        backoffMs(share.attempts + 1, this.#init.retryBaseMs, this.#init.retryMaxMs)
+      const plan = retryPlan(share, err, { nowMs: Date.now(), stopping }, this.#init)
+      if (plan.pauseRecipient) this.#pause(share.recipient, plan.nextAttemptMs)
+      if (plan.final) shares.markFailed(share.shareId, plan.lastError)
+      else shares.markRetry(share.shareId, plan.nextAttemptMs, plan.lastError)
+      if (!stopping) this.#init.onAttemptFailed(share, err, plan.final)
+      this.#init.logger.debug(
+        { shareId: share.shareId, err: plan.lastError, final: plan.final },
+        'delivery attempt failed'
       )
-      const message = err instanceof Error ? err.message : String(err)
-      const detail = rateLimited ? `; backing off ${waitMs} ms` : ''
-      const lastError = `${description}: ${message}${detail}`.slice(0, 1000)
-      const final = !stopping && share.expiresMs !== null && now >= share.expiresMs
-      // The last retry lands on the expiry itself, so a share is never failed before its time.
-      const next = stopping ? now : Math.min(now + waitMs, share.expiresMs ?? Number.MAX_SAFE_INTEGER)
-      if (rateLimited && !stopping && !final) this.#pause(share.recipient, next)
-      if (final) shares.markFailed(share.shareId, lastError)
-      else shares.markRetry(share.shareId, next, lastError)
-      if (!stopping) this.#init.onAttemptFailed(share, err, final)
-      this.#init.logger.debug({ shareId: share.shareId, err: lastError, final }, 'delivery attempt failed')
     }
   }
 }

@@ -1,25 +1,18 @@
-import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { AttestationNotConfiguredError } from '../core/errors.ts'
+import { acceptShare } from '../core/accept-share.ts'
 import type { Startable } from '../core/lifecycle.ts'
-import { ETH_ADDRESS_PATTERN, isTier, MAX_DATA_BYTES, type Tier } from '../core/share.ts'
+import type { Tier } from '../core/share.ts'
+import { systemClock } from '../core/share-ports.ts'
 import type { Logger } from '../log/logger.ts'
-import { dataHashOf } from '../store/records.ts'
-import {
-  errorName,
-  InvalidShareRequestError,
-  PeerDeniedError,
-  RecordNotFoundError,
-  ShareNotFoundError,
-  UnknownRecipientError
-} from './errors.ts'
+import { errorName, RecordNotFoundError, ShareNotFoundError } from './errors.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
 import type { PeerEntry } from './peer-book.ts'
 import { type P2pRuntime, shareView, startRuntime, stopRuntime } from './p2p-runtime.ts'
 import type { P2pComponents, P2pEvents, P2pInit, QueuedShare, P2pShareView } from './p2p-types.ts'
 import type { RefusalSnapshot } from './refusal-counts.ts'
+import { auditLedgerOf, peerDirectoryOf, shareStoreOf } from './share-adapters.ts'
 import type { P2pStats } from './stats.ts'
 
 /**
@@ -85,67 +78,27 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   }
 
   /**
-   * Queues a share: record and share row commit in one transaction (with the `onShareQueued` hook)
-   * before any network I/O; the delivery worker sends it in the background.
+   * Queues a share through the core's accept use case (node/core/accept-share.ts): record, share row
+   * and the `onShareQueued` hook commit in one transaction before any network I/O; the delivery
+   * worker sends it in the background.
    */
   shareData(input: { data: Uint8Array; recipient: string; tier?: Tier }): QueuedShare {
-    const { db, peerBook, records, shares, worker, libp2p } = this.#state()
-    const tier = input.tier ?? 'standard'
-    if (!isTier(tier))
-      throw new InvalidShareRequestError(`unknown tier ${String(tier)}`, { field: 'security_tier' })
-    if (!(input.data instanceof Uint8Array)) throw new InvalidShareRequestError('data must be bytes')
-    if (input.data.byteLength > MAX_DATA_BYTES) {
-      throw new InvalidShareRequestError(`data of ${input.data.byteLength} bytes exceeds ${MAX_DATA_BYTES}`)
-    }
-    if (tier === 'maximum' && !this.#init.attestation?.verify) {
-      throw new AttestationNotConfiguredError(
-        'the maximum tier needs TPM attestation, which this node is not configured for'
-      )
-    }
-    const recipient = this.#resolveRecipient(input.recipient)
-    if (recipient === libp2p.peerId.toString())
-      throw new InvalidShareRequestError('a node cannot share with itself', { field: 'recipient' })
-    if (peerBook.isDenied(recipient)) throw new PeerDeniedError(`recipient ${recipient} is denied`)
-    const dataHash = dataHashOf(input.data)
-    const now = Date.now()
-    const row = db.transaction(() => {
-      const record = records.put(input.data, dataHash)
-      const share = shares.insert({
-        shareId: randomBytes(16).toString('hex'),
-        direction: 'out',
-        recordId: record.id,
-        dataHash,
-        sender: libp2p.peerId.toString(),
-        recipient,
-        recipientLabel: input.recipient,
-        tier,
-        state: 'queued',
-        nextAttemptMs: now,
-        expiresMs: now + this.#init.shareExpiryMs
-      })
-      this.#init.hooks?.onShareQueued?.(db, share)
-      return share
-    })()
-    const view = shareView(row)
-    this.emit('share:queued', { share: view })
+    const { db, peerBook, records, shares, certificates, worker, libp2p } = this.#state()
+    const row = acceptShare(
+      {
+        store: shareStoreOf(db, records, shares),
+        ledger: auditLedgerOf(db, this.#init.hooks),
+        peers: peerDirectoryOf(peerBook, certificates),
+        clock: systemClock,
+        selfPeerId: libp2p.peerId.toString(),
+        canAttest: Boolean(this.#init.attestation?.verify),
+        shareExpiryMs: this.#init.shareExpiryMs
+      },
+      input
+    )
+    this.emit('share:queued', { share: shareView(row) })
     worker.kick()
-    return { shareId: row.shareId, dataHash, state: 'queued' }
-  }
-
-  #resolveRecipient(label: string): string {
-    if (typeof label !== 'string') throw new UnknownRecipientError('recipient must be a string')
-    if (ETH_ADDRESS_PATTERN.test(label)) {
-      const peer = this.#state().peerBook.getByEthAddress(label)
-      if (!peer) throw new UnknownRecipientError(`no known peer has Ethereum address ${label}`)
-      return peer.peerId
-    }
-    try {
-      return peerIdFromString(label).toString()
-    } catch (err) {
-      throw new UnknownRecipientError('recipient is neither a PeerId nor a 0x Ethereum address', {
-        cause: err
-      })
-    }
+    return { shareId: row.shareId, dataHash: row.dataHash, state: 'queued' }
   }
 
   getShare(shareId: string): P2pShareView {

@@ -1,31 +1,24 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import {
-  canonicalReceipt,
-  type ReceiptBody,
-  type SignedReceipt,
-  validateReceiptBody
-} from '../core/receipt.ts'
-import { MAX_DATA_BYTES } from '../core/share.ts'
-import { openEnvelope, peekEnvelopeHeader, type ReplayGuard, signPss, verifyPss } from '../crypto/index.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { SignedReceipt } from '../core/receipt.ts'
+import { validateReceiptBody } from '../core/receipt.ts'
+import { type ReceiveShareComponents, receiveShare } from '../core/receive-share.ts'
+import { type ShareTransport, systemClock } from '../core/share-ports.ts'
+import type { ReplayGuard } from '../crypto/index.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
-import { dataHashOf, type RecordRepository } from '../store/records.ts'
+import type { RecordRepository } from '../store/records.ts'
 import type { ShareRepository, ShareRow } from '../store/shares.ts'
 import type { CertificateExchange } from './cert-exchange.ts'
 import { MAX_FRAME_BYTES, SHARE_PROTOCOL } from './constants.ts'
-import {
-  errorName,
-  FrameMalformedError,
-  InvalidShareRequestError,
-  ReceiptMismatchError,
-  SenderMismatchError
-} from './errors.ts'
+import { errorName, FrameMalformedError } from './errors.ts'
 import { decodeMessage, encodeMessage, frameStream, refusalFrom } from './framing.ts'
 import { type InboundStreamInit, serveInboundStream } from './inbound-stream.ts'
 import type { InboundLimits } from './limits.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
+import { auditLedgerOf, envelopeOpenerOf, shareStoreOf } from './share-adapters.ts'
 import type { TrafficStats } from './stats.ts'
-import { assertTrustFor, type VerifiedPeer } from './trust.ts'
+import type { VerifiedPeer } from './trust.ts'
 
 /**
  * `/dmn/share/1.0.0`. The sender writes one frame, the sealed envelope; the receiver checks it
@@ -59,9 +52,22 @@ export interface ShareReceiverInit {
 export class ShareReceiver {
   readonly #init: ShareReceiverInit
   readonly #inbound: InboundStreamInit
+  readonly #core: ReceiveShareComponents<ShareRow>
 
   constructor(init: ShareReceiverInit) {
     this.#init = init
+    this.#core = {
+      store: shareStoreOf(init.db, init.records, init.shares),
+      ledger: auditLedgerOf(init.db, { onShareReceived: init.onShareReceived }),
+      envelopes: envelopeOpenerOf({
+        selfPeerId: init.selfPeerId,
+        signingPrivateKeyPem: init.signingPrivateKeyPem,
+        encryptionPrivateKeyPem: init.encryptionPrivateKeyPem,
+        replayGuard: init.replayGuard
+      }),
+      clock: systemClock,
+      selfPeerId: init.selfPeerId
+    }
     this.#inbound = {
       protocol: SHARE_PROTOCOL,
       limits: init.limits,
@@ -84,68 +90,8 @@ export class ShareReceiver {
 
   /** Checks, stores and signs a receipt for one envelope from an authenticated, verified peer. */
   receive(sender: VerifiedPeer, envelope: Uint8Array): SignedReceipt {
-    const header = peekEnvelopeHeader(envelope, { maxBytes: MAX_FRAME_BYTES })
-    if (header.sender !== sender.peerId) {
-      throw new SenderMismatchError(
-        `envelope names sender ${header.sender}, the stream is from ${sender.peerId}`
-      )
-    }
-    assertTrustFor(header.tier, sender.trust, sender.peerId)
-    const { plaintext } = openEnvelope(envelope, {
-      senderSigningPublicKeyPem: sender.signingPublicKeyPem,
-      recipientEncryptionPrivateKeyPem: this.#init.encryptionPrivateKeyPem,
-      expectedRecipient: this.#init.selfPeerId,
-      replayGuard: this.#init.replayGuard,
-      maxBytes: MAX_FRAME_BYTES
-    })
-    if (plaintext.byteLength > MAX_DATA_BYTES) throw new InvalidShareRequestError('data exceeds 1 MiB')
-    const { db, records, shares } = this.#init
-    const dataHash = dataHashOf(plaintext)
-    let created: { share: ShareRow; receipt: SignedReceipt } | undefined
-    const receipt = db.transaction((): SignedReceipt => {
-      const existing = shares.get(header.shareId)
-      if (existing) {
-        if (
-          existing.direction !== 'in' ||
-          existing.sender !== sender.peerId ||
-          existing.dataHash !== dataHash
-        ) {
-          throw new InvalidShareRequestError('share id already used for another share')
-        }
-        return JSON.parse(new TextDecoder().decode(existing.receipt ?? new Uint8Array())) as SignedReceipt
-      }
-      const record = records.put(plaintext, dataHash)
-      const body: ReceiptBody = {
-        v: 1,
-        shareId: header.shareId,
-        dataHash,
-        sender: sender.peerId,
-        recipient: this.#init.selfPeerId,
-        tier: header.tier,
-        receivedAt: Date.now()
-      }
-      const signed: SignedReceipt = {
-        body,
-        signature: Buffer.from(signPss(this.#init.signingPrivateKeyPem, canonicalReceipt(body))).toString(
-          'base64'
-        )
-      }
-      const share = shares.insert({
-        shareId: header.shareId,
-        direction: 'in',
-        recordId: record.id,
-        dataHash,
-        sender: sender.peerId,
-        recipient: this.#init.selfPeerId,
-        tier: header.tier,
-        state: 'received',
-        receipt: new TextEncoder().encode(JSON.stringify(signed))
-      })
-      this.#init.onShareReceived?.(db, share, signed)
-      created = { share, receipt: signed }
-      return signed
-    })()
-    if (created) this.#init.onReceived(created.share, created.receipt)
+    const { receipt, stored } = receiveShare(this.#core, sender, envelope)
+    if (stored) this.#init.onReceived(stored, receipt)
     return receipt
   }
 }
@@ -185,27 +131,10 @@ export async function sendEnvelope(
   return { body: validateReceiptBody(receipt.body), signature: receipt.signature }
 }
 
-/**
- * Checks that a receipt answers this share and is signed by the recipient's signing key.
- * Throws ReceiptMismatchError otherwise.
- */
-export function verifyReceipt(
-  receipt: SignedReceipt,
-  share: ShareRow,
-  recipientSigningPublicKeyPem: string
-): void {
-  const b = receipt.body
-  if (
-    b.shareId !== share.shareId ||
-    b.dataHash !== share.dataHash ||
-    b.sender !== share.sender ||
-    b.recipient !== share.recipient ||
-    b.tier !== share.tier
-  ) {
-    throw new ReceiptMismatchError('receipt does not match the share')
-  }
-  const signature = new Uint8Array(Buffer.from(receipt.signature, 'base64'))
-  if (!verifyPss(recipientSigningPublicKeyPem, canonicalReceipt(b), signature)) {
-    throw new ReceiptMismatchError('receipt signature does not verify with the recipient key')
+/** The share protocol as the core's transport (node/core/share-ports.ts). */
+export function shareTransportOf(libp2p: DmnLibp2p, stats: TrafficStats): ShareTransport {
+  return {
+    send: (peerId, envelope, options) =>
+      sendEnvelope(libp2p, peerIdFromString(peerId), envelope, { signal: options.signal, stats })
   }
 }

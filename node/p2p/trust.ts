@@ -1,11 +1,5 @@
-import type { Tier } from '../core/share.ts'
 import { keyFingerprint, parseNodeCertificate, verifyNodeCertificate } from '../crypto/index.ts'
-import {
-  CertificateBindingError,
-  InsufficientTrustError,
-  PeerDeniedError,
-  PinnedKeyChangedError
-} from './errors.ts'
+import { CertificateBindingError, PeerDeniedError, PinnedKeyChangedError } from './errors.ts'
 import type { PeerBook, PeerEntry, PeerTrust } from './peer-book.ts'
 
 /**
@@ -35,24 +29,7 @@ export interface VerifiedPeer {
   readonly certificatePem: string
 }
 
-const RANK: Record<PeerTrust, number> = { unknown: 0, pinned: 1, allowlisted: 2, ca: 3 }
-
-/**
- * The tier's minimum trust: standard >= signature with nonce (a pinned key is enough);
- * high and maximum need trust the operator established (allowlist) or a CA chain. Maximum adds a TPM
- * attestation, which the sender checks before sealing.
- */
-export function minimumTrustFor(tier: Tier): PeerTrust {
-  return tier === 'standard' ? 'pinned' : 'allowlisted'
-}
-
-export function assertTrustFor(tier: Tier, trust: PeerTrust, peerId: string): void {
-  if (RANK[trust] < RANK[minimumTrustFor(tier)]) {
-    throw new InsufficientTrustError(
-      `peer ${peerId} is trusted as ${trust}; tier ${tier} needs ${minimumTrustFor(tier)}`
-    )
-  }
-}
+export { assertTrustFor, minimumTrustFor } from '../core/share-trust.ts'
 
 export class TrustPolicy {
   readonly #init: TrustPolicyInit

@@ -1,0 +1,101 @@
+/**
+ * Accepting a share: validate the request, resolve the recipient, hash the data once, and write the
+ * record, the share row and its audit events in one transaction, before any network I/O. Delivery
+ * follows in the background (deliver-share.ts).
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { AttestationNotConfiguredError } from './errors.ts'
+import { UnknownRecipientError } from './ports.ts'
+import { ETH_ADDRESS_PATTERN, isTier, MAX_DATA_BYTES, type Tier } from './share.ts'
+import { InvalidShareRequestError, PeerDeniedError } from './share-errors.ts'
+import type { AuditLedger, Clock, PeerDirectory, ShareStore, StoredShare } from './share-ports.ts'
+
+/** What accepting a share needs. */
+export interface AcceptShareComponents<S extends StoredShare> {
+  readonly store: ShareStore<S>
+  readonly ledger: AuditLedger<S>
+  readonly peers: Pick<PeerDirectory, 'peerIdOfAddress' | 'parsePeerId' | 'isDenied'>
+  readonly clock: Clock
+  /** This node's PeerId. */
+  readonly selfPeerId: string
+  /** Whether maximum-tier recipients can be attested; without it the tier is refused up front. */
+  readonly canAttest: boolean
+  /** How long delivery is retried before the share fails. */
+  readonly shareExpiryMs: number
+}
+
+export interface AcceptShareInput {
+  readonly data: Uint8Array
+  /** A PeerId or a 0x Ethereum address of a known peer. */
+  readonly recipient: string
+  readonly tier?: Tier
+}
+
+/** SHA-256 of the plaintext, 64 lowercase hex: the share's `data_hash`. */
+export function dataHashOf(plaintext: Uint8Array): string {
+  return createHash('sha256').update(plaintext).digest('hex')
+}
+
+/** The recipient's PeerId: by Ethereum address from the peer directory, or the PeerId itself. */
+export function resolveRecipient(
+  peers: Pick<PeerDirectory, 'peerIdOfAddress' | 'parsePeerId'>,
+  label: string
+): string {
+  if (typeof label !== 'string') throw new UnknownRecipientError('recipient must be a string')
+  if (ETH_ADDRESS_PATTERN.test(label)) {
+    const peerId = peers.peerIdOfAddress(label)
+    if (!peerId) throw new UnknownRecipientError(`no known peer has Ethereum address ${label}`)
+    return peerId
+  }
+  const peerId = peers.parsePeerId(label)
+  if (!peerId) throw new UnknownRecipientError('recipient is neither a PeerId nor a 0x Ethereum address')
+  return peerId
+}
+
+/**
+ * Queues a share and returns its stored row. Throws InvalidShareRequestError, UnknownRecipientError,
+ * PeerDeniedError or AttestationNotConfiguredError before anything is written; when the ledger
+ * throws, the record and the share row roll back with it.
+ */
+export function acceptShare<S extends StoredShare>(
+  components: AcceptShareComponents<S>,
+  input: AcceptShareInput
+): S {
+  const tier = input.tier ?? 'standard'
+  if (!isTier(tier))
+    throw new InvalidShareRequestError(`unknown tier ${String(tier)}`, { field: 'security_tier' })
+  if (!(input.data instanceof Uint8Array)) throw new InvalidShareRequestError('data must be bytes')
+  if (input.data.byteLength > MAX_DATA_BYTES) {
+    throw new InvalidShareRequestError(`data of ${input.data.byteLength} bytes exceeds ${MAX_DATA_BYTES}`)
+  }
+  if (tier === 'maximum' && !components.canAttest) {
+    throw new AttestationNotConfiguredError(
+      'the maximum tier needs TPM attestation, which this node is not configured for'
+    )
+  }
+  const recipient = resolveRecipient(components.peers, input.recipient)
+  if (recipient === components.selfPeerId)
+    throw new InvalidShareRequestError('a node cannot share with itself', { field: 'recipient' })
+  if (components.peers.isDenied(recipient)) throw new PeerDeniedError(`recipient ${recipient} is denied`)
+  const dataHash = dataHashOf(input.data)
+  const now = components.clock.now()
+  const { store, ledger } = components
+  return store.transaction(() => {
+    const record = store.putRecord(input.data, dataHash)
+    const share = store.insertShare({
+      shareId: randomBytes(16).toString('hex'),
+      direction: 'out',
+      recordId: record.id,
+      dataHash,
+      sender: components.selfPeerId,
+      recipient,
+      recipientLabel: input.recipient,
+      tier,
+      state: 'queued',
+      nextAttemptMs: now,
+      expiresMs: now + components.shareExpiryMs
+    })
+    ledger.shareQueued(share)
+    return share
+  })
+}

@@ -1,0 +1,145 @@
+/**
+ * The ports of the share use case (accept, deliver, receive). The p2p, store, crypto and audit
+ * adapters implement them; the use cases in node/core drive them and hold every decision. Plain
+ * interfaces: no I/O here.
+ *
+ * The store and ledger are synchronous on purpose: the one transaction that writes a record, its
+ * share row and its audit events must not await (SQLite transactions are synchronous).
+ */
+
+import type { SignedReceipt } from './receipt.ts'
+import type { DeliveryState, ShareDirection, Tier } from './share.ts'
+
+/** How far this node trusts a peer, weakest first. */
+export type PeerTrust = 'unknown' | 'pinned' | 'allowlisted' | 'ca'
+
+/** A share as the use cases see it; the store's rows carry at least these fields. */
+export interface StoredShare {
+  readonly shareId: string
+  readonly direction: ShareDirection
+  readonly dataHash: string
+  readonly sender: string
+  readonly recipient: string
+  readonly tier: Tier
+  readonly state: DeliveryState
+  readonly attempts: number
+  readonly expiresMs: number | null
+  readonly lastError: string | null
+  /** ISO-8601. */
+  readonly createdAt: string
+}
+
+/** A share to write; the store adds attempts, timestamps and the receipt column. */
+export interface NewShare {
+  readonly shareId: string
+  readonly direction: ShareDirection
+  readonly recordId: number
+  readonly dataHash: string
+  readonly sender: string
+  readonly recipient: string
+  readonly recipientLabel?: string
+  readonly tier: Tier
+  /** Outgoing shares start `queued`, incoming ones are `received`. */
+  readonly state: 'queued' | 'received'
+  readonly receipt?: SignedReceipt
+  readonly nextAttemptMs?: number
+  readonly expiresMs?: number
+}
+
+/**
+ * Records and shares. `transaction` runs `work` atomically: everything written inside it (record,
+ * share row, the ledger's audit events) commits together or, when `work` throws, not at all.
+ */
+export interface ShareStore<S extends StoredShare = StoredShare> {
+  transaction<T>(work: () => T): T
+  /** Stores the plaintext (encrypted at rest) under its SHA-256, once; returns its record id. */
+  putRecord(plaintext: Uint8Array, dataHash: string): { readonly id: number }
+  /** The plaintext of a stored record, or undefined. */
+  readRecord(dataHash: string): Uint8Array | undefined
+  insertShare(share: NewShare): S
+  getShare(shareId: string): S | undefined
+  /** The receipt stored with a share, or undefined. */
+  receiptOf(share: S): SignedReceipt | undefined
+  /** Marks an outgoing share delivered with its verified receipt; returns the updated row. */
+  markDelivered(shareId: string, receipt: SignedReceipt): S
+}
+
+/** A peer whose certificate this node verified: its keys and the trust it earned. */
+export interface KnownPeer {
+  readonly peerId: string
+  readonly trust: PeerTrust
+  readonly signingPublicKeyPem: string
+  readonly encryptionPublicKeyPem: string
+}
+
+/** The peers this node knows (peer book and certificates). */
+export interface PeerDirectory {
+  /** The PeerId of the known peer with this Ethereum address, or undefined. */
+  peerIdOfAddress(address: string): string | undefined
+  /** `label` as a canonical PeerId, or undefined when it is not a PeerId. */
+  parsePeerId(label: string): string | undefined
+  /** The operator denied this peer. */
+  isDenied(peerId: string): boolean
+  /** The verified keys and trust of `peerId`, exchanging certificates when needed. */
+  verified(peerId: string, options: { signal: AbortSignal }): Promise<KnownPeer>
+}
+
+/**
+ * Sends a sealed envelope. Resolves with the recipient's signed receipt (structurally valid, not yet
+ * checked against the share); a refusal by the peer rejects with RemoteRefusalError.
+ */
+export interface ShareTransport {
+  send(peerId: string, envelope: Uint8Array, options: { signal: AbortSignal }): Promise<SignedReceipt>
+}
+
+/** The header of a received envelope, readable before its signature is checked. */
+export interface EnvelopeFacts {
+  readonly shareId: string
+  readonly sender: string
+  readonly recipient: string
+  readonly tier: Tier
+}
+
+/** Sealing and opening envelopes and signing receipts, with this node's keys (node/crypto). */
+export interface EnvelopeCodec {
+  /** Seals `plaintext` for `recipient` with a fresh nonce and timestamp. */
+  seal(share: EnvelopeFacts, plaintext: Uint8Array, recipient: KnownPeer): Uint8Array
+  /** Reads the header without checking anything but its structure and size. */
+  peek(envelope: Uint8Array): EnvelopeFacts
+  /**
+   * Checks signature, recipient, key ids, then freshness and nonce (in that order: a forged envelope
+   * is refused before its nonce is spent), and decrypts.
+   */
+  open(envelope: Uint8Array, sender: KnownPeer): Uint8Array
+  /** This node's signature over the canonical receipt body, base64. */
+  signReceipt(body: SignedReceipt['body']): string
+  /** Whether `receipt` is signed by `signer`'s signing key. */
+  receiptSignedBy(receipt: SignedReceipt, signer: KnownPeer): boolean
+}
+
+/**
+ * Queues audit events in the store's open transaction, so they commit or roll back with the share.
+ * Which events a share produces is decided in audit-events.ts.
+ */
+export interface AuditLedger<S extends StoredShare = StoredShare> {
+  /** An outgoing share was queued (record and share row written). */
+  shareQueued(share: S): void
+  /** The recipient's receipt for an outgoing share was verified and stored. */
+  receiptStored(share: S, receipt: SignedReceipt): void
+  /** An incoming share was stored here and this node signed its receipt. */
+  shareReceived(share: S, receipt: SignedReceipt): void
+}
+
+/** Checks a maximum-tier recipient's fresh TPM attestation; throws when it does not verify. */
+export interface AttestationVerifier {
+  verifyRecipient(peerId: string, shareId: string, options: { signal: AbortSignal }): Promise<void>
+}
+
+/** The time, so schedules and expiries are testable. */
+export interface Clock {
+  /** Unix milliseconds. */
+  now(): number
+}
+
+/** Wall-clock time. */
+export const systemClock: Clock = { now: () => Date.now() }

@@ -1,0 +1,208 @@
+/**
+ * In-memory implementations of the share use case's ports, for the core's unit tests. The store's
+ * transaction restores its maps when the work throws, as SQLite rolls back.
+ */
+import type { SignedReceipt } from '../receipt.ts'
+import type {
+  AuditLedger,
+  Clock,
+  EnvelopeCodec,
+  EnvelopeFacts,
+  KnownPeer,
+  NewShare,
+  PeerDirectory,
+  ShareStore,
+  StoredShare
+} from '../share-ports.ts'
+
+export interface MemoryShare extends StoredShare {
+  readonly receipt: SignedReceipt | undefined
+}
+
+export class MemoryShareStore implements ShareStore<MemoryShare> {
+  records = new Map<string, { id: number; plaintext: Uint8Array }>()
+  shares = new Map<string, MemoryShare>()
+  transactions = 0
+
+  transaction<T>(work: () => T): T {
+    this.transactions++
+    const records = new Map(this.records)
+    const shares = new Map(this.shares)
+    try {
+      return work()
+    } catch (err) {
+      this.records = records
+      this.shares = shares
+      throw err
+    }
+  }
+
+  putRecord(plaintext: Uint8Array, dataHash: string): { id: number } {
+    const existing = this.records.get(dataHash)
+    if (existing) return existing
+    const record = { id: this.records.size + 1, plaintext }
+    this.records.set(dataHash, record)
+    return record
+  }
+
+  readRecord(dataHash: string): Uint8Array | undefined {
+    return this.records.get(dataHash)?.plaintext
+  }
+
+  insertShare(share: NewShare): MemoryShare {
+    if (this.shares.has(share.shareId)) throw new Error('duplicate share id')
+    const row: MemoryShare = {
+      shareId: share.shareId,
+      direction: share.direction,
+      dataHash: share.dataHash,
+      sender: share.sender,
+      recipient: share.recipient,
+      tier: share.tier,
+      state: share.state,
+      attempts: 0,
+      expiresMs: share.expiresMs ?? null,
+      lastError: null,
+      createdAt: new Date(0).toISOString(),
+      receipt: share.receipt
+    }
+    this.shares.set(row.shareId, row)
+    return row
+  }
+
+  getShare(shareId: string): MemoryShare | undefined {
+    return this.shares.get(shareId)
+  }
+
+  receiptOf(share: MemoryShare): SignedReceipt | undefined {
+    return share.receipt
+  }
+
+  markDelivered(shareId: string, receipt: SignedReceipt): MemoryShare {
+    const row = { ...(this.shares.get(shareId) as MemoryShare), state: 'delivered' as const, receipt }
+    this.shares.set(shareId, row)
+    return row
+  }
+}
+
+/** Records every call; `fail` makes the next call throw (an audit write that fails). */
+export class MemoryLedger implements AuditLedger<MemoryShare> {
+  readonly calls: Array<{ event: string; shareId: string }> = []
+  fail: Error | undefined
+
+  #record(event: string, share: MemoryShare): void {
+    if (this.fail) throw this.fail
+    this.calls.push({ event, shareId: share.shareId })
+  }
+
+  shareQueued(share: MemoryShare): void {
+    this.#record('shareQueued', share)
+  }
+
+  receiptStored(share: MemoryShare): void {
+    this.#record('receiptStored', share)
+  }
+
+  shareReceived(share: MemoryShare): void {
+    this.#record('shareReceived', share)
+  }
+}
+
+export class MemoryPeers implements PeerDirectory {
+  readonly byAddress = new Map<string, string>()
+  readonly denied = new Set<string>()
+  readonly known = new Map<string, KnownPeer>()
+
+  peerIdOfAddress(address: string): string | undefined {
+    return this.byAddress.get(address.toLowerCase())
+  }
+
+  parsePeerId(label: string): string | undefined {
+    return /^12D3Koo[1-9A-HJ-NP-Za-km-z]{40,}$/.test(label) ? label : undefined
+  }
+
+  isDenied(peerId: string): boolean {
+    return this.denied.has(peerId)
+  }
+
+  async verified(peerId: string): Promise<KnownPeer> {
+    const peer = this.known.get(peerId)
+    if (!peer) throw new Error(`unknown peer ${peerId}`)
+    return peer
+  }
+}
+
+/**
+ * Envelopes as JSON: `{facts, plaintext, signedBy, nonce}`. `open` checks the signer before it
+ * spends the nonce, as node/crypto does, and records every nonce spent.
+ */
+export class MemoryEnvelopes implements EnvelopeCodec {
+  readonly spentNonces = new Set<string>()
+  opened = 0
+  #nonce = 0
+  readonly #self: string
+
+  constructor(selfPeerId: string) {
+    this.#self = selfPeerId
+  }
+
+  seal(share: EnvelopeFacts, plaintext: Uint8Array, _recipient: KnownPeer): Uint8Array {
+    return this.forge(share, plaintext, share.sender)
+  }
+
+  /** An envelope signed as `signedBy`, which need not be the header's sender. */
+  forge(facts: EnvelopeFacts, plaintext: Uint8Array, signedBy: string): Uint8Array {
+    const body = {
+      facts: { shareId: facts.shareId, sender: facts.sender, recipient: facts.recipient, tier: facts.tier },
+      plaintext: Buffer.from(plaintext).toString('base64'),
+      signedBy,
+      nonce: String(++this.#nonce)
+    }
+    return new TextEncoder().encode(JSON.stringify(body))
+  }
+
+  #parse(envelope: Uint8Array) {
+    return JSON.parse(new TextDecoder().decode(envelope)) as {
+      facts: EnvelopeFacts
+      plaintext: string
+      signedBy: string
+      nonce: string
+    }
+  }
+
+  peek(envelope: Uint8Array): EnvelopeFacts {
+    return this.#parse(envelope).facts
+  }
+
+  open(envelope: Uint8Array, sender: KnownPeer): Uint8Array {
+    this.opened++
+    const e = this.#parse(envelope)
+    if (e.signedBy !== sender.peerId)
+      throw Object.assign(new Error('bad signature'), { name: 'EnvelopeSignatureError' })
+    if (e.facts.recipient !== this.#self) throw new Error('addressed to another node')
+    if (this.spentNonces.has(e.nonce))
+      throw Object.assign(new Error('replayed'), { name: 'ReplayedNonceError' })
+    this.spentNonces.add(e.nonce)
+    return new Uint8Array(Buffer.from(e.plaintext, 'base64'))
+  }
+
+  signReceipt(body: SignedReceipt['body']): string {
+    return `signed-by:${body.recipient}`
+  }
+
+  receiptSignedBy(receipt: SignedReceipt, signer: KnownPeer): boolean {
+    return receipt.signature === `signed-by:${signer.peerId}`
+  }
+}
+
+/** A clock the test sets. */
+export class ManualClock implements Clock {
+  ms: number
+
+  constructor(ms = 1_700_000_000_000) {
+    this.ms = ms
+  }
+
+  now(): number {
+    return this.ms
+  }
+}

@@ -1,0 +1,139 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { canonicalReceipt, type SignedReceipt } from '../core/receipt.ts'
+import type { AuditLedger, EnvelopeCodec, KnownPeer, PeerDirectory, ShareStore } from '../core/share-ports.ts'
+import {
+  keyFingerprint,
+  openEnvelope,
+  peekEnvelopeHeader,
+  type ReplayGuard,
+  sealEnvelope,
+  signPss,
+  verifyPss
+} from '../crypto/index.ts'
+import type { Db } from '../store/database.ts'
+import type { RecordRepository } from '../store/records.ts'
+import type { ShareRepository, ShareRow } from '../store/shares.ts'
+import { type CertificateExchange, isCertificateVerdict } from './cert-exchange.ts'
+import { MAX_FRAME_BYTES } from './constants.ts'
+import { errorName, RecipientUnreachableError } from './errors.ts'
+import type { P2pHooks } from './p2p-types.ts'
+import type { PeerBook } from './peer-book.ts'
+
+/**
+ * The share use case's ports (node/core/share-ports.ts) implemented by the p2p layer's parts: the
+ * store repositories in one SQLite connection, the audit hooks, the peer book with the certificate
+ * exchange, node/crypto's envelopes and the share protocol.
+ */
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** Records and shares over one connection; `transaction` is better-sqlite3's (synchronous). */
+export function shareStoreOf(
+  db: Db,
+  records: RecordRepository,
+  shares: ShareRepository
+): ShareStore<ShareRow> {
+  return {
+    transaction: (work) => db.transaction(work)(),
+    putRecord: (plaintext, dataHash) => records.put(plaintext, dataHash),
+    readRecord: (dataHash) => records.read(dataHash),
+    insertShare: ({ receipt, ...share }) =>
+      shares.insert(receipt ? { ...share, receipt: encoder.encode(JSON.stringify(receipt)) } : share),
+    getShare: (shareId) => shares.get(shareId),
+    receiptOf: (share) =>
+      share.receipt ? (JSON.parse(decoder.decode(share.receipt)) as SignedReceipt) : undefined,
+    markDelivered: (shareId, receipt) => {
+      shares.markDelivered(shareId, encoder.encode(JSON.stringify(receipt)))
+      return shares.get(shareId) as ShareRow
+    }
+  }
+}
+
+/** The audit hooks, called inside the store's open transaction with its connection. */
+export function auditLedgerOf(db: Db, hooks: P2pHooks | undefined): AuditLedger<ShareRow> {
+  return {
+    shareQueued: (share) => hooks?.onShareQueued?.(db, share),
+    receiptStored: (share, receipt) => hooks?.onReceiptStored?.(db, share, receipt),
+    shareReceived: (share, receipt) => hooks?.onShareReceived?.(db, share, receipt)
+  }
+}
+
+/** Known peers: addresses and deny state from the peer book, keys and trust from their certificates. */
+export function peerDirectoryOf(peerBook: PeerBook, certificates: CertificateExchange): PeerDirectory {
+  return {
+    peerIdOfAddress: (address) => peerBook.getByEthAddress(address)?.peerId,
+    parsePeerId: (label) => {
+      try {
+        return peerIdFromString(label).toString()
+      } catch {
+        return undefined
+      }
+    },
+    isDenied: (peerId) => peerBook.isDenied(peerId),
+    ...verifiedPeersOf(certificates)
+  }
+}
+
+/** The verified keys and trust of a peer, from the certificate exchange. */
+export function verifiedPeersOf(certificates: CertificateExchange): Pick<PeerDirectory, 'verified'> {
+  return {
+    verified: (peerId, options) =>
+      certificates.ensure(peerId, options).catch((err: unknown) => {
+        // A certificate verdict is the peer's fault and keeps its name; anything else is the network.
+        if (isCertificateVerdict(err)) throw err
+        throw new RecipientUnreachableError(`cannot reach ${peerId}: ${errorName(err)}`, { cause: err })
+      })
+  }
+}
+
+/** Sealing envelopes for recipients and checking their receipts, with this node's signing key. */
+export function envelopeSealerOf(keys: {
+  readonly signingPrivateKeyPem: string
+  readonly signingKeyId: string
+}): Pick<EnvelopeCodec, 'seal' | 'receiptSignedBy'> {
+  return {
+    seal: (share, plaintext, recipient: KnownPeer) =>
+      sealEnvelope({
+        header: {
+          shareId: share.shareId,
+          sender: share.sender,
+          recipient: share.recipient,
+          tier: share.tier,
+          senderKeyId: keys.signingKeyId,
+          recipientKeyId: keyFingerprint(recipient.encryptionPublicKeyPem)
+        },
+        plaintext,
+        senderSigningPrivateKeyPem: keys.signingPrivateKeyPem,
+        recipientEncryptionPublicKeyPem: recipient.encryptionPublicKeyPem
+      }).bytes,
+    receiptSignedBy: (receipt, signer) =>
+      verifyPss(
+        signer.signingPublicKeyPem,
+        canonicalReceipt(receipt.body),
+        new Uint8Array(Buffer.from(receipt.signature, 'base64'))
+      )
+  }
+}
+
+/** Opening received envelopes (against the replay guard) and signing their receipts. */
+export function envelopeOpenerOf(keys: {
+  readonly selfPeerId: string
+  readonly signingPrivateKeyPem: string
+  readonly encryptionPrivateKeyPem: string
+  readonly replayGuard: ReplayGuard
+}): Pick<EnvelopeCodec, 'peek' | 'open' | 'signReceipt'> {
+  return {
+    peek: (envelope) => peekEnvelopeHeader(envelope, { maxBytes: MAX_FRAME_BYTES }),
+    open: (envelope, sender) =>
+      openEnvelope(envelope, {
+        senderSigningPublicKeyPem: sender.signingPublicKeyPem,
+        recipientEncryptionPrivateKeyPem: keys.encryptionPrivateKeyPem,
+        expectedRecipient: keys.selfPeerId,
+        replayGuard: keys.replayGuard,
+        maxBytes: MAX_FRAME_BYTES
+      }).plaintext,
+    signReceipt: (body) =>
+      Buffer.from(signPss(keys.signingPrivateKeyPem, canonicalReceipt(body))).toString('base64')
+  }
+}
