@@ -4,6 +4,7 @@
  * embedded chain), runs the publisher, and answers verification, history and status queries.
  */
 import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { Wallet } from 'ethers'
 import type { Config } from '../../config/index.ts'
 import type { Startable } from '../core/lifecycle.ts'
@@ -19,6 +20,7 @@ import { AuditNotReadyError, ChainUnavailableError } from './errors.ts'
 import { reindex } from './event-index.ts'
 import { type HistoryEntry, type HistoryFilter, history } from './history.ts'
 import { enqueueNodeRegistration, listOutbox, type OutboxEntry, retryOutbox } from './outbox.ts'
+import type { ConfirmedEntry } from './jobs.ts'
 import { Publisher, type PublisherStatus } from './publisher.ts'
 import { hexToNumber, RpcClient } from './rpc-client.ts'
 import { type LogVerification, SecurityLog } from './security-log.ts'
@@ -56,7 +58,13 @@ export type AuditInit = Config['chain'] & {
   readonly configSnapshot?: unknown
 }
 
-export class AuditService implements Startable {
+/** What the audit trail tells its observers. */
+export interface AuditEvents {
+  /** An outbox entry the chain confirmed; emitted once, after the confirmation is committed. */
+  'audit:confirmed': [entry: ConfirmedEntry]
+}
+
+export class AuditService extends EventEmitter<AuditEvents> implements Startable {
   readonly name = 'audit'
   readonly #c: AuditComponents
   readonly #init: AuditInit
@@ -69,6 +77,7 @@ export class AuditService implements Startable {
   #repos: AuditRepositories | undefined
 
   constructor(components: AuditComponents, init: AuditInit) {
+    super()
     this.#c = components
     this.#init = init
   }
@@ -172,6 +181,9 @@ export class AuditService implements Startable {
         deployBlock,
         logger: log,
         securityLog: this.securityLog,
+        onConfirmed: (entries) => {
+          for (const entry of entries) this.emit('audit:confirmed', entry)
+        },
         ...(deferredCheck ? { preflight: deferredCheck } : {})
       },
       {
