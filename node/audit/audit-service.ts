@@ -26,6 +26,7 @@ import { hexToNumber, RpcClient } from './rpc-client.ts'
 import { type LogVerification, SecurityLog } from './security-log.ts'
 import { TxSender } from './tx-sender.ts'
 import { connectContract, lastKnownChain, repairInFlight, resetIfChainChanged } from './chain-state.ts'
+import { connectChain } from './cli-support.ts'
 import {
   type LeafProof,
   type VerifyResult,
@@ -107,6 +108,11 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
 
   get chainId(): number | undefined {
     return this.#contract?.chainId
+  }
+
+  /** The block the event index starts from (the contract's deployment, or `chain.fromBlock`). */
+  get deployBlock(): number | undefined {
+    return this.#contract?.deployBlock
   }
 
   /** The chain's head block, or undefined when the chain does not answer. */
@@ -204,6 +210,18 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
     )
   }
 
+  /**
+   * Connects to the configured chain and contract for queries only (the `dmn audit` commands, while
+   * the node may be down): no chain is started, no key is made, nothing is sent. The account is the
+   * one this database last published from, undefined when it never did.
+   */
+  async connect(): Promise<void> {
+    const c = await connectChain({ chain: this.#init, dataDir: this.#init.dataDir }, this.#repositories)
+    this.#rpc = c.rpc
+    this.#contract = { address: c.contractAddress, deployBlock: c.deployBlock, chainId: c.chainId }
+    this.#account = c.account
+  }
+
   async stop(): Promise<void> {
     await this.#publisher?.stop()
     this.#publisher = undefined
@@ -228,21 +246,27 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
     return `0x${fresh.toString('hex')}`
   }
 
-  #ready() {
-    if (!this.#rpc || !this.#contract || !this.#publisher)
-      throw new AuditNotReadyError('audit trail is not started')
+  /** The chain connection: after start, or after connect. */
+  #connected() {
+    if (!this.#rpc || !this.#contract) throw new AuditNotReadyError('audit trail is not started')
     return {
       repos: this.#repositories,
       rpc: this.#rpc,
       contractAddress: this.#contract.address,
-      deployBlock: this.#contract.deployBlock,
-      publisher: this.#publisher
+      deployBlock: this.#contract.deployBlock
     }
+  }
+
+  /** The chain connection and the publisher: after start only. */
+  #ready() {
+    const connected = this.#connected()
+    if (!this.#publisher) throw new AuditNotReadyError('audit trail is not started')
+    return { ...connected, publisher: this.#publisher }
   }
 
   /** What the chain holds for a data hash (64 hex), with evidence. */
   verify(dataHash: string, opts: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
-    return verifyDataHash(this.#ready(), dataHash, opts)
+    return verifyDataHash(this.#connected(), dataHash, opts)
   }
 
   /** Checks a batch inclusion proof someone holds against the anchored root. */
@@ -262,7 +286,7 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
 
   /** Rebuilds the event index from the chain; returns the number of rows. */
   reindex(opts: { signal?: AbortSignal } = {}): Promise<number> {
-    const r = this.#ready()
+    const r = this.#connected()
     return reindex(r.repos, r.rpc, r.contractAddress, r.deployBlock, opts)
   }
 
@@ -307,7 +331,7 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   async verifyLog(
     opts: { signal?: AbortSignal } = {}
   ): Promise<LogVerification & { anchors: Awaited<ReturnType<typeof verifyLogAnchors>> }> {
-    const r = this.#ready()
+    const r = this.#connected()
     const chain = this.securityLog.verifyChain()
     const anchors = await verifyLogAnchors(r, this.securityLog, this.#account as string, opts).catch(
       (err: unknown) => {
