@@ -1,22 +1,38 @@
+import { createEventBus } from '../api/event-bus.ts'
+import type { InternalApiPorts } from '../api/deps.ts'
+import { createApiMetrics } from '../api/metrics.ts'
+import { ApiServer } from '../api/server.ts'
 import { type Config, redactConfig } from '../config/index.ts'
-import { ApiComponent } from './api-component.ts'
 import { type AttestChallenge, AttestService } from './attest/index.ts'
-import { AuditService, auditHooks } from './audit/index.ts'
+import { AuditService, auditApiPorts, auditHealthProbes, auditHooks } from './audit/index.ts'
 import { MissingMasterPasswordError } from './core/errors.ts'
+import type { ApiKeyRegistry, NodeIdentitySource } from './core/ports.ts'
 import { keyFingerprint } from './crypto/index.ts'
 import { KeyRingService } from './crypto/key-ring-service.ts'
 import { Lifecycle, type Startable } from './core/lifecycle.ts'
 import { checkListenPorts, translateListenError } from './listen-ports.ts'
 import { componentLogger, type Logger } from './log/logger.ts'
-import { P2pService, p2pInitFromConfig } from './p2p/index.ts'
+import { announcingSecurityLog, createEventBridge } from './event-bridge.ts'
+import {
+  createDataService,
+  createNetworkService,
+  createShareService,
+  P2pService,
+  p2pHealthProbe,
+  p2pInitFromConfig
+} from './p2p/index.ts'
+import { openingApiKeyStore } from './store/api-keys.ts'
+import { AuditProgressRepository } from './store/audit-progress.ts'
 import { auditRepositories } from './store/audit-repositories.ts'
 import { EnrolmentRepository } from './store/enrolments.ts'
 import { RecordRepository } from './store/records.ts'
+import { ShareRepository } from './store/shares.ts'
 import { StoreService } from './store/store-service.ts'
 
 /**
  * The composition root: the only place where adapters are built and wired to each other.
- * Start order: store -> key ring -> attest -> audit -> p2p -> audit identity -> APIs; stop in reverse.
+ * Start order: store -> key ring -> attest -> audit -> p2p -> audit identity -> event bridge -> APIs;
+ * stop in reverse.
  */
 
 export interface DmnNode {
@@ -25,7 +41,11 @@ export interface DmnNode {
   readonly audit: AuditService
   readonly attest: AttestService
   readonly p2p: P2pService
-  readonly api: ApiComponent
+  readonly api: ApiServer
+  /** What the APIs drive: another ApiServer over the same node can be built from it (tests). */
+  readonly apiPorts: InternalApiPorts
+  /** The API key registry over the node's database; usable once the node started. */
+  readonly apiKeys: ApiKeyRegistry
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -90,15 +110,11 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
       hooks: auditHooks(audit)
     })
   )
+  const apiPorts = createApiPorts({ store, keyRing, audit, p2p, logger: componentLogger(logger, 'api') })
+  // Subscribes before the APIs take requests, so /events misses nothing they cause.
+  const eventBridge = createEventBridge({ events: apiPorts.events, p2p, audit })
   // Last: the APIs take requests only once everything behind them runs, and stop first.
-  const api = new ApiComponent({
-    config: config.api,
-    logger: componentLogger(logger, 'api'),
-    store,
-    keyRing,
-    p2p,
-    audit
-  })
+  const api = new ApiServer(apiPorts, { config: config.api })
   // Binds the node's account to its PeerId and signing key on chain, once (queued like any event).
   const auditIdentity: Startable = {
     name: 'audit-identity',
@@ -107,7 +123,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     stop: () => {}
   }
   // attest before audit: a TPM that does not answer stops the start before the chain is touched.
-  const components: Startable[] = [store, keyRing, attest, audit, p2p, auditIdentity, api]
+  const components: Startable[] = [store, keyRing, attest, audit, p2p, auditIdentity, eventBridge, api]
 
   const lifecycleLog = componentLogger(logger, 'lifecycle')
   const lifecycle = new Lifecycle(components, {
@@ -123,6 +139,8 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     attest,
     p2p,
     api,
+    apiPorts,
+    apiKeys: apiPorts.apiKeys,
     // The ports first: a taken one should not cost a PBKDF2 run and a chain start to find out.
     start: async () => {
       await checkListenPorts(config)
@@ -131,6 +149,60 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
       })
     },
     stop: () => lifecycle.stop()
+  }
+}
+
+/**
+ * The ports behind both APIs, each from the adapter it belongs to. Nothing here touches the
+ * database before the store has started: the repositories are opened at the first request.
+ */
+function createApiPorts(parts: {
+  readonly store: StoreService
+  readonly keyRing: KeyRingService
+  readonly audit: AuditService
+  readonly p2p: P2pService
+  readonly logger: Logger
+}): InternalApiPorts {
+  const { store, keyRing, audit, p2p, logger } = parts
+  const events = createEventBus((err, event) =>
+    logger.warn({ err, type: event.type }, 'event listener failed')
+  )
+  const auditPorts = auditApiPorts(audit)
+  const shares = createShareService({
+    p2p,
+    repositories: () => ({
+      shares: new ShareRepository(store.db),
+      auditProgress: new AuditProgressRepository(store.db)
+    }),
+    onShared: () => audit.poke()
+  })
+  const network = createNetworkService(p2p)
+  const identity: NodeIdentitySource = {
+    async describe(options) {
+      const keys = await keyRing.status(options)
+      return {
+        peerId: p2p.peerId,
+        addresses: p2p.multiaddrs,
+        ethAddress: audit.account ?? null,
+        signingKeyFingerprint: keys.signingKeyId,
+        encryptionKeyFingerprint: keys.encryptionKeyId
+      }
+    }
+  }
+  return {
+    shares,
+    data: createDataService(p2p),
+    audit: auditPorts.audit,
+    network,
+    apiKeys: openingApiKeyStore(() => store.db),
+    securityLog: announcingSecurityLog(auditPorts.securityLog, events),
+    health: [store.healthProbe(), keyRing.healthProbe(), p2pHealthProbe(p2p), ...auditHealthProbes(audit)],
+    metrics: createApiMetrics({ shares, audit: auditPorts.audit, network, refusals: p2p }),
+    logger,
+    keyRing,
+    identity,
+    outbox: auditPorts.outbox,
+    events
   }
 }
 

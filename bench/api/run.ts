@@ -172,7 +172,7 @@ try {
   recipient = await startRecipient(join(cluster.rootDir, 'B'), cluster.chainUrl, cluster.contractAddress)
   const address = recipient.addresses.find((x) => x.includes('/127.0.0.1/')) ?? recipient.addresses[0]
   await a.node.p2p.connect(address?.includes('/p2p/') ? address : `${address}/p2p/${recipient.peerId}`)
-  const key = a.node.api.apiKeys.create({ name: 'bench', scopes: ['share', 'read'] }).key
+  const key = a.node.apiKeys.create({ name: 'bench', scopes: ['share', 'read'] }).key
   console.log(`API benchmark: autocannon, ${CONNECTIONS} connections, ${DURATION} s per run, 127.0.0.1`)
   // First, while the nodes are idle: the share run leaves deliveries and audit transactions behind.
   const sign = await signRate()

@@ -4,6 +4,7 @@
  * embedded chain), runs the publisher, and answers verification, history and status queries.
  */
 import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { Wallet } from 'ethers'
 import type { Config } from '../../config/index.ts'
 import type { Startable } from '../core/lifecycle.ts'
@@ -19,11 +20,13 @@ import { AuditNotReadyError, ChainUnavailableError } from './errors.ts'
 import { reindex } from './event-index.ts'
 import { type HistoryEntry, type HistoryFilter, history } from './history.ts'
 import { enqueueNodeRegistration, listOutbox, type OutboxEntry, retryOutbox } from './outbox.ts'
+import type { ConfirmedEntry } from './jobs.ts'
 import { Publisher, type PublisherStatus } from './publisher.ts'
 import { hexToNumber, RpcClient } from './rpc-client.ts'
 import { type LogVerification, SecurityLog } from './security-log.ts'
 import { TxSender } from './tx-sender.ts'
 import { connectContract, lastKnownChain, repairInFlight, resetIfChainChanged } from './chain-state.ts'
+import { connectChain } from './cli-support.ts'
 import {
   type LeafProof,
   type VerifyResult,
@@ -56,7 +59,13 @@ export type AuditInit = Config['chain'] & {
   readonly configSnapshot?: unknown
 }
 
-export class AuditService implements Startable {
+/** What the audit trail tells its observers. */
+export interface AuditEvents {
+  /** An outbox entry the chain confirmed; emitted once, after the confirmation is committed. */
+  'audit:confirmed': [entry: ConfirmedEntry]
+}
+
+export class AuditService extends EventEmitter<AuditEvents> implements Startable {
   readonly name = 'audit'
   readonly #c: AuditComponents
   readonly #init: AuditInit
@@ -69,6 +78,7 @@ export class AuditService implements Startable {
   #repos: AuditRepositories | undefined
 
   constructor(components: AuditComponents, init: AuditInit) {
+    super()
     this.#c = components
     this.#init = init
   }
@@ -98,6 +108,11 @@ export class AuditService implements Startable {
 
   get chainId(): number | undefined {
     return this.#contract?.chainId
+  }
+
+  /** The block the event index starts from (the contract's deployment, or `chain.fromBlock`). */
+  get deployBlock(): number | undefined {
+    return this.#contract?.deployBlock
   }
 
   /** The chain's head block, or undefined when the chain does not answer. */
@@ -172,6 +187,9 @@ export class AuditService implements Startable {
         deployBlock,
         logger: log,
         securityLog: this.securityLog,
+        onConfirmed: (entries) => {
+          for (const entry of entries) this.emit('audit:confirmed', entry)
+        },
         ...(deferredCheck ? { preflight: deferredCheck } : {})
       },
       {
@@ -190,6 +208,18 @@ export class AuditService implements Startable {
       { contract: address, chainId, account: wallet.address, mode: this.#init.mode },
       'audit trail ready'
     )
+  }
+
+  /**
+   * Connects to the configured chain and contract for queries only (the `dmn audit` commands, while
+   * the node may be down): no chain is started, no key is made, nothing is sent. The account is the
+   * one this database last published from, undefined when it never did.
+   */
+  async connect(): Promise<void> {
+    const c = await connectChain({ chain: this.#init, dataDir: this.#init.dataDir }, this.#repositories)
+    this.#rpc = c.rpc
+    this.#contract = { address: c.contractAddress, deployBlock: c.deployBlock, chainId: c.chainId }
+    this.#account = c.account
   }
 
   async stop(): Promise<void> {
@@ -216,21 +246,27 @@ export class AuditService implements Startable {
     return `0x${fresh.toString('hex')}`
   }
 
-  #ready() {
-    if (!this.#rpc || !this.#contract || !this.#publisher)
-      throw new AuditNotReadyError('audit trail is not started')
+  /** The chain connection: after start, or after connect. */
+  #connected() {
+    if (!this.#rpc || !this.#contract) throw new AuditNotReadyError('audit trail is not started')
     return {
       repos: this.#repositories,
       rpc: this.#rpc,
       contractAddress: this.#contract.address,
-      deployBlock: this.#contract.deployBlock,
-      publisher: this.#publisher
+      deployBlock: this.#contract.deployBlock
     }
+  }
+
+  /** The chain connection and the publisher: after start only. */
+  #ready() {
+    const connected = this.#connected()
+    if (!this.#publisher) throw new AuditNotReadyError('audit trail is not started')
+    return { ...connected, publisher: this.#publisher }
   }
 
   /** What the chain holds for a data hash (64 hex), with evidence. */
   verify(dataHash: string, opts: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
-    return verifyDataHash(this.#ready(), dataHash, opts)
+    return verifyDataHash(this.#connected(), dataHash, opts)
   }
 
   /** Checks a batch inclusion proof someone holds against the anchored root. */
@@ -250,7 +286,7 @@ export class AuditService implements Startable {
 
   /** Rebuilds the event index from the chain; returns the number of rows. */
   reindex(opts: { signal?: AbortSignal } = {}): Promise<number> {
-    const r = this.#ready()
+    const r = this.#connected()
     return reindex(r.repos, r.rpc, r.contractAddress, r.deployBlock, opts)
   }
 
@@ -295,7 +331,7 @@ export class AuditService implements Startable {
   async verifyLog(
     opts: { signal?: AbortSignal } = {}
   ): Promise<LogVerification & { anchors: Awaited<ReturnType<typeof verifyLogAnchors>> }> {
-    const r = this.#ready()
+    const r = this.#connected()
     const chain = this.securityLog.verifyChain()
     const anchors = await verifyLogAnchors(r, this.securityLog, this.#account as string, opts).catch(
       (err: unknown) => {

@@ -37,7 +37,7 @@ export async function nodeWallet(config: Config): Promise<Wallet> {
   return new Wallet(`0x${Buffer.from(secret).toString('hex')}`)
 }
 
-export function requireRpc(config: Config): RpcClient {
+export function requireRpc(config: Pick<Config, 'chain'>): RpcClient {
   if (!config.chain.rpcUrl) {
     throw new AuditNotReadyError(
       'no CHAIN_RPC_URL: the embedded chain lives only while the node runs (it deploys the contract itself)'
@@ -47,7 +47,7 @@ export function requireRpc(config: Config): RpcClient {
 }
 
 /** The configured chain and contract, its bytecode checked, and this node's account on it. */
-export async function connectChain(config: Config, repos: AuditRepositories) {
+export async function connectChain(config: Pick<Config, 'chain' | 'dataDir'>, repos: AuditRepositories) {
   const rpc = requireRpc(config)
   const chainId = hexToNumber(await rpc.call<string>('eth_chainId', []))
   const record = readChainRecord(config.dataDir)

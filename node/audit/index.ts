@@ -7,7 +7,14 @@
  * handle. The p2p layer calls the hooks of `auditHooks` synchronously inside its own SQLite
  * transaction; they write through the outbox repository on the same connection.
  */
-export { AuditService, type AuditComponents, type AuditInit, type SecretStore } from './audit-service.ts'
+export {
+  AuditService,
+  type AuditComponents,
+  type AuditEvents,
+  type AuditInit,
+  type SecretStore
+} from './audit-service.ts'
+export type { ConfirmedEntry } from './jobs.ts'
 export {
   enqueueNodeRegistration,
   enqueueReceiptEvent,
@@ -47,5 +54,5 @@ export {
 } from './deploy.ts'
 export { EmbeddedChain } from './embedded-chain.ts'
 export * from './errors.ts'
-export { auditPorts } from './ports-adapter.ts'
+export { auditApiPorts, auditHealthProbes, auditPorts } from './ports-adapter.ts'
 export { type AuditedShare, type AuditHooks, type AuditHooksComponents, auditHooks } from './p2p-hooks.ts'

@@ -25,6 +25,14 @@ export interface JobContext {
   readonly signal?: AbortSignal
 }
 
+/** An outbox entry the chain confirmed, as announced to the node's observers. */
+export interface ConfirmedEntry {
+  readonly kind: string
+  readonly shareId: string | null
+  readonly dataHash: string | null
+  readonly txHash: string
+}
+
 /** What to do after the contract refused a job: it is on chain (`found`), send again, or give up. */
 export type Resolution =
   | { kind: 'found'; log: RpcLog }
@@ -40,7 +48,8 @@ export interface Job {
   /** Builds the call data (may read the chain, e.g. the batch sequence). */
   data(ctx: JobContext): Promise<string>
   markSent(txHash: string, nonce: number): void
-  confirm(txHash: string, blockNumber: number): void
+  /** Records the confirmation; returns the outbox entries it confirmed (none for a log head). */
+  confirm(txHash: string, blockNumber: number): ConfirmedEntry[]
   /** Back to the queue (transaction dropped, replaced or reverted). */
   reset(reason: string): void
   fail(reason: string): void
@@ -91,7 +100,10 @@ export function outboxJob(repos: Pick<AuditRepositories, 'outbox'>, row: OutboxJ
       ])
     },
     markSent: (txHash, nonce) => outbox.markSent(row.id, txHash, nonce),
-    confirm: (txHash, block) => outbox.markConfirmed(row.id, txHash, block),
+    confirm(txHash, block) {
+      outbox.markConfirmed(row.id, txHash, block)
+      return [{ kind: row.kind, shareId: row.shareId, dataHash: row.dataHash, txHash }]
+    },
     reset: (reason) => outbox.markPending(row.id, reason),
     fail: (reason) => outbox.markFailed(row.id, reason),
     async resolve(ctx, err) {
@@ -132,7 +144,10 @@ export function batchJob(repos: Pick<AuditRepositories, 'batches'>, row: BatchRo
       return encodeCall('anchorBatch', [bytes32(row.root), BigInt(firstSequence), row.count])
     },
     markSent: (txHash) => batches.markSent(row.id, txHash),
-    confirm: (txHash, block) => batches.markConfirmed(row.id, txHash, block),
+    confirm(txHash, block) {
+      batches.markConfirmed(row.id, txHash, block)
+      return batches.entriesOf(row.id).map((e) => ({ ...e, txHash }))
+    },
     reset: (reason) => batches.markPending(row.id, reason),
     fail: (reason) => batches.markFailed(row.id, reason),
     async resolve(ctx, err) {
@@ -167,7 +182,10 @@ export function logHeadJob(repos: Pick<AuditRepositories, 'securityLog'>, row: A
     key: `log:${row.seq}`,
     data: async () => encodeCall('anchorLogHead', [BigInt(row.seq), bytes32(row.head)]),
     markSent: (txHash) => log.markAnchorSent(row.seq, txHash),
-    confirm: (txHash, block) => log.markAnchorConfirmed(row.seq, txHash, block),
+    confirm(txHash, block) {
+      log.markAnchorConfirmed(row.seq, txHash, block)
+      return []
+    },
     reset: () => log.markAnchorPending(row.seq),
     // A head the chain will not take (a newer one is anchored) is simply not an anchor.
     fail: () => log.deleteAnchor(row.seq),

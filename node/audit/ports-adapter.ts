@@ -1,16 +1,22 @@
 /**
  * The audit trail behind the API's ports (node/core/ports.ts): verification and compliance history,
- * status, the outbox for operators, and the security log.
+ * status, the outbox for operators, the security log, and the health probes of the chain and the
+ * outbox. Foreign errors are translated here into port errors, keeping the original as `cause`, so
+ * the API maps a small fixed set of names to status codes.
  */
-import type {
-  AuditEvidence,
-  AuditReader,
-  AuditStatus,
-  ComplianceEvent,
-  OutboxEntryView,
-  Outbox as OutboxPort,
-  SecurityLogWriter,
-  Verification
+import {
+  type AuditEvidence,
+  type AuditReader,
+  type AuditStatus,
+  type ComplianceEvent,
+  DependencyUnavailableError,
+  type HealthProbe,
+  type OutboxEntryView,
+  type Outbox as OutboxPort,
+  ResourceNotFoundError,
+  type SecurityLogWriter,
+  StateConflictError,
+  type Verification
 } from '../core/ports.ts'
 import type { AuditService } from './audit-service.ts'
 import { OutboxEntryNotFoundError } from './errors.ts'
@@ -114,4 +120,94 @@ export function auditPorts(audit: AuditService): {
       }
     }
   }
+}
+
+/** Contract events under the names the anchor's clients filter on (`filters=data_share`). */
+const EVENT_TYPES: Readonly<Record<string, string>> = {
+  ShareRecorded: 'data_share',
+  ReceiptAnchored: 'delivery_receipt',
+  BatchAnchored: 'batch_leaf',
+  BatchLeaf: 'batch_leaf'
+}
+const eventType = (name: string) => EVENT_TYPES[name] ?? name
+
+function translateChainErrors(err: unknown): never {
+  if (
+    err instanceof Error &&
+    ['AuditNotReadyError', 'ChainUnavailableError', 'ChainRpcError'].includes(err.name)
+  ) {
+    throw new DependencyUnavailableError('chain', 'the audit chain is not reachable now', { cause: err })
+  }
+  throw err
+}
+
+/**
+ * The ports as the APIs serve them: contract events named as the anchor's clients know them
+ * (`filters=data_share`), chain failures answered as 503, and retrying an outbox entry that has not
+ * failed refused as a conflict.
+ */
+export function auditApiPorts(audit: AuditService): {
+  audit: AuditReader
+  outbox: OutboxPort
+  securityLog: SecurityLogWriter
+} {
+  const inner = auditPorts(audit)
+  return {
+    audit: {
+      verify: (dataHash, options) =>
+        inner.audit
+          .verify(dataHash, options)
+          .then(
+            (v) => ({ ...v, eventType: v.eventType === null ? null : eventType(v.eventType) }),
+            translateChainErrors
+          ),
+      complianceHistory: async (filter, options) => {
+        const wanted = new Set(filter.eventTypes)
+        const all = await inner.audit.complianceHistory({ ...filter, eventTypes: [], limit: 1000 }, options)
+        return all
+          .map((e) => ({ ...e, eventType: eventType(e.eventType) }))
+          .filter((e) => wanted.size === 0 || wanted.has(e.eventType))
+          .slice(0, filter.limit)
+      },
+      status: (options) => inner.audit.status(options).catch(translateChainErrors)
+    },
+    outbox: {
+      list: (filter, options) => inner.outbox.list(filter, options),
+      async retry(id, options) {
+        const entry = audit.listOutbox({ afterId: id + 1, limit: 1 })[0]
+        if (entry?.id !== id) throw new ResourceNotFoundError('outbox', `no outbox entry ${id}`)
+        if (entry.state !== 'failed') {
+          throw new StateConflictError(`outbox entry ${id} is ${entry.state}, not failed`)
+        }
+        return inner.outbox.retry(id, options)
+      }
+    },
+    securityLog: inner.securityLog
+  }
+}
+
+// An audit event waiting longer than this means the chain or the publisher is stuck.
+const MAX_LAG_SECONDS = 300
+
+/** Health of the chain connection and of the outbox, for `/health` on both APIs. */
+export function auditHealthProbes(audit: Pick<AuditService, 'status'>): HealthProbe[] {
+  return [
+    {
+      name: 'chain',
+      check: async () => {
+        const s = audit.status()
+        return s.chainReachable
+          ? { status: 'up', detail: { mode: s.mode } }
+          : { status: 'down', detail: { last_error_at: s.lastErrorAt } }
+      }
+    },
+    {
+      name: 'outbox',
+      check: async () => {
+        const s = audit.status()
+        const detail = { pending: s.pending, sent: s.sent, failed: s.failed, lag_seconds: s.lagSeconds }
+        return { status: s.failed > 0 || s.lagSeconds > MAX_LAG_SECONDS ? 'degraded' : 'up', detail }
+      }
+    }
+  ]
 }

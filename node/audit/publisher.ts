@@ -14,7 +14,7 @@ import type { Logger } from '../log/logger.ts'
 import { ContractRevertError, ChainUnavailableError } from './errors.ts'
 import { indexLogs, syncIndex } from './event-index.ts'
 import { JobQueue } from './job-queue.ts'
-import { type Job, type JobContext, jobFromKey } from './jobs.ts'
+import { type ConfirmedEntry, type Job, type JobContext, jobFromKey } from './jobs.ts'
 import { outboxDepth } from './outbox.ts'
 import { hexToNumber, type RpcClient, type RpcLog } from './rpc-client.ts'
 import type { SecurityLog } from './security-log.ts'
@@ -41,6 +41,8 @@ export interface PublisherComponents {
   readonly deployBlock: number
   readonly logger: Logger
   readonly securityLog?: SecurityLog
+  /** Told of the outbox entries a confirmation settled, once each, after its transaction committed. */
+  readonly onConfirmed?: (entries: readonly ConfirmedEntry[]) => void
   /** Runs once before the first chain work (the bytecode check deferred when the chain was down at start). */
   readonly preflight?: () => Promise<void>
 }
@@ -223,12 +225,13 @@ export class Publisher {
     const { sender, repos } = this.#c
     const job = jobFromKey(repos, tx.job)
     if (result.kind === 'confirmed') {
-      repos.transaction(() => {
+      const entries = repos.transaction(() => {
         sender.mark(tx, 'confirmed', result.receipt)
-        job?.confirm(tx.txHash, hexToNumber(result.receipt.blockNumber))
+        const confirmed = job?.confirm(tx.txHash, hexToNumber(result.receipt.blockNumber)) ?? []
         indexLogs(repos, this.#ours(result.receipt.logs))
+        return confirmed
       })
-      this.#confirmedOne()
+      this.#confirmedOne(entries)
       return
     }
     repos.transaction(() => {
@@ -245,9 +248,16 @@ export class Publisher {
     return logs.filter((l) => l.address.toLowerCase() === this.#c.contractAddress.toLowerCase())
   }
 
-  #confirmedOne(): void {
+  #confirmedOne(entries: readonly ConfirmedEntry[]): void {
     this.#confirmed += 1
     this.#lastConfirmedAt = new Date().toISOString()
+    if (entries.length === 0) return
+    try {
+      this.#c.onConfirmed?.(entries)
+    } catch (err) {
+      // An observer's failure must not stop the publisher: the confirmation is already committed.
+      this.#c.logger.warn({ err }, 'confirmation listener failed')
+    }
   }
 
   async #execute(job: Job, signal?: AbortSignal): Promise<void> {
@@ -264,11 +274,12 @@ export class Publisher {
         if (resolution.kind === 'retry') continue
         if (resolution.kind === 'found') {
           const log = resolution.log
-          repos.transaction(() => {
-            job.confirm(log.transactionHash, hexToNumber(log.blockNumber))
+          const entries = repos.transaction(() => {
+            const confirmed = job.confirm(log.transactionHash, hexToNumber(log.blockNumber))
             indexLogs(repos, [log])
+            return confirmed
           })
-          this.#confirmedOne()
+          this.#confirmedOne(entries)
           this.#c.logger.info(
             { job: job.key, txHash: log.transactionHash },
             'already on chain; recorded once'

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { Startable } from '../core/lifecycle.ts'
-import type { CallOptions, KeyRingAdmin, KeyRingStatus } from '../core/ports.ts'
+import type { CallOptions, HealthProbe, KeyRingAdmin, KeyRingStatus } from '../core/ports.ts'
 import type { Logger } from '../log/logger.ts'
 import { removeStaleTempFiles } from './atomic-file.ts'
 import type { RsaKeySize } from './constants.ts'
@@ -101,6 +101,14 @@ export class KeyRingService implements Startable, KeyRingAdmin {
   #storedRecords(): StoredRecords {
     this.#records ??= this.#components.records()
     return this.#records
+  }
+
+  /** The key ring's probe for `/health`, with the primary key version. */
+  healthProbe(): HealthProbe {
+    return {
+      name: 'keyring',
+      check: async () => ({ status: 'up', detail: { primary_version: (await this.status()).primaryVersion } })
+    }
   }
 
   async status(_options?: CallOptions): Promise<KeyRingStatus> {

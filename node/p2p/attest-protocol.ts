@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { Connection, Stream } from '@libp2p/interface'
+import type { Connection, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { AttestationNotConfiguredError } from '../core/errors.ts'
 import { SHARE_ID_PATTERN } from '../core/share.ts'
@@ -31,6 +31,8 @@ export interface AttestProtocolInit {
   readonly attestation: P2pAttestation | undefined
   readonly limits: InboundLimits
   readonly timeoutMs: number
+  /** How libp2p takes this protocol's inbound streams (caps sized to the node's own limiter). */
+  readonly handlerOptions: StreamHandlerOptions
   readonly onRefused: (peerId: string, protocol: string, err: unknown) => void
 }
 
@@ -65,6 +67,15 @@ export class AttestProtocol {
       maxRequestBytes: MAX_CONTROL_FRAME_BYTES,
       onRefused: init.onRefused
     }
+  }
+
+  /** Answers challenges from peers (with a quote, or that there is no TPM). */
+  async start(): Promise<void> {
+    await this.#init.libp2p.handle(ATTEST_PROTOCOL, this.handle, this.#init.handlerOptions)
+  }
+
+  async stop(): Promise<void> {
+    await this.#init.libp2p.unhandle(ATTEST_PROTOCOL)
   }
 
   /** Recipient side: quote for the challenge (or say there is no TPM). */

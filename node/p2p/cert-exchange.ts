@@ -1,4 +1,4 @@
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, IdentifyResult, PeerId, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { DmnError } from '../core/errors.ts'
 import type { Logger } from '../log/logger.ts'
@@ -21,6 +21,10 @@ export interface CertificateExchangeInit {
   readonly certificatePem: string
   readonly logger: Logger
   readonly timeoutMs: number
+  /** How libp2p takes this protocol's inbound streams (caps sized to the node's own limiter). */
+  readonly handlerOptions: StreamHandlerOptions
+  /** Called once a connected peer's certificate checked out. */
+  readonly onVerified: (peerId: string, peer: VerifiedPeer) => void
   /** Called when a peer's certificate is refused (loudly: a changed pin may be an impersonation). */
   readonly onRefused: (peerId: string, err: unknown) => void
 }
@@ -31,6 +35,38 @@ export class CertificateExchange {
 
   constructor(init: CertificateExchangeInit) {
     this.#init = init
+  }
+
+  /**
+   * Answers certificate requests, and asks every newly identified peer that speaks the protocol for
+   * its certificate; a peer's verdict is forgotten when it disconnects.
+   */
+  async start(): Promise<void> {
+    const { libp2p } = this.#init
+    await libp2p.handle(CERT_PROTOCOL, this.handle, this.#init.handlerOptions)
+    libp2p.addEventListener('peer:identify', this.#onIdentify)
+    libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
+  }
+
+  async stop(): Promise<void> {
+    const { libp2p } = this.#init
+    libp2p.removeEventListener('peer:identify', this.#onIdentify)
+    libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
+    await libp2p.unhandle(CERT_PROTOCOL)
+  }
+
+  readonly #onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    const peerId = evt.detail.peerId.toString()
+    if (!evt.detail.protocols.includes(CERT_PROTOCOL)) return
+    this.ensure(peerId)
+      .then((peer) => this.#init.onVerified(peerId, peer))
+      .catch((err: unknown) =>
+        this.#init.logger.debug({ peerId, err: errorName(err) }, 'certificate exchange failed')
+      )
+  }
+
+  readonly #onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    this.forget(evt.detail.toString())
   }
 
   /** Stream handler answering our own certificate. */

@@ -1,4 +1,4 @@
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import { DATA_HASH_PATTERN } from '../core/share.ts'
 import { keyFingerprint, openEnvelope, type ReplayGuard, sealEnvelope } from '../crypto/index.ts'
 import type { RecordRepository } from '../store/records.ts'
@@ -32,6 +32,8 @@ export interface FetchProtocolInit {
   readonly limits: InboundLimits
   readonly stats: TrafficStats
   readonly timeoutMs: number
+  /** How libp2p takes this protocol's inbound streams (caps sized to the node's own limiter). */
+  readonly handlerOptions: StreamHandlerOptions
   readonly onRefused: (peerId: string, protocol: string, err: unknown) => void
 }
 
@@ -49,6 +51,15 @@ export class FetchProtocol {
       maxRequestBytes: MAX_CONTROL_FRAME_BYTES,
       onRefused: init.onRefused
     }
+  }
+
+  /** Serves fetch requests from peers. */
+  async start(): Promise<void> {
+    await this.#init.libp2p.handle(FETCH_PROTOCOL, this.handle, this.#init.handlerOptions)
+  }
+
+  async stop(): Promise<void> {
+    await this.#init.libp2p.unhandle(FETCH_PROTOCOL)
   }
 
   readonly handle = (stream: Stream, connection: Connection): Promise<void> =>

@@ -17,7 +17,14 @@ export { p2pInitFromConfig } from './from-config.ts'
 export type { PeerEntry, PeerStatus, PeerTrust } from './peer-book.ts'
 export { P2pService } from './p2p-service.ts'
 export { shareView } from './p2p-runtime.ts'
-export { createDataService, createNetworkService } from './ports-adapter.ts'
+export {
+  createDataService,
+  createNetworkService,
+  createShareService,
+  p2pHealthProbe,
+  type ShareServiceComponents,
+  type ShareServiceStore
+} from './ports-adapter.ts'
 export type {
   P2pComponents,
   P2pEvents,

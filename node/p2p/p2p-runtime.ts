@@ -9,13 +9,7 @@ import { PeerRepository } from '../store/peers.ts'
 import { ShareRepository, type ShareRow } from '../store/shares.ts'
 import { CertificateExchange } from './cert-exchange.ts'
 import { AttestProtocol } from './attest-protocol.ts'
-import {
-  ATTEST_PROTOCOL,
-  CERT_PROTOCOL,
-  FETCH_PROTOCOL,
-  MAX_INBOUND_STREAMS_PER_PROTOCOL,
-  SHARE_PROTOCOL
-} from './constants.ts'
+import { CERT_PROTOCOL, MAX_INBOUND_STREAMS_PER_PROTOCOL, SHARE_PROTOCOL } from './constants.ts'
 import { DeliveryWorker } from './delivery-worker.ts'
 import { errorName, PeerDeniedError } from './errors.ts'
 import { FetchProtocol } from './fetch-protocol.ts'
@@ -31,8 +25,9 @@ import type { SignedReceipt } from '../core/receipt.ts'
 
 /**
  * Assembles and starts the parts of the P2P component in dependency order: peer book and trust
- * policy, the libp2p node with the persisted identity, the protocols, then the delivery worker and
- * the health monitor. `stopRuntime` stops them in reverse.
+ * policy, the libp2p node with the persisted identity, the protocols (each registers its own
+ * handler in its start), then the delivery worker and the health monitor. `stopRuntime` stops them
+ * in reverse.
  */
 
 export interface P2pRuntime {
@@ -46,6 +41,7 @@ export interface P2pRuntime {
   readonly worker: DeliveryWorker
   readonly health: HealthMonitor
   readonly fetch: FetchProtocol
+  readonly attest: AttestProtocol
   readonly stats: TrafficStats
 }
 
@@ -126,6 +122,11 @@ export async function startRuntime(
       ...(ethAddress ? { ethAddress } : {}),
       issuerPrivateKeyPem: signing.privateKeyPem
     })
+  // libp2p resets streams over its cap without a word; the node's limiter answers them instead.
+  const handlerOptions = {
+    maxInboundStreams: Math.max(MAX_INBOUND_STREAMS_PER_PROTOCOL, init.limits.concurrentStreams),
+    maxOutboundStreams: 64
+  }
   const records = new RecordRepository(db, keyRing)
   const shares = new ShareRepository(db)
   const replayGuard = new ReplayGuard(new NonceRepository(db), { windowSeconds: init.replayWindowSeconds })
@@ -137,6 +138,11 @@ export async function startRuntime(
     certificatePem,
     logger: logger,
     timeoutMs,
+    handlerOptions,
+    onVerified: (peerId, peer) => {
+      events.emit('peer:verified', { peerId, trust: peer.trust })
+      worker.peerAvailable(peerId)
+    },
     onRefused: (peerId, err) => onRefused(peerId, CERT_PROTOCOL, err)
   })
   const signingKeyId = keyFingerprint(signing.publicKeyPem)
@@ -170,9 +176,17 @@ export async function startRuntime(
     limits,
     stats,
     timeoutMs,
+    handlerOptions,
     onRefused
   })
-  const attest = new AttestProtocol({ libp2p, attestation: init.attestation, limits, timeoutMs, onRefused })
+  const attest = new AttestProtocol({
+    libp2p,
+    attestation: init.attestation,
+    limits,
+    timeoutMs,
+    handlerOptions,
+    onRefused
+  })
   const worker = new DeliveryWorker({
     libp2p,
     db,
@@ -214,31 +228,18 @@ export async function startRuntime(
       multiaddrs: entry.addresses.map((a) => multiaddr(a))
     })
   }
-  // libp2p resets streams over its cap without a word; the node's limiter answers them instead.
-  const handlerOptions = {
-    maxInboundStreams: Math.max(MAX_INBOUND_STREAMS_PER_PROTOCOL, init.limits.concurrentStreams),
-    maxOutboundStreams: 64
-  }
-  await libp2p.handle(CERT_PROTOCOL, certificates.handle, handlerOptions)
-  await libp2p.handle(SHARE_PROTOCOL, receiver.handle, handlerOptions)
-  await libp2p.handle(FETCH_PROTOCOL, fetch.handle, handlerOptions)
-  await libp2p.handle(ATTEST_PROTOCOL, attest.handle, handlerOptions)
+  // The peer book learns addresses first, so a peer verified on identify is dialable by its entry.
   libp2p.addEventListener('peer:identify', (evt) => {
-    const peerId = evt.detail.peerId.toString()
     peerBook.setAddresses(
-      peerId,
+      evt.detail.peerId.toString(),
       evt.detail.listenAddrs.map((a) => a.toString())
     )
-    if (!evt.detail.protocols.includes(CERT_PROTOCOL)) return
-    certificates
-      .ensure(peerId)
-      .then((peer) => {
-        events.emit('peer:verified', { peerId, trust: peer.trust })
-        worker.peerAvailable(peerId)
-      })
-      .catch((err: unknown) => logger.debug({ peerId, err: errorName(err) }, 'certificate exchange failed'))
   })
-  libp2p.addEventListener('peer:disconnect', (evt) => certificates.forget(evt.detail.toString()))
+  // Each protocol registers its own handler; the share receiver's is registered here.
+  await certificates.start()
+  await libp2p.handle(SHARE_PROTOCOL, receiver.handle, handlerOptions)
+  await fetch.start()
+  await attest.start()
   await libp2p.start()
   const runtime: P2pRuntime = {
     libp2p,
@@ -251,6 +252,7 @@ export async function startRuntime(
     worker,
     health,
     fetch,
+    attest,
     stats
   }
   worker.start()
@@ -270,5 +272,8 @@ export async function startRuntime(
 export async function stopRuntime(runtime: P2pRuntime): Promise<void> {
   await runtime.health.stop()
   await runtime.worker.stop()
+  await runtime.attest.stop()
+  await runtime.fetch.stop()
+  await runtime.certificates.stop()
   await runtime.libp2p.stop()
 }

@@ -1,19 +1,156 @@
-import type {
-  CallOptions,
-  DataService,
-  NetworkService,
-  NetworkStats,
-  PeerView,
-  RecordView
+import { AttestationNotConfiguredError } from '../core/errors.ts'
+import {
+  type CallOptions,
+  type DataService,
+  DependencyUnavailableError,
+  type HealthProbe,
+  InvalidRequestError,
+  type NetworkService,
+  type NetworkStats,
+  type PeerView,
+  type RecordView,
+  ResourceNotFoundError,
+  type ShareService,
+  type ShareView,
+  UnknownRecipientError
 } from '../core/ports.ts'
-import { ResourceNotFoundError } from '../core/ports.ts'
+import type { AuditState, DeliveryState } from '../core/share.ts'
+import type { AuditProgressRepository } from '../store/audit-progress.ts'
+import type { ShareRepository } from '../store/shares.ts'
 import type { PeerEntry } from './peer-book.ts'
 import type { P2pService } from './p2p-service.ts'
+import type { P2pShareView } from './p2p-types.ts'
 
 /**
- * The API's ports (node/core/ports.ts) implemented by the P2P service: `NetworkService` (stats, peer
- * book, allow/deny) and `DataService` (get by hash: local first, then the fetch protocol).
+ * The API's ports (node/core/ports.ts) implemented by the P2P service: `ShareService` (queue a share,
+ * read shares with their audit state), `NetworkService` (stats, peer book, allow/deny), `DataService`
+ * (get by hash: local first, then the fetch protocol) and the p2p health probe. Foreign errors are
+ * translated here into port errors, keeping the original as `cause`.
  */
+
+function isNamed(err: unknown, ...names: string[]): err is Error {
+  return err instanceof Error && names.includes(err.name)
+}
+
+/** Where a share's audit stands: its receipt's event once there is one, else the share's own. */
+function auditOf(
+  progress: AuditProgressRepository,
+  shareId: string
+): { audit: AuditState; txHash: string | null } {
+  const rows = progress.outboxOfShare(shareId)
+  if (rows.length === 0) {
+    // A received share is anchored by its sender: this node sees it in its index of the chain.
+    const seen = progress.anchoredTxOf(shareId)
+    return seen !== undefined ? { audit: 'confirmed', txHash: seen } : { audit: 'pending', txHash: null }
+  }
+  const row = rows.find((r) => r.kind === 'receipt') ?? rows.find((r) => r.kind === 'share')
+  const txHash =
+    rows.find((r) => r.kind === 'receipt' && r.txHash)?.txHash ?? rows.find((r) => r.txHash)?.txHash
+  return { audit: row?.state ?? 'pending', txHash: txHash ?? null }
+}
+
+function toShareView(progress: AuditProgressRepository, s: P2pShareView): ShareView {
+  return {
+    shareId: s.shareId,
+    direction: s.direction,
+    dataHash: s.dataHash,
+    sender: s.sender,
+    recipient: s.recipient,
+    recipientLabel: s.recipientLabel ?? s.recipient,
+    tier: s.tier,
+    delivery: s.state as DeliveryState,
+    ...auditOf(progress, s.shareId),
+    attempts: s.attempts,
+    lastError: s.lastError,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt
+  }
+}
+
+/** What the share service reads from the store besides the p2p service: share ids and audit progress. */
+export interface ShareServiceStore {
+  readonly shares: Pick<ShareRepository, 'listIds'>
+  readonly auditProgress: AuditProgressRepository
+}
+
+export interface ShareServiceComponents {
+  readonly p2p: P2pService
+  /** Called once, at the first request: the store opens the database only at its own start. */
+  readonly repositories: () => ShareServiceStore
+  /** Told after a share was queued (the audit publisher is woken to send its event now). */
+  readonly onShared?: () => void
+}
+
+/** Shares: queued by the p2p service, audit state read from the outbox. */
+export function createShareService({ p2p, repositories, onShared }: ShareServiceComponents): ShareService {
+  let opened: ShareServiceStore | undefined
+  const store = () => {
+    opened ??= repositories()
+    return opened
+  }
+  const get = (shareId: string) => {
+    try {
+      return toShareView(store().auditProgress, p2p.getShare(shareId))
+    } catch (err) {
+      if (isNamed(err, 'ShareNotFoundError')) return undefined
+      throw err
+    }
+  }
+  return {
+    async share(req, options: CallOptions = {}) {
+      options.signal?.throwIfAborted()
+      let queued: { shareId: string }
+      try {
+        queued = p2p.shareData({ data: req.data, recipient: req.recipient, tier: req.tier })
+      } catch (err) {
+        if (isNamed(err, 'UnknownRecipientError'))
+          throw new UnknownRecipientError(err.message, { cause: err })
+        if (isNamed(err, 'PeerDeniedError')) {
+          throw new InvalidRequestError('recipient', 'the recipient is denied by this node', { cause: err })
+        }
+        // The request is fine, this node lacks a verifier: 503, as README "Maximum tier: TPM attestation" says.
+        if (err instanceof AttestationNotConfiguredError)
+          throw new DependencyUnavailableError('attestation', err.message, { cause: err })
+        if (isNamed(err, 'InvalidShareRequestError')) {
+          const field = (err as Error & { field?: string }).field ?? 'data'
+          throw new InvalidRequestError(field, err.message, { cause: err })
+        }
+        throw err
+      }
+      onShared?.()
+      return get(queued.shareId) as ShareView
+    },
+    async getShare(shareId) {
+      return get(shareId)
+    },
+    async listShares(filter) {
+      const ids = store().shares.listIds({ state: filter.state, limit: Math.min(filter.limit ?? 100, 1000) })
+      return ids.map((id) => get(id)).filter((v): v is ShareView => v !== undefined)
+    },
+    async countByState() {
+      const counts: Partial<Record<DeliveryState, number>> = {}
+      for (const [key, n] of Object.entries(p2p.stats().shares)) {
+        const state = key.split(':')[1] as DeliveryState
+        counts[state] = (counts[state] ?? 0) + n
+      }
+      return counts
+    }
+  }
+}
+
+/** Health of the p2p layer (peers and connections), for `/health` on both APIs. */
+export function p2pHealthProbe(p2p: Pick<P2pService, 'stats'>): HealthProbe {
+  return {
+    name: 'p2p',
+    check: async () => {
+      const s = p2p.stats()
+      return {
+        status: 'up',
+        detail: { peers: s.totalPeers, healthy_peers: s.healthyPeers, connections: s.connectedPeers }
+      }
+    }
+  }
+}
 
 function peerView(p: PeerEntry & { connected: boolean }): PeerView {
   return {
@@ -35,6 +172,7 @@ function onePeer(p2p: P2pService, peerId: string): PeerView {
   return peerView(peer)
 }
 
+/** Network stats, the peer book and allow/deny. */
 export function createNetworkService(p2p: P2pService): NetworkService {
   return {
     async stats(): Promise<NetworkStats> {
@@ -64,6 +202,7 @@ export function createNetworkService(p2p: P2pService): NetworkService {
   }
 }
 
+/** Records by hash: the local store first, then the fetch protocol. */
 export function createDataService(p2p: P2pService): DataService {
   return {
     async getByHash(dataHash: string, options: CallOptions = {}): Promise<RecordView | undefined> {

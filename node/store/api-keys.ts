@@ -135,3 +135,21 @@ function toInfo(row: Row): ApiKeyInfo {
     lastUsedAt: row.last_used_at
   }
 }
+
+/**
+ * The registry over a database opened later (the store opens it at its own start): built at the
+ * first call, so its statements are still prepared once.
+ */
+export function openingApiKeyStore(db: () => Db, init: ApiKeyStoreInit = {}): ApiKeyRegistry {
+  let registry: ApiKeyRegistry | undefined
+  const open = () => {
+    registry ??= createApiKeyStore(db(), init)
+    return registry
+  }
+  return {
+    create: (input) => open().create(input),
+    list: () => open().list(),
+    revoke: (id) => open().revoke(id),
+    check: (presented) => open().check(presented)
+  }
+}

@@ -16,6 +16,13 @@ export interface BatchRow {
 }
 
 /** A leaf of a batch as the event index records it. */
+/** An outbox entry carried by a batch. */
+export interface BatchEntry {
+  readonly kind: string
+  readonly shareId: string | null
+  readonly dataHash: string | null
+}
+
 export interface BatchLeafRow {
   readonly kind: string
   readonly shareId: string
@@ -71,6 +78,7 @@ export class AuditBatchRepository {
   readonly #leavesOfRoot
   readonly #confirmedLeavesOf
   readonly #leavesOfBatch
+  readonly #entriesOfBatch
   readonly #requeueOrphaned
   readonly #restartUnconfirmed
 
@@ -142,6 +150,10 @@ export class AuditBatchRepository {
     this.#leavesOfBatch = db.prepare<[number], { leaf_index: number; leaf: string }>(
       'SELECT leaf_index, leaf FROM outbox WHERE batch_id = ? ORDER BY leaf_index'
     )
+    this.#entriesOfBatch = db.prepare<
+      [number],
+      { kind: string; share_id: string | null; data_hash: string | null }
+    >('SELECT kind, share_id, data_hash FROM outbox WHERE batch_id = ? ORDER BY leaf_index')
     this.#requeueOrphaned = db.prepare(
       `UPDATE audit_batches SET state = 'pending', updated_at = ?
        WHERE state = 'sent' AND (tx_hash IS NULL OR tx_hash NOT IN (SELECT tx_hash FROM chain_txs WHERE state = 'sent'))`
@@ -226,6 +238,13 @@ export class AuditBatchRepository {
   /** Every leaf (64 hex) of a batch, in tree order. */
   leavesOfBatch(id: number): { readonly leafIndex: number; readonly leaf: string }[] {
     return this.#leavesOfBatch.all(id).map((r) => ({ leafIndex: r.leaf_index, leaf: r.leaf }))
+  }
+
+  /** The outbox entries a batch carries, in leaf order. */
+  entriesOf(id: number): BatchEntry[] {
+    return this.#entriesOfBatch
+      .all(id)
+      .map((r) => ({ kind: r.kind, shareId: r.share_id, dataHash: r.data_hash }))
   }
 
   /** Batches marked sent whose transaction is no longer in flight go back to the queue. */

@@ -99,22 +99,4 @@ describe('audit progress repository', () => {
     event('ReceiptAnchored', SHARE, '0xreceipt', 5)
     expect(progress.anchoredTxOf(SHARE)).toBe('0xreceipt')
   })
-
-  it('follows outbox ids: the last one, the unsettled ones, those after an id, and where they stand', () => {
-    expect(progress.lastOutboxId()).toBe(0)
-    const confirmed = outbox('node', null, 'confirmed', '0x01')
-    const sent = outbox('share', SHARE, 'sent', '0x02')
-    const failed = outbox('receipt', SHARE, 'failed')
-    expect(progress.lastOutboxId()).toBe(failed)
-    expect(progress.unsettledOutboxIds().sort((a, b) => a - b)).toEqual([sent, failed])
-    expect(progress.outboxIdsAfter(confirmed)).toEqual([sent, failed])
-    expect(progress.outboxIdsAfter(failed)).toEqual([])
-    expect(progress.outboxProgress([sent, confirmed])).toEqual(
-      expect.arrayContaining([
-        { id: confirmed, kind: 'node', shareId: null, dataHash: null, state: 'confirmed', txHash: '0x01' },
-        { id: sent, kind: 'share', shareId: SHARE, dataHash: 'a'.repeat(64), state: 'sent', txHash: '0x02' }
-      ])
-    )
-    expect(progress.outboxProgress([])).toEqual([])
-  })
 })

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { Startable } from '../core/lifecycle.ts'
+import type { HealthProbe } from '../core/ports.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Statement } from 'better-sqlite3'
 import { type Db, openDatabase } from './database.ts'
@@ -43,6 +44,17 @@ export class StoreService implements Startable {
   check(): void {
     if (!this.#ping) throw new Error('store is not started')
     this.#ping.get()
+  }
+
+  /** The database's probe for `/health`: up while it answers a query. */
+  healthProbe(): HealthProbe {
+    return {
+      name: 'database',
+      check: async () => {
+        this.check()
+        return { status: 'up' }
+      }
+    }
   }
 
   start(): void {

@@ -65,6 +65,54 @@ describe('audit trail against a Hardhat node', () => {
     expect(unknown).toMatchObject({ verified: false, event_type: null, evidence: [] })
   })
 
+  it('announces each outbox entry once, after its confirmation is committed (per-share and batch mode)', async () => {
+    for (const mode of ['per-share', 'batch'] as const) {
+      await startAudit({ mode, batchSize: 2 })
+      const before = queueShare(store.db)
+      // A lone leaf waits for a second one in batch mode: flushing sends it now.
+      if (mode === 'batch') audit.flush()
+      else audit.poke()
+      await waitFor(() => countState(store.db, 'confirmed') === 1, 'an event confirmed before listening')
+      const seen: { kind: string; shareId: string | null; txHash: string; committed: string }[] = []
+      audit.on('audit:confirmed', (entry) => {
+        const row = store.db
+          .prepare('SELECT state FROM outbox WHERE kind = ? AND share_id = ?')
+          .get(entry.kind, entry.shareId) as { state: string }
+        seen.push({ kind: entry.kind, shareId: entry.shareId, txHash: entry.txHash, committed: row.state })
+      })
+      storeReceipt(store.db, before)
+      const share = queueShare(store.db)
+      audit.poke()
+      await waitFor(() => countState(store.db, 'confirmed') === 3, 'the events queued while listening')
+      await waitFor(() => seen.length === 2, 'two announcements')
+      const txOf = (kind: string, shareId: string) =>
+        (
+          store.db
+            .prepare(
+              `SELECT COALESCE(o.tx_hash, b.tx_hash) AS tx FROM outbox o LEFT JOIN audit_batches b ON b.id = o.batch_id
+               WHERE o.kind = ? AND o.share_id = ?`
+            )
+            .get(kind, shareId) as { tx: string }
+        ).tx
+      expect([...seen].sort((x, y) => x.kind.localeCompare(y.kind))).toEqual([
+        {
+          kind: 'receipt',
+          shareId: before.shareId,
+          txHash: txOf('receipt', before.shareId),
+          committed: 'confirmed'
+        },
+        {
+          kind: 'share',
+          shareId: share.shareId,
+          txHash: txOf('share', share.shareId),
+          committed: 'confirmed'
+        }
+      ])
+      await audit.stop()
+      store.cleanup()
+    }
+  })
+
   it('anchors receipts in Merkle batches by size and by flush and proves each one (batch mode)', async () => {
     await startAudit({ mode: 'batch', batchSize: 4 })
     const shares = Array.from({ length: 3 }, () => queueShare(store.db))

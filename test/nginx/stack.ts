@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import { configSchema } from '../../config/index.ts'
 import { type NginxHarnessInit, type RunningNginx, startNginx } from '../../nginx/harness.ts'
-import { ApiComponent } from '../../node/api-component.ts'
+import { ApiServer } from '../../api/server.ts'
 import type { ApiKeyScope } from '../../node/core/ports.ts'
 import { createNode, type DmnNode } from '../../node/main.ts'
 import type { Target } from './client.ts'
@@ -89,17 +89,10 @@ export async function startStack(opts: {
       http: { port: nginx.httpPort },
       direct: { port: node.api.listening.external.port },
       bodyLimitBytes: config.api.bodyLimitBytes,
-      apiKey: (scopes) => node.api.apiKeys.create({ name: 'nginx-test', scopes }).key,
+      apiKey: (scopes) => node.apiKeys.create({ name: 'nginx-test', scopes }).key,
       startNginx: nginxWith,
       async startApi(overrides) {
-        const api = new ApiComponent({
-          config: { ...config.api, ...overrides },
-          logger,
-          store: node.store,
-          keyRing: node.keyRing,
-          p2p: node.p2p,
-          audit: node.audit
-        })
+        const api = new ApiServer(node.apiPorts, { config: { ...config.api, ...overrides } })
         stoppers.push(() => api.stop())
         await api.start()
         return { port: api.listening.external.port }

@@ -1,16 +1,13 @@
 import type { Command } from 'commander'
-import { connectChain } from '../../audit/cli-support.ts'
-import { reindex } from '../../audit/event-index.ts'
 import {
+  AuditService,
   AuditVerificationFailedError,
   history,
   listOutbox,
   retryOutbox,
-  SecurityLog,
   SecurityLogTamperedError
 } from '../../audit/index.ts'
-import { verifyLogAnchors } from '../../audit/log-anchors.ts'
-import { verifyDataHash } from '../../audit/verify.ts'
+import type { Db } from '../../store/database.ts'
 import { UsageError } from '../../core/errors.ts'
 import { AUDIT_STATES, type AuditState, DATA_HASH_PATTERN } from '../../core/share.ts'
 import { type AuditRepositories, auditRepositories } from '../../store/audit-repositories.ts'
@@ -23,15 +20,24 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
   const withDb = async (fn: (repos: AuditRepositories) => Promise<void> | void) => {
     await withDatabase(ctx, (db) => fn(auditRepositories(db)))
   }
+  // The node's own audit service over this database, connected for queries only: it sends nothing.
+  const serviceOver = (db: Db) => {
+    const cfg = ctx.config()
+    return new AuditService(
+      { repositories: () => auditRepositories(db), logger: ctx.logger() },
+      { ...cfg.chain, dataDir: cfg.dataDir }
+    )
+  }
 
   audit
     .command('reindex')
     .description('rebuild the local event index from the chain')
     .action(() =>
-      withDb(async (repos) => {
-        const c = await connectChain(ctx.config(), repos)
-        const rows = await reindex(repos, c.rpc, c.contractAddress, c.deployBlock)
-        ctx.print(`indexed ${rows} events from block ${c.deployBlock}`)
+      withDatabase(ctx, async (db) => {
+        const service = serviceOver(db)
+        await service.connect()
+        const rows = await service.reindex()
+        ctx.print(`indexed ${rows} events from block ${service.deployBlock}`)
       })
     )
 
@@ -39,15 +45,15 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .command('verify-log')
     .description('check the security log hash chain and, with a chain configured, its anchors')
     .action(() =>
-      withDb(async (repos) => {
-        const log = new SecurityLog(repos.securityLog)
-        const result = log.verifyChain()
+      withDatabase(ctx, async (db) => {
+        const service = serviceOver(db)
+        const result = service.securityLog.verifyChain()
         let anchors: unknown = 'not checked (no CHAIN_RPC_URL)'
         let anchorsOk = true
         if (ctx.config().chain.rpcUrl) {
-          const c = await connectChain(ctx.config(), repos)
-          if (c.account) {
-            const a = await verifyLogAnchors(c, log, c.account, {})
+          await service.connect()
+          if (service.account) {
+            const a = (await service.verifyLog()).anchors
             anchors = a
             anchorsOk = a.ok
           } else {
@@ -69,9 +75,10 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .description('look a data hash up on chain and check the local receipts and proofs')
     .action((dataHash: string) => {
       if (!DATA_HASH_PATTERN.test(dataHash)) throw new UsageError('dataHash must be 64 lowercase hex digits')
-      return withDb(async (repos) => {
-        const c = await connectChain(ctx.config(), repos)
-        const result = await verifyDataHash(c, dataHash)
+      return withDatabase(ctx, async (db) => {
+        const service = serviceOver(db)
+        await service.connect()
+        const result = await service.verify(dataHash)
         ctx.print(JSON.stringify(result))
         if (!result.verified) throw new AuditVerificationFailedError(`${dataHash} is not verified on chain`)
       })
