@@ -8,22 +8,13 @@
  * (UTF-8, keys in this order, no whitespace). PeerIds go on chain as SHA-256 of their UTF-8 text.
  */
 import { createHash } from 'node:crypto'
+import type { ShareRecordEvent } from '../core/audit-events.ts'
 import { canonicalReceipt, type ReceiptBody, receiptHash, validateReceiptBody } from '../core/receipt.ts'
-import { DATA_HASH_PATTERN, isTier, PEER_ID_PATTERN, SHARE_ID_PATTERN, type Tier } from '../core/share.ts'
+import { DATA_HASH_PATTERN, isTier, PEER_ID_PATTERN, SHARE_ID_PATTERN } from '../core/share.ts'
 import { InvalidAuditEventError } from './errors.ts'
 
-/** A share as the sender queued it. */
-export interface ShareEvent {
-  readonly shareId: string
-  readonly dataHash: string
-  /** PeerId of the sender. */
-  readonly sender: string
-  /** PeerId of the recipient. */
-  readonly recipient: string
-  readonly tier: Tier
-  /** When the share was queued, Unix ms. */
-  readonly timestamp: number
-}
+/** A share as the sender queued it: the core's share record event, without its kind. */
+export type ShareEvent = Omit<ShareRecordEvent, 'kind'>
 
 export function validateShareEvent(value: ShareEvent): ShareEvent {
   const bad = (field: string) => new InvalidAuditEventError(`share event: bad ${field}`)

@@ -1,23 +1,19 @@
 /**
  * The audit events of the share flow, in the shape of the p2p layer's transaction hooks. Both run
- * synchronously inside the p2p layer's SQLite transaction. Only the sender publishes: the recipient's
- * node writes nothing on chain for a share, so each share has one record and one receipt anchor.
+ * synchronously inside the p2p layer's SQLite transaction. Which events a share produces is the
+ * core's decision (node/core/audit-events.ts); these hooks only queue them in the outbox.
  */
+import {
+  type AuditedShare,
+  eventsOfQueuedShare,
+  eventsOfStoredReceipt,
+  type ShareAuditEvent
+} from '../core/audit-events.ts'
 import type { SignedReceipt } from '../core/receipt.ts'
-import type { Tier } from '../core/share.ts'
 import type { OutboxRepository } from '../store/outbox.ts'
 import { enqueueReceiptEvent, enqueueShareEvent } from './outbox.ts'
 
-/** The fields of a share row the audit events need. */
-export interface AuditedShare {
-  readonly shareId: string
-  readonly dataHash: string
-  readonly sender: string
-  readonly recipient: string
-  readonly tier: Tier
-  /** ISO-8601; becomes the record's timestamp (Unix ms). */
-  readonly createdAt: string
-}
+export type { AuditedShare }
 
 /**
  * The hooks as the p2p layer calls them. Its first argument is the p2p layer's open transaction; the
@@ -44,21 +40,19 @@ export function auditHooks(components: AuditHooksComponents): AuditHooks {
   const wake = () => {
     if (components.poke) setImmediate(() => components.poke?.())
   }
+  const queue = (events: readonly ShareAuditEvent[]) => {
+    for (const event of events) {
+      if (event.kind === 'share') enqueueShareEvent(components.outbox, event)
+      else enqueueReceiptEvent(components.outbox, event.receipt)
+    }
+    if (events.length > 0) wake()
+  }
   return {
     onShareQueued(_transaction, share) {
-      enqueueShareEvent(components.outbox, {
-        shareId: share.shareId,
-        dataHash: share.dataHash,
-        sender: share.sender,
-        recipient: share.recipient,
-        tier: share.tier,
-        timestamp: Date.parse(share.createdAt)
-      })
-      wake()
+      queue(eventsOfQueuedShare(share))
     },
     onReceiptStored(_transaction, _share, receipt) {
-      enqueueReceiptEvent(components.outbox, receipt)
-      wake()
+      queue(eventsOfStoredReceipt(receipt))
     }
   }
 }

@@ -58,8 +58,3 @@ export function eventsOfQueuedShare(share: AuditedShare): readonly ShareAuditEve
 export function eventsOfStoredReceipt(receipt: SignedReceipt): readonly ShareAuditEvent[] {
   return [{ kind: 'receipt', receipt }]
 }
-
-/** The events of a share this node received: none, the sender anchors both its record and receipt. */
-export function eventsOfReceivedShare(): readonly ShareAuditEvent[] {
-  return []
-}
