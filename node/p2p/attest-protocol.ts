@@ -55,6 +55,7 @@ const NONCE_BYTES = 16
  * delivery attempt, so every attempt is judged on a fresh quote.
  */
 export class AttestProtocol {
+  readonly name = 'attest-protocol'
   readonly #init: AttestProtocolInit
   readonly #inbound: InboundStreamInit
 

@@ -30,6 +30,7 @@ export interface CertificateExchangeInit {
 }
 
 export class CertificateExchange {
+  readonly name = 'cert-protocol'
   readonly #init: CertificateExchangeInit
   readonly #verified = new Map<string, Promise<VerifiedPeer>>()
 

@@ -63,6 +63,7 @@ export interface DeliveryWorkerInit {
 }
 
 export class DeliveryWorker {
+  readonly name = 'delivery-worker'
   readonly #init: DeliveryWorkerInit
   readonly #inFlight = new Map<string, Promise<void>>()
   /** Recipients that refused with RateLimitedError, and until when nothing is sealed for them. */

@@ -38,6 +38,7 @@ export interface FetchProtocolInit {
 }
 
 export class FetchProtocol {
+  readonly name = 'fetch-protocol'
   readonly #init: FetchProtocolInit
   readonly #inbound: InboundStreamInit
 

@@ -21,6 +21,7 @@ export interface HealthMonitorInit {
 const MAX_PINGS_PER_ROUND = 64
 
 export class HealthMonitor {
+  readonly name = 'health-monitor'
   readonly #init: HealthMonitorInit
   #timer: NodeJS.Timeout | undefined
   #round: Promise<void> | undefined

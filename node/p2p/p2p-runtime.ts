@@ -1,3 +1,4 @@
+import type { IdentifyResult } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNodeCertificate, keyFingerprint, ReplayGuard } from '../crypto/index.ts'
@@ -9,7 +10,7 @@ import { PeerRepository } from '../store/peers.ts'
 import { ShareRepository, type ShareRow } from '../store/shares.ts'
 import { CertificateExchange } from './cert-exchange.ts'
 import { AttestProtocol } from './attest-protocol.ts'
-import { CERT_PROTOCOL, MAX_INBOUND_STREAMS_PER_PROTOCOL, SHARE_PROTOCOL } from './constants.ts'
+import { CERT_PROTOCOL, MAX_INBOUND_STREAMS_PER_PROTOCOL } from './constants.ts'
 import { DeliveryWorker } from './delivery-worker.ts'
 import { errorName, PeerDeniedError } from './errors.ts'
 import { FetchProtocol } from './fetch-protocol.ts'
@@ -17,17 +18,19 @@ import { HealthMonitor } from './health-monitor.ts'
 import { createDmnLibp2p, type DmnLibp2p, loadOrCreateIdentity } from './libp2p-node.ts'
 import { InboundLimits } from './limits.ts'
 import { PeerBook } from './peer-book.ts'
-import type { P2pComponents, P2pEvents, P2pInit, P2pShareView } from './p2p-types.ts'
+import type { P2pComponents, P2pEvents, P2pInit, P2pKeyRing, P2pShareView } from './p2p-types.ts'
 import { ShareReceiver } from './share-protocol.ts'
 import { TrafficStats } from './stats.ts'
 import { TrustPolicy } from './trust.ts'
+import { Lifecycle, type Startable } from '../core/lifecycle.ts'
 import type { SignedReceipt } from '../core/receipt.ts'
 
 /**
- * Assembles and starts the parts of the P2P component in dependency order: peer book and trust
- * policy, the libp2p node with the persisted identity, the protocols (each registers its own
- * handler in its start), then the delivery worker and the health monitor. `stopRuntime` stops them
- * in reverse.
+ * Assembles the parts of the P2P component and runs them as one list of startables: the libp2p
+ * node, the peer book's address sync, the protocols (each registers its own handler in its start),
+ * libp2p listening, then the delivery worker, the health monitor and the bootstrap dials.
+ * `stopRuntime` stops them in reverse, so the worker drains while libp2p still carries its streams,
+ * and libp2p stops only after every handler is unregistered.
  */
 
 export interface P2pRuntime {
@@ -43,6 +46,8 @@ export interface P2pRuntime {
   readonly fetch: FetchProtocol
   readonly attest: AttestProtocol
   readonly stats: TrafficStats
+  /** Every part above in start order; stopped in reverse. */
+  readonly lifecycle: Lifecycle
 }
 
 /** Where the runtime reports: the service's typed events and its refusal log. */
@@ -72,12 +77,13 @@ export function shareView(row: ShareRow): P2pShareView {
   }
 }
 
+/** Builds the P2P component's parts, starts them in order and returns them. */
 export async function startRuntime(
   components: P2pComponents,
   init: P2pInit,
   events: RuntimeEvents
 ): Promise<P2pRuntime> {
-  const logger: Logger = components.logger
+  const { logger } = components
   const db = components.db()
   const keyRing = components.keyRing()
   const peerBook = new PeerBook(new PeerRepository(db))
@@ -86,14 +92,74 @@ export async function startRuntime(
     allowlist: init.allowlist,
     caCertificatePems: init.caCertificatePems
   })
-  const privateKey = await loadOrCreateIdentity(keyRing)
   const stats = new TrafficStats()
   // Every refusal is counted by protocol and error name (for /metrics) as it is reported.
   const onRefused = (peerId: string, protocol: string, err: unknown) => {
     stats.refusals.countSent(protocol, errorName(err))
     events.refused(peerId, protocol, err)
   }
-  const libp2p = await createDmnLibp2p({
+  const libp2p = await createNetwork(init, trust, await loadOrCreateIdentity(keyRing), onRefused)
+  const records = new RecordRepository(db, keyRing)
+  const shares = new ShareRepository(db)
+  const parts = createParts(
+    { libp2p, db, keyRing, logger, records, shares, peerBook, trust, stats, onRefused },
+    init,
+    events
+  )
+  const { certificates, receiver, fetch, attest, worker, health } = parts
+  const lifecycle = new Lifecycle(
+    [
+      stopsLibp2p(libp2p),
+      peerBookSync(libp2p, peerBook),
+      certificates,
+      receiver,
+      fetch,
+      attest,
+      // Listening starts only once every handler is registered, so no inbound stream finds one missing.
+      startsLibp2p(libp2p),
+      worker,
+      health,
+      bootstrapDials(libp2p, init.bootstrap, init.streamTimeoutMs, logger)
+    ],
+    {
+      onStopFailed: (name, err) => logger.warn({ part: name, err: errorName(err) }, 'p2p part failed to stop')
+    }
+  )
+  await lifecycle.start()
+  logger.info(
+    { peerId: libp2p.peerId.toString(), addresses: libp2p.getMultiaddrs().map((a) => a.toString()) },
+    'p2p started'
+  )
+  return {
+    libp2p,
+    db,
+    peerBook,
+    trust,
+    records,
+    shares,
+    certificates,
+    worker,
+    health,
+    fetch,
+    attest,
+    stats,
+    lifecycle
+  }
+}
+
+/** Stops the parts in reverse start order; the delivery worker drains its attempts in flight. */
+export async function stopRuntime(runtime: P2pRuntime): Promise<void> {
+  await runtime.lifecycle.stop()
+}
+
+/** The libp2p node on the persisted identity, gated by the trust policy (inbound refusals reported). */
+function createNetwork(
+  init: P2pInit,
+  trust: TrustPolicy,
+  privateKey: Awaited<ReturnType<typeof loadOrCreateIdentity>>,
+  onRefused: (peerId: string, protocol: string, err: unknown) => void
+): Promise<DmnLibp2p> {
+  return createDmnLibp2p({
     privateKey,
     host: init.host,
     port: init.port,
@@ -110,33 +176,50 @@ export async function startRuntime(
       return refused
     }
   })
+}
+
+/** What the protocols and the delivery worker are built from. */
+interface PartsComponents {
+  readonly libp2p: DmnLibp2p
+  readonly db: Db
+  readonly keyRing: P2pKeyRing
+  readonly logger: Logger
+  readonly records: RecordRepository
+  readonly shares: ShareRepository
+  readonly peerBook: PeerBook
+  readonly trust: TrustPolicy
+  readonly stats: TrafficStats
+  readonly onRefused: (peerId: string, protocol: string, err: unknown) => void
+}
+
+interface Parts {
+  readonly certificates: CertificateExchange
+  readonly receiver: ShareReceiver
+  readonly fetch: FetchProtocol
+  readonly attest: AttestProtocol
+  readonly worker: DeliveryWorker
+  readonly health: HealthMonitor
+}
+
+/** The node's protocols, the delivery worker and the health monitor, wired to each other. */
+function createParts(components: PartsComponents, init: P2pInit, events: RuntimeEvents): Parts {
+  const { libp2p, db, keyRing, logger, records, shares, peerBook, trust, stats, onRefused } = components
   const selfPeerId = libp2p.peerId.toString()
   const { signing, encryption } = keyRing.identity
-  const ethAddress = typeof init.ethAddress === 'function' ? init.ethAddress() : init.ethAddress
-  const certificatePem =
-    init.certificatePem ??
-    createNodeCertificate({
-      peerId: selfPeerId,
-      signingPublicKeyPem: signing.publicKeyPem,
-      encryptionPublicKeyPem: encryption.publicKeyPem,
-      ...(ethAddress ? { ethAddress } : {}),
-      issuerPrivateKeyPem: signing.privateKeyPem
-    })
+  const signingKeyId = keyFingerprint(signing.publicKeyPem)
+  const replayGuard = new ReplayGuard(new NonceRepository(db), { windowSeconds: init.replayWindowSeconds })
+  const limits = new InboundLimits(init.limits)
+  const timeoutMs = init.streamTimeoutMs
   // libp2p resets streams over its cap without a word; the node's limiter answers them instead.
   const handlerOptions = {
     maxInboundStreams: Math.max(MAX_INBOUND_STREAMS_PER_PROTOCOL, init.limits.concurrentStreams),
     maxOutboundStreams: 64
   }
-  const records = new RecordRepository(db, keyRing)
-  const shares = new ShareRepository(db)
-  const replayGuard = new ReplayGuard(new NonceRepository(db), { windowSeconds: init.replayWindowSeconds })
-  const limits = new InboundLimits(init.limits)
-  const timeoutMs = init.streamTimeoutMs
   const certificates = new CertificateExchange({
     libp2p,
     trust,
-    certificatePem,
-    logger: logger,
+    certificatePem: init.certificatePem ?? selfCertificatePem(init, selfPeerId, keyRing),
+    logger,
     timeoutMs,
     handlerOptions,
     onVerified: (peerId, peer) => {
@@ -145,8 +228,8 @@ export async function startRuntime(
     },
     onRefused: (peerId, err) => onRefused(peerId, CERT_PROTOCOL, err)
   })
-  const signingKeyId = keyFingerprint(signing.publicKeyPem)
   const receiver = new ShareReceiver({
+    libp2p,
     selfPeerId,
     signingPrivateKeyPem: signing.privateKeyPem,
     encryptionPrivateKeyPem: encryption.privateKeyPem,
@@ -157,8 +240,9 @@ export async function startRuntime(
     replayGuard,
     limits,
     stats,
-    logger: logger,
+    logger,
     timeoutMs,
+    handlerOptions,
     onShareReceived: init.hooks?.onShareReceived,
     onReceived: (share, receipt) => events.emit('share:received', { share: shareView(share), receipt }),
     onRefused
@@ -196,7 +280,7 @@ export async function startRuntime(
     signingPrivateKeyPem: signing.privateKeyPem,
     signingKeyId,
     stats,
-    logger: logger,
+    logger,
     timeoutMs,
     retryBaseMs: init.retryBaseMs,
     retryMaxMs: init.retryMaxMs,
@@ -216,64 +300,85 @@ export async function startRuntime(
   const health = new HealthMonitor({
     libp2p,
     peerBook,
-    logger: logger,
+    logger,
     intervalMs: init.healthIntervalMs,
     timeoutMs: Math.min(timeoutMs, 10_000),
     onReachable: (peerId) => worker.peerAvailable(peerId)
   })
-  // Known peers are dialable after a restart without asking the DHT.
-  for (const entry of peerBook.list()) {
-    if (entry.addresses.length === 0 || entry.peerId === selfPeerId) continue
-    await libp2p.peerStore.merge(peerIdFromString(entry.peerId), {
-      multiaddrs: entry.addresses.map((a) => multiaddr(a))
-    })
-  }
-  // The peer book learns addresses first, so a peer verified on identify is dialable by its entry.
-  libp2p.addEventListener('peer:identify', (evt) => {
+  return { certificates, receiver, fetch, attest, worker, health }
+}
+
+/** This node's certificate, self-issued with its signing key, binding its keys (and address) to its PeerId. */
+function selfCertificatePem(init: P2pInit, selfPeerId: string, keyRing: P2pKeyRing): string {
+  const { signing, encryption } = keyRing.identity
+  const ethAddress = typeof init.ethAddress === 'function' ? init.ethAddress() : init.ethAddress
+  return createNodeCertificate({
+    peerId: selfPeerId,
+    signingPublicKeyPem: signing.publicKeyPem,
+    encryptionPublicKeyPem: encryption.publicKeyPem,
+    ...(ethAddress ? { ethAddress } : {}),
+    issuerPrivateKeyPem: signing.privateKeyPem
+  })
+}
+
+/** First in the list, so libp2p stops last, after every part that uses it. */
+function stopsLibp2p(libp2p: DmnLibp2p): Startable {
+  return { name: 'libp2p', start: () => {}, stop: () => libp2p.stop() }
+}
+
+/** After the protocols: libp2p listens and dials once their handlers are registered. */
+function startsLibp2p(libp2p: DmnLibp2p): Startable {
+  return { name: 'libp2p-listen', start: () => libp2p.start(), stop: () => {} }
+}
+
+/**
+ * Known peers are dialable after a restart without asking the DHT, and the peer book learns each
+ * identified peer's addresses. Started before the certificate exchange, so its identify listener
+ * runs first and a peer verified on identify is dialable by its entry.
+ */
+function peerBookSync(libp2p: DmnLibp2p, peerBook: PeerBook): Startable {
+  const onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
     peerBook.setAddresses(
       evt.detail.peerId.toString(),
       evt.detail.listenAddrs.map((a) => a.toString())
     )
-  })
-  // Each protocol registers its own handler; the share receiver's is registered here.
-  await certificates.start()
-  await libp2p.handle(SHARE_PROTOCOL, receiver.handle, handlerOptions)
-  await fetch.start()
-  await attest.start()
-  await libp2p.start()
-  const runtime: P2pRuntime = {
-    libp2p,
-    db,
-    peerBook,
-    trust,
-    records,
-    shares,
-    certificates,
-    worker,
-    health,
-    fetch,
-    attest,
-    stats
   }
-  worker.start()
-  health.start()
-  for (const address of init.bootstrap) {
-    libp2p
-      .dial(multiaddr(address), { signal: AbortSignal.timeout(timeoutMs) })
-      .catch((err: unknown) => logger.warn({ address, err: errorName(err) }, 'bootstrap peer unreachable'))
+  return {
+    name: 'peer-book-sync',
+    async start() {
+      const selfPeerId = libp2p.peerId.toString()
+      for (const entry of peerBook.list()) {
+        if (entry.addresses.length === 0 || entry.peerId === selfPeerId) continue
+        await libp2p.peerStore.merge(peerIdFromString(entry.peerId), {
+          multiaddrs: entry.addresses.map((a) => multiaddr(a))
+        })
+      }
+      libp2p.addEventListener('peer:identify', onIdentify)
+    },
+    stop() {
+      libp2p.removeEventListener('peer:identify', onIdentify)
+    }
   }
-  logger.info(
-    { peerId: selfPeerId, addresses: libp2p.getMultiaddrs().map((a) => a.toString()) },
-    'p2p started'
-  )
-  return runtime
 }
 
-export async function stopRuntime(runtime: P2pRuntime): Promise<void> {
-  await runtime.health.stop()
-  await runtime.worker.stop()
-  await runtime.attest.stop()
-  await runtime.fetch.stop()
-  await runtime.certificates.stop()
-  await runtime.libp2p.stop()
+/** Dials the configured bootstrap peers once, in the background; an unreachable one is logged. */
+function bootstrapDials(
+  libp2p: DmnLibp2p,
+  addresses: readonly string[],
+  timeoutMs: number,
+  logger: Logger
+): Startable {
+  return {
+    name: 'bootstrap',
+    start() {
+      for (const address of addresses) {
+        libp2p
+          .dial(multiaddr(address), { signal: AbortSignal.timeout(timeoutMs) })
+          .catch((err: unknown) =>
+            logger.warn({ address, err: errorName(err) }, 'bootstrap peer unreachable')
+          )
+      }
+    },
+    stop: () => {}
+  }
 }

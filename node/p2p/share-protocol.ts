@@ -1,4 +1,4 @@
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { SignedReceipt } from '../core/receipt.ts'
 import { validateReceiptBody } from '../core/receipt.ts'
@@ -32,6 +32,7 @@ import type { VerifiedPeer } from './trust.ts'
 export type ShareReceivedHook = (db: Db, share: ShareRow, receipt: SignedReceipt) => void
 
 export interface ShareReceiverInit {
+  readonly libp2p: DmnLibp2p
   readonly selfPeerId: string
   readonly signingPrivateKeyPem: string
   readonly encryptionPrivateKeyPem: string
@@ -44,12 +45,15 @@ export interface ShareReceiverInit {
   readonly stats: TrafficStats
   readonly logger: Logger
   readonly timeoutMs: number
+  /** How libp2p takes this protocol's inbound streams (caps sized to the node's own limiter). */
+  readonly handlerOptions: StreamHandlerOptions
   readonly onShareReceived?: ShareReceivedHook | undefined
   readonly onReceived: (share: ShareRow, receipt: SignedReceipt) => void
   readonly onRefused: (peerId: string, protocol: string, err: unknown) => void
 }
 
 export class ShareReceiver {
+  readonly name = 'share-protocol'
   readonly #init: ShareReceiverInit
   readonly #inbound: InboundStreamInit
   readonly #core: ReceiveShareComponents<ShareRow>
@@ -75,6 +79,15 @@ export class ShareReceiver {
       onRefused: init.onRefused,
       refusalStats: init.stats
     }
+  }
+
+  /** Takes shares from peers. */
+  async start(): Promise<void> {
+    await this.#init.libp2p.handle(SHARE_PROTOCOL, this.handle, this.#init.handlerOptions)
+  }
+
+  async stop(): Promise<void> {
+    await this.#init.libp2p.unhandle(SHARE_PROTOCOL)
   }
 
   readonly handle = (stream: Stream, connection: Connection): Promise<void> =>
