@@ -14,7 +14,7 @@ import type { AuditRepositories } from '../store/audit-repositories.ts'
 import type { OutboxRepository } from '../store/outbox.ts'
 import { recordConfigChanges } from './config-changes.ts'
 import { ETH_KEY_SECRET } from './constants.ts'
-import { checkBytecode } from './deploy.ts'
+import { type ChainRecord, checkBytecode, deployAuditTrail, writeChainRecord } from './deploy.ts'
 import { EmbeddedChain } from './embedded-chain.ts'
 import { AuditNotReadyError, ChainUnavailableError } from './errors.ts'
 import { reindex } from './event-index.ts'
@@ -26,7 +26,7 @@ import { hexToNumber, RpcClient } from './rpc-client.ts'
 import { type LogVerification, SecurityLog } from './security-log.ts'
 import { TxSender } from './tx-sender.ts'
 import { connectContract, lastKnownChain, repairInFlight, resetIfChainChanged } from './chain-state.ts'
-import { connectChain } from './cli-support.ts'
+import { connectChain, requireRpc } from './chain-connection.ts'
 import {
   type LeafProof,
   type VerifyResult,
@@ -49,8 +49,11 @@ export interface AuditComponents {
    */
   readonly repositories: () => AuditRepositories
   readonly logger: Logger
-  /** Holds the node's Ethereum key when `chain.privateKey` is not configured. */
-  readonly keyRing?: SecretStore
+  /**
+   * Holds the node's Ethereum key when `chain.privateKey` is not configured; or a function that
+   * opens it when first needed (the CLI, which needs the key ring only without `chain.privateKey`).
+   */
+  readonly keyRing?: SecretStore | (() => Promise<SecretStore>)
 }
 
 export type AuditInit = Config['chain'] & {
@@ -118,11 +121,17 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   /** The chain's head block, or undefined when the chain does not answer. */
   async latestBlock(opts: { signal?: AbortSignal } = {}): Promise<number | undefined> {
     try {
-      return this.#rpc ? hexToNumber(await this.#rpc.call<string>('eth_blockNumber', [], opts)) : undefined
+      return this.#rpc ? await this.blockNumber(opts) : undefined
     } catch (err) {
       if (err instanceof ChainUnavailableError) return undefined
       throw err
     }
+  }
+
+  /** The chain's head block; after start or connect. Throws ChainUnavailableError when it does not answer. */
+  async blockNumber(opts: { signal?: AbortSignal } = {}): Promise<number> {
+    if (!this.#rpc) throw new AuditNotReadyError('audit trail is not started')
+    return hexToNumber(await this.#rpc.call<string>('eth_blockNumber', [], opts))
   }
 
   get rpcUrl(): string | undefined {
@@ -138,7 +147,9 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
     const log = this.#c.logger
     if (this.#init.configSnapshot !== undefined)
       recordConfigChanges(repos, this.securityLog, this.#init.configSnapshot)
-    const wallet = new Wallet(await this.#privateKey())
+    const key = await this.#privateKey()
+    if (key.generated) log.info('generated the node Ethereum key')
+    const wallet = new Wallet(key.privateKey)
     this.#account = wallet.address
     if (!this.#init.rpcUrl) {
       this.#embedded = new EmbeddedChain({ port: this.#init.embeddedPort }, { logger: log })
@@ -229,12 +240,30 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
     this.#embedded = undefined
   }
 
-  async #privateKey(): Promise<string> {
-    if (this.#init.privateKey)
-      return this.#init.privateKey.startsWith('0x') ? this.#init.privateKey : `0x${this.#init.privateKey}`
-    const ring = this.#c.keyRing
+  /**
+   * Deploys the AuditTrail contract on the configured chain (`chain.rpcUrl`) from the node's
+   * account, and records it in `<dataDir>/chain.json` and in the security log (`dmn chain deploy`;
+   * a running node deploys by itself only on its embedded chain).
+   */
+  async deploy(
+    opts: { signal?: AbortSignal } = {}
+  ): Promise<{ record: ChainRecord; account: string; recordedIn: string }> {
+    const rpc = requireRpc({ chain: this.#init })
+    const wallet = new Wallet((await this.#privateKey()).privateKey)
+    const record = await deployAuditTrail(rpc, wallet, opts)
+    const recordedIn = writeChainRecord(this.#init.dataDir, record)
+    this.securityLog.append('chain.deployed', { ...record })
+    return { record, account: wallet.address, recordedIn }
+  }
+
+  /** `generated` when the key was made just now (and stored in the key ring). */
+  async #privateKey(): Promise<{ privateKey: string; generated: boolean }> {
+    const configured = this.#init.privateKey
+    if (configured)
+      return { privateKey: configured.startsWith('0x') ? configured : `0x${configured}`, generated: false }
+    const ring = typeof this.#c.keyRing === 'function' ? await this.#c.keyRing() : this.#c.keyRing
     const stored = ring?.getSecret(ETH_KEY_SECRET)
-    if (stored) return `0x${Buffer.from(stored).toString('hex')}`
+    if (stored) return { privateKey: `0x${Buffer.from(stored).toString('hex')}`, generated: false }
     if (!ring && this.#init.rpcUrl) {
       throw new AuditNotReadyError(
         'no Ethereum key: set DMN_CHAIN_PRIVATE_KEY or start the node with its key ring'
@@ -242,8 +271,7 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
     }
     const fresh = randomBytes(32)
     await ring?.setSecret(ETH_KEY_SECRET, fresh)
-    this.#c.logger.info('generated the node Ethereum key')
-    return `0x${fresh.toString('hex')}`
+    return { privateKey: `0x${fresh.toString('hex')}`, generated: true }
   }
 
   /** The chain connection: after start, or after connect. */

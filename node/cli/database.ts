@@ -23,3 +23,30 @@ export function withDatabase<T>(ctx: CliContext, fn: (db: Db) => T, options: { m
   db.close()
   return result
 }
+
+/**
+ * The node database opened (and migrated) when `db()` is first called, for a command that needs it
+ * only after its other work succeeded; `close()` closes it if it was opened.
+ */
+export function lazyDatabase(ctx: CliContext): { db: () => Db; close: () => void } {
+  let db: Db | undefined
+  return {
+    db() {
+      if (db) return db
+      const cfg = ctx.config()
+      const opened = openDatabase(databasePath(cfg.dataDir), cfg.store)
+      try {
+        migrate(opened)
+      } catch (err) {
+        opened.close()
+        throw err
+      }
+      db = opened
+      return db
+    },
+    close() {
+      db?.close()
+      db = undefined
+    }
+  }
+}

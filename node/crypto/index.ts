@@ -72,3 +72,4 @@ export {
 } from './rsa.ts'
 export { lockKeyRing } from './key-ring-lock.ts'
 export { KeyRingService, type KeyRingServiceInit, keyRingPath } from './key-ring-service.ts'
+export { atomicWriteFileSync } from './atomic-file.ts'

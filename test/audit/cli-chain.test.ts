@@ -67,6 +67,24 @@ describe('dmn chain and dmn audit commands', () => {
     expect(reindexed.stdout).toMatch(/^indexed \d+ events from block \d+/)
   })
 
+  it('deploys from the key ring when no key is configured, making the Ethereum key once and keeping it', async () => {
+    dir = tempStore()
+    dir.db.close()
+    const { PRIVATE_KEY: _configured, ...env } = await operatorEnv()
+    expect(runCli(['keys', 'init'], env).status).toBe(0)
+    const poor = runCli(['chain', 'deploy'], env)
+    expect(poor.status).toBe(1)
+    const lines = poor.stderr.trim().split('\n')
+    expect(lines).toEqual([expect.stringMatching(/^dmn: account 0x[0-9a-fA-F]{40} cannot pay /)])
+    const address = /account (0x[0-9a-fA-F]{40})/.exec(lines[0] as string)?.[1] as string
+    const rpc = new RpcClient({ url: chain.url, timeoutMs: 5_000 })
+    await rpc.call('hardhat_setBalance', [address, toHex(10n ** 21n)])
+    const deployed = runCli(['chain', 'deploy'], env)
+    expect(deployed.stderr).toBe('')
+    expect(deployed.status).toBe(0)
+    expect(JSON.parse(deployed.stdout)).toMatchObject({ account: address, chainId: 31337 })
+  })
+
   it('refuses to start when the configured contract address holds other code', async () => {
     dir = tempStore()
     dir.db.close()

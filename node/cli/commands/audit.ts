@@ -1,40 +1,27 @@
 import type { Command } from 'commander'
 import {
-  AuditService,
+  type AuditService,
   AuditVerificationFailedError,
-  history,
-  listOutbox,
-  retryOutbox,
   SecurityLogTamperedError
 } from '../../audit/index.ts'
-import type { Db } from '../../store/database.ts'
 import { UsageError } from '../../core/errors.ts'
 import { AUDIT_STATES, type AuditState, DATA_HASH_PATTERN } from '../../core/share.ts'
-import { type AuditRepositories, auditRepositories } from '../../store/audit-repositories.ts'
+import { auditServiceOver } from '../audit-service.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
 
 /** `dmn audit ...`: the audit trail's index, verification, security log and outbox. */
 export function registerAuditCommands(program: Command, ctx: CliContext): void {
   const audit = program.command('audit').description('the blockchain audit trail')
-  const withDb = async (fn: (repos: AuditRepositories) => Promise<void> | void) => {
-    await withDatabase(ctx, (db) => fn(auditRepositories(db)))
-  }
-  // The node's own audit service over this database, connected for queries only: it sends nothing.
-  const serviceOver = (db: Db) => {
-    const cfg = ctx.config()
-    return new AuditService(
-      { repositories: () => auditRepositories(db), logger: ctx.logger() },
-      { ...cfg.chain, dataDir: cfg.dataDir }
-    )
-  }
+  // The node's own audit service over this database, never started: it sends nothing.
+  const withService = (fn: (service: AuditService) => Promise<void> | void) =>
+    withDatabase(ctx, (db) => fn(auditServiceOver(ctx, () => db)))
 
   audit
     .command('reindex')
     .description('rebuild the local event index from the chain')
     .action(() =>
-      withDatabase(ctx, async (db) => {
-        const service = serviceOver(db)
+      withService(async (service) => {
         await service.connect()
         const rows = await service.reindex()
         ctx.print(`indexed ${rows} events from block ${service.deployBlock}`)
@@ -45,8 +32,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .command('verify-log')
     .description('check the security log hash chain and, with a chain configured, its anchors')
     .action(() =>
-      withDatabase(ctx, async (db) => {
-        const service = serviceOver(db)
+      withService(async (service) => {
         const result = service.securityLog.verifyChain()
         let anchors: unknown = 'not checked (no CHAIN_RPC_URL)'
         let anchorsOk = true
@@ -75,8 +61,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .description('look a data hash up on chain and check the local receipts and proofs')
     .action((dataHash: string) => {
       if (!DATA_HASH_PATTERN.test(dataHash)) throw new UsageError('dataHash must be 64 lowercase hex digits')
-      return withDatabase(ctx, async (db) => {
-        const service = serviceOver(db)
+      return withService(async (service) => {
         await service.connect()
         const result = await service.verify(dataHash)
         ctx.print(JSON.stringify(result))
@@ -93,8 +78,8 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .option('--tier <tier>')
     .option('--limit <n>', 'at most this many', '100')
     .action((o: { dataHash?: string; sender?: string; recipient?: string; tier?: string; limit: string }) =>
-      withDb((repos) => {
-        const rows = history(repos.events, {
+      withService((service) => {
+        const rows = service.history({
           ...(o.dataHash ? { dataHash: o.dataHash } : {}),
           ...(o.sender ? { sender: o.sender } : {}),
           ...(o.recipient ? { recipient: o.recipient } : {}),
@@ -110,8 +95,8 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .description('audit events waiting for or done with the chain')
     .option('--state <state>', AUDIT_STATES.join(' | '))
     .action((o: { state?: AuditState }) =>
-      withDb((repos) => {
-        for (const row of listOutbox(repos.outbox, o.state ? { state: o.state } : {}))
+      withService((service) => {
+        for (const row of service.listOutbox(o.state ? { state: o.state } : {}))
           ctx.print(JSON.stringify(row))
       })
     )
@@ -120,9 +105,9 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .command('retry <id>')
     .description('queue a failed outbox event again')
     .action((id: string) =>
-      withDb((repos) => {
+      withService((service) => {
         if (!/^\d+$/.test(id)) throw new UsageError('id must be a number')
-        retryOutbox(repos.outbox, Number(id))
+        service.retryOutbox(Number(id))
         ctx.print(`outbox ${id} queued`)
       })
     )

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { MissingMasterPasswordError, UsageError } from '../../core/errors.ts'
-import { atomicWriteFileSync } from '../../crypto/atomic-file.ts'
 import {
+  atomicWriteFileSync,
   createCaCertificate,
   createNodeCertificate,
   createNodeCsr,
