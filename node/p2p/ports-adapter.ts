@@ -77,12 +77,13 @@ export interface ShareServiceComponents {
   readonly p2p: P2pService
   /** Called once, at the first request: the store opens the database only at its own start. */
   readonly repositories: () => ShareServiceStore
-  /** Told after a share was queued (the audit publisher is woken to send its event now). */
-  readonly onShared?: () => void
 }
 
-/** Shares: queued by the p2p service, audit state read from the outbox. */
-export function createShareService({ p2p, repositories, onShared }: ShareServiceComponents): ShareService {
+/**
+ * Shares: queued by the p2p service, audit state read from the outbox. The audit publisher is woken
+ * once per share, by the audit hooks after the share's transaction commits (node/audit/p2p-hooks.ts).
+ */
+export function createShareService({ p2p, repositories }: ShareServiceComponents): ShareService {
   let opened: ShareServiceStore | undefined
   const store = () => {
     opened ??= repositories()
@@ -117,7 +118,6 @@ export function createShareService({ p2p, repositories, onShared }: ShareService
         }
         throw err
       }
-      onShared?.()
       return get(queued.shareId) as ShareView
     },
     async getShare(shareId) {
