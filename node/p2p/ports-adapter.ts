@@ -19,7 +19,7 @@ import type { AuditProgressRepository } from '../store/audit-progress.ts'
 import type { ShareRepository } from '../store/shares.ts'
 import type { PeerEntry } from './peer-book.ts'
 import type { P2pService } from './p2p-service.ts'
-import type { P2pShareView } from './p2p-types.ts'
+import type { P2pShareView, QueuedShare } from './p2p-types.ts'
 
 /**
  * The API's ports (node/core/ports.ts) implemented by the P2P service: `ShareService` (queue a share,
@@ -100,7 +100,7 @@ export function createShareService({ p2p, repositories }: ShareServiceComponents
   return {
     async share(req, options: CallOptions = {}) {
       options.signal?.throwIfAborted()
-      let queued: { shareId: string }
+      let queued: QueuedShare
       try {
         queued = p2p.shareData({ data: req.data, recipient: req.recipient, tier: req.tier })
       } catch (err) {
@@ -118,7 +118,8 @@ export function createShareService({ p2p, repositories }: ShareServiceComponents
         }
         throw err
       }
-      return get(queued.shareId) as ShareView
+      // The row its transaction wrote: no read back.
+      return toShareView(store().auditProgress, queued.share)
     },
     async getShare(shareId) {
       return get(shareId)
