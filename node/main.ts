@@ -173,8 +173,7 @@ function createApiPorts(parts: {
     repositories: () => ({
       shares: new ShareRepository(store.db),
       auditProgress: new AuditProgressRepository(store.db)
-    }),
-    onShared: () => audit.poke()
+    })
   })
   const network = createNetworkService(p2p)
   const identity: NodeIdentitySource = {

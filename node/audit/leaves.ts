@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { ShareRecordEvent } from '../core/audit-events.ts'
-import { canonicalReceipt, type ReceiptBody, receiptHash, validateReceiptBody } from '../core/receipt.ts'
+import { type ReceiptBody, receiptHash, validateReceiptBody } from '../core/receipt.ts'
 import { DATA_HASH_PATTERN, isTier, PEER_ID_PATTERN, SHARE_ID_PATTERN } from '../core/share.ts'
 import { InvalidAuditEventError } from './errors.ts'
 
@@ -48,9 +48,7 @@ export const peerIdHash = (peerId: string): string => sha256Hex(peerId)
 export function leafOfPayload(kind: string, payload: string): string {
   const parsed = JSON.parse(payload) as Record<string, unknown>
   if (kind === 'share') return shareLeaf(parsed as unknown as ShareEvent)
-  if (kind === 'receipt') {
-    const body = validateReceiptBody(parsed['body'])
-    return sha256Hex(canonicalReceipt(body))
-  }
+  // A stored payload enters here from the database: validated once, then hashed.
+  if (kind === 'receipt') return receiptLeaf(validateReceiptBody(parsed['body']))
   throw new InvalidAuditEventError(`no leaf for ${kind} events`)
 }

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { canonicalReceipt, parseCanonicalReceipt, type ReceiptBody, receiptHash } from './receipt.ts'
+import {
+  canonicalReceipt,
+  parseCanonicalReceipt,
+  type ReceiptBody,
+  receiptHash,
+  validateReceiptBody
+} from './receipt.ts'
 
 const body: ReceiptBody = {
   v: 1,
@@ -25,6 +31,15 @@ describe('canonical receipt', () => {
     const shuffled = Object.fromEntries(Object.entries(body).reverse()) as unknown as ReceiptBody
     const expected = createHash('sha256').update(canonicalReceipt(body)).digest()
     expect(Buffer.from(receiptHash(shuffled)).equals(expected)).toBe(true)
+  })
+
+  it('encodes and hashes a validated body once, and freezes it so the bytes stay its own', () => {
+    const validated = validateReceiptBody({ ...body })
+    expect(Object.isFrozen(validated)).toBe(true)
+    expect(validateReceiptBody(validated)).toBe(validated)
+    expect(canonicalReceipt(validated)).toBe(canonicalReceipt(validated))
+    expect(receiptHash(validated)).toBe(receiptHash(validated))
+    expect(Buffer.from(receiptHash(validated)).equals(Buffer.from(receiptHash(body)))).toBe(true)
   })
 
   it('round-trips and refuses non-canonical bytes', () => {

@@ -42,8 +42,28 @@ export class InvalidReceiptError extends DmnError {
   override name = 'InvalidReceiptError'
 }
 
-/** Checks every field; throws InvalidReceiptError naming the first bad one. */
+/**
+ * A validated body's canonical bytes and hash, computed at most once. Only bodies returned by
+ * `validateReceiptBody` are keys: they are frozen, so what was validated and encoded cannot change.
+ * A receipt is validated once where it enters (from the wire, or as the recipient builds it); its
+ * signature check and its audit leaf then reuse the same bytes.
+ */
+const encodings = new WeakMap<ReceiptBody, { canonical?: Uint8Array; hash?: Uint8Array }>()
+
+/**
+ * Checks every field; throws InvalidReceiptError naming the first bad one. Returns a frozen copy
+ * (fields in the order given) whose canonical bytes and hash are computed once, on first use.
+ */
 export function validateReceiptBody(value: unknown): ReceiptBody {
+  if (value !== null && typeof value === 'object' && encodings.has(value as ReceiptBody)) {
+    return value as ReceiptBody
+  }
+  const body = Object.freeze({ ...checkedFields(value) }) as ReceiptBody
+  encodings.set(body, {})
+  return body
+}
+
+function checkedFields(value: unknown): ReceiptBody {
   if (value === null || typeof value !== 'object') throw new InvalidReceiptError('receipt must be an object')
   const r = value as Record<string, unknown>
   const keys = Object.keys(r).sort().join(',')
@@ -67,16 +87,26 @@ export function validateReceiptBody(value: unknown): ReceiptBody {
   return r as unknown as ReceiptBody
 }
 
-/** The canonical bytes of a receipt body (see the module comment). */
+/**
+ * The canonical bytes of a receipt body (see the module comment). A body not yet validated is
+ * validated first; a validated one is encoded once. The bytes are shared: do not modify them.
+ */
 export function canonicalReceipt(body: ReceiptBody): Uint8Array {
   const b = validateReceiptBody(body)
-  const json = `{"v":${b.v},"shareId":${JSON.stringify(b.shareId)},"dataHash":${JSON.stringify(b.dataHash)},"sender":${JSON.stringify(b.sender)},"recipient":${JSON.stringify(b.recipient)},"tier":${JSON.stringify(b.tier)},"receivedAt":${b.receivedAt}}`
-  return new TextEncoder().encode(json)
+  const cached = encodings.get(b) as { canonical?: Uint8Array; hash?: Uint8Array }
+  if (!cached.canonical) {
+    const json = `{"v":${b.v},"shareId":${JSON.stringify(b.shareId)},"dataHash":${JSON.stringify(b.dataHash)},"sender":${JSON.stringify(b.sender)},"recipient":${JSON.stringify(b.recipient)},"tier":${JSON.stringify(b.tier)},"receivedAt":${b.receivedAt}}`
+    cached.canonical = new TextEncoder().encode(json)
+  }
+  return cached.canonical
 }
 
-/** SHA-256 of the canonical receipt: the audit leaf. */
+/** SHA-256 of the canonical receipt: the audit leaf. Computed once per validated body; do not modify. */
 export function receiptHash(body: ReceiptBody): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(canonicalReceipt(body)).digest())
+  const b = validateReceiptBody(body)
+  const cached = encodings.get(b) as { canonical?: Uint8Array; hash?: Uint8Array }
+  cached.hash ??= new Uint8Array(createHash('sha256').update(canonicalReceipt(b)).digest())
+  return cached.hash
 }
 
 /** Parses canonical bytes back into a body; refuses anything that does not re-encode identically. */

@@ -2,7 +2,7 @@ import type { Connection, PeerId, Stream, StreamHandlerOptions } from '@libp2p/i
 import { DATA_HASH_PATTERN } from '../core/share.ts'
 import { keyFingerprint, openEnvelope, type ReplayGuard, sealEnvelope } from '../crypto/index.ts'
 import type { RecordRepository } from '../store/records.ts'
-import { dataHashOf } from '../store/records.ts'
+import { dataHashOf } from '../core/accept-share.ts'
 import type { ShareRepository } from '../store/shares.ts'
 import type { CertificateExchange } from './cert-exchange.ts'
 import { FETCH_PROTOCOL, MAX_CONTROL_FRAME_BYTES, MAX_FRAME_BYTES } from './constants.ts'

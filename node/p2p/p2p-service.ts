@@ -96,9 +96,10 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
       },
       input
     )
-    this.emit('share:queued', { share: shareView(row) })
+    const share = shareView(row)
+    this.emit('share:queued', { share })
     worker.kick()
-    return { shareId: row.shareId, dataHash: row.dataHash, state: 'queued' }
+    return { shareId: row.shareId, dataHash: row.dataHash, state: 'queued', share }
   }
 
   getShare(shareId: string): P2pShareView {

@@ -81,6 +81,8 @@ export interface QueuedShare {
   readonly shareId: string
   readonly dataHash: string
   readonly state: 'queued'
+  /** The share as its transaction wrote it, so a caller need not read it back. */
+  readonly share: P2pShareView
 }
 
 /** A share as the p2p layer knows it: its delivery state, retry schedule and receipt. */

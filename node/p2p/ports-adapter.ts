@@ -19,7 +19,7 @@ import type { AuditProgressRepository } from '../store/audit-progress.ts'
 import type { ShareRepository } from '../store/shares.ts'
 import type { PeerEntry } from './peer-book.ts'
 import type { P2pService } from './p2p-service.ts'
-import type { P2pShareView } from './p2p-types.ts'
+import type { P2pShareView, QueuedShare } from './p2p-types.ts'
 
 /**
  * The API's ports (node/core/ports.ts) implemented by the P2P service: `ShareService` (queue a share,
@@ -77,12 +77,13 @@ export interface ShareServiceComponents {
   readonly p2p: P2pService
   /** Called once, at the first request: the store opens the database only at its own start. */
   readonly repositories: () => ShareServiceStore
-  /** Told after a share was queued (the audit publisher is woken to send its event now). */
-  readonly onShared?: () => void
 }
 
-/** Shares: queued by the p2p service, audit state read from the outbox. */
-export function createShareService({ p2p, repositories, onShared }: ShareServiceComponents): ShareService {
+/**
+ * Shares: queued by the p2p service, audit state read from the outbox. The audit publisher is woken
+ * once per share, by the audit hooks after the share's transaction commits (node/audit/p2p-hooks.ts).
+ */
+export function createShareService({ p2p, repositories }: ShareServiceComponents): ShareService {
   let opened: ShareServiceStore | undefined
   const store = () => {
     opened ??= repositories()
@@ -99,7 +100,7 @@ export function createShareService({ p2p, repositories, onShared }: ShareService
   return {
     async share(req, options: CallOptions = {}) {
       options.signal?.throwIfAborted()
-      let queued: { shareId: string }
+      let queued: QueuedShare
       try {
         queued = p2p.shareData({ data: req.data, recipient: req.recipient, tier: req.tier })
       } catch (err) {
@@ -117,8 +118,8 @@ export function createShareService({ p2p, repositories, onShared }: ShareService
         }
         throw err
       }
-      onShared?.()
-      return get(queued.shareId) as ShareView
+      // The row its transaction wrote: no read back.
+      return toShareView(store().auditProgress, queued.share)
     },
     async getShare(shareId) {
       return get(shareId)

@@ -43,10 +43,9 @@ export function shareStoreOf(
     getShare: (shareId) => shares.get(shareId),
     receiptOf: (share) =>
       share.receipt ? (JSON.parse(decoder.decode(share.receipt)) as SignedReceipt) : undefined,
-    markDelivered: (shareId, receipt) => {
-      shares.markDelivered(shareId, encoder.encode(JSON.stringify(receipt)))
-      return shares.get(shareId) as ShareRow
-    }
+    // The updated row comes back from the UPDATE itself: no read back.
+    markDelivered: (shareId, receipt) =>
+      shares.markDelivered(shareId, encoder.encode(JSON.stringify(receipt))) as ShareRow
   }
 }
 

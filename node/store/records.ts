@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { Db } from './database.ts'
 
 /**
@@ -44,11 +43,6 @@ interface RawRecordRow {
   size_bytes: number
   created_at: string
   ciphertext?: Uint8Array
-}
-
-/** SHA-256 of the plaintext as 64 lowercase hex digits: the record's name everywhere. */
-export function dataHashOf(plaintext: Uint8Array): string {
-  return createHash('sha256').update(plaintext).digest('hex')
 }
 
 function toRow(raw: RawRecordRow): RecordRow {
@@ -106,11 +100,11 @@ export class RecordRepository {
   }
 
   /**
-   * Stores `plaintext` encrypted, or returns the existing row for the same bytes. `dataHash` may be
-   * passed when the caller already computed it (it is not trusted blindly: it must match).
+   * Stores `plaintext` encrypted under `dataHash`, or returns the existing row for that hash. The
+   * repository trusts its caller for the hash: it is `dataHashOf(plaintext)` (node/core/accept-share.ts),
+   * computed once by the caller, which has already hashed the bytes to accept, verify or name them.
    */
-  put(plaintext: Uint8Array, dataHash: string = dataHashOf(plaintext)): RecordRow {
-    if (dataHash !== dataHashOf(plaintext)) throw new RangeError('dataHash does not match the plaintext')
+  put(plaintext: Uint8Array, dataHash: string): RecordRow {
     const existing = this.#select.get(dataHash)
     if (existing) return toRow(existing)
     const { keyVersion, token } = this.#cipher.encrypt(plaintext)

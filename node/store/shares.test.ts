@@ -65,7 +65,7 @@ describe('share repository', () => {
     expect(shares.listOutgoing({ state: 'failed' }).map((s) => s.lastError)).toEqual(['expired'])
     expect(shares.requeue(id, 99_000, 3_000)).toBe(true)
     expect(shares.get(id)).toMatchObject({ state: 'queued', nextAttemptMs: 3_000, expiresMs: 99_000 })
-    shares.markDelivered(id, new Uint8Array([1]))
+    expect(shares.markDelivered(id, new Uint8Array([1]))).toEqual(shares.get(id))
     expect(shares.get(id)).toMatchObject({ state: 'delivered', lastError: null })
     expect(shares.countByState()).toEqual({ 'out:delivered': 1 })
   })

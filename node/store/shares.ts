@@ -166,9 +166,9 @@ export class ShareRepository {
     this.#setNextAttempt = db.prepare<[number, string]>(
       'UPDATE shares SET next_attempt_ms = ? WHERE share_id = ?'
     )
-    this.#delivered = db.prepare<[Uint8Array, string, string]>(
+    this.#delivered = db.prepare<[Uint8Array, string, string], RawShareRow>(
       `UPDATE shares SET state = 'delivered', receipt = ?, next_attempt_ms = NULL, last_error = NULL,
-         updated_at = ? WHERE share_id = ?`
+         updated_at = ? WHERE share_id = ? RETURNING ${COLUMNS}`
     )
     this.#retry = db.prepare<[number, string, string, string]>(
       `UPDATE shares SET state = 'queued', next_attempt_ms = ?, last_error = ?, updated_at = ? WHERE share_id = ?`
@@ -285,8 +285,10 @@ export class ShareRepository {
     this.#setNextAttempt.run(nextAttemptMs, shareId)
   }
 
-  markDelivered(shareId: string, receipt: Uint8Array): void {
-    this.#delivered.run(receipt, now(), shareId)
+  /** Marks a share delivered with its receipt; returns the updated row (undefined when there is none). */
+  markDelivered(shareId: string, receipt: Uint8Array): ShareRow | undefined {
+    const raw = this.#delivered.get(receipt, now(), shareId)
+    return raw ? toRow(raw) : undefined
   }
 
   markRetry(shareId: string, nextAttemptMs: number, error: string): void {
