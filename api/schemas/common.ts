@@ -6,12 +6,7 @@ import { DATA_HASH_INPUT_PATTERN, TIERS } from '../../node/core/share.ts'
  * cannot drift apart.
  */
 
-/**
- * An unpaired UTF-16 surrogate (JSON's `\ud800` escape decodes to one). It cannot be encoded as
- * UTF-8: storing or hashing the string would replace it with U+FFFD, so the node would keep other
- * text than was sent. With the u flag a valid pair is one code point, so only unpaired halves match.
- */
-export const LONE_SURROGATE = /[\uD800-\uDFFF]/u
+export { LONE_SURROGATE } from '../../node/core/share.ts'
 
 export const ErrorSchema = z
   .object({

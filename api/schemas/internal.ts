@@ -1,12 +1,9 @@
 import { z } from '@hono/zod-openapi'
-import { API_KEY_SCOPES } from '../../node/core/ports.ts'
+import { API_KEY_NAME_PROBLEMS, API_KEY_SCOPES, MAX_API_KEY_NAME_LENGTH } from '../../node/core/ports.ts'
 import { AUDIT_STATES, PEER_ID_PATTERN } from '../../node/core/share.ts'
 import { LONE_SURROGATE } from './common.ts'
 
 /** Schemas of the internal (operator) API. */
-
-/** Longest API-key name, in UTF-16 code units (the length JavaScript and the schema count). */
-export const MAX_API_KEY_NAME_LENGTH = 100
 
 export const ComponentHealthSchema = z.object({
   status: z.enum(['up', 'degraded', 'down']),
@@ -49,11 +46,9 @@ export const CreateApiKeySchema = z
     // Each check carries its own message: zod would otherwise report every failure with the type's.
     name: z
       .string({ message: 'name must be a string' })
-      .min(1, { message: 'name must not be empty' })
-      .max(MAX_API_KEY_NAME_LENGTH, { message: `name must be at most ${MAX_API_KEY_NAME_LENGTH} characters` })
-      .refine((s) => !LONE_SURROGATE.test(s), {
-        message: 'name must be well-formed Unicode (no lone surrogates)'
-      }),
+      .min(1, { message: API_KEY_NAME_PROBLEMS.empty })
+      .max(MAX_API_KEY_NAME_LENGTH, { message: API_KEY_NAME_PROBLEMS.tooLong })
+      .refine((s) => !LONE_SURROGATE.test(s), { message: API_KEY_NAME_PROBLEMS.loneSurrogate }),
     scopes: z
       .array(z.enum(API_KEY_SCOPES, { message: `scopes must be among ${API_KEY_SCOPES.join(', ')}` }))
       .min(1, { message: 'at least one scope is needed' }),

@@ -6,7 +6,13 @@
  */
 
 import { DmnError } from './errors.ts'
-import type { AuditState, DeliveryState, ShareDirection, Tier } from './share.ts'
+import {
+  type AuditState,
+  type DeliveryState,
+  LONE_SURROGATE,
+  type ShareDirection,
+  type Tier
+} from './share.ts'
 
 /** Cancellation for one call. */
 export interface CallOptions {
@@ -277,6 +283,25 @@ export interface HealthProbe {
 
 export const API_KEY_SCOPES = ['share', 'read', 'admin'] as const
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number]
+
+/** Longest API-key name, in UTF-16 code units (the length JavaScript and the schema count). */
+export const MAX_API_KEY_NAME_LENGTH = 100
+
+/** What is wrong with an API-key name, in the words both the API and the CLI answer with. */
+export const API_KEY_NAME_PROBLEMS = {
+  empty: 'name must not be empty',
+  tooLong: `name must be at most ${MAX_API_KEY_NAME_LENGTH} characters`,
+  // Stored or hashed, an unpaired surrogate would become U+FFFD: the node would keep another name.
+  loneSurrogate: 'name must be well-formed Unicode (no lone surrogates)'
+} as const
+
+/** The first problem of an API-key name, or undefined when it can be stored as given. */
+export function apiKeyNameProblem(name: string): string | undefined {
+  if (name.length === 0) return API_KEY_NAME_PROBLEMS.empty
+  if (name.length > MAX_API_KEY_NAME_LENGTH) return API_KEY_NAME_PROBLEMS.tooLong
+  if (LONE_SURROGATE.test(name)) return API_KEY_NAME_PROBLEMS.loneSurrogate
+  return undefined
+}
 
 /** True when `scopes` grant `needed`; `admin` grants every scope. */
 export function hasScope(scopes: readonly ApiKeyScope[], needed: ApiKeyScope): boolean {

@@ -77,3 +77,10 @@ export const DATA_HASH_PATTERN = /^[0-9a-f]{64}$/
 
 /** A data hash as clients may write it: 64 hex digits in either case (the node answers in lowercase). */
 export const DATA_HASH_INPUT_PATTERN = /^[0-9a-fA-F]{64}$/
+
+/**
+ * An unpaired UTF-16 surrogate (JSON's `\ud800` escape decodes to one). It cannot be encoded as
+ * UTF-8: storing or hashing the string would replace it with U+FFFD, so the node would keep other
+ * text than was sent. With the u flag a valid pair is one code point, so only unpaired halves match.
+ */
+export const LONE_SURROGATE = /[\uD800-\uDFFF]/u

@@ -11,6 +11,20 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('dmn apikeys', () => {
+  it('refuses an empty or over-long name as the API does, and stores nothing', () => {
+    for (const name of ['', 'n'.repeat(101)]) {
+      const r = runCli(['--data-dir', dir, 'apikeys', 'create', '--name', name, '--scopes', 'read'])
+      expect(r.status).toBe(2)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    }
+    const ok = runCli(['--data-dir', dir, 'apikeys', 'create', '--name', 'n'.repeat(100), '--scopes', 'read'])
+    expect(ok.status).toBe(0)
+    const listed = JSON.parse(runCli(['--data-dir', dir, 'apikeys', 'list', '--json']).stdout) as {
+      name: string
+    }[]
+    expect(listed.map((k) => k.name)).toEqual(['n'.repeat(100)])
+  })
+
   it('creates a key shown once, lists it without the key, revokes it', () => {
     const created = runCli([
       '--data-dir',

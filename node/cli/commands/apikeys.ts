@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { UsageError } from '../../core/errors.ts'
-import { API_KEY_SCOPES, type ApiKeyInfo, type ApiKeyScope } from '../../core/ports.ts'
+import { API_KEY_SCOPES, type ApiKeyInfo, type ApiKeyScope, apiKeyNameProblem } from '../../core/ports.ts'
 import { createApiKeyStore } from '../../store/api-keys.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
@@ -20,6 +20,8 @@ export function registerApiKeyCommands(program: Command, ctx: CliContext): void 
     .option('--expires-in-days <days>', 'expire after this many days (default: never)')
     .option('--json', 'print the key and its details as JSON')
     .action((opts: { name: string; scopes: string; expiresInDays?: string; json?: boolean }) => {
+      const nameProblem = apiKeyNameProblem(opts.name)
+      if (nameProblem) throw new UsageError(`--name: ${nameProblem}`)
       const scopes = parseScopes(opts.scopes)
       let expiresAt: Date | null = null
       if (opts.expiresInDays !== undefined) {
