@@ -1,4 +1,5 @@
 import type { DeliveryState, ShareDirection, Tier } from '../core/share.ts'
+import type { NewShare as CoreNewShare } from '../core/share-ports.ts'
 import type { Db } from './database.ts'
 
 /**
@@ -46,19 +47,10 @@ interface RawShareRow {
   updated_at: string
 }
 
-export interface NewShare {
-  readonly shareId: string
-  readonly direction: ShareDirection
-  readonly recordId: number
-  readonly dataHash: string
-  readonly sender: string
-  readonly recipient: string
-  readonly recipientLabel?: string
-  readonly tier: Tier
-  readonly state: 'queued' | 'received'
+/** A share to write (the core's `NewShare`), its receipt already encoded as the column stores it. */
+export type NewShare = Omit<CoreNewShare, 'receipt'> & {
+  /** JSON of the signed receipt (UTF-8). */
   readonly receipt?: Uint8Array
-  readonly nextAttemptMs?: number
-  readonly expiresMs?: number
 }
 
 const COLUMNS =
