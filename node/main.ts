@@ -7,8 +7,8 @@ import { type AttestChallenge, AttestService } from './attest/index.ts'
 import { AuditService, auditApiPorts, auditHealthProbes, auditHooks } from './audit/index.ts'
 import { MissingMasterPasswordError } from './core/errors.ts'
 import type { ApiKeyRegistry, NodeIdentitySource } from './core/ports.ts'
-import { keyFingerprint } from './crypto/index.ts'
 import { KeyRingService } from './crypto/key-ring-service.ts'
+import { loadOrCreateIdentity } from './p2p/libp2p-node.ts'
 import { Lifecycle, type Startable } from './core/lifecycle.ts'
 import { checkListenPorts, translateListenError } from './listen-ports.ts'
 import { componentLogger, type Logger } from './log/logger.ts'
@@ -115,11 +115,16 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
   const eventBridge = createEventBridge({ events: apiPorts.events, p2p, audit })
   // Last: the APIs take requests only once everything behind them runs, and stop first.
   const api = new ApiServer(apiPorts, { config: config.api })
-  // Binds the node's account to its PeerId and signing key on chain, once (queued like any event).
+  // Publishes the node's identity record on chain, again only when a key or the account changed.
   const auditIdentity: Startable = {
     name: 'audit-identity',
-    start: () =>
-      audit.registerIdentity(p2p.peerId, keyFingerprint(keyRing.ring.identity.signing.publicKeyPem)),
+    start: async () => {
+      await audit.registerIdentity({
+        peerKey: await loadOrCreateIdentity(keyRing.ring),
+        signingPublicKeyPem: keyRing.ring.identity.signing.publicKeyPem,
+        encryptionPublicKeyPem: keyRing.ring.identity.encryption.publicKeyPem
+      })
+    },
     stop: () => {}
   }
   // attest before audit: a TPM that does not answer stops the start before the chain is touched.

@@ -16,6 +16,7 @@ import { recordConfigChanges } from './config-changes.ts'
 import { ETH_KEY_SECRET } from './constants.ts'
 import { type ChainRecord, checkBytecode, deployAuditTrail, writeChainRecord } from './deploy.ts'
 import { EmbeddedChain } from './embedded-chain.ts'
+import { type CreateIdentityRecordInput, createIdentityRecord } from './identity-record.ts'
 import { AuditNotReadyError, ChainUnavailableError } from './errors.ts'
 import { reindex } from './event-index.ts'
 import { type HistoryEntry, type HistoryFilter, history } from './history.ts'
@@ -78,6 +79,7 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   #securityLog: SecurityLog | undefined
   #contract: { address: string; deployBlock: number; chainId: number } | undefined
   #account: string | undefined
+  #wallet: Wallet | undefined
   #repos: AuditRepositories | undefined
 
   constructor(components: AuditComponents, init: AuditInit) {
@@ -151,6 +153,7 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
     if (key.generated) log.info('generated the node Ethereum key')
     const wallet = new Wallet(key.privateKey)
     this.#account = wallet.address
+    this.#wallet = wallet
     if (!this.#init.rpcUrl) {
       this.#embedded = new EmbeddedChain({ port: this.#init.embeddedPort }, { logger: log })
       await this.#embedded.start()
@@ -332,12 +335,16 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   }
 
   /**
-   * Queues the on-chain registration of this node's identity (once per database): its PeerId and
-   * the fingerprint (64 hex, SHA-256 of the DER SPKI) of its signing key, bound to its account.
+   * Signs this node's identity record (docs/AUDIT.md) with its account and the PeerId's own key, and
+   * queues its registration on chain, unless the record registered last binds the same PeerId,
+   * keys and account. Returns the record in force. After start.
    */
-  registerIdentity(peerId: string, signingKeyFingerprint: string): void {
-    enqueueNodeRegistration(this.#repositories.outbox, peerId, signingKeyFingerprint)
+  async registerIdentity(input: Omit<CreateIdentityRecordInput, 'account' | 'issuedAt'>): Promise<string> {
+    if (!this.#wallet) throw new AuditNotReadyError('audit trail is not started')
+    const record = await createIdentityRecord({ ...input, account: this.#wallet, issuedAt: Date.now() })
+    const current = enqueueNodeRegistration(this.#repositories.outbox, record)
     this.#publisher?.poke()
+    return current
   }
 
   /** Wakes the publisher (after enqueueing) instead of waiting for its next poll. */

@@ -4,7 +4,6 @@
  * `dmn audit reindex`. Leaves of this node's batches are indexed as `BatchLeaf` rows beside the
  * `BatchAnchored` event, so history queries see batched shares too.
  */
-import { tierOfChainCode } from '../core/share.ts'
 import type { AuditRepositories } from '../store/audit-repositories.ts'
 import type { AuditEventRow } from '../store/audit-events.ts'
 import type { OutboxRepository } from '../store/outbox.ts'
@@ -21,7 +20,7 @@ type Opts = { signal?: AbortSignal }
 export async function getLogs(
   rpc: RpcClient,
   address: string,
-  topics: readonly (string | null)[],
+  topics: readonly (string | readonly string[] | null)[],
   fromBlock: number,
   opts: Opts & { toBlock?: number } = {}
 ): Promise<RpcLog[]> {
@@ -42,6 +41,7 @@ export async function getLogs(
 interface LocalDetail {
   sender: string
   recipient: string
+  dataHash: string
   tier: string
   timestamp: number
 }
@@ -54,6 +54,7 @@ function localDetail(outbox: OutboxRepository, kind: string, shareId: string): L
   return {
     sender: String(b['sender']),
     recipient: String(b['recipient']),
+    dataHash: String(b['dataHash']),
     tier: String(b['tier']),
     timestamp: Number(kind === 'receipt' ? b['receivedAt'] : b['timestamp'])
   }
@@ -95,21 +96,27 @@ export function indexLogs(repos: AuditRepositories, logs: readonly RpcLog[]): nu
         base.shareId = shareId
         base.dataHash = strip(a['dataHash'])
         base.recipientHash = strip(a['recipientHash'])
-        base.senderHash = strip(a['senderHash'])
-        base.tier = tierOfChainCode(Number(a['tier'])) ?? null
-        base.timestampMs = Number(a['timestamp'])
         base.submitter = a['submitter']
+        // The event carries the share record's leaf; its sender, tier and time come from the record.
         const local = localDetail(repos.outbox, 'share', shareId)
-        if (local) Object.assign(base, { sender: local.sender, recipient: local.recipient })
+        if (local) {
+          Object.assign(base, {
+            sender: local.sender,
+            recipient: local.recipient,
+            senderHash: peerIdHash(local.sender),
+            tier: local.tier,
+            timestampMs: local.timestamp
+          })
+        }
       } else if (parsed.name === 'ReceiptAnchored') {
         const shareId = strip(a['shareId'])
         base.shareId = shareId
-        base.dataHash = strip(a['dataHash'])
         base.receiptHash = strip(a['receiptHash'])
         base.submitter = a['submitter']
         const local = localDetail(repos.outbox, 'receipt', shareId)
         if (local) {
           Object.assign(base, {
+            dataHash: local.dataHash,
             sender: local.sender,
             recipient: local.recipient,
             senderHash: peerIdHash(local.sender),

@@ -1,15 +1,14 @@
 /**
  * The publisher's units of work: an outbox row sent on its own, a batch, or a security-log head.
- * Each job knows its contract call, how to record that it was sent, confirmed or failed, and how to
- * find its record on chain when the contract says it is there already (after a crash, or when a
- * replacement transaction carried it).
+ * Each job knows its contract call and how to record that it was sent, confirmed or failed. The
+ * contract refuses no repeat (it keeps no first-come state), so a job is published once by its
+ * nonce: every transaction of a job carries the same nonce until one is mined.
  */
-import { TIER_CHAIN_CODE, type Tier } from '../core/share.ts'
 import type { AuditRepositories } from '../store/audit-repositories.ts'
 import type { BatchRow } from '../store/audit-batches.ts'
 import type { OutboxJobRow } from '../store/outbox.ts'
 import type { AnchorRow } from '../store/security-log.ts'
-import { addressTopic, bytes16, bytes32, decodeResult, encodeCall, parseLog, TOPICS } from './contract.ts'
+import { addressTopic, bytes16, bytes32, encodeCall, parseLog, TOPICS } from './contract.ts'
 import type { ContractRevertError } from './errors.ts'
 import { getLogs } from './event-index.ts'
 import { merkleRoot } from './merkle.ts'
@@ -54,6 +53,12 @@ export interface Job {
   reset(reason: string): void
   fail(reason: string): void
   resolve(ctx: JobContext, err: ContractRevertError): Promise<Resolution>
+  /**
+   * This job's event as the node's own account already published it, if the chain has one. Asked
+   * only when the account has sent transactions the node has no record of (a database restored
+   * from a backup): nonces alone cannot tell then what was published.
+   */
+  findOnChain?(ctx: JobContext): Promise<RpcLog | undefined>
 }
 
 async function findLog(
@@ -61,11 +66,19 @@ async function findLog(
   topics: (string | null)[],
   match: (log: RpcLog) => boolean
 ): Promise<Resolution> {
-  const logs = await getLogs(ctx.rpc, ctx.contractAddress, topics, ctx.deployBlock, { signal: ctx.signal })
-  const log = logs.find(match)
+  const log = await findOwnLog(ctx, topics, match)
   return log
     ? { kind: 'found', log }
     : { kind: 'failed', reason: 'refused as a duplicate but no matching event found' }
+}
+
+async function findOwnLog(
+  ctx: JobContext,
+  topics: (string | null)[],
+  match: (log: RpcLog) => boolean
+): Promise<RpcLog | undefined> {
+  const logs = await getLogs(ctx.rpc, ctx.contractAddress, topics, ctx.deployBlock, { signal: ctx.signal })
+  return logs.find(match)
 }
 
 const argsOf = (log: RpcLog) => parseLog(log)?.args
@@ -81,22 +94,17 @@ export function outboxJob(repos: Pick<AuditRepositories, 'outbox'>, row: OutboxJ
         return encodeCall('recordShare', [
           bytes16(String(p['shareId'])),
           bytes32(String(p['dataHash'])),
-          bytes32(peerIdHash(String(p['sender']))),
           bytes32(peerIdHash(String(p['recipient']))),
-          TIER_CHAIN_CODE[p['tier'] as Tier],
-          BigInt(Number(p['timestamp']))
-        ])
-      }
-      if (row.kind === 'receipt') {
-        return encodeCall('anchorReceipt', [
-          bytes16(String(row.shareId)),
-          bytes32(String(row.dataHash)),
           bytes32(String(row.leaf))
         ])
       }
+      if (row.kind === 'receipt') {
+        return encodeCall('anchorReceipt', [bytes16(String(row.shareId)), bytes32(String(row.leaf))])
+      }
+      const record = String(p['record'])
       return encodeCall('registerNode', [
         bytes32(peerIdHash(String(p['peerId']))),
-        bytes32(String(p['signingKeyFingerprint']))
+        new TextEncoder().encode(record)
       ])
     },
     markSent: (txHash, nonce) => outbox.markSent(row.id, txHash, nonce),
@@ -106,23 +114,16 @@ export function outboxJob(repos: Pick<AuditRepositories, 'outbox'>, row: OutboxJ
     },
     reset: (reason) => outbox.markPending(row.id, reason),
     fail: (reason) => outbox.markFailed(row.id, reason),
-    async resolve(ctx, err) {
-      const me = ctx.sender.address
-      if (err.errorName === 'AuditTrailDuplicateShare') {
-        return findLog(ctx, [TOPICS.ShareRecorded, bytes16(String(row.shareId)).padEnd(66, '0')], (log) => {
-          const a = argsOf(log)
-          return same(a?.['submitter'], me) && same(a?.['dataHash'], bytes32(String(row.dataHash)))
-        })
-      }
-      if (err.errorName === 'AuditTrailDuplicateReceipt') {
-        return findLog(ctx, [TOPICS.ReceiptAnchored, bytes16(String(row.shareId)).padEnd(66, '0')], (log) =>
-          same(argsOf(log)?.['receiptHash'], bytes32(String(row.leaf)))
-        )
-      }
-      if (err.errorName === 'AuditTrailNodeAlreadyRegistered') {
-        return findLog(ctx, [TOPICS.NodeRegistered, addressTopic(me)], () => true)
-      }
-      return { kind: 'failed', reason: err.errorName }
+    // The contract refuses only malformed calls (zero hashes, an empty record): nothing to find.
+    resolve: async (_ctx, err) => ({ kind: 'failed', reason: err.errorName }),
+    async findOnChain(ctx) {
+      if (row.kind === 'node' || row.shareId === null) return undefined
+      const event = row.kind === 'share' ? TOPICS.ShareRecorded : TOPICS.ReceiptAnchored
+      const key = row.kind === 'share' ? 'leaf' : 'receiptHash'
+      return findOwnLog(ctx, [event, bytes16(row.shareId).padEnd(66, '0')], (log) => {
+        const a = argsOf(log)
+        return same(a?.['submitter'], ctx.sender.address) && same(a?.[key], bytes32(String(row.leaf)))
+      })
     }
   }
 }
@@ -132,13 +133,10 @@ export function batchJob(repos: Pick<AuditRepositories, 'batches'>, row: BatchRo
   let firstSequence = row.firstSequence
   return {
     key: `batch:${row.id}`,
-    async data(ctx) {
+    async data() {
+      // The contract keeps no sequence: it numbers the node's leaves for readers, from its own batches.
       if (firstSequence === null) {
-        const [next] = decodeResult(
-          'nextSequence',
-          await ctx.sender.call(encodeCall('nextSequence', [ctx.sender.address]), { signal: ctx.signal })
-        )
-        firstSequence = Number(next)
+        firstSequence = batches.nextSequence()
         batches.setFirstSequence(row.id, firstSequence)
       }
       return encodeCall('anchorBatch', [bytes32(row.root), BigInt(firstSequence), row.count])
@@ -150,26 +148,10 @@ export function batchJob(repos: Pick<AuditRepositories, 'batches'>, row: BatchRo
     },
     reset: (reason) => batches.markPending(row.id, reason),
     fail: (reason) => batches.markFailed(row.id, reason),
-    async resolve(ctx, err) {
-      if (err.errorName === 'AuditTrailDuplicateBatch') {
-        return findLog(
-          ctx,
-          [TOPICS.BatchAnchored, bytes32(row.root), addressTopic(ctx.sender.address)],
-          () => true
-        )
-      }
-      if (err.errorName === 'AuditTrailSequenceMismatch') {
-        // Another batch of this account took the sequence first (a shared account); follow the chain.
-        firstSequence = Number(err.args[0])
-        batches.setFirstSequence(row.id, firstSequence)
-        return { kind: 'retry' }
-      }
-      return { kind: 'failed', reason: err.errorName }
-    }
+    resolve: async (_ctx, err) => ({ kind: 'failed', reason: err.errorName })
   }
 }
 
-/** Forms a batch from the oldest pending leaves under their Merkle root; returns its id. */
 export function formBatch(repos: Pick<AuditRepositories, 'batches'>, size: number): number | null {
   return repos.batches.form(size, (leaves) =>
     Buffer.from(merkleRoot(leaves.map((leaf) => Buffer.from(leaf, 'hex')))).toString('hex')

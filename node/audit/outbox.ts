@@ -9,6 +9,7 @@ import type { AuditState } from '../core/share.ts'
 import type { OutboxDepth, OutboxEntry, OutboxRepository } from '../store/outbox.ts'
 import { InvalidAuditEventError, OutboxEntryNotFoundError } from './errors.ts'
 import { canonicalShareRecord, receiptLeaf, type ShareEvent, shareLeaf } from './leaves.ts'
+import { identityBodyOf, sameBinding } from './identity-record.ts'
 
 export type { OutboxEntry } from '../store/outbox.ts'
 
@@ -49,23 +50,25 @@ export function enqueueReceiptEvent(outbox: OutboxRepository, receipt: SignedRec
   })
 }
 
-/** Queues the registration of this node's identity (PeerId and signing-key fingerprint, 64 hex). */
-export function enqueueNodeRegistration(
-  outbox: OutboxRepository,
-  peerId: string,
-  signingKeyFingerprint: string
-): number | null {
-  if (!/^[0-9a-f]{64}$/.test(signingKeyFingerprint)) {
-    throw new InvalidAuditEventError('node registration: fingerprint must be 64 hex')
+/**
+ * Queues the registration of this node's identity record (its published text), unless the record
+ * queued last binds the same PeerId, keys and account; returns the record in force.
+ */
+export function enqueueNodeRegistration(outbox: OutboxRepository, record: string): string {
+  const body = identityBodyOf(record)
+  const last = outbox.lastNodeRegistration()
+  if (last !== undefined) {
+    const lastRecord = String((JSON.parse(last) as Record<string, unknown>)['record'])
+    if (sameBinding(identityBodyOf(lastRecord), body)) return lastRecord
   }
-  if (outbox.hasNodeRegistration()) return null
-  return outbox.enqueue({
+  outbox.enqueue({
     kind: 'node',
     shareId: null,
     dataHash: null,
-    payload: JSON.stringify({ peerId, signingKeyFingerprint }),
+    payload: JSON.stringify({ peerId: body.peerId, record }),
     leaf: null
   })
+  return record
 }
 
 /** Hook for the p2p layer: a share was queued (call inside the share's transaction). */

@@ -261,8 +261,15 @@ export class Publisher {
   }
 
   async #execute(job: Job, signal?: AbortSignal): Promise<void> {
-    const { sender, repos } = this.#c
+    const { sender } = this.#c
     const ctx = this.#ctx(signal)
+    if (job.findOnChain && (await this.#unknownTransactions(signal))) {
+      const log = await job.findOnChain(ctx)
+      if (log) {
+        this.#found(job, log)
+        return
+      }
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       const data = await job.data(ctx)
       let gas: bigint
@@ -273,17 +280,7 @@ export class Publisher {
         const resolution = await job.resolve(ctx, err)
         if (resolution.kind === 'retry') continue
         if (resolution.kind === 'found') {
-          const log = resolution.log
-          const entries = repos.transaction(() => {
-            const confirmed = job.confirm(log.transactionHash, hexToNumber(log.blockNumber))
-            indexLogs(repos, [log])
-            return confirmed
-          })
-          this.#confirmedOne(entries)
-          this.#c.logger.info(
-            { job: job.key, txHash: log.transactionHash },
-            'already on chain; recorded once'
-          )
+          this.#found(job, resolution.log)
           return
         }
         job.fail(resolution.reason)
@@ -303,6 +300,42 @@ export class Publisher {
       this.#c.logger.debug({ job: job.key, txHash: hash }, 'transaction sent')
       return
     }
+  }
+
+  #found(job: Job, log: RpcLog): void {
+    const { repos } = this.#c
+    const entries = repos.transaction(() => {
+      const confirmed = job.confirm(log.transactionHash, hexToNumber(log.blockNumber))
+      indexLogs(repos, [log])
+      return confirmed
+    })
+    this.#confirmedOne(entries)
+    this.#c.logger.info({ job: job.key, txHash: log.transactionHash }, 'already on chain; recorded once')
+  }
+
+  #unknown: boolean | undefined
+  /**
+   * Whether the account has sent more transactions than the node recorded (checked once per start):
+   * then a queued event may be on chain already, and each is looked up before it is sent.
+   */
+  async #unknownTransactions(signal?: AbortSignal): Promise<boolean> {
+    if (this.#unknown === undefined) {
+      const count = hexToNumber(
+        await this.#c.rpc.call<string>(
+          'eth_getTransactionCount',
+          [this.#c.sender.address, 'latest'],
+          signal ? { signal } : {}
+        )
+      )
+      this.#unknown = count > (this.#c.repos.chainState.nextNonce() ?? 0)
+      if (this.#unknown) {
+        this.#c.logger.warn(
+          { onChain: count, recorded: this.#c.repos.chainState.nextNonce() ?? 0 },
+          'the account sent transactions this node has no record of; queued events are looked up before they are sent'
+        )
+      }
+    }
+    return this.#unknown
   }
 
   /** Anchors the security log's current head now (if it moved since the last anchor). */

@@ -35,11 +35,22 @@ export async function verifyDataHash(
   opts: Opts = {}
 ): Promise<VerifyResult> {
   const topic = bytes32(dataHash)
-  const [headBlock, shares, receipts] = await Promise.all([
+  const [headBlock, shares] = await Promise.all([
     head(ctx, opts),
-    getLogs(ctx.rpc, ctx.contractAddress, [TOPICS.ShareRecorded, null, topic], ctx.deployBlock, opts),
-    getLogs(ctx.rpc, ctx.contractAddress, [TOPICS.ReceiptAnchored, null, topic], ctx.deployBlock, opts)
+    getLogs(ctx.rpc, ctx.contractAddress, [TOPICS.ShareRecorded, null, topic], ctx.deployBlock, opts)
   ])
+  // Receipts are found by share id: the receipt's hash commits to its data hash.
+  const shareTopics = [...new Set(shares.map((log) => log.topics[1] as string))]
+  const receipts =
+    shareTopics.length > 0
+      ? await getLogs(
+          ctx.rpc,
+          ctx.contractAddress,
+          [TOPICS.ReceiptAnchored, shareTopics],
+          ctx.deployBlock,
+          opts
+        )
+      : []
   const evidence: Evidence[] = []
   for (const log of shares) {
     const a = parseLog(log)?.args
@@ -51,9 +62,8 @@ export async function verifyDataHash(
       const p = JSON.parse(payload) as Record<string, unknown>
       ok =
         p['dataHash'] === dataHash &&
-        peerIdHash(String(p['sender'])) === strip(String(a?.['senderHash'])) &&
         peerIdHash(String(p['recipient'])) === strip(String(a?.['recipientHash'])) &&
-        Number(p['timestamp']) === Number(a?.['timestamp'])
+        leafOfPayload('share', payload) === strip(String(a?.['leaf']))
       if (!ok) reason = 'the local share record differs from the chain'
     }
     evidence.push({

@@ -67,6 +67,7 @@ export class AuditBatchRepository {
   readonly #nextPending
   readonly #byId
   readonly #setFirstSequence
+  readonly #nextSequence
   readonly #sent
   readonly #rowsSent
   readonly #confirmed
@@ -99,6 +100,9 @@ export class AuditBatchRepository {
       'SELECT id, root, count, first_sequence FROM audit_batches WHERE id = ?'
     )
     this.#setFirstSequence = db.prepare('UPDATE audit_batches SET first_sequence = ? WHERE id = ?')
+    this.#nextSequence = db.prepare<[], { next: number }>(
+      'SELECT COALESCE(MAX(first_sequence + count), 0) AS next FROM audit_batches WHERE first_sequence IS NOT NULL'
+    )
     this.#sent = db.prepare(
       `UPDATE audit_batches SET state = 'sent', tx_hash = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`
     )
@@ -188,6 +192,11 @@ export class AuditBatchRepository {
   get(id: number): BatchRow | undefined {
     const r = this.#byId.get(id)
     return r ? toBatch(r) : undefined
+  }
+
+  /** The sequence number of the leaf after the last numbered batch's (0 for the first). */
+  nextSequence(): number {
+    return (this.#nextSequence.get() as { next: number }).next
   }
 
   setFirstSequence(id: number, firstSequence: number): void {

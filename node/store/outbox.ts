@@ -126,7 +126,7 @@ const now = () => new Date().toISOString()
 export class OutboxRepository {
   readonly #db: Db
   readonly #insert
-  readonly #hasNode
+  readonly #lastNode
   readonly #list
   readonly #retryTarget
   readonly #retryBatch
@@ -152,7 +152,9 @@ export class OutboxRepository {
       `INSERT INTO outbox (kind, share_id, data_hash, payload, leaf, state, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`
     )
-    this.#hasNode = db.prepare<[], { one: number }>(`SELECT 1 AS one FROM outbox WHERE kind = 'node'`)
+    this.#lastNode = db.prepare<[], { payload: string }>(
+      `SELECT payload FROM outbox WHERE kind = 'node' ORDER BY id DESC LIMIT 1`
+    )
     this.#list = db.prepare<[{ state: string | null; after: number | null; limit: number }], RawEntry>(
       `SELECT id, kind, share_id, data_hash, leaf, state, batch_id, tx_hash, block_number, attempts, last_error,
               created_at, updated_at
@@ -219,8 +221,9 @@ export class OutboxRepository {
   }
 
   /** Whether the node's registration was ever queued (it is queued once per database). */
-  hasNodeRegistration(): boolean {
-    return this.#hasNode.get() !== undefined
+  /** The payload of the node registration queued last, if any. */
+  lastNodeRegistration(): string | undefined {
+    return (this.#lastNode.get() as { payload: string } | undefined)?.payload
   }
 
   /** Rows, newest first, optionally of one state and older than `afterId`. */

@@ -1,4 +1,8 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { verifyIdentityRecord } from '../../node/audit/identity-record.ts'
 import type { AuditService } from '../../node/audit/index.ts'
 import { auditPorts, EmbeddedChain, peerIdHash, receiptLeaf } from '../../node/audit/index.ts'
 import {
@@ -292,24 +296,39 @@ describe('audit trail against a Hardhat node', () => {
     await expect(ports.outbox.retry(99_999)).rejects.toMatchObject({ name: 'OutboxEntryNotFoundError' })
   })
 
-  it('registers the node identity once, bound to its account, and indexes NodeRegistered', async () => {
+  it('publishes the identity record once per binding, and again when a key changes', async () => {
     const d = await startAudit({ mode: 'batch' })
-    const peerId = fakePeerId()
-    audit.registerIdentity(peerId, 'cd'.repeat(32))
-    audit.registerIdentity(peerId, 'cd'.repeat(32))
+    const peerKey = await generateKeyPair('Ed25519')
+    const keys = () =>
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+        type: 'spki',
+        format: 'pem'
+      }) as string
+    const signingPublicKeyPem = keys()
+    const encryptionPublicKeyPem = keys()
+    const first = await audit.registerIdentity({ peerKey, signingPublicKeyPem, encryptionPublicKeyPem })
+    expect(await audit.registerIdentity({ peerKey, signingPublicKeyPem, encryptionPublicKeyPem })).toBe(first)
     await waitFor(() => countState(store.db, 'confirmed') === 1, 'the registration')
-    expect(store.db.prepare(`SELECT count(*) AS n FROM outbox WHERE kind = 'node'`).get()).toEqual({ n: 1 })
+    const verified = await verifyIdentityRecord(first)
+    expect(verified.body).toMatchObject({
+      peerId: peerIdFromPrivateKey(peerKey).toString(),
+      account: d.address.toLowerCase()
+    })
     const row = store.db
       .prepare(`SELECT event_name, submitter, args FROM audit_events WHERE event_name = 'NodeRegistered'`)
-      .get() as {
-      submitter: string
-      args: string
-    }
+      .get() as { submitter: string; args: string }
     expect(row.submitter).toBe(d.address)
     expect(JSON.parse(row.args)).toMatchObject({
-      peerIdHash: `0x${peerIdHash(peerId)}`,
-      signingKeyFingerprint: `0x${'cd'.repeat(32)}`
+      peerIdHash: `0x${peerIdHash(verified.body.peerId)}`,
+      recordHash: `0x${verified.recordHash}`
     })
+    const rotated = await audit.registerIdentity({
+      peerKey,
+      signingPublicKeyPem: keys(),
+      encryptionPublicKeyPem
+    })
+    expect(rotated).not.toBe(first)
+    await waitFor(() => countState(store.db, 'confirmed') === 2, 'the second registration')
   })
 
   it('refuses a contract address whose code is not AuditTrail', async () => {

@@ -179,7 +179,7 @@ describe('publisher restarts and chain outages', () => {
     }
   })
 
-  it('finds the existing record instead of recording twice when the contract refuses a duplicate', async () => {
+  it('finds its own record instead of recording twice after the database is restored from an earlier backup', async () => {
     store = tempStore()
     const d = await freshDeployment(chain.url)
     audit = auditService(store.db, store.dir, settings(d))
@@ -189,12 +189,13 @@ describe('publisher restarts and chain outages', () => {
     await audit.stop()
     // As if the database were restored from a backup taken before the confirmation was written.
     store.db.prepare(`UPDATE outbox SET state = 'pending', tx_hash = NULL, block_number = NULL`).run()
-    store.db.prepare(`UPDATE chain_txs SET state = 'dropped'`).run()
+    store.db.prepare('DELETE FROM chain_txs').run()
+    store.db.prepare(`DELETE FROM node_state WHERE key = 'audit.next_nonce'`).run()
     audit = auditService(store.db, store.dir, settings(d))
     await audit.start()
     await waitFor(() => countState(store.db, 'confirmed') === 1, 'resolution of the duplicate')
     expect(await shareRecords(d, share.shareId)).toHaveLength(1)
-    expect(store.db.prepare('SELECT count(*) AS n FROM chain_txs').get()).toEqual({ n: 1 })
+    expect(store.db.prepare('SELECT count(*) AS n FROM chain_txs').get()).toEqual({ n: 0 })
   })
 
   it('re-sends a transaction a reorg took out before it had its confirmations', async () => {
