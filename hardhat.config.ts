@@ -11,7 +11,7 @@ export default defineConfig({
   solidity: {
     version: '0.8.37',
     path: soljson,
-    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: 'cancun' }
+    settings: { optimizer: { enabled: true, runs: 1_000_000 }, evmVersion: 'cancun' }
   },
   paths: {
     sources: './contracts',
