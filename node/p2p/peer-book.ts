@@ -21,6 +21,19 @@ const CONTACT_WINDOW = 64
 /** Weight of a new latency sample in the moving average. */
 const LATENCY_ALPHA = 0.3
 
+/** What the peer book needs. */
+export interface PeerBookComponents {
+  readonly peers: PeerRepository
+}
+
+/** Settings of the peer book (all optional). */
+export interface PeerBookInit {
+  /** Contacts past which the counts are halved (CONTACT_WINDOW). */
+  readonly contactWindow?: number
+  /** Weight of a new latency sample in the moving average (LATENCY_ALPHA). */
+  readonly latencyAlpha?: number
+}
+
 function toEntry(r: PeerRow): PeerEntry {
   const total = r.successes + r.failures
   const successRate = total === 0 ? null : r.successes / total
@@ -32,11 +45,16 @@ function toEntry(r: PeerRow): PeerEntry {
 }
 
 /** The peer book over the peers repository: adds health to what is stored, keeps addresses sorted. */
-export class PeerBook {
+class PeerBook {
   readonly #peers: PeerRepository
+  readonly #contacts: { readonly latencyAlpha: number; readonly window: number }
 
-  constructor(peers: PeerRepository) {
-    this.#peers = peers
+  constructor(components: PeerBookComponents, init: PeerBookInit) {
+    this.#peers = components.peers
+    this.#contacts = {
+      latencyAlpha: init.latencyAlpha ?? LATENCY_ALPHA,
+      window: init.contactWindow ?? CONTACT_WINDOW
+    }
   }
 
   get(peerId: string): PeerEntry | undefined {
@@ -93,6 +111,13 @@ export class PeerBook {
   /** A contact with the peer succeeded (with a round-trip time when measured) or failed. */
   recordContact(peerId: string, ok: boolean, latencyMs?: number): void {
     this.ensure(peerId)
-    this.#peers.recordContact(peerId, ok, latencyMs, { latencyAlpha: LATENCY_ALPHA, window: CONTACT_WINDOW })
+    this.#peers.recordContact(peerId, ok, latencyMs, this.#contacts)
   }
+}
+
+export type { PeerBook }
+
+/** The peer book over the node's peers table. */
+export function createPeerBook(components: PeerBookComponents, init: PeerBookInit = {}): PeerBook {
+  return new PeerBook(components, init)
 }

@@ -4,7 +4,6 @@ import { HELLO_HASH } from '../../api/test-support/external-fixture.ts'
 import { createHarness, type Harness, PEER_B } from '../../api/test-support/fakes.ts'
 import { send } from '../../api/test-support/request.ts'
 import { createShareService } from '../../node/p2p/index.ts'
-import { AuditProgressRepository } from '../../node/store/audit-progress.ts'
 import { ShareRepository } from '../../node/store/shares.ts'
 import { startNode, type TestNode, tempDir } from '../p2p/helpers.ts'
 
@@ -153,10 +152,7 @@ describe('share views from the store', () => {
     h = createHarness()
     const shares = createShareService({
       p2p: node.p2p,
-      repositories: () => ({
-        shares: new ShareRepository(db),
-        auditProgress: new AuditProgressRepository(db)
-      })
+      shares: () => new ShareRepository(db)
     })
     app = createExternalApp(
       { ...h.ports, shares },
