@@ -42,16 +42,13 @@ export interface StoredShare {
   readonly updatedAt: string
 }
 
-/** A share to write; the store adds attempts and timestamps. */
-export interface NewShare {
-  readonly shareId: string
-  readonly direction: ShareDirection
-  readonly recordId: number
-  readonly dataHash: string
-  readonly sender: string
-  readonly recipient: string
+/** A share to write: the stored share's identity, and how it starts; the store adds the rest. */
+export interface NewShare
+  extends Pick<
+    StoredShare,
+    'shareId' | 'direction' | 'recordId' | 'dataHash' | 'sender' | 'recipient' | 'tier'
+  > {
   readonly recipientLabel?: string
-  readonly tier: Tier
   /** Outgoing shares start `queued`, incoming ones are `received`. */
   readonly state: 'queued' | 'received'
   readonly receipt?: SignedReceipt

@@ -49,6 +49,8 @@ const NO_TPM = {
 
 const NONCE_BYTES = 16
 
+export type { AttestProtocol }
+
 /**
  * `/dmn/attest/1.0.0`: before a maximum-tier share leaves, the sender sends
  * `{v:1, payload_id, nonce}` (share id, 16 random bytes in hex); the recipient answers
@@ -104,8 +106,6 @@ class AttestProtocol extends InboundProtocol {
     await verify.call(this.#attestation, peerId, answer['tpm_attestation'], challenge)
   }
 }
-
-export type { AttestProtocol }
 
 /** The attest protocol, answering challenges from its start and verifying recipients on demand. */
 export function createAttestProtocol(

@@ -25,6 +25,8 @@ export interface CertificateExchangeComponents {
 /** Settings of the certificate exchange (all optional). */
 export type CertificateExchangeInit = ProtocolInit
 
+export type { CertificateExchange }
+
 /**
  * `/dmn/cert/1.0.0`: each side asks the other for its node certificate as soon as a connection is up,
  * and on demand before a share. One request frame `{v:1}`, one answer `{v:1, ok:true, certificate}`.
@@ -162,8 +164,6 @@ class CertificateExchange {
     return this.#components.trust.accept(peer.toString(), answer['certificate'])
   }
 }
-
-export type { CertificateExchange }
 
 /** The certificate exchange: answers and asks for node certificates from its start. */
 export function createCertificateExchange(

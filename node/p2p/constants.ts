@@ -40,3 +40,7 @@ export const MAX_PING_TIMEOUT_MS = 10_000
 export const MAX_PINGS_PER_ROUND = 64
 /** A peer is healthy when at least this share of recent contacts succeeded. */
 export const HEALTHY_SUCCESS_RATE = 0.5
+/** A peer's contact counts are halved past this many contacts, so its success rate follows recent behaviour. */
+export const CONTACT_WINDOW = 64
+/** Weight of a new latency sample in a peer's moving average. */
+export const LATENCY_ALPHA = 0.3

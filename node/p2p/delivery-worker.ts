@@ -59,6 +59,8 @@ export interface DeliveryWorkerInit {
   readonly concurrency?: number
 }
 
+export type { DeliveryWorker }
+
 class DeliveryWorker {
   readonly name = 'delivery-worker'
   readonly #components: DeliveryWorkerComponents
@@ -186,8 +188,6 @@ class DeliveryWorker {
     }
   }
 }
-
-export type { DeliveryWorker }
 
 /** The delivery worker: claims and sends due shares from its start, drains its attempts at stop. */
 export function createDeliveryWorker(

@@ -30,6 +30,8 @@ export interface FetchProtocolComponents extends InboundProtocolComponents {
 /** Settings of the fetch protocol (all optional). */
 export type FetchProtocolInit = ProtocolInit
 
+export type { FetchProtocol }
+
 /**
  * `/dmn/fetch/1.0.0`: a node that sent a share serves its data again, by data hash, to that share's
  * recipient and nobody else. Request `{v:1, dataHash}`; answer `{v:1, ok:true}` followed by a fresh
@@ -111,8 +113,6 @@ class FetchProtocol extends InboundProtocol {
     return plaintext
   }
 }
-
-export type { FetchProtocol }
 
 /** The fetch protocol, serving this node's shares again from its start and fetching from peers on demand. */
 export function createFetchProtocol(

@@ -30,6 +30,8 @@ export interface HealthMonitorInit {
   readonly maxPingsPerRound?: number
 }
 
+export type { HealthMonitor }
+
 class HealthMonitor {
   readonly name = 'health-monitor'
   readonly #components: HealthMonitorComponents
@@ -89,8 +91,6 @@ class HealthMonitor {
     }
   }
 }
-
-export type { HealthMonitor }
 
 /** The health monitor: a ping round every interval from its start, the round in flight awaited at stop. */
 export function createHealthMonitor(

@@ -1,5 +1,5 @@
 import type { PeerCertificate, PeerRepository, PeerRow, PeerStatus, PeerTrust } from '../store/peers.ts'
-import { HEALTHY_SUCCESS_RATE } from './constants.ts'
+import { CONTACT_WINDOW, HEALTHY_SUCCESS_RATE, LATENCY_ALPHA } from './constants.ts'
 
 /**
  * The persistent peer book (table `peers`): identity, addresses, certificate and the keys it binds,
@@ -15,11 +15,6 @@ export interface PeerEntry extends PeerRow {
   readonly successRate: number | null
   readonly healthy: boolean
 }
-
-/** Counts are halved past this many contacts, so the success rate follows recent behaviour. */
-const CONTACT_WINDOW = 64
-/** Weight of a new latency sample in the moving average. */
-const LATENCY_ALPHA = 0.3
 
 /** What the peer book needs. */
 export interface PeerBookComponents {
@@ -43,6 +38,8 @@ function toEntry(r: PeerRow): PeerEntry {
     healthy: r.status === 'active' && r.lastSeenAt !== null && (successRate ?? 0) >= HEALTHY_SUCCESS_RATE
   }
 }
+
+export type { PeerBook }
 
 /** The peer book over the peers repository: adds health to what is stored, keeps addresses sorted. */
 class PeerBook {
@@ -114,8 +111,6 @@ class PeerBook {
     this.#peers.recordContact(peerId, ok, latencyMs, this.#contacts)
   }
 }
-
-export type { PeerBook }
 
 /** The peer book over the node's peers table. */
 export function createPeerBook(components: PeerBookComponents, init: PeerBookInit = {}): PeerBook {

@@ -80,7 +80,7 @@ export function peerDirectoryOf(peerBook: PeerBook, certificates: CertificateExc
 }
 
 /** The verified keys and trust of a peer, from the certificate exchange. */
-export function verifiedPeersOf(certificates: CertificateExchange): Pick<PeerDirectory, 'verified'> {
+function verifiedPeersOf(certificates: CertificateExchange): Pick<PeerDirectory, 'verified'> {
   return {
     verified: (peerId, options) =>
       certificates.ensure(peerId, options).catch((err: unknown) => {

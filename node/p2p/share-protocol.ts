@@ -41,6 +41,8 @@ export interface ShareProtocolComponents
 /** Settings of the share protocol (all optional). */
 export type ShareProtocolInit = ProtocolInit
 
+export type { ShareProtocol }
+
 /** Takes shares from peers from its start, and sends this node's envelopes (the core's transport). */
 class ShareProtocol extends InboundProtocol implements ShareTransport {
   readonly name = 'share-protocol'
@@ -70,8 +72,6 @@ class ShareProtocol extends InboundProtocol implements ShareTransport {
     })
   }
 }
-
-export type { ShareProtocol }
 
 /** The share protocol: the receiving side registered at start, the sending side for the delivery worker. */
 export function createShareProtocol(

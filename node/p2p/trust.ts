@@ -38,6 +38,8 @@ export interface VerifiedPeer {
 
 export { assertTrustFor, minimumTrustFor } from '../core/share-trust.ts'
 
+export type { TrustPolicy }
+
 class TrustPolicy {
   readonly #peerBook: PeerBook
   readonly #mode: TrustMode
@@ -50,10 +52,6 @@ class TrustPolicy {
     this.#allowlist = new Set(init.allowlist ?? P2P_DEFAULTS.allowlist)
     // The configuration names CA files; without any, no peer is trusted as `ca`.
     this.#caCertificatePems = init.caCertificatePems ?? []
-  }
-
-  get mode(): TrustMode {
-    return this.#mode
   }
 
   /** Whether a connection with this peer is refused outright (gater). */
@@ -124,24 +122,7 @@ class TrustPolicy {
       certificatePem
     }
   }
-
-  /** The verified peer from the peer book (after a restart, before a new exchange). */
-  fromPeerBook(peerId: string): VerifiedPeer | undefined {
-    const entry = this.#peerBook.get(peerId)
-    if (!entry?.certificatePem || entry.status === 'denied' || entry.trust === 'unknown') return undefined
-    const cert = parseNodeCertificate(entry.certificatePem)
-    return {
-      peerId,
-      trust: entry.trust,
-      signingPublicKeyPem: cert.signingPublicKeyPem,
-      encryptionPublicKeyPem: cert.encryptionPublicKeyPem,
-      ethAddress: cert.ethAddress,
-      certificatePem: entry.certificatePem
-    }
-  }
 }
-
-export type { TrustPolicy }
 
 /** The trust policy over the peer book: the connection gater's verdict and the check of certificates. */
 export function createTrustPolicy(
