@@ -22,7 +22,6 @@ import {
   p2pInitFromConfig
 } from './p2p/index.ts'
 import { openingApiKeyStore } from './store/api-keys.ts'
-import { AuditProgressRepository } from './store/audit-progress.ts'
 import { auditRepositories } from './store/audit-repositories.ts'
 import { EnrolmentRepository } from './store/enrolments.ts'
 import { RecordRepository } from './store/records.ts'
@@ -175,10 +174,7 @@ function createApiPorts(parts: {
   const auditPorts = auditApiPorts(audit)
   const shares = createShareService({
     p2p,
-    repositories: () => ({
-      shares: new ShareRepository(store.db),
-      auditProgress: new AuditProgressRepository(store.db)
-    })
+    shares: () => new ShareRepository(store.db)
   })
   const network = createNetworkService(p2p)
   const identity: NodeIdentitySource = {

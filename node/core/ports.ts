@@ -1,6 +1,7 @@
 /**
  * The ports the APIs drive. Adapters (p2p, audit, store, crypto) implement them and `node/main.ts`
- * wires them; the API layer sees nothing else of the node. Plain interfaces: no I/O here.
+ * wires them; the API layer sees nothing else of the node. Plain interfaces and pure mappings: no
+ * I/O here.
  *
  * Every asynchronous call takes `{ signal }` so an aborted HTTP request stops the work behind it.
  */
@@ -13,6 +14,7 @@ import {
   type ShareDirection,
   type Tier
 } from './share.ts'
+import type { StoredShare } from './share-ports.ts'
 
 /** Cancellation for one call. */
 export interface CallOptions {
@@ -27,8 +29,15 @@ export interface ShareRequest {
   readonly tier: Tier
 }
 
-/** A share as the node knows it. */
-export interface ShareView {
+/** Where a share stands on the audit trail. */
+export interface ShareAudit {
+  readonly audit: AuditState
+  /** Null until the audit transaction is sent. */
+  readonly txHash: string | null
+}
+
+/** A share as the APIs show it: the stored share with where its audit stands. */
+export interface ShareView extends ShareAudit {
   readonly shareId: string
   readonly direction: ShareDirection
   readonly dataHash: string
@@ -39,14 +48,31 @@ export interface ShareView {
   readonly recipientLabel: string
   readonly tier: Tier
   readonly delivery: DeliveryState
-  readonly audit: AuditState
-  /** Null until the audit transaction is sent. */
-  readonly txHash: string | null
   readonly attempts: number
   readonly lastError: string | null
   /** ISO-8601 UTC. */
   readonly createdAt: string
   readonly updatedAt: string
+}
+
+/** The one mapping of a stored share to its view; a share named by PeerId is labelled with it. */
+export function shareView(share: StoredShare, audit: ShareAudit): ShareView {
+  return {
+    shareId: share.shareId,
+    direction: share.direction,
+    dataHash: share.dataHash,
+    sender: share.sender,
+    recipient: share.recipient,
+    recipientLabel: share.recipientLabel ?? share.recipient,
+    tier: share.tier,
+    delivery: share.state,
+    audit: audit.audit,
+    txHash: audit.txHash,
+    attempts: share.attempts,
+    lastError: share.lastError,
+    createdAt: share.createdAt,
+    updatedAt: share.updatedAt
+  }
 }
 
 export interface ShareFilter {

@@ -48,7 +48,7 @@ export function receiveShare<S extends StoredShare>(
   return store.transaction((): ReceivedShare<S> => {
     const existing = store.getShare(header.shareId)
     if (existing) {
-      const receipt = existing.direction === 'in' ? store.receiptOf(existing) : undefined
+      const receipt = existing.direction === 'in' ? existing.receipt : null
       if (!receipt || existing.sender !== sender.peerId || existing.dataHash !== dataHash) {
         throw new InvalidShareRequestError('share id already used for another share')
       }

@@ -13,32 +13,42 @@ import type { DeliveryState, ShareDirection, Tier } from './share.ts'
 /** How far this node trusts a peer, weakest first. */
 export type PeerTrust = 'unknown' | 'pinned' | 'allowlisted' | 'ca'
 
-/** A share as the use cases see it; the store's rows carry at least these fields. */
+/**
+ * A share as it is stored: the one type of a share row, for the use cases, the store and the p2p
+ * layer alike. Outgoing shares carry their delivery schedule; every share carries its signed
+ * receipt once there is one.
+ */
 export interface StoredShare {
-  readonly shareId: string
-  readonly direction: ShareDirection
-  readonly dataHash: string
-  readonly sender: string
-  readonly recipient: string
-  readonly tier: Tier
-  readonly state: DeliveryState
-  readonly attempts: number
-  readonly expiresMs: number | null
-  readonly lastError: string | null
-  /** ISO-8601. */
-  readonly createdAt: string
-}
-
-/** A share to write; the store adds attempts, timestamps and the receipt column. */
-export interface NewShare {
   readonly shareId: string
   readonly direction: ShareDirection
   readonly recordId: number
   readonly dataHash: string
   readonly sender: string
+  /** The recipient's PeerId. */
   readonly recipient: string
-  readonly recipientLabel?: string
+  /** The recipient as the client named it (PeerId or 0x address); null for received shares. */
+  readonly recipientLabel: string | null
   readonly tier: Tier
+  readonly state: DeliveryState
+  readonly receipt: SignedReceipt | null
+  readonly attempts: number
+  /** Unix milliseconds when the next delivery attempt is due; null when none is scheduled. */
+  readonly nextAttemptMs: number | null
+  /** Unix milliseconds after which delivery gives up. */
+  readonly expiresMs: number | null
+  readonly lastError: string | null
+  /** ISO-8601. */
+  readonly createdAt: string
+  readonly updatedAt: string
+}
+
+/** A share to write: the stored share's identity, and how it starts; the store adds the rest. */
+export interface NewShare
+  extends Pick<
+    StoredShare,
+    'shareId' | 'direction' | 'recordId' | 'dataHash' | 'sender' | 'recipient' | 'tier'
+  > {
+  readonly recipientLabel?: string
   /** Outgoing shares start `queued`, incoming ones are `received`. */
   readonly state: 'queued' | 'received'
   readonly receipt?: SignedReceipt
@@ -58,8 +68,6 @@ export interface ShareStore<S extends StoredShare = StoredShare> {
   readRecord(dataHash: string): Uint8Array | undefined
   insertShare(share: NewShare): S
   getShare(shareId: string): S | undefined
-  /** The receipt stored with a share, or undefined. */
-  receiptOf(share: S): SignedReceipt | undefined
   /** Marks an outgoing share delivered with its verified receipt; returns the updated row. */
   markDelivered(shareId: string, receipt: SignedReceipt): S
 }

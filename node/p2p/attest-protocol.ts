@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto'
-import type { Connection, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { AttestationNotConfiguredError } from '../core/errors.ts'
 import { SHARE_ID_PATTERN } from '../core/share.ts'
 import { ATTEST_PROTOCOL, MAX_CONTROL_FRAME_BYTES } from './constants.ts'
 import { FrameMalformedError } from './errors.ts'
 import { decodeMessage, encodeMessage, frameStream, refusalFrom } from './framing.ts'
-import { type InboundStreamInit, serveInboundStream } from './inbound-stream.ts'
-import type { DmnLibp2p } from './libp2p-node.ts'
-import type { InboundLimits } from './limits.ts'
+import {
+  type InboundExchange,
+  InboundProtocol,
+  type InboundProtocolComponents,
+  type ProtocolInit
+} from './inbound-stream.ts'
 
 /** A challenge: the share it is for and the sender's fresh nonce. */
 export interface AttestationChallenge {
@@ -26,15 +28,14 @@ export interface P2pAttestation {
   verify?(peerId: string, answer: unknown, challenge: AttestationChallenge): unknown
 }
 
-export interface AttestProtocolInit {
-  readonly libp2p: DmnLibp2p
-  readonly attestation: P2pAttestation | undefined
-  readonly limits: InboundLimits
-  readonly timeoutMs: number
-  /** How libp2p takes this protocol's inbound streams (caps sized to the node's own limiter). */
-  readonly handlerOptions: StreamHandlerOptions
-  readonly onRefused: (peerId: string, protocol: string, err: unknown) => void
+/** What the attest protocol needs. */
+export interface AttestProtocolComponents extends InboundProtocolComponents {
+  /** TPM attestation; without it this node answers that it has no TPM and verifies no recipient. */
+  readonly attestation?: P2pAttestation | undefined
 }
+
+/** Settings of the attest protocol (all optional). */
+export type AttestProtocolInit = ProtocolInit
 
 /** The answer of a node that has no attestation component: no TPM. */
 const NO_TPM = {
@@ -48,51 +49,34 @@ const NO_TPM = {
 
 const NONCE_BYTES = 16
 
+export type { AttestProtocol }
+
 /**
  * `/dmn/attest/1.0.0`: before a maximum-tier share leaves, the sender sends
  * `{v:1, payload_id, nonce}` (share id, 16 random bytes in hex); the recipient answers
  * `{v:1, ok:true, tpm_attestation}` with a quote whose qualifying data binds both. One exchange per
  * delivery attempt, so every attempt is judged on a fresh quote.
  */
-export class AttestProtocol {
+class AttestProtocol extends InboundProtocol {
   readonly name = 'attest-protocol'
-  readonly #init: AttestProtocolInit
-  readonly #inbound: InboundStreamInit
+  readonly #attestation: P2pAttestation | undefined
 
-  constructor(init: AttestProtocolInit) {
-    this.#init = init
-    this.#inbound = {
-      protocol: ATTEST_PROTOCOL,
-      limits: init.limits,
-      timeoutMs: init.timeoutMs,
-      maxRequestBytes: MAX_CONTROL_FRAME_BYTES,
-      onRefused: init.onRefused
-    }
-  }
-
-  /** Answers challenges from peers (with a quote, or that there is no TPM). */
-  async start(): Promise<void> {
-    await this.#init.libp2p.handle(ATTEST_PROTOCOL, this.handle, this.#init.handlerOptions)
-  }
-
-  async stop(): Promise<void> {
-    await this.#init.libp2p.unhandle(ATTEST_PROTOCOL)
+  constructor(components: AttestProtocolComponents, init: AttestProtocolInit) {
+    super(components, init, { protocol: ATTEST_PROTOCOL, maxRequestBytes: MAX_CONTROL_FRAME_BYTES })
+    this.#attestation = components.attestation
   }
 
   /** Recipient side: quote for the challenge (or say there is no TPM). */
-  readonly handle = (stream: Stream, connection: Connection): Promise<void> =>
+  protected async serve({ signal, frames }: InboundExchange): Promise<void> {
     // A quote costs the TPM real time: each one counts against the peer's inbound budget.
-    serveInboundStream(stream, connection, this.#inbound, async ({ signal, frames }) => {
-      const challenge = parseChallenge(decodeMessage(await frames.read({ signal })))
-      const answer = this.#init.attestation
-        ? await this.#init.attestation.answer(challenge, { signal })
-        : NO_TPM
-      await frames.write(encodeMessage({ ok: true, tpm_attestation: answer }), { signal })
-    })
+    const challenge = parseChallenge(decodeMessage(await frames.read({ signal })))
+    const answer = this.#attestation ? await this.#attestation.answer(challenge, { signal }) : NO_TPM
+    await frames.write(encodeMessage({ ok: true, tpm_attestation: answer }), { signal })
+  }
 
   /** True when this node can verify recipients, so maximum-tier shares may be queued. */
   get verifies(): boolean {
-    return typeof this.#init.attestation?.verify === 'function'
+    return typeof this.#attestation?.verify === 'function'
   }
 
   /**
@@ -100,11 +84,11 @@ export class AttestProtocol {
    * verifier's named error (or the peer's refusal) when the recipient is not attested.
    */
   async challenge(peerId: string, payloadId: string, options: { signal: AbortSignal }): Promise<void> {
-    const verify = this.#init.attestation?.verify
+    const verify = this.#attestation?.verify
     if (!verify) throw new AttestationNotConfiguredError('maximum tier needs an attestation verifier')
     const challenge = { payloadId, nonce: new Uint8Array(randomBytes(NONCE_BYTES)) }
-    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(this.#init.timeoutMs)])
-    const stream = await this.#init.libp2p.dialProtocol(peerIdFromString(peerId), ATTEST_PROTOCOL, { signal })
+    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(this.timeoutMs)])
+    const stream = await this.libp2p.dialProtocol(peerIdFromString(peerId), ATTEST_PROTOCOL, { signal })
     const frames = frameStream(stream, MAX_CONTROL_FRAME_BYTES)
     let answer: Record<string, unknown>
     try {
@@ -119,8 +103,16 @@ export class AttestProtocol {
       throw err
     }
     if (answer['ok'] !== true) throw refusalFrom(answer)
-    await verify.call(this.#init.attestation, peerId, answer['tpm_attestation'], challenge)
+    await verify.call(this.#attestation, peerId, answer['tpm_attestation'], challenge)
   }
+}
+
+/** The attest protocol, answering challenges from its start and verifying recipients on demand. */
+export function createAttestProtocol(
+  components: AttestProtocolComponents,
+  init: AttestProtocolInit = {}
+): AttestProtocol {
+  return new AttestProtocol(components, init)
 }
 
 function parseChallenge(message: Record<string, unknown>): AttestationChallenge {

@@ -1,13 +1,31 @@
-import type { Connection, IdentifyResult, PeerId, Stream, StreamHandlerOptions } from '@libp2p/interface'
+import type { Connection, IdentifyResult, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { DmnError } from '../core/errors.ts'
 import type { Logger } from '../log/logger.ts'
 import { CERT_PROTOCOL, MAX_CONTROL_FRAME_BYTES, REFUSAL_WRITE_TIMEOUT_MS } from './constants.ts'
 import { errorName, FrameMalformedError, PeerCertificateMissingError } from './errors.ts'
 import { decodeMessage, encodeMessage, frameStream, refusalFrom, refusalMessage } from './framing.ts'
-import { namedRefusal } from './inbound-stream.ts'
+import { namedRefusal, type ProtocolInit, protocolSettings } from './inbound-stream.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
 import type { TrustPolicy, VerifiedPeer } from './trust.ts'
+
+/** What the certificate exchange needs. */
+export interface CertificateExchangeComponents {
+  readonly libp2p: DmnLibp2p
+  readonly trust: Pick<TrustPolicy, 'accept'>
+  readonly logger: Logger
+  /** This node's certificate, answered to every request. */
+  readonly certificatePem: string
+  /** Called once a connected peer's certificate checked out. */
+  readonly onVerified: (peerId: string, peer: VerifiedPeer) => void
+  /** Called when a peer's certificate is refused (loudly: a changed pin may be an impersonation). */
+  readonly onRefused: (peerId: string, err: unknown) => void
+}
+
+/** Settings of the certificate exchange (all optional). */
+export type CertificateExchangeInit = ProtocolInit
+
+export type { CertificateExchange }
 
 /**
  * `/dmn/cert/1.0.0`: each side asks the other for its node certificate as soon as a connection is up,
@@ -15,27 +33,15 @@ import type { TrustPolicy, VerifiedPeer } from './trust.ts'
  * The result of the check is kept per peer while it stays connected, so every share on that
  * connection is judged against the same verified keys (or refused with the same error).
  */
-export interface CertificateExchangeInit {
-  readonly libp2p: DmnLibp2p
-  readonly trust: TrustPolicy
-  readonly certificatePem: string
-  readonly logger: Logger
-  readonly timeoutMs: number
-  /** How libp2p takes this protocol's inbound streams (caps sized to the node's own limiter). */
-  readonly handlerOptions: StreamHandlerOptions
-  /** Called once a connected peer's certificate checked out. */
-  readonly onVerified: (peerId: string, peer: VerifiedPeer) => void
-  /** Called when a peer's certificate is refused (loudly: a changed pin may be an impersonation). */
-  readonly onRefused: (peerId: string, err: unknown) => void
-}
-
-export class CertificateExchange {
+class CertificateExchange {
   readonly name = 'cert-protocol'
-  readonly #init: CertificateExchangeInit
+  readonly #components: CertificateExchangeComponents
+  readonly #settings: Required<ProtocolInit>
   readonly #verified = new Map<string, Promise<VerifiedPeer>>()
 
-  constructor(init: CertificateExchangeInit) {
-    this.#init = init
+  constructor(components: CertificateExchangeComponents, init: CertificateExchangeInit) {
+    this.#components = components
+    this.#settings = protocolSettings(init)
   }
 
   /**
@@ -43,14 +49,15 @@ export class CertificateExchange {
    * its certificate; a peer's verdict is forgotten when it disconnects.
    */
   async start(): Promise<void> {
-    const { libp2p } = this.#init
-    await libp2p.handle(CERT_PROTOCOL, this.handle, this.#init.handlerOptions)
+    const { libp2p } = this.#components
+    const { maxInboundStreams, maxOutboundStreams } = this.#settings
+    await libp2p.handle(CERT_PROTOCOL, this.#handle, { maxInboundStreams, maxOutboundStreams })
     libp2p.addEventListener('peer:identify', this.#onIdentify)
     libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
   }
 
   async stop(): Promise<void> {
-    const { libp2p } = this.#init
+    const { libp2p } = this.#components
     libp2p.removeEventListener('peer:identify', this.#onIdentify)
     libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
     await libp2p.unhandle(CERT_PROTOCOL)
@@ -60,9 +67,9 @@ export class CertificateExchange {
     const peerId = evt.detail.peerId.toString()
     if (!evt.detail.protocols.includes(CERT_PROTOCOL)) return
     this.ensure(peerId)
-      .then((peer) => this.#init.onVerified(peerId, peer))
+      .then((peer) => this.#components.onVerified(peerId, peer))
       .catch((err: unknown) =>
-        this.#init.logger.debug({ peerId, err: errorName(err) }, 'certificate exchange failed')
+        this.#components.logger.debug({ peerId, err: errorName(err) }, 'certificate exchange failed')
       )
   }
 
@@ -71,15 +78,17 @@ export class CertificateExchange {
   }
 
   /** Stream handler answering our own certificate. */
-  readonly handle = async (stream: Stream, _connection: Connection): Promise<void> => {
-    const signal = AbortSignal.timeout(this.#init.timeoutMs)
+  readonly #handle = async (stream: Stream, _connection: Connection): Promise<void> => {
+    const signal = AbortSignal.timeout(this.#settings.timeoutMs)
     const frames = frameStream(stream, MAX_CONTROL_FRAME_BYTES)
     try {
       decodeMessage(await frames.read({ signal }))
-      await frames.write(encodeMessage({ ok: true, certificate: this.#init.certificatePem }), { signal })
+      await frames.write(encodeMessage({ ok: true, certificate: this.#components.certificatePem }), {
+        signal
+      })
       await stream.close({ signal })
     } catch (err) {
-      const refusal = namedRefusal(err, signal, this.#init.timeoutMs)
+      const refusal = namedRefusal(err, signal, this.#settings.timeoutMs)
       await frames
         .write(refusalMessage(refusal), { signal: AbortSignal.timeout(REFUSAL_WRITE_TIMEOUT_MS) })
         .catch(() => {})
@@ -113,7 +122,7 @@ export class CertificateExchange {
       this.#verified.set(peerId, pending)
       pending.catch((err: unknown) => {
         if (isCertificateVerdict(err)) {
-          this.#init.onRefused(peerId, err)
+          this.#components.onRefused(peerId, err)
         } else if (this.#verified.get(peerId) === pending) {
           // Not a verdict on the certificate (dial failure, timeout): ask again next time.
           this.#verified.delete(peerId)
@@ -129,9 +138,9 @@ export class CertificateExchange {
   }
 
   async #exchange(peer: PeerId, signal: AbortSignal | undefined): Promise<VerifiedPeer> {
-    const timeout = AbortSignal.timeout(this.#init.timeoutMs)
+    const timeout = AbortSignal.timeout(this.#settings.timeoutMs)
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
-    const stream = await this.#init.libp2p
+    const stream = await this.#components.libp2p
       .dialProtocol(peer, CERT_PROTOCOL, { signal: combined })
       .catch((err: unknown) => {
         if (errorName(err) !== 'UnsupportedProtocolError') throw err
@@ -152,8 +161,16 @@ export class CertificateExchange {
     }
     if (typeof answer['certificate'] !== 'string')
       throw new FrameMalformedError('certificate answer without certificate')
-    return this.#init.trust.accept(peer.toString(), answer['certificate'])
+    return this.#components.trust.accept(peer.toString(), answer['certificate'])
   }
+}
+
+/** The certificate exchange: answers and asks for node certificates from its start. */
+export function createCertificateExchange(
+  components: CertificateExchangeComponents,
+  init: CertificateExchangeInit = {}
+): CertificateExchange {
+  return new CertificateExchange(components, init)
 }
 
 /** Errors that are a verdict on the peer's certificate or trust, as opposed to a network failure. */

@@ -32,5 +32,15 @@ export const REFUSAL_WRITE_TIMEOUT_MS = 5_000
  * resetting it unanswered; still a cap, since every open stream holds read and write buffers.
  */
 export const MAX_INBOUND_STREAMS_PER_PROTOCOL = 128
+/** Streams this node opens per connection and protocol: above what the delivery worker and fetches use at once. */
+export const MAX_OUTBOUND_STREAMS_PER_PROTOCOL = 64
+/** A ping answers in milliseconds; waiting longer for one only holds up the health round. */
+export const MAX_PING_TIMEOUT_MS = 10_000
+/** Peers pinged per health round at the most, so a large peer book cannot flood the node. */
+export const MAX_PINGS_PER_ROUND = 64
 /** A peer is healthy when at least this share of recent contacts succeeded. */
 export const HEALTHY_SUCCESS_RATE = 0.5
+/** A peer's contact counts are halved past this many contacts, so its success rate follows recent behaviour. */
+export const CONTACT_WINDOW = 64
+/** Weight of a new latency sample in a peer's moving average. */
+export const LATENCY_ALPHA = 0.3

@@ -7,18 +7,10 @@ import {
   RecipientPauses,
   retryPlan
 } from '../core/deliver-share.ts'
-import { systemClock } from '../core/share-ports.ts'
+import { systemClock, type StoredShare } from '../core/share-ports.ts'
 import type { Logger } from '../log/logger.ts'
-import type { Db } from '../store/database.ts'
-import type { RecordRepository } from '../store/records.ts'
-import type { ShareRepository, ShareRow } from '../store/shares.ts'
-import type { CertificateExchange } from './cert-exchange.ts'
-import type { DmnLibp2p } from './libp2p-node.ts'
-import { auditLedgerOf, envelopeSealerOf, shareStoreOf, verifiedPeersOf } from './share-adapters.ts'
-import { shareTransportOf } from './share-protocol.ts'
-import type { TrafficStats } from './stats.ts'
-
-export { backoffMs } from '../core/deliver-share.ts'
+import type { ShareRepository } from '../store/shares.ts'
+import { P2P_DEFAULTS } from './defaults.ts'
 
 /**
  * The durable delivery loop. Shares are committed as `queued` before any network I/O; this worker
@@ -32,66 +24,69 @@ export { backoffMs } from '../core/deliver-share.ts'
  * sealed before then (queued ones are moved to the same time; ones already claimed go back unsent).
  */
 
-/** Called inside the sender's SQLite transaction that stores the receipt. */
-export type ReceiptStoredHook = (db: Db, share: ShareRow, receipt: SignedReceipt) => void
+/** The outgoing shares as a queue: what the worker claims, schedules and settles. */
+export type DeliveryQueue = Pick<
+  ShareRepository,
+  | 'resetInterrupted'
+  | 'listDue'
+  | 'nextDueMs'
+  | 'claim'
+  | 'unclaim'
+  | 'postponeRecipient'
+  | 'advanceRecipient'
+  | 'markRetry'
+  | 'markFailed'
+>
 
-/** Verifies a maximum-tier recipient (TPM attestation) before its envelope is sealed. */
-export type AttestRecipient = (
-  peerId: string,
-  shareId: string,
-  options: { signal: AbortSignal }
-) => Promise<void>
-
-export interface DeliveryWorkerInit {
-  readonly libp2p: DmnLibp2p
-  readonly db: Db
-  readonly records: RecordRepository
-  readonly shares: ShareRepository
-  readonly certificates: CertificateExchange
-  readonly signingPrivateKeyPem: string
-  readonly signingKeyId: string
-  readonly stats: TrafficStats
+/**
+ * What the worker needs: the core's delivery use case's ports (node/core/deliver-share.ts), the
+ * queue, and where it reports.
+ */
+export interface DeliveryWorkerComponents extends DeliverShareComponents<StoredShare> {
+  readonly queue: DeliveryQueue
   readonly logger: Logger
-  readonly timeoutMs: number
-  readonly retryBaseMs: number
-  readonly retryMaxMs: number
-  readonly concurrency: number
-  readonly attestRecipient?: AttestRecipient | undefined
-  readonly onReceiptStored?: ReceiptStoredHook | undefined
-  readonly onDelivered: (share: ShareRow, receipt: SignedReceipt) => void
-  readonly onAttemptFailed: (share: ShareRow, err: unknown, final: boolean) => void
+  readonly onDelivered: (share: StoredShare, receipt: SignedReceipt) => void
+  readonly onAttemptFailed: (share: StoredShare, err: unknown, final: boolean) => void
 }
 
-export class DeliveryWorker {
+/** Settings of the worker; each defaults to the configuration's default of `p2p`. */
+export interface DeliveryWorkerInit {
+  /** The deadline of one attempt (`p2p.streamTimeoutMs`). */
+  readonly timeoutMs?: number
+  readonly retryBaseMs?: number
+  readonly retryMaxMs?: number
+  /** Attempts in flight at once (`p2p.deliveryConcurrency`). */
+  readonly concurrency?: number
+}
+
+export type { DeliveryWorker }
+
+class DeliveryWorker {
   readonly name = 'delivery-worker'
-  readonly #init: DeliveryWorkerInit
+  readonly #components: DeliveryWorkerComponents
+  readonly #settings: Required<DeliveryWorkerInit>
   readonly #inFlight = new Map<string, Promise<void>>()
   /** Recipients that refused with RateLimitedError, and until when nothing is sealed for them. */
   readonly #pauses = new RecipientPauses(systemClock)
-  readonly #core: DeliverShareComponents<ShareRow>
   #controller = new AbortController()
   #timer: NodeJS.Timeout | undefined
   #running = false
 
-  constructor(init: DeliveryWorkerInit) {
-    this.#init = init
-    this.#core = {
-      store: shareStoreOf(init.db, init.records, init.shares),
-      ledger: auditLedgerOf(init.db, { onReceiptStored: init.onReceiptStored }),
-      peers: verifiedPeersOf(init.certificates),
-      envelopes: envelopeSealerOf(init),
-      transport: shareTransportOf(init.libp2p, init.stats),
-      attestation: init.attestRecipient && {
-        verifyRecipient: init.attestRecipient
-      }
+  constructor(components: DeliveryWorkerComponents, init: DeliveryWorkerInit) {
+    this.#components = components
+    this.#settings = {
+      timeoutMs: init.timeoutMs ?? P2P_DEFAULTS.streamTimeoutMs,
+      retryBaseMs: init.retryBaseMs ?? P2P_DEFAULTS.retryBaseMs,
+      retryMaxMs: init.retryMaxMs ?? P2P_DEFAULTS.retryMaxMs,
+      concurrency: init.concurrency ?? P2P_DEFAULTS.deliveryConcurrency
     }
   }
 
   start(): void {
     this.#controller = new AbortController()
     this.#running = true
-    const reset = this.#init.shares.resetInterrupted()
-    if (reset > 0) this.#init.logger.info({ reset }, 'resuming interrupted deliveries')
+    const reset = this.#components.queue.resetInterrupted()
+    if (reset > 0) this.#components.logger.info({ reset }, 'resuming interrupted deliveries')
     this.kick()
   }
 
@@ -116,7 +111,7 @@ export class DeliveryWorker {
    */
   peerAvailable(peerId: string): void {
     const due = Math.max(Date.now(), this.#pausedFor(peerId) ?? 0)
-    const changed = this.#init.shares.advanceRecipient(peerId, due)
+    const changed = this.#components.queue.advanceRecipient(peerId, due)
     if (changed > 0) this.kick()
   }
 
@@ -126,23 +121,23 @@ export class DeliveryWorker {
 
   #pause(peerId: string, untilMs: number): void {
     this.#pauses.pause(peerId, untilMs)
-    this.#init.shares.postponeRecipient(peerId, untilMs)
+    this.#components.queue.postponeRecipient(peerId, untilMs)
   }
 
   /** When the recipient is paused, gives the claimed share back unsent and returns true. */
-  #yieldToPause(share: ShareRow): boolean {
+  #yieldToPause(share: StoredShare): boolean {
     const until = this.#pausedFor(share.recipient)
     if (until === undefined) return false
-    this.#init.shares.unclaim(share.shareId, until)
+    this.#components.queue.unclaim(share.shareId, until)
     return true
   }
 
   #tick(): void {
     if (!this.#running) return
-    const free = this.#init.concurrency - this.#inFlight.size
+    const free = this.#settings.concurrency - this.#inFlight.size
     if (free > 0) {
-      for (const share of this.#init.shares.listDue(Date.now(), free)) {
-        if (this.#inFlight.has(share.shareId) || !this.#init.shares.claim(share.shareId)) continue
+      for (const share of this.#components.queue.listDue(Date.now(), free)) {
+        if (this.#inFlight.has(share.shareId) || !this.#components.queue.claim(share.shareId)) continue
         const attempt = this.#attempt(share).finally(() => {
           this.#inFlight.delete(share.shareId)
           this.kick()
@@ -154,8 +149,8 @@ export class DeliveryWorker {
   }
 
   #schedule(): void {
-    if (!this.#running || this.#inFlight.size >= this.#init.concurrency) return
-    const due = this.#init.shares.nextDueMs()
+    if (!this.#running || this.#inFlight.size >= this.#settings.concurrency) return
+    const due = this.#components.queue.nextDueMs()
     if (due === undefined) return
     // Capped so a clock jump or a share queued by another process is noticed within a minute.
     const delay = Math.min(60_000, Math.max(0, due - Date.now()))
@@ -163,33 +158,41 @@ export class DeliveryWorker {
     this.#timer = setTimeout(() => this.#tick(), delay)
   }
 
-  async #attempt(share: ShareRow): Promise<void> {
-    const { shares } = this.#init
-    const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(this.#init.timeoutMs)])
+  async #attempt(share: StoredShare): Promise<void> {
+    const { queue } = this.#components
+    const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(this.#settings.timeoutMs)])
     try {
       if (isExpired(share, Date.now())) {
-        shares.markFailed(share.shareId, expiryMessage(share))
-        this.#init.onAttemptFailed(share, new Error(share.lastError ?? 'expired'), true)
+        queue.markFailed(share.shareId, expiryMessage(share))
+        this.#components.onAttemptFailed(share, new Error(share.lastError ?? 'expired'), true)
         return
       }
       if (this.#yieldToPause(share)) return
-      const delivered = await deliverShare(this.#core, share, {
+      const delivered = await deliverShare(this.#components, share, {
         signal,
         // Another attempt to this recipient may have been refused while this one looked up its keys.
         beforeSeal: () => !this.#yieldToPause(share)
       })
-      if (delivered) this.#init.onDelivered(delivered.share, delivered.receipt)
+      if (delivered) this.#components.onDelivered(delivered.share, delivered.receipt)
     } catch (err) {
       const stopping = this.#controller.signal.aborted
-      const plan = retryPlan(share, err, { nowMs: Date.now(), stopping }, this.#init)
+      const plan = retryPlan(share, err, { nowMs: Date.now(), stopping }, this.#settings)
       if (plan.pauseRecipient) this.#pause(share.recipient, plan.nextAttemptMs)
-      if (plan.final) shares.markFailed(share.shareId, plan.lastError)
-      else shares.markRetry(share.shareId, plan.nextAttemptMs, plan.lastError)
-      if (!stopping) this.#init.onAttemptFailed(share, err, plan.final)
-      this.#init.logger.debug(
+      if (plan.final) queue.markFailed(share.shareId, plan.lastError)
+      else queue.markRetry(share.shareId, plan.nextAttemptMs, plan.lastError)
+      if (!stopping) this.#components.onAttemptFailed(share, err, plan.final)
+      this.#components.logger.debug(
         { shareId: share.shareId, err: plan.lastError, final: plan.final },
         'delivery attempt failed'
       )
     }
   }
+}
+
+/** The delivery worker: claims and sends due shares from its start, drains its attempts at stop. */
+export function createDeliveryWorker(
+  components: DeliveryWorkerComponents,
+  init: DeliveryWorkerInit = {}
+): DeliveryWorker {
+  return new DeliveryWorker(components, init)
 }

@@ -1,5 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '../log/logger.ts'
+import { MAX_PING_TIMEOUT_MS, MAX_PINGS_PER_ROUND } from './constants.ts'
+import { P2P_DEFAULTS } from './defaults.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
 import type { PeerBook } from './peer-book.ts'
 
@@ -8,36 +10,52 @@ import type { PeerBook } from './peer-book.ts'
  * latency and success in the peer book. The success rate decides who counts as healthy; healthy
  * peers are asked first (fetch) and listed first.
  */
-export interface HealthMonitorInit {
+
+/** What the health monitor needs. */
+export interface HealthMonitorComponents {
   readonly libp2p: DmnLibp2p
-  readonly peerBook: PeerBook
+  readonly peerBook: Pick<PeerBook, 'list' | 'isDenied' | 'recordContact'>
   readonly logger: Logger
-  readonly intervalMs: number
-  readonly timeoutMs: number
   /** Called when a ping succeeds: a peer is reachable again. */
   readonly onReachable: (peerId: string) => void
 }
 
-const MAX_PINGS_PER_ROUND = 64
+/** Settings of the health monitor (all optional). */
+export interface HealthMonitorInit {
+  /** Time between rounds (`p2p.healthIntervalSeconds`). */
+  readonly intervalMs?: number
+  /** How long one ping may take (the stream timeout, at most MAX_PING_TIMEOUT_MS). */
+  readonly timeoutMs?: number
+  /** Peers pinged per round at the most (MAX_PINGS_PER_ROUND). */
+  readonly maxPingsPerRound?: number
+}
 
-export class HealthMonitor {
+export type { HealthMonitor }
+
+class HealthMonitor {
   readonly name = 'health-monitor'
-  readonly #init: HealthMonitorInit
+  readonly #components: HealthMonitorComponents
+  readonly #settings: Required<HealthMonitorInit>
   #timer: NodeJS.Timeout | undefined
   #round: Promise<void> | undefined
   #controller = new AbortController()
 
-  constructor(init: HealthMonitorInit) {
-    this.#init = init
+  constructor(components: HealthMonitorComponents, init: HealthMonitorInit) {
+    this.#components = components
+    this.#settings = {
+      intervalMs: init.intervalMs ?? P2P_DEFAULTS.healthIntervalSeconds * 1000,
+      timeoutMs: init.timeoutMs ?? Math.min(P2P_DEFAULTS.streamTimeoutMs, MAX_PING_TIMEOUT_MS),
+      maxPingsPerRound: init.maxPingsPerRound ?? MAX_PINGS_PER_ROUND
+    }
   }
 
   start(): void {
     this.#controller = new AbortController()
     this.#timer = setInterval(() => {
-      this.#round ??= this.checkAll().finally(() => {
+      this.#round ??= this.#checkAll().finally(() => {
         this.#round = undefined
       })
-    }, this.#init.intervalMs)
+    }, this.#settings.intervalMs)
     this.#timer.unref()
   }
 
@@ -47,29 +65,37 @@ export class HealthMonitor {
     await this.#round
   }
 
-  /** One round: every connected peer and every known peer with a certificate, at most 64. */
-  async checkAll(): Promise<void> {
-    const targets = new Set(this.#init.libp2p.getPeers().map((p) => p.toString()))
-    for (const entry of this.#init.peerBook.list()) {
+  /** One round: every connected peer and every known peer with a certificate, up to the round's cap. */
+  async #checkAll(): Promise<void> {
+    const targets = new Set(this.#components.libp2p.getPeers().map((p) => p.toString()))
+    for (const entry of this.#components.peerBook.list()) {
       if (entry.certificatePem && entry.status === 'active') targets.add(entry.peerId)
     }
-    await Promise.all([...targets].slice(0, MAX_PINGS_PER_ROUND).map((peer) => this.check(peer)))
+    const round = [...targets].slice(0, this.#settings.maxPingsPerRound)
+    await Promise.all(round.map((peer) => this.#check(peer)))
   }
 
-  /** Pings one peer; returns the round-trip time, or undefined when it failed. */
-  async check(peerId: string): Promise<number | undefined> {
-    if (this.#init.peerBook.isDenied(peerId)) return undefined
-    const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(this.#init.timeoutMs)])
+  /** Pings one peer and records the outcome in the peer book. */
+  async #check(peerId: string): Promise<void> {
+    const { libp2p, peerBook, logger, onReachable } = this.#components
+    if (peerBook.isDenied(peerId)) return
+    const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(this.#settings.timeoutMs)])
     try {
-      const rtt = await this.#init.libp2p.services.ping.ping(peerIdFromString(peerId), { signal })
-      this.#init.peerBook.recordContact(peerId, true, rtt)
-      this.#init.onReachable(peerId)
-      return rtt
+      const rtt = await libp2p.services.ping.ping(peerIdFromString(peerId), { signal })
+      peerBook.recordContact(peerId, true, rtt)
+      onReachable(peerId)
     } catch (err) {
-      if (this.#controller.signal.aborted) return undefined
-      this.#init.peerBook.recordContact(peerId, false)
-      this.#init.logger.debug({ peerId, err: (err as Error).message }, 'ping failed')
-      return undefined
+      if (this.#controller.signal.aborted) return
+      peerBook.recordContact(peerId, false)
+      logger.debug({ peerId, err: (err as Error).message }, 'ping failed')
     }
   }
+}
+
+/** The health monitor: a ping round every interval from its start, the round in flight awaited at stop. */
+export function createHealthMonitor(
+  components: HealthMonitorComponents,
+  init: HealthMonitorInit = {}
+): HealthMonitor {
+  return new HealthMonitor(components, init)
 }

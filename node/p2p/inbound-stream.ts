@@ -1,8 +1,16 @@
-import type { Connection, Stream } from '@libp2p/interface'
+import type { Connection, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import { DmnError } from '../core/errors.ts'
-import { MAX_FRAME_BYTES, REFUSAL_WRITE_TIMEOUT_MS } from './constants.ts'
+import type { Startable } from '../core/lifecycle.ts'
+import {
+  MAX_FRAME_BYTES,
+  MAX_INBOUND_STREAMS_PER_PROTOCOL,
+  MAX_OUTBOUND_STREAMS_PER_PROTOCOL,
+  REFUSAL_WRITE_TIMEOUT_MS
+} from './constants.ts'
+import { P2P_DEFAULTS } from './defaults.ts'
 import { StreamTimeoutError } from './errors.ts'
 import { type FrameStream, frameStream, refusalMessage } from './framing.ts'
+import type { DmnLibp2p } from './libp2p-node.ts'
 import type { InboundLimits } from './limits.ts'
 import type { TrafficStats } from './stats.ts'
 
@@ -20,7 +28,7 @@ export interface InboundStreamInit {
   readonly timeoutMs: number
   /** The largest frame the peer may send (MAX_FRAME_BYTES by default); answers may be that large. */
   readonly maxRequestBytes?: number
-  readonly onRefused: (peerId: string, protocol: string, err: unknown) => void
+  readonly onRefused: RefusalListener
   /** When given, the bytes of a refusal answer are counted as traffic sent. */
   readonly refusalStats?: TrafficStats
 }
@@ -74,4 +82,89 @@ export function namedRefusal(err: unknown, deadline: AbortSignal, timeoutMs: num
     return new StreamTimeoutError(`the exchange did not complete within ${timeoutMs} ms`, { cause: err })
   }
   return err
+}
+
+/** Told of every refused peer exchange: who, on which protocol, and the error it was refused with. */
+export type RefusalListener = (peerId: string, protocol: string, err: unknown) => void
+
+/** What a protocol that serves inbound streams needs. */
+export interface InboundProtocolComponents {
+  readonly libp2p: DmnLibp2p
+  readonly limits: InboundLimits
+  readonly onRefused: RefusalListener
+}
+
+/** The settings every protocol of the node takes, each with a default. */
+export interface ProtocolInit {
+  /** The deadline of one exchange, served or asked (`p2p.streamTimeoutMs`). */
+  readonly timeoutMs?: number
+  /** Inbound streams libp2p admits per connection (MAX_INBOUND_STREAMS_PER_PROTOCOL). */
+  readonly maxInboundStreams?: number
+  /** Streams this node opens per connection (MAX_OUTBOUND_STREAMS_PER_PROTOCOL). */
+  readonly maxOutboundStreams?: number
+}
+
+/** `init` with its defaults filled in. */
+export function protocolSettings(init: ProtocolInit): Required<ProtocolInit> {
+  return {
+    timeoutMs: init.timeoutMs ?? P2P_DEFAULTS.streamTimeoutMs,
+    maxInboundStreams: init.maxInboundStreams ?? MAX_INBOUND_STREAMS_PER_PROTOCOL,
+    maxOutboundStreams: init.maxOutboundStreams ?? MAX_OUTBOUND_STREAMS_PER_PROTOCOL
+  }
+}
+
+/** How one request-answer protocol serves: its id, its request frame limit, whether refusals count as traffic. */
+export interface InboundServing {
+  readonly protocol: string
+  readonly maxRequestBytes?: number
+  readonly refusalStats?: TrafficStats
+}
+
+/**
+ * The shared part of the node's request-answer protocols: `start()` registers the protocol's
+ * handler, `stop()` unregisters it, and every inbound stream is served through
+ * `serveInboundStream` (per-peer limits, deadline, typed refusal frames, refusals reported), with the
+ * protocol's own `serve` doing the exchange.
+ */
+export abstract class InboundProtocol implements Startable {
+  abstract readonly name: string
+  /** The deadline of one exchange, served or asked. */
+  protected readonly timeoutMs: number
+  protected readonly libp2p: DmnLibp2p
+  readonly #protocol: string
+  readonly #handlerOptions: StreamHandlerOptions
+  readonly #inbound: InboundStreamInit
+
+  constructor(components: InboundProtocolComponents, init: ProtocolInit, serving: InboundServing) {
+    const settings = protocolSettings(init)
+    this.timeoutMs = settings.timeoutMs
+    this.libp2p = components.libp2p
+    this.#protocol = serving.protocol
+    this.#handlerOptions = {
+      maxInboundStreams: settings.maxInboundStreams,
+      maxOutboundStreams: settings.maxOutboundStreams
+    }
+    this.#inbound = {
+      protocol: serving.protocol,
+      limits: components.limits,
+      timeoutMs: settings.timeoutMs,
+      onRefused: components.onRefused,
+      ...(serving.maxRequestBytes === undefined ? {} : { maxRequestBytes: serving.maxRequestBytes }),
+      ...(serving.refusalStats === undefined ? {} : { refusalStats: serving.refusalStats })
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.libp2p.handle(this.#protocol, this.#handle, this.#handlerOptions)
+  }
+
+  async stop(): Promise<void> {
+    await this.libp2p.unhandle(this.#protocol)
+  }
+
+  readonly #handle = (stream: Stream, connection: Connection): Promise<void> =>
+    serveInboundStream(stream, connection, this.#inbound, (exchange) => this.serve(exchange))
+
+  /** One admitted exchange: read the request, answer it; a throw becomes the refusal frame. */
+  protected abstract serve(exchange: InboundExchange): Promise<void>
 }

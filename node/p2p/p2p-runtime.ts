@@ -1,29 +1,38 @@
 import type { IdentifyResult } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { Lifecycle, type Startable } from '../core/lifecycle.ts'
+import { type AuditLedger, type PeerDirectory, type ShareStore, systemClock } from '../core/share-ports.ts'
 import { createNodeCertificate, keyFingerprint, ReplayGuard } from '../crypto/index.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
-import { RecordRepository } from '../store/records.ts'
 import { NonceRepository } from '../store/nonces.ts'
 import { PeerRepository } from '../store/peers.ts'
-import { ShareRepository, type ShareRow } from '../store/shares.ts'
-import { CertificateExchange } from './cert-exchange.ts'
-import { AttestProtocol } from './attest-protocol.ts'
-import { CERT_PROTOCOL, MAX_INBOUND_STREAMS_PER_PROTOCOL } from './constants.ts'
-import { DeliveryWorker } from './delivery-worker.ts'
+import { RecordRepository } from '../store/records.ts'
+import { ShareRepository } from '../store/shares.ts'
+import { type AttestProtocol, createAttestProtocol } from './attest-protocol.ts'
+import { type CertificateExchange, createCertificateExchange } from './cert-exchange.ts'
+import { CERT_PROTOCOL, MAX_INBOUND_STREAMS_PER_PROTOCOL, MAX_PING_TIMEOUT_MS } from './constants.ts'
+import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts'
 import { errorName, PeerDeniedError } from './errors.ts'
-import { FetchProtocol } from './fetch-protocol.ts'
-import { HealthMonitor } from './health-monitor.ts'
+import { createFetchProtocol, type FetchProtocol } from './fetch-protocol.ts'
+import { createHealthMonitor, type HealthMonitor } from './health-monitor.ts'
+import type { ProtocolInit, RefusalListener } from './inbound-stream.ts'
 import { createDmnLibp2p, type DmnLibp2p, loadOrCreateIdentity } from './libp2p-node.ts'
 import { InboundLimits } from './limits.ts'
-import { PeerBook } from './peer-book.ts'
-import type { P2pComponents, P2pEvents, P2pInit, P2pKeyRing, P2pShareView } from './p2p-types.ts'
-import { ShareReceiver } from './share-protocol.ts'
+import type { P2pComponents, P2pEvents, P2pInit, P2pKeyRing } from './p2p-types.ts'
+import { createPeerBook, type PeerBook } from './peer-book.ts'
+import {
+  auditLedgerOf,
+  envelopeOpenerOf,
+  envelopeSealerOf,
+  type NodeKeys,
+  peerDirectoryOf,
+  shareStoreOf
+} from './share-adapters.ts'
+import { createShareProtocol } from './share-protocol.ts'
 import { TrafficStats } from './stats.ts'
-import { TrustPolicy } from './trust.ts'
-import { Lifecycle, type Startable } from '../core/lifecycle.ts'
-import type { SignedReceipt } from '../core/receipt.ts'
+import { createTrustPolicy, type TrustPolicy } from './trust.ts'
 
 /**
  * Assembles the parts of the P2P component and runs them as one list of startables: the libp2p
@@ -35,14 +44,15 @@ import type { SignedReceipt } from '../core/receipt.ts'
 
 export interface P2pRuntime {
   readonly libp2p: DmnLibp2p
-  readonly db: Db
   readonly peerBook: PeerBook
-  readonly trust: TrustPolicy
   readonly records: RecordRepository
   readonly shares: ShareRepository
+  /** The core's ports over the store, the audit hooks and the peer book, shared by every use case. */
+  readonly store: ShareStore
+  readonly ledger: AuditLedger
+  readonly peers: PeerDirectory
   readonly certificates: CertificateExchange
   readonly worker: DeliveryWorker
-  readonly health: HealthMonitor
   readonly fetch: FetchProtocol
   readonly attest: AttestProtocol
   readonly stats: TrafficStats
@@ -56,27 +66,6 @@ export interface RuntimeEvents {
   refused(peerId: string, protocol: string, err: unknown): void
 }
 
-/** A share row as the API shows it (receipt parsed, no internal columns). */
-export function shareView(row: ShareRow): P2pShareView {
-  return {
-    shareId: row.shareId,
-    direction: row.direction,
-    dataHash: row.dataHash,
-    sender: row.sender,
-    recipient: row.recipient,
-    recipientLabel: row.recipientLabel,
-    tier: row.tier,
-    state: row.state,
-    attempts: row.attempts,
-    nextAttemptAt: row.nextAttemptMs === null ? null : new Date(row.nextAttemptMs).toISOString(),
-    expiresAt: row.expiresMs === null ? null : new Date(row.expiresMs).toISOString(),
-    lastError: row.lastError,
-    receipt: row.receipt ? (JSON.parse(new TextDecoder().decode(row.receipt)) as SignedReceipt) : null,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt
-  }
-}
-
 /** Builds the P2P component's parts, starts them in order and returns them. */
 export async function startRuntime(
   components: P2pComponents,
@@ -86,27 +75,28 @@ export async function startRuntime(
   const { logger } = components
   const db = components.db()
   const keyRing = components.keyRing()
-  const peerBook = new PeerBook(new PeerRepository(db))
-  const trust = new TrustPolicy(peerBook, {
-    mode: init.trust,
-    allowlist: init.allowlist,
-    caCertificatePems: init.caCertificatePems
-  })
+  const peerBook = createPeerBook({ peers: new PeerRepository(db) })
+  const trust = createTrustPolicy(
+    { peerBook },
+    { mode: init.trust, allowlist: init.allowlist, caCertificatePems: init.caCertificatePems }
+  )
   const stats = new TrafficStats()
   // Every refusal is counted by protocol and error name (for /metrics) as it is reported.
-  const onRefused = (peerId: string, protocol: string, err: unknown) => {
+  const onRefused: RefusalListener = (peerId, protocol, err) => {
     stats.refusals.countSent(protocol, errorName(err))
     events.refused(peerId, protocol, err)
   }
   const libp2p = await createNetwork(init, trust, await loadOrCreateIdentity(keyRing), onRefused)
   const records = new RecordRepository(db, keyRing)
   const shares = new ShareRepository(db)
+  const store = shareStoreOf(db, records, shares)
+  const ledger = auditLedgerOf(db, init.hooks)
   const parts = createParts(
-    { libp2p, db, keyRing, logger, records, shares, peerBook, trust, stats, onRefused },
+    { libp2p, db, keyRing, logger, records, shares, store, ledger, peerBook, trust, stats, onRefused },
     init,
     events
   )
-  const { certificates, receiver, fetch, attest, worker, health } = parts
+  const { certificates, peers, receiver, fetch, attest, worker, health } = parts
   const lifecycle = new Lifecycle(
     [
       stopsLibp2p(libp2p),
@@ -132,14 +122,14 @@ export async function startRuntime(
   )
   return {
     libp2p,
-    db,
     peerBook,
-    trust,
     records,
     shares,
+    store,
+    ledger,
+    peers,
     certificates,
     worker,
-    health,
     fetch,
     attest,
     stats,
@@ -157,7 +147,7 @@ function createNetwork(
   init: P2pInit,
   trust: TrustPolicy,
   privateKey: Awaited<ReturnType<typeof loadOrCreateIdentity>>,
-  onRefused: (peerId: string, protocol: string, err: unknown) => void
+  onRefused: RefusalListener
 ): Promise<DmnLibp2p> {
   return createDmnLibp2p({
     privateKey,
@@ -186,15 +176,18 @@ interface PartsComponents {
   readonly logger: Logger
   readonly records: RecordRepository
   readonly shares: ShareRepository
+  readonly store: ShareStore
+  readonly ledger: AuditLedger
   readonly peerBook: PeerBook
   readonly trust: TrustPolicy
   readonly stats: TrafficStats
-  readonly onRefused: (peerId: string, protocol: string, err: unknown) => void
+  readonly onRefused: RefusalListener
 }
 
 interface Parts {
   readonly certificates: CertificateExchange
-  readonly receiver: ShareReceiver
+  readonly peers: PeerDirectory
+  readonly receiver: Startable
   readonly fetch: FetchProtocol
   readonly attest: AttestProtocol
   readonly worker: DeliveryWorker
@@ -203,109 +196,89 @@ interface Parts {
 
 /** The node's protocols, the delivery worker and the health monitor, wired to each other. */
 function createParts(components: PartsComponents, init: P2pInit, events: RuntimeEvents): Parts {
-  const { libp2p, db, keyRing, logger, records, shares, peerBook, trust, stats, onRefused } = components
-  const selfPeerId = libp2p.peerId.toString()
+  const { libp2p, db, keyRing, logger, records, shares, store, ledger, peerBook, trust, stats, onRefused } =
+    components
   const { signing, encryption } = keyRing.identity
-  const signingKeyId = keyFingerprint(signing.publicKeyPem)
+  const keys: NodeKeys = {
+    selfPeerId: libp2p.peerId.toString(),
+    signingPrivateKeyPem: signing.privateKeyPem,
+    signingKeyId: keyFingerprint(signing.publicKeyPem),
+    encryptionPrivateKeyPem: encryption.privateKeyPem
+  }
   const replayGuard = new ReplayGuard(new NonceRepository(db), { windowSeconds: init.replayWindowSeconds })
   const limits = new InboundLimits(init.limits)
-  const timeoutMs = init.streamTimeoutMs
-  // libp2p resets streams over its cap without a word; the node's limiter answers them instead.
-  const handlerOptions = {
-    maxInboundStreams: Math.max(MAX_INBOUND_STREAMS_PER_PROTOCOL, init.limits.concurrentStreams),
-    maxOutboundStreams: 64
+  const protocol: ProtocolInit = {
+    timeoutMs: init.streamTimeoutMs,
+    // libp2p resets streams over its cap without a word; the node's limiter answers them instead.
+    maxInboundStreams: Math.max(MAX_INBOUND_STREAMS_PER_PROTOCOL, init.limits.concurrentStreams)
   }
-  const certificates = new CertificateExchange({
-    libp2p,
-    trust,
-    certificatePem: init.certificatePem ?? selfCertificatePem(init, selfPeerId, keyRing),
-    logger,
-    timeoutMs,
-    handlerOptions,
-    onVerified: (peerId, peer) => {
-      events.emit('peer:verified', { peerId, trust: peer.trust })
-      worker.peerAvailable(peerId)
+  const certificates = createCertificateExchange(
+    {
+      libp2p,
+      trust,
+      logger,
+      certificatePem: init.certificatePem ?? selfCertificatePem(init, keys.selfPeerId, keyRing),
+      onVerified: (peerId, peer) => {
+        events.emit('peer:verified', { peerId, trust: peer.trust })
+        worker.peerAvailable(peerId)
+      },
+      onRefused: (peerId, err) => onRefused(peerId, CERT_PROTOCOL, err)
     },
-    onRefused: (peerId, err) => onRefused(peerId, CERT_PROTOCOL, err)
-  })
-  const receiver = new ShareReceiver({
-    libp2p,
-    selfPeerId,
-    signingPrivateKeyPem: signing.privateKeyPem,
-    encryptionPrivateKeyPem: encryption.privateKeyPem,
-    db,
-    records,
-    shares,
-    certificates,
-    replayGuard,
-    limits,
-    stats,
-    logger,
-    timeoutMs,
-    handlerOptions,
-    onShareReceived: init.hooks?.onShareReceived,
-    onReceived: (share, receipt) => events.emit('share:received', { share: shareView(share), receipt }),
-    onRefused
-  })
-  const fetch = new FetchProtocol({
-    libp2p,
-    selfPeerId,
-    signingPrivateKeyPem: signing.privateKeyPem,
-    signingKeyId,
-    encryptionPrivateKeyPem: encryption.privateKeyPem,
-    records,
-    shares,
-    certificates,
-    replayGuard,
-    limits,
-    stats,
-    timeoutMs,
-    handlerOptions,
-    onRefused
-  })
-  const attest = new AttestProtocol({
-    libp2p,
-    attestation: init.attestation,
-    limits,
-    timeoutMs,
-    handlerOptions,
-    onRefused
-  })
-  const worker = new DeliveryWorker({
-    libp2p,
-    db,
-    records,
-    shares,
-    certificates,
-    signingPrivateKeyPem: signing.privateKeyPem,
-    signingKeyId,
-    stats,
-    logger,
-    timeoutMs,
-    retryBaseMs: init.retryBaseMs,
-    retryMaxMs: init.retryMaxMs,
-    concurrency: init.deliveryConcurrency,
-    attestRecipient: attest.verifies
-      ? (peerId, shareId, options) => attest.challenge(peerId, shareId, options)
-      : undefined,
-    onReceiptStored: init.hooks?.onReceiptStored,
-    onDelivered: (share, receipt) => events.emit('share:delivered', { share: shareView(share), receipt }),
-    onAttemptFailed: (share, err, final) =>
-      events.emit('share:attempt-failed', {
-        share: shareView(shares.get(share.shareId) ?? share),
-        error: errorName(err),
-        final
-      })
-  })
-  const health = new HealthMonitor({
-    libp2p,
-    peerBook,
-    logger,
-    intervalMs: init.healthIntervalMs,
-    timeoutMs: Math.min(timeoutMs, 10_000),
-    onReachable: (peerId) => worker.peerAvailable(peerId)
-  })
-  return { certificates, receiver, fetch, attest, worker, health }
+    protocol
+  )
+  const peers = peerDirectoryOf(peerBook, certificates)
+  const inbound = { libp2p, limits, onRefused }
+  const receiver = createShareProtocol(
+    {
+      ...inbound,
+      store,
+      ledger,
+      envelopes: envelopeOpenerOf(keys, replayGuard),
+      clock: systemClock,
+      selfPeerId: keys.selfPeerId,
+      certificates,
+      stats,
+      onReceived: (share, receipt) => events.emit('share:received', { share, receipt })
+    },
+    protocol
+  )
+  const fetch = createFetchProtocol(
+    { ...inbound, keys, records, shares, certificates, replayGuard, stats },
+    protocol
+  )
+  const attest = createAttestProtocol({ ...inbound, attestation: init.attestation }, protocol)
+  const worker = createDeliveryWorker(
+    {
+      store,
+      ledger,
+      peers,
+      envelopes: envelopeSealerOf(keys),
+      transport: receiver,
+      attestation: attest.verifies
+        ? { verifyRecipient: (peerId, shareId, options) => attest.challenge(peerId, shareId, options) }
+        : undefined,
+      queue: shares,
+      logger,
+      onDelivered: (share, receipt) => events.emit('share:delivered', { share, receipt }),
+      onAttemptFailed: (share, err, final) =>
+        events.emit('share:attempt-failed', {
+          share: shares.get(share.shareId) ?? share,
+          error: errorName(err),
+          final
+        })
+    },
+    {
+      timeoutMs: init.streamTimeoutMs,
+      retryBaseMs: init.retryBaseMs,
+      retryMaxMs: init.retryMaxMs,
+      concurrency: init.deliveryConcurrency
+    }
+  )
+  const health = createHealthMonitor(
+    { libp2p, peerBook, logger, onReachable: (peerId) => worker.peerAvailable(peerId) },
+    { intervalMs: init.healthIntervalMs, timeoutMs: Math.min(init.streamTimeoutMs, MAX_PING_TIMEOUT_MS) }
+  )
+  return { certificates, peers, receiver, fetch, attest, worker, health }
 }
 
 /** This node's certificate, self-issued with its signing key, binding its keys (and address) to its PeerId. */

@@ -4,15 +4,14 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { acceptShare } from '../core/accept-share.ts'
 import type { Startable } from '../core/lifecycle.ts'
 import type { Tier } from '../core/share.ts'
-import { systemClock } from '../core/share-ports.ts'
+import { type StoredShare, systemClock } from '../core/share-ports.ts'
 import type { Logger } from '../log/logger.ts'
 import { errorName, RecordNotFoundError, ShareNotFoundError } from './errors.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
 import type { PeerEntry } from './peer-book.ts'
-import { type P2pRuntime, shareView, startRuntime, stopRuntime } from './p2p-runtime.ts'
-import type { P2pComponents, P2pEvents, P2pInit, QueuedShare, P2pShareView } from './p2p-types.ts'
+import { type P2pRuntime, startRuntime, stopRuntime } from './p2p-runtime.ts'
+import type { P2pComponents, P2pEvents, P2pInit, QueuedShare } from './p2p-types.ts'
 import type { RefusalSnapshot } from './refusal-counts.ts'
-import { auditLedgerOf, peerDirectoryOf, shareStoreOf } from './share-adapters.ts'
 import type { P2pStats } from './stats.ts'
 
 /**
@@ -83,12 +82,12 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
    * worker sends it in the background.
    */
   shareData(input: { data: Uint8Array; recipient: string; tier?: Tier }): QueuedShare {
-    const { db, peerBook, records, shares, certificates, worker, libp2p } = this.#state()
-    const row = acceptShare(
+    const { store, ledger, peers, worker, libp2p } = this.#state()
+    const share = acceptShare(
       {
-        store: shareStoreOf(db, records, shares),
-        ledger: auditLedgerOf(db, this.#init.hooks),
-        peers: peerDirectoryOf(peerBook, certificates),
+        store,
+        ledger,
+        peers,
         clock: systemClock,
         selfPeerId: libp2p.peerId.toString(),
         canAttest: Boolean(this.#init.attestation?.verify),
@@ -96,35 +95,20 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
       },
       input
     )
-    const share = shareView(row)
     this.emit('share:queued', { share })
     worker.kick()
-    return { shareId: row.shareId, dataHash: row.dataHash, state: 'queued', share }
+    return { shareId: share.shareId, dataHash: share.dataHash, state: 'queued', share }
   }
 
-  getShare(shareId: string): P2pShareView {
-    const row = this.#state().shares.get(shareId)
-    if (!row) throw new ShareNotFoundError(`no share ${shareId}`)
-    return shareView(row)
+  getShare(shareId: string): StoredShare {
+    const share = this.#state().shares.get(shareId)
+    if (!share) throw new ShareNotFoundError(`no share ${shareId}`)
+    return share
   }
 
   /** Shares of a record, sent and received, newest first. */
-  sharesOf(dataHash: string): P2pShareView[] {
-    return this.#state().shares.listByDataHash(dataHash).map(shareView)
-  }
-
-  /** A failed share goes back to the queue with a fresh expiry; a queued one becomes due now. */
-  retryShare(shareId: string): P2pShareView {
-    const { shares, worker } = this.#state()
-    const row = shares.get(shareId)
-    if (row?.direction !== 'out') throw new ShareNotFoundError(`no outgoing share ${shareId}`)
-    const now = Date.now()
-    if (row.state === 'failed') shares.requeue(shareId, now + this.#init.shareExpiryMs, now)
-    else if (row.state === 'queued') {
-      shares.setNextAttempt(shareId, now)
-    }
-    worker.kick()
-    return this.getShare(shareId)
+  sharesOf(dataHash: string): StoredShare[] {
+    return this.#state().shares.listByDataHash(dataHash)
   }
 
   /**
@@ -217,10 +201,5 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   /** Refusals so far, sent and received, by protocol and error name (what `/metrics` counts). */
   refusalCounts(): RefusalSnapshot {
     return this.#state().stats.refusals.snapshot()
-  }
-
-  /** Runs one health round now (the monitor runs them on its interval). */
-  checkHealth(): Promise<void> {
-    return this.#state().health.checkAll()
   }
 }

@@ -1,8 +1,7 @@
 import type { SignedReceipt } from '../core/receipt.ts'
-import type { DeliveryState, ShareDirection, Tier } from '../core/share.ts'
+import type { StoredShare } from '../core/share-ports.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
-import type { ShareRow } from '../store/shares.ts'
 import type { P2pAttestation } from './attest-protocol.ts'
 import type { PeerTrust } from './peer-book.ts'
 import type { TrustMode } from './trust.ts'
@@ -26,11 +25,11 @@ export interface P2pKeyRing {
  */
 export interface P2pHooks {
   /** An outgoing share was queued (record + share row written). */
-  onShareQueued?(db: Db, share: ShareRow): void
+  onShareQueued?(db: Db, share: StoredShare): void
   /** The recipient's signed receipt for an outgoing share was verified and stored. */
-  onReceiptStored?(db: Db, share: ShareRow, receipt: SignedReceipt): void
+  onReceiptStored?(db: Db, share: StoredShare, receipt: SignedReceipt): void
   /** An incoming share was stored here and this node signed its receipt. */
-  onShareReceived?(db: Db, share: ShareRow, receipt: SignedReceipt): void
+  onShareReceived?(db: Db, share: StoredShare, receipt: SignedReceipt): void
 }
 
 /** Components the P2P service needs; getters because the store and key ring start before it. */
@@ -82,34 +81,15 @@ export interface QueuedShare {
   readonly dataHash: string
   readonly state: 'queued'
   /** The share as its transaction wrote it, so a caller need not read it back. */
-  readonly share: P2pShareView
-}
-
-/** A share as the p2p layer knows it: its delivery state, retry schedule and receipt. */
-export interface P2pShareView {
-  readonly shareId: string
-  readonly direction: ShareDirection
-  readonly dataHash: string
-  readonly sender: string
-  readonly recipient: string
-  readonly recipientLabel: string | null
-  readonly tier: Tier
-  readonly state: DeliveryState
-  readonly attempts: number
-  readonly nextAttemptAt: string | null
-  readonly expiresAt: string | null
-  readonly lastError: string | null
-  readonly receipt: SignedReceipt | null
-  readonly createdAt: string
-  readonly updatedAt: string
+  readonly share: StoredShare
 }
 
 /** Events of the P2P service (for logs and Server-Sent Events). */
 export type P2pEvents = {
-  'share:queued': [{ share: P2pShareView }]
-  'share:delivered': [{ share: P2pShareView; receipt: SignedReceipt }]
-  'share:attempt-failed': [{ share: P2pShareView; error: string; final: boolean }]
-  'share:received': [{ share: P2pShareView; receipt: SignedReceipt }]
+  'share:queued': [{ share: StoredShare }]
+  'share:delivered': [{ share: StoredShare; receipt: SignedReceipt }]
+  'share:attempt-failed': [{ share: StoredShare; error: string; final: boolean }]
+  'share:received': [{ share: StoredShare; receipt: SignedReceipt }]
   'peer:verified': [{ peerId: string; trust: PeerTrust }]
   refused: [{ peerId: string; protocol: string; error: string; message: string }]
 }

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { type Db, openDatabase } from '../store/database.ts'
 import { migrate } from '../store/migrations.ts'
 import { PeerRepository } from '../store/peers.ts'
-import { PeerBook } from './peer-book.ts'
+import { createPeerBook, type PeerBook } from './peer-book.ts'
 
 const A = '12D3KooWA1111111111111111111111111111111111111111111'
 const B = '12D3KooWB2222222222222222222222222222222222222222222'
@@ -13,7 +13,7 @@ describe('peer book', () => {
   beforeEach(() => {
     db = openDatabase(':memory:')
     migrate(db)
-    book = new PeerBook(new PeerRepository(db))
+    book = createPeerBook({ peers: new PeerRepository(db) })
   })
 
   it('keeps addresses, certificate fields and trust per peer', () => {

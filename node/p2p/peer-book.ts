@@ -1,5 +1,5 @@
 import type { PeerCertificate, PeerRepository, PeerRow, PeerStatus, PeerTrust } from '../store/peers.ts'
-import { HEALTHY_SUCCESS_RATE } from './constants.ts'
+import { CONTACT_WINDOW, HEALTHY_SUCCESS_RATE, LATENCY_ALPHA } from './constants.ts'
 
 /**
  * The persistent peer book (table `peers`): identity, addresses, certificate and the keys it binds,
@@ -16,10 +16,18 @@ export interface PeerEntry extends PeerRow {
   readonly healthy: boolean
 }
 
-/** Counts are halved past this many contacts, so the success rate follows recent behaviour. */
-const CONTACT_WINDOW = 64
-/** Weight of a new latency sample in the moving average. */
-const LATENCY_ALPHA = 0.3
+/** What the peer book needs. */
+export interface PeerBookComponents {
+  readonly peers: PeerRepository
+}
+
+/** Settings of the peer book (all optional). */
+export interface PeerBookInit {
+  /** Contacts past which the counts are halved (CONTACT_WINDOW). */
+  readonly contactWindow?: number
+  /** Weight of a new latency sample in the moving average (LATENCY_ALPHA). */
+  readonly latencyAlpha?: number
+}
 
 function toEntry(r: PeerRow): PeerEntry {
   const total = r.successes + r.failures
@@ -31,12 +39,19 @@ function toEntry(r: PeerRow): PeerEntry {
   }
 }
 
-/** The peer book over the peers repository: adds health to what is stored, keeps addresses sorted. */
-export class PeerBook {
-  readonly #peers: PeerRepository
+export type { PeerBook }
 
-  constructor(peers: PeerRepository) {
-    this.#peers = peers
+/** The peer book over the peers repository: adds health to what is stored, keeps addresses sorted. */
+class PeerBook {
+  readonly #peers: PeerRepository
+  readonly #contacts: { readonly latencyAlpha: number; readonly window: number }
+
+  constructor(components: PeerBookComponents, init: PeerBookInit) {
+    this.#peers = components.peers
+    this.#contacts = {
+      latencyAlpha: init.latencyAlpha ?? LATENCY_ALPHA,
+      window: init.contactWindow ?? CONTACT_WINDOW
+    }
   }
 
   get(peerId: string): PeerEntry | undefined {
@@ -93,6 +108,11 @@ export class PeerBook {
   /** A contact with the peer succeeded (with a round-trip time when measured) or failed. */
   recordContact(peerId: string, ok: boolean, latencyMs?: number): void {
     this.ensure(peerId)
-    this.#peers.recordContact(peerId, ok, latencyMs, { latencyAlpha: LATENCY_ALPHA, window: CONTACT_WINDOW })
+    this.#peers.recordContact(peerId, ok, latencyMs, this.#contacts)
   }
+}
+
+/** The peer book over the node's peers table. */
+export function createPeerBook(components: PeerBookComponents, init: PeerBookInit = {}): PeerBook {
+  return new PeerBook(components, init)
 }

@@ -11,15 +11,14 @@ import {
   type RecordView,
   ResourceNotFoundError,
   type ShareService,
-  type ShareView,
+  shareView,
   UnknownRecipientError
 } from '../core/ports.ts'
-import type { AuditState, DeliveryState } from '../core/share.ts'
-import type { AuditProgressRepository } from '../store/audit-progress.ts'
+import type { DeliveryState } from '../core/share.ts'
 import type { ShareRepository } from '../store/shares.ts'
 import type { PeerEntry } from './peer-book.ts'
 import type { P2pService } from './p2p-service.ts'
-import type { P2pShareView, QueuedShare } from './p2p-types.ts'
+import type { QueuedShare } from './p2p-types.ts'
 
 /**
  * The API's ports (node/core/ports.ts) implemented by the P2P service: `ShareService` (queue a share,
@@ -32,70 +31,26 @@ function isNamed(err: unknown, ...names: string[]): err is Error {
   return err instanceof Error && names.includes(err.name)
 }
 
-/** Where a share's audit stands: its receipt's event once there is one, else the share's own. */
-function auditOf(
-  progress: AuditProgressRepository,
-  shareId: string
-): { audit: AuditState; txHash: string | null } {
-  const rows = progress.outboxOfShare(shareId)
-  if (rows.length === 0) {
-    // A received share is anchored by its sender: this node sees it in its index of the chain.
-    const seen = progress.anchoredTxOf(shareId)
-    return seen !== undefined ? { audit: 'confirmed', txHash: seen } : { audit: 'pending', txHash: null }
-  }
-  const row = rows.find((r) => r.kind === 'receipt') ?? rows.find((r) => r.kind === 'share')
-  const txHash =
-    rows.find((r) => r.kind === 'receipt' && r.txHash)?.txHash ?? rows.find((r) => r.txHash)?.txHash
-  return { audit: row?.state ?? 'pending', txHash: txHash ?? null }
-}
-
-function toShareView(progress: AuditProgressRepository, s: P2pShareView): ShareView {
-  return {
-    shareId: s.shareId,
-    direction: s.direction,
-    dataHash: s.dataHash,
-    sender: s.sender,
-    recipient: s.recipient,
-    recipientLabel: s.recipientLabel ?? s.recipient,
-    tier: s.tier,
-    delivery: s.state as DeliveryState,
-    ...auditOf(progress, s.shareId),
-    attempts: s.attempts,
-    lastError: s.lastError,
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt
-  }
-}
-
-/** What the share service reads from the store besides the p2p service: share ids and audit progress. */
-export interface ShareServiceStore {
-  readonly shares: Pick<ShareRepository, 'listIds'>
-  readonly auditProgress: AuditProgressRepository
-}
-
 export interface ShareServiceComponents {
   readonly p2p: P2pService
-  /** Called once, at the first request: the store opens the database only at its own start. */
-  readonly repositories: () => ShareServiceStore
+  /**
+   * The shares as the API reads them, with where their audit stands. Called once, at the first
+   * request: the store opens the database only at its own start.
+   */
+  readonly shares: () => Pick<ShareRepository, 'view' | 'views' | 'auditOf'>
 }
 
 /**
- * Shares: queued by the p2p service, audit state read from the outbox. The audit publisher is woken
- * once per share, by the audit hooks after the share's transaction commits (node/audit/p2p-hooks.ts).
+ * Shares: queued by the p2p service, read from the store with their audit state in one query each.
+ * The audit publisher is woken once per share, by the audit hooks after the share's transaction
+ * commits (node/audit/p2p-hooks.ts).
  */
-export function createShareService({ p2p, repositories }: ShareServiceComponents): ShareService {
-  let opened: ShareServiceStore | undefined
-  const store = () => {
-    opened ??= repositories()
+export function createShareService(components: ShareServiceComponents): ShareService {
+  const { p2p } = components
+  let opened: Pick<ShareRepository, 'view' | 'views' | 'auditOf'> | undefined
+  const shares = () => {
+    opened ??= components.shares()
     return opened
-  }
-  const get = (shareId: string) => {
-    try {
-      return toShareView(store().auditProgress, p2p.getShare(shareId))
-    } catch (err) {
-      if (isNamed(err, 'ShareNotFoundError')) return undefined
-      throw err
-    }
   }
   return {
     async share(req, options: CallOptions = {}) {
@@ -119,14 +74,13 @@ export function createShareService({ p2p, repositories }: ShareServiceComponents
         throw err
       }
       // The row its transaction wrote: no read back.
-      return toShareView(store().auditProgress, queued.share)
+      return shareView(queued.share, shares().auditOf(queued.shareId))
     },
     async getShare(shareId) {
-      return get(shareId)
+      return shares().view(shareId)
     },
     async listShares(filter) {
-      const ids = store().shares.listIds({ state: filter.state, limit: Math.min(filter.limit ?? 100, 1000) })
-      return ids.map((id) => get(id)).filter((v): v is ShareView => v !== undefined)
+      return shares().views({ state: filter.state, limit: Math.min(filter.limit ?? 100, 1000) })
     },
     async countByState() {
       const counts: Partial<Record<DeliveryState, number>> = {}

@@ -1,6 +1,13 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { canonicalReceipt, type SignedReceipt } from '../core/receipt.ts'
-import type { AuditLedger, EnvelopeCodec, KnownPeer, PeerDirectory, ShareStore } from '../core/share-ports.ts'
+import { canonicalReceipt } from '../core/receipt.ts'
+import type {
+  AuditLedger,
+  EnvelopeCodec,
+  KnownPeer,
+  PeerDirectory,
+  ShareStore,
+  StoredShare
+} from '../core/share-ports.ts'
 import {
   keyFingerprint,
   openEnvelope,
@@ -12,7 +19,7 @@ import {
 } from '../crypto/index.ts'
 import type { Db } from '../store/database.ts'
 import type { RecordRepository } from '../store/records.ts'
-import type { ShareRepository, ShareRow } from '../store/shares.ts'
+import type { ShareRepository } from '../store/shares.ts'
 import { type CertificateExchange, isCertificateVerdict } from './cert-exchange.ts'
 import { MAX_FRAME_BYTES } from './constants.ts'
 import { errorName, RecipientUnreachableError } from './errors.ts'
@@ -25,32 +32,30 @@ import type { PeerBook } from './peer-book.ts'
  * exchange, node/crypto's envelopes and the share protocol.
  */
 
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
+/** This node's PeerId and private keys, as the protocols seal, open and sign with them. */
+export interface NodeKeys {
+  readonly selfPeerId: string
+  readonly signingPrivateKeyPem: string
+  /** Fingerprint of the signing public key, named in every envelope this node seals. */
+  readonly signingKeyId: string
+  readonly encryptionPrivateKeyPem: string
+}
 
 /** Records and shares over one connection; `transaction` is better-sqlite3's (synchronous). */
-export function shareStoreOf(
-  db: Db,
-  records: RecordRepository,
-  shares: ShareRepository
-): ShareStore<ShareRow> {
+export function shareStoreOf(db: Db, records: RecordRepository, shares: ShareRepository): ShareStore {
   return {
     transaction: (work) => db.transaction(work)(),
     putRecord: (plaintext, dataHash) => records.put(plaintext, dataHash),
     readRecord: (dataHash) => records.read(dataHash),
-    insertShare: ({ receipt, ...share }) =>
-      shares.insert(receipt ? { ...share, receipt: encoder.encode(JSON.stringify(receipt)) } : share),
+    insertShare: (share) => shares.insert(share),
     getShare: (shareId) => shares.get(shareId),
-    receiptOf: (share) =>
-      share.receipt ? (JSON.parse(decoder.decode(share.receipt)) as SignedReceipt) : undefined,
     // The updated row comes back from the UPDATE itself: no read back.
-    markDelivered: (shareId, receipt) =>
-      shares.markDelivered(shareId, encoder.encode(JSON.stringify(receipt))) as ShareRow
+    markDelivered: (shareId, receipt) => shares.markDelivered(shareId, receipt) as StoredShare
   }
 }
 
 /** The audit hooks, called inside the store's open transaction with its connection. */
-export function auditLedgerOf(db: Db, hooks: P2pHooks | undefined): AuditLedger<ShareRow> {
+export function auditLedgerOf(db: Db, hooks: P2pHooks | undefined): AuditLedger {
   return {
     shareQueued: (share) => hooks?.onShareQueued?.(db, share),
     receiptStored: (share, receipt) => hooks?.onReceiptStored?.(db, share, receipt),
@@ -75,7 +80,7 @@ export function peerDirectoryOf(peerBook: PeerBook, certificates: CertificateExc
 }
 
 /** The verified keys and trust of a peer, from the certificate exchange. */
-export function verifiedPeersOf(certificates: CertificateExchange): Pick<PeerDirectory, 'verified'> {
+function verifiedPeersOf(certificates: CertificateExchange): Pick<PeerDirectory, 'verified'> {
   return {
     verified: (peerId, options) =>
       certificates.ensure(peerId, options).catch((err: unknown) => {
@@ -87,10 +92,9 @@ export function verifiedPeersOf(certificates: CertificateExchange): Pick<PeerDir
 }
 
 /** Sealing envelopes for recipients and checking their receipts, with this node's signing key. */
-export function envelopeSealerOf(keys: {
-  readonly signingPrivateKeyPem: string
-  readonly signingKeyId: string
-}): Pick<EnvelopeCodec, 'seal' | 'receiptSignedBy'> {
+export function envelopeSealerOf(
+  keys: Pick<NodeKeys, 'signingPrivateKeyPem' | 'signingKeyId'>
+): Pick<EnvelopeCodec, 'seal' | 'receiptSignedBy'> {
   return {
     seal: (share, plaintext, recipient: KnownPeer) =>
       sealEnvelope({
@@ -116,12 +120,10 @@ export function envelopeSealerOf(keys: {
 }
 
 /** Opening received envelopes (against the replay guard) and signing their receipts. */
-export function envelopeOpenerOf(keys: {
-  readonly selfPeerId: string
-  readonly signingPrivateKeyPem: string
-  readonly encryptionPrivateKeyPem: string
-  readonly replayGuard: ReplayGuard
-}): Pick<EnvelopeCodec, 'peek' | 'open' | 'signReceipt'> {
+export function envelopeOpenerOf(
+  keys: NodeKeys,
+  replayGuard: ReplayGuard
+): Pick<EnvelopeCodec, 'peek' | 'open' | 'signReceipt'> {
   return {
     peek: (envelope) => peekEnvelopeHeader(envelope, { maxBytes: MAX_FRAME_BYTES }),
     open: (envelope, sender) =>
@@ -129,7 +131,7 @@ export function envelopeOpenerOf(keys: {
         senderSigningPublicKeyPem: sender.signingPublicKeyPem,
         recipientEncryptionPrivateKeyPem: keys.encryptionPrivateKeyPem,
         expectedRecipient: keys.selfPeerId,
-        replayGuard: keys.replayGuard,
+        replayGuard,
         maxBytes: MAX_FRAME_BYTES
       }).plaintext,
     signReceipt: (body) =>

@@ -1,24 +1,21 @@
-import type { Connection, PeerId, Stream, StreamHandlerOptions } from '@libp2p/interface'
+import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { SignedReceipt } from '../core/receipt.ts'
 import { validateReceiptBody } from '../core/receipt.ts'
 import { type ReceiveShareComponents, receiveShare } from '../core/receive-share.ts'
-import { type ShareTransport, systemClock } from '../core/share-ports.ts'
-import type { ReplayGuard } from '../crypto/index.ts'
-import type { Logger } from '../log/logger.ts'
-import type { Db } from '../store/database.ts'
-import type { RecordRepository } from '../store/records.ts'
-import type { ShareRepository, ShareRow } from '../store/shares.ts'
+import type { ShareTransport, StoredShare } from '../core/share-ports.ts'
 import type { CertificateExchange } from './cert-exchange.ts'
 import { MAX_FRAME_BYTES, SHARE_PROTOCOL } from './constants.ts'
 import { errorName, FrameMalformedError } from './errors.ts'
 import { decodeMessage, encodeMessage, frameStream, refusalFrom } from './framing.ts'
-import { type InboundStreamInit, serveInboundStream } from './inbound-stream.ts'
-import type { InboundLimits } from './limits.ts'
+import {
+  type InboundExchange,
+  InboundProtocol,
+  type InboundProtocolComponents,
+  type ProtocolInit
+} from './inbound-stream.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
-import { auditLedgerOf, envelopeOpenerOf, shareStoreOf } from './share-adapters.ts'
 import type { TrafficStats } from './stats.ts'
-import type { VerifiedPeer } from './trust.ts'
 
 /**
  * `/dmn/share/1.0.0`. The sender writes one frame, the sealed envelope; the receiver checks it
@@ -28,85 +25,60 @@ import type { VerifiedPeer } from './trust.ts'
  * a lost answer gets the stored receipt again and stores nothing twice.
  */
 
-/** Called inside the receiver's SQLite transaction, so audit rows commit atomically with the share. */
-export type ShareReceivedHook = (db: Db, share: ShareRow, receipt: SignedReceipt) => void
-
-export interface ShareReceiverInit {
-  readonly libp2p: DmnLibp2p
-  readonly selfPeerId: string
-  readonly signingPrivateKeyPem: string
-  readonly encryptionPrivateKeyPem: string
-  readonly db: Db
-  readonly records: RecordRepository
-  readonly shares: ShareRepository
-  readonly certificates: CertificateExchange
-  readonly replayGuard: ReplayGuard
-  readonly limits: InboundLimits
+/**
+ * What the share protocol needs: the core's receive use case's ports (node/core/receive-share.ts),
+ * the verified keys of the peers that send, and where received shares are announced.
+ */
+export interface ShareProtocolComponents
+  extends InboundProtocolComponents,
+    ReceiveShareComponents<StoredShare> {
+  readonly certificates: Pick<CertificateExchange, 'ofSender'>
   readonly stats: TrafficStats
-  readonly logger: Logger
-  readonly timeoutMs: number
-  /** How libp2p takes this protocol's inbound streams (caps sized to the node's own limiter). */
-  readonly handlerOptions: StreamHandlerOptions
-  readonly onShareReceived?: ShareReceivedHook | undefined
-  readonly onReceived: (share: ShareRow, receipt: SignedReceipt) => void
-  readonly onRefused: (peerId: string, protocol: string, err: unknown) => void
+  /** A share was stored here and its receipt signed (after the transaction committed). */
+  readonly onReceived: (share: StoredShare, receipt: SignedReceipt) => void
 }
 
-export class ShareReceiver {
+/** Settings of the share protocol (all optional). */
+export type ShareProtocolInit = ProtocolInit
+
+export type { ShareProtocol }
+
+/** Takes shares from peers from its start, and sends this node's envelopes (the core's transport). */
+class ShareProtocol extends InboundProtocol implements ShareTransport {
   readonly name = 'share-protocol'
-  readonly #init: ShareReceiverInit
-  readonly #inbound: InboundStreamInit
-  readonly #core: ReceiveShareComponents<ShareRow>
+  readonly #components: ShareProtocolComponents
 
-  constructor(init: ShareReceiverInit) {
-    this.#init = init
-    this.#core = {
-      store: shareStoreOf(init.db, init.records, init.shares),
-      ledger: auditLedgerOf(init.db, { onShareReceived: init.onShareReceived }),
-      envelopes: envelopeOpenerOf({
-        selfPeerId: init.selfPeerId,
-        signingPrivateKeyPem: init.signingPrivateKeyPem,
-        encryptionPrivateKeyPem: init.encryptionPrivateKeyPem,
-        replayGuard: init.replayGuard
-      }),
-      clock: systemClock,
-      selfPeerId: init.selfPeerId
-    }
-    this.#inbound = {
-      protocol: SHARE_PROTOCOL,
-      limits: init.limits,
-      timeoutMs: init.timeoutMs,
-      onRefused: init.onRefused,
-      refusalStats: init.stats
-    }
+  constructor(components: ShareProtocolComponents, init: ShareProtocolInit) {
+    super(components, init, { protocol: SHARE_PROTOCOL, refusalStats: components.stats })
+    this.#components = components
   }
 
-  /** Takes shares from peers. */
-  async start(): Promise<void> {
-    await this.#init.libp2p.handle(SHARE_PROTOCOL, this.handle, this.#init.handlerOptions)
+  protected async serve({ remote, signal, frames }: InboundExchange): Promise<void> {
+    const { stats, limits, certificates, onReceived } = this.#components
+    const envelope = await frames.read({ signal })
+    stats.recordIn(frames.bytesRead)
+    limits.chargeBytes(remote, envelope.byteLength)
+    const sender = await certificates.ofSender(remote, { signal })
+    const { receipt, stored } = receiveShare(this.#components, sender, envelope)
+    if (stored) onReceived(stored, receipt)
+    await frames.write(encodeMessage({ ok: true, receipt }), { signal })
+    stats.recordOut(frames.bytesWritten)
   }
 
-  async stop(): Promise<void> {
-    await this.#init.libp2p.unhandle(SHARE_PROTOCOL)
-  }
-
-  readonly handle = (stream: Stream, connection: Connection): Promise<void> =>
-    serveInboundStream(stream, connection, this.#inbound, async ({ remote, signal, frames }) => {
-      const envelope = await frames.read({ signal })
-      this.#init.stats.recordIn(frames.bytesRead)
-      this.#init.limits.chargeBytes(remote, envelope.byteLength)
-      const sender = await this.#init.certificates.ofSender(remote, { signal })
-      const receipt = this.receive(sender, envelope)
-      await frames.write(encodeMessage({ ok: true, receipt }), { signal })
-      this.#init.stats.recordOut(frames.bytesWritten)
+  send(peerId: string, envelope: Uint8Array, options: { signal: AbortSignal }): Promise<SignedReceipt> {
+    return sendEnvelope(this.libp2p, peerIdFromString(peerId), envelope, {
+      signal: options.signal,
+      stats: this.#components.stats
     })
-
-  /** Checks, stores and signs a receipt for one envelope from an authenticated, verified peer. */
-  receive(sender: VerifiedPeer, envelope: Uint8Array): SignedReceipt {
-    const { receipt, stored } = receiveShare(this.#core, sender, envelope)
-    if (stored) this.#init.onReceived(stored, receipt)
-    return receipt
   }
+}
+
+/** The share protocol: the receiving side registered at start, the sending side for the delivery worker. */
+export function createShareProtocol(
+  components: ShareProtocolComponents,
+  init: ShareProtocolInit = {}
+): ShareProtocol {
+  return new ShareProtocol(components, init)
 }
 
 /**
@@ -142,12 +114,4 @@ export async function sendEnvelope(
     throw new FrameMalformedError('share answer without a receipt')
   }
   return { body: validateReceiptBody(receipt.body), signature: receipt.signature }
-}
-
-/** The share protocol as the core's transport (node/core/share-ports.ts). */
-export function shareTransportOf(libp2p: DmnLibp2p, stats: TrafficStats): ShareTransport {
-  return {
-    send: (peerId, envelope, options) =>
-      sendEnvelope(libp2p, peerIdFromString(peerId), envelope, { signal: options.signal, stats })
-  }
 }

@@ -1,4 +1,5 @@
 import { keyFingerprint, parseNodeCertificate, verifyNodeCertificate } from '../crypto/index.ts'
+import { P2P_DEFAULTS } from './defaults.ts'
 import { CertificateBindingError, PeerDeniedError, PinnedKeyChangedError } from './errors.ts'
 import type { PeerBook, PeerEntry, PeerTrust } from './peer-book.ts'
 
@@ -11,12 +12,18 @@ import type { PeerBook, PeerEntry, PeerTrust } from './peer-book.ts'
 
 export type TrustMode = 'pin' | 'allowlist' | 'ca'
 
+/** What the trust policy needs. */
+export interface TrustPolicyComponents {
+  readonly peerBook: PeerBook
+}
+
+/** Settings of the trust policy; each defaults to the configuration's default of `p2p`. */
 export interface TrustPolicyInit {
-  readonly mode: TrustMode
+  readonly mode?: TrustMode
   /** PeerIds the operator allows up front (config); more are added through `allowPeer`. */
-  readonly allowlist: readonly string[]
+  readonly allowlist?: readonly string[]
   /** PEMs of the consortium CA certificates; a peer certificate chaining to one is trusted as `ca`. */
-  readonly caCertificatePems: readonly string[]
+  readonly caCertificatePems?: readonly string[]
 }
 
 /** The keys of a verified peer, ready for envelope and receipt checks. */
@@ -31,25 +38,26 @@ export interface VerifiedPeer {
 
 export { assertTrustFor, minimumTrustFor } from '../core/share-trust.ts'
 
-export class TrustPolicy {
-  readonly #init: TrustPolicyInit
+export type { TrustPolicy }
+
+class TrustPolicy {
   readonly #peerBook: PeerBook
+  readonly #mode: TrustMode
   readonly #allowlist: Set<string>
+  readonly #caCertificatePems: readonly string[]
 
-  constructor(peerBook: PeerBook, init: TrustPolicyInit) {
-    this.#peerBook = peerBook
-    this.#init = init
-    this.#allowlist = new Set(init.allowlist)
-  }
-
-  get mode(): TrustMode {
-    return this.#init.mode
+  constructor(components: TrustPolicyComponents, init: TrustPolicyInit) {
+    this.#peerBook = components.peerBook
+    this.#mode = init.mode ?? P2P_DEFAULTS.trust
+    this.#allowlist = new Set(init.allowlist ?? P2P_DEFAULTS.allowlist)
+    // The configuration names CA files; without any, no peer is trusted as `ca`.
+    this.#caCertificatePems = init.caCertificatePems ?? []
   }
 
   /** Whether a connection with this peer is refused outright (gater). */
   refuses(peerId: string): boolean {
     if (this.#peerBook.isDenied(peerId)) return true
-    if (this.#init.mode === 'allowlist') return !this.isAllowlisted(peerId)
+    if (this.#mode === 'allowlist') return !this.isAllowlisted(peerId)
     return false
   }
 
@@ -66,12 +74,12 @@ export class TrustPolicy {
     if (existing?.status === 'denied')
       throw new PeerDeniedError(`peer ${remotePeer} is denied by the operator`)
     let viaCa = false
-    if (this.#init.caCertificatePems.length > 0) {
+    if (this.#caCertificatePems.length > 0) {
       try {
-        verifyNodeCertificate(certificatePem, { caCertificatePems: [...this.#init.caCertificatePems] })
+        verifyNodeCertificate(certificatePem, { caCertificatePems: [...this.#caCertificatePems] })
         viaCa = true
       } catch (err) {
-        if (this.#init.mode === 'ca') throw err
+        if (this.#mode === 'ca') throw err
       }
     }
     if (!viaCa) verifyNodeCertificate(certificatePem, {})
@@ -95,7 +103,7 @@ export class TrustPolicy {
     let trust: VerifiedPeer['trust']
     if (viaCa) trust = 'ca'
     else if (this.isAllowlisted(remotePeer)) trust = 'allowlisted'
-    else if (this.#init.mode === 'allowlist')
+    else if (this.#mode === 'allowlist')
       throw new PeerDeniedError(`peer ${remotePeer} is not on the allowlist`)
     else trust = 'pinned'
     this.#peerBook.recordCertificate(remotePeer, {
@@ -114,19 +122,12 @@ export class TrustPolicy {
       certificatePem
     }
   }
+}
 
-  /** The verified peer from the peer book (after a restart, before a new exchange). */
-  fromPeerBook(peerId: string): VerifiedPeer | undefined {
-    const entry = this.#peerBook.get(peerId)
-    if (!entry?.certificatePem || entry.status === 'denied' || entry.trust === 'unknown') return undefined
-    const cert = parseNodeCertificate(entry.certificatePem)
-    return {
-      peerId,
-      trust: entry.trust,
-      signingPublicKeyPem: cert.signingPublicKeyPem,
-      encryptionPublicKeyPem: cert.encryptionPublicKeyPem,
-      ethAddress: cert.ethAddress,
-      certificatePem: entry.certificatePem
-    }
-  }
+/** The trust policy over the peer book: the connection gater's verdict and the check of certificates. */
+export function createTrustPolicy(
+  components: TrustPolicyComponents,
+  init: TrustPolicyInit = {}
+): TrustPolicy {
+  return new TrustPolicy(components, init)
 }

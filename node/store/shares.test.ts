@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest'
+import type { SignedReceipt } from '../core/receipt.ts'
 import { openDatabase } from './database.ts'
 import { migrate } from './migrations.ts'
 import { ShareRepository } from './shares.ts'
+
+const RECEIPT: SignedReceipt = {
+  body: {
+    v: 1,
+    shareId: '1'.repeat(32),
+    dataHash: 'a'.repeat(64),
+    sender: 'S',
+    recipient: 'R',
+    tier: 'standard',
+    receivedAt: 1_000
+  },
+  signature: 'c2ln'
+}
 
 function setup() {
   const db = openDatabase(':memory:')
@@ -50,7 +64,7 @@ describe('share repository', () => {
     expect(shares.get('1'.repeat(32))?.state).toBe('queued')
   })
 
-  it('records retries, failure with the last error, delivery, and requeues a failed share', () => {
+  it('records retries, failure with the last error, and delivery with its receipt', () => {
     const { shares, queue } = setup()
     const id = '1'.repeat(32)
     queue(id, 0)
@@ -62,11 +76,9 @@ describe('share repository', () => {
       lastError: 'DialError: refused'
     })
     shares.markFailed(id, 'expired')
-    expect(shares.listOutgoing({ state: 'failed' }).map((s) => s.lastError)).toEqual(['expired'])
-    expect(shares.requeue(id, 99_000, 3_000)).toBe(true)
-    expect(shares.get(id)).toMatchObject({ state: 'queued', nextAttemptMs: 3_000, expiresMs: 99_000 })
-    expect(shares.markDelivered(id, new Uint8Array([1]))).toEqual(shares.get(id))
-    expect(shares.get(id)).toMatchObject({ state: 'delivered', lastError: null })
+    expect(shares.views({ state: 'failed', limit: 10 }).map((s) => s.lastError)).toEqual(['expired'])
+    expect(shares.markDelivered(id, RECEIPT)).toEqual(shares.get(id))
+    expect(shares.get(id)).toMatchObject({ state: 'delivered', lastError: null, receipt: RECEIPT })
     expect(shares.countByState()).toEqual({ 'out:delivered': 1 })
   })
 
@@ -75,11 +87,9 @@ describe('share repository', () => {
     queue('1'.repeat(32), 0)
     expect(shares.findOutgoingTo('a'.repeat(64), 'R')?.shareId).toBe('1'.repeat(32))
     expect(shares.findOutgoingTo('a'.repeat(64), 'X')).toBeUndefined()
-    expect(shares.list({ direction: 'in' })).toEqual([])
-    expect(shares.list({ direction: 'out', state: 'queued' }).map((s) => s.shareId)).toEqual(['1'.repeat(32)])
   })
 
-  it('lists shares by every filter combination, newest first, and their ids by state', () => {
+  it('lists share views newest first, by state and up to a limit', () => {
     const { db, shares, queue } = setup()
     queue('1'.repeat(32), 0)
     queue('2'.repeat(32), 0)
@@ -87,18 +97,23 @@ describe('share repository', () => {
       '2'.repeat(32)
     )
     shares.markFailed('1'.repeat(32), 'expired')
-    const ids = (rows: { shareId: string }[]) => rows.map((r) => r.shareId[0])
-    expect(ids(shares.list())).toEqual(['2', '1'])
-    expect(ids(shares.list({ direction: 'out' }))).toEqual(['2', '1'])
-    expect(ids(shares.list({ state: 'failed' }))).toEqual(['1'])
-    expect(ids(shares.list({ direction: 'out', state: 'queued' }))).toEqual(['2'])
-    expect(ids(shares.list({ limit: 1, offset: 1 }))).toEqual(['1'])
-    expect(shares.listIds({ limit: 10 })).toEqual(['2'.repeat(32), '1'.repeat(32)])
-    expect(shares.listIds({ state: 'queued', limit: 10 })).toEqual(['2'.repeat(32)])
-    expect(shares.listIds({ limit: 1 })).toEqual(['2'.repeat(32)])
+    const ids = (views: { shareId: string }[]) => views.map((v) => v.shareId[0])
+    expect(ids(shares.views({ limit: 10 }))).toEqual(['2', '1'])
+    expect(ids(shares.views({ state: 'failed', limit: 10 }))).toEqual(['1'])
+    expect(ids(shares.views({ state: 'queued', limit: 10 }))).toEqual(['2'])
+    expect(ids(shares.views({ limit: 1 }))).toEqual(['2'])
+    expect(shares.views({ state: 'received', limit: 10 })).toEqual([])
+    expect(shares.view('2'.repeat(32))).toMatchObject({
+      shareId: '2'.repeat(32),
+      recipientLabel: 'R',
+      delivery: 'queued',
+      audit: 'pending',
+      txHash: null
+    })
+    expect(shares.view('3'.repeat(32))).toBeUndefined()
   })
 
-  it("brings a recipient's later shares forward and sets one share's next attempt", () => {
+  it("brings a recipient's later shares forward", () => {
     const { shares, queue } = setup()
     queue('1'.repeat(32), 500)
     queue('2'.repeat(32), 9_000)
@@ -106,7 +121,71 @@ describe('share repository', () => {
     expect(shares.advanceRecipient('R', 1_000)).toBe(1)
     expect(shares.get('1'.repeat(32))?.nextAttemptMs).toBe(500)
     expect(shares.get('2'.repeat(32))?.nextAttemptMs).toBe(1_000)
-    shares.setNextAttempt('1'.repeat(32), 42)
-    expect(shares.nextDueMs()).toBe(42)
+    expect(shares.nextDueMs()).toBe(500)
+  })
+})
+
+describe('where a share stands on the audit trail', () => {
+  const t = '2026-11-23T00:00:00.000Z'
+  const share = (digit: string) => digit.repeat(32)
+  function trail() {
+    const { db, queue, shares } = setup()
+    for (const digit of ['1', '2', '3', '4']) queue(share(digit), 9e15)
+    const outbox = (kind: string, shareId: string | null, state: string, tx: string | null, batch?: number) =>
+      db
+        .prepare(
+          `INSERT INTO outbox (kind, share_id, data_hash, payload, state, tx_hash, batch_id, created_at, updated_at)
+           VALUES (?, ?, ?, '{}', ?, ?, ?, ?, ?)`
+        )
+        .run(kind, shareId, shareId ? 'a'.repeat(64) : null, state, tx, batch ?? null, t, t)
+    const batch = (tx: string) =>
+      Number(
+        db
+          .prepare(
+            `INSERT INTO audit_batches (root, count, state, tx_hash, created_at, updated_at) VALUES (?, 1, 'confirmed', ?, ?, ?)`
+          )
+          .run(tx.padEnd(64, '0'), tx, t, t).lastInsertRowid
+      )
+    const event = (name: string, shareId: string, tx: string, block: number) =>
+      db
+        .prepare(
+          `INSERT INTO audit_events (event_name, share_id, tx_hash, block_number, log_index, args) VALUES (?, ?, ?, ?, 0, '{}')`
+        )
+        .run(name, shareId, tx, block)
+    return { shares, outbox, batch, event }
+  }
+  const audits = (shares: ShareRepository) =>
+    Object.fromEntries(shares.views({ limit: 10 }).map((v) => [v.shareId[0], [v.audit, v.txHash]]))
+
+  it("takes the receipt's event before the share's, and the entry's transaction before its batch's", () => {
+    const { shares, outbox, batch } = trail()
+    outbox('share', share('1'), 'confirmed', null, batch('0xbatch'))
+    outbox('receipt', share('1'), 'sent', '0xreceipt')
+    outbox('share', share('2'), 'confirmed', null, batch('0xsecond'))
+    outbox('receipt', share('2'), 'pending', null)
+    outbox('share', share('3'), 'pending', null)
+    outbox('node', null, 'confirmed', '0xnode')
+    expect(audits(shares)).toEqual({
+      '1': ['sent', '0xreceipt'],
+      '2': ['pending', '0xsecond'],
+      '3': ['pending', null],
+      '4': ['pending', null]
+    })
+    expect(shares.view(share('1'))).toMatchObject({ audit: 'sent', txHash: '0xreceipt' })
+    expect(shares.auditOf(share('2'))).toEqual({ audit: 'pending', txHash: '0xsecond' })
+    expect(shares.auditOf('9'.repeat(32))).toEqual({ audit: 'pending', txHash: null })
+  })
+
+  it("confirms a share without an outbox entry once the event index holds it, a receipt's event first", () => {
+    const { shares, outbox, event } = trail()
+    expect(shares.auditOf(share('1'))).toEqual({ audit: 'pending', txHash: null })
+    event('ShareRecorded', share('1'), '0xshare', 9)
+    expect(shares.auditOf(share('1'))).toEqual({ audit: 'confirmed', txHash: '0xshare' })
+    event('ReceiptAnchored', share('1'), '0xreceipt', 5)
+    expect(shares.view(share('1'))).toMatchObject({ audit: 'confirmed', txHash: '0xreceipt' })
+    // An outbox entry of its own is what counts for a share this node queued.
+    event('ShareRecorded', share('2'), '0xindexed', 9)
+    outbox('share', share('2'), 'sent', '0xsent')
+    expect(audits(shares)).toMatchObject({ '1': ['confirmed', '0xreceipt'], '2': ['sent', '0xsent'] })
   })
 })

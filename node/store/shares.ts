@@ -1,32 +1,15 @@
-import type { DeliveryState, ShareDirection, Tier } from '../core/share.ts'
-import type { NewShare as CoreNewShare } from '../core/share-ports.ts'
+import { type ShareAudit, type ShareView, shareView } from '../core/ports.ts'
+import type { SignedReceipt } from '../core/receipt.ts'
+import type { AuditState, DeliveryState, ShareDirection, Tier } from '../core/share.ts'
+import type { NewShare, StoredShare } from '../core/share-ports.ts'
 import type { Db } from './database.ts'
 
 /**
  * Shares sent and received (table `shares`). Outgoing shares are the durable delivery queue: a row is
  * committed before any network I/O and moves queued -> delivering -> delivered | failed (back to
  * queued on a retryable error). Incoming shares are stored once per share id ('received').
+ * Rows are the core's `StoredShare`; the receipt column holds the signed receipt's JSON (UTF-8).
  */
-
-export interface ShareRow {
-  readonly shareId: string
-  readonly direction: ShareDirection
-  readonly recordId: number
-  readonly dataHash: string
-  readonly sender: string
-  readonly recipient: string
-  readonly recipientLabel: string | null
-  readonly tier: Tier
-  readonly state: DeliveryState
-  /** JSON of the signed receipt (UTF-8), once there is one. */
-  readonly receipt: Uint8Array | null
-  readonly attempts: number
-  readonly nextAttemptMs: number | null
-  readonly expiresMs: number | null
-  readonly lastError: string | null
-  readonly createdAt: string
-  readonly updatedAt: string
-}
 
 interface RawShareRow {
   share_id: string
@@ -47,16 +30,47 @@ interface RawShareRow {
   updated_at: string
 }
 
-/** A share to write (the core's `NewShare`), its receipt already encoded as the column stores it. */
-export type NewShare = Omit<CoreNewShare, 'receipt'> & {
-  /** JSON of the signed receipt (UTF-8). */
-  readonly receipt?: Uint8Array
+/** A share row with where its audit stands, read from the audit trail's tables in the same query. */
+interface RawAuditedRow extends RawAuditColumns, RawShareRow {}
+
+interface RawAuditColumns {
+  /** The state of the share's receipt event, else of its share event; null when it has neither. */
+  audit_state: AuditState | null
+  audit_tx: string | null
+  /** Without an outbox entry: the transaction this node's index of the chain saw anchor the share. */
+  anchored_tx: string | null
 }
 
 const COLUMNS =
   'share_id, direction, record_id, data_hash, sender, recipient, recipient_label, tier, state, receipt, attempts, next_attempt_ms, expires_ms, last_error, created_at, updated_at'
 
-function toRow(r: RawShareRow): ShareRow {
+/**
+ * Where a share `s` stands on the audit trail: its receipt's event before its own (at most one of
+ * each, by the outbox's unique index), the transaction of the entry or of its batch; a share without
+ * an outbox entry (a received one: its sender anchors it) is confirmed once the event index holds it,
+ * a receipt's event before the share's, then the latest block.
+ */
+const AUDIT_JOINS = `
+  LEFT JOIN outbox r ON r.kind = 'receipt' AND r.share_id = s.share_id
+  LEFT JOIN audit_batches rb ON rb.id = r.batch_id
+  LEFT JOIN outbox q ON q.kind = 'share' AND q.share_id = s.share_id
+  LEFT JOIN audit_batches qb ON qb.id = q.batch_id`
+const AUDIT_COLUMNS = `
+  COALESCE(r.state, q.state) AS audit_state,
+  COALESCE(r.tx_hash, rb.tx_hash, q.tx_hash, qb.tx_hash) AS audit_tx,
+  CASE WHEN r.id IS NULL AND q.id IS NULL THEN (
+    SELECT e.tx_hash FROM audit_events e WHERE e.share_id = s.share_id
+    ORDER BY e.event_name = 'ReceiptAnchored' DESC, e.block_number DESC LIMIT 1
+  ) END AS anchored_tx`
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+function encodeReceipt(receipt: SignedReceipt): Uint8Array {
+  return encoder.encode(JSON.stringify(receipt))
+}
+
+function toShare(r: RawShareRow): StoredShare {
   return {
     shareId: r.share_id,
     direction: r.direction,
@@ -67,7 +81,7 @@ function toRow(r: RawShareRow): ShareRow {
     recipientLabel: r.recipient_label,
     tier: r.tier,
     state: r.state,
-    receipt: r.receipt,
+    receipt: r.receipt ? (JSON.parse(decoder.decode(r.receipt)) as SignedReceipt) : null,
     attempts: r.attempts,
     nextAttemptMs: r.next_attempt_ms,
     expiresMs: r.expires_ms,
@@ -77,9 +91,18 @@ function toRow(r: RawShareRow): ShareRow {
   }
 }
 
-const now = () => new Date().toISOString()
+function toAudit(r: RawAuditColumns): ShareAudit {
+  if (r.audit_state !== null) return { audit: r.audit_state, txHash: r.audit_tx }
+  return r.anchored_tx !== null
+    ? { audit: 'confirmed', txHash: r.anchored_tx }
+    : { audit: 'pending', txHash: null }
+}
 
-type ListFilter = { direction?: ShareDirection; state?: DeliveryState; limit?: number; offset?: number }
+function toView(r: RawAuditedRow): ShareView {
+  return shareView(toShare(r), toAudit(r))
+}
+
+const now = () => new Date().toISOString()
 
 /** Repository over `shares`. Synchronous, so it composes inside a caller's `db.transaction()`. */
 export class ShareRepository {
@@ -89,18 +112,16 @@ export class ShareRepository {
   readonly #outgoingTo
   readonly #due
   readonly #nextDue
-  /** `list` by filter: one statement per combination, so each keeps its own query plan. */
-  readonly #list
-  readonly #ids
+  readonly #view
+  readonly #views
+  readonly #audit
   readonly #claim
   readonly #unclaim
   readonly #postponeRecipient
   readonly #advanceRecipient
-  readonly #setNextAttempt
   readonly #delivered
   readonly #retry
   readonly #failed
-  readonly #requeue
   readonly #resetInterrupted
   readonly #countByState
 
@@ -124,19 +145,18 @@ export class ShareRepository {
     this.#nextDue = db.prepare<[], { due: number | null }>(
       `SELECT min(coalesce(next_attempt_ms, 0)) AS due FROM shares WHERE direction = 'out' AND state = 'queued'`
     )
-    const list = (where: string) =>
-      db.prepare<unknown[], RawShareRow>(
-        `SELECT ${COLUMNS} FROM shares ${where} ORDER BY created_at DESC, share_id LIMIT ? OFFSET ?`
-      )
-    this.#list = {
-      all: list(''),
-      direction: list('WHERE direction = ?'),
-      state: list('WHERE state = ?'),
-      both: list('WHERE direction = ? AND state = ?')
-    }
-    this.#ids = db.prepare<[{ state: DeliveryState | null; limit: number }], { share_id: string }>(
-      `SELECT share_id FROM shares WHERE (@state IS NULL OR state = @state)
-       ORDER BY created_at DESC, share_id LIMIT @limit`
+    this.#view = db.prepare<[string], RawAuditedRow>(
+      `SELECT s.*, ${AUDIT_COLUMNS} FROM (SELECT ${COLUMNS} FROM shares WHERE share_id = ?) s ${AUDIT_JOINS}`
+    )
+    // The page is cut first, so the audit trail is looked up for the shares shown only.
+    this.#views = db.prepare<[{ state: DeliveryState | null; limit: number }], RawAuditedRow>(
+      `SELECT s.*, ${AUDIT_COLUMNS}
+       FROM (SELECT ${COLUMNS} FROM shares WHERE (@state IS NULL OR state = @state)
+             ORDER BY created_at DESC, share_id LIMIT @limit) s ${AUDIT_JOINS}
+       ORDER BY s.created_at DESC, s.share_id`
+    )
+    this.#audit = db.prepare<[string], RawAuditColumns>(
+      `SELECT ${AUDIT_COLUMNS} FROM (SELECT ? AS share_id) s ${AUDIT_JOINS}`
     )
     this.#claim = db.prepare<[string, string]>(
       `UPDATE shares SET state = 'delivering', attempts = attempts + 1, updated_at = ?
@@ -155,9 +175,6 @@ export class ShareRepository {
       `UPDATE shares SET next_attempt_ms = ? WHERE direction = 'out' AND state = 'queued' AND recipient = ?
          AND next_attempt_ms > ?`
     )
-    this.#setNextAttempt = db.prepare<[number, string]>(
-      'UPDATE shares SET next_attempt_ms = ? WHERE share_id = ?'
-    )
     this.#delivered = db.prepare<[Uint8Array, string, string], RawShareRow>(
       `UPDATE shares SET state = 'delivered', receipt = ?, next_attempt_ms = NULL, last_error = NULL,
          updated_at = ? WHERE share_id = ? RETURNING ${COLUMNS}`
@@ -168,10 +185,6 @@ export class ShareRepository {
     this.#failed = db.prepare<[string, string, string]>(
       `UPDATE shares SET state = 'failed', next_attempt_ms = NULL, last_error = ?, updated_at = ? WHERE share_id = ?`
     )
-    this.#requeue = db.prepare<[number, number, string, string]>(
-      `UPDATE shares SET state = 'queued', next_attempt_ms = ?, expires_ms = ?, updated_at = ?
-         WHERE share_id = ? AND direction = 'out' AND state = 'failed'`
-    )
     this.#resetInterrupted = db.prepare<[string]>(
       `UPDATE shares SET state = 'queued', updated_at = ? WHERE direction = 'out' AND state = 'delivering'`
     )
@@ -180,7 +193,8 @@ export class ShareRepository {
     )
   }
 
-  insert(share: NewShare): ShareRow {
+  /** Writes a share and returns its row as stored. */
+  insert(share: NewShare): StoredShare {
     const at = now()
     const raw = this.#insert.get(
       share.shareId,
@@ -192,34 +206,34 @@ export class ShareRepository {
       share.recipientLabel ?? null,
       share.tier,
       share.state,
-      share.receipt ?? null,
+      share.receipt ? encodeReceipt(share.receipt) : null,
       share.nextAttemptMs ?? null,
       share.expiresMs ?? null,
       at,
       at
     )
-    return toRow(raw as RawShareRow)
+    return toShare(raw as RawShareRow)
   }
 
-  get(shareId: string): ShareRow | undefined {
+  get(shareId: string): StoredShare | undefined {
     const raw = this.#get.get(shareId)
-    return raw ? toRow(raw) : undefined
+    return raw ? toShare(raw) : undefined
   }
 
   /** Shares of a record, newest first. */
-  listByDataHash(dataHash: string): ShareRow[] {
-    return this.#byDataHash.all(dataHash).map(toRow)
+  listByDataHash(dataHash: string): StoredShare[] {
+    return this.#byDataHash.all(dataHash).map(toShare)
   }
 
   /** An outgoing share of `dataHash` addressed to `recipient`: the fetch protocol's permission. */
-  findOutgoingTo(dataHash: string, recipient: string): ShareRow | undefined {
+  findOutgoingTo(dataHash: string, recipient: string): StoredShare | undefined {
     const raw = this.#outgoingTo.get(dataHash, recipient)
-    return raw ? toRow(raw) : undefined
+    return raw ? toShare(raw) : undefined
   }
 
   /** Outgoing shares whose next attempt is due, oldest first. */
-  listDue(nowMs: number, limit: number): ShareRow[] {
-    return this.#due.all(nowMs, limit).map(toRow)
+  listDue(nowMs: number, limit: number): StoredShare[] {
+    return this.#due.all(nowMs, limit).map(toShare)
   }
 
   /** The earliest next attempt among queued outgoing shares. */
@@ -228,28 +242,20 @@ export class ShareRepository {
     return row?.due ?? undefined
   }
 
-  /** Shares, optionally of one direction and state, newest first. */
-  list(opts: ListFilter = {}): ShareRow[] {
-    const page = [opts.limit ?? 100, opts.offset ?? 0]
-    const rows =
-      opts.direction && opts.state
-        ? this.#list.both.all(opts.direction, opts.state, ...page)
-        : opts.direction
-          ? this.#list.direction.all(opts.direction, ...page)
-          : opts.state
-            ? this.#list.state.all(opts.state, ...page)
-            : this.#list.all.all(...page)
-    return rows.map(toRow)
+  /** One share as the API shows it, with where its audit stands, in one query. */
+  view(shareId: string): ShareView | undefined {
+    const raw = this.#view.get(shareId)
+    return raw ? toView(raw) : undefined
   }
 
-  /** Outgoing shares, optionally of one state, newest first: the delivery list. */
-  listOutgoing(opts: { state?: DeliveryState; limit?: number; offset?: number } = {}): ShareRow[] {
-    return this.list({ ...opts, direction: 'out' })
+  /** The newest `limit` shares of either direction, optionally of one state, as the API shows them, in one query. */
+  views(filter: { readonly state?: DeliveryState | undefined; readonly limit: number }): ShareView[] {
+    return this.#views.all({ state: filter.state ?? null, limit: filter.limit }).map(toView)
   }
 
-  /** Ids of the newest `limit` shares of either direction, optionally of one state, newest first. */
-  listIds(opts: { state?: DeliveryState | undefined; limit: number }): string[] {
-    return this.#ids.all({ state: opts.state ?? null, limit: opts.limit }).map((r) => r.share_id)
+  /** Where a share's audit stands (pending, with no transaction, when the trail knows nothing of it). */
+  auditOf(shareId: string): ShareAudit {
+    return toAudit(this.#audit.get(shareId) as RawAuditColumns)
   }
 
   /** Claims a queued share for an attempt; false when another worker or state change got there first. */
@@ -272,15 +278,10 @@ export class ShareRepository {
     return this.#advanceRecipient.run(dueMs, recipient, dueMs).changes
   }
 
-  /** Sets when a share's next attempt is due (its state is the caller's to check). */
-  setNextAttempt(shareId: string, nextAttemptMs: number): void {
-    this.#setNextAttempt.run(nextAttemptMs, shareId)
-  }
-
   /** Marks a share delivered with its receipt; returns the updated row (undefined when there is none). */
-  markDelivered(shareId: string, receipt: Uint8Array): ShareRow | undefined {
-    const raw = this.#delivered.get(receipt, now(), shareId)
-    return raw ? toRow(raw) : undefined
+  markDelivered(shareId: string, receipt: SignedReceipt): StoredShare | undefined {
+    const raw = this.#delivered.get(encodeReceipt(receipt), now(), shareId)
+    return raw ? toShare(raw) : undefined
   }
 
   markRetry(shareId: string, nextAttemptMs: number, error: string): void {
@@ -289,11 +290,6 @@ export class ShareRepository {
 
   markFailed(shareId: string, error: string): void {
     this.#failed.run(error, now(), shareId)
-  }
-
-  /** Puts a failed share back in the queue, due now, with a fresh expiry. */
-  requeue(shareId: string, expiresMs: number, nowMs: number): boolean {
-    return this.#requeue.run(nowMs, expiresMs, now(), shareId).changes === 1
   }
 
   /** After a crash an attempt may have been cut short: those shares go back to the queue. */

@@ -18,7 +18,8 @@ describe('recipients by address, fetch by hash, health and expiry', () => {
 
   beforeAll(async () => {
     ;[a, b, d] = await Promise.all([
-      startNode(dirs[0]!.path),
+      // Health rounds often enough for a test to wait for one.
+      startNode(dirs[0]!.path, { healthIntervalMs: 200 }),
       startNode(dirs[1]!.path, { ethAddress: B_ETH }),
       startNode(dirs[2]!.path)
     ])
@@ -83,7 +84,9 @@ describe('recipients by address, fetch by hash, health and expiry', () => {
   })
 
   it('measures latency and health by ping and reports network stats', async () => {
-    await a.p2p.checkHealth()
+    await waitFor('a health round to find B healthy', () =>
+      a.p2p.peers({ healthy: true }).some((p) => p.peerId === b.p2p.peerId)
+    )
     const healthy = a.p2p.peers({ healthy: true })
     expect(healthy.map((p) => p.peerId)).toContain(b.p2p.peerId)
     expect(healthy.find((p) => p.peerId === b.p2p.peerId)?.latencyMs).toBeGreaterThanOrEqual(0)
@@ -106,7 +109,7 @@ describe('recipients by address, fetch by hash, health and expiry', () => {
     ).toThrow(expect.objectContaining({ name: 'AttestationNotConfiguredError' }))
   })
 
-  it('marks a share failed after its expiry, with the last error, and lets it be retried', async () => {
+  it('marks a share failed after its expiry, with the last error', async () => {
     const e = await startNode(dirs[3]!.path, { shareExpiryMs: 400, retryBaseMs: 20, retryMaxMs: 100 })
     nodes.push(e)
     const nobody = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
@@ -122,6 +125,5 @@ describe('recipients by address, fetch by hash, health and expiry', () => {
     expect(failed.lastError).toMatch(/\S/)
     expect(failed.attempts).toBeGreaterThanOrEqual(2)
     expect(e.p2p.stats().shares['out:failed']).toBe(1)
-    expect(e.p2p.retryShare(shareId).state).toMatch(/queued|delivering/)
   })
 })

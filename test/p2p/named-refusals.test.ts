@@ -11,9 +11,9 @@ import {
   MAX_CONTROL_FRAME_BYTES,
   MAX_FRAME_BYTES,
   type P2pEvents,
-  SHARE_PROTOCOL,
-  type P2pShareView
+  SHARE_PROTOCOL
 } from '../../node/p2p/index.ts'
+import type { StoredShare } from '../../node/core/share-ports.ts'
 import { decodeMessage, encodeFrameHeader, encodeMessage, frameStream } from '../../node/p2p/framing.ts'
 import { createDmnLibp2p, type DmnLibp2p } from '../../node/p2p/libp2p-node.ts'
 import { sendEnvelope } from '../../node/p2p/share-protocol.ts'
@@ -91,7 +91,13 @@ describe('refusals that name their reason', () => {
           concurrentStreams: CONCURRENT_STREAMS
         }
       }),
-      startNode(dirs[1]!.path, { deliveryConcurrency: 1, retryBaseMs: 50, retryMaxMs: RETRY_MAX_MS }),
+      // Health rounds often enough for a test to wait for one.
+      startNode(dirs[1]!.path, {
+        deliveryConcurrency: 1,
+        retryBaseMs: 50,
+        retryMaxMs: RETRY_MAX_MS,
+        healthIntervalMs: 200
+      }),
       startNode(dirs[2]!.path, {
         limits: { messagesPerSecond: 0.01, bytesPerSecond: 64 * 1024 * 1024, concurrentStreams: 4 }
       }),
@@ -159,21 +165,23 @@ describe('refusals that name their reason', () => {
         return delivered && refused && { delivered, refused, v }
       })
     const { delivered, refused, v } = await byState()
-    const untouched = v.find((s) => s !== delivered && s !== refused) as P2pShareView
+    const untouched = v.find((s) => s !== delivered && s !== refused) as StoredShare
     // The recipient's hint (about 100 s for its next message) wins over the 50 ms backoff, cut to the cap.
-    expect(Date.parse(refused.nextAttemptAt!)).toBeGreaterThanOrEqual(before + RETRY_MAX_MS)
+    expect(refused.nextAttemptMs).toBeGreaterThanOrEqual(before + RETRY_MAX_MS)
     expect(refused.attempts).toBe(1)
     expect(refused.lastError).toContain('backing off')
     // The third share was neither sealed nor sent: it waits for the same moment.
     expect(untouched).toMatchObject({ state: 'queued', attempts: 0 })
-    expect(untouched.nextAttemptAt).toBe(refused.nextAttemptAt)
+    expect(untouched.nextAttemptMs).toBe(refused.nextAttemptMs)
     expect(refusedAtSlow.n).toBe(1)
     // A successful ping makes a peer's shares due at once, but not those of a peer that asked for a pause.
-    await a.p2p.checkHealth()
+    const pings = () => a.p2p.peers().find((p) => p.peerId === slow.p2p.peerId)?.successes ?? 0
+    const pinged = pings()
+    await waitFor('a successful ping of the paused recipient', () => pings() > pinged)
     expect(a.p2p.getShare(untouched.shareId)).toMatchObject({
       state: 'queued',
       attempts: 0,
-      nextAttemptAt: refused.nextAttemptAt
+      nextAttemptMs: refused.nextAttemptMs
     })
     expect(refusedAtSlow.n).toBe(1)
     refusedAtSlow.off()

@@ -1,7 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Command } from 'commander'
 import { UsageError } from '../../core/errors.ts'
-import { PeerBook } from '../../p2p/peer-book.ts'
+import { createPeerBook, type PeerBook } from '../../p2p/peer-book.ts'
 import { PeerRepository } from '../../store/peers.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
@@ -14,7 +14,7 @@ export function registerPeersCommands(program: Command, ctx: CliContext): void {
   const peers = program.command('peers').description('the peer book: list, allow and deny peers')
 
   const withBook = <T>(fn: (book: PeerBook) => T): T =>
-    withDatabase(ctx, (db) => fn(new PeerBook(new PeerRepository(db))))
+    withDatabase(ctx, (db) => fn(createPeerBook({ peers: new PeerRepository(db) })))
   const parsePeerId = (value: string): string => {
     try {
       return peerIdFromString(value).toString()

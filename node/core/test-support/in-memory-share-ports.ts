@@ -15,13 +15,9 @@ import type {
   StoredShare
 } from '../share-ports.ts'
 
-export interface MemoryShare extends StoredShare {
-  readonly receipt: SignedReceipt | undefined
-}
-
-export class MemoryShareStore implements ShareStore<MemoryShare> {
+export class MemoryShareStore implements ShareStore<StoredShare> {
   records = new Map<string, { id: number; plaintext: Uint8Array }>()
-  shares = new Map<string, MemoryShare>()
+  shares = new Map<string, StoredShare>()
   transactions = 0
 
   transaction<T>(work: () => T): T {
@@ -49,60 +45,61 @@ export class MemoryShareStore implements ShareStore<MemoryShare> {
     return this.records.get(dataHash)?.plaintext
   }
 
-  insertShare(share: NewShare): MemoryShare {
+  insertShare(share: NewShare): StoredShare {
     if (this.shares.has(share.shareId)) throw new Error('duplicate share id')
-    const row: MemoryShare = {
+    const at = new Date(0).toISOString()
+    const row: StoredShare = {
       shareId: share.shareId,
       direction: share.direction,
+      recordId: share.recordId,
       dataHash: share.dataHash,
       sender: share.sender,
       recipient: share.recipient,
+      recipientLabel: share.recipientLabel ?? null,
       tier: share.tier,
       state: share.state,
+      receipt: share.receipt ?? null,
       attempts: 0,
+      nextAttemptMs: share.nextAttemptMs ?? null,
       expiresMs: share.expiresMs ?? null,
       lastError: null,
-      createdAt: new Date(0).toISOString(),
-      receipt: share.receipt
+      createdAt: at,
+      updatedAt: at
     }
     this.shares.set(row.shareId, row)
     return row
   }
 
-  getShare(shareId: string): MemoryShare | undefined {
+  getShare(shareId: string): StoredShare | undefined {
     return this.shares.get(shareId)
   }
 
-  receiptOf(share: MemoryShare): SignedReceipt | undefined {
-    return share.receipt
-  }
-
-  markDelivered(shareId: string, receipt: SignedReceipt): MemoryShare {
-    const row = { ...(this.shares.get(shareId) as MemoryShare), state: 'delivered' as const, receipt }
+  markDelivered(shareId: string, receipt: SignedReceipt): StoredShare {
+    const row = { ...(this.shares.get(shareId) as StoredShare), state: 'delivered' as const, receipt }
     this.shares.set(shareId, row)
     return row
   }
 }
 
 /** Records every call; `fail` makes the next call throw (an audit write that fails). */
-export class MemoryLedger implements AuditLedger<MemoryShare> {
+export class MemoryLedger implements AuditLedger<StoredShare> {
   readonly calls: Array<{ event: string; shareId: string }> = []
   fail: Error | undefined
 
-  #record(event: string, share: MemoryShare): void {
+  #record(event: string, share: StoredShare): void {
     if (this.fail) throw this.fail
     this.calls.push({ event, shareId: share.shareId })
   }
 
-  shareQueued(share: MemoryShare): void {
+  shareQueued(share: StoredShare): void {
     this.#record('shareQueued', share)
   }
 
-  receiptStored(share: MemoryShare): void {
+  receiptStored(share: StoredShare): void {
     this.#record('receiptStored', share)
   }
 
-  shareReceived(share: MemoryShare): void {
+  shareReceived(share: StoredShare): void {
     this.#record('shareReceived', share)
   }
 }
