@@ -36,6 +36,8 @@ import {
   verifyReceiptOnChain
 } from './verify.ts'
 import { verifyLogAnchors } from './log-anchors.ts'
+import { buildBundle, type EvidenceBundle } from './bundle.ts'
+import { IdentityDirectory } from './identity-directory.ts'
 
 /** Where the node keeps named secrets (the key ring). */
 export interface SecretStore {
@@ -81,6 +83,7 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   #account: string | undefined
   #wallet: Wallet | undefined
   #repos: AuditRepositories | undefined
+  #identities: IdentityDirectory | undefined
 
   constructor(components: AuditComponents, init: AuditInit) {
     super()
@@ -163,6 +166,7 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
       timeoutMs: this.#init.rpcTimeoutMs
     })
     this.#rpc = rpc
+    this.#identities = undefined
     let deferredCheck: (() => Promise<void>) | undefined
     try {
       this.#contract = await connectContract(rpc, wallet, this.#init, this.#embedded !== undefined)
@@ -232,6 +236,7 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   async connect(): Promise<void> {
     const c = await connectChain({ chain: this.#init, dataDir: this.#init.dataDir }, this.#repositories)
     this.#rpc = c.rpc
+    this.#identities = undefined
     this.#contract = { address: c.contractAddress, deployBlock: c.deployBlock, chainId: c.chainId }
     this.#account = c.account
   }
@@ -293,6 +298,37 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
     const connected = this.#connected()
     if (!this.#publisher) throw new AuditNotReadyError('audit trail is not started')
     return { ...connected, publisher: this.#publisher }
+  }
+
+  /**
+   * The valid node identity records on chain, by PeerId or account (after start or connect). Their
+   * checks are kept in the node's database.
+   */
+  get identities(): IdentityDirectory {
+    const c = this.#connected()
+    this.#identities ??= new IdentityDirectory({
+      rpc: c.rpc,
+      contractAddress: c.contractAddress,
+      deployBlock: c.deployBlock,
+      identities: c.repos.identities
+    })
+    return this.#identities
+  }
+
+  /** The evidence bundle of a data hash (64 hex) from what this node holds (docs/AUDIT.md). */
+  bundle(dataHash: string, opts: { signal?: AbortSignal } = {}): Promise<EvidenceBundle> {
+    const c = this.#connected()
+    return buildBundle(
+      {
+        repos: c.repos,
+        rpc: c.rpc,
+        contractAddress: c.contractAddress,
+        chainId: (this.#contract as { chainId: number }).chainId,
+        identities: this.identities
+      },
+      dataHash,
+      opts
+    )
   }
 
   /** What the chain holds for a data hash (64 hex), with evidence. */

@@ -3,6 +3,7 @@ import { AuditEventRepository } from './audit-events.ts'
 import { ChainStateRepository } from './chain-state.ts'
 import { ChainTxRepository } from './chain-txs.ts'
 import type { Db } from './database.ts'
+import { IdentityRecordRepository } from './identity-records.ts'
 import { OutboxRepository } from './outbox.ts'
 import { SecurityLogRepository } from './security-log.ts'
 
@@ -19,6 +20,8 @@ export interface AuditRepositories {
   readonly chainState: ChainStateRepository
   readonly events: AuditEventRepository
   readonly securityLog: SecurityLogRepository
+  /** Node identity records found on chain, with the outcome of their check. */
+  readonly identities: IdentityRecordRepository
   /** Runs `fn` (synchronous: never await inside) in one SQLite transaction; a savepoint when nested. */
   transaction<T>(fn: () => T): T
 }
@@ -32,6 +35,7 @@ export function auditRepositories(db: Db): AuditRepositories {
     chainState: new ChainStateRepository(db),
     events: new AuditEventRepository(db),
     securityLog: new SecurityLogRepository(db),
+    identities: new IdentityRecordRepository(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)()
   }
 }
