@@ -124,6 +124,7 @@ export function complianceEvent(e: ComplianceEvent): z.infer<typeof ComplianceEv
     share_id: e.shareId,
     sender: e.sender,
     recipient: e.recipient,
+    recipient_label: e.recipientLabel,
     timestamp: e.timestamp,
     tx_hash: e.txHash,
     block_number: e.blockNumber

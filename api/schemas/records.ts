@@ -46,7 +46,10 @@ export const ComplianceEventSchema = z
     data_hash: z.string().nullable(),
     share_id: z.string().nullable(),
     sender: z.string().nullable(),
-    recipient: z.string().nullable(),
+    recipient: z.string().nullable().openapi({ description: "the recipient's PeerId" }),
+    recipient_label: z.string().nullable().openapi({
+      description: 'the recipient as the client named it (PeerId or 0x address), for a share this node sent'
+    }),
     timestamp: z.number().int().nullable(),
     tx_hash: z.string(),
     block_number: z.number().int()

@@ -38,6 +38,7 @@ import {
 import { verifyLogAnchors } from './log-anchors.ts'
 import { buildBundle, type EvidenceBundle } from './bundle.ts'
 import { IdentityDirectory } from './identity-directory.ts'
+import { InboundWatcher } from './inbound-watcher.ts'
 
 /** Where the node keeps named secrets (the key ring). */
 export interface SecretStore {
@@ -78,6 +79,7 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   #embedded: EmbeddedChain | undefined
   #rpc: RpcClient | undefined
   #publisher: Publisher | undefined
+  #inbound: InboundWatcher | undefined
   #securityLog: SecurityLog | undefined
   #contract: { address: string; deployBlock: number; chainId: number } | undefined
   #account: string | undefined
@@ -242,6 +244,8 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   }
 
   async stop(): Promise<void> {
+    await this.#inbound?.stop()
+    this.#inbound = undefined
     await this.#publisher?.stop()
     this.#publisher = undefined
     await this.#embedded?.stop()
@@ -381,6 +385,37 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
     const current = enqueueNodeRegistration(this.#repositories.outbox, record)
     this.#publisher?.poke()
     return current
+  }
+
+  /**
+   * Indexes, from now on, the chain events that name shares this node receives as `selfPeerId`
+   * (node/audit/inbound-index.ts), counting only those its senders' bound accounts submitted. After
+   * start; stopped with the service.
+   */
+  watchInbound(selfPeerId: string): void {
+    const c = this.#ready()
+    if (this.#inbound) return
+    const directory = this.identities
+    this.#inbound = new InboundWatcher(
+      {
+        repos: c.repos,
+        rpc: c.rpc,
+        contractAddress: c.contractAddress,
+        deployBlock: c.deployBlock,
+        selfPeerId,
+        confirmations: this.#init.confirmations,
+        boundAccounts: async (peerId, opts) =>
+          (await directory.forPeer(peerId, opts)).map((e) => e.body.account)
+      },
+      this.#c.logger,
+      { pollIntervalMs: this.#init.pollIntervalMs, maxBackoffMs: this.#init.maxBackoffMs }
+    )
+    this.#inbound.start()
+  }
+
+  /** A share was stored here: reads the chain for its anchors now rather than at the next interval. */
+  pokeInbound(): void {
+    this.#inbound?.poke()
   }
 
   /** Wakes the publisher (after enqueueing) instead of waiting for its next poll. */

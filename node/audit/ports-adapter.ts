@@ -82,6 +82,7 @@ export function auditPorts(audit: AuditService): {
             shareId: r.shareId,
             sender: r.sender,
             recipient: r.recipient,
+            recipientLabel: r.recipientLabel,
             timestamp: r.timestamp === null ? null : Math.floor(r.timestamp / 1000),
             txHash: r.txHash,
             blockNumber: r.blockNumber

@@ -10,6 +10,7 @@ import {
   type AuditState,
   type DeliveryState,
   LONE_SURROGATE,
+  type ShareAuditState,
   type ShareDirection,
   type Tier
 } from './share.ts'
@@ -39,7 +40,7 @@ export interface ShareView {
   readonly recipientLabel: string
   readonly tier: Tier
   readonly delivery: DeliveryState
-  readonly audit: AuditState
+  readonly audit: ShareAuditState
   /** Null until the audit transaction is sent. */
   readonly txHash: string | null
   readonly attempts: number
@@ -107,8 +108,11 @@ export interface ComplianceEvent {
   readonly dataHash: string | null
   readonly shareId: string | null
   readonly sender: string | null
+  /** The recipient's PeerId. */
   readonly recipient: string | null
-  /** Unix seconds of the block. */
+  /** The recipient as the client named it when it asked for the share (PeerId or 0x address). */
+  readonly recipientLabel: string | null
+  /** Unix seconds: when the share was made, for its record; when it was received, for its receipt. */
   readonly timestamp: number | null
   readonly txHash: string
   readonly blockNumber: number

@@ -14,7 +14,7 @@ import {
   type ShareView,
   UnknownRecipientError
 } from '../core/ports.ts'
-import type { AuditState, DeliveryState } from '../core/share.ts'
+import type { DeliveryState, ShareAuditState } from '../core/share.ts'
 import type { AuditProgressRepository } from '../store/audit-progress.ts'
 import type { ShareRepository } from '../store/shares.ts'
 import type { PeerEntry } from './peer-book.ts'
@@ -36,12 +36,11 @@ function isNamed(err: unknown, ...names: string[]): err is Error {
 function auditOf(
   progress: AuditProgressRepository,
   shareId: string
-): { audit: AuditState; txHash: string | null } {
+): { audit: ShareAuditState; txHash: string | null } {
   const rows = progress.outboxOfShare(shareId)
   if (rows.length === 0) {
     // A received share is anchored by its sender: this node sees it in its index of the chain.
-    const seen = progress.anchoredTxOf(shareId)
-    return seen !== undefined ? { audit: 'confirmed', txHash: seen } : { audit: 'pending', txHash: null }
+    return progress.anchorOf(shareId) ?? { audit: 'pending', txHash: null }
   }
   const row = rows.find((r) => r.kind === 'receipt') ?? rows.find((r) => r.kind === 'share')
   const txHash =

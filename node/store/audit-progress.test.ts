@@ -70,10 +70,12 @@ function batch(tx: string): number {
       .run('b'.repeat(64), tx, t, t).lastInsertRowid
   )
 }
-function event(name: string, shareId: string, tx: string, block: number) {
+/** An indexed event; `sender` null is an event this node did not attribute to the share's sender. */
+function event(name: string, shareId: string, tx: string, block: number, sender: string | null = 'S') {
   db.prepare(
-    `INSERT INTO audit_events (event_name, share_id, tx_hash, block_number, log_index, args) VALUES (?, ?, ?, ?, 0, '{}')`
-  ).run(name, shareId, tx, block)
+    `INSERT INTO audit_events (event_name, share_id, sender, tx_hash, block_number, log_index, args)
+     VALUES (?, ?, ?, ?, ?, 0, '{}')`
+  ).run(name, shareId, sender, tx, block)
 }
 
 describe('audit progress repository', () => {
@@ -92,11 +94,17 @@ describe('audit progress repository', () => {
     expect(progress.outboxOfShare(OTHER)).toEqual([{ kind: 'share', state: 'pending', txHash: null }])
   })
 
-  it("finds the transaction that anchored a share in the event index, a receipt's before the share's", () => {
-    expect(progress.anchoredTxOf(SHARE)).toBeUndefined()
+  it("finds where a share anchored by its sender stands, a receipt's event before the share's", () => {
+    expect(progress.anchorOf(SHARE)).toBeUndefined()
     event('ShareRecorded', SHARE, '0xshare', 9)
-    expect(progress.anchoredTxOf(SHARE)).toBe('0xshare')
+    expect(progress.anchorOf(SHARE)).toEqual({ audit: 'recorded', txHash: '0xshare' })
     event('ReceiptAnchored', SHARE, '0xreceipt', 5)
-    expect(progress.anchoredTxOf(SHARE)).toBe('0xreceipt')
+    expect(progress.anchorOf(SHARE)).toEqual({ audit: 'confirmed', txHash: '0xreceipt' })
+  })
+
+  it('counts no event it did not attribute to the share: another account may have sent it', () => {
+    event('ShareRecorded', SHARE, '0xforged', 3, null)
+    event('ReceiptAnchored', SHARE, '0xforged2', 4, null)
+    expect(progress.anchorOf(SHARE)).toBeUndefined()
   })
 })

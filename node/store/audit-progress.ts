@@ -25,8 +25,10 @@ export class AuditProgressRepository {
        FROM outbox o LEFT JOIN audit_batches b ON b.id = o.batch_id
        WHERE o.share_id = ? AND o.kind IN ('share', 'receipt')`
     )
-    this.#anchoredTx = db.prepare<[string], { tx_hash: string }>(
-      `SELECT tx_hash FROM audit_events WHERE share_id = ?
+    // Attributed events only (sender filled): an event from any other account is no evidence.
+    this.#anchoredTx = db.prepare<[string], { tx_hash: string; event_name: string }>(
+      `SELECT tx_hash, event_name FROM audit_events
+       WHERE share_id = ? AND sender IS NOT NULL AND event_name IN ('ShareRecorded', 'ReceiptAnchored')
        ORDER BY event_name = 'ReceiptAnchored' DESC, block_number DESC LIMIT 1`
     )
   }
@@ -37,10 +39,15 @@ export class AuditProgressRepository {
   }
 
   /**
-   * The transaction that anchored a share as this node's index of the chain saw it (a receipt's
-   * event before the share's own, then the latest block); undefined when the index has none.
+   * Where a share anchored by another node stands, as this node's index of the chain saw it: the
+   * receipt's attributed event (`confirmed`) before the share record's (`recorded`), latest block
+   * first; undefined when the index holds neither.
    */
-  anchoredTxOf(shareId: string): string | undefined {
-    return this.#anchoredTx.get(shareId)?.tx_hash
+  anchorOf(
+    shareId: string
+  ): { readonly audit: 'recorded' | 'confirmed'; readonly txHash: string } | undefined {
+    const row = this.#anchoredTx.get(shareId)
+    if (!row) return undefined
+    return { audit: row.event_name === 'ReceiptAnchored' ? 'confirmed' : 'recorded', txHash: row.tx_hash }
   }
 }

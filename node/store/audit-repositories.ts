@@ -4,6 +4,7 @@ import { ChainStateRepository } from './chain-state.ts'
 import { ChainTxRepository } from './chain-txs.ts'
 import type { Db } from './database.ts'
 import { IdentityRecordRepository } from './identity-records.ts'
+import { InboundAuditRepository } from './inbound-audit.ts'
 import { OutboxRepository } from './outbox.ts'
 import { SecurityLogRepository } from './security-log.ts'
 
@@ -19,6 +20,8 @@ export interface AuditRepositories {
   readonly chainTxs: ChainTxRepository
   readonly chainState: ChainStateRepository
   readonly events: AuditEventRepository
+  /** The indexed events that name shares this node received, and their attribution. */
+  readonly inbound: InboundAuditRepository
   readonly securityLog: SecurityLogRepository
   /** Node identity records found on chain, with the outcome of their check. */
   readonly identities: IdentityRecordRepository
@@ -34,6 +37,7 @@ export function auditRepositories(db: Db): AuditRepositories {
     chainTxs: new ChainTxRepository(db),
     chainState: new ChainStateRepository(db),
     events: new AuditEventRepository(db),
+    inbound: new InboundAuditRepository(db),
     securityLog: new SecurityLogRepository(db),
     identities: new IdentityRecordRepository(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)()
