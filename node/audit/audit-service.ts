@@ -321,23 +321,34 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
 
   /** The evidence bundle of a data hash (64 hex) from what this node holds (docs/AUDIT.md). */
   bundle(dataHash: string, opts: { signal?: AbortSignal } = {}): Promise<EvidenceBundle> {
+    return buildBundle(this.#bundleContext(), dataHash, opts)
+  }
+
+  #bundleContext() {
     const c = this.#connected()
-    return buildBundle(
+    return {
+      repos: c.repos,
+      rpc: c.rpc,
+      contractAddress: c.contractAddress,
+      chainId: (this.#contract as { chainId: number }).chainId,
+      identities: this.identities
+    }
+  }
+
+  /** What the chain holds for a data hash (64 hex), with evidence. */
+  verify(
+    dataHash: string,
+    opts: { signal?: AbortSignal } = {}
+  ): Promise<VerifyResult & { bundle: EvidenceBundle }> {
+    return verifyDataHash(
       {
-        repos: c.repos,
-        rpc: c.rpc,
-        contractAddress: c.contractAddress,
-        chainId: (this.#contract as { chainId: number }).chainId,
-        identities: this.identities
+        ...this.#bundleContext(),
+        deployBlock: this.#connected().deployBlock,
+        minConfirmations: this.#init.confirmations
       },
       dataHash,
       opts
     )
-  }
-
-  /** What the chain holds for a data hash (64 hex), with evidence. */
-  verify(dataHash: string, opts: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
-    return verifyDataHash(this.#connected(), dataHash, opts)
   }
 
   /** Checks a batch inclusion proof someone holds against the anchored root. */
