@@ -179,6 +179,18 @@ describe("the recipient's index of the chain", () => {
     expect(progress.anchorOf(other.shareId)?.audit).toBe('recorded')
     const otherHistory = recipient.audit.history({ dataHash: other.dataHash })
     expect(otherHistory.map((h) => [h.event, h.submitter])).toEqual([['ShareRecorded', a.address]])
+
+    // The forger replays the calls of A's first share too: A's own index, rebuilt from every log of
+    // the contract, still holds only A's two events for it, and so does B's.
+    await forge(share, forger.privateKey, contract.address)
+    await sender.audit.reindex()
+    for (const node of [sender, recipient]) {
+      const own = node.audit.history({ dataHash: share.dataHash }).map((h) => [h.event, h.submitter])
+      expect(own.sort()).toEqual([
+        ['ReceiptAnchored', a.address],
+        ['ShareRecorded', a.address]
+      ])
+    }
     expect(recipient.audit.history({ limit: 1000 }).every((h) => h.submitter === a.address)).toBe(true)
   })
 
