@@ -95,6 +95,10 @@ function bundleEvidence(bundle: EvidenceBundle, check: BundleCheck, head: number
         submitter,
         shareId,
         leaf: receiptLeaf(entry.receipt.body),
+        // A verified share's receipt anchor holds exactly this leaf: the check compared them.
+        ...(outcome.ok && entry.receiptAnchor.type === 'event'
+          ? { onChainReceiptHash: receiptLeaf(entry.receipt.body) }
+          : {}),
         record: entry.receipt,
         ...outcome
       })
