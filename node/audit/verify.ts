@@ -53,9 +53,14 @@ export async function verifyDataHash(
       : bound.length > 0
         ? 'ShareRecorded'
         : null
+  // Nothing of this node's, but someone else's calls: that is why it is not verified.
+  const reason =
+    bundle.shares.length === 0 && evidence.some((e) => e.reason === 'unbound_submitter')
+      ? 'unbound_submitter'
+      : check.reason
   return {
     verified: check.verified,
-    ...(check.reason ? { reason: check.reason } : {}),
+    ...(reason ? { reason } : {}),
     dataHash,
     event_type,
     shares: check.shares,
