@@ -189,11 +189,11 @@ export async function boundParties(
   audit: AuditService,
   db: Db,
   rpcUrl: string,
-  opts: { mine?: boolean } = {}
+  opts: { mine?: boolean; sender?: TestParty; recipient?: TestParty } = {}
 ) {
   const rpc = new RpcClient({ url: rpcUrl, timeoutMs: 10_000 })
-  const sender = await testParty()
-  const recipient = await testParty()
+  const sender = opts.sender ?? (await testParty())
+  const recipient = opts.recipient ?? (await testParty())
   await audit.registerIdentity({
     peerKey: sender.peerKey,
     signingPublicKeyPem: sender.signingPublicKeyPem,
