@@ -53,9 +53,14 @@ export async function verifyDataHash(
       : bound.length > 0
         ? 'ShareRecorded'
         : null
+  // Nothing of this node's, but someone else's calls: that is why it is not verified.
+  const reason =
+    bundle.shares.length === 0 && evidence.some((e) => e.reason === 'unbound_submitter')
+      ? 'unbound_submitter'
+      : check.reason
   return {
     verified: check.verified,
-    ...(check.reason ? { reason: check.reason } : {}),
+    ...(reason ? { reason } : {}),
     dataHash,
     event_type,
     shares: check.shares,
@@ -95,6 +100,10 @@ function bundleEvidence(bundle: EvidenceBundle, check: BundleCheck, head: number
         submitter,
         shareId,
         leaf: receiptLeaf(entry.receipt.body),
+        // A verified share's receipt anchor holds exactly this leaf: the check compared them.
+        ...(outcome.ok && entry.receiptAnchor.type === 'event'
+          ? { onChainReceiptHash: receiptLeaf(entry.receipt.body) }
+          : {}),
         record: entry.receipt,
         ...outcome
       })
