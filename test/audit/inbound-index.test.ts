@@ -1,7 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { JsonRpcProvider, Wallet } from 'ethers'
+import { Wallet } from 'ethers'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { bytes16, bytes32, encodeCall } from '../../node/audit/contract.ts'
 import {
@@ -11,7 +8,6 @@ import {
   receiptLeaf,
   shareLeaf
 } from '../../node/audit/index.ts'
-import { toHex } from '../../node/audit/rpc-client.ts'
 import { AuditProgressRepository } from '../../node/store/audit-progress.ts'
 import {
   auditService,
@@ -19,10 +15,12 @@ import {
   fakePeerId,
   freshDeployment,
   queueShare,
+  sendFrom,
   storeReceipt,
   type TempStore,
   type TestShare,
   tempStore,
+  testParty,
   waitFor
 } from './helpers.ts'
 
@@ -44,12 +42,6 @@ afterEach(async () => {
     store.cleanup()
   }
 })
-
-const pem = () =>
-  generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
-    type: 'spki',
-    format: 'pem'
-  }) as string
 
 async function startNode(contract: { address: string; deployBlock: number }, privateKey?: string) {
   const store = tempStore()
@@ -95,20 +87,25 @@ function receive(node: { audit: AuditService; store: TempStore }, share: TestSha
   node.audit.pokeInbound()
 }
 
-/** Sends A's contract calls for `share` from another funded account. */
-async function forge(share: TestShare, privateKey: string, address: string): Promise<void> {
-  const wallet = new Wallet(privateKey, new JsonRpcProvider(chain.url, undefined, { staticNetwork: true }))
-  const calls = [
+/** Sends A's contract calls for `share` from another account. */
+async function forge(share: TestShare, forger: Wallet, address: string): Promise<void> {
+  await sendFrom(
+    chain.url,
+    forger,
+    address,
     encodeCall('recordShare', [
       bytes16(share.shareId),
       bytes32(share.dataHash),
       bytes32(peerIdHash(share.recipient)),
       bytes32(shareLeaf(share))
-    ]),
+    ])
+  )
+  await sendFrom(
+    chain.url,
+    forger,
+    address,
     encodeCall('anchorReceipt', [bytes16(share.shareId), bytes32(receiptLeaf(share.receipt.body))])
-  ]
-  let nonce = await wallet.getNonce()
-  for (const data of calls) await (await wallet.sendTransaction({ to: address, data, nonce: nonce++ })).wait()
+  )
 }
 
 describe("the recipient's index of the chain", () => {
@@ -116,13 +113,9 @@ describe("the recipient's index of the chain", () => {
     const a = await freshDeployment(chain.url)
     const contract = { address: a.record.contractAddress, deployBlock: a.record.deployBlock }
     const sender = await startNode(contract, a.privateKey)
-    const peerKey = await generateKeyPair('Ed25519')
-    const senderPeer = peerIdFromPrivateKey(peerKey).toString()
-    await sender.audit.registerIdentity({
-      peerKey,
-      signingPublicKeyPem: pem(),
-      encryptionPublicKeyPem: pem()
-    })
+    const party = await testParty()
+    const senderPeer = party.peerId
+    await sender.audit.registerIdentity(party)
 
     const recipientPeer = fakePeerId()
     const recipient = await startNode(contract)
@@ -132,7 +125,7 @@ describe("the recipient's index of the chain", () => {
     // The share record is on chain before the recipient holds the share (it is signed at acceptance).
     const share = queueShare(sender.store.db, { sender: senderPeer, recipient: recipientPeer, tier: 'high' })
     sender.audit.poke()
-    await waitFor(() => countState(sender.store.db, 'confirmed') === 2, 'identity and share record')
+    await waitFor(() => countState(sender.store.db, 'confirmed') === 1, 'the share record')
     receive(recipient, share)
     await waitFor(() => progress.anchorOf(share.shareId)?.audit === 'recorded', 'the share recorded')
 
@@ -155,11 +148,10 @@ describe("the recipient's index of the chain", () => {
 
     // Another account replays A's calls for a second share B received from A, whose receipt A has
     // not anchored (yet): the forged receipt anchor must not make it look confirmed.
-    const forger = Wallet.createRandom()
-    await a.rpc.call('hardhat_setBalance', [forger.address, toHex(10n ** 20n)])
+    const forger = new Wallet(Wallet.createRandom().privateKey)
     const other = queueShare(sender.store.db, { sender: senderPeer, recipient: recipientPeer })
     receive(recipient, other)
-    await forge(other, forger.privateKey, contract.address)
+    await forge(other, forger, contract.address)
     sender.audit.poke()
     // A receipt anchored after the forgery, by the sender: once it is indexed, so are the forged blocks.
     const marker = queueShare(sender.store.db, { sender: senderPeer, recipient: recipientPeer })
@@ -182,7 +174,7 @@ describe("the recipient's index of the chain", () => {
 
     // The forger replays the calls of A's first share too: A's own index, rebuilt from every log of
     // the contract, still holds only A's two events for it, and so does B's.
-    await forge(share, forger.privateKey, contract.address)
+    await forge(share, forger, contract.address)
     await sender.audit.reindex()
     for (const node of [sender, recipient]) {
       const own = node.audit.history({ dataHash: share.dataHash }).map((h) => [h.event, h.submitter])
@@ -198,13 +190,9 @@ describe("the recipient's index of the chain", () => {
     const a = await freshDeployment(chain.url)
     const contract = { address: a.record.contractAddress, deployBlock: a.record.deployBlock }
     const sender = await startNode(contract, a.privateKey)
-    const peerKey = await generateKeyPair('Ed25519')
-    const senderPeer = peerIdFromPrivateKey(peerKey).toString()
-    await sender.audit.registerIdentity({
-      peerKey,
-      signingPublicKeyPem: pem(),
-      encryptionPublicKeyPem: pem()
-    })
+    const party = await testParty()
+    const senderPeer = party.peerId
+    await sender.audit.registerIdentity(party)
     const recipientPeer = fakePeerId()
     const recipient = await startNode(contract)
     recipient.audit.watchInbound(recipientPeer)
