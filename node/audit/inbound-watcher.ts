@@ -7,7 +7,7 @@
 import type { Logger } from '../log/logger.ts'
 import { INBOUND_WATCH_MS, INDEX_SYNC_INTERVAL_MS } from './constants.ts'
 import { ChainUnavailableError } from './errors.ts'
-import { type InboundIndexContext, syncInbound } from './inbound-index.ts'
+import { type BoundAccounts, type InboundIndexContext, syncInbound } from './inbound-index.ts'
 
 export interface InboundWatcherInit {
   readonly pollIntervalMs: number
@@ -24,7 +24,7 @@ export class InboundWatcher {
   #woken = false
 
   constructor(ctx: InboundIndexContext, logger: Logger, init: InboundWatcherInit) {
-    this.#ctx = ctx
+    this.#ctx = { ...ctx, boundAccounts: remembered(ctx.boundAccounts) }
     this.#logger = logger
     this.#init = init
   }
@@ -81,5 +81,20 @@ export class InboundWatcher {
   #watching(): boolean {
     const since = new Date(Date.now() - INBOUND_WATCH_MS).toISOString()
     return this.#ctx.repos.inbound.outstandingShareIds({ since, limit: 1 }).length > 0
+  }
+}
+
+/**
+ * A sender's bound accounts, looked up on chain at most once per INDEX_SYNC_INTERVAL_MS: an event
+ * from an unbound account stays a candidate, and must not cost a search of the chain every round.
+ */
+function remembered(lookup: BoundAccounts): BoundAccounts {
+  const known = new Map<string, { readonly at: number; readonly accounts: readonly string[] }>()
+  return async (peerId, opts) => {
+    const hit = known.get(peerId)
+    if (hit && Date.now() - hit.at < INDEX_SYNC_INTERVAL_MS) return hit.accounts
+    const accounts = await lookup(peerId, opts)
+    known.set(peerId, { at: Date.now(), accounts })
+    return accounts
   }
 }
