@@ -330,6 +330,7 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
       repos: c.repos,
       rpc: c.rpc,
       contractAddress: c.contractAddress,
+      deployBlock: c.deployBlock,
       chainId: (this.#contract as { chainId: number }).chainId,
       identities: this.identities
     }

@@ -19,6 +19,7 @@ import {
   type EvidenceBundle
 } from './bundle-format.ts'
 import { bytes16, TOPICS } from './contract.ts'
+import { inboundEntry } from './bundle-inbound.ts'
 import type { IdentityDirectory } from './identity-directory.ts'
 import { inclusionProof } from './merkle.ts'
 import { hexToNumber, type RpcClient, type RpcLog, type RpcReceipt } from './rpc-client.ts'
@@ -26,9 +27,11 @@ import { hexToNumber, type RpcClient, type RpcLog, type RpcReceipt } from './rpc
 export type { Anchor, BatchAnchor, EventAnchor, EvidenceBundle } from './bundle-format.ts'
 
 export interface BundleContext {
-  readonly repos: Pick<AuditRepositories, 'outbox' | 'batches'>
+  readonly repos: Pick<AuditRepositories, 'outbox' | 'batches' | 'shares'>
   readonly rpc: RpcClient
   readonly contractAddress: string
+  /** The first block to search for the senders' events of inbound shares. */
+  readonly deployBlock: number
   readonly chainId: number
   readonly identities: IdentityDirectory
 }
@@ -38,7 +41,8 @@ type Opts = { signal?: AbortSignal }
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 /**
- * The bundle of `dataHash` (64 hex): every share of it this node sent whose record is on chain.
+ * The bundle of `dataHash` (64 hex): every share of it this node sent whose record is on chain, and
+ * every share of it this node received whose sender's record it finds on chain (bundle-inbound.ts).
  * A share whose record was not yet sent is left out (it has nothing to anchor); its receipt, when
  * not yet anchored, is given with a null anchor, so the check says what is missing.
  */
@@ -84,6 +88,12 @@ export async function buildBundle(
       receipt: signed ? { body: signed.body, signature: signed.signature } : null,
       receiptAnchor: receiptAnchor ?? null
     })
+  }
+  for (const row of ctx.repos.shares.listByDataHash(dataHash)) {
+    if (row.direction !== 'in' || row.receipt === null) continue
+    const signed = JSON.parse(new TextDecoder().decode(row.receipt)) as SignedReceipt
+    const entry = await inboundEntry(ctx, signed, opts)
+    if (entry) shares.push(entry)
   }
   const parties = [...new Set(shares.flatMap((s) => [s.share.sender, s.share.recipient]))]
   const identities: BundleIdentity[] = []

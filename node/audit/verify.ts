@@ -23,7 +23,6 @@ export {
 } from './verify-proofs.ts'
 
 export interface VerifyDataContext extends BundleContext {
-  readonly deployBlock: number
   /** Confirmations an anchor needs to count. */
   readonly minConfirmations: number
 }

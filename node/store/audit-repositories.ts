@@ -7,6 +7,7 @@ import { IdentityRecordRepository } from './identity-records.ts'
 import { InboundAuditRepository } from './inbound-audit.ts'
 import { OutboxRepository } from './outbox.ts'
 import { SecurityLogRepository } from './security-log.ts'
+import { ShareRepository } from './shares.ts'
 
 /**
  * Everything the audit trail keeps in the node's database, as repositories over one connection.
@@ -25,6 +26,8 @@ export interface AuditRepositories {
   readonly securityLog: SecurityLogRepository
   /** Node identity records found on chain, with the outcome of their check. */
   readonly identities: IdentityRecordRepository
+  /** The node's shares, read for the receipts of inbound shares (their evidence bundles). */
+  readonly shares: ShareRepository
   /** Runs `fn` (synchronous: never await inside) in one SQLite transaction; a savepoint when nested. */
   transaction<T>(fn: () => T): T
 }
@@ -40,6 +43,7 @@ export function auditRepositories(db: Db): AuditRepositories {
     inbound: new InboundAuditRepository(db),
     securityLog: new SecurityLogRepository(db),
     identities: new IdentityRecordRepository(db),
+    shares: new ShareRepository(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)()
   }
 }

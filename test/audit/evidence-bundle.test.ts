@@ -8,6 +8,7 @@ import { parseBundle, serializeBundle } from '../../node/audit/bundle-format.ts'
 import { writeChainRecord } from '../../node/audit/deploy.ts'
 import { type AuditService, EmbeddedChain, onReceiptStored, onShareQueued } from '../../node/audit/index.ts'
 import { OutboxRepository } from '../../node/store/outbox.ts'
+import type { SignedReceipt } from '../../node/core/receipt.ts'
 import { runCli } from '../helpers/cli.ts'
 import {
   auditService,
@@ -17,6 +18,7 @@ import {
   freshDeployment,
   queueShare,
   type TempStore,
+  type TestShare,
   tempStore,
   waitFor
 } from './helpers.ts'
@@ -28,6 +30,9 @@ let store: TempStore
 let audit: AuditService
 let exported: string
 let dataHash: string
+let deployment: Awaited<ReturnType<typeof freshDeployment>>
+let parties: Awaited<ReturnType<typeof boundParties>>
+let received: { first: TestShare; secondReceipt: SignedReceipt }
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -53,9 +58,10 @@ beforeAll(async () => {
   await chain.start()
   store = tempStore()
   const d = await freshDeployment(chain.url)
+  deployment = d
   writeChainRecord(store.dir, d.record)
   await startOn(d, 'per-share')
-  const parties = await boundParties(audit, store.db, chain.url)
+  parties = await boundParties(audit, store.db, chain.url)
   const first = queueShare(store.db, parties.share)
   onReceiptStored(new OutboxRepository(store.db), first.receipt)
   audit.poke()
@@ -85,7 +91,9 @@ beforeAll(async () => {
     )
     .run(second.shareId, t, t, first.shareId)
   onShareQueued(outbox, second)
-  onReceiptStored(outbox, { body, signature: parties.recipient.sign(body) })
+  const secondReceipt = { body, signature: parties.recipient.sign(body) }
+  onReceiptStored(outbox, secondReceipt)
+  received = { first, secondReceipt }
   audit.flush()
   await waitFor(() => countState(store.db, 'confirmed') === 4, 'the batch')
 
@@ -253,6 +261,61 @@ describe('evidence bundles', () => {
         // A tampering of one share leaves the other proven.
         expect({ what, other: result.shares[other]?.verified }).toEqual({ what, other: true })
       }
+    }
+  })
+
+  it("is built by the recipient too, from the receipt it signed and the sender's events on chain", async () => {
+    const mine = tempStore()
+    const t = new Date().toISOString()
+    const { first, secondReceipt } = received
+    const recordId = mine.db
+      .prepare(
+        'INSERT INTO records (data_hash, key_version, ciphertext, size_bytes, created_at) VALUES (?, 1, ?, 1, ?)'
+      )
+      .run(dataHash, Buffer.from('x'), t).lastInsertRowid
+    const inbound = mine.db.prepare(
+      `INSERT INTO shares (share_id, direction, record_id, data_hash, sender, recipient, tier, state, receipt, created_at, updated_at)
+       VALUES (?, 'in', ?, ?, ?, ?, ?, 'received', ?, ?, ?)`
+    )
+    for (const r of [first.receipt, secondReceipt]) {
+      const b = r.body
+      inbound.run(
+        b.shareId,
+        recordId,
+        b.dataHash,
+        b.sender,
+        b.recipient,
+        b.tier,
+        Buffer.from(JSON.stringify(r)),
+        t,
+        t
+      )
+    }
+    const recipientAudit = auditService(mine.db, mine.dir, {
+      rpcUrl: chain.url,
+      privateKey: parties.recipient.wallet.privateKey,
+      contractAddress: deployment.record.contractAddress,
+      fromBlock: deployment.record.deployBlock
+    })
+    try {
+      await recipientAudit.start()
+      const bundle = await recipientAudit.bundle(dataHash)
+      // The batched share has no proof the recipient could give: only the per-share one is in.
+      expect(bundle.shares.map((s) => s.share)).toEqual([
+        {
+          shareId: first.shareId,
+          dataHash,
+          sender: first.sender,
+          recipient: first.recipient,
+          tier: first.tier,
+          timestamp: first.timestamp
+        }
+      ])
+      expect(await checkBundle(bundle, { rpc: chain.url })).toMatchObject({ verified: true })
+      expect(await recipientAudit.verify(dataHash)).toMatchObject({ verified: true })
+    } finally {
+      await recipientAudit.stop()
+      mine.cleanup()
     }
   })
 
