@@ -1,5 +1,7 @@
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkBundle } from '../../node/audit/bundle-check.ts'
+import { RpcClient } from '../../node/audit/rpc-client.ts'
 import {
   type ClusterNode,
   introduce,
@@ -10,7 +12,7 @@ import {
 /**
  * Every party sees the trail (docs/AUDIT.md): one share from A to B, addressed by B's Ethereum
  * address, on two whole nodes over real sockets and a Hardhat node. Both list it with its parties,
- * tier, time and audit state.
+ * tier, time and audit state, both verify it, and B's own evidence bundle checks against the chain.
  */
 
 let cluster: LocalCluster
@@ -66,7 +68,7 @@ type Share = {
 type HistoryItem = Record<string, unknown>
 
 describe('every party sees the trail', { timeout: 120_000 }, () => {
-  it('lists a share on its sender and its recipient with parties, tier, time and audit state', async () => {
+  it('lists and verifies a share on its sender and its recipient, and the recipient exports a bundle that checks', async () => {
     // The client names B by its Ethereum address, in the case it happens to have at hand.
     const label = b.ethAddress.toLowerCase()
     const shared = await json(`${a.externalUrl}/share_data`, {
@@ -120,8 +122,21 @@ describe('every party sees the trail', { timeout: 120_000 }, () => {
       }
     }
 
-    // The sender verifies it from the chain.
-    const v = await get(a, `/verify_data/${dataHash}`)
-    expect(v.body['verified']).toBe(true)
+    // Both verify it from the chain.
+    for (const node of [a, b]) {
+      const v = await get(node, `/verify_data/${dataHash}`)
+      expect([node.name, v.body['verified']]).toEqual([node.name, true])
+    }
+
+    // B's evidence bundle, checked with nothing but the chain.
+    const bundle = await get(b, `/v1/audit/${dataHash}/bundle`)
+    expect(bundle.status).toBe(200)
+    const check = await checkBundle(bundle.body, {
+      rpc: new RpcClient({ url: cluster.chainUrl, timeoutMs: 10_000 })
+    })
+    expect(check).toMatchObject({
+      verified: true,
+      shares: [{ shareId, sender: a.peerId, recipient: b.peerId, verified: true }]
+    })
   })
 })
