@@ -12,7 +12,7 @@ import { validateReceiptBody } from '../core/receipt.ts'
 import type { AuditRepositories } from '../store/audit-repositories.ts'
 import type { Attribution, InboundCandidate } from '../store/inbound-audit.ts'
 import { INBOUND_MAX_OUTSTANDING, INBOUND_TOPIC_BATCH } from './constants.ts'
-import { bytes16, bytes32, TOPICS } from './contract.ts'
+import { bytes32, shareIdTopic, TOPICS } from './contract.ts'
 import { getLogs, indexLogs } from './event-index.ts'
 import { peerIdHash, receiptLeaf } from './leaves.ts'
 import { hexToNumber, type RpcClient, type RpcLog } from './rpc-client.ts'
@@ -39,9 +39,6 @@ export interface InboundSyncResult {
   readonly indexed: number
   readonly attributed: number
 }
-
-// An indexed bytes16 topic is the value left-aligned in 32 bytes.
-const shareIdTopic = (shareId: string) => bytes16(shareId).padEnd(66, '0')
 
 /** Reads the new blocks for events naming this node, then attributes what it holds. */
 export async function syncInbound(ctx: InboundIndexContext, opts: Opts = {}): Promise<InboundSyncResult> {
