@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkBundle } from '../../node/audit/bundle-check.ts'
 import { RpcClient } from '../../node/audit/rpc-client.ts'
 import { introduce, type LocalCluster, startLocalCluster } from '../../node/cli/commands/demo-cluster.ts'
 
@@ -134,6 +135,23 @@ describe('share end to end', { timeout: 120_000 }, () => {
       headers: { 'x-api-key': keyB }
     })
     expect(onChainForB.body['verified']).toBe(true)
+    expect(onChainForB.body['shares']).toEqual([
+      expect.objectContaining({ share_id: shareId, verified: true, reason: null })
+    ])
+
+    // Both parties export the evidence, and it checks out against the chain alone.
+    for (const [node, key] of [
+      [a, keyA],
+      [b, keyB]
+    ] as const) {
+      const bundle = await json(`${node.externalUrl}/v1/audit/${dataHash}/bundle`, {
+        headers: { 'x-api-key': key }
+      })
+      expect(bundle.status).toBe(200)
+      const check = await checkBundle(bundle.body, { rpc: cluster.chainUrl })
+      expect(check).toMatchObject({ verified: true, dataHash })
+      expect(check.shares.map((s) => s.shareId)).toEqual([shareId])
+    }
   })
 })
 
