@@ -68,7 +68,6 @@ export {
   serializeBundle
 } from './bundle-format.ts'
 export {
-  BUNDLE_CHECK_REASONS,
   type BundleCheck,
   type BundleCheckReason,
   type CheckBundleOptions,
