@@ -37,24 +37,6 @@ export type BundleCheckReason =
   | 'bad_receipt_signature'
   | 'unconfirmed'
 
-/** Every reason code, for schemas and documentation. */
-export const BUNDLE_CHECK_REASONS: readonly BundleCheckReason[] = [
-  'malformed_bundle',
-  'wrong_chain',
-  'chain_reset',
-  'bad_identity_record',
-  'identity_not_registered',
-  'data_hash_mismatch',
-  'unbound_submitter',
-  'unbound_recipient',
-  'not_found',
-  'proof_mismatch',
-  'not_delivered',
-  'receipt_mismatch',
-  'bad_receipt_signature',
-  'unconfirmed'
-]
-
 export interface ShareCheck {
   readonly shareId: string
   /** PeerId of the sender, as the share record names it. */
