@@ -70,6 +70,7 @@ describe('OpenAPI document', () => {
       '/v1/shares/{share_id}',
       '/v1/data/{data_hash}',
       '/v1/audit/{data_hash}',
+      '/v1/audit/{data_hash}/bundle',
       '/v1/network/peers'
     ]) {
       expect(doc.paths).toHaveProperty([path])

@@ -43,8 +43,29 @@ describe('reading', () => {
       event_type: 'data_share',
       evidence: { block_number: 7, confirmations: 1, merkle_root: null }
     })
+    expect(r.json['shares']).toEqual([
+      expect.objectContaining({ sender: expect.any(String), recipient: PEER_B, verified: true, reason: null })
+    ])
+    expect(r.json['refused']).toEqual([])
     const unknown = await send(app, `/verify_data/${'1'.repeat(64)}`, { key: readKey })
-    expect(unknown.json).toMatchObject({ verified: false, event_type: null, evidence: null })
+    expect(unknown.json).toMatchObject({
+      verified: false,
+      reason: 'not_found',
+      event_type: null,
+      evidence: null,
+      shares: []
+    })
+  })
+
+  it('GET /v1/audit/{hash}/bundle gives the evidence bundle, 404 when the node is party to no share of it', async () => {
+    await send(app, '/share_data', { body: { data: 'hello', recipient: ETH }, key })
+    const r = await send(app, `/v1/audit/${HELLO_HASH}/bundle`, { key: readKey })
+    expect(r.status).toBe(200)
+    expect(r.json).toMatchObject({ v: 1, kind: 'dmn-evidence-bundle', dataHash: HELLO_HASH })
+    const none = await send(app, `/v1/audit/${'1'.repeat(64)}/bundle`, { key: readKey })
+    expect(none.status).toBe(404)
+    expect(none.json).toMatchObject({ code: 'not_found' })
+    expect((await send(app, `/v1/audit/${HELLO_HASH}/bundle`)).status).toBe(401)
   })
 
   it('GET /compliance_history filters by event type and echoes the filters', async () => {

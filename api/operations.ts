@@ -50,6 +50,13 @@ export function verifyRecord(audit: AuditReader, dataHash: string, options: Call
   return audit.verify(dataHash, options)
 }
 
+/** The evidence bundle of a data hash; 404 (`bundle`) when this node is party to no share of it. */
+export async function exportBundle(audit: AuditReader, dataHash: string, options: CallOptions) {
+  const bundle = await audit.bundle(dataHash, options)
+  if (!bundle) throw new ResourceNotFoundError('bundle', 'This node is party to no share of this data hash')
+  return bundle
+}
+
 /** The events a validated `?filters=&data_hash=&limit=` query selects, and the filters it named. */
 export async function complianceHistory(
   audit: AuditReader,

@@ -1,5 +1,6 @@
 import type { z } from '@hono/zod-openapi'
 import type {
+  AuditEvidence,
   ComplianceEvent,
   NetworkStats,
   PeerView,
@@ -93,8 +94,10 @@ export function record(view: RecordView): z.infer<typeof DataResponseSchema> {
 }
 
 export function evidence(v: Verification): z.infer<typeof EvidenceSchema> | null {
-  const e = v.evidence
-  if (!e) return null
+  return v.evidence ? evidenceOf(v.evidence) : null
+}
+
+function evidenceOf(e: AuditEvidence): z.infer<typeof EvidenceSchema> {
   return {
     tx_hash: e.txHash,
     block_number: e.blockNumber,
@@ -111,8 +114,24 @@ export function verification(hash: string, v: Verification): z.infer<typeof Veri
   return {
     hash,
     verified: v.verified,
+    reason: v.reason,
     event_type: v.eventType,
     evidence: evidence(v),
+    shares: v.shares.map((s) => ({
+      share_id: s.shareId,
+      sender: s.sender,
+      recipient: s.recipient,
+      tier: s.tier,
+      verified: s.verified,
+      reason: s.reason,
+      confirmations: s.confirmations
+    })),
+    refused: v.refused.map((e) => ({
+      ...evidenceOf(e),
+      event_type: e.eventType,
+      submitter: e.submitter,
+      reason: e.reason
+    })),
     _metadata: metadata(null)
   }
 }
@@ -124,6 +143,7 @@ export function complianceEvent(e: ComplianceEvent): z.infer<typeof ComplianceEv
     share_id: e.shareId,
     sender: e.sender,
     recipient: e.recipient,
+    recipient_label: e.recipientLabel,
     timestamp: e.timestamp,
     tx_hash: e.txHash,
     block_number: e.blockNumber

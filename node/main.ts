@@ -123,6 +123,8 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
         signingPublicKeyPem: keyRing.ring.identity.signing.publicKeyPem,
         encryptionPublicKeyPem: keyRing.ring.identity.encryption.publicKeyPem
       })
+      // The recipient's side of the trail: the shares this node receives, as their senders anchor them.
+      audit.watchInbound(p2p.peerId)
     },
     stop: () => {}
   }

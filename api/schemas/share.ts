@@ -1,10 +1,10 @@
 import { z } from '@hono/zod-openapi'
 import {
-  AUDIT_STATES,
   DELIVERY_STATES,
   ETH_ADDRESS_PATTERN,
   MAX_DATA_BYTES,
   PEER_ID_PATTERN,
+  SHARE_AUDIT_STATES,
   SHARE_DIRECTIONS,
   TIERS
 } from '../../node/core/share.ts'
@@ -64,7 +64,7 @@ function isPaymentAmount(value: number | string): boolean {
 export const ShareStatusSchema = z
   .object({
     delivery: z.enum(DELIVERY_STATES),
-    audit: z.enum(AUDIT_STATES)
+    audit: z.enum(SHARE_AUDIT_STATES)
   })
   .openapi('ShareStatus')
 

@@ -135,11 +135,33 @@ export function createHarness(init: HarnessInit = {}): Harness {
   const audit: AuditReader = {
     async verify(hash) {
       const r = records.get(hash)
-      if (!r) return { dataHash: hash, verified: false, eventType: null, evidence: null }
+      if (!r)
+        return {
+          dataHash: hash,
+          verified: false,
+          reason: 'not_found',
+          eventType: null,
+          evidence: null,
+          shares: [],
+          refused: []
+        }
       return {
         dataHash: hash,
         verified: true,
+        reason: null,
         eventType: 'data_share',
+        shares: [
+          {
+            shareId: r.view.shareId,
+            sender: PEER_A,
+            recipient: PEER_B,
+            tier: r.view.tier,
+            verified: true,
+            reason: null,
+            confirmations: 1
+          }
+        ],
+        refused: [],
         evidence: {
           txHash: `0x${'ab'.repeat(32)}`,
           blockNumber: 7,
@@ -152,6 +174,10 @@ export function createHarness(init: HarnessInit = {}): Harness {
         }
       }
     },
+    async bundle(hash) {
+      const r = records.get(hash)
+      return r ? { v: 1, kind: 'dmn-evidence-bundle', dataHash: hash } : undefined
+    },
     async complianceHistory(filter) {
       const all: ComplianceEvent[] = [...records.values()].map((r, i) => ({
         eventType: i % 2 === 0 ? 'data_share' : 'data_received',
@@ -159,6 +185,7 @@ export function createHarness(init: HarnessInit = {}): Harness {
         shareId: r.view.shareId,
         sender: PEER_A,
         recipient: PEER_B,
+        recipientLabel: PEER_B,
         timestamp: 1_700_000_000 + i,
         txHash: `0x${'ab'.repeat(32)}`,
         blockNumber: 7 + i

@@ -36,6 +36,9 @@ import {
   verifyReceiptOnChain
 } from './verify.ts'
 import { verifyLogAnchors } from './log-anchors.ts'
+import { buildBundle, type EvidenceBundle } from './bundle.ts'
+import { IdentityDirectory } from './identity-directory.ts'
+import { InboundWatcher } from './inbound-watcher.ts'
 
 /** Where the node keeps named secrets (the key ring). */
 export interface SecretStore {
@@ -76,11 +79,13 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   #embedded: EmbeddedChain | undefined
   #rpc: RpcClient | undefined
   #publisher: Publisher | undefined
+  #inbound: InboundWatcher | undefined
   #securityLog: SecurityLog | undefined
   #contract: { address: string; deployBlock: number; chainId: number } | undefined
   #account: string | undefined
   #wallet: Wallet | undefined
   #repos: AuditRepositories | undefined
+  #identities: IdentityDirectory | undefined
 
   constructor(components: AuditComponents, init: AuditInit) {
     super()
@@ -163,6 +168,7 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
       timeoutMs: this.#init.rpcTimeoutMs
     })
     this.#rpc = rpc
+    this.#identities = undefined
     let deferredCheck: (() => Promise<void>) | undefined
     try {
       this.#contract = await connectContract(rpc, wallet, this.#init, this.#embedded !== undefined)
@@ -232,11 +238,14 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   async connect(): Promise<void> {
     const c = await connectChain({ chain: this.#init, dataDir: this.#init.dataDir }, this.#repositories)
     this.#rpc = c.rpc
+    this.#identities = undefined
     this.#contract = { address: c.contractAddress, deployBlock: c.deployBlock, chainId: c.chainId }
     this.#account = c.account
   }
 
   async stop(): Promise<void> {
+    await this.#inbound?.stop()
+    this.#inbound = undefined
     await this.#publisher?.stop()
     this.#publisher = undefined
     await this.#embedded?.stop()
@@ -295,9 +304,52 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
     return { ...connected, publisher: this.#publisher }
   }
 
+  /**
+   * The valid node identity records on chain, by PeerId or account (after start or connect). Their
+   * checks are kept in the node's database.
+   */
+  get identities(): IdentityDirectory {
+    const c = this.#connected()
+    this.#identities ??= new IdentityDirectory({
+      rpc: c.rpc,
+      contractAddress: c.contractAddress,
+      deployBlock: c.deployBlock,
+      identities: c.repos.identities
+    })
+    return this.#identities
+  }
+
+  /** The evidence bundle of a data hash (64 hex) from what this node holds (docs/AUDIT.md). */
+  bundle(dataHash: string, opts: { signal?: AbortSignal } = {}): Promise<EvidenceBundle> {
+    return buildBundle(this.#bundleContext(), dataHash, opts)
+  }
+
+  #bundleContext() {
+    const c = this.#connected()
+    return {
+      repos: c.repos,
+      rpc: c.rpc,
+      contractAddress: c.contractAddress,
+      deployBlock: c.deployBlock,
+      chainId: (this.#contract as { chainId: number }).chainId,
+      identities: this.identities
+    }
+  }
+
   /** What the chain holds for a data hash (64 hex), with evidence. */
-  verify(dataHash: string, opts: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
-    return verifyDataHash(this.#connected(), dataHash, opts)
+  verify(
+    dataHash: string,
+    opts: { signal?: AbortSignal } = {}
+  ): Promise<VerifyResult & { bundle: EvidenceBundle }> {
+    return verifyDataHash(
+      {
+        ...this.#bundleContext(),
+        deployBlock: this.#connected().deployBlock,
+        minConfirmations: this.#init.confirmations
+      },
+      dataHash,
+      opts
+    )
   }
 
   /** Checks a batch inclusion proof someone holds against the anchored root. */
@@ -345,6 +397,37 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
     const current = enqueueNodeRegistration(this.#repositories.outbox, record)
     this.#publisher?.poke()
     return current
+  }
+
+  /**
+   * Indexes, from now on, the chain events that name shares this node receives as `selfPeerId`
+   * (node/audit/inbound-index.ts), counting only those its senders' bound accounts submitted. After
+   * start; stopped with the service.
+   */
+  watchInbound(selfPeerId: string): void {
+    const c = this.#ready()
+    if (this.#inbound) return
+    const directory = this.identities
+    this.#inbound = new InboundWatcher(
+      {
+        repos: c.repos,
+        rpc: c.rpc,
+        contractAddress: c.contractAddress,
+        deployBlock: c.deployBlock,
+        selfPeerId,
+        confirmations: this.#init.confirmations,
+        boundAccounts: async (peerId, opts) =>
+          (await directory.forPeer(peerId, opts)).map((e) => e.body.account)
+      },
+      this.#c.logger,
+      { pollIntervalMs: this.#init.pollIntervalMs, maxBackoffMs: this.#init.maxBackoffMs }
+    )
+    this.#inbound.start()
+  }
+
+  /** A share was stored here: reads the chain for its anchors now rather than at the next interval. */
+  pokeInbound(): void {
+    this.#inbound?.poke()
   }
 
   /** Wakes the publisher (after enqueueing) instead of waiting for its next poll. */

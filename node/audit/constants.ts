@@ -24,3 +24,19 @@ export const LOG_GENESIS_HASH = '0'.repeat(64)
 /** Outbox kinds. */
 export const EVENT_KINDS = ['share', 'receipt', 'node'] as const
 export type EventKind = (typeof EVENT_KINDS)[number]
+
+/** How often the full event index reads the chain when nothing asks sooner. */
+export const INDEX_SYNC_INTERVAL_MS = 30_000
+
+/**
+ * How long after receiving a share the recipient watches the chain for its anchors at the publisher's
+ * poll interval (a sender that is up anchors within seconds; one that is down is met by the full
+ * sync). After that, at INDEX_SYNC_INTERVAL_MS.
+ */
+export const INBOUND_WATCH_MS = 15 * 60_000
+
+/** Inbound shares whose receipt anchor one `eth_getLogs` asks for (topic lists stay short). */
+export const INBOUND_TOPIC_BATCH = 100
+
+/** Inbound shares the recipient looks for on chain at once, newest first. */
+export const INBOUND_MAX_OUTSTANDING = 1_000

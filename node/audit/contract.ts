@@ -67,6 +67,8 @@ export function translateRevert(err: unknown): unknown {
 export const bytes32 = (hex: string): string => (hex.startsWith('0x') ? hex : `0x${hex}`).toLowerCase()
 /** 0x-prefixed 16-byte hex of a share id. */
 export const bytes16 = (shareId: string): string => `0x${shareId}`
+/** Topic form of a share id: an indexed bytes16 is the value left-aligned in 32 bytes. */
+export const shareIdTopic = (shareId: string): string => bytes16(shareId).padEnd(66, '0')
 /** Topic form of an address. */
 export const addressTopic = (address: string): string =>
   `0x${address.slice(2).toLowerCase().padStart(64, '0')}`

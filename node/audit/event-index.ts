@@ -6,10 +6,9 @@
  */
 import type { AuditRepositories } from '../store/audit-repositories.ts'
 import type { AuditEventRow } from '../store/audit-events.ts'
-import type { OutboxRepository } from '../store/outbox.ts'
 import { LOG_QUERY_BLOCK_SPAN } from './constants.ts'
 import { parseLog } from './contract.ts'
-import { peerIdHash } from './leaves.ts'
+import { leafOfPayload, peerIdHash } from './leaves.ts'
 import { hexToNumber, type RpcClient, type RpcLog, toHex } from './rpc-client.ts'
 
 const strip = (hex: string) => hex.replace(/^0x/, '').toLowerCase()
@@ -46,9 +45,27 @@ interface LocalDetail {
   timestamp: number
 }
 
-function localDetail(outbox: OutboxRepository, kind: string, shareId: string): LocalDetail | undefined {
-  const payload = outbox.payloadOf(kind, shareId)
+/** The account this node publishes from, lower case, as its chain binding records it. */
+const ownAccount = (repos: AuditRepositories): string | undefined =>
+  repos.chainState.chainBinding()?.split(':')[2]
+
+/**
+ * What this node's own outbox says of an event it published: only for an event its own account
+ * submitted whose leaf is the one it queued. Another account replaying the node's share ids gets no
+ * detail, so its events stay unattributed and never enter the node's history.
+ */
+function localDetail(
+  repos: AuditRepositories,
+  kind: string,
+  shareId: string,
+  event?: { readonly submitter: string; readonly leaf: string }
+): LocalDetail | undefined {
+  const payload = repos.outbox.payloadOf(kind, shareId)
   if (payload === undefined) return undefined
+  if (event) {
+    if (event.submitter.toLowerCase() !== ownAccount(repos)) return undefined
+    if (leafOfPayload(kind, payload) !== event.leaf) return undefined
+  }
   const p = JSON.parse(payload) as Record<string, unknown>
   const b = (kind === 'receipt' ? p['body'] : p) as Record<string, unknown>
   return {
@@ -98,7 +115,10 @@ export function indexLogs(repos: AuditRepositories, logs: readonly RpcLog[]): nu
         base.recipientHash = strip(a['recipientHash'])
         base.submitter = a['submitter']
         // The event carries the share record's leaf; its sender, tier and time come from the record.
-        const local = localDetail(repos.outbox, 'share', shareId)
+        const local = localDetail(repos, 'share', shareId, {
+          submitter: a['submitter'],
+          leaf: strip(a['leaf'])
+        })
         if (local) {
           Object.assign(base, {
             sender: local.sender,
@@ -113,7 +133,10 @@ export function indexLogs(repos: AuditRepositories, logs: readonly RpcLog[]): nu
         base.shareId = shareId
         base.receiptHash = strip(a['receiptHash'])
         base.submitter = a['submitter']
-        const local = localDetail(repos.outbox, 'receipt', shareId)
+        const local = localDetail(repos, 'receipt', shareId, {
+          submitter: a['submitter'],
+          leaf: base.receiptHash
+        })
         if (local) {
           Object.assign(base, {
             dataHash: local.dataHash,
@@ -128,7 +151,8 @@ export function indexLogs(repos: AuditRepositories, logs: readonly RpcLog[]): nu
       } else if (parsed.name === 'BatchAnchored') {
         base.root = strip(a['root'])
         base.submitter = a['submitter']
-        rows.push(...batchLeaves(repos, base))
+        // A root is this node's only when its own account anchored it (another may anchor the same root).
+        if (String(a['submitter']).toLowerCase() === ownAccount(repos)) rows.push(...batchLeaves(repos, base))
       } else if (parsed.name === 'LogHeadAnchored' || parsed.name === 'NodeRegistered') {
         base.submitter = a['submitter'] ?? a['account']
       }
@@ -141,7 +165,7 @@ export function indexLogs(repos: AuditRepositories, logs: readonly RpcLog[]): nu
 function batchLeaves(repos: AuditRepositories, base: AuditEventRow): AuditEventRow[] {
   if (base.root === null) return []
   return repos.batches.leavesOfRoot(base.root).map((l) => {
-    const local = localDetail(repos.outbox, l.kind, l.shareId)
+    const local = localDetail(repos, l.kind, l.shareId)
     return {
       ...base,
       eventName: 'BatchLeaf',

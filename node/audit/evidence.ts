@@ -1,5 +1,6 @@
 /** Evidence of audit events as verification returns it, and what the verifiers share. */
 import type { AuditRepositories } from '../store/audit-repositories.ts'
+import type { BundleCheckReason, ShareCheck } from './bundle-check.ts'
 import { hexToNumber, type RpcClient, type RpcLog } from './rpc-client.ts'
 
 export interface VerifyContext {
@@ -31,12 +32,17 @@ export interface Evidence {
   /** The canonical receipt or share record the leaf is the hash of. */
   readonly record?: unknown
   readonly ok: boolean
+  /** A reason code of the check, when the event does not count. */
   readonly reason?: string
 }
 
 export interface VerifyResult {
   readonly verified: boolean
+  /** Why not, when not verified: the check's first reason (docs/AUDIT.md, "The check"). */
+  readonly reason?: BundleCheckReason
   readonly dataHash: string
+  /** Who shared with whom, and whether each share is proven. */
+  readonly shares: readonly ShareCheck[]
   /** The strongest kind of record found: a receipt anchored on its own or in a batch, else the share. */
   readonly event_type: AuditEventType | null
   readonly evidence: readonly Evidence[]

@@ -21,6 +21,8 @@ export interface HistoryEntry {
   readonly dataHash: string | null
   readonly sender: string | null
   readonly recipient: string | null
+  /** The recipient as this node's client named it (PeerId or 0x address), for a share it sent. */
+  readonly recipientLabel: string | null
   readonly senderHash: string | null
   readonly recipientHash: string | null
   readonly tier: string | null
@@ -39,7 +41,7 @@ const asHash = (v: string | undefined) =>
 // One page of history at most: readers page with `offset`.
 const MAX_LIST = 1000
 
-/** Share history from the index, newest first. */
+/** Share history from the index, newest first: the events of the shares this node is party to. */
 export function history(events: AuditEventRepository, f: HistoryFilter = {}): HistoryEntry[] {
   return events
     .shareEvents({
@@ -58,6 +60,7 @@ export function history(events: AuditEventRepository, f: HistoryFilter = {}): Hi
       dataHash: r.dataHash,
       sender: r.sender,
       recipient: r.recipient,
+      recipientLabel: r.recipientLabel,
       senderHash: r.senderHash,
       recipientHash: r.recipientHash,
       tier: r.tier,

@@ -56,3 +56,21 @@ export { EmbeddedChain } from './embedded-chain.ts'
 export * from './errors.ts'
 export { auditApiPorts, auditHealthProbes, auditPorts } from './ports-adapter.ts'
 export { type AuditedShare, type AuditHooks, type AuditHooksComponents, auditHooks } from './p2p-hooks.ts'
+export { type IdentityEntry, IdentityDirectory } from './identity-directory.ts'
+export { type BundleContext, buildBundle } from './bundle.ts'
+export {
+  type Anchor,
+  type BatchAnchor,
+  type EventAnchor,
+  type EvidenceBundle,
+  MalformedBundleError,
+  parseBundle,
+  serializeBundle
+} from './bundle-format.ts'
+export {
+  type BundleCheck,
+  type BundleCheckReason,
+  type CheckBundleOptions,
+  checkBundle,
+  type ShareCheck
+} from './bundle-check.ts'

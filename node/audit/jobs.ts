@@ -8,7 +8,7 @@ import type { AuditRepositories } from '../store/audit-repositories.ts'
 import type { BatchRow } from '../store/audit-batches.ts'
 import type { OutboxJobRow } from '../store/outbox.ts'
 import type { AnchorRow } from '../store/security-log.ts'
-import { addressTopic, bytes16, bytes32, encodeCall, parseLog, TOPICS } from './contract.ts'
+import { addressTopic, bytes16, bytes32, encodeCall, parseLog, shareIdTopic, TOPICS } from './contract.ts'
 import type { ContractRevertError } from './errors.ts'
 import { getLogs } from './event-index.ts'
 import { merkleRoot } from './merkle.ts'
@@ -120,7 +120,7 @@ export function outboxJob(repos: Pick<AuditRepositories, 'outbox'>, row: OutboxJ
       if (row.kind === 'node' || row.shareId === null) return undefined
       const event = row.kind === 'share' ? TOPICS.ShareRecorded : TOPICS.ReceiptAnchored
       const key = row.kind === 'share' ? 'leaf' : 'receiptHash'
-      return findOwnLog(ctx, [event, bytes16(row.shareId).padEnd(66, '0')], (log) => {
+      return findOwnLog(ctx, [event, shareIdTopic(row.shareId)], (log) => {
         const a = argsOf(log)
         return same(a?.['submitter'], ctx.sender.address) && same(a?.[key], bytes32(String(row.leaf)))
       })

@@ -24,6 +24,8 @@ export type { AuditedShare }
 export interface AuditHooks {
   onShareQueued(transaction: unknown, share: AuditedShare): void
   onReceiptStored(transaction: unknown, share: AuditedShare, receipt: SignedReceipt): void
+  /** An incoming share was stored: nothing goes on chain (its sender anchors it); the index looks. */
+  onShareReceived(transaction: unknown, share: AuditedShare, receipt: SignedReceipt): void
 }
 
 /** What the hooks write to and whom they wake; `AuditService` is one. */
@@ -32,6 +34,8 @@ export interface AuditHooksComponents {
   readonly outbox: OutboxRepository
   /** Wakes the publisher. */
   poke?(): void
+  /** Wakes the recipient's index of the chain. */
+  pokeInbound?(): void
 }
 
 /** Hooks to hand to the p2p service (`hooks: auditHooks(audit)`). */
@@ -53,6 +57,10 @@ export function auditHooks(components: AuditHooksComponents): AuditHooks {
     },
     onReceiptStored(_transaction, _share, receipt) {
       queue(eventsOfStoredReceipt(receipt))
+    },
+    onShareReceived() {
+      // After the share's transaction commits, so the index finds the share row.
+      if (components.pokeInbound) setImmediate(() => components.pokeInbound?.())
     }
   }
 }

@@ -10,6 +10,7 @@ import {
   type AuditStatus,
   type ComplianceEvent,
   DependencyUnavailableError,
+  type EvidenceBundleDocument,
   type HealthProbe,
   type OutboxEntryView,
   type Outbox as OutboxPort,
@@ -63,13 +64,29 @@ export function auditPorts(audit: AuditService): {
     audit: {
       async verify(dataHash, options): Promise<Verification> {
         const r = await audit.verify(dataHash, options?.signal ? { signal: options.signal } : {})
-        const best = [...r.evidence].sort((a, b) => (RANK[a.event] ?? 9) - (RANK[b.event] ?? 9))[0]
+        const contract = audit.contractAddress ?? ''
+        const counted = r.evidence.filter((e) => e.reason !== 'unbound_submitter')
+        const best = [...counted].sort((a, b) => (RANK[a.event] ?? 9) - (RANK[b.event] ?? 9))[0]
         return {
           dataHash,
           verified: r.verified,
+          reason: r.reason ?? null,
           eventType: r.event_type,
-          evidence: best ? toEvidence(best, audit.contractAddress ?? '') : null
+          evidence: best ? toEvidence(best, contract) : null,
+          shares: r.shares.map((s) => ({ ...s, reason: s.reason ?? null })),
+          refused: r.evidence
+            .filter((e) => e.reason === 'unbound_submitter')
+            .map((e) => ({
+              ...toEvidence(e, contract),
+              eventType: e.event,
+              submitter: e.submitter ?? '',
+              reason: 'unbound_submitter'
+            }))
         }
+      },
+      async bundle(dataHash, options) {
+        const b = await audit.bundle(dataHash, options?.signal ? { signal: options.signal } : {})
+        return b.shares.length > 0 ? (b as unknown as EvidenceBundleDocument) : undefined
       },
       async complianceHistory(filter): Promise<readonly ComplianceEvent[]> {
         const rows = audit.history({ ...(filter.dataHash ? { dataHash: filter.dataHash } : {}), limit: 1000 })
@@ -82,6 +99,7 @@ export function auditPorts(audit: AuditService): {
             shareId: r.shareId,
             sender: r.sender,
             recipient: r.recipient,
+            recipientLabel: r.recipientLabel,
             timestamp: r.timestamp === null ? null : Math.floor(r.timestamp / 1000),
             txHash: r.txHash,
             blockNumber: r.blockNumber
@@ -155,12 +173,15 @@ export function auditApiPorts(audit: AuditService): {
   return {
     audit: {
       verify: (dataHash, options) =>
-        inner.audit
-          .verify(dataHash, options)
-          .then(
-            (v) => ({ ...v, eventType: v.eventType === null ? null : eventType(v.eventType) }),
-            translateChainErrors
-          ),
+        inner.audit.verify(dataHash, options).then(
+          (v) => ({
+            ...v,
+            eventType: v.eventType === null ? null : eventType(v.eventType),
+            refused: v.refused.map((e) => ({ ...e, eventType: eventType(e.eventType) }))
+          }),
+          translateChainErrors
+        ),
+      bundle: (dataHash, options) => inner.audit.bundle(dataHash, options).catch(translateChainErrors),
       complianceHistory: async (filter, options) => {
         const wanted = new Set(filter.eventTypes)
         const all = await inner.audit.complianceHistory({ ...filter, eventTypes: [], limit: 1000 }, options)

@@ -11,6 +11,7 @@
 import type { AuditRepositories } from '../store/audit-repositories.ts'
 import type { ChainTx } from '../store/chain-txs.ts'
 import type { Logger } from '../log/logger.ts'
+import { INDEX_SYNC_INTERVAL_MS } from './constants.ts'
 import { ContractRevertError, ChainUnavailableError } from './errors.ts'
 import { indexLogs, syncIndex } from './event-index.ts'
 import { JobQueue } from './job-queue.ts'
@@ -346,7 +347,7 @@ export class Publisher {
 
   #lastSyncMs = 0
   async #maybeSyncIndex(opts: { signal?: AbortSignal }): Promise<void> {
-    if (Date.now() - this.#lastSyncMs < 30_000) return
+    if (Date.now() - this.#lastSyncMs < INDEX_SYNC_INTERVAL_MS) return
     this.#lastSyncMs = Date.now()
     await syncIndex(this.#c.repos, this.#c.rpc, this.#c.contractAddress, this.#c.deployBlock, {
       ...opts,

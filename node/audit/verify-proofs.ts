@@ -3,7 +3,7 @@
  * root found by its topic), and a receipt against the receipt hash anchored for its share id.
  */
 import { type ReceiptBody, receiptHash } from '../core/receipt.ts'
-import { bytes16, bytes32, parseLog, TOPICS } from './contract.ts'
+import { bytes32, parseLog, shareIdTopic, TOPICS } from './contract.ts'
 import { getLogs } from './event-index.ts'
 import { base, type Evidence, head, type Opts, strip, type VerifyContext } from './evidence.ts'
 import { verifyInclusion } from './merkle.ts'
@@ -89,7 +89,7 @@ export async function verifyReceiptOnChain(
     getLogs(
       ctx.rpc,
       ctx.contractAddress,
-      [TOPICS.ReceiptAnchored, bytes16(body.shareId).padEnd(66, '0')],
+      [TOPICS.ReceiptAnchored, shareIdTopic(body.shareId)],
       ctx.deployBlock,
       opts
     )

@@ -11,6 +11,7 @@ import {
   type AuditState,
   type DeliveryState,
   LONE_SURROGATE,
+  type ShareAuditState,
   type ShareDirection,
   type Tier
 } from './share.ts'
@@ -31,7 +32,8 @@ export interface ShareRequest {
 
 /** Where a share stands on the audit trail. */
 export interface ShareAudit {
-  readonly audit: AuditState
+  /** The outbox's states for shares this node sends; `recorded`/`confirmed` for received ones. */
+  readonly audit: ShareAuditState
   /** Null until the audit transaction is sent. */
   readonly txHash: string | null
 }
@@ -120,21 +122,57 @@ export interface AuditEvidence {
   readonly confirmations: number
 }
 
+/** One share of a data hash as the evidence check judged it: who shared with whom. */
+export interface ShareVerification {
+  readonly shareId: string
+  /** PeerId of the sender. */
+  readonly sender: string
+  /** PeerId of the recipient. */
+  readonly recipient: string
+  readonly tier: string
+  readonly verified: boolean
+  /** The check's reason code when not verified (docs/AUDIT.md), else null. */
+  readonly reason: string | null
+  readonly confirmations: number
+}
+
+/** A contract event for the data hash that counts for nobody, and why. */
+export interface RefusedEvidence extends AuditEvidence {
+  readonly eventType: string
+  /** The account that sent it. */
+  readonly submitter: string
+  readonly reason: string
+}
+
 export interface Verification {
   readonly dataHash: string
-  /** True only when the chain itself holds the event (read from the chain, not a local flag). */
+  /**
+   * True only when the evidence check of docs/AUDIT.md holds for every share of the data hash this
+   * node is party to: events from the bound accounts, receipts signed by the bound recipients.
+   */
   readonly verified: boolean
+  /** The check's reason code when not verified, else null. */
+  readonly reason: string | null
   readonly eventType: string | null
   readonly evidence: AuditEvidence | null
+  readonly shares: readonly ShareVerification[]
+  /** Events for the data hash from accounts no valid identity binds (never counted). */
+  readonly refused: readonly RefusedEvidence[]
 }
+
+/** An evidence bundle as the API hands it out: a JSON object whose format docs/AUDIT.md fixes. */
+export type EvidenceBundleDocument = { readonly [key: string]: unknown }
 
 export interface ComplianceEvent {
   readonly eventType: string
   readonly dataHash: string | null
   readonly shareId: string | null
   readonly sender: string | null
+  /** The recipient's PeerId. */
   readonly recipient: string | null
-  /** Unix seconds of the block. */
+  /** The recipient as the client named it when it asked for the share (PeerId or 0x address). */
+  readonly recipientLabel: string | null
+  /** Unix seconds: when the share was made, for its record; when it was received, for its receipt. */
   readonly timestamp: number | null
   readonly txHash: string
   readonly blockNumber: number
@@ -161,6 +199,11 @@ export interface AuditStatus {
 /** The audit trail as the API reads it: verification, compliance history and status. */
 export interface AuditReader {
   verify(dataHash: string, options?: CallOptions): Promise<Verification>
+  /**
+   * The evidence bundle of a data hash (docs/AUDIT.md, "The evidence bundle"), a JSON document;
+   * undefined when this node is party to no share of it.
+   */
+  bundle(dataHash: string, options?: CallOptions): Promise<EvidenceBundleDocument | undefined>
   complianceHistory(filter: ComplianceFilter, options?: CallOptions): Promise<readonly ComplianceEvent[]>
   status(options?: CallOptions): Promise<AuditStatus>
 }

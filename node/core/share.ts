@@ -60,6 +60,15 @@ export type DeliveryState = (typeof DELIVERY_STATES)[number]
 export const AUDIT_STATES = ['pending', 'sent', 'confirmed', 'failed'] as const
 export type AuditState = (typeof AUDIT_STATES)[number]
 
+/**
+ * Where a share's audit stands: an outgoing share's is its events' state (AUDIT_STATES). A share
+ * this node received is anchored by its sender, so the recipient knows only what the chain holds:
+ * `pending` until the sender's share record is there, `recorded` once it is, `confirmed` once the
+ * receipt is anchored too, each counted only when its submitter is the sender's bound account.
+ */
+export const SHARE_AUDIT_STATES = ['pending', 'sent', 'recorded', 'confirmed', 'failed'] as const
+export type ShareAuditState = (typeof SHARE_AUDIT_STATES)[number]
+
 /** Data is at most 1 MiB, counted in bytes (of its UTF-8 encoding when it arrives as text). */
 export const MAX_DATA_BYTES = 1024 * 1024
 

@@ -12,8 +12,8 @@ function event(fields: Partial<AuditEventRow> = {}): AuditEventRow {
     eventName: 'ShareRecorded',
     shareId: '1'.repeat(32),
     dataHash: hex('d'),
-    sender: null,
-    recipient: null,
+    sender: 'S',
+    recipient: 'R',
     senderHash: hex('a'),
     recipientHash: hex('b'),
     tier: 'standard',
@@ -58,7 +58,7 @@ describe('audit event repository', () => {
       ['ShareRecorded', 1, null]
     ])
     expect(events.shareEvents({ limit: 1, offset: 1 }).map((r) => r.leafIndex)).toEqual([0])
-    expect(rows[2]).toEqual(event({ blockNumber: 1 }))
+    expect(rows[2]).toEqual({ ...event({ blockNumber: 1 }), recipientLabel: null })
   })
 
   it('filters by data hash, party hashes, tier and time, inclusive', () => {
@@ -86,5 +86,20 @@ describe('audit event repository', () => {
     expect(txs({ ...page, fromMs: 2_000, toMs: 3_000 })).toEqual(['0x3', '0x2'])
     events.clear()
     expect(txs(page)).toEqual([])
+  })
+
+  it('lists only attributed events, with the recipient as the client named it for a share this node sent', () => {
+    t = auditTestDb()
+    const events = t.repos.events
+    const shareId = t.share()
+    t.db.prepare(`UPDATE shares SET recipient_label = '0xAbC' WHERE share_id = ?`).run(shareId)
+    events.add(event({ shareId, txHash: '0xown' }))
+    events.add(event({ shareId, txHash: '0xforged', sender: null, recipient: null, blockNumber: 2 }))
+    events.add(event({ shareId: '9'.repeat(32), txHash: '0xother', blockNumber: 3 }))
+    const rows = events.shareEvents({ limit: 10, offset: 0 })
+    expect(rows.map((r) => [r.txHash, r.recipientLabel])).toEqual([
+      ['0xother', null],
+      ['0xown', '0xAbC']
+    ])
   })
 })

@@ -35,6 +35,12 @@ export interface AuditEventRow {
   readonly args: string
 }
 
+/** A share event as history reads it: the row, and the recipient as this node's client named it. */
+export interface ShareEventRow extends AuditEventRow {
+  /** For an outgoing share, the recipient as the client addressed it (PeerId or 0x address); else null. */
+  readonly recipientLabel: string | null
+}
+
 /** What history queries filter on; all optional, hashes are 64 hex. */
 export interface AuditEventQuery {
   readonly dataHash?: string | undefined
@@ -96,6 +102,10 @@ const toRow = (r: RawEvent): AuditEventRow => ({
   args: r.args
 })
 
+const ALIASED_COLUMNS = COLUMNS.split(', ')
+  .map((c) => `e.${c}`)
+  .join(', ')
+
 const toRaw = (e: AuditEventRow): RawEvent => ({
   event_name: e.eventName,
   share_id: e.shareId,
@@ -145,17 +155,20 @@ export class AuditEventRepository {
           offset: number
         }
       ],
-      RawEvent
+      RawEvent & { recipient_label: string | null }
     >(
-      `SELECT ${COLUMNS} FROM audit_events
-       WHERE event_name IN ('ShareRecorded', 'ReceiptAnchored', 'BatchLeaf')
-         AND (@data_hash IS NULL OR data_hash = @data_hash)
-         AND (@sender IS NULL OR sender_hash = @sender)
-         AND (@recipient IS NULL OR recipient_hash = @recipient)
-         AND (@tier IS NULL OR tier = @tier)
-         AND (@from IS NULL OR timestamp_ms >= @from)
-         AND (@to IS NULL OR timestamp_ms <= @to)
-       ORDER BY block_number DESC, log_index DESC, leaf_index DESC LIMIT @limit OFFSET @offset`
+      // Only attributed events (their sender known): this node's own, and those of its inbound shares
+      // that node/audit bound to the sender's account. Any other event is no evidence of a share.
+      `SELECT ${ALIASED_COLUMNS}, s.recipient_label FROM audit_events e
+         LEFT JOIN shares s ON s.share_id = e.share_id AND s.direction = 'out' AND s.recipient = e.recipient
+       WHERE e.event_name IN ('ShareRecorded', 'ReceiptAnchored', 'BatchLeaf') AND e.sender IS NOT NULL
+         AND (@data_hash IS NULL OR e.data_hash = @data_hash)
+         AND (@sender IS NULL OR e.sender_hash = @sender)
+         AND (@recipient IS NULL OR e.recipient_hash = @recipient)
+         AND (@tier IS NULL OR e.tier = @tier)
+         AND (@from IS NULL OR e.timestamp_ms >= @from)
+         AND (@to IS NULL OR e.timestamp_ms <= @to)
+       ORDER BY e.block_number DESC, e.log_index DESC, e.leaf_index DESC LIMIT @limit OFFSET @offset`
     )
   }
 
@@ -169,8 +182,8 @@ export class AuditEventRepository {
     this.#clear.run()
   }
 
-  /** Share events (records, receipt anchors, batch leaves) matching `q`, newest first. */
-  shareEvents(q: AuditEventQuery): AuditEventRow[] {
+  /** Attributed share events (records, receipt anchors, batch leaves) matching `q`, newest first. */
+  shareEvents(q: AuditEventQuery): ShareEventRow[] {
     return this.#shares
       .all({
         data_hash: q.dataHash ?? null,
@@ -182,6 +195,6 @@ export class AuditEventRepository {
         limit: q.limit,
         offset: q.offset
       })
-      .map(toRow)
+      .map((r) => ({ ...toRow(r), recipientLabel: r.recipient_label }))
   }
 }

@@ -10,6 +10,7 @@ import type { Db } from './database.ts'
 const CHAIN_KEY = 'audit.chain'
 const NONCE_KEY = 'audit.next_nonce'
 const INDEXED_KEY = 'audit.indexed_block'
+const INBOUND_INDEXED_KEY = 'audit.inbound_indexed_block'
 const CONFIG_KEY = 'audit.config_snapshot'
 
 const now = () => new Date().toISOString()
@@ -18,8 +19,8 @@ const now = () => new Date().toISOString()
 export class ChainStateRepository {
   readonly #get
   readonly #put
-  readonly #delete
   readonly #forgetChainProgress
+  readonly #forgetIndexed
 
   constructor(db: Db) {
     this.#get = db.prepare<[string], { value: string }>('SELECT value FROM node_state WHERE key = ?')
@@ -27,8 +28,8 @@ export class ChainStateRepository {
       `INSERT INTO node_state (key, value, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
     )
-    this.#delete = db.prepare('DELETE FROM node_state WHERE key = ?')
-    this.#forgetChainProgress = db.prepare('DELETE FROM node_state WHERE key IN (?, ?)')
+    this.#forgetChainProgress = db.prepare('DELETE FROM node_state WHERE key IN (?, ?, ?)')
+    this.#forgetIndexed = db.prepare('DELETE FROM node_state WHERE key IN (?, ?)')
   }
 
   /** `<chainId>:<contract>:<account>` (lower case) the node last published with. */
@@ -60,13 +61,24 @@ export class ChainStateRepository {
     this.#put.run(INDEXED_KEY, String(block), now())
   }
 
-  forgetIndexedBlock(): void {
-    this.#delete.run(INDEXED_KEY)
+  /** The last block the recipient's index of the events naming this node has read. */
+  inboundIndexedBlock(): number | undefined {
+    const row = this.#get.get(INBOUND_INDEXED_KEY)
+    return row ? Number(row.value) : undefined
   }
 
-  /** Forgets the nonce and the index position: both belong to the chain, contract and account. */
+  setInboundIndexedBlock(block: number): void {
+    this.#put.run(INBOUND_INDEXED_KEY, String(block), now())
+  }
+
+  /** Forgets both index positions (the index is emptied and rebuilt from the chain). */
+  forgetIndexedBlock(): void {
+    this.#forgetIndexed.run(INDEXED_KEY, INBOUND_INDEXED_KEY)
+  }
+
+  /** Forgets the nonce and the index positions: they belong to the chain, contract and account. */
   forgetChainProgress(): void {
-    this.#forgetChainProgress.run(NONCE_KEY, INDEXED_KEY)
+    this.#forgetChainProgress.run(NONCE_KEY, INDEXED_KEY, INBOUND_INDEXED_KEY)
   }
 
   /** The digest (JSON) of the config the node last started with. */

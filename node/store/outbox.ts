@@ -45,6 +45,17 @@ export interface OutboxJobRow {
   readonly leaf: string | null
 }
 
+/** A share's event of a data hash with where it went on chain (for its evidence). */
+export interface DataHashEventRow {
+  readonly kind: 'share' | 'receipt'
+  readonly shareId: string
+  readonly payload: string
+  readonly state: AuditState
+  readonly txHash: string | null
+  readonly batchId: number | null
+  readonly leafIndex: number | null
+}
+
 /** Counts and age of what waits for the chain. */
 export interface OutboxDepth {
   readonly pending: number
@@ -134,6 +145,7 @@ export class OutboxRepository {
   readonly #retryRow
   readonly #depth
   readonly #payload
+  readonly #ofDataHash
   readonly #nextNode
   readonly #nextLeaf
   readonly #jobRow
@@ -180,6 +192,21 @@ export class OutboxRepository {
     )
     this.#payload = db.prepare<[string, string], { payload: string }>(
       'SELECT payload FROM outbox WHERE kind = ? AND share_id = ?'
+    )
+    this.#ofDataHash = db.prepare<
+      [string],
+      {
+        kind: 'share' | 'receipt'
+        share_id: string
+        payload: string
+        state: AuditState
+        tx_hash: string | null
+        batch_id: number | null
+        leaf_index: number | null
+      }
+    >(
+      `SELECT kind, share_id, payload, state, tx_hash, batch_id, leaf_index FROM outbox
+       WHERE data_hash = ? AND kind IN ('share', 'receipt') ORDER BY id`
     )
     this.#nextNode = db.prepare<[], RawJobRow>(
       `SELECT ${JOB_COLUMNS} FROM outbox WHERE kind = 'node' AND state = 'pending' ORDER BY id LIMIT 1`
@@ -258,6 +285,19 @@ export class OutboxRepository {
   /** The stored canonical payload of a share's event of `kind` ('share' or 'receipt'). */
   payloadOf(kind: string, shareId: string): string | undefined {
     return this.#payload.get(kind, shareId)?.payload
+  }
+
+  /** The share and receipt events of a data hash, oldest first. */
+  eventsOfDataHash(dataHash: string): DataHashEventRow[] {
+    return this.#ofDataHash.all(dataHash).map((r) => ({
+      kind: r.kind,
+      shareId: r.share_id,
+      payload: r.payload,
+      state: r.state,
+      txHash: r.tx_hash,
+      batchId: r.batch_id,
+      leafIndex: r.leaf_index
+    }))
   }
 
   /** The oldest pending node registration. */

@@ -146,12 +146,14 @@ describe('where a share stands on the audit trail', () => {
           )
           .run(tx.padEnd(64, '0'), tx, t, t).lastInsertRowid
       )
-    const event = (name: string, shareId: string, tx: string, block: number) =>
+    /** An indexed event; `sender` null is one this node did not attribute to the share's sender. */
+    const event = (name: string, shareId: string, tx: string, block: number, sender: string | null = 'S') =>
       db
         .prepare(
-          `INSERT INTO audit_events (event_name, share_id, tx_hash, block_number, log_index, args) VALUES (?, ?, ?, ?, 0, '{}')`
+          `INSERT INTO audit_events (event_name, share_id, sender, tx_hash, block_number, log_index, args)
+           VALUES (?, ?, ?, ?, ?, 0, '{}')`
         )
-        .run(name, shareId, tx, block)
+        .run(name, shareId, sender, tx, block)
     return { shares, outbox, batch, event }
   }
   const audits = (shares: ShareRepository) =>
@@ -176,16 +178,22 @@ describe('where a share stands on the audit trail', () => {
     expect(shares.auditOf('9'.repeat(32))).toEqual({ audit: 'pending', txHash: null })
   })
 
-  it("confirms a share without an outbox entry once the event index holds it, a receipt's event first", () => {
+  it("records a share without an outbox entry once the event index holds its record, confirms it with the receipt's event", () => {
     const { shares, outbox, event } = trail()
     expect(shares.auditOf(share('1'))).toEqual({ audit: 'pending', txHash: null })
     event('ShareRecorded', share('1'), '0xshare', 9)
-    expect(shares.auditOf(share('1'))).toEqual({ audit: 'confirmed', txHash: '0xshare' })
+    expect(shares.auditOf(share('1'))).toEqual({ audit: 'recorded', txHash: '0xshare' })
     event('ReceiptAnchored', share('1'), '0xreceipt', 5)
     expect(shares.view(share('1'))).toMatchObject({ audit: 'confirmed', txHash: '0xreceipt' })
     // An outbox entry of its own is what counts for a share this node queued.
     event('ShareRecorded', share('2'), '0xindexed', 9)
     outbox('share', share('2'), 'sent', '0xsent')
     expect(audits(shares)).toMatchObject({ '1': ['confirmed', '0xreceipt'], '2': ['sent', '0xsent'] })
+  })
+  it('counts no event it did not attribute to the share: another account may have sent it', () => {
+    const { shares, event } = trail()
+    event('ShareRecorded', share('1'), '0xforged', 3, null)
+    event('ReceiptAnchored', share('1'), '0xforged2', 4, null)
+    expect(shares.auditOf(share('1'))).toEqual({ audit: 'pending', txHash: null })
   })
 })

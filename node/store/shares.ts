@@ -37,8 +37,8 @@ interface RawAuditColumns {
   /** The state of the share's receipt event, else of its share event; null when it has neither. */
   audit_state: AuditState | null
   audit_tx: string | null
-  /** Without an outbox entry: the transaction this node's index of the chain saw anchor the share. */
-  anchored_tx: string | null
+  /** Without an outbox entry: `<tx hash> <event name>` of the attributed event that anchored it, packed so that one subquery answers both. */
+  anchored: string | null
 }
 
 const COLUMNS =
@@ -47,8 +47,10 @@ const COLUMNS =
 /**
  * Where a share `s` stands on the audit trail: its receipt's event before its own (at most one of
  * each, by the outbox's unique index), the transaction of the entry or of its batch; a share without
- * an outbox entry (a received one: its sender anchors it) is confirmed once the event index holds it,
- * a receipt's event before the share's, then the latest block.
+ * an outbox entry (a received one: its sender anchors it) is `recorded` once the event index holds
+ * the sender's share record and `confirmed` once it holds the receipt's event, a receipt's event
+ * before the share's, then the latest block. Only attributed events count (sender filled: submitted
+ * by an account bound to the share's sender); any other account's event with the same id is none.
  */
 const AUDIT_JOINS = `
   LEFT JOIN outbox r ON r.kind = 'receipt' AND r.share_id = s.share_id
@@ -59,9 +61,10 @@ const AUDIT_COLUMNS = `
   COALESCE(r.state, q.state) AS audit_state,
   COALESCE(r.tx_hash, rb.tx_hash, q.tx_hash, qb.tx_hash) AS audit_tx,
   CASE WHEN r.id IS NULL AND q.id IS NULL THEN (
-    SELECT e.tx_hash FROM audit_events e WHERE e.share_id = s.share_id
+    SELECT e.tx_hash || ' ' || e.event_name FROM audit_events e
+    WHERE e.share_id = s.share_id AND e.sender IS NOT NULL AND e.event_name IN ('ShareRecorded', 'ReceiptAnchored')
     ORDER BY e.event_name = 'ReceiptAnchored' DESC, e.block_number DESC LIMIT 1
-  ) END AS anchored_tx`
+  ) END AS anchored`
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -93,9 +96,9 @@ function toShare(r: RawShareRow): StoredShare {
 
 function toAudit(r: RawAuditColumns): ShareAudit {
   if (r.audit_state !== null) return { audit: r.audit_state, txHash: r.audit_tx }
-  return r.anchored_tx !== null
-    ? { audit: 'confirmed', txHash: r.anchored_tx }
-    : { audit: 'pending', txHash: null }
+  if (r.anchored === null) return { audit: 'pending', txHash: null }
+  const [txHash, event] = r.anchored.split(' ') as [string, string]
+  return { audit: event === 'ReceiptAnchored' ? 'confirmed' : 'recorded', txHash }
 }
 
 function toView(r: RawAuditedRow): ShareView {

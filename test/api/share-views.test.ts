@@ -144,10 +144,11 @@ describe('share views from the store', () => {
     outbox.run('share', id('2'), hash('b'), 'pending', null, null, at(3), at(3))
     outbox.run('share', id('3'), hash('c'), 'failed', null, null, at(4), at(5))
     const event = db.prepare(
-      `INSERT INTO audit_events (event_name, share_id, tx_hash, block_number, log_index, args) VALUES (?, ?, ?, ?, 0, '{}')`
+      // Attributed to the share's sender (sender filled), as the recipient's index records them.
+      `INSERT INTO audit_events (event_name, share_id, sender, tx_hash, block_number, log_index, args) VALUES (?, ?, ?, ?, ?, 0, '{}')`
     )
-    event.run('ShareRecorded', id('4'), `0x${'d'.repeat(64)}`, 9)
-    event.run('ReceiptAnchored', id('4'), `0x${'e'.repeat(64)}`, 7)
+    event.run('ShareRecorded', id('4'), SENDER, `0x${'d'.repeat(64)}`, 9)
+    event.run('ReceiptAnchored', id('4'), SENDER, `0x${'e'.repeat(64)}`, 7)
 
     h = createHarness()
     const shares = createShareService({

@@ -1,11 +1,17 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Wallet } from 'ethers'
+import { JsonRpcProvider, Wallet } from 'ethers'
 import pino from 'pino'
 import { configSchema } from '../../config/schema.ts'
-import type { SignedReceipt } from '../../node/core/receipt.ts'
+import { bytes32, encodeCall } from '../../node/audit/contract.ts'
+import { createIdentityRecord } from '../../node/audit/identity-record.ts'
+import { canonicalReceipt, type ReceiptBody, type SignedReceipt } from '../../node/core/receipt.ts'
+import { signPss } from '../../node/crypto/rsa.ts'
 import type { Tier } from '../../node/core/share.ts'
 import {
   AuditService,
@@ -58,7 +64,14 @@ export interface TestShare extends ShareEvent {
 /** Inserts a record and an outgoing share, queuing its audit event in the same transaction (as p2p does). */
 export function queueShare(
   db: Db,
-  opts: { tier?: Tier; sender?: string; recipient?: string; timestamp?: number } = {}
+  opts: {
+    tier?: Tier
+    sender?: string
+    recipient?: string
+    timestamp?: number
+    /** Who signs the receipt (a random signature otherwise). */
+    signer?: TestParty
+  } = {}
 ): TestShare {
   const data = randomBytes(64)
   const dataHash = createHash('sha256').update(data).digest('hex')
@@ -83,19 +96,124 @@ export function queueShare(
     ).run(event.shareId, recordId, dataHash, event.sender, event.recipient, event.tier, t, t)
     onShareQueued(new OutboxRepository(db), event)
   })()
-  const receipt: SignedReceipt = {
-    body: {
-      v: 1,
-      shareId: event.shareId,
-      dataHash,
-      sender: event.sender,
-      recipient: event.recipient,
-      tier: event.tier,
-      receivedAt: event.timestamp + 5
-    },
-    signature: randomBytes(32).toString('base64')
+  const body: ReceiptBody = {
+    v: 1,
+    shareId: event.shareId,
+    dataHash,
+    sender: event.sender,
+    recipient: event.recipient,
+    tier: event.tier,
+    receivedAt: event.timestamp + 5
   }
-  return { ...event, receipt }
+  const signature = opts.signer ? opts.signer.sign(body) : randomBytes(32).toString('base64')
+  return { ...event, receipt: { body, signature } }
+}
+
+/** A node's identity as a test holds it: its PeerId key, RSA keys and Ethereum account. */
+export interface TestParty {
+  readonly peerId: string
+  readonly peerKey: PrivateKey
+  readonly signingPublicKeyPem: string
+  readonly signingPrivateKeyPem: string
+  readonly encryptionPublicKeyPem: string
+  readonly wallet: Wallet
+  /** Signs a receipt body as this party's node does (RSA-PSS over the canonical bytes). */
+  sign(body: ReceiptBody): string
+}
+
+const rsaPem = () => {
+  const k = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  return {
+    publicKeyPem: k.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    privateKeyPem: k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
+  }
+}
+
+/** A fresh party; `wallet` defaults to a new random account. */
+export async function testParty(
+  wallet: Wallet = new Wallet(Wallet.createRandom().privateKey)
+): Promise<TestParty> {
+  const peerKey = await generateKeyPair('Ed25519')
+  const signing = rsaPem()
+  return {
+    peerId: peerIdFromPrivateKey(peerKey).toString(),
+    peerKey,
+    signingPublicKeyPem: signing.publicKeyPem,
+    signingPrivateKeyPem: signing.privateKeyPem,
+    encryptionPublicKeyPem: rsaPem().publicKeyPem,
+    wallet,
+    sign: (body) => Buffer.from(signPss(signing.privateKeyPem, canonicalReceipt(body))).toString('base64')
+  }
+}
+
+/** Sends a contract call from `wallet` (funded first) and waits for it to be mined; its tx hash. */
+export async function sendFrom(rpcUrl: string, wallet: Wallet, to: string, data: string): Promise<string> {
+  const rpc = new RpcClient({ url: rpcUrl, timeoutMs: 10_000 })
+  await rpc.call('hardhat_setBalance', [wallet.address, toHex(10n ** 21n)])
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1 })
+  try {
+    const tx = await wallet.connect(provider).sendTransaction({ to, data })
+    await tx.wait()
+    return tx.hash
+  } finally {
+    provider.destroy()
+  }
+}
+
+/** Publishes a party's identity record from its own account (as its node would). */
+export async function registerParty(rpcUrl: string, contract: string, party: TestParty): Promise<string> {
+  const record = await createIdentityRecord({
+    peerKey: party.peerKey,
+    account: party.wallet,
+    signingPublicKeyPem: party.signingPublicKeyPem,
+    encryptionPublicKeyPem: party.encryptionPublicKeyPem,
+    issuedAt: Date.now()
+  })
+  await sendFrom(
+    rpcUrl,
+    party.wallet,
+    contract,
+    encodeCall('registerNode', [
+      bytes32(createHash('sha256').update(party.peerId).digest('hex')),
+      new TextEncoder().encode(record)
+    ])
+  )
+  return record
+}
+
+/**
+ * The two parties of a node's shares, both bound on chain: the node itself (its identity published
+ * through its outbox, from its account) and a recipient that registered from its own account.
+ */
+export async function boundParties(
+  audit: AuditService,
+  db: Db,
+  rpcUrl: string,
+  opts: { mine?: boolean; sender?: TestParty; recipient?: TestParty } = {}
+) {
+  const rpc = new RpcClient({ url: rpcUrl, timeoutMs: 10_000 })
+  const sender = opts.sender ?? (await testParty())
+  const recipient = opts.recipient ?? (await testParty())
+  await audit.registerIdentity({
+    peerKey: sender.peerKey,
+    signingPublicKeyPem: sender.signingPublicKeyPem,
+    encryptionPublicKeyPem: sender.encryptionPublicKeyPem
+  })
+  await registerParty(rpcUrl, audit.contractAddress as string, recipient)
+  await waitFor(async () => {
+    // With more than one confirmation required, blocks must follow the registration's.
+    if (opts.mine) await rpc.call('evm_mine', [])
+    const row = db
+      .prepare(`SELECT count(*) AS n FROM outbox WHERE kind = 'node' AND state = 'confirmed'`)
+      .get()
+    return (row as { n: number }).n === 1
+  }, "the node's identity registration")
+  return {
+    sender,
+    recipient,
+    /** Share options naming these parties, the receipt signed by the recipient. */
+    share: { sender: sender.peerId, recipient: recipient.peerId, signer: recipient }
+  }
 }
 
 /** Stores the receipt of a share and queues its anchor in one transaction. */
@@ -157,5 +275,10 @@ export async function waitFor(
   }
 }
 
+/** Share and receipt events in `state` (a node's identity registration is not counted). */
 export const countState = (db: Db, state: string): number =>
-  (db.prepare('SELECT count(*) AS n FROM outbox WHERE state = ?').get(state) as { n: number }).n
+  (
+    db.prepare(`SELECT count(*) AS n FROM outbox WHERE state = ? AND kind != 'node'`).get(state) as {
+      n: number
+    }
+  ).n

@@ -7,6 +7,7 @@ import type { AuditService } from '../../node/audit/index.ts'
 import { auditPorts, EmbeddedChain, peerIdHash, receiptLeaf } from '../../node/audit/index.ts'
 import {
   auditService,
+  boundParties,
   countState,
   fakePeerId,
   freshDeployment,
@@ -46,13 +47,24 @@ async function startAudit(chainSettings: Record<string, unknown> = {}) {
 describe('audit trail against a Hardhat node', () => {
   it('publishes a share and its receipt one transaction each and verifies them from the chain (per-share mode)', async () => {
     await startAudit({ mode: 'per-share' })
-    const share = queueShare(store.db, { tier: 'high' })
+    const parties = await boundParties(audit, store.db, chain.url)
+    const share = queueShare(store.db, { tier: 'high', ...parties.share })
     storeReceipt(store.db, share)
     audit.poke()
     await waitFor(() => countState(store.db, 'confirmed') === 2, 'two confirmed events')
 
     const result = await audit.verify(share.dataHash)
     expect(result.verified).toBe(true)
+    expect(result.shares).toEqual([
+      {
+        shareId: share.shareId,
+        sender: parties.sender.peerId,
+        recipient: parties.recipient.peerId,
+        tier: 'high',
+        verified: true,
+        confirmations: expect.any(Number)
+      }
+    ])
     expect(result.event_type).toBe('ReceiptAnchored')
     const events = result.evidence.map((e) => e.event).sort()
     expect(events).toEqual(['ReceiptAnchored', 'ShareRecorded'])
@@ -66,7 +78,7 @@ describe('audit trail against a Hardhat node', () => {
     expect(anchored?.leaf).toBe(anchored?.onChainReceiptHash)
 
     const unknown = await audit.verify('ab'.repeat(32))
-    expect(unknown).toMatchObject({ verified: false, event_type: null, evidence: [] })
+    expect(unknown).toMatchObject({ verified: false, reason: 'not_found', event_type: null, evidence: [] })
   })
 
   it('announces each outbox entry once, after its confirmation is committed (per-share and batch mode)', async () => {
@@ -119,7 +131,8 @@ describe('audit trail against a Hardhat node', () => {
 
   it('anchors receipts in Merkle batches by size and by flush and proves each one (batch mode)', async () => {
     await startAudit({ mode: 'batch', batchSize: 4 })
-    const shares = Array.from({ length: 3 }, () => queueShare(store.db))
+    const parties = await boundParties(audit, store.db, chain.url)
+    const shares = Array.from({ length: 3 }, () => queueShare(store.db, parties.share))
     for (const s of shares) storeReceipt(store.db, s) // 6 leaves: one batch of 4 by size, 2 left
     audit.poke()
     await waitFor(() => countState(store.db, 'confirmed') === 4, 'the first batch of four')
@@ -156,7 +169,8 @@ describe('audit trail against a Hardhat node', () => {
 
   it('fails verification of a tampered receipt and of a tampered share record (per-share mode)', async () => {
     await startAudit({ mode: 'per-share' })
-    const a = queueShare(store.db)
+    const parties = await boundParties(audit, store.db, chain.url)
+    const a = queueShare(store.db, parties.share)
     storeReceipt(store.db, a)
     audit.poke()
     await waitFor(() => countState(store.db, 'confirmed') === 2, 'per-share events')
@@ -166,28 +180,33 @@ describe('audit trail against a Hardhat node', () => {
         Number((p['body'] as Record<string, unknown>)['receivedAt']) + 1
     })
     const tampered = await audit.verify(a.dataHash)
-    expect(tampered.verified).toBe(false)
+    expect(tampered).toMatchObject({ verified: false, reason: 'bad_receipt_signature' })
     expect(tampered.evidence.find((e) => e.event === 'ReceiptAnchored')?.ok).toBe(false)
-    expect(tampered.evidence.find((e) => e.event === 'ShareRecorded')?.ok).toBe(true)
 
     // Anyone holding the receipt checks it against the chain; a changed field does not verify.
     expect((await audit.verifyReceipt(a.receipt.body)).verified).toBe(true)
     expect((await audit.verifyReceipt({ ...a.receipt.body, recipient: fakePeerId() })).verified).toBe(false)
 
-    const b = queueShare(store.db)
+    const b = queueShare(store.db, parties.share)
     await waitFor(() => countState(store.db, 'confirmed') === 3, 'a third event')
-    expect((await audit.verify(b.dataHash)).verified).toBe(true)
+    // Recorded but not yet delivered: the share is on chain, the receipt is missing.
+    expect(await audit.verify(b.dataHash)).toMatchObject({ verified: false, reason: 'not_delivered' })
     tamperPayload(store, 'share', b.shareId, (p) => {
       p['timestamp'] = Number(p['timestamp']) - 60_000
     })
     const backdated = await audit.verify(b.dataHash)
-    expect(backdated.verified).toBe(false)
-    expect(backdated.evidence[0]).toMatchObject({ event: 'ShareRecorded', ok: false })
+    expect(backdated).toMatchObject({ verified: false, reason: 'proof_mismatch' })
+    expect(backdated.evidence[0]).toMatchObject({
+      event: 'ShareRecorded',
+      ok: false,
+      reason: 'proof_mismatch'
+    })
   })
 
   it('fails verification of a tampered batched receipt and of a proof with a changed step', async () => {
     await startAudit({ mode: 'batch', batchSize: 8 })
-    const shares = Array.from({ length: 4 }, () => queueShare(store.db))
+    const parties = await boundParties(audit, store.db, chain.url)
+    const shares = Array.from({ length: 4 }, () => queueShare(store.db, parties.share))
     for (const s of shares) storeReceipt(store.db, s)
     audit.poke()
     await waitFor(() => countState(store.db, 'confirmed') === 8, 'a batch of eight')
@@ -206,8 +225,8 @@ describe('audit trail against a Hardhat node', () => {
       ;(p['body'] as Record<string, unknown>)['tier'] = 'maximum'
     })
     const tampered = await audit.verify(target.dataHash)
-    expect(tampered.verified).toBe(false)
-    expect(tampered.evidence.some((x) => x.ok === false && x.reason !== undefined)).toBe(true)
+    expect(tampered).toMatchObject({ verified: false, reason: 'receipt_mismatch' })
+    expect(tampered.evidence.every((x) => x.ok === false && x.reason === 'receipt_mismatch')).toBe(true)
   })
 
   it('answers history queries from the event index and rebuilds it from the chain', async () => {
@@ -255,13 +274,21 @@ describe('audit trail against a Hardhat node', () => {
 
   it('serves the API ports: verification with evidence, compliance history, status and outbox retry', async () => {
     await startAudit({ mode: 'per-share' })
+    const parties = await boundParties(audit, store.db, chain.url)
     const ports = auditPorts(audit)
-    const share = queueShare(store.db)
+    const share = queueShare(store.db, parties.share)
     storeReceipt(store.db, share)
     audit.poke()
     await waitFor(() => countState(store.db, 'confirmed') === 2, 'two events')
     const v = await ports.audit.verify(share.dataHash)
-    expect(v).toMatchObject({ dataHash: share.dataHash, verified: true, eventType: 'ReceiptAnchored' })
+    expect(v).toMatchObject({
+      dataHash: share.dataHash,
+      verified: true,
+      reason: null,
+      eventType: 'ReceiptAnchored',
+      shares: [{ shareId: share.shareId, sender: share.sender, recipient: share.recipient, verified: true }],
+      refused: []
+    })
     expect(v.evidence?.leaf).toBe(`0x${receiptLeaf(share.receipt.body)}`)
     expect(v.evidence?.contractAddress).toBe(audit.contractAddress)
     const events = await ports.audit.complianceHistory({
@@ -308,7 +335,7 @@ describe('audit trail against a Hardhat node', () => {
     const encryptionPublicKeyPem = keys()
     const first = await audit.registerIdentity({ peerKey, signingPublicKeyPem, encryptionPublicKeyPem })
     expect(await audit.registerIdentity({ peerKey, signingPublicKeyPem, encryptionPublicKeyPem })).toBe(first)
-    await waitFor(() => countState(store.db, 'confirmed') === 1, 'the registration')
+    await waitFor(() => countNodeRows(store.db) === 1, 'the registration')
     const verified = await verifyIdentityRecord(first)
     expect(verified.body).toMatchObject({
       peerId: peerIdFromPrivateKey(peerKey).toString(),
@@ -328,7 +355,12 @@ describe('audit trail against a Hardhat node', () => {
       encryptionPublicKeyPem
     })
     expect(rotated).not.toBe(first)
-    await waitFor(() => countState(store.db, 'confirmed') === 2, 'the second registration')
+    await waitFor(() => countNodeRows(store.db) === 2, 'the second registration')
+    // The directory finds both records of the PeerId on chain, each bound to its log.
+    const found = await audit.identities.forPeer(verified.body.peerId)
+    expect(found.map((e) => e.record)).toEqual([first, rotated])
+    expect(found[0]?.anchor).toMatchObject({ type: 'event', blockNumber: expect.any(Number) })
+    expect((await audit.identities.forAccount(d.address)).map((e) => e.record)).toEqual([first, rotated])
   })
 
   it('refuses a contract address whose code is not AuditTrail', async () => {
@@ -361,3 +393,10 @@ function tamperPayload(
     .prepare('UPDATE outbox SET payload = ? WHERE kind = ? AND share_id = ?')
     .run(JSON.stringify(p), kind, shareId)
 }
+
+const countNodeRows = (db: TempStore['db']): number =>
+  (
+    db.prepare(`SELECT count(*) AS n FROM outbox WHERE kind = 'node' AND state = 'confirmed'`).get() as {
+      n: number
+    }
+  ).n

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkBundle } from '../../node/audit/bundle-check.ts'
 import { RpcClient } from '../../node/audit/rpc-client.ts'
+import { spawnCli } from '../helpers/cli.ts'
 import { introduce, type LocalCluster, startLocalCluster } from '../../node/cli/commands/demo-cluster.ts'
 
 /**
@@ -17,6 +19,22 @@ let keyB: string
 async function json(url: string, init: RequestInit = {}) {
   const res = await fetch(url, init)
   return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+}
+
+/** Runs the CLI without blocking: the nodes it talks to run in this process. */
+async function cli(args: string[], env: Record<string, string>) {
+  const child = spawnCli(args, env)
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString()
+  })
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  // 'close' comes after the output streams ended, so nothing printed is missed.
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)))
+  return { code, stdout, stderr }
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -134,6 +152,33 @@ describe('share end to end', { timeout: 120_000 }, () => {
       headers: { 'x-api-key': keyB }
     })
     expect(onChainForB.body['verified']).toBe(true)
+    expect(onChainForB.body['shares']).toEqual([
+      expect.objectContaining({ share_id: shareId, verified: true, reason: null })
+    ])
+
+    // Both parties export the evidence, and it checks out against the chain alone.
+    for (const [node, key] of [
+      [a, keyA],
+      [b, keyB]
+    ] as const) {
+      const bundle = await json(`${node.externalUrl}/v1/audit/${dataHash}/bundle`, {
+        headers: { 'x-api-key': key }
+      })
+      expect(bundle.status).toBe(200)
+      const check = await checkBundle(bundle.body, { rpc: cluster.chainUrl })
+      expect(check).toMatchObject({ verified: true, dataHash })
+      expect(check.shares.map((s) => s.shareId)).toEqual([shareId])
+    }
+
+    // `dmn audit export` asks the running node's internal API; another process checks the file.
+    const port = new URL(b.internalUrl).port
+    const exported = await cli(['audit', 'export', dataHash], { DMN_API_INTERNAL_PORT: port })
+    expect(exported.stderr).toBe('')
+    expect(exported.code).toBe(0)
+    expect(await checkBundle(exported.stdout, { rpc: cluster.chainUrl })).toMatchObject({ verified: true })
+    const none = await cli(['audit', 'export', '0'.repeat(64)], { DMN_API_INTERNAL_PORT: port })
+    expect(none.code).toBe(1)
+    expect(none.stderr).toMatch(/party to no share/)
   })
 })
 

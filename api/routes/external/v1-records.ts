@@ -1,7 +1,10 @@
-import type { OpenAPIHono } from '@hono/zod-openapi'
+import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import type { ExternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
+import { exportBundle } from '../../operations.ts'
+import { DataHashParams, errorResponses, notFoundResponse } from '../../schemas/common.ts'
+import { EvidenceBundleSchema } from '../../schemas/records.ts'
 import { registerComplianceHistory, registerRecordRead, registerVerify } from './shared-routes.ts'
 
 /** `/v1/data/{hash}` and `/v1/audit/...`: records and their audit trail. */
@@ -16,6 +19,29 @@ export function registerV1Records(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPo
     tags: ['audit'],
     summary: 'On-chain verification of a data hash, with evidence'
   })
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/audit/{data_hash}/bundle',
+      tags: ['audit'],
+      summary: 'The evidence bundle of a data hash, checkable by anyone against the chain',
+      middleware: [guards.read] as const,
+      request: { params: DataHashParams },
+      responses: {
+        200: {
+          content: { 'application/json': { schema: EvidenceBundleSchema } },
+          description: 'every share of the data hash this node is party to, with its evidence'
+        },
+        ...notFoundResponse,
+        ...errorResponses
+      }
+    }),
+    async (c) => {
+      const hash = c.req.valid('param').data_hash
+      const bundle = await exportBundle(ports.audit, hash, { signal: c.req.raw.signal })
+      return c.json(bundle as z.infer<typeof EvidenceBundleSchema>, 200)
+    }
+  )
   registerComplianceHistory(app, ports, guards, {
     path: '/v1/audit',
     tags: ['audit'],

@@ -1,10 +1,16 @@
-import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
+import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import { API_VERSION, type InternalApiPorts } from '../../deps.ts'
 import { createHealthCheck } from '../../health.ts'
+import { exportBundle } from '../../operations.ts'
+import { DataHashParams, notFoundResponse } from '../../schemas/common.ts'
 import { AuditStatusSchema, InternalHealthSchema } from '../../schemas/internal.ts'
+import { EvidenceBundleSchema } from '../../schemas/records.ts'
 
-/** `GET /health` with every component, `GET /metrics` (Prometheus), `GET /audit/status`. */
+/**
+ * `GET /health` with every component, `GET /metrics` (Prometheus), `GET /audit/status`, and
+ * `GET /audit/{data_hash}/bundle` (what `dmn audit export` asks the running node for).
+ */
 export function registerStatusRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalApiPorts) {
   const health = createHealthCheck(ports.health)
   app.openapi(
@@ -54,6 +60,25 @@ export function registerStatusRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
         },
         200
       )
+    }
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/audit/{data_hash}/bundle',
+      tags: ['status'],
+      summary: 'The evidence bundle of a data hash (as the external `/v1/audit/{data_hash}/bundle`)',
+      request: { params: DataHashParams },
+      responses: {
+        200: { content: { 'application/json': { schema: EvidenceBundleSchema } }, description: 'the bundle' },
+        ...notFoundResponse
+      }
+    }),
+    async (c) => {
+      const hash = c.req.valid('param').data_hash
+      const bundle = await exportBundle(ports.audit, hash, { signal: c.req.raw.signal })
+      return c.json(bundle as z.infer<typeof EvidenceBundleSchema>, 200)
     }
   )
 }

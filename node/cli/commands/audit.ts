@@ -1,10 +1,17 @@
+import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
+import { checkBundle } from '../../audit/bundle-check.ts'
+import { parseBundle, serializeBundle } from '../../audit/bundle-format.ts'
+import { atomicWriteFileSync } from '../../crypto/atomic-file.ts'
+import { bundleFromNode, nodeNotRunning } from '../audit-bundle.ts'
+import { internalApiUrl } from '../node-identity.ts'
 import {
   type AuditService,
   AuditVerificationFailedError,
   SecurityLogTamperedError
 } from '../../audit/index.ts'
 import { UsageError } from '../../core/errors.ts'
+import { ResourceNotFoundError } from '../../core/ports.ts'
 import { AUDIT_STATES, type AuditState, DATA_HASH_PATTERN } from '../../core/share.ts'
 import { auditServiceOver } from '../audit-service.ts'
 import type { CliContext } from '../context.ts'
@@ -111,4 +118,57 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
         ctx.print(`outbox ${id} queued`)
       })
     )
+
+  audit
+    .command('export <dataHash>')
+    .description('the evidence bundle of a data hash (every share of it this node is party to), as JSON')
+    .option('-o, --output <file>', 'write it to this file (default: stdout)')
+    .action(async (dataHash: string, o: { output?: string }) => {
+      if (!DATA_HASH_PATTERN.test(dataHash)) throw new UsageError('dataHash must be 64 lowercase hex digits')
+      const config = ctx.config()
+      const apiUrl = internalApiUrl(config)
+      let bundle = await bundleFromNode(apiUrl, dataHash)
+      if (!bundle) {
+        if (!config.chain.rpcUrl) throw nodeNotRunning(apiUrl)
+        // No node runs: with a configured chain, build it here from the database.
+        bundle = await withDatabase(ctx, async (db) => {
+          const service = auditServiceOver(ctx, () => db)
+          await service.connect()
+          return service.bundle(dataHash)
+        })
+        if (bundle.shares.length === 0)
+          throw new ResourceNotFoundError('bundle', `this node is party to no share of ${dataHash}`)
+      }
+      const text = `${serializeBundle(parseBundle(bundle))}\n`
+      if (o.output) atomicWriteFileSync(o.output, text)
+      else process.stdout.write(text)
+    })
+
+  audit
+    .command('check <file>')
+    .description('check an evidence bundle against a chain, with no node, data directory or database')
+    .requiredOption('--rpc <url>', 'JSON-RPC endpoint of the chain the bundle names')
+    .option('--confirmations <n>', 'confirmations each anchor needs', '1')
+    .option('--json', 'print the whole answer as JSON')
+    .action(async (file: string, o: { rpc: string; confirmations: string; json?: boolean }) => {
+      if (!/^\d+$/.test(o.confirmations)) throw new UsageError('--confirmations must be a whole number')
+      let text: string
+      try {
+        text = readFileSync(file, 'utf8')
+      } catch (err) {
+        throw new UsageError(`cannot read ${file}: ${(err as Error).message}`, { cause: err })
+      }
+      const result = await checkBundle(text, { rpc: o.rpc, minConfirmations: Number(o.confirmations) })
+      if (o.json) ctx.print(JSON.stringify(result))
+      else {
+        for (const s of result.shares) {
+          const outcome = s.verified
+            ? `verified, ${s.confirmations} confirmations`
+            : `NOT verified: ${s.reason}`
+          ctx.print(`${s.shareId} ${s.sender} -> ${s.recipient} (${s.tier}): ${outcome}`)
+        }
+        ctx.print(result.verified ? `${result.dataHash}: verified` : `bundle NOT verified: ${result.reason}`)
+      }
+      if (!result.verified) throw new AuditVerificationFailedError(`bundle not verified: ${result.reason}`)
+    })
 }

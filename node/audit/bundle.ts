@@ -1,0 +1,158 @@
+/**
+ * Builds the evidence bundle of a data hash (docs/AUDIT.md, "The evidence bundle") from what this
+ * node holds: the share records and receipts it published (outbox payloads), the leaves of its
+ * batches for inclusion proofs, the chain's receipts of those transactions for the anchors, and the
+ * valid identity records of every party (IdentityDirectory). The result is checked by checkBundle,
+ * by this node or by anyone else.
+ */
+import type { SignedReceipt } from '../core/receipt.ts'
+import type { AuditRepositories } from '../store/audit-repositories.ts'
+import type { DataHashEventRow } from '../store/outbox.ts'
+import {
+  type Anchor,
+  BUNDLE_KIND,
+  BUNDLE_VERSION,
+  type BundleIdentity,
+  type BundleShare,
+  type BundleShareRecord,
+  type EventAnchor,
+  type EvidenceBundle
+} from './bundle-format.ts'
+import { bytes16, TOPICS } from './contract.ts'
+import { inboundEntry } from './bundle-inbound.ts'
+import type { IdentityDirectory } from './identity-directory.ts'
+import { inclusionProof } from './merkle.ts'
+import { hexToNumber, type RpcClient, type RpcLog, type RpcReceipt } from './rpc-client.ts'
+
+export type { Anchor, BatchAnchor, EventAnchor, EvidenceBundle } from './bundle-format.ts'
+
+export interface BundleContext {
+  readonly repos: Pick<AuditRepositories, 'outbox' | 'batches' | 'shares'>
+  readonly rpc: RpcClient
+  readonly contractAddress: string
+  /** The first block to search for the senders' events of inbound shares. */
+  readonly deployBlock: number
+  readonly chainId: number
+  readonly identities: IdentityDirectory
+}
+
+type Opts = { signal?: AbortSignal }
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
+/**
+ * The bundle of `dataHash` (64 hex): every share of it this node sent whose record is on chain, and
+ * every share of it this node received whose sender's record it finds on chain (bundle-inbound.ts).
+ * A share whose record was not yet sent is left out (it has nothing to anchor); its receipt, when
+ * not yet anchored, is given with a null anchor, so the check says what is missing.
+ */
+export async function buildBundle(
+  ctx: BundleContext,
+  dataHash: string,
+  opts: Opts = {}
+): Promise<EvidenceBundle> {
+  const rows = ctx.repos.outbox.eventsOfDataHash(dataHash)
+  const receipts = new Map<string, DataHashEventRow>()
+  for (const row of rows) if (row.kind === 'receipt') receipts.set(row.shareId, row)
+  const txReceipts = new Map<string, Promise<RpcReceipt | null>>()
+  const receiptOf = (txHash: string) => {
+    let r = txReceipts.get(txHash)
+    if (!r) {
+      r = ctx.rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [txHash], opts)
+      txReceipts.set(txHash, r)
+    }
+    return r
+  }
+  const shares: BundleShare[] = []
+  for (const row of rows) {
+    if (row.kind !== 'share') continue
+    const shareAnchor = await anchorOf(ctx, row, TOPICS.ShareRecorded, receiptOf)
+    if (!shareAnchor) continue
+    const p = JSON.parse(row.payload) as Record<string, unknown>
+    const share: BundleShareRecord = {
+      shareId: String(p['shareId']),
+      dataHash: String(p['dataHash']),
+      sender: String(p['sender']),
+      recipient: String(p['recipient']),
+      tier: p['tier'] as BundleShareRecord['tier'],
+      timestamp: Number(p['timestamp'])
+    }
+    const receiptRow = receipts.get(row.shareId)
+    const signed = receiptRow ? (JSON.parse(receiptRow.payload) as SignedReceipt) : null
+    const receiptAnchor = receiptRow
+      ? await anchorOf(ctx, receiptRow, TOPICS.ReceiptAnchored, receiptOf)
+      : null
+    shares.push({
+      share,
+      shareAnchor,
+      receipt: signed ? { body: signed.body, signature: signed.signature } : null,
+      receiptAnchor: receiptAnchor ?? null
+    })
+  }
+  for (const row of ctx.repos.shares.listByDataHash(dataHash)) {
+    if (row.direction !== 'in' || row.receipt === null) continue
+    const entry = await inboundEntry(ctx, row.receipt, opts)
+    if (entry) shares.push(entry)
+  }
+  const parties = [...new Set(shares.flatMap((s) => [s.share.sender, s.share.recipient]))]
+  const identities: BundleIdentity[] = []
+  for (const peerId of parties) {
+    for (const entry of await ctx.identities.forPeer(peerId, opts)) {
+      identities.push({ record: entry.record, anchor: entry.anchor })
+    }
+  }
+  const genesis = await ctx.rpc.call<{ hash: string } | null>('eth_getBlockByNumber', ['0x0', false], opts)
+  return {
+    v: BUNDLE_VERSION,
+    kind: BUNDLE_KIND,
+    dataHash,
+    chain: {
+      chainId: ctx.chainId,
+      contract: ctx.contractAddress.toLowerCase(),
+      genesisHash: String(genesis?.hash ?? '').toLowerCase()
+    },
+    identities,
+    shares
+  }
+}
+
+/**
+ * Where an event of this node went on chain: its own log (`event`) in the transaction that confirmed
+ * it, or its batch's `BatchAnchored` log with the inclusion proof (`batch`). Undefined while it is
+ * not confirmed or the chain no longer has the transaction.
+ */
+async function anchorOf(
+  ctx: BundleContext,
+  row: DataHashEventRow,
+  topic: string,
+  receiptOf: (txHash: string) => Promise<RpcReceipt | null>
+): Promise<Anchor | undefined> {
+  if (row.state !== 'confirmed' || row.txHash === null) return undefined
+  const receipt = await receiptOf(row.txHash)
+  if (receipt?.status !== '0x1') return undefined
+  const ours = (log: RpcLog) => log.address.toLowerCase() === ctx.contractAddress.toLowerCase()
+  const base = (log: RpcLog): EventAnchor => ({
+    type: 'event',
+    txHash: receipt.transactionHash.toLowerCase(),
+    blockNumber: hexToNumber(receipt.blockNumber),
+    blockHash: receipt.blockHash.toLowerCase(),
+    logIndex: hexToNumber(log.logIndex)
+  })
+  if (row.batchId === null) {
+    const shareTopic = bytes16(row.shareId).padEnd(66, '0')
+    const log = receipt.logs.find((l) => ours(l) && l.topics[0] === topic && l.topics[1] === shareTopic)
+    return log ? base(log) : undefined
+  }
+  const batch = ctx.repos.batches.get(row.batchId)
+  const log = receipt.logs.find((l) => ours(l) && l.topics[0] === TOPICS.BatchAnchored)
+  if (!batch || !log || row.leafIndex === null) return undefined
+  const leaves = ctx.repos.batches.leavesOfBatch(batch.id).map((l) => Buffer.from(l.leaf, 'hex'))
+  return {
+    ...base(log),
+    type: 'batch',
+    root: batch.root,
+    leafIndex: row.leafIndex,
+    treeSize: batch.count,
+    proof: inclusionProof(leaves, row.leafIndex).map(hex)
+  }
+}

@@ -1,0 +1,101 @@
+import type { Tier } from '../core/share.ts'
+import type { Db } from './database.ts'
+
+/**
+ * The recipient's side of the event index: which indexed contract events (`audit_events`) name a
+ * share this node received (`shares`, direction 'in'), and their attribution. An event is attributed
+ * (its sender, recipient, tier and time filled) only once node/audit has found its submitter to be
+ * the account bound to the share's sender; until then, and forever when it is not, its sender stays
+ * null and it is no evidence of the share. Nothing here decides that: this keeps the answer.
+ */
+
+/** An indexed, unattributed share event beside the inbound share it names. */
+export interface InboundCandidate {
+  readonly txHash: string
+  readonly logIndex: number
+  readonly eventName: 'ShareRecorded' | 'ReceiptAnchored'
+  readonly submitter: string | null
+  /** The event's own data hash and recipient hash (ShareRecorded); null for a receipt anchor. */
+  readonly eventDataHash: string | null
+  readonly eventRecipientHash: string | null
+  /** The receipt hash a ReceiptAnchored carries. */
+  readonly receiptHash: string | null
+  readonly shareId: string
+  readonly dataHash: string
+  readonly sender: string
+  readonly recipient: string
+  readonly tier: Tier
+  /** JSON of the receipt this node signed (UTF-8). */
+  readonly receipt: Uint8Array | null
+}
+
+/** What attribution fills in an event's row. */
+export interface Attribution {
+  readonly txHash: string
+  readonly logIndex: number
+  readonly dataHash: string
+  readonly sender: string
+  readonly recipient: string
+  readonly senderHash: string
+  readonly recipientHash: string
+  readonly tier: Tier
+  /** Unix ms. */
+  readonly timestampMs: number
+}
+
+// An event that is no batch leaf is stored with leaf index -1 (node/store/audit-events.ts).
+const NO_LEAF = -1
+
+/** Repository of the inbound shares' audit events; statements prepared once. */
+export class InboundAuditRepository {
+  readonly #candidates
+  readonly #attribute
+  readonly #outstanding
+
+  constructor(db: Db) {
+    // Only for shares that have no attributed event of that kind yet: once one counts, others are moot.
+    this.#candidates = db.prepare<[{ no_leaf: number }], InboundCandidate>(
+      `SELECT e.tx_hash AS txHash, e.log_index AS logIndex, e.event_name AS eventName, e.submitter,
+         CASE WHEN e.event_name = 'ShareRecorded' THEN e.data_hash END AS eventDataHash,
+         CASE WHEN e.event_name = 'ShareRecorded' THEN e.recipient_hash END AS eventRecipientHash,
+         e.receipt_hash AS receiptHash, s.share_id AS shareId, s.data_hash AS dataHash, s.sender, s.recipient,
+         s.tier, s.receipt
+       FROM audit_events e JOIN shares s ON s.share_id = e.share_id AND s.direction = 'in'
+       WHERE e.sender IS NULL AND e.leaf_index = @no_leaf
+         AND e.event_name IN ('ShareRecorded', 'ReceiptAnchored')
+         AND NOT EXISTS (SELECT 1 FROM audit_events a WHERE a.share_id = e.share_id
+           AND a.event_name = e.event_name AND a.sender IS NOT NULL)
+       ORDER BY e.block_number, e.log_index`
+    )
+    this.#attribute = db.prepare<[Attribution & { no_leaf: number }]>(
+      `UPDATE audit_events SET data_hash = @dataHash, sender = @sender, recipient = @recipient,
+         sender_hash = @senderHash, recipient_hash = @recipientHash, tier = @tier, timestamp_ms = @timestampMs
+       WHERE tx_hash = @txHash AND log_index = @logIndex AND leaf_index = @no_leaf AND sender IS NULL`
+    )
+    this.#outstanding = db.prepare<[{ since: string; limit: number }], { share_id: string }>(
+      `SELECT s.share_id FROM shares s
+       WHERE s.direction = 'in' AND s.created_at >= @since
+         AND NOT EXISTS (SELECT 1 FROM audit_events a WHERE a.share_id = s.share_id
+           AND a.event_name = 'ReceiptAnchored' AND a.sender IS NOT NULL)
+       ORDER BY s.created_at DESC, s.share_id LIMIT @limit`
+    )
+  }
+
+  /** Indexed, unattributed share events of inbound shares, oldest block first. */
+  candidates(): InboundCandidate[] {
+    return this.#candidates.all({ no_leaf: NO_LEAF })
+  }
+
+  /** Fills an event's row with its share's parties; false when it is attributed already. */
+  attribute(a: Attribution): boolean {
+    return this.#attribute.run({ ...a, no_leaf: NO_LEAF }).changes === 1
+  }
+
+  /**
+   * Inbound shares received at or after `since` (ISO-8601) whose receipt anchor this node has not
+   * attributed yet, newest first: the shares whose audit the recipient is still waiting for.
+   */
+  outstandingShareIds(opts: { since: string; limit: number }): string[] {
+    return this.#outstanding.all(opts).map((r) => r.share_id)
+  }
+}
