@@ -80,6 +80,13 @@ describe('status', () => {
     expect(r.text).not.toContain('locked')
   })
 
+  it('GET /audit/{hash}/bundle answers 404 when the node is party to no share of it, 422 for a bad hash', async () => {
+    const none = await send(app, `/audit/${'1'.repeat(64)}/bundle`)
+    expect(none.status).toBe(404)
+    expect(none.json).toMatchObject({ code: 'not_found' })
+    expect((await send(app, '/audit/xyz/bundle')).status).toBe(422)
+  })
+
   it('serves its own OpenAPI 3.1 document', async () => {
     const doc = (await send(app, '/openapi.json')).json as { openapi: string; paths: Record<string, unknown> }
     expect(doc.openapi).toBe('3.1.0')
@@ -89,7 +96,8 @@ describe('status', () => {
       '/api-keys',
       '/api-keys/{id}',
       '/peers/{peer_id}/deny',
-      '/outbox/{id}/retry'
+      '/outbox/{id}/retry',
+      '/audit/{data_hash}/bundle'
     ]) {
       expect(doc.paths).toHaveProperty([path])
     }

@@ -16,7 +16,7 @@ import type { BundleShare, BundleShareRecord, EventAnchor } from './bundle-forma
 import { bytes16, bytes32, parseLog, TOPICS } from './contract.ts'
 import { getLogs } from './event-index.ts'
 import type { IdentityDirectory } from './identity-directory.ts'
-import { peerIdHash, receiptLeaf, shareLeaf } from './leaves.ts'
+import { canonicalShareRecord, peerIdHash, receiptLeaf, sha256Hex } from './leaves.ts'
 import { hexToNumber, type RpcClient, type RpcLog } from './rpc-client.ts'
 
 export interface InboundContext {
@@ -45,10 +45,12 @@ export function recoverTimestamp(
   receivedAt: number,
   leaf: string
 ): number | undefined {
+  // The record's canonical text ends with its timestamp: encode the rest once, hash only the digits.
+  const prefix = canonicalShareRecord({ ...record, timestamp: 0 }).slice(0, -'0}'.length)
+  const matches = (t: number) => t >= 0 && sha256Hex(`${prefix}${t}}`) === leaf
   for (let k = 0; k <= SEARCH_MS; k++) {
-    if (receivedAt - k >= 0 && shareLeaf({ ...record, timestamp: receivedAt - k }) === leaf)
-      return receivedAt - k
-    if (k > 0 && shareLeaf({ ...record, timestamp: receivedAt + k }) === leaf) return receivedAt + k
+    if (matches(receivedAt - k)) return receivedAt - k
+    if (k > 0 && matches(receivedAt + k)) return receivedAt + k
   }
   return undefined
 }

@@ -12,7 +12,7 @@ import { getLogs } from './event-index.ts'
 import { type AuditEventType, base, type Evidence, type Opts, strip, type VerifyResult } from './evidence.ts'
 import { identityBodyOf } from './identity-record.ts'
 import { receiptLeaf, shareLeaf } from './leaves.ts'
-import type { RpcLog } from './rpc-client.ts'
+import { hexToNumber, type RpcLog } from './rpc-client.ts'
 
 export type { AuditEventType, Evidence, VerifyResult } from './evidence.ts'
 export {
@@ -39,7 +39,7 @@ export async function verifyDataHash(
     minConfirmations: ctx.minConfirmations,
     ...(opts.signal ? { signal: opts.signal } : {})
   })
-  const head = Number(BigInt(await ctx.rpc.call<string>('eth_blockNumber', [], opts)))
+  const head = hexToNumber(await ctx.rpc.call<string>('eth_blockNumber', [], opts))
   const evidence = [
     ...bundleEvidence(bundle, check, head),
     ...(await unboundEvidence(ctx, bundle, head, opts))
@@ -165,7 +165,7 @@ async function unboundEvidence(
   const out: Evidence[] = []
   const bound = new Map<string, boolean>()
   for (const log of [...shares, ...receipts]) {
-    if (held.has(`${log.transactionHash.toLowerCase()}:${Number(BigInt(log.logIndex))}`)) continue
+    if (held.has(`${log.transactionHash.toLowerCase()}:${hexToNumber(log.logIndex)}`)) continue
     const parsed = parseLog(log)
     if (!parsed) continue
     const submitter = String(parsed.args['submitter']).toLowerCase()
