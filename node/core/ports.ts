@@ -11,7 +11,8 @@ import {
   type DeliveryState,
   LONE_SURROGATE,
   type ShareDirection,
-  type Tier
+  type Tier,
+  type TxHashPendingReason
 } from './share.ts'
 
 /** Cancellation for one call. */
@@ -40,8 +41,14 @@ export interface ShareView {
   readonly tier: Tier
   readonly delivery: DeliveryState
   readonly audit: AuditState
-  /** Null until the audit transaction is sent. */
+  /**
+   * The transaction that anchors the share (its receipt's, once that is sent). In per-share mode an
+   * outgoing share's is signed when the share is accepted; a replacement (same nonce, higher gas
+   * price) or a re-send changes it.
+   */
   readonly txHash: string | null
+  /** Why `txHash` is null; null when it is not. */
+  readonly txHashPendingReason: TxHashPendingReason | null
   readonly attempts: number
   readonly lastError: string | null
   /** ISO-8601 UTC. */

@@ -14,7 +14,7 @@ import {
   type ShareView,
   UnknownRecipientError
 } from '../core/ports.ts'
-import type { AuditState, DeliveryState } from '../core/share.ts'
+import { type AuditMode, type AuditState, type DeliveryState, txHashPendingReason } from '../core/share.ts'
 import type { AuditProgressRepository } from '../store/audit-progress.ts'
 import type { ShareRepository } from '../store/shares.ts'
 import type { PeerEntry } from './peer-book.ts'
@@ -49,7 +49,8 @@ function auditOf(
   return { audit: row?.state ?? 'pending', txHash: txHash ?? null }
 }
 
-function toShareView(progress: AuditProgressRepository, s: P2pShareView): ShareView {
+function toShareView(progress: AuditProgressRepository, mode: AuditMode, s: P2pShareView): ShareView {
+  const audit = auditOf(progress, s.shareId)
   return {
     shareId: s.shareId,
     direction: s.direction,
@@ -59,7 +60,8 @@ function toShareView(progress: AuditProgressRepository, s: P2pShareView): ShareV
     recipientLabel: s.recipientLabel ?? s.recipient,
     tier: s.tier,
     delivery: s.state as DeliveryState,
-    ...auditOf(progress, s.shareId),
+    ...audit,
+    txHashPendingReason: txHashPendingReason({ direction: s.direction, ...audit }, mode),
     attempts: s.attempts,
     lastError: s.lastError,
     createdAt: s.createdAt,
@@ -77,13 +79,17 @@ export interface ShareServiceComponents {
   readonly p2p: P2pService
   /** Called once, at the first request: the store opens the database only at its own start. */
   readonly repositories: () => ShareServiceStore
+  /** `chain.mode`: says why a share has no transaction hash yet. */
+  readonly auditMode: AuditMode
 }
 
 /**
  * Shares: queued by the p2p service, audit state read from the outbox. The audit publisher is woken
  * once per share, by the audit hooks after the share's transaction commits (node/audit/p2p-hooks.ts).
+ * In per-share mode those hooks sign the share's transaction inside that transaction, so the
+ * outbox row read here carries its hash from the share's first answer.
  */
-export function createShareService({ p2p, repositories }: ShareServiceComponents): ShareService {
+export function createShareService({ p2p, repositories, auditMode }: ShareServiceComponents): ShareService {
   let opened: ShareServiceStore | undefined
   const store = () => {
     opened ??= repositories()
@@ -91,7 +97,7 @@ export function createShareService({ p2p, repositories }: ShareServiceComponents
   }
   const get = (shareId: string) => {
     try {
-      return toShareView(store().auditProgress, p2p.getShare(shareId))
+      return toShareView(store().auditProgress, auditMode, p2p.getShare(shareId))
     } catch (err) {
       if (isNamed(err, 'ShareNotFoundError')) return undefined
       throw err
@@ -119,7 +125,7 @@ export function createShareService({ p2p, repositories }: ShareServiceComponents
         throw err
       }
       // The row its transaction wrote: no read back.
-      return toShareView(store().auditProgress, queued.share)
+      return toShareView(store().auditProgress, auditMode, queued.share)
     },
     async getShare(shareId) {
       return get(shareId)

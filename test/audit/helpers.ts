@@ -8,6 +8,7 @@ import { configSchema } from '../../config/schema.ts'
 import type { SignedReceipt } from '../../node/core/receipt.ts'
 import type { Tier } from '../../node/core/share.ts'
 import {
+  type AuditHooks,
   AuditService,
   deployAuditTrail,
   onReceiptStored,
@@ -55,10 +56,14 @@ export interface TestShare extends ShareEvent {
   readonly receipt: SignedReceipt
 }
 
-/** Inserts a record and an outgoing share, queuing its audit event in the same transaction (as p2p does). */
+/**
+ * Inserts a record and an outgoing share, queuing its audit event in the same transaction (as p2p
+ * does): through `hooks` when given (as the node does, which signs the share's transaction in
+ * per-share mode), else straight into the outbox (the publisher signs it).
+ */
 export function queueShare(
   db: Db,
-  opts: { tier?: Tier; sender?: string; recipient?: string; timestamp?: number } = {}
+  opts: { tier?: Tier; sender?: string; recipient?: string; timestamp?: number; hooks?: AuditHooks } = {}
 ): TestShare {
   const data = randomBytes(64)
   const dataHash = createHash('sha256').update(data).digest('hex')
@@ -81,7 +86,9 @@ export function queueShare(
       `INSERT INTO shares (share_id, direction, record_id, data_hash, sender, recipient, tier, state, created_at, updated_at)
        VALUES (?, 'out', ?, ?, ?, ?, ?, 'queued', ?, ?)`
     ).run(event.shareId, recordId, dataHash, event.sender, event.recipient, event.tier, t, t)
-    onShareQueued(new OutboxRepository(db), event)
+    if (opts.hooks)
+      opts.hooks.onShareQueued(db, { ...event, createdAt: new Date(event.timestamp).toISOString() })
+    else onShareQueued(new OutboxRepository(db), event)
   })()
   const receipt: SignedReceipt = {
     body: {
