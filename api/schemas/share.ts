@@ -71,7 +71,7 @@ export const ShareStatusSchema = z
 
 const TxHashSchema = z.string().nullable().openapi({
   description:
-    'The transaction that records the share on chain (0x + 64 hex). In per-share mode it is signed when the share is accepted, so it is known in the answer that accepts the share; should the transaction be replaced (same nonce, higher gas price) or sent again, the share shows the new one. Once the receipt is anchored, the receipt’s transaction. Null, with `tx_hash_pending_reason`, when there is none yet.'
+    'The transaction that records the share on chain (0x + 64 hex). In per-share mode it is signed when the share is accepted, so it is known in the answer that accepts the share; should the transaction be replaced (same nonce, higher gas price) or sent again, the share shows the new one. Once the receipt is anchored, the transaction of the receipt. Null, with `tx_hash_pending_reason`, when there is none yet.'
 })
 
 const TxHashPendingReasonSchema = z.enum(TX_HASH_PENDING_REASONS).nullable().openapi({

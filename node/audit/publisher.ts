@@ -273,14 +273,26 @@ export class Publisher {
     const { rpc, sender } = this.#c
     await this.#unknownTransactions(opts.signal)
     const known = this.#acceptanceFees
+    this.#feesReadMs = Date.now()
     const [gasPrice, gasLimit, nonceFloor] = await Promise.all([
       rpc.call<string>('eth_gasPrice', [], opts),
-      known?.gasLimit ?? sender.estimate(DEAREST_RECORD_SHARE, opts),
+      known?.gasLimit ?? sender.estimate(DEAREST_RECORD_SHARE, opts).catch(this.#noAcceptanceGas),
       known?.nonceFloor ??
         rpc.call<string>('eth_getTransactionCount', [sender.address, 'pending'], opts).then(hexToNumber)
     ])
-    this.#acceptanceFees = { gasLimit, gasPrice: BigInt(gasPrice), nonceFloor }
-    this.#feesReadMs = Date.now()
+    if (gasLimit !== undefined) this.#acceptanceFees = { gasLimit, gasPrice: BigInt(gasPrice), nonceFloor }
+  }
+
+  #acceptanceGasRefused = false
+  // A record the chain would refuse (it never should: the contract only checks for zero hashes)
+  // leaves signing at acceptance off, not the publisher stopped; its sends report refusals per event.
+  readonly #noAcceptanceGas = (err: unknown): undefined => {
+    if (!(err instanceof ContractRevertError)) throw err
+    if (!this.#acceptanceGasRefused) {
+      this.#c.logger.warn({ err: err.errorName }, 'recordShare estimate refused: not signing at acceptance')
+    }
+    this.#acceptanceGasRefused = true
+    return undefined
   }
 
   /**
