@@ -77,12 +77,20 @@ async function startNode(init: { chainMode: 'per-share' | 'batch'; resendAfterSe
     })[]
   const recorded = (c: LocalCluster, shareId: string): Promise<RpcLog[]> =>
     getLogs(rpc, c.contractAddress, [TOPICS.ShareRecorded, bytes16(shareId).padEnd(66, '0')], 0)
+  // Signing at acceptance on, and the node's own registration confirmed: a transaction left in the
+  // pool ahead of the share's would hold the share's back (a later nonce is not mined before it).
+  const ready = () =>
+    until('signing at acceptance and an idle outbox', async () => {
+      const s = a.node.audit.status()
+      return s.signsAtAcceptance && s.pending === 0 && s.sent === 0 ? true : undefined
+    })
   return {
     a,
     rpc,
     post,
     get,
     list,
+    ready,
     recorded: (shareId: string) => recorded(cluster as LocalCluster, shareId)
   }
 }
@@ -90,9 +98,7 @@ async function startNode(init: { chainMode: 'per-share' | 'batch'; resendAfterSe
 describe('tx_hash at acceptance', { timeout: 120_000 }, () => {
   it('answers the 201 of POST /share_data and POST /v1/shares with the transaction that records the share on chain (per-share mode)', async () => {
     const n = await startNode({ chainMode: 'per-share' })
-    await until('signing at acceptance', async () =>
-      n.a.node.audit.status().signsAtAcceptance ? true : undefined
-    )
+    await n.ready()
 
     const anchor = await n.post('/share_data', `tx at acceptance ${Date.now()}`)
     expect(anchor.status).toBe(201)
@@ -132,9 +138,7 @@ describe('tx_hash at acceptance', { timeout: 120_000 }, () => {
 
   it('shows the replacement of a transaction stuck in the pool in GET /v1/shares/{id} and the list', async () => {
     const n = await startNode({ chainMode: 'per-share', resendAfterSeconds: 0.3 })
-    await until('signing at acceptance', async () =>
-      n.a.node.audit.status().signsAtAcceptance ? true : undefined
-    )
+    await n.ready()
     await n.rpc.call('evm_setAutomine', [false])
     try {
       const shared = await n.post('/share_data', `stuck in the pool ${Date.now()}`)
