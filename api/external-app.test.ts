@@ -78,6 +78,16 @@ describe('OpenAPI document', () => {
     const share = doc.components.schemas['ShareRequest']
     expect(share?.properties['payment_token']?.['pattern']).toBe('^0x[a-fA-F0-9]{40}$')
     expect(share?.properties['security_tier']?.['enum']).toEqual(['standard', 'high', 'maximum'])
+    // Why a share's tx_hash is null, beside it in both share shapes.
+    for (const name of ['ShareDataResponse', 'Share']) {
+      expect(doc.components.schemas[name]?.properties['tx_hash_pending_reason']?.['enum']).toEqual([
+        'awaiting_chain',
+        'batch',
+        'anchored_by_sender',
+        'audit_failed',
+        null
+      ])
+    }
   })
 })
 

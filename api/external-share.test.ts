@@ -20,6 +20,7 @@ describe('POST /share_data (anchor-compatible)', () => {
     expect(r.json).toMatchObject({
       success: true,
       tx_hash: null,
+      tx_hash_pending_reason: 'awaiting_chain',
       recipient: ETH,
       data_hash: HELLO_HASH,
       status: { delivery: 'queued', audit: 'pending' },

@@ -37,6 +37,7 @@ export function shareDataResponse(view: ShareView): z.infer<typeof ShareDataResp
   return {
     success: true,
     tx_hash: view.txHash,
+    tx_hash_pending_reason: view.txHashPendingReason,
     recipient: view.recipientLabel,
     share_id: view.shareId,
     data_hash: view.dataHash,
@@ -56,6 +57,7 @@ export function share(view: ShareView): z.infer<typeof ShareSchema> {
     security_tier: view.tier,
     status: { delivery: view.delivery, audit: view.audit },
     tx_hash: view.txHash,
+    tx_hash_pending_reason: view.txHashPendingReason,
     attempts: view.attempts,
     last_error: view.lastError,
     created_at: view.createdAt,

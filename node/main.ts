@@ -109,7 +109,14 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
       hooks: auditHooks(audit)
     })
   )
-  const apiPorts = createApiPorts({ store, keyRing, audit, p2p, logger: componentLogger(logger, 'api') })
+  const apiPorts = createApiPorts({
+    store,
+    keyRing,
+    audit,
+    p2p,
+    auditMode: config.chain.mode,
+    logger: componentLogger(logger, 'api')
+  })
   // Subscribes before the APIs take requests, so /events misses nothing they cause.
   const eventBridge = createEventBridge({ events: apiPorts.events, p2p, audit })
   // Last: the APIs take requests only once everything behind them runs, and stop first.
@@ -167,6 +174,7 @@ function createApiPorts(parts: {
   readonly keyRing: KeyRingService
   readonly audit: AuditService
   readonly p2p: P2pService
+  readonly auditMode: Config['chain']['mode']
   readonly logger: Logger
 }): InternalApiPorts {
   const { store, keyRing, audit, p2p, logger } = parts
@@ -176,6 +184,7 @@ function createApiPorts(parts: {
   const auditPorts = auditApiPorts(audit)
   const shares = createShareService({
     p2p,
+    auditMode: parts.auditMode,
     shares: () => new ShareRepository(store.db)
   })
   const network = createNetworkService(p2p)

@@ -6,7 +6,8 @@ import {
   PEER_ID_PATTERN,
   SHARE_AUDIT_STATES,
   SHARE_DIRECTIONS,
-  TIERS
+  TIERS,
+  TX_HASH_PENDING_REASONS
 } from '../../node/core/share.ts'
 import { LONE_SURROGATE, MetadataSchema } from './common.ts'
 
@@ -68,11 +69,22 @@ export const ShareStatusSchema = z
   })
   .openapi('ShareStatus')
 
+const TxHashSchema = z.string().nullable().openapi({
+  description:
+    'The transaction that records the share on chain (0x + 64 hex). In per-share mode it is signed when the share is accepted, so it is known in the answer that accepts the share; should the transaction be replaced (same nonce, higher gas price) or sent again, the share shows the new one. Once the receipt is anchored, the transaction of the receipt. Null, with `tx_hash_pending_reason`, when there is none yet.'
+})
+
+const TxHashPendingReasonSchema = z.enum(TX_HASH_PENDING_REASONS).nullable().openapi({
+  description:
+    'Why `tx_hash` is null (null when it is not): `awaiting_chain`, per-share mode, but the chain has not answered since the node started, so the transaction is signed once it does; `batch`, batch mode, the share waits for a Merkle batch whose transaction is signed when the batch is formed; `anchored_by_sender`, a received share, recorded by its sender and shown once this node has seen that transaction; `audit_failed`, the chain refused the event.'
+})
+
 /** The anchor's response to `POST /share_data`, with where delivery and audit stand. */
 export const ShareDataResponseSchema = z
   .object({
     success: z.literal(true),
-    tx_hash: z.string().nullable().openapi({ description: 'null until the audit transaction is sent' }),
+    tx_hash: TxHashSchema,
+    tx_hash_pending_reason: TxHashPendingReasonSchema,
     recipient: z.string(),
     share_id: z.string(),
     data_hash: z.string(),
@@ -92,7 +104,8 @@ export const ShareSchema = z
     recipient_label: z.string(),
     security_tier: z.enum(TIERS),
     status: ShareStatusSchema,
-    tx_hash: z.string().nullable(),
+    tx_hash: TxHashSchema,
+    tx_hash_pending_reason: TxHashPendingReasonSchema,
     attempts: z.number().int(),
     last_error: z.string().nullable(),
     created_at: z.string(),

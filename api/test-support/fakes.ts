@@ -96,6 +96,7 @@ export function createHarness(init: HarnessInit = {}): Harness {
         delivery: 'queued',
         audit: 'pending',
         txHash: null,
+        txHashPendingReason: 'awaiting_chain',
         attempts: 0,
         lastError: null,
         createdAt: now,

@@ -11,7 +11,7 @@ import type { Startable } from '../core/lifecycle.ts'
 import type { ReceiptBody } from '../core/receipt.ts'
 import type { Logger } from '../log/logger.ts'
 import type { AuditRepositories } from '../store/audit-repositories.ts'
-import type { OutboxRepository } from '../store/outbox.ts'
+import type { OutboxJobRow, OutboxRepository } from '../store/outbox.ts'
 import { recordConfigChanges } from './config-changes.ts'
 import { ETH_KEY_SECRET } from './constants.ts'
 import { type ChainRecord, checkBytecode, deployAuditTrail, writeChainRecord } from './deploy.ts'
@@ -428,6 +428,16 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   /** A share was stored here: reads the chain for its anchors now rather than at the next interval. */
   pokeInbound(): void {
     this.#inbound?.poke()
+  }
+
+  /**
+   * Per-share mode: signs the transaction of a share's record now, inside the share's own SQLite
+   * transaction (the p2p hooks call it right after queueing the event), so the share's answer
+   * carries its hash. Undefined when it cannot be signed yet (the audit trail not started, the
+   * chain not reached since; batch mode): the publisher signs it later.
+   */
+  signAtAcceptance(row: OutboxJobRow): string | undefined {
+    return this.#publisher?.signAtAcceptance(row)
   }
 
   /** Wakes the publisher (after enqueueing) instead of waiting for its next poll. */

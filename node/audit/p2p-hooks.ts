@@ -10,7 +10,7 @@ import {
   type ShareAuditEvent
 } from '../core/audit-events.ts'
 import type { SignedReceipt } from '../core/receipt.ts'
-import type { OutboxRepository } from '../store/outbox.ts'
+import type { OutboxJobRow, OutboxRepository } from '../store/outbox.ts'
 import { enqueueReceiptEvent, enqueueShareEvent } from './outbox.ts'
 
 export type { AuditedShare }
@@ -36,6 +36,11 @@ export interface AuditHooksComponents {
   poke?(): void
   /** Wakes the recipient's index of the chain. */
   pokeInbound?(): void
+  /**
+   * Signs a queued share's record now (per-share mode), in the share's transaction, so the share's
+   * answer carries the transaction's hash; undefined when the publisher signs it later.
+   */
+  signAtAcceptance?(row: OutboxJobRow): string | undefined
 }
 
 /** Hooks to hand to the p2p service (`hooks: auditHooks(audit)`). */
@@ -46,8 +51,11 @@ export function auditHooks(components: AuditHooksComponents): AuditHooks {
   }
   const queue = (events: readonly ShareAuditEvent[]) => {
     for (const event of events) {
-      if (event.kind === 'share') enqueueShareEvent(components.outbox, event)
-      else enqueueReceiptEvent(components.outbox, event.receipt)
+      if (event.kind === 'share') {
+        const id = enqueueShareEvent(components.outbox, event)
+        const row = id === null ? undefined : components.outbox.jobRow(id)
+        if (row) components.signAtAcceptance?.(row)
+      } else enqueueReceiptEvent(components.outbox, event.receipt)
     }
     if (events.length > 0) wake()
   }

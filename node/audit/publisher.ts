@@ -7,15 +7,26 @@
  * consecutive nonces; a batch goes alone (its first sequence is read from the chain's state).
  * Chain errors leave everything queued; the loop waits `pollIntervalMs`, doubling after each failed
  * round up to `maxBackoffMs` (without jitter), and resumes by itself.
+ * In per-share mode a share's record is signed when the share is accepted (`signAtAcceptance`, with
+ * the fees this loop keeps fresh); each round broadcasts such transactions first, in nonce order.
  */
 import type { AuditRepositories } from '../store/audit-repositories.ts'
 import type { ChainTx } from '../store/chain-txs.ts'
+import type { OutboxJobRow } from '../store/outbox.ts'
 import type { Logger } from '../log/logger.ts'
 import { INDEX_SYNC_INTERVAL_MS } from './constants.ts'
 import { ContractRevertError, ChainUnavailableError } from './errors.ts'
 import { indexLogs, syncIndex } from './event-index.ts'
 import { JobQueue } from './job-queue.ts'
-import { type ConfirmedEntry, type Job, type JobContext, jobFromKey } from './jobs.ts'
+import {
+  type ConfirmedEntry,
+  DEAREST_RECORD_SHARE,
+  type Job,
+  type JobContext,
+  jobFromKey,
+  outboxCallData,
+  outboxJob
+} from './jobs.ts'
 import { outboxDepth } from './outbox.ts'
 import { hexToNumber, type RpcClient, type RpcLog } from './rpc-client.ts'
 import type { SecurityLog } from './security-log.ts'
@@ -61,6 +72,8 @@ export interface PublisherStatus {
   /** Seconds the oldest unconfirmed event has waited; 0 when none waits. */
   readonly lagSeconds: number
   readonly inFlight: { readonly txHash: string; readonly nonce: number; readonly job: string } | null
+  /** Whether a share accepted now gets its transaction signed at once (per-share mode, chain facts known). */
+  readonly signsAtAcceptance: boolean
   readonly confirmedSinceStart: number
   readonly lastError: string | null
   readonly lastErrorAt: string | null
@@ -92,6 +105,9 @@ export class Publisher {
   #lastConfirmedAt: string | null = null
   #confirmed = 0
   #preflightPending = true
+  /** Gas and the nonce floor for signing at acceptance; undefined until the chain has answered. */
+  #acceptanceFees: { gasLimit: bigint; gasPrice: bigint; nonceFloor: number } | undefined
+  #feesReadMs = 0
   readonly #queue: JobQueue
 
   constructor(components: PublisherComponents, init: PublisherInit) {
@@ -139,6 +155,7 @@ export class Publisher {
         ? Math.max(0, (Date.now() - Date.parse(depth.oldestPendingAt)) / 1000)
         : 0,
       inFlight: inFlight ? { txHash: inFlight.txHash, nonce: inFlight.nonce, job: inFlight.job } : null,
+      signsAtAcceptance: this.#init.mode === 'per-share' && this.#acceptanceFees !== undefined,
       confirmedSinceStart: this.#confirmed,
       lastError: this.#lastError,
       lastErrorAt: this.#lastErrorAt,
@@ -194,11 +211,14 @@ export class Publisher {
       await this.#c.preflight()
       this.#preflightPending = false
     }
-    let progressed = false
+    await this.#refreshAcceptanceFees(opts)
+    let progressed = await this.#broadcastPresigned(opts)
     const txs = sender.inFlight()
     if (txs.length > 0) {
       const head = await sender.head(opts)
       for (const tx of txs) {
+        // Not broadcast yet (maxInFlight are): neither it nor a later nonce can be mined.
+        if (tx.awaitingBroadcast) break
         const result = await sender.track(tx, head, opts, (hash) =>
           jobFromKey(this.#c.repos, tx.job)?.markSent(hash, tx.nonce)
         )
@@ -220,6 +240,79 @@ export class Publisher {
     }
     await this.#execute(job, signal)
     return true
+  }
+
+  /**
+   * Signs the record of a share just queued (per-share mode) inside the caller's SQLite transaction,
+   * and marks its outbox row sent with that hash; the next round broadcasts it. Undefined when the
+   * chain's facts are not known yet (not reached since start): the row stays pending and is signed
+   * and sent like any other. A share is never refused for the chain's sake.
+   */
+  signAtAcceptance(row: OutboxJobRow): string | undefined {
+    const fees = this.#acceptanceFees
+    if (this.#init.mode !== 'per-share' || row.kind !== 'share' || !fees) return undefined
+    const job = outboxJob(this.#c.repos, row)
+    try {
+      return this.#c.sender.signNow(job.key, outboxCallData(row), fees, (hash, nonce) =>
+        job.markSent(hash, nonce)
+      )
+    } catch (err) {
+      // signNow's writes are a savepoint of the share's transaction, rolled back on throw.
+      this.#c.logger.error({ err, job: job.key }, 'signing at acceptance failed; the publisher signs later')
+      return undefined
+    }
+  }
+
+  /**
+   * Keeps what signing at acceptance needs: the gas price, read at most once a poll interval; the
+   * gas of a record and the account's pending transaction count, once per start. Read only after
+   * the check for transactions this node has no record of, since a nonce allocated at acceptance
+   * moves the counter that check compares with.
+   */
+  async #refreshAcceptanceFees(opts: { signal?: AbortSignal }): Promise<void> {
+    if (this.#init.mode !== 'per-share' || Date.now() - this.#feesReadMs < this.#init.pollIntervalMs) return
+    const { rpc, sender } = this.#c
+    await this.#unknownTransactions(opts.signal)
+    const known = this.#acceptanceFees
+    this.#feesReadMs = Date.now()
+    const [gasPrice, gasLimit, nonceFloor] = await Promise.all([
+      rpc.call<string>('eth_gasPrice', [], opts),
+      known?.gasLimit ?? sender.estimate(DEAREST_RECORD_SHARE, opts).catch(this.#noAcceptanceGas),
+      known?.nonceFloor ??
+        rpc.call<string>('eth_getTransactionCount', [sender.address, 'pending'], opts).then(hexToNumber)
+    ])
+    if (gasLimit !== undefined) this.#acceptanceFees = { gasLimit, gasPrice: BigInt(gasPrice), nonceFloor }
+  }
+
+  #acceptanceGasRefused = false
+  // A record the chain would refuse (it never should: the contract only checks for zero hashes)
+  // leaves signing at acceptance off, not the publisher stopped; its sends report refusals per event.
+  readonly #noAcceptanceGas = (err: unknown): undefined => {
+    if (!(err instanceof ContractRevertError)) throw err
+    if (!this.#acceptanceGasRefused) {
+      this.#c.logger.warn({ err: err.errorName }, 'recordShare estimate refused: not signing at acceptance')
+    }
+    this.#acceptanceGasRefused = true
+    return undefined
+  }
+
+  /**
+   * Broadcasts the transactions signed at acceptance, lowest nonce first, while fewer than
+   * `maxInFlight` broadcast ones wait for their confirmations. True when one went out.
+   */
+  async #broadcastPresigned(opts: { signal?: AbortSignal }): Promise<boolean> {
+    const { sender } = this.#c
+    const txs = sender.inFlight()
+    let live = txs.filter((tx) => !tx.awaitingBroadcast).length
+    let broadcast = false
+    for (const tx of txs) {
+      if (live >= this.#init.maxInFlight) break
+      if (!tx.awaitingBroadcast) continue
+      await sender.broadcastRecorded(tx, opts)
+      live += 1
+      broadcast = true
+    }
+    return broadcast
   }
 
   #settle(tx: ChainTx, result: Exclude<TrackResult, { kind: 'waiting' }>): void {

@@ -3,7 +3,8 @@
  * `chain_txs` (raw bytes included) before it is broadcast, so a publisher killed at any point finds
  * it again at restart and either sees it confirmed, rebroadcasts the very same bytes, or learns that
  * its nonce went to another transaction. Nonces are the node's own: the next one is kept in
- * `node_state` and never lower than the chain's pending count.
+ * `node_state` and never lower than the chain's pending count. A share's record may be signed when
+ * the share is accepted (`signNow`, from the same counter) and broadcast later by the publisher.
  */
 import { keccak256, Transaction, type Wallet } from 'ethers'
 import type { AuditRepositories } from '../store/audit-repositories.ts'
@@ -90,25 +91,80 @@ export class TxSender {
       this.#rpc.call<string>('eth_getTransactionCount', [this.#wallet.address, 'pending'], opts),
       this.#rpc.call<string>('eth_gasPrice', [], opts)
     ])
-    const nonce = Math.max(hexToNumber(pendingCount), this.#repos.chainState.nextNonce() ?? 0)
-    const raw = await this.#wallet.signTransaction({
-      type: 0,
-      to: this.#init.contractAddress,
+    const signed = this.#signAndRecord(
+      job,
       data,
-      nonce,
       gasLimit,
-      gasPrice: BigInt(gasPrice),
-      chainId: this.#init.chainId
-    })
-    const hash = keccak256(raw)
+      BigInt(gasPrice),
+      hexToNumber(pendingCount),
+      onRecorded
+    )
+    await this.#broadcast(signed.raw, opts)
+    return signed.hash
+  }
+
+  /**
+   * Signs a transaction for `job` now and records it awaiting its broadcast (`broadcastRecorded`),
+   * with the next nonce of the node's counter (at least `nonceFloor`, the chain's count as last
+   * read). Synchronous, for a caller's open SQLite transaction: a share's record is signed in the
+   * transaction that accepts the share, so its hash is known before anything reaches the chain.
+   */
+  signNow(
+    job: string,
+    data: string,
+    fees: { readonly gasLimit: bigint; readonly gasPrice: bigint; readonly nonceFloor: number },
+    onRecorded: (txHash: string, nonce: number) => void
+  ): string {
+    return this.#signAndRecord(job, data, fees.gasLimit, fees.gasPrice, fees.nonceFloor, onRecorded, true)
+      .hash
+  }
+
+  /** Broadcasts a transaction recorded by `signNow` and notes it as broadcast. */
+  async broadcastRecorded(tx: ChainTx, opts: Opts = {}): Promise<void> {
+    await this.#broadcast(tx.raw, opts)
+    this.#repos.chainTxs.rebroadcast(tx.id, Date.now())
+  }
+
+  /**
+   * Allocates the nonce, signs and records in one SQLite transaction. The signature is computed
+   * synchronously, so no other allocation (a share accepted meanwhile) can come between reading
+   * the counter and moving it: no nonce is handed out twice.
+   */
+  #signAndRecord(
+    job: string,
+    data: string,
+    gasLimit: bigint,
+    gasPrice: bigint,
+    nonceFloor: number,
+    onRecorded: (txHash: string, nonce: number) => void,
+    awaitingBroadcast = false
+  ): { hash: string; raw: string } {
     const repos = this.#repos
-    repos.transaction(() => {
-      repos.chainTxs.record({ job, nonce, txHash: hash, raw, sentMs: Date.now() })
+    return repos.transaction(() => {
+      const nonce = Math.max(nonceFloor, repos.chainState.nextNonce() ?? 0)
+      const tx = Transaction.from({
+        type: 0,
+        to: this.#init.contractAddress,
+        data,
+        nonce,
+        gasLimit,
+        gasPrice,
+        chainId: this.#init.chainId
+      })
+      tx.signature = this.#wallet.signingKey.sign(tx.unsignedHash)
+      const signed = { hash: tx.hash as string, raw: tx.serialized }
+      repos.chainTxs.record({
+        job,
+        nonce,
+        txHash: signed.hash,
+        raw: signed.raw,
+        sentMs: Date.now(),
+        awaitingBroadcast
+      })
       repos.chainState.setNextNonce(nonce + 1)
-      onRecorded(hash, nonce)
+      onRecorded(signed.hash, nonce)
+      return signed
     })
-    await this.#broadcast(raw, opts)
-    return hash
   }
 
   async #broadcast(raw: string, opts: Opts): Promise<void> {

@@ -8,12 +8,15 @@
 
 import { DmnError } from './errors.ts'
 import {
+  type AuditMode,
   type AuditState,
   type DeliveryState,
   LONE_SURROGATE,
   type ShareAuditState,
   type ShareDirection,
-  type Tier
+  type Tier,
+  type TxHashPendingReason,
+  txHashPendingReason
 } from './share.ts'
 import type { StoredShare } from './share-ports.ts'
 
@@ -50,6 +53,8 @@ export interface ShareView extends ShareAudit {
   readonly recipientLabel: string
   readonly tier: Tier
   readonly delivery: DeliveryState
+  /** Why `txHash` is null; null when it is not. */
+  readonly txHashPendingReason: TxHashPendingReason | null
   readonly attempts: number
   readonly lastError: string | null
   /** ISO-8601 UTC. */
@@ -57,8 +62,11 @@ export interface ShareView extends ShareAudit {
   readonly updatedAt: string
 }
 
-/** The one mapping of a stored share to its view; a share named by PeerId is labelled with it. */
-export function shareView(share: StoredShare, audit: ShareAudit): ShareView {
+/**
+ * The one mapping of a stored share to its view; a share named by PeerId is labelled with it.
+ * `mode` (`chain.mode`) says why a share has no transaction hash yet.
+ */
+export function shareView(share: StoredShare, audit: ShareAudit, mode: AuditMode): ShareView {
   return {
     shareId: share.shareId,
     direction: share.direction,
@@ -70,6 +78,7 @@ export function shareView(share: StoredShare, audit: ShareAudit): ShareView {
     delivery: share.state,
     audit: audit.audit,
     txHash: audit.txHash,
+    txHashPendingReason: txHashPendingReason({ direction: share.direction, ...audit }, mode),
     attempts: share.attempts,
     lastError: share.lastError,
     createdAt: share.createdAt,

@@ -9,10 +9,23 @@ import {
   TIER_ENVELOPE_CODE,
   TIERS,
   tierOfChainCode,
-  tierOfEnvelopeCode
+  tierOfEnvelopeCode,
+  txHashPendingReason
 } from './share.ts'
 
 describe('share vocabulary', () => {
+  it('says why a share has no transaction hash, and nothing once it has one', () => {
+    const hash = `0x${'ab'.repeat(32)}`
+    const out = { direction: 'out', audit: 'pending', txHash: null } as const
+    expect(txHashPendingReason({ ...out, audit: 'sent', txHash: hash }, 'per-share')).toBeNull()
+    expect(txHashPendingReason({ ...out, txHash: hash }, 'batch')).toBeNull()
+    expect(txHashPendingReason(out, 'per-share')).toBe('awaiting_chain')
+    expect(txHashPendingReason(out, 'batch')).toBe('batch')
+    expect(txHashPendingReason({ ...out, audit: 'failed' }, 'per-share')).toBe('audit_failed')
+    expect(txHashPendingReason({ ...out, direction: 'in' }, 'per-share')).toBe('anchored_by_sender')
+    expect(txHashPendingReason({ ...out, direction: 'in' }, 'batch')).toBe('anchored_by_sender')
+  })
+
   it('keeps the envelope header codes 1..3 and the contract codes 0..2', () => {
     expect(TIER_ENVELOPE_CODE).toEqual({ standard: 1, high: 2, maximum: 3 })
     expect(TIER_CHAIN_CODE).toEqual({ standard: 0, high: 1, maximum: 2 })

@@ -69,6 +69,41 @@ export type AuditState = (typeof AUDIT_STATES)[number]
 export const SHARE_AUDIT_STATES = ['pending', 'sent', 'recorded', 'confirmed', 'failed'] as const
 export type ShareAuditState = (typeof SHARE_AUDIT_STATES)[number]
 
+/** How shares reach the chain: one transaction each, or Merkle batches (`chain.mode`). */
+export const AUDIT_MODES = ['per-share', 'batch'] as const
+export type AuditMode = (typeof AUDIT_MODES)[number]
+
+/**
+ * Why a share has no transaction hash yet. In per-share mode an outgoing share's transaction is
+ * signed when the share is accepted, so it has one from its first answer unless the chain was not
+ * reached since the node started (`awaiting_chain`). `batch`: its record waits for a Merkle batch,
+ * whose transaction is signed when the batch is formed. `anchored_by_sender`: a received share is
+ * recorded by its sender, seen once this node's index of the chain has it. `audit_failed`: the
+ * chain refused the event.
+ */
+export const TX_HASH_PENDING_REASONS = [
+  'awaiting_chain',
+  'batch',
+  'anchored_by_sender',
+  'audit_failed'
+] as const
+export type TxHashPendingReason = (typeof TX_HASH_PENDING_REASONS)[number]
+
+/** Why `share` has no transaction hash, or null when it has one. */
+export function txHashPendingReason(
+  share: {
+    readonly direction: ShareDirection
+    readonly audit: ShareAuditState
+    readonly txHash: string | null
+  },
+  mode: AuditMode
+): TxHashPendingReason | null {
+  if (share.txHash !== null) return null
+  if (share.direction === 'in') return 'anchored_by_sender'
+  if (share.audit === 'failed') return 'audit_failed'
+  return mode === 'batch' ? 'batch' : 'awaiting_chain'
+}
+
 /** Data is at most 1 MiB, counted in bytes (of its UTF-8 encoding when it arrives as text). */
 export const MAX_DATA_BYTES = 1024 * 1024
 

@@ -14,7 +14,7 @@ import {
   shareView,
   UnknownRecipientError
 } from '../core/ports.ts'
-import type { DeliveryState } from '../core/share.ts'
+import type { AuditMode, DeliveryState } from '../core/share.ts'
 import type { ShareRepository } from '../store/shares.ts'
 import type { PeerEntry } from './peer-book.ts'
 import type { P2pService } from './p2p-service.ts'
@@ -38,15 +38,18 @@ export interface ShareServiceComponents {
    * request: the store opens the database only at its own start.
    */
   readonly shares: () => Pick<ShareRepository, 'view' | 'views' | 'auditOf'>
+  /** `chain.mode`: says why a share has no transaction hash yet. */
+  readonly auditMode: AuditMode
 }
 
 /**
  * Shares: queued by the p2p service, read from the store with their audit state in one query each.
  * The audit publisher is woken once per share, by the audit hooks after the share's transaction
- * commits (node/audit/p2p-hooks.ts).
+ * commits (node/audit/p2p-hooks.ts). In per-share mode those hooks sign the share's transaction
+ * inside that transaction, so the outbox row read here carries its hash from the share's first answer.
  */
 export function createShareService(components: ShareServiceComponents): ShareService {
-  const { p2p } = components
+  const { p2p, auditMode } = components
   let opened: Pick<ShareRepository, 'view' | 'views' | 'auditOf'> | undefined
   const shares = () => {
     opened ??= components.shares()
@@ -74,13 +77,13 @@ export function createShareService(components: ShareServiceComponents): ShareSer
         throw err
       }
       // The row its transaction wrote: no read back.
-      return shareView(queued.share, shares().auditOf(queued.shareId))
+      return shareView(queued.share, shares().auditOf(queued.shareId), auditMode)
     },
     async getShare(shareId) {
-      return shares().view(shareId)
+      return shares().view(shareId, auditMode)
     },
     async listShares(filter) {
-      return shares().views({ state: filter.state, limit: Math.min(filter.limit ?? 100, 1000) })
+      return shares().views({ state: filter.state, limit: Math.min(filter.limit ?? 100, 1000) }, auditMode)
     },
     async countByState() {
       const counts: Partial<Record<DeliveryState, number>> = {}

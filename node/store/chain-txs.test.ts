@@ -45,6 +45,19 @@ describe('chain transaction repository', () => {
     expect(txs.inFlight()).toEqual([])
   })
 
+  it('keeps a transaction signed at acceptance awaiting its first broadcast until it is noted as broadcast', () => {
+    t = auditTestDb()
+    const txs = t.repos.chainTxs
+    txs.record(tx('outbox:1', 4, '0xa'))
+    txs.record({ ...tx('outbox:2', 5, '0xb'), awaitingBroadcast: true })
+    expect(txs.inFlight().map((x) => [x.txHash, x.awaitingBroadcast])).toEqual([
+      ['0xa', false],
+      ['0xb', true]
+    ])
+    txs.rebroadcast(txs.inFlight()[1]?.id as number, 7_000)
+    expect(txs.inFlight()[1]).toMatchObject({ txHash: '0xb', awaitingBroadcast: false, sentMs: 7_000 })
+  })
+
   it('lists the hashes of confirmed transactions only, oldest first', () => {
     t = auditTestDb()
     const txs = t.repos.chainTxs

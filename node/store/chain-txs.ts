@@ -3,7 +3,8 @@ import type { Db } from './database.ts'
 /**
  * The publisher's transactions (table `chain_txs`): every signed transaction, raw bytes included,
  * written before it is broadcast so that a restart finds it again. A row stays 'sent' until it is
- * confirmed, dropped (replaced, or its nonce went elsewhere) or reverted.
+ * confirmed, dropped (replaced, or its nonce went elsewhere) or reverted. One signed when its share
+ * was accepted is 'sent' and awaiting its first broadcast, which the publisher does.
  */
 
 export type ChainTxState = 'sent' | 'confirmed' | 'dropped' | 'reverted'
@@ -17,8 +18,10 @@ export interface ChainTx {
   /** The signed transaction, 0x hex. */
   readonly raw: string
   readonly state: ChainTxState
-  /** When it was last broadcast, Unix ms. */
+  /** When it was last broadcast, Unix ms (when it was signed, while it awaits its first broadcast). */
   readonly sentMs: number
+  /** Signed when its share was accepted and not broadcast yet: the publisher broadcasts it in nonce order. */
+  readonly awaitingBroadcast: boolean
 }
 
 export interface NewChainTx {
@@ -27,6 +30,8 @@ export interface NewChainTx {
   readonly txHash: string
   readonly raw: string
   readonly sentMs: number
+  /** Recorded now, broadcast later by the publisher (a transaction signed at a share's acceptance). */
+  readonly awaitingBroadcast?: boolean
 }
 
 interface RawTx {
@@ -37,6 +42,7 @@ interface RawTx {
   raw: string
   state: ChainTxState
   sent_ms: number
+  awaiting_broadcast: number
 }
 
 const toTx = (r: RawTx): ChainTx => ({
@@ -46,7 +52,8 @@ const toTx = (r: RawTx): ChainTx => ({
   txHash: r.tx_hash,
   raw: r.raw,
   state: r.state,
-  sentMs: r.sent_ms
+  sentMs: r.sent_ms,
+  awaitingBroadcast: r.awaiting_broadcast === 1
 })
 
 const now = () => new Date().toISOString()
@@ -63,15 +70,18 @@ export class ChainTxRepository {
 
   constructor(db: Db) {
     this.#insert = db.prepare(
-      `INSERT INTO chain_txs (job, nonce, tx_hash, raw, state, sent_ms, updated_at) VALUES (?, ?, ?, ?, 'sent', ?, ?)`
+      `INSERT INTO chain_txs (job, nonce, tx_hash, raw, state, sent_ms, awaiting_broadcast, updated_at)
+       VALUES (?, ?, ?, ?, 'sent', ?, ?, ?)`
     )
     this.#inFlight = db.prepare<[], RawTx>(
-      `SELECT id, job, nonce, tx_hash, raw, state, sent_ms FROM chain_txs WHERE state = 'sent' ORDER BY nonce, id`
+      `SELECT id, job, nonce, tx_hash, raw, state, sent_ms, awaiting_broadcast FROM chain_txs WHERE state = 'sent' ORDER BY nonce, id`
     )
     this.#settle = db.prepare(
       'UPDATE chain_txs SET state = ?, block_number = ?, block_hash = ?, updated_at = ? WHERE id = ?'
     )
-    this.#rebroadcast = db.prepare('UPDATE chain_txs SET sent_ms = ?, updated_at = ? WHERE id = ?')
+    this.#rebroadcast = db.prepare(
+      'UPDATE chain_txs SET sent_ms = ?, awaiting_broadcast = 0, updated_at = ? WHERE id = ?'
+    )
     this.#drop = db.prepare(`UPDATE chain_txs SET state = 'dropped', updated_at = ? WHERE id = ?`)
     this.#dropAllSent = db.prepare(
       `UPDATE chain_txs SET state = 'dropped', updated_at = ? WHERE state = 'sent'`
@@ -83,7 +93,7 @@ export class ChainTxRepository {
 
   /** Records a signed transaction as sent (before it is broadcast). */
   record(tx: NewChainTx): void {
-    this.#insert.run(tx.job, tx.nonce, tx.txHash, tx.raw, tx.sentMs, now())
+    this.#insert.run(tx.job, tx.nonce, tx.txHash, tx.raw, tx.sentMs, tx.awaitingBroadcast ? 1 : 0, now())
   }
 
   /** Transactions still waiting for their confirmations, in nonce order. */
@@ -100,7 +110,7 @@ export class ChainTxRepository {
     this.#settle.run(state, block?.number ?? null, block?.hash ?? null, now(), id)
   }
 
-  /** Notes that the very same bytes were broadcast again at `sentMs`. */
+  /** Notes that the very same bytes were broadcast at `sentMs` (again, or for the first time). */
   rebroadcast(id: number, sentMs: number): void {
     this.#rebroadcast.run(sentMs, now(), id)
   }

@@ -76,7 +76,9 @@ describe('share repository', () => {
       lastError: 'DialError: refused'
     })
     shares.markFailed(id, 'expired')
-    expect(shares.views({ state: 'failed', limit: 10 }).map((s) => s.lastError)).toEqual(['expired'])
+    expect(shares.views({ state: 'failed', limit: 10 }, 'per-share').map((s) => s.lastError)).toEqual([
+      'expired'
+    ])
     expect(shares.markDelivered(id, RECEIPT)).toEqual(shares.get(id))
     expect(shares.get(id)).toMatchObject({ state: 'delivered', lastError: null, receipt: RECEIPT })
     expect(shares.countByState()).toEqual({ 'out:delivered': 1 })
@@ -98,19 +100,19 @@ describe('share repository', () => {
     )
     shares.markFailed('1'.repeat(32), 'expired')
     const ids = (views: { shareId: string }[]) => views.map((v) => v.shareId[0])
-    expect(ids(shares.views({ limit: 10 }))).toEqual(['2', '1'])
-    expect(ids(shares.views({ state: 'failed', limit: 10 }))).toEqual(['1'])
-    expect(ids(shares.views({ state: 'queued', limit: 10 }))).toEqual(['2'])
-    expect(ids(shares.views({ limit: 1 }))).toEqual(['2'])
-    expect(shares.views({ state: 'received', limit: 10 })).toEqual([])
-    expect(shares.view('2'.repeat(32))).toMatchObject({
+    expect(ids(shares.views({ limit: 10 }, 'per-share'))).toEqual(['2', '1'])
+    expect(ids(shares.views({ state: 'failed', limit: 10 }, 'per-share'))).toEqual(['1'])
+    expect(ids(shares.views({ state: 'queued', limit: 10 }, 'per-share'))).toEqual(['2'])
+    expect(ids(shares.views({ limit: 1 }, 'per-share'))).toEqual(['2'])
+    expect(shares.views({ state: 'received', limit: 10 }, 'per-share')).toEqual([])
+    expect(shares.view('2'.repeat(32), 'per-share')).toMatchObject({
       shareId: '2'.repeat(32),
       recipientLabel: 'R',
       delivery: 'queued',
       audit: 'pending',
       txHash: null
     })
-    expect(shares.view('3'.repeat(32))).toBeUndefined()
+    expect(shares.view('3'.repeat(32), 'per-share')).toBeUndefined()
   })
 
   it("brings a recipient's later shares forward", () => {
@@ -157,7 +159,9 @@ describe('where a share stands on the audit trail', () => {
     return { shares, outbox, batch, event }
   }
   const audits = (shares: ShareRepository) =>
-    Object.fromEntries(shares.views({ limit: 10 }).map((v) => [v.shareId[0], [v.audit, v.txHash]]))
+    Object.fromEntries(
+      shares.views({ limit: 10 }, 'per-share').map((v) => [v.shareId[0], [v.audit, v.txHash]])
+    )
 
   it("takes the receipt's event before the share's, and the entry's transaction before its batch's", () => {
     const { shares, outbox, batch } = trail()
@@ -173,7 +177,7 @@ describe('where a share stands on the audit trail', () => {
       '3': ['pending', null],
       '4': ['pending', null]
     })
-    expect(shares.view(share('1'))).toMatchObject({ audit: 'sent', txHash: '0xreceipt' })
+    expect(shares.view(share('1'), 'per-share')).toMatchObject({ audit: 'sent', txHash: '0xreceipt' })
     expect(shares.auditOf(share('2'))).toEqual({ audit: 'pending', txHash: '0xsecond' })
     expect(shares.auditOf('9'.repeat(32))).toEqual({ audit: 'pending', txHash: null })
   })
@@ -184,7 +188,7 @@ describe('where a share stands on the audit trail', () => {
     event('ShareRecorded', share('1'), '0xshare', 9)
     expect(shares.auditOf(share('1'))).toEqual({ audit: 'recorded', txHash: '0xshare' })
     event('ReceiptAnchored', share('1'), '0xreceipt', 5)
-    expect(shares.view(share('1'))).toMatchObject({ audit: 'confirmed', txHash: '0xreceipt' })
+    expect(shares.view(share('1'), 'per-share')).toMatchObject({ audit: 'confirmed', txHash: '0xreceipt' })
     // An outbox entry of its own is what counts for a share this node queued.
     event('ShareRecorded', share('2'), '0xindexed', 9)
     outbox('share', share('2'), 'sent', '0xsent')

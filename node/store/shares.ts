@@ -1,6 +1,6 @@
 import { type ShareAudit, type ShareView, shareView } from '../core/ports.ts'
 import type { SignedReceipt } from '../core/receipt.ts'
-import type { AuditState, DeliveryState, ShareDirection, Tier } from '../core/share.ts'
+import type { AuditMode, AuditState, DeliveryState, ShareDirection, Tier } from '../core/share.ts'
 import type { NewShare, StoredShare } from '../core/share-ports.ts'
 import type { Db } from './database.ts'
 
@@ -101,8 +101,8 @@ function toAudit(r: RawAuditColumns): ShareAudit {
   return { audit: event === 'ReceiptAnchored' ? 'confirmed' : 'recorded', txHash }
 }
 
-function toView(r: RawAuditedRow): ShareView {
-  return shareView(toShare(r), toAudit(r))
+function toView(r: RawAuditedRow, mode: AuditMode): ShareView {
+  return shareView(toShare(r), toAudit(r), mode)
 }
 
 const now = () => new Date().toISOString()
@@ -245,15 +245,18 @@ export class ShareRepository {
     return row?.due ?? undefined
   }
 
-  /** One share as the API shows it, with where its audit stands, in one query. */
-  view(shareId: string): ShareView | undefined {
+  /** One share as the API shows it, with where its audit stands, in one query (`mode`: `chain.mode`). */
+  view(shareId: string, mode: AuditMode): ShareView | undefined {
     const raw = this.#view.get(shareId)
-    return raw ? toView(raw) : undefined
+    return raw ? toView(raw, mode) : undefined
   }
 
   /** The newest `limit` shares of either direction, optionally of one state, as the API shows them, in one query. */
-  views(filter: { readonly state?: DeliveryState | undefined; readonly limit: number }): ShareView[] {
-    return this.#views.all({ state: filter.state ?? null, limit: filter.limit }).map(toView)
+  views(
+    filter: { readonly state?: DeliveryState | undefined; readonly limit: number },
+    mode: AuditMode
+  ): ShareView[] {
+    return this.#views.all({ state: filter.state ?? null, limit: filter.limit }).map((r) => toView(r, mode))
   }
 
   /** Where a share's audit stands (pending, with no transaction, when the trail knows nothing of it). */

@@ -153,7 +153,8 @@ describe('share views from the store', () => {
     h = createHarness()
     const shares = createShareService({
       p2p: node.p2p,
-      shares: () => new ShareRepository(db)
+      shares: () => new ShareRepository(db),
+      auditMode: 'per-share'
     })
     app = createExternalApp(
       { ...h.ports, shares },
@@ -196,6 +197,14 @@ describe('share views from the store', () => {
     security_tier: fields.tier,
     status: { delivery: fields.delivery, audit: fields.audit },
     tx_hash: fields.tx,
+    tx_hash_pending_reason:
+      fields.tx !== null
+        ? null
+        : fields.direction === 'in'
+          ? 'anchored_by_sender'
+          : fields.audit === 'failed'
+            ? 'audit_failed'
+            : 'awaiting_chain',
     attempts: fields.attempts ?? 0,
     last_error: fields.lastError ?? null,
     created_at: fields.createdAt,
@@ -324,6 +333,7 @@ describe('share views from the store', () => {
           security_tier: 'standard',
           status: { delivery: 'queued', audit: 'pending' },
           tx_hash: null,
+          tx_hash_pending_reason: 'awaiting_chain',
           attempts: 0,
           last_error: null,
           created_at: share['created_at'],
@@ -341,6 +351,7 @@ describe('share views from the store', () => {
       JSON.stringify({
         success: true,
         tx_hash: null,
+        tx_hash_pending_reason: 'awaiting_chain',
         recipient: PEER_B,
         share_id: anchor.json['share_id'],
         data_hash: HELLO_HASH,

@@ -14,6 +14,7 @@ import { canonicalReceipt, type ReceiptBody, type SignedReceipt } from '../../no
 import { signPss } from '../../node/crypto/rsa.ts'
 import type { Tier } from '../../node/core/share.ts'
 import {
+  type AuditHooks,
   AuditService,
   deployAuditTrail,
   onReceiptStored,
@@ -61,7 +62,11 @@ export interface TestShare extends ShareEvent {
   readonly receipt: SignedReceipt
 }
 
-/** Inserts a record and an outgoing share, queuing its audit event in the same transaction (as p2p does). */
+/**
+ * Inserts a record and an outgoing share, queuing its audit event in the same transaction (as p2p
+ * does): through `hooks` when given (as the node does, which signs the share's transaction in
+ * per-share mode), else straight into the outbox (the publisher signs it).
+ */
 export function queueShare(
   db: Db,
   opts: {
@@ -71,6 +76,7 @@ export function queueShare(
     timestamp?: number
     /** Who signs the receipt (a random signature otherwise). */
     signer?: TestParty
+    hooks?: AuditHooks
   } = {}
 ): TestShare {
   const data = randomBytes(64)
@@ -94,7 +100,9 @@ export function queueShare(
       `INSERT INTO shares (share_id, direction, record_id, data_hash, sender, recipient, tier, state, created_at, updated_at)
        VALUES (?, 'out', ?, ?, ?, ?, ?, 'queued', ?, ?)`
     ).run(event.shareId, recordId, dataHash, event.sender, event.recipient, event.tier, t, t)
-    onShareQueued(new OutboxRepository(db), event)
+    if (opts.hooks)
+      opts.hooks.onShareQueued(db, { ...event, createdAt: new Date(event.timestamp).toISOString() })
+    else onShareQueued(new OutboxRepository(db), event)
   })()
   const body: ReceiptBody = {
     v: 1,

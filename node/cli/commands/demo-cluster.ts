@@ -40,6 +40,8 @@ export interface LocalClusterInit {
   /** Rate limits of both APIs (the benchmark lifts them). */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number }
   readonly chainMode?: 'per-share' | 'batch'
+  /** How soon a transaction stuck in the pool is replaced (`chain.resendAfterSeconds`; tests shorten it). */
+  readonly resendAfterSeconds?: number
   /** Host names each internal API answers besides its own address (`api.internal.allowedHosts`). */
   readonly internalAllowedHosts?: readonly string[]
   /** Called as each part comes up, for a running account. */
@@ -130,6 +132,7 @@ function nodeConfig(
       contractAddress: deployed.contractAddress,
       fromBlock: deployed.deployBlock,
       mode: init.chainMode ?? 'per-share',
+      ...(init.resendAfterSeconds !== undefined ? { resendAfterSeconds: init.resendAfterSeconds } : {}),
       confirmations: 1,
       pollIntervalMs: 100
     },
