@@ -6,7 +6,7 @@
  * Run: node bench/audit/gas-and-throughput.ts [--shares N]   (last line: one JSON object)
  */
 import type { AuditService } from '../../node/audit/index.ts'
-import { EmbeddedChain } from '../../node/audit/index.ts'
+import { HardhatNode } from '../../node/audit/index.ts'
 import type { RpcReceipt } from '../../node/audit/rpc-client.ts'
 import { ChainTxRepository } from '../../node/store/chain-txs.ts'
 import {
@@ -39,7 +39,7 @@ interface RunResult {
 }
 
 async function run(
-  chain: EmbeddedChain,
+  chain: HardhatNode,
   mode: 'per-share' | 'batch',
   batchSize: number,
   shares: number
@@ -88,7 +88,7 @@ async function run(
   }
 }
 
-const chain = new EmbeddedChain()
+const chain = new HardhatNode()
 await chain.start()
 try {
   const results: RunResult[] = []
