@@ -21,6 +21,9 @@ export const EMBEDDED_STATE_FILE = 'anvil-state.json'
 /** The guard's last copy of the state file that parsed: anvil rewrites the file in place, not atomically. */
 export const EMBEDDED_GOOD_STATE_FILE = 'anvil-state.good.json'
 
+/** The genesis timestamp the embedded chain was first started with: its genesis block stays the same. */
+export const EMBEDDED_GENESIS_TIME_FILE = 'genesis-timestamp'
+
 /** The guard's pid file: finds an anvil left behind by a guard that was killed itself. */
 export const EMBEDDED_PID_FILE = 'anvil.pid'
 

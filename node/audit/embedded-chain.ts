@@ -7,7 +7,7 @@
  * It runs behind chain-guard.ts, in a process group of its own, and dies with the node; an anvil
  * left behind by a guard that was killed itself is stopped at the next start (its pid file).
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,10 +16,12 @@ import type { Logger } from '../log/logger.ts'
 import { ChainProcess, freePort } from './chain-process.ts'
 import {
   ANVIL_STATE_INTERVAL_SECONDS,
+  EMBEDDED_GENESIS_TIME_FILE,
   EMBEDDED_GOOD_STATE_FILE,
   EMBEDDED_PID_FILE,
   EMBEDDED_STATE_FILE
 } from './constants.ts'
+import { RpcClient } from './rpc-client.ts'
 import { EmbeddedChainError, EmbeddedChainUnavailableError } from './errors.ts'
 
 export { freePort } from './chain-process.ts'
@@ -80,6 +82,33 @@ async function gone(pid: number, timeoutMs: number): Promise<boolean> {
   return true
 }
 
+/** What the start needs of anvil's state file: the blocks it holds. */
+interface AnvilState {
+  readonly blocks?: readonly { readonly header?: { readonly number?: string; readonly timestamp?: string } }[]
+}
+
+/**
+ * The genesis timestamp of the chain in `dir`: the one it was first started with, or now for a new
+ * chain (no state to load). A state without the file (written by another start) gives its earliest
+ * genesis block's.
+ */
+function genesisTimestamp(dir: string, loaded: AnvilState | undefined): number {
+  const file = join(dir, EMBEDDED_GENESIS_TIME_FILE)
+  const recorded = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : Number.NaN
+  let time: number
+  if (loaded && Number.isSafeInteger(recorded)) {
+    time = recorded
+  } else {
+    const genesisTimes = (loaded?.blocks ?? [])
+      .filter((b) => b.header?.number !== undefined && Number(b.header.number) === 0)
+      .map((b) => Number(b.header?.timestamp))
+      .filter((t) => Number.isSafeInteger(t))
+    time = genesisTimes.length > 0 ? Math.min(...genesisTimes) : Math.floor(Date.now() / 1000)
+  }
+  writeFileSync(file, `${time}\n`, { mode: 0o600 })
+  return time
+}
+
 export class EmbeddedChain implements Startable {
   readonly name = 'embedded-chain'
   readonly #init: EmbeddedChainInit
@@ -119,8 +148,12 @@ export class EmbeddedChain implements Startable {
       const good = join(dir, EMBEDDED_GOOD_STATE_FILE)
       const pidFile = join(dir, EMBEDDED_PID_FILE)
       await this.#stopLeftover(pidFile, state)
-      this.#prepareState(dir, state, good)
+      const loaded = this.#prepareState(dir, state, good)
+      const genesisTime = genesisTimestamp(dir, loaded)
       args.push('--state', state, '--state-interval', String(ANVIL_STATE_INTERVAL_SECONDS))
+      // anvil makes a genesis block at every start (its hash is the chain's identity, see
+      // chain-watch.ts); with the same timestamp every time it is the same block.
+      args.push('--timestamp', String(genesisTime))
       guardOptions.push('--pid-file', pidFile, '--state-file', state, '--good-copy', good)
     }
     if (this.#init.blockTimeSeconds) {
@@ -137,6 +170,19 @@ export class EmbeddedChain implements Startable {
     await chain.start()
     this.#process = chain
     this.#url = `http://127.0.0.1:${port}`
+    if (dir) {
+      // New blocks take the time of day, not the genesis timestamp the chain was started with.
+      try {
+        await new RpcClient({ url: this.#url, timeoutMs: 5_000 }).call('anvil_setTime', [
+          Math.floor(Date.now() / 1000)
+        ])
+      } catch (err) {
+        await this.stop()
+        throw new EmbeddedChainError(`anvil did not take the time of day: ${(err as Error).message}`, {
+          cause: err
+        })
+      }
+    }
     // `pid` is the node's own (pino's base field); the chain's process group gets its own key.
     this.#logger?.info(
       { url: this.#url, chainPid: chain.pid, stateFile: this.stateFile ?? null },
@@ -177,18 +223,19 @@ export class EmbeddedChain implements Startable {
   /**
    * anvil refuses to start on a state file that does not parse (cut short by a crash while it was
    * written). Such a file is set aside and the guard's last complete copy takes its place; without
-   * one, the chain starts empty and the node finds a new genesis (chain-state.ts re-publishes).
+   * one, the chain starts empty and the node finds a new genesis (chain-watch.ts re-publishes).
+   * Returns the state anvil will load, undefined for a new chain.
    */
-  #prepareState(dir: string, state: string, good: string): void {
-    const parses = (path: string) => {
+  #prepareState(dir: string, state: string, good: string): AnvilState | undefined {
+    const parsed = (path: string): AnvilState | undefined => {
       try {
-        JSON.parse(readFileSync(path, 'utf8'))
-        return true
+        return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as AnvilState) : undefined
       } catch {
-        return false
+        return undefined
       }
     }
-    if (existsSync(state) && parses(state)) return
+    const current = parsed(state)
+    if (current) return current
     if (existsSync(state)) {
       const aside = join(dir, `${EMBEDDED_STATE_FILE}.broken-${Date.now()}`)
       renameSync(state, aside)
@@ -197,10 +244,13 @@ export class EmbeddedChain implements Startable {
         'embedded chain state file is incomplete (cut short by a crash)'
       )
     }
-    if (existsSync(good) && parses(good)) {
+    const kept = parsed(good)
+    if (kept) {
       copyFileSync(good, state)
       this.#logger?.warn({ from: good }, 'embedded chain state restored from its last complete copy')
+      return kept
     }
+    return undefined
   }
 
   /** Sends `signal` to the whole process group (guard and anvil). */
