@@ -147,6 +147,9 @@ export class ChainWatch {
     const { repos, target, logger } = this.#c
     const counts = applyChainReset(repos, reason, observed)
     target.chainId = observed.chainId
+    // The deployment block belongs to the chain that is gone: read a new chain from its start
+    // (a contract deployed again brings its own block).
+    target.deployBlock = 0
     repos.chainState.setChainBinding(bindingKey(target, this.#c.sender.address))
     const since = new Date().toISOString()
     this.#reset = { reason: `chain_reset: ${reason}`, since, atMs: Date.now() }
