@@ -164,9 +164,10 @@ export class Publisher {
     let backoff = this.#init.pollIntervalMs
     while (!signal.aborted) {
       let busy = false
+      // Also while the chain is down: that is when events wait longest.
+      this.#watchLag()
       try {
         busy = await this.#step(signal)
-        this.#watchLag()
         this.#reachable = true
         backoff = this.#init.pollIntervalMs
       } catch (err) {
