@@ -28,6 +28,7 @@ import {
 } from './chain-state.ts'
 import { CHAIN_RESET_NOTICE_MS } from './constants.ts'
 import type { ChainRecord } from './deploy.ts'
+import { jobFromKey } from './jobs.ts'
 import { hexToNumber, type RpcClient, type RpcReceipt, toHex } from './rpc-client.ts'
 import type { SecurityLog } from './security-log.ts'
 import type { TxSender } from './tx-sender.ts'
@@ -203,8 +204,9 @@ export class ChainWatch {
     )
     const lost = new Map<number, ChainTx>()
     for (const tx of repos.chainTxs.confirmedFromNonce(count)) if (sender.isOurs(tx)) lost.set(tx.id, tx)
-    const recent = repos.chainTxs.confirmedNewestFirst(REORG_WALK).filter((tx) => sender.isOurs(tx))
-    const newest = recent[0]
+    // Recovering a signer costs a little: only the newest is looked at unless its block moved.
+    const recent = repos.chainTxs.confirmedNewestFirst(REORG_WALK)
+    const newest = recent.find((tx) => sender.isOurs(tx))
     if (newest?.blockNumber != null && !lost.has(newest.id)) {
       const block = await rpc.call<{ hash: string } | null>(
         'eth_getBlockByNumber',
@@ -213,18 +215,19 @@ export class ChainWatch {
       )
       if (block?.hash !== newest.blockHash) {
         for (const tx of recent) {
-          if (lost.has(tx.id)) continue
+          if (lost.has(tx.id) || !sender.isOurs(tx)) continue
           const receipt = await rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [tx.txHash], opts)
           if (!receipt) {
             lost.set(tx.id, tx)
             continue
           }
           if (receipt.blockHash === tx.blockHash) break
-          repos.chainTxs.settle(tx.id, 'confirmed', {
-            number: hexToNumber(receipt.blockNumber),
-            hash: receipt.blockHash
+          const moved = { number: hexToNumber(receipt.blockNumber), hash: receipt.blockHash }
+          repos.transaction(() => {
+            repos.chainTxs.settle(tx.id, 'confirmed', moved)
+            jobFromKey(repos, tx.job)?.confirm(tx.txHash, moved.number)
+            forgetIndexFrom(repos, Math.min(tx.blockNumber ?? 0, moved.number))
           })
-          forgetIndexFrom(repos, Math.min(tx.blockNumber ?? 0, hexToNumber(receipt.blockNumber)))
         }
       }
     }

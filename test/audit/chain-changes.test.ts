@@ -167,6 +167,45 @@ describe.each(CHAIN_KINDS)('chains that change under the publisher (%s)', (kind)
     expect((await audit.verify(share.dataHash)).verified).toBe(true)
   })
 
+  it('follows a confirmed transaction that a reorg moved into another block, sending nothing again', async () => {
+    const s = tempStore()
+    store = s
+    const d = await freshDeployment(chain.url)
+    audit = auditService(s.db, s.dir, settings(d))
+    await audit.start()
+    const snapshot = await d.rpc.call<string>('evm_snapshot', [])
+    const share = queueShare(s.db)
+    audit.poke()
+    await waitFor(() => countState(s.db, 'confirmed') === 1, 'the share confirmed')
+    await audit.stop()
+    audit = undefined
+    const before = s.db.prepare('SELECT tx_hash, raw, block_number FROM chain_txs').get() as {
+      tx_hash: string
+      raw: string
+      block_number: number
+    }
+    // The block is reorged out and the same transaction lands one block later.
+    expect(await d.rpc.call('evm_revert', [snapshot])).toBe(true)
+    await d.rpc.call('evm_mine', [])
+    await d.rpc.call('eth_sendRawTransaction', [before.raw])
+    const receipt = await d.rpc.call<{ blockNumber: string } | null>('eth_getTransactionReceipt', [
+      before.tx_hash
+    ])
+    expect(Number(receipt?.blockNumber)).toBe(before.block_number + 1)
+    audit = auditService(s.db, s.dir, settings(d))
+    await audit.start()
+    expect(s.db.prepare('SELECT tx_hash, state, block_number FROM chain_txs').all()).toEqual([
+      { tx_hash: before.tx_hash, state: 'confirmed', block_number: before.block_number + 1 }
+    ])
+    expect(
+      s.db.prepare(`SELECT state, block_number FROM outbox WHERE share_id = ?`).get(share.shareId)
+    ).toEqual({
+      state: 'confirmed',
+      block_number: before.block_number + 1
+    })
+    expect((await records(d, share.shareId)).map((l) => l.transactionHash)).toEqual([before.tx_hash])
+  })
+
   it('on a fresh chain, queues what was confirmed again marked chain_reset, pauses while the configured contract is missing, and publishes once it is back', async () => {
     const s = tempStore()
     store = s
