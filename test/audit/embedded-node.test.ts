@@ -1,13 +1,17 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Wallet } from 'ethers'
 import { afterEach, describe, expect, it } from 'vitest'
+import { configSchema } from '../../config/schema.ts'
 import { AUDIT_TRAIL_RUNTIME, addressTopic, TOPICS } from '../../node/audit/contract.ts'
 import { freePort } from '../../node/audit/embedded-chain.ts'
 import { getLogs } from '../../node/audit/event-index.ts'
+import { AuditService } from '../../node/audit/index.ts'
 import { RpcClient, type RpcReceipt } from '../../node/audit/rpc-client.ts'
 import { isAlive, waitForExit } from '../helpers/cli.ts'
-import { waitFor } from './helpers.ts'
+import { auditRepositories } from '../../node/store/audit-repositories.ts'
+import { capturingLogger, countState, queueShare, tempStore, waitFor } from './helpers.ts'
 import {
   createApiKey,
   eventsPerShare,
@@ -214,4 +218,81 @@ describe('embedded chain (no CHAIN_RPC_URL)', () => {
     expect(await stop(b)).toBe(0)
     expect(await stop(a)).toBe(0)
   }, 300_000)
+})
+
+describe('embedded chain state after a crash', () => {
+  it('sets aside a state file cut short, starts from the last complete copy, and sends the transactions that copy lacks again', async () => {
+    const store = tempStore()
+    const chainDir = join(store.dir, 'chain')
+    const { logger, lines } = capturingLogger()
+    const config = configSchema.parse({
+      dataDir: store.dir,
+      chain: {
+        privateKey: Wallet.createRandom().privateKey,
+        pollIntervalMs: 25,
+        checkIntervalSeconds: 0.2,
+        logAnchorIntervalSeconds: 3600
+      }
+    })
+    const service = () =>
+      new AuditService(
+        { repositories: () => auditRepositories(store.db), logger },
+        { ...config.chain, dataDir: store.dir }
+      )
+    let audit = service()
+    try {
+      await audit.start()
+      const first = queueShare(store.db)
+      audit.poke()
+      await waitFor(() => countState(store.db, 'confirmed') === 1, 'the first share confirmed')
+      await audit.stop()
+      // The complete state written at that stop, before the second share.
+      const kept = readFileSync(join(chainDir, 'anvil-state.good.json'))
+
+      audit = service()
+      await audit.start()
+      const second = queueShare(store.db)
+      audit.poke()
+      await waitFor(() => countState(store.db, 'confirmed') === 2, 'the second share confirmed')
+      const sent = (
+        store.db.prepare(`SELECT tx_hash FROM outbox WHERE share_id = ?`).get(second.shareId) as {
+          tx_hash: string
+        }
+      ).tx_hash
+      // A crash while anvil rewrote its state file, with the guard's copy from before the second share.
+      process.kill(
+        -(JSON.parse(readFileSync(join(chainDir, 'anvil.pid'), 'utf8')) as { guard: number }).guard,
+        'SIGKILL'
+      )
+      await waitFor(() => !isAlive(anvilPid(store.dir)), 'the chain gone')
+      writeFileSync(
+        join(chainDir, 'anvil-state.json'),
+        readFileSync(join(chainDir, 'anvil-state.json')).subarray(0, 100)
+      )
+      writeFileSync(join(chainDir, 'anvil-state.good.json'), kept)
+      await audit.stop()
+
+      audit = service()
+      await audit.start()
+      expect(readdirSync(chainDir).filter((f) => f.startsWith('anvil-state.json.broken-'))).toHaveLength(1)
+      expect(
+        lines.filter((l) => l['msg'] === 'embedded chain state restored from its last complete copy')
+      ).toHaveLength(1)
+      await waitFor(() => countState(store.db, 'confirmed') === 2, 'both shares confirmed again')
+      const { contractAddress } = audit
+      const rpc = new RpcClient({ url: audit.rpcUrl as string, timeoutMs: 5_000 })
+      const records = await eventsPerShare(rpc, contractAddress as string, 'ShareRecorded')
+      expect([records.get(first.shareId), records.get(second.shareId)]).toEqual([1, 1])
+      expect(
+        (
+          store.db.prepare(`SELECT tx_hash FROM outbox WHERE share_id = ?`).get(second.shareId) as {
+            tx_hash: string
+          }
+        ).tx_hash
+      ).toBe(sent)
+    } finally {
+      await audit.stop()
+      store.cleanup()
+    }
+  })
 })
