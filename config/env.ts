@@ -61,6 +61,8 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
     kind: 'number'
   },
   { path: 'chain.maxInFlight', names: ['DMN_CHAIN_MAX_IN_FLIGHT'], kind: 'number' },
+  { path: 'chain.checkIntervalSeconds', names: ['DMN_CHAIN_CHECK_INTERVAL_SECONDS'], kind: 'number' },
+  { path: 'chain.lagWarnSeconds', names: ['DMN_CHAIN_LAG_WARN_SECONDS'], kind: 'number' },
   { path: 'chain.embeddedPort', names: ['DMN_CHAIN_EMBEDDED_PORT'], kind: 'number' },
   { path: 'api.internal.host', names: ['DMN_API_INTERNAL_HOST'], kind: 'string' },
   { path: 'api.internal.port', names: ['DMN_API_INTERNAL_PORT'], kind: 'number' },

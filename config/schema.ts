@@ -100,7 +100,7 @@ export const configSchema = z.strictObject({
 
   chain: z
     .strictObject({
-      /** Any EVM JSON-RPC endpoint. Unset: the node runs its own local Hardhat node. */
+      /** Any EVM JSON-RPC endpoint. Unset: the node runs its own local chain (anvil), kept in `<dataDir>/chain/`. */
       rpcUrl: z.url({ protocol: /^(https?|wss?)$/ }).optional(),
       privateKey: z
         .string()
@@ -124,7 +124,14 @@ export const configSchema = z.strictObject({
       logAnchorIntervalSeconds: z.number().positive().default(300),
       /** Transactions the publisher keeps in flight at once (per-share events). */
       maxInFlight: z.number().int().min(1).max(256).default(16),
-      /** Port of the embedded Hardhat node; 0 picks a free one. */
+      /**
+       * How often the publisher checks that the chain is still the one it wrote to (genesis hash,
+       * chain id, contract code, the account's nonce): a handful of cheap calls each time.
+       */
+      checkIntervalSeconds: z.number().positive().default(10),
+      /** Oldest unconfirmed audit event older than this: health degraded and a warning logged. */
+      lagWarnSeconds: z.number().positive().default(300),
+      /** Port of the embedded chain (anvil); 0 picks a free one. */
       embeddedPort: port.default(0)
     })
     .prefault({}),

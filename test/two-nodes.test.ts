@@ -87,7 +87,7 @@ describe('two nodes, as the README runs them', () => {
 
     // No log line carries a key twice (pino's `pid` and a component's own were both written).
     const logged = a.lines.filter((line) => line.startsWith('{'))
-    for (const msg of ['p2p started', 'embedded hardhat node started'])
+    for (const msg of ['p2p started', 'embedded chain started'])
       expect(logged.some((line) => line.includes(`"msg":"${msg}"`))).toBe(true)
     for (const line of logged) expect([line, duplicateKeys(line)]).toEqual([line, []])
 

@@ -103,7 +103,7 @@ const CLI = fileURLToPath(new URL('../../node/cli/main.ts', import.meta.url))
  */
 async function startRecipient(dataDir: string, chainUrl: string, contract: string) {
   const wallet = Wallet.createRandom()
-  await new RpcClient({ url: chainUrl, timeoutMs: 10_000 }).call('hardhat_setBalance', [
+  await new RpcClient({ url: chainUrl, timeoutMs: 10_000 }).call('anvil_setBalance', [
     wallet.address,
     toHex(10n ** 20n)
   ])

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Interface, keccak256, Wallet } from 'ethers'
 import type { AuditService } from '../../node/audit/index.ts'
-import { EmbeddedChain } from '../../node/audit/index.ts'
+import { HardhatNode } from '../../node/audit/index.ts'
 import { waitForReceipt } from '../../node/audit/deploy.ts'
 import { hexToNumber, type RpcClient, type RpcReceipt } from '../../node/audit/rpc-client.ts'
 import { ChainTxRepository } from '../../node/store/chain-txs.ts'
@@ -124,7 +124,7 @@ async function measureFloor(
 }
 
 async function run(
-  chain: EmbeddedChain,
+  chain: HardhatNode,
   mode: 'per-share' | 'batch',
   batchSize: number,
   shares: number,
@@ -176,7 +176,7 @@ async function run(
   }
 }
 
-const chain = new EmbeddedChain()
+const chain = new HardhatNode()
 await chain.start()
 try {
   const results: RunResult[] = []

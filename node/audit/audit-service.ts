@@ -1,7 +1,9 @@
 /**
- * The audit component: connects to the chain (the configured RPC URL, or an embedded Hardhat node it
- * starts and owns), makes sure the contract is there with the expected bytecode (deploying it on the
- * embedded chain), runs the publisher, and answers verification, history and status queries.
+ * The audit component: connects to the chain (the configured RPC URL, or the embedded anvil it
+ * starts and owns, whose state lasts in `<dataDir>/chain/`), makes sure the contract is there with
+ * the expected bytecode (deploying it on the embedded chain when that chain has none yet), checks
+ * that the chain is the one it wrote to before (chain-watch.ts), runs the publisher, and answers
+ * verification, history and status queries.
  */
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
@@ -14,7 +16,7 @@ import type { AuditRepositories } from '../store/audit-repositories.ts'
 import type { OutboxJobRow, OutboxRepository } from '../store/outbox.ts'
 import { recordConfigChanges } from './config-changes.ts'
 import { ETH_KEY_SECRET } from './constants.ts'
-import { type ChainRecord, checkBytecode, deployAuditTrail, writeChainRecord } from './deploy.ts'
+import { type ChainRecord, deployAuditTrail, readChainRecord, writeChainRecord } from './deploy.ts'
 import { EmbeddedChain } from './embedded-chain.ts'
 import { type CreateIdentityRecordInput, createIdentityRecord } from './identity-record.ts'
 import { AuditNotReadyError, ChainUnavailableError } from './errors.ts'
@@ -26,7 +28,18 @@ import { Publisher, type PublisherStatus } from './publisher.ts'
 import { hexToNumber, RpcClient } from './rpc-client.ts'
 import { type LogVerification, SecurityLog } from './security-log.ts'
 import { TxSender } from './tx-sender.ts'
-import { connectContract, lastKnownChain, repairInFlight, resetIfChainChanged } from './chain-state.ts'
+import {
+  bindingKey,
+  type ChainTarget,
+  configuredContract,
+  embeddedChainDir,
+  embeddedContract,
+  fundOnEmbedded,
+  lastKnownChain,
+  repairInFlight,
+  resetIfChainChanged
+} from './chain-state.ts'
+import { ChainWatch, type ContractDeployer } from './chain-watch.ts'
 import { connectChain, requireRpc } from './chain-connection.ts'
 import {
   type LeafProof,
@@ -81,7 +94,7 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   #publisher: Publisher | undefined
   #inbound: InboundWatcher | undefined
   #securityLog: SecurityLog | undefined
-  #contract: { address: string; deployBlock: number; chainId: number } | undefined
+  #contract: ChainTarget | undefined
   #account: string | undefined
   #wallet: Wallet | undefined
   #repos: AuditRepositories | undefined
@@ -152,82 +165,131 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   async start(): Promise<void> {
     const repos = this.#repositories
     const log = this.#c.logger
-    if (this.#init.configSnapshot !== undefined)
-      recordConfigChanges(repos, this.securityLog, this.#init.configSnapshot)
+    const init = this.#init
+    if (init.configSnapshot !== undefined) recordConfigChanges(repos, this.securityLog, init.configSnapshot)
     const key = await this.#privateKey()
     if (key.generated) log.info('generated the node Ethereum key')
     const wallet = new Wallet(key.privateKey)
     this.#account = wallet.address
     this.#wallet = wallet
-    if (!this.#init.rpcUrl) {
-      this.#embedded = new EmbeddedChain({ port: this.#init.embeddedPort }, { logger: log })
+    if (!init.rpcUrl) {
+      this.#embedded = new EmbeddedChain(
+        {
+          port: init.embeddedPort,
+          stateDir: embeddedChainDir(init.dataDir),
+          // Blocks come with transactions; more confirmations than one need blocks besides.
+          blockTimeSeconds: init.confirmations > 1 ? 1 : 0
+        },
+        { logger: log }
+      )
       await this.#embedded.start()
     }
-    const rpc = new RpcClient({
-      url: this.#init.rpcUrl ?? this.#embedded!.url,
-      timeoutMs: this.#init.rpcTimeoutMs
-    })
+    const rpc = new RpcClient({ url: init.rpcUrl ?? this.#embedded!.url, timeoutMs: init.rpcTimeoutMs })
     this.#rpc = rpc
     this.#identities = undefined
-    let deferredCheck: (() => Promise<void>) | undefined
+    let reachable = true
     try {
-      this.#contract = await connectContract(rpc, wallet, this.#init, this.#embedded !== undefined)
+      if (this.#embedded) {
+        const found = await embeddedContract(rpc, wallet, init.dataDir)
+        if (found.deployed) this.securityLog.append('chain.deployed', { ...found.deployed, embedded: true })
+        this.#contract = { address: found.address, deployBlock: found.deployBlock, chainId: found.chainId }
+      } else {
+        this.#contract = await configuredContract(rpc, init, repos)
+      }
     } catch (err) {
       const known =
-        err instanceof ChainUnavailableError && !this.#embedded
-          ? lastKnownChain(repos, this.#init)
-          : undefined
+        err instanceof ChainUnavailableError && !this.#embedded ? lastKnownChain(repos, init) : undefined
       if (!known) {
         await this.#embedded?.stop()
         throw err
       }
-      // The chain this node used before is down: start anyway, events wait in the outbox.
+      // The chain this node used before is down: start anyway, events wait in the outbox; the
+      // chain watch checks the contract once the chain answers.
       log.warn(
         { err: (err as Error).message, contract: known.address },
         'chain unreachable at start; bytecode check deferred'
       )
       this.#contract = known
-      deferredCheck = () => checkBytecode(rpc, known.address)
+      reachable = false
     }
-    const { address, deployBlock, chainId } = this.#contract
-    resetIfChainChanged(repos, log, `${chainId}:${address.toLowerCase()}:${wallet.address.toLowerCase()}`)
-    repairInFlight(repos)
+    const target = this.#contract
+    resetIfChainChanged(repos, log, bindingKey(target, wallet.address))
     const sender = new TxSender(rpc, wallet, repos, {
-      contractAddress: address,
-      chainId,
-      confirmations: this.#init.confirmations,
-      resendAfterMs: this.#init.resendAfterSeconds * 1000
+      target,
+      confirmations: init.confirmations,
+      resendAfterMs: init.resendAfterSeconds * 1000
     })
+    const watch = new ChainWatch(
+      {
+        rpc,
+        repos,
+        logger: log,
+        target,
+        sender,
+        securityLog: this.securityLog,
+        deployer: this.#deployer(rpc, wallet)
+      },
+      { checkIntervalMs: init.checkIntervalSeconds * 1000 }
+    )
+    try {
+      if (reachable) await watch.check()
+    } catch (err) {
+      await this.#embedded?.stop()
+      throw err
+    }
+    repairInFlight(repos, (tx) => sender.isOurs(tx))
     this.#publisher = new Publisher(
       {
         repos,
         rpc,
         sender,
-        contractAddress: address,
-        deployBlock,
+        target,
+        watch,
         logger: log,
         securityLog: this.securityLog,
         onConfirmed: (entries) => {
           for (const entry of entries) this.emit('audit:confirmed', entry)
-        },
-        ...(deferredCheck ? { preflight: deferredCheck } : {})
+        }
       },
       {
-        mode: this.#init.mode,
-        batchSize: this.#init.batchSize,
-        batchIntervalSeconds: this.#init.batchIntervalSeconds,
-        pollIntervalMs: this.#init.pollIntervalMs,
-        logAnchorIntervalSeconds: this.#init.logAnchorIntervalSeconds,
-        maxBackoffMs: this.#init.maxBackoffMs,
-        maxInFlight: this.#init.maxInFlight,
-        confirmations: this.#init.confirmations
+        mode: init.mode,
+        batchSize: init.batchSize,
+        batchIntervalSeconds: init.batchIntervalSeconds,
+        pollIntervalMs: init.pollIntervalMs,
+        logAnchorIntervalSeconds: init.logAnchorIntervalSeconds,
+        maxBackoffMs: init.maxBackoffMs,
+        maxInFlight: init.maxInFlight,
+        confirmations: init.confirmations,
+        lagWarnSeconds: init.lagWarnSeconds
       }
     )
     this.#publisher.start()
     log.info(
-      { contract: address, chainId, account: wallet.address, mode: this.#init.mode },
+      { contract: target.address, chainId: target.chainId, account: wallet.address, mode: init.mode },
       'audit trail ready'
     )
+  }
+
+  /**
+   * Who may deploy the contract again when it is gone: the node, for a contract it deployed itself
+   * (on the embedded chain, or by `dmn chain deploy` into this data directory's chain.json) and
+   * unless an address is configured. The new deployment is recorded where the old one was.
+   */
+  #deployer(rpc: RpcClient, wallet: Wallet): ContractDeployer | undefined {
+    const init = this.#init
+    if (init.contractAddress) return undefined
+    const dir = this.#embedded ? embeddedChainDir(init.dataDir) : init.dataDir
+    const embedded = this.#embedded !== undefined
+    return {
+      owns: (address) => readChainRecord(dir)?.contractAddress.toLowerCase() === address.toLowerCase(),
+      deploy: async (opts) => {
+        if (embedded) await fundOnEmbedded(rpc, wallet.address, opts)
+        const record = await deployAuditTrail(rpc, wallet, opts)
+        writeChainRecord(dir, record)
+        this.securityLog.append('chain.deployed', { ...record, embedded, redeployed: true })
+        return record
+      }
+    }
   }
 
   /**
@@ -255,7 +317,8 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   /**
    * Deploys the AuditTrail contract on the configured chain (`chain.rpcUrl`) from the node's
    * account, and records it in `<dataDir>/chain.json` and in the security log (`dmn chain deploy`;
-   * a running node deploys by itself only on its embedded chain).
+   * a running node deploys by itself only on its embedded chain, or again when a contract recorded
+   * this way is gone with a chain reset).
    */
   async deploy(
     opts: { signal?: AbortSignal } = {}

@@ -12,7 +12,7 @@ import { hexToNumber, RpcClient } from './rpc-client.ts'
 export function requireRpc(config: Pick<Config, 'chain'>): RpcClient {
   if (!config.chain.rpcUrl) {
     throw new AuditNotReadyError(
-      'no CHAIN_RPC_URL: the embedded chain lives only while the node runs (it deploys the contract itself)'
+      'no CHAIN_RPC_URL: the embedded chain runs only inside the node (`dmn start`); set CHAIN_RPC_URL to reach a chain without it'
     )
   }
   return new RpcClient({ url: config.chain.rpcUrl, timeoutMs: config.chain.rpcTimeoutMs })

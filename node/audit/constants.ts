@@ -9,6 +9,33 @@ export const ETH_KEY_SECRET = 'ethereum-private-key'
 /** The file, in the data directory, where `dmn chain deploy` records the contract. */
 export const CHAIN_FILE = 'chain.json'
 
+/**
+ * The embedded chain's directory under the data directory: anvil's state, its last complete copy,
+ * the pid file, and the node's record of the contract it deployed there (a `CHAIN_FILE` of its own).
+ */
+export const EMBEDDED_CHAIN_DIR = 'chain'
+
+/** anvil's state file (`--state`): loaded at start, rewritten every interval and on SIGTERM. */
+export const EMBEDDED_STATE_FILE = 'anvil-state.json'
+
+/** The guard's last copy of the state file that parsed: anvil rewrites the file in place, not atomically. */
+export const EMBEDDED_GOOD_STATE_FILE = 'anvil-state.good.json'
+
+/** The genesis timestamp the embedded chain was first started with: its genesis block stays the same. */
+export const EMBEDDED_GENESIS_TIME_FILE = 'genesis-timestamp'
+
+/** The guard's pid file: finds an anvil left behind by a guard that was killed itself. */
+export const EMBEDDED_PID_FILE = 'anvil.pid'
+
+/** Seconds between anvil's state dumps: a crash loses at most this much of the chain. */
+export const ANVIL_STATE_INTERVAL_SECONDS = 1
+
+/**
+ * How long health stays degraded after a chain reset was detected: long enough for monitoring that
+ * polls every few minutes to see it, even when the node re-published everything within seconds.
+ */
+export const CHAIN_RESET_NOTICE_MS = 15 * 60 * 1000
+
 /** eth_getLogs range per request: public endpoints commonly cap a query at a few thousand blocks. */
 export const LOG_QUERY_BLOCK_SPAN = 5_000
 

@@ -56,9 +56,17 @@ export class ContractBytecodeMismatchError extends DmnError {
   override name = 'ContractBytecodeMismatchError'
 }
 
-/** The embedded Hardhat node did not start. */
+/** A local chain process (the embedded anvil, or a `hardhat node`) did not start. */
 export class EmbeddedChainError extends DmnError {
   override name = 'EmbeddedChainError'
+}
+
+/**
+ * The embedded chain cannot run on this machine: anvil, an optional dependency for Linux x86-64, is
+ * not installed. The message says to set CHAIN_RPC_URL instead.
+ */
+export class EmbeddedChainUnavailableError extends DmnError {
+  override name = 'EmbeddedChainUnavailableError'
 }
 
 /** An audit event handed to the outbox is malformed. */

@@ -52,7 +52,8 @@ export {
   writeChainRecord,
   type ChainRecord
 } from './deploy.ts'
-export { EmbeddedChain } from './embedded-chain.ts'
+export { EmbeddedChain, type EmbeddedChainInit } from './embedded-chain.ts'
+export { HardhatNode } from './hardhat-node.ts'
 export * from './errors.ts'
 export { auditApiPorts, auditHealthProbes, auditPorts } from './ports-adapter.ts'
 export { type AuditedShare, type AuditHooks, type AuditHooksComponents, auditHooks } from './p2p-hooks.ts'

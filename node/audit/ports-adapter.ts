@@ -207,19 +207,26 @@ export function auditApiPorts(audit: AuditService): {
   }
 }
 
-// An audit event waiting longer than this means the chain or the publisher is stuck.
-const MAX_LAG_SECONDS = 300
-
-/** Health of the chain connection and of the outbox, for `/health` on both APIs. */
+/**
+ * Health of the chain connection and of the outbox, for `/health` on both APIs. The chain is down
+ * when it does not answer, degraded when it changed under the node (reset or replaced, or no
+ * contract at the address) with the reason; the outbox is degraded when an event failed or the
+ * oldest unconfirmed one waits longer than `chain.lagWarnSeconds`.
+ */
 export function auditHealthProbes(audit: Pick<AuditService, 'status'>): HealthProbe[] {
   return [
     {
       name: 'chain',
       check: async () => {
         const s = audit.status()
-        return s.chainReachable
-          ? { status: 'up', detail: { mode: s.mode } }
-          : { status: 'down', detail: { last_error_at: s.lastErrorAt } }
+        if (!s.chainReachable) return { status: 'down', detail: { last_error_at: s.lastErrorAt } }
+        if (s.chainIssue) {
+          return {
+            status: 'degraded',
+            detail: { mode: s.mode, reason: s.chainIssue.reason, since: s.chainIssue.since }
+          }
+        }
+        return { status: 'up', detail: { mode: s.mode } }
       }
     },
     {
@@ -227,7 +234,7 @@ export function auditHealthProbes(audit: Pick<AuditService, 'status'>): HealthPr
       check: async () => {
         const s = audit.status()
         const detail = { pending: s.pending, sent: s.sent, failed: s.failed, lag_seconds: s.lagSeconds }
-        return { status: s.failed > 0 || s.lagSeconds > MAX_LAG_SECONDS ? 'degraded' : 'up', detail }
+        return { status: s.failed > 0 || s.lagging ? 'degraded' : 'up', detail }
       }
     }
   ]

@@ -6,7 +6,10 @@
  * security-log head that is due. Per-share events go out up to `maxInFlight` at once with
  * consecutive nonces; a batch goes alone (its first sequence is read from the chain's state).
  * Chain errors leave everything queued; the loop waits `pollIntervalMs`, doubling after each failed
- * round up to `maxBackoffMs` (without jitter), and resumes by itself.
+ * round up to `maxBackoffMs` (without jitter), and resumes by itself. Before each round the chain
+ * watch checks, when due, that the chain is still the one written to (chain-watch.ts); while it
+ * finds no contract at the address, nothing is sent or settled. An outbox lag above `lagWarnSeconds`
+ * is logged once each time it crosses the threshold.
  * In per-share mode a share's record is signed when the share is accepted (`signAtAcceptance`, with
  * the fees this loop keeps fresh); each round broadcasts such transactions first, in nonce order.
  */
@@ -15,6 +18,8 @@ import type { ChainTx } from '../store/chain-txs.ts'
 import type { OutboxJobRow } from '../store/outbox.ts'
 import type { Logger } from '../log/logger.ts'
 import { INDEX_SYNC_INTERVAL_MS } from './constants.ts'
+import type { ChainTarget } from './chain-state.ts'
+import type { ChainIssue, ChainWatch } from './chain-watch.ts'
 import { ContractRevertError, ChainUnavailableError } from './errors.ts'
 import { indexLogs, syncIndex } from './event-index.ts'
 import { JobQueue } from './job-queue.ts'
@@ -43,20 +48,21 @@ export interface PublisherInit {
   readonly confirmations: number
   /** Transactions in flight at once (per-share events); batches go one at a time. */
   readonly maxInFlight: number
+  /** Oldest unconfirmed event older than this: health degraded, and a warning when it crosses. */
+  readonly lagWarnSeconds: number
 }
 
 export interface PublisherComponents {
   readonly repos: AuditRepositories
   readonly rpc: RpcClient
   readonly sender: TxSender
-  readonly contractAddress: string
-  readonly deployBlock: number
+  /** The contract and chain (shared with the sender and the watch, which may move them). */
+  readonly target: ChainTarget
+  readonly watch: ChainWatch
   readonly logger: Logger
   readonly securityLog?: SecurityLog
   /** Told of the outbox entries a confirmation settled, once each, after its transaction committed. */
   readonly onConfirmed?: (entries: readonly ConfirmedEntry[]) => void
-  /** Runs once before the first chain work (the bytecode check deferred when the chain was down at start). */
-  readonly preflight?: () => Promise<void>
 }
 
 /** What health checks and metrics show. */
@@ -71,6 +77,10 @@ export interface PublisherStatus {
   readonly failed: number
   /** Seconds the oldest unconfirmed event has waited; 0 when none waits. */
   readonly lagSeconds: number
+  /** `lagSeconds` is above the configured `lagWarnSeconds`. */
+  readonly lagging: boolean
+  /** The chain changed under the node (reset, replaced, contract gone), or null. */
+  readonly chainIssue: ChainIssue | null
   readonly inFlight: { readonly txHash: string; readonly nonce: number; readonly job: string } | null
   /** Whether a share accepted now gets its transaction signed at once (per-share mode, chain facts known). */
   readonly signsAtAcceptance: boolean
@@ -79,6 +89,9 @@ export interface PublisherStatus {
   readonly lastErrorAt: string | null
   readonly lastConfirmedAt: string | null
 }
+
+const lagOf = (oldestAt: string | null): number =>
+  oldestAt ? Math.max(0, (Date.now() - Date.parse(oldestAt)) / 1000) : 0
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -104,10 +117,11 @@ export class Publisher {
   #lastErrorAt: string | null = null
   #lastConfirmedAt: string | null = null
   #confirmed = 0
-  #preflightPending = true
   /** Gas and the nonce floor for signing at acceptance; undefined until the chain has answered. */
   #acceptanceFees: { gasLimit: bigint; gasPrice: bigint; nonceFloor: number } | undefined
   #feesReadMs = 0
+  #lagging = false
+  #lagCheckedMs = 0
   readonly #queue: JobQueue
 
   constructor(components: PublisherComponents, init: PublisherInit) {
@@ -142,18 +156,19 @@ export class Publisher {
   status(): PublisherStatus {
     const depth = outboxDepth(this.#c.repos.outbox)
     const inFlight = this.#c.sender.inFlight()[0]
+    const lagSeconds = lagOf(depth.oldestPendingAt)
     return {
       running: this.#loop !== undefined,
       mode: this.#init.mode,
       chainReachable: this.#reachable,
       account: this.#c.sender.address,
-      contract: this.#c.contractAddress,
+      contract: this.#c.target.address,
       pending: depth.pending,
       sent: depth.sent,
       failed: depth.failed,
-      lagSeconds: depth.oldestPendingAt
-        ? Math.max(0, (Date.now() - Date.parse(depth.oldestPendingAt)) / 1000)
-        : 0,
+      lagSeconds,
+      lagging: lagSeconds > this.#init.lagWarnSeconds,
+      chainIssue: this.#c.watch.issue(),
       inFlight: inFlight ? { txHash: inFlight.txHash, nonce: inFlight.nonce, job: inFlight.job } : null,
       signsAtAcceptance: this.#init.mode === 'per-share' && this.#acceptanceFees !== undefined,
       confirmedSinceStart: this.#confirmed,
@@ -167,6 +182,8 @@ export class Publisher {
     let backoff = this.#init.pollIntervalMs
     while (!signal.aborted) {
       let busy = false
+      // Also while the chain is down: that is when events wait longest.
+      this.#watchLag()
       try {
         busy = await this.#step(signal)
         this.#reachable = true
@@ -195,9 +212,41 @@ export class Publisher {
     }
   }
 
+  // Once a second at most: the outbox's depth is an aggregate over the table.
+  #watchLag(): void {
+    if (Date.now() - this.#lagCheckedMs < 1_000) return
+    this.#lagCheckedMs = Date.now()
+    const depth = outboxDepth(this.#c.repos.outbox)
+    const lagSeconds = lagOf(depth.oldestPendingAt)
+    const lagging = lagSeconds > this.#init.lagWarnSeconds
+    if (lagging && !this.#lagging) {
+      this.#c.logger.warn(
+        {
+          lagSeconds: Math.round(lagSeconds),
+          lagWarnSeconds: this.#init.lagWarnSeconds,
+          pending: depth.pending,
+          sent: depth.sent
+        },
+        'audit outbox lags: the oldest unconfirmed event waits longer than chain.lagWarnSeconds'
+      )
+    } else if (!lagging && this.#lagging) {
+      this.#c.logger.info(
+        { lagWarnSeconds: this.#init.lagWarnSeconds },
+        'audit outbox lag back under the threshold'
+      )
+    }
+    this.#lagging = lagging
+  }
+
   #ctx(signal?: AbortSignal): JobContext {
-    const { rpc, sender, contractAddress, deployBlock } = this.#c
-    return { rpc, sender, contractAddress, deployBlock, ...(signal ? { signal } : {}) }
+    const { rpc, sender, target } = this.#c
+    return {
+      rpc,
+      sender,
+      contractAddress: target.address,
+      deployBlock: target.deployBlock,
+      ...(signal ? { signal } : {})
+    }
   }
 
   /**
@@ -205,12 +254,17 @@ export class Publisher {
    * fewer than `maxInFlight` are in flight. True when something changed.
    */
   async #step(signal?: AbortSignal): Promise<boolean> {
-    const { sender } = this.#c
+    const { sender, watch } = this.#c
     const opts = signal ? { signal } : {}
-    if (this.#preflightPending && this.#c.preflight) {
-      await this.#c.preflight()
-      this.#preflightPending = false
+    // A chain that changed changes what is queued and in flight: the round starts over from it,
+    // and what signing at acceptance knew of the old chain (its nonce count above all) is read again.
+    if (await watch.maybeCheck(opts)) {
+      this.#acceptanceFees = undefined
+      this.#feesReadMs = 0
+      return true
     }
+    // Without the contract, a transaction would be mined without its event: nothing goes out.
+    if (watch.blocked) return false
     await this.#refreshAcceptanceFees(opts)
     let progressed = await this.#broadcastPresigned(opts)
     const txs = sender.inFlight()
@@ -318,28 +372,45 @@ export class Publisher {
   #settle(tx: ChainTx, result: Exclude<TrackResult, { kind: 'waiting' }>): void {
     const { sender, repos } = this.#c
     const job = jobFromKey(repos, tx.job)
-    if (result.kind === 'confirmed') {
+    const ours = 'receipt' in result ? this.#ours(result.receipt.logs) : []
+    if (result.kind === 'confirmed' && ours.length > 0) {
+      const mined = result.via ?? tx
       const entries = repos.transaction(() => {
-        sender.mark(tx, 'confirmed', result.receipt)
-        const confirmed = job?.confirm(tx.txHash, hexToNumber(result.receipt.blockNumber)) ?? []
-        indexLogs(repos, this.#ours(result.receipt.logs))
+        if (result.via) sender.mark(tx, 'dropped')
+        sender.mark(mined, 'confirmed', result.receipt)
+        const confirmed = job?.confirm(mined.txHash, hexToNumber(result.receipt.blockNumber)) ?? []
+        indexLogs(repos, ours)
         return confirmed
       })
+      if (result.via) {
+        this.#c.logger.info(
+          { job: tx.job, txHash: mined.txHash, instead: tx.txHash },
+          'an earlier transaction of the job was mined; recorded once'
+        )
+      }
       this.#confirmedOne(entries)
       return
     }
+    // Mined without an event of the contract (no code at the address): not a record of the event.
+    const outcome = result.kind === 'confirmed' ? 'reverted' : result.kind
+    const reason =
+      result.kind === 'dropped'
+        ? 'transaction dropped or replaced'
+        : result.kind === 'reverted'
+          ? 'transaction reverted'
+          : 'transaction emitted no event of the contract'
     repos.transaction(() => {
-      sender.mark(tx, result.kind, 'receipt' in result ? result.receipt : undefined)
-      job?.reset(result.kind === 'dropped' ? 'transaction dropped or replaced' : 'transaction reverted')
+      sender.mark(tx, outcome, 'receipt' in result ? result.receipt : undefined)
+      job?.reset(reason)
     })
     this.#c.logger.warn(
-      { txHash: tx.txHash, job: tx.job, outcome: result.kind },
+      { txHash: tx.txHash, job: tx.job, outcome, reason },
       'transaction not confirmed; job requeued'
     )
   }
 
   #ours(logs: readonly RpcLog[]): RpcLog[] {
-    return logs.filter((l) => l.address.toLowerCase() === this.#c.contractAddress.toLowerCase())
+    return logs.filter((l) => l.address.toLowerCase() === this.#c.target.address.toLowerCase())
   }
 
   #confirmedOne(entries: readonly ConfirmedEntry[]): void {
@@ -442,7 +513,7 @@ export class Publisher {
   async #maybeSyncIndex(opts: { signal?: AbortSignal }): Promise<void> {
     if (Date.now() - this.#lastSyncMs < INDEX_SYNC_INTERVAL_MS) return
     this.#lastSyncMs = Date.now()
-    await syncIndex(this.#c.repos, this.#c.rpc, this.#c.contractAddress, this.#c.deployBlock, {
+    await syncIndex(this.#c.repos, this.#c.rpc, this.#c.target.address, this.#c.target.deployBlock, {
       ...opts,
       confirmations: this.#init.confirmations
     })

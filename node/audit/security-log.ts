@@ -27,6 +27,7 @@ export const SECURITY_EVENT_KINDS = [
   'api_key.revoked',
   'config.changed',
   'chain.deployed',
+  'chain.reset',
   'node.started',
   'node.stopped'
 ] as const

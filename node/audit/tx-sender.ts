@@ -5,10 +5,16 @@
  * its nonce went to another transaction. Nonces are the node's own: the next one is kept in
  * `node_state` and never lower than the chain's pending count. A share's record may be signed when
  * the share is accepted (`signNow`, from the same counter) and broadcast later by the publisher.
+ *
+ * The contract refuses no duplicate, so a job must never be sent twice while an earlier transaction
+ * of it can still be mined: every transaction of a job (the first, replacements at a higher gas
+ * price) shares one nonce, and when that nonce turns out spent by another transaction, every
+ * transaction recorded for the job is looked up before the job counts as dropped.
  */
 import { keccak256, Transaction, type Wallet } from 'ethers'
 import type { AuditRepositories } from '../store/audit-repositories.ts'
 import type { ChainTx } from '../store/chain-txs.ts'
+import type { ChainTarget } from './chain-state.ts'
 import { GAS_LIMIT_MARGIN_PERCENT, REPLACEMENT_BUMP_PERCENT } from './constants.ts'
 import { translateRevert } from './contract.ts'
 import { ChainRpcError } from './errors.ts'
@@ -16,15 +22,19 @@ import { hexToNumber, type RpcClient, type RpcReceipt, toHex } from './rpc-clien
 
 export type { ChainTx } from '../store/chain-txs.ts'
 
+/**
+ * Where a transaction stands. `via` names another transaction of the same job that was mined in
+ * its place (an earlier one, or the original of a replacement): the job is settled with that one.
+ */
 export type TrackResult =
   | { readonly kind: 'waiting'; readonly confirmations: number }
-  | { readonly kind: 'confirmed'; readonly receipt: RpcReceipt }
+  | { readonly kind: 'confirmed'; readonly receipt: RpcReceipt; readonly via?: ChainTx }
   | { readonly kind: 'reverted'; readonly receipt: RpcReceipt }
   | { readonly kind: 'dropped' }
 
 export interface TxSenderInit {
-  readonly contractAddress: string
-  readonly chainId: number
+  /** The contract and chain, shared with the chain watch (which may move them after a reset). */
+  readonly target: ChainTarget
   readonly confirmations: number
   /** A transaction not seen by the node after this long is broadcast again. */
   readonly resendAfterMs: number
@@ -54,7 +64,7 @@ export class TxSender {
     try {
       return await this.#rpc.call<string>(
         'eth_call',
-        [{ to: this.#init.contractAddress, data }, 'latest'],
+        [{ to: this.#init.target.address, data }, 'latest'],
         opts
       )
     } catch (err) {
@@ -67,7 +77,7 @@ export class TxSender {
     try {
       const gas = await this.#rpc.call<string>(
         'eth_estimateGas',
-        [{ from: this.#wallet.address, to: this.#init.contractAddress, data }],
+        [{ from: this.#wallet.address, to: this.#init.target.address, data }],
         opts
       )
       return (BigInt(gas) * (100n + GAS_LIMIT_MARGIN_PERCENT)) / 100n
@@ -144,12 +154,12 @@ export class TxSender {
       const nonce = Math.max(nonceFloor, repos.chainState.nextNonce() ?? 0)
       const tx = Transaction.from({
         type: 0,
-        to: this.#init.contractAddress,
+        to: this.#init.target.address,
         data,
         nonce,
         gasLimit,
         gasPrice,
-        chainId: this.#init.chainId
+        chainId: this.#init.target.chainId
       })
       tx.signature = this.#wallet.signingKey.sign(tx.unsignedHash)
       const signed = { hash: tx.hash as string, raw: tx.serialized }
@@ -194,6 +204,41 @@ export class TxSender {
     )
   }
 
+  /**
+   * Whether `tx` was signed by this node's account for the current contract and chain (rows of an
+   * earlier account, contract or chain stay in `chain_txs` as history).
+   */
+  isOurs(tx: ChainTx): boolean {
+    const signed = Transaction.from(tx.raw)
+    return (
+      signed.from?.toLowerCase() === this.#wallet.address.toLowerCase() &&
+      signed.to?.toLowerCase() === this.#init.target.address.toLowerCase() &&
+      signed.chainId === BigInt(this.#init.target.chainId)
+    )
+  }
+
+  async #receipt(txHash: string, opts: Opts): Promise<RpcReceipt | null> {
+    return this.#rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [txHash], opts)
+  }
+
+  /** A receipt with its confirmations counted; reorged-out receipts count as not mined. */
+  async #settled(
+    receipt: RpcReceipt,
+    head: number,
+    opts: Opts
+  ): Promise<Exclude<TrackResult, { kind: 'dropped' }>> {
+    const mined = hexToNumber(receipt.blockNumber)
+    const confirmations = Math.max(0, head - mined + 1)
+    if (confirmations < Math.max(1, this.#init.confirmations)) return { kind: 'waiting', confirmations }
+    const block = await this.#rpc.call<{ hash: string } | null>(
+      'eth_getBlockByNumber',
+      [toHex(mined), false],
+      opts
+    )
+    if (block?.hash !== receipt.blockHash) return { kind: 'waiting', confirmations: 0 }
+    return { kind: receipt.status === '0x1' ? 'confirmed' : 'reverted', receipt }
+  }
+
   /** Where `tx` stands now; reorged-out receipts count as not mined. */
   async track(
     tx: ChainTx,
@@ -201,26 +246,16 @@ export class TxSender {
     opts: Opts = {},
     onReplaced?: (txHash: string) => void
   ): Promise<TrackResult> {
-    const receipt = await this.#rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [tx.txHash], opts)
-    if (receipt) {
-      const mined = hexToNumber(receipt.blockNumber)
-      const confirmations = Math.max(0, head - mined + 1)
-      if (confirmations < Math.max(1, this.#init.confirmations)) return { kind: 'waiting', confirmations }
-      const block = await this.#rpc.call<{ hash: string } | null>(
-        'eth_getBlockByNumber',
-        [toHex(mined), false],
-        opts
-      )
-      if (block?.hash !== receipt.blockHash) return { kind: 'waiting', confirmations: 0 }
-      return { kind: receipt.status === '0x1' ? 'confirmed' : 'reverted', receipt }
-    }
+    const receipt = await this.#receipt(tx.txHash, opts)
+    if (receipt) return this.#settled(receipt, head, opts)
     const count = hexToNumber(
       await this.#rpc.call<string>('eth_getTransactionCount', [this.#wallet.address, 'latest'], opts)
     )
     if (count > tx.nonce) {
-      // The nonce is spent but not by this transaction (as far as the chain shows now): replaced.
-      const again = await this.#rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [tx.txHash], opts)
-      return again ? { kind: 'waiting', confirmations: 0 } : { kind: 'dropped' }
+      // The nonce is spent but not by this transaction (as far as the chain shows now).
+      const again = await this.#receipt(tx.txHash, opts)
+      if (again) return { kind: 'waiting', confirmations: 0 }
+      return this.#minedSibling(tx, head, opts)
     }
     const seen = await this.#rpc.call<unknown>('eth_getTransactionByHash', [tx.txHash], opts)
     if (seen === null) {
@@ -234,10 +269,27 @@ export class TxSender {
   }
 
   /**
+   * Another transaction of `tx`'s job that the chain mined (the one `tx` replaced, or one sent
+   * before the job was queued again); the job is settled with it. None: `tx` is dropped, and the job
+   * may be sent again, since none of its transactions can be mined any more.
+   */
+  async #minedSibling(tx: ChainTx, head: number, opts: Opts): Promise<TrackResult> {
+    for (const sibling of this.#repos.chainTxs.ofJob(tx.job)) {
+      if (sibling.id === tx.id || sibling.state === 'chain_reset' || !this.isOurs(sibling)) continue
+      const receipt = await this.#receipt(sibling.txHash, opts)
+      if (!receipt) continue
+      const result = await this.#settled(receipt, head, opts)
+      if (result.kind === 'waiting') return result
+      if (result.kind === 'confirmed') return { ...result, via: sibling }
+    }
+    return { kind: 'dropped' }
+  }
+
+  /**
    * Replaces a transaction that waits too long in the pool: same nonce and call, a gas price raised
    * by REPLACEMENT_BUMP_PERCENT (nodes demand a raise to accept a replacement) or the current one if
-   * higher. Should the old one be mined after all, the new one is the one dropped, and the job
-   * finds its record through the contract's duplicate guard.
+   * higher. Should the old one be mined after all, the new one finds its nonce spent and the job is
+   * settled with the old one (`via`).
    */
   async #replace(tx: ChainTx, onReplaced: ((txHash: string) => void) | undefined, opts: Opts): Promise<void> {
     const old = Transaction.from(tx.raw)
@@ -250,7 +302,7 @@ export class TxSender {
       nonce: old.nonce,
       gasLimit: old.gasLimit,
       gasPrice: bumped > current ? bumped : current,
-      chainId: this.#init.chainId
+      chainId: this.#init.target.chainId
     })
     const hash = keccak256(raw)
     const repos = this.#repos

@@ -82,6 +82,7 @@ export class AuditBatchRepository {
   readonly #entriesOfBatch
   readonly #requeueOrphaned
   readonly #restartUnconfirmed
+  readonly #restartAll
 
   constructor(db: Db) {
     this.#db = db
@@ -164,6 +165,10 @@ export class AuditBatchRepository {
     )
     this.#restartUnconfirmed = db.prepare(
       `UPDATE audit_batches SET state = 'pending', first_sequence = NULL, updated_at = ? WHERE state IN ('pending', 'sent')`
+    )
+    this.#restartAll = db.prepare(
+      `UPDATE audit_batches SET state = 'pending', first_sequence = NULL, tx_hash = NULL, block_number = NULL, updated_at = ?
+       WHERE state IN ('pending', 'sent', 'confirmed')`
     )
   }
 
@@ -264,6 +269,15 @@ export class AuditBatchRepository {
   /** Every unconfirmed batch goes back to the queue and forgets its sequence (another chain's). */
   restartUnconfirmed(): number {
     return this.#restartUnconfirmed.run(now()).changes
+  }
+
+  /**
+   * Every batch that is not failed goes back to the queue with its root and leaves, forgetting its
+   * sequence and transaction: the chain they were anchored on is gone. Its rows follow the outbox's
+   * own reset.
+   */
+  restartAfterChainReset(): number {
+    return this.#restartAll.run(now()).changes
   }
 
   #both(

@@ -102,4 +102,14 @@ describe('audit event repository', () => {
       ['0xown', '0xAbC']
     ])
   })
+
+  it('forgets the events of a block and later, keeping those before it', () => {
+    t = auditTestDb()
+    const events = t.repos.events
+    for (const block of [1, 2, 3]) events.add(event({ txHash: `0xt${block}`, blockNumber: block }))
+    expect(events.deleteFromBlock(2)).toBe(2)
+    expect(events.shareEvents({ limit: 10, offset: 0 }).map((e) => [e.txHash, e.blockNumber])).toEqual([
+      ['0xt1', 1]
+    ])
+  })
 })

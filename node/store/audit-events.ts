@@ -131,6 +131,7 @@ const toRaw = (e: AuditEventRow): RawEvent => ({
 export class AuditEventRepository {
   readonly #insert
   readonly #clear
+  readonly #deleteFrom
   readonly #shares
 
   constructor(db: Db) {
@@ -142,6 +143,7 @@ export class AuditEventRepository {
        ON CONFLICT DO NOTHING`
     )
     this.#clear = db.prepare('DELETE FROM audit_events')
+    this.#deleteFrom = db.prepare<[number]>('DELETE FROM audit_events WHERE block_number >= ?')
     this.#shares = db.prepare<
       [
         {
@@ -180,6 +182,11 @@ export class AuditEventRepository {
   /** Empties the index (before a rebuild, or when the chain changed). */
   clear(): void {
     this.#clear.run()
+  }
+
+  /** Forgets the events of block `block` and later (blocks the chain lost); returns how many. */
+  deleteFromBlock(block: number): number {
+    return this.#deleteFrom.run(block).changes
   }
 
   /** Attributed share events (records, receipt anchors, batch leaves) matching `q`, newest first. */

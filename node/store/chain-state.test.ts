@@ -27,16 +27,21 @@ describe('chain state repository', () => {
     ])
   })
 
-  it('forgets the nonce and index position of a chain but keeps its binding and the config', () => {
+  it('forgets the nonce and index position of a chain but keeps its binding, genesis and the config', () => {
     t = auditTestDb()
     const state = t.repos.chainState
     state.setChainBinding('1:0xc:0xa')
     state.setNextNonce(9)
     state.setIndexedBlock(100)
     state.setConfigSnapshot('[["a","b"]]')
+    state.setGenesisHash('0xgenesis')
     state.forgetChainProgress()
     expect([state.nextNonce(), state.indexedBlock()]).toEqual([undefined, undefined])
-    expect([state.chainBinding(), state.configSnapshot()]).toEqual(['1:0xc:0xa', '[["a","b"]]'])
+    expect([state.chainBinding(), state.configSnapshot(), state.genesisHash()]).toEqual([
+      '1:0xc:0xa',
+      '[["a","b"]]',
+      '0xgenesis'
+    ])
     state.setIndexedBlock(7)
     state.forgetIndexedBlock()
     expect(state.indexedBlock()).toBeUndefined()

@@ -1,9 +1,9 @@
 import type { Db } from './database.ts'
 
 /**
- * The audit trail's facts in `node_state`: which chain, contract and account it writes to, the next
- * nonce of that account, how far the event index has read the chain, and the digest of the config
- * the node last started with.
+ * The audit trail's facts in `node_state`: which chain, contract and account it writes to, the hash
+ * of that chain's genesis block, the next nonce of that account, how far the event index has read
+ * the chain, and the digest of the config the node last started with.
  */
 
 // node_state keys; the values are text.
@@ -12,6 +12,7 @@ const NONCE_KEY = 'audit.next_nonce'
 const INDEXED_KEY = 'audit.indexed_block'
 const INBOUND_INDEXED_KEY = 'audit.inbound_indexed_block'
 const CONFIG_KEY = 'audit.config_snapshot'
+const GENESIS_KEY = 'audit.genesis_hash'
 
 const now = () => new Date().toISOString()
 
@@ -39,6 +40,15 @@ export class ChainStateRepository {
 
   setChainBinding(binding: string): void {
     this.#put.run(CHAIN_KEY, binding, now())
+  }
+
+  /** Hash of block 0 of the chain the node writes to: a new one means the chain was reset or replaced. */
+  genesisHash(): string | undefined {
+    return this.#get.get(GENESIS_KEY)?.value
+  }
+
+  setGenesisHash(hash: string): void {
+    this.#put.run(GENESIS_KEY, hash, now())
   }
 
   /** The lowest nonce the node may use next, as far as it knows. */

@@ -70,4 +70,72 @@ describe('chain transaction repository', () => {
     txs.drop(b?.id as number)
     expect(txs.confirmedHashes()).toEqual(['0xa', '0xc'])
   })
+
+  it('lists every transaction of a job, and the confirmed ones by nonce and by recency', () => {
+    t = auditTestDb()
+    const txs = t.repos.chainTxs
+    txs.record(tx('outbox:1', 4, '0xa'))
+    txs.record(tx('outbox:2', 5, '0xb'))
+    const [a, b] = txs.inFlight()
+    txs.drop(a?.id as number)
+    txs.record(tx('outbox:1', 4, '0xa2'))
+    expect(txs.ofJob('outbox:1').map((x) => [x.txHash, x.state])).toEqual([
+      ['0xa', 'dropped'],
+      ['0xa2', 'sent']
+    ])
+    const a2 = txs.ofJob('outbox:1')[1]
+    txs.settle(b?.id as number, 'confirmed', { number: 8, hash: '0xb8' })
+    txs.settle(a2?.id as number, 'confirmed', { number: 9, hash: '0xb9' })
+    expect(txs.confirmedFromNonce(5).map((x) => [x.txHash, x.blockNumber, x.blockHash])).toEqual([
+      ['0xb', 8, '0xb8']
+    ])
+    expect(txs.confirmedFromNonce(0).map((x) => x.nonce)).toEqual([4, 5])
+    expect(txs.confirmedNewestFirst(1).map((x) => x.txHash)).toEqual(['0xa2'])
+  })
+
+  it('puts a confirmed transaction back in flight without its block, and marks a lost chain chain_reset', () => {
+    t = auditTestDb()
+    const txs = t.repos.chainTxs
+    txs.record(tx('outbox:1', 0, '0xa'))
+    txs.record(tx('outbox:2', 1, '0xb'))
+    txs.record(tx('outbox:3', 2, '0xc'))
+    const [a, b, c] = txs.inFlight()
+    txs.settle(a?.id as number, 'confirmed', { number: 1, hash: '0xb1' })
+    txs.settle(b?.id as number, 'reverted', { number: 2, hash: '0xb2' })
+    txs.revive(a?.id as number, 7_000)
+    expect(txs.inFlight()).toMatchObject([
+      { txHash: '0xa', state: 'sent', sentMs: 7_000, blockNumber: null, blockHash: null },
+      { txHash: '0xc' }
+    ])
+    txs.settle(a?.id as number, 'confirmed', { number: 3, hash: '0xb3' })
+    expect(txs.markChainReset()).toBe(2)
+    expect(txs.inFlight()).toEqual([])
+    expect(t.db.prepare('SELECT tx_hash, state FROM chain_txs ORDER BY id').all()).toEqual([
+      { tx_hash: '0xa', state: 'chain_reset' },
+      { tx_hash: '0xb', state: 'reverted' },
+      { tx_hash: '0xc', state: 'chain_reset' }
+    ])
+    expect(c?.txHash).toBe('0xc')
+  })
+
+  it('names the jobs marked sent that have no transaction in flight', () => {
+    t = auditTestDb()
+    const { outbox, chainTxs } = t.repos
+    const event = (n: number) =>
+      outbox.enqueue({
+        kind: 'share',
+        shareId: t.share(),
+        dataHash: null,
+        payload: '{}',
+        leaf: n.toString(16).padStart(64, '0')
+      }) as number
+    const [inFlight, orphan, pending] = [event(1), event(2), event(3)]
+    chainTxs.record(tx(`outbox:${inFlight}`, 0, '0xa'))
+    outbox.markSent(inFlight, '0xa', 0)
+    chainTxs.record(tx(`outbox:${orphan}`, 1, '0xb'))
+    outbox.markSent(orphan, '0xb', 1)
+    chainTxs.drop(chainTxs.ofJob(`outbox:${orphan}`)[0]?.id as number)
+    expect(pending).toBeTypeOf('number')
+    expect(chainTxs.orphanedJobs()).toEqual([`outbox:${orphan}`])
+  })
 })

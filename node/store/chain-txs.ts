@@ -3,11 +3,13 @@ import type { Db } from './database.ts'
 /**
  * The publisher's transactions (table `chain_txs`): every signed transaction, raw bytes included,
  * written before it is broadcast so that a restart finds it again. A row stays 'sent' until it is
- * confirmed, dropped (replaced, or its nonce went elsewhere) or reverted. One signed when its share
+ * confirmed, dropped (replaced, or its nonce went elsewhere) or reverted; 'chain_reset' marks one
+ * that was in flight or confirmed on a chain that was then reset or replaced. A confirmed row whose
+ * block the chain lost goes back to 'sent' (revived): the same signed bytes are sent again. One signed when its share
  * was accepted is 'sent' and awaiting its first broadcast, which the publisher does.
  */
 
-export type ChainTxState = 'sent' | 'confirmed' | 'dropped' | 'reverted'
+export type ChainTxState = 'sent' | 'confirmed' | 'dropped' | 'reverted' | 'chain_reset'
 
 export interface ChainTx {
   readonly id: number
@@ -22,6 +24,9 @@ export interface ChainTx {
   readonly sentMs: number
   /** Signed when its share was accepted and not broadcast yet: the publisher broadcasts it in nonce order. */
   readonly awaitingBroadcast: boolean
+  /** The block that holds it, once confirmed. */
+  readonly blockNumber: number | null
+  readonly blockHash: string | null
 }
 
 export interface NewChainTx {
@@ -43,6 +48,8 @@ interface RawTx {
   state: ChainTxState
   sent_ms: number
   awaiting_broadcast: number
+  block_number: number | null
+  block_hash: string | null
 }
 
 const toTx = (r: RawTx): ChainTx => ({
@@ -53,8 +60,12 @@ const toTx = (r: RawTx): ChainTx => ({
   raw: r.raw,
   state: r.state,
   sentMs: r.sent_ms,
-  awaitingBroadcast: r.awaiting_broadcast === 1
+  awaitingBroadcast: r.awaiting_broadcast === 1,
+  blockNumber: r.block_number,
+  blockHash: r.block_hash
 })
+
+const COLUMNS = 'id, job, nonce, tx_hash, raw, state, sent_ms, block_number, block_hash, awaiting_broadcast'
 
 const now = () => new Date().toISOString()
 
@@ -67,6 +78,12 @@ export class ChainTxRepository {
   readonly #drop
   readonly #dropAllSent
   readonly #confirmedHashes
+  readonly #ofJob
+  readonly #confirmedFromNonce
+  readonly #confirmedNewestFirst
+  readonly #revive
+  readonly #markChainReset
+  readonly #orphanedJobs
 
   constructor(db: Db) {
     this.#insert = db.prepare(
@@ -74,7 +91,7 @@ export class ChainTxRepository {
        VALUES (?, ?, ?, ?, 'sent', ?, ?, ?)`
     )
     this.#inFlight = db.prepare<[], RawTx>(
-      `SELECT id, job, nonce, tx_hash, raw, state, sent_ms, awaiting_broadcast FROM chain_txs WHERE state = 'sent' ORDER BY nonce, id`
+      `SELECT ${COLUMNS} FROM chain_txs WHERE state = 'sent' ORDER BY nonce, id`
     )
     this.#settle = db.prepare(
       'UPDATE chain_txs SET state = ?, block_number = ?, block_hash = ?, updated_at = ? WHERE id = ?'
@@ -88,6 +105,32 @@ export class ChainTxRepository {
     )
     this.#confirmedHashes = db
       .prepare<[], string>(`SELECT tx_hash FROM chain_txs WHERE state = 'confirmed' ORDER BY id`)
+      .pluck()
+    this.#ofJob = db.prepare<[string], RawTx>(`SELECT ${COLUMNS} FROM chain_txs WHERE job = ? ORDER BY id`)
+    this.#confirmedFromNonce = db.prepare<[number], RawTx>(
+      `SELECT ${COLUMNS} FROM chain_txs WHERE state = 'confirmed' AND nonce >= ? ORDER BY nonce, id`
+    )
+    this.#confirmedNewestFirst = db.prepare<[number], RawTx>(
+      `SELECT ${COLUMNS} FROM chain_txs WHERE state = 'confirmed' ORDER BY id DESC LIMIT ?`
+    )
+    this.#revive = db.prepare(
+      `UPDATE chain_txs SET state = 'sent', block_number = NULL, block_hash = NULL, sent_ms = ?, updated_at = ?
+       WHERE id = ?`
+    )
+    this.#markChainReset = db.prepare(
+      `UPDATE chain_txs SET state = 'chain_reset', updated_at = ? WHERE state IN ('sent', 'confirmed')`
+    )
+    const noneInFlight = (job: string) =>
+      `NOT EXISTS (SELECT 1 FROM chain_txs c WHERE c.job = ${job} AND c.state = 'sent')`
+    this.#orphanedJobs = db
+      .prepare<[], string>(
+        `SELECT 'outbox:' || id FROM outbox
+           WHERE state = 'sent' AND batch_id IS NULL AND ${noneInFlight(`'outbox:' || outbox.id`)}
+         UNION ALL SELECT 'batch:' || id FROM audit_batches
+           WHERE state = 'sent' AND ${noneInFlight(`'batch:' || audit_batches.id`)}
+         UNION ALL SELECT 'log:' || seq FROM security_log_anchors
+           WHERE state = 'sent' AND ${noneInFlight(`'log:' || security_log_anchors.seq`)}`
+      )
       .pluck()
   }
 
@@ -123,6 +166,39 @@ export class ChainTxRepository {
   /** Every transaction in flight is dropped (they belong to another chain, contract or account). */
   dropAllInFlight(): number {
     return this.#dropAllSent.run(now()).changes
+  }
+
+  /** Every transaction signed for `job` (its first and any replacements or resends), oldest first. */
+  ofJob(job: string): ChainTx[] {
+    return this.#ofJob.all(job).map(toTx)
+  }
+
+  /** Confirmed transactions with a nonce of `nonce` or above, in nonce order. */
+  confirmedFromNonce(nonce: number): ChainTx[] {
+    return this.#confirmedFromNonce.all(nonce).map(toTx)
+  }
+
+  /** The `limit` transactions confirmed last (by when they were signed), newest first. */
+  confirmedNewestFirst(limit: number): ChainTx[] {
+    return this.#confirmedNewestFirst.all(limit).map(toTx)
+  }
+
+  /** Puts a transaction back in flight (its block is gone): the tracker sends its bytes again. */
+  revive(id: number, sentMs: number): void {
+    this.#revive.run(sentMs, now(), id)
+  }
+
+  /** Every transaction in flight or confirmed belongs to a chain that is gone; returns how many. */
+  markChainReset(): number {
+    return this.#markChainReset.run(now()).changes
+  }
+
+  /**
+   * Jobs (outbox rows on their own, batches, log anchors) marked sent that have no transaction in
+   * flight: `'outbox:<id>'`, `'batch:<id>'`, `'log:<seq>'`.
+   */
+  orphanedJobs(): string[] {
+    return this.#orphanedJobs.all()
   }
 
   /** Hashes of the confirmed transactions, oldest first (what the chain was paid for). */

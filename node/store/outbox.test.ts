@@ -119,4 +119,34 @@ describe('outbox repository', () => {
     ).toThrow('share not stored')
     expect(t.repos.outbox.list({ limit: 10 })).toEqual([])
   })
+
+  it('queues confirmed events again after a chain reset, marked with the reset and its reason', () => {
+    t = auditTestDb()
+    const { outbox } = t.repos
+    const confirmed = queue('share', t.share(), 1) as number
+    const sent = queue('share', t.share(), 2) as number
+    const failed = queue('share', t.share(), 3) as number
+    outbox.markSent(confirmed, '0xa', 0)
+    outbox.markConfirmed(confirmed, '0xa', 5)
+    outbox.markSent(sent, '0xb', 1)
+    outbox.markFailed(failed, 'AuditTrailUnknownNode')
+    expect(outbox.requeueLostConfirmed('chain_reset: genesis changed')).toBe(1)
+    const byId = new Map(outbox.list({ limit: 10 }).map((e) => [e.id, e]))
+    expect(byId.get(confirmed)).toMatchObject({
+      state: 'pending',
+      txHash: null,
+      blockNumber: null,
+      lastError: 'chain_reset: genesis changed',
+      chainResetAt: expect.stringMatching(/^\d{4}-/)
+    })
+    expect(byId.get(sent)).toMatchObject({ state: 'sent', chainResetAt: null })
+    expect(byId.get(failed)).toMatchObject({ state: 'failed', chainResetAt: null })
+    // Confirmed again on the new chain, the mark of the reset stays.
+    outbox.markConfirmed(confirmed, '0xc', 2)
+    expect(outbox.list({ limit: 1, afterId: confirmed + 1 })[0]).toMatchObject({
+      state: 'confirmed',
+      lastError: null,
+      chainResetAt: expect.stringMatching(/^\d{4}-/)
+    })
+  })
 })

@@ -31,6 +31,8 @@ export interface OutboxEntry {
   readonly blockNumber: number | null
   readonly attempts: number
   readonly lastError: string | null
+  /** When a chain reset last took this event's confirmation away (it is queued again since). */
+  readonly chainResetAt: string | null
   readonly createdAt: string
   readonly updatedAt: string
 }
@@ -79,6 +81,7 @@ interface RawEntry {
   block_number: number | null
   attempts: number
   last_error: string | null
+  chain_reset_at: string | null
   created_at: string
   updated_at: string
 }
@@ -112,6 +115,7 @@ const toEntry = (r: RawEntry): OutboxEntry => ({
   blockNumber: r.block_number,
   attempts: r.attempts,
   lastError: r.last_error,
+  chainResetAt: r.chain_reset_at,
   createdAt: r.created_at,
   updatedAt: r.updated_at
 })
@@ -157,6 +161,7 @@ export class OutboxRepository {
   readonly #requeueOrphaned
   readonly #requeueRowsOfPendingBatches
   readonly #requeueSent
+  readonly #requeueLostConfirmed
 
   constructor(db: Db) {
     this.#db = db
@@ -169,7 +174,7 @@ export class OutboxRepository {
     )
     this.#list = db.prepare<[{ state: string | null; after: number | null; limit: number }], RawEntry>(
       `SELECT id, kind, share_id, data_hash, leaf, state, batch_id, tx_hash, block_number, attempts, last_error,
-              created_at, updated_at
+              chain_reset_at, created_at, updated_at
        FROM outbox WHERE (@state IS NULL OR state = @state) AND (@after IS NULL OR id < @after)
        ORDER BY id DESC LIMIT @limit`
     )
@@ -238,6 +243,11 @@ export class OutboxRepository {
        WHERE state = 'sent' AND batch_id IN (SELECT id FROM audit_batches WHERE state = 'pending')`
     )
     this.#requeueSent = db.prepare(`UPDATE outbox SET state = 'pending', updated_at = ? WHERE state = 'sent'`)
+    this.#requeueLostConfirmed = db.prepare(
+      `UPDATE outbox SET state = 'pending', tx_hash = NULL, tx_nonce = NULL, block_number = NULL,
+         chain_reset_at = @at, last_error = @reason, updated_at = @at
+       WHERE state = 'confirmed'`
+    )
   }
 
   /** Queues an event; its id, or null when this kind of event of this share was queued before. */
@@ -348,6 +358,14 @@ export class OutboxRepository {
   /** Rows marked sent whose batch went back to the queue follow it. */
   requeueRowsOfPendingBatches(): number {
     return this.#requeueRowsOfPendingBatches.run(now()).changes
+  }
+
+  /**
+   * Every confirmed row goes back to the queue, marked with the reset (`chain_reset_at`) and its
+   * reason: its confirmation was on a chain that is gone. Returns how many.
+   */
+  requeueLostConfirmed(reason: string): number {
+    return this.#requeueLostConfirmed.run({ at: now(), reason }).changes
   }
 
   /** Every row marked sent goes back to the queue (its transaction belongs to another chain). */

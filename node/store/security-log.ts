@@ -56,6 +56,7 @@ export class SecurityLogRepository {
   readonly #deleteAnchor
   readonly #requeueOrphanedAnchors
   readonly #deleteUnconfirmedAnchors
+  readonly #requeueAllAnchors
 
   constructor(db: Db) {
     this.#db = db
@@ -102,6 +103,10 @@ export class SecurityLogRepository {
        WHERE state = 'sent' AND (tx_hash IS NULL OR tx_hash NOT IN (SELECT tx_hash FROM chain_txs WHERE state = 'sent'))`
     )
     this.#deleteUnconfirmedAnchors = db.prepare(`DELETE FROM security_log_anchors WHERE state != 'confirmed'`)
+    this.#requeueAllAnchors = db.prepare(
+      `UPDATE security_log_anchors SET state = 'pending', tx_hash = NULL, block_number = NULL, updated_at = ?
+       WHERE state IN ('sent', 'confirmed')`
+    )
   }
 
   /**
@@ -185,5 +190,10 @@ export class SecurityLogRepository {
   /** Drops every anchor the chain has not confirmed (they were meant for another chain). */
   deleteUnconfirmedAnchors(): number {
     return this.#deleteUnconfirmedAnchors.run().changes
+  }
+
+  /** Anchors sent or confirmed on a chain that is gone are due again (the same heads, on the new chain). */
+  requeueAnchorsAfterChainReset(): number {
+    return this.#requeueAllAnchors.run(now()).changes
   }
 }

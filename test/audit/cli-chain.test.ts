@@ -2,17 +2,16 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Wallet } from 'ethers'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { EmbeddedChain, SecurityLog } from '../../node/audit/index.ts'
+import { SecurityLog } from '../../node/audit/index.ts'
 import { RpcClient, toHex } from '../../node/audit/rpc-client.ts'
 import { openDatabase } from '../../node/store/database.ts'
 import { SecurityLogRepository } from '../../node/store/security-log.ts'
 import { runCli, spawnCli, waitForExit, waitForLog } from '../helpers/cli.ts'
+import { CHAIN_KINDS, type TestChain, testChain } from './chains.ts'
 import { type TempStore, tempStore } from './helpers.ts'
 
-// One Hardhat node for this file, standing in for "any EVM chain" behind CHAIN_RPC_URL.
-const chain = new EmbeddedChain()
-beforeAll(() => chain.start())
-afterAll(() => chain.stop())
+// The chain of the describe block running now, standing in for "any EVM chain" behind CHAIN_RPC_URL.
+let chain: TestChain
 
 let dir: TempStore
 afterEach(() => dir?.cleanup())
@@ -37,7 +36,14 @@ async function operatorEnv(): Promise<Record<string, string>> {
   }
 }
 
-describe('dmn chain and dmn audit commands', () => {
+describe.each(CHAIN_KINDS)('dmn chain and dmn audit commands (%s)', (kind) => {
+  const own = testChain(kind)
+  beforeAll(async () => {
+    await own.start()
+    chain = own
+  })
+  afterAll(() => own.stop())
+
   it('deploys with `dmn chain deploy`, records chain.json, and the node starts on it after checking the bytecode', async () => {
     dir = tempStore()
     dir.db.close()
@@ -100,7 +106,9 @@ describe('dmn chain and dmn audit commands', () => {
     expect((await waitForExit(node)).code).toBe(1)
     expect(stderr).toMatch(/^dmn: .*holds other code|^dmn: .*no contract at/m)
   })
+})
 
+describe('dmn audit verify-log (no chain)', () => {
   it('`dmn audit verify-log` passes an intact log and names the first tampered row', () => {
     dir = tempStore()
     const log = new SecurityLog(new SecurityLogRepository(dir.db))

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { JsonRpcProvider, Wallet } from 'ethers'
 import pino from 'pino'
+import type { Logger } from '../../node/log/logger.ts'
 import { configSchema } from '../../config/schema.ts'
 import { bytes32, encodeCall } from '../../node/audit/contract.ts'
 import { createIdentityRecord } from '../../node/audit/identity-record.ts'
@@ -251,7 +252,8 @@ export function auditService(
   chain: { rpcUrl: string; privateKey: string; contractAddress: string; fromBlock: number } & Record<
     string,
     unknown
-  >
+  >,
+  logger: Logger = silentLogger
 ): AuditService {
   const config = configSchema.parse({
     dataDir,
@@ -264,10 +266,14 @@ export function auditService(
       ...chain
     }
   })
-  return new AuditService(
-    { repositories: () => auditRepositories(db), logger: silentLogger },
-    { ...config.chain, dataDir }
-  )
+  return new AuditService({ repositories: () => auditRepositories(db), logger }, { ...config.chain, dataDir })
+}
+
+/** A logger that keeps every line it writes, for tests that look at what the node logged. */
+export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = []
+  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) })
+  return { logger, lines }
 }
 
 /** Polls `check` until it returns true (or throws after `timeoutMs`). */

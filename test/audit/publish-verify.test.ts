@@ -4,7 +4,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { verifyIdentityRecord } from '../../node/audit/identity-record.ts'
 import type { AuditService } from '../../node/audit/index.ts'
-import { auditPorts, EmbeddedChain, peerIdHash, receiptLeaf } from '../../node/audit/index.ts'
+import { auditPorts, peerIdHash, receiptLeaf } from '../../node/audit/index.ts'
+import { CHAIN_KINDS, testChain } from './chains.ts'
 import {
   auditService,
   boundParties,
@@ -18,13 +19,9 @@ import {
   waitFor
 } from './helpers.ts'
 
-// One Hardhat node for this file; each test deploys its own contract from its own account.
-const chain = new EmbeddedChain()
-beforeAll(() => chain.start())
-afterAll(() => chain.stop())
-
 let store: TempStore
 let audit: AuditService
+let chainUrl = ''
 afterEach(async () => {
   await audit?.stop()
   store?.cleanup()
@@ -32,9 +29,9 @@ afterEach(async () => {
 
 async function startAudit(chainSettings: Record<string, unknown> = {}) {
   store = tempStore()
-  const d = await freshDeployment(chain.url)
+  const d = await freshDeployment(chainUrl)
   audit = auditService(store.db, store.dir, {
-    rpcUrl: chain.url,
+    rpcUrl: chainUrl,
     privateKey: d.privateKey,
     contractAddress: d.record.contractAddress,
     fromBlock: d.record.deployBlock,
@@ -44,7 +41,15 @@ async function startAudit(chainSettings: Record<string, unknown> = {}) {
   return d
 }
 
-describe('audit trail against a Hardhat node', () => {
+// One chain per kind; each test deploys its own contract from its own account.
+describe.each(CHAIN_KINDS)('audit trail against a local chain (%s)', (kind) => {
+  const chain = testChain(kind)
+  beforeAll(async () => {
+    await chain.start()
+    chainUrl = chain.url
+  })
+  afterAll(() => chain.stop())
+
   it('publishes a share and its receipt one transaction each and verifies them from the chain (per-share mode)', async () => {
     await startAudit({ mode: 'per-share' })
     const parties = await boundParties(audit, store.db, chain.url)

@@ -4,8 +4,9 @@ import { Transaction } from 'ethers'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { bytes16, TOPICS } from '../../node/audit/contract.ts'
 import { getLogs } from '../../node/audit/event-index.ts'
-import { type AuditService, EmbeddedChain } from '../../node/audit/index.ts'
+import type { AuditService } from '../../node/audit/index.ts'
 import type { RpcClient } from '../../node/audit/rpc-client.ts'
+import { CHAIN_KINDS, dropTransaction, type TestChain, testChain } from './chains.ts'
 import {
   auditService,
   boundParties,
@@ -19,17 +20,14 @@ import {
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/publisher-process.ts', import.meta.url))
 
-// One Hardhat node for this file; each test deploys its own contract from its own account.
-const chain = new EmbeddedChain()
-beforeAll(() => chain.start())
-afterAll(() => chain.stop())
-
 let store: TempStore
 let audit: AuditService | undefined
 let child: ChildProcess | undefined
+// The chain of the describe block running now.
+let chain: TestChain
 afterEach(async () => {
   child?.kill('SIGKILL')
-  chain.signal('SIGCONT')
+  chain?.signal('SIGCONT')
   await audit?.stop()
   audit = undefined
   store?.cleanup()
@@ -82,7 +80,15 @@ async function killAfterSend(d: Deployment, rpc: RpcClient): Promise<string> {
   return txHash
 }
 
-describe('publisher restarts and chain outages', () => {
+// One chain per kind; each test deploys its own contract from its own account.
+describe.each(CHAIN_KINDS)('publisher restarts and chain outages (%s)', (kind) => {
+  const own = testChain(kind)
+  beforeAll(async () => {
+    await own.start()
+    chain = own
+  })
+  afterAll(() => own.stop())
+
   it('records a share exactly once when the publisher is killed after sending and the transaction is mined while it is down', async () => {
     store = tempStore()
     const d = await freshDeployment(chain.url)
@@ -111,7 +117,7 @@ describe('publisher restarts and chain outages', () => {
     try {
       const share = queueShare(store.db)
       const txHash = await killAfterSend(d, d.rpc)
-      expect(await d.rpc.call('hardhat_dropTransaction', [txHash])).toBe(true)
+      expect(await dropTransaction(d.rpc, kind, txHash)).toBe(true)
       expect(await d.rpc.call('eth_getTransactionByHash', [txHash])).toBeNull()
       await d.rpc.call('evm_setAutomine', [true])
       audit = auditService(store.db, store.dir, settings(d))

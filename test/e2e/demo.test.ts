@@ -41,7 +41,7 @@ describe('dmn demo', { timeout: 180_000 }, () => {
     const dir = /removed (\S+)\./.exec(out.text)?.[1]
     expect(dir).toBeDefined()
     expect(existsSync(dir as string)).toBe(false)
-    const chainUrl = /Hardhat node at (http:\/\/127\.0\.0\.1:\d+)/.exec(out.text)?.[1] as string
+    const chainUrl = /anvil at (http:\/\/127\.0\.0\.1:\d+)/.exec(out.text)?.[1] as string
     expect(await chainIsGone(chainUrl)).toBe(true)
   })
 
@@ -63,7 +63,7 @@ describe('dmn demo', { timeout: 180_000 }, () => {
     child.kill('SIGINT')
     const exit = await waitForExit(child)
     expect(exit.code, out.text).toBe(130)
-    const chainUrl = /Hardhat node at (http:\/\/127\.0\.0\.1:\d+)/.exec(out.text)?.[1] as string
+    const chainUrl = /anvil at (http:\/\/127\.0\.0\.1:\d+)/.exec(out.text)?.[1] as string
     expect(await chainIsGone(chainUrl)).toBe(true)
     const dir = /Temporary directory (\S+)/.exec(out.text)?.[1]
     expect(dir).toMatch(/dmn-cluster-/)

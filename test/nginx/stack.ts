@@ -11,7 +11,7 @@ import { createNode, type DmnNode } from '../../node/main.ts'
 import type { Target } from './client.ts'
 
 /**
- * A real node (its own SQLite file, key ring, libp2p on loopback, embedded Hardhat chain) whose
+ * A real node (its own SQLite file, key ring, libp2p on loopback, embedded chain) whose
  * external API trusts X-Forwarded-For from 127.0.0.1 only, with real nginx in front of it, the
  * certificate made by scripts/tls-certs.sh with a local CA. Everything lives in one temp dir.
  */

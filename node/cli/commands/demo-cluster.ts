@@ -9,8 +9,9 @@ import type { Logger } from '../../log/logger.ts'
 import { createNode, type DmnNode } from '../../main.ts'
 
 /**
- * A local cluster for the demo, the end-to-end test and the API benchmark: one Hardhat node on
- * loopback with the audit contract deployed, and nodes in temporary directories, each with its own
+ * A local cluster for the demo, the end-to-end test and the API benchmark: one chain on loopback
+ * (the node's embedded chain, anvil, in memory: the cluster's directories go away with it) with the
+ * audit contract deployed, and nodes in temporary directories, each with its own
  * funded Ethereum account, libp2p and both APIs on free loopback ports. `stop()` stops everything and
  * removes the directories; it is safe to call more than once and after a partial start.
  */
@@ -70,7 +71,7 @@ export async function startLocalCluster(init: LocalClusterInit): Promise<LocalCl
     init.signal?.throwIfAborted()
     const rpc = new RpcClient({ url: chain.url, timeoutMs: 10_000 })
     const deployer = Wallet.createRandom()
-    await rpc.call('hardhat_setBalance', [deployer.address, toHex(10n ** 21n)])
+    await rpc.call('anvil_setBalance', [deployer.address, toHex(10n ** 21n)])
     const deployed = await deployAuditTrail(rpc, new Wallet(deployer.privateKey))
     init.onStep?.('chain', { url: chain.url, contract: deployed.contractAddress, tx: deployed.txHash })
 
@@ -78,7 +79,7 @@ export async function startLocalCluster(init: LocalClusterInit): Promise<LocalCl
     for (const name of init.names) {
       init.signal?.throwIfAborted()
       const wallet = Wallet.createRandom()
-      await rpc.call('hardhat_setBalance', [wallet.address, toHex(10n ** 20n)])
+      await rpc.call('anvil_setBalance', [wallet.address, toHex(10n ** 20n)])
       const dataDir = join(rootDir, name)
       const node = createNode({
         config: nodeConfig(dataDir, chain.url, wallet, deployed, init),

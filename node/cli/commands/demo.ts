@@ -77,7 +77,7 @@ export async function runDemo({ print, logs, signal }: DemoInit): Promise<void> 
         if (kind === 'directory') {
           print(`Temporary directory ${d['path']} (removed at the end)\n`)
         } else if (kind === 'chain') {
-          step(1, 'Local chain', `Hardhat node at ${d['url']}; AuditTrail contract ${d['contract']}`)
+          step(1, 'Local chain', `anvil at ${d['url']}; AuditTrail contract ${d['contract']}`)
         } else {
           step(d['name'] === 'A' ? 2 : 3, `Node ${d['name']}`, `PeerId ${d['peerId']}`)
           print(`${INDENT}external API ${d['external']}, internal API ${d['internal']}`)

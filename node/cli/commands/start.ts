@@ -12,7 +12,7 @@ const FIRST_SETTINGS: readonly (readonly [path: string, what: string])[] = [
   ['p2p.bootstrap', 'multiaddrs of nodes to dial at start (`dmn id` on them prints theirs)'],
   ['api.internal.port', 'operator API, on loopback'],
   ['api.external.port', 'application API, the one nginx proxies'],
-  ['chain.rpcUrl', 'EVM JSON-RPC endpoint; unset: an embedded local Hardhat chain'],
+  ['chain.rpcUrl', 'EVM JSON-RPC endpoint; unset: an embedded local chain (anvil) kept in <dataDir>/chain'],
   ['chain.privateKey', "audit account's key; unset: one kept in the key ring"],
   ['chain.contractAddress', 'AuditTrail contract; unset: chain.json of `dmn chain deploy`']
 ]
