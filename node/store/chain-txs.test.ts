@@ -118,6 +118,18 @@ describe('chain transaction repository', () => {
     expect(c?.txHash).toBe('0xc')
   })
 
+  it("revives a lost chain's transaction signed again to the same bytes, and refuses a live one twice", () => {
+    t = auditTestDb()
+    const txs = t.repos.chainTxs
+    txs.record(tx('outbox:1', 0, '0xa'))
+    expect(txs.markChainReset()).toBe(1)
+    txs.record(tx('outbox:1', 0, '0xa'))
+    expect(txs.inFlight()).toMatchObject([{ txHash: '0xa', state: 'sent', blockNumber: null }])
+    expect(() => txs.record(tx('outbox:1', 0, '0xa'))).toThrow(
+      expect.objectContaining({ name: 'DuplicateTransactionError' })
+    )
+  })
+
   it('names the jobs marked sent that have no transaction in flight', () => {
     t = auditTestDb()
     const { outbox, chainTxs } = t.repos

@@ -1,4 +1,5 @@
 import type { Db } from './database.ts'
+import { DuplicateTransactionError } from './errors.ts'
 
 /**
  * The publisher's transactions (table `chain_txs`): every signed transaction, raw bytes included,
@@ -87,8 +88,14 @@ export class ChainTxRepository {
 
   constructor(db: Db) {
     this.#insert = db.prepare(
+      // The same signed bytes as a transaction of a chain that was reset (same nonce, call and gas
+      // price on the fresh chain) are that transaction again: its row is revived, not duplicated.
       `INSERT INTO chain_txs (job, nonce, tx_hash, raw, state, sent_ms, awaiting_broadcast, updated_at)
-       VALUES (?, ?, ?, ?, 'sent', ?, ?, ?)`
+       VALUES (?, ?, ?, ?, 'sent', ?, ?, ?)
+       ON CONFLICT (tx_hash) DO UPDATE SET job = excluded.job, nonce = excluded.nonce, state = 'sent',
+         sent_ms = excluded.sent_ms, awaiting_broadcast = excluded.awaiting_broadcast,
+         block_number = NULL, block_hash = NULL, updated_at = excluded.updated_at
+       WHERE chain_txs.state = 'chain_reset'`
     )
     this.#inFlight = db.prepare<[], RawTx>(
       `SELECT ${COLUMNS} FROM chain_txs WHERE state = 'sent' ORDER BY nonce, id`
@@ -136,7 +143,16 @@ export class ChainTxRepository {
 
   /** Records a signed transaction as sent (before it is broadcast). */
   record(tx: NewChainTx): void {
-    this.#insert.run(tx.job, tx.nonce, tx.txHash, tx.raw, tx.sentMs, tx.awaitingBroadcast ? 1 : 0, now())
+    const { changes } = this.#insert.run(
+      tx.job,
+      tx.nonce,
+      tx.txHash,
+      tx.raw,
+      tx.sentMs,
+      tx.awaitingBroadcast ? 1 : 0,
+      now()
+    )
+    if (changes === 0) throw new DuplicateTransactionError(`transaction ${tx.txHash} is recorded already`)
   }
 
   /** Transactions still waiting for their confirmations, in nonce order. */

@@ -26,3 +26,8 @@ export class MigrationFailedError extends DmnError {
 export class MigrationFileError extends DmnError {
   override name = 'MigrationFileError'
 }
+
+/** A signed transaction recorded twice while the first is still live (sent or settled on this chain). */
+export class DuplicateTransactionError extends DmnError {
+  override name = 'DuplicateTransactionError'
+}

@@ -164,7 +164,10 @@ describe.each(CHAIN_KINDS)('chains that change under the publisher (%s)', (kind)
     await waitFor(() => countState(s.db, 'confirmed') === 1, 'confirmed again')
     expect((await records(d, share.shareId)).map((l) => l.transactionHash)).toEqual([sent!.tx_hash])
     expect(txRows(s).map((t) => [t.tx_hash, t.state])).toEqual([[sent!.tx_hash, 'confirmed']])
-    expect((await audit.verify(share.dataHash)).verified).toBe(true)
+    // The evidence points at the transaction sent again: the one the chain holds now.
+    expect((await audit.bundle(share.dataHash)).shares[0]?.shareAnchor).toMatchObject({
+      txHash: sent!.tx_hash
+    })
   })
 
   it('follows a confirmed transaction that a reorg moved into another block, sending nothing again', async () => {
@@ -188,10 +191,15 @@ describe.each(CHAIN_KINDS)('chains that change under the publisher (%s)', (kind)
     expect(await d.rpc.call('evm_revert', [snapshot])).toBe(true)
     await d.rpc.call('evm_mine', [])
     await d.rpc.call('eth_sendRawTransaction', [before.raw])
-    const receipt = await d.rpc.call<{ blockNumber: string } | null>('eth_getTransactionReceipt', [
-      before.tx_hash
-    ])
-    expect(Number(receipt?.blockNumber)).toBe(before.block_number + 1)
+    let receipt: { blockNumber: string } | null = null
+    // anvil mines a sent transaction a moment after it answers.
+    await waitFor(async () => {
+      receipt = await d.rpc.call<{ blockNumber: string } | null>('eth_getTransactionReceipt', [
+        before.tx_hash
+      ])
+      return receipt !== null
+    }, 'the transaction mined again')
+    expect(Number((receipt as { blockNumber: string } | null)?.blockNumber)).toBe(before.block_number + 1)
     audit = auditService(s.db, s.dir, settings(d))
     await audit.start()
     expect(s.db.prepare('SELECT tx_hash, state, block_number FROM chain_txs').all()).toEqual([
@@ -253,7 +261,9 @@ describe.each(CHAIN_KINDS)('chains that change under the publisher (%s)', (kind)
     await waitFor(() => countState(s.db, 'confirmed') === 2, 'both shares published')
     for (const share of [before, during]) expect(await records(d, share.shareId, 0)).toHaveLength(1)
     expect(outboxRow(s, before.shareId).tx_hash).not.toBe(lost)
-    expect((await audit.verify(before.dataHash)).verified).toBe(true)
+    expect((await audit.bundle(before.dataHash)).shares[0]?.shareAnchor).toMatchObject({
+      txHash: outboxRow(s, before.shareId).tx_hash
+    })
     // Health stays degraded for a while with the reset, so that monitoring sees it.
     expect(await probe(audit, 'chain')).toMatchObject({
       status: 'degraded',

@@ -85,12 +85,18 @@ describe.each(CHAIN_KINDS)('a chain reset under a running node (%s behind CHAIN_
       { level: 'error', reason: expect.stringMatching(/genesis block changed/), confirmed: 3 }
     ])
 
-    // Re-published on the new chain, and from the reset on never `confirmed` with a lost transaction.
+    // Re-published on the new chain, and from the reset on never `confirmed` with a transaction the
+    // new chain does not hold. (A job signed again with the same nonce, call and gas price is the
+    // very same bytes, so its hash may be an old one: it counts only once the new chain has mined it.)
+    const rpc = new RpcClient({ url: chain.url, timeoutMs: 5_000 })
     await waitFor(
       async () => {
         const rows = await outbox(node!)
-        for (const r of rows)
-          expect([r.kind, r.state === 'confirmed' && lost.has(r.tx_hash)]).toEqual([r.kind, false])
+        for (const r of rows) {
+          if (r.state !== 'confirmed' || !lost.has(r.tx_hash)) continue
+          const receipt = await rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [r.tx_hash])
+          expect([r.kind, receipt?.status]).toEqual([r.kind, '0x1'])
+        }
         return published(rows)
       },
       're-published on the new chain',
@@ -101,9 +107,7 @@ describe.each(CHAIN_KINDS)('a chain reset under a running node (%s behind CHAIN_
     const contract = redeployed[0]?.['contract'] as string
     const record = JSON.parse(readFileSync(join(dir, 'chain.json'), 'utf8')) as { contractAddress: string }
     expect(record.contractAddress).toBe(contract)
-    const rpc = new RpcClient({ url: chain.url, timeoutMs: 5_000 })
     for (const row of await outbox(node)) {
-      expect(lost.has(row.tx_hash)).toBe(false)
       const receipt = await rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [row.tx_hash])
       expect([row.kind, receipt?.status]).toEqual([row.kind, '0x1'])
     }
