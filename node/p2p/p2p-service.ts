@@ -138,6 +138,15 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
     throw new RecordNotFoundError(`no record ${dataHash} here or at any known peer`)
   }
 
+  /**
+   * Asks `sender` over `/dmn/evidence/1.0.0` for its evidence entry of the share `shareId` this node
+   * received: a JSON value the caller checks before it uses any of it. Throws the sender's refusal
+   * (RemoteRefusalError) or the dial's error.
+   */
+  askEvidence(sender: string, shareId: string, options: { signal?: AbortSignal } = {}): Promise<unknown> {
+    return this.#state().evidence.ask(sender, shareId, options)
+  }
+
   /** Metadata of a locally stored record (no decryption). */
   recordInfo(
     dataHash: string
