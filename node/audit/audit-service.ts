@@ -502,7 +502,8 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
         selfPeerId,
         confirmations: this.#init.confirmations,
         boundAccounts: async (peerId, opts) =>
-          (await directory.forPeer(peerId, opts)).map((e) => e.body.account)
+          (await directory.forPeer(peerId, opts)).map((e) => e.body.account),
+        senderEvidence: this.#c.senderEvidence
       },
       this.#c.logger,
       { pollIntervalMs: this.#init.pollIntervalMs, maxBackoffMs: this.#init.maxBackoffMs }

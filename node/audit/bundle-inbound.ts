@@ -14,6 +14,7 @@
  * delivered later than that after it was queued, and a batched share, have no entry.
  */
 import { DEFAULT_REPLAY_WINDOW_SECONDS } from '../crypto/constants.ts'
+import { SENDER_ASK_TIMEOUT_MS } from './constants.ts'
 import type { SignedReceipt } from '../core/receipt.ts'
 import {
   type Anchor,
@@ -86,6 +87,17 @@ export async function inboundEntry(
   return (await askSender(ctx, signed, opts)) ?? (await searchChain(ctx, signed, opts))
 }
 
+/** The sender's answer, given within SENDER_ASK_TIMEOUT_MS (or the caller's own deadline, if sooner). */
+export function askWithin(
+  ask: SenderEvidence,
+  sender: string,
+  shareId: string,
+  opts: Opts
+): Promise<unknown> {
+  const deadline = AbortSignal.timeout(SENDER_ASK_TIMEOUT_MS)
+  return ask(sender, shareId, { signal: opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline })
+}
+
 /** The sender's entry of the share, when it answers one that `senderEntry` takes. */
 export async function askSender(
   ctx: Pick<InboundContext, 'senderEvidence'>,
@@ -95,7 +107,7 @@ export async function askSender(
   if (!ctx.senderEvidence) return undefined
   let answer: unknown
   try {
-    answer = await ctx.senderEvidence(signed.body.sender, signed.body.shareId, opts)
+    answer = await askWithin(ctx.senderEvidence, signed.body.sender, signed.body.shareId, opts)
   } catch (err) {
     // A sender that is offline, refuses or is not ready leaves the chain search; our own abort does not.
     if (opts.signal?.aborted) throw err

@@ -105,8 +105,13 @@ export async function outgoingEvidence(
   const p = JSON.parse(payload) as Record<string, unknown>
   if (p['recipient'] !== requester) return undefined
   const rows = ctx.repos.outbox.eventsOfDataHash(String(p['dataHash'])).filter((r) => r.shareId === shareId)
-  const row = rows.find((r) => r.kind === 'share')
-  return row ? outgoingEntry(ctx, rows, row, receiptReader(ctx, opts)) : undefined
+  const receiptOf = receiptReader(ctx, opts)
+  for (const row of rows) {
+    if (row.kind !== 'share') continue
+    const entry = await outgoingEntry(ctx, rows, row, receiptOf)
+    if (entry) return entry
+  }
+  return undefined
 }
 
 type ReceiptReader = (txHash: string) => Promise<RpcReceipt | null>
@@ -145,7 +150,8 @@ async function outgoingEntry(
     tier: p['tier'] as BundleShareRecord['tier'],
     timestamp: Number(p['timestamp'])
   }
-  const receiptRow = rows.find((r) => r.kind === 'receipt' && r.shareId === row.shareId)
+  // The latest receipt row of the share: one queued again after a chain reset follows the lost one.
+  const receiptRow = rows.findLast((r) => r.kind === 'receipt' && r.shareId === row.shareId)
   const signed = receiptRow ? (JSON.parse(receiptRow.payload) as SignedReceipt) : null
   const receiptAnchor = receiptRow ? await anchorOf(ctx, receiptRow, TOPICS.ReceiptAnchored, receiptOf) : null
   return {

@@ -15,8 +15,8 @@ import type { RefusalSnapshot } from './refusal-counts.ts'
 import type { P2pStats } from './stats.ts'
 
 /**
- * The peer-to-peer component: a libp2p node with the share, fetch and certificate protocols, the
- * durable delivery worker and the health monitor. Starts after the store and the key ring.
+ * The peer-to-peer component: a libp2p node with the share, fetch, certificate, attest and evidence
+ * protocols, the durable delivery worker and the health monitor. Starts after the store and the key ring.
  */
 export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   readonly name = 'p2p'

@@ -14,7 +14,7 @@ import { RemoteRefusalError } from '../../node/p2p/errors.ts'
  * What only a share's sender holds reaches its recipient (docs/AUDIT.md, "Inbound shares"): three
  * whole nodes in batch mode over real sockets and a local chain. A sends to B; B's evidence bundle
  * of the batched share, built with A's answer over `/dmn/evidence/1.0.0`, checks against the chain
- * with nothing else. C, which received nothing, is refused.
+ * with nothing else, and B lists the share as confirmed. C, which received nothing, is refused.
  */
 
 let cluster: LocalCluster
@@ -67,7 +67,7 @@ afterAll(() => cluster?.stop())
 type Share = { id: string; direction: string; status: { delivery: string; audit: string } }
 
 describe('the evidence of a batched inbound share', { timeout: 120_000 }, () => {
-  it("is in the recipient's bundle, which checks against the chain", async () => {
+  it("is in the recipient's bundle, which checks against the chain, and the recipient lists it confirmed", async () => {
     const shared = await json(`${a.externalUrl}/share_data`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': keys.get(a) as string },
@@ -99,6 +99,22 @@ describe('the evidence of a batched inbound share', { timeout: 120_000 }, () => 
     })
     const verified = await get(b, `/verify_data/${dataHash}`)
     expect(verified.body['verified']).toBe(true)
+    // B's listing learns the same from A, not only its bundle.
+    const onB = await until('the share confirmed on B', audit(b))
+    expect(onB).toMatchObject({ direction: 'in', status: { delivery: 'received', audit: 'confirmed' } })
+    // And its history holds both leaves, with the parties, as the sender's does.
+    for (const node of [a, b]) {
+      const items = (await get(node, `/v1/audit?data_hash=${dataHash}`)).body['history'] as Array<
+        Record<string, unknown>
+      >
+      expect([node.name, items.map((i) => [i['event_type'], i['sender'], i['recipient']])]).toEqual([
+        node.name,
+        [
+          ['batch_leaf', a.peerId, b.peerId],
+          ['batch_leaf', a.peerId, b.peerId]
+        ]
+      ])
+    }
   })
 
   it("is refused by name to a peer that is not the share's recipient", async () => {
