@@ -74,14 +74,16 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     { dataDir: config.dataDir, password: config.masterPassword, ...config.crypto }
   )
   // The node's Ethereum key lives in the key ring unless chain.privateKey is configured.
-  const audit = new AuditService(
+  const audit: AuditService = new AuditService(
     {
       repositories: () => auditRepositories(store.db),
       logger: componentLogger(logger, 'audit'),
       keyRing: {
         getSecret: (name) => keyRing.ring.getSecret(name),
         setSecret: (name, value) => keyRing.ring.setSecret(name, value)
-      }
+      },
+      // A recipient asks the sender for what only the sender holds of a share (its queue time, batch proofs).
+      senderEvidence: (sender, shareId, opts) => p2p.askEvidence(sender, shareId, opts)
     },
     { ...config.chain, dataDir: config.dataDir, configSnapshot: redactConfig(config) }
   )
@@ -92,7 +94,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
   )
   // After audit: its account goes into the node certificate. The hooks write audit outbox rows inside
   // the p2p layer's own transactions, so a share and its audit event commit together.
-  const p2p = new P2pService(
+  const p2p: P2pService = new P2pService(
     { db: () => store.db, keyRing: () => keyRing.ring, logger: componentLogger(logger, 'p2p') },
     p2pInitFromConfig(config, {
       ethAddress: () => audit.account,
@@ -106,7 +108,9 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
             }
           : {})
       },
-      hooks: auditHooks(audit)
+      hooks: auditHooks(audit),
+      // Served to a share's recipient only (the protocol checks who asks); the audit side checks again.
+      evidence: { evidenceOf: (shareId, requester, options) => audit.evidenceOf(shareId, requester, options) }
     })
   )
   const apiPorts = createApiPorts({

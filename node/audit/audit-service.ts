@@ -49,7 +49,9 @@ import {
   verifyReceiptOnChain
 } from './verify.ts'
 import { verifyLogAnchors } from './log-anchors.ts'
-import { buildBundle, type EvidenceBundle } from './bundle.ts'
+import { buildBundle, type EvidenceBundle, outgoingEvidence } from './bundle.ts'
+import type { BundleShare } from './bundle-format.ts'
+import type { SenderEvidence } from './bundle-inbound.ts'
 import { IdentityDirectory } from './identity-directory.ts'
 import { InboundWatcher } from './inbound-watcher.ts'
 
@@ -71,6 +73,12 @@ export interface AuditComponents {
    * opens it when first needed (the CLI, which needs the key ring only without `chain.privateKey`).
    */
   readonly keyRing?: SecretStore | (() => Promise<SecretStore>)
+  /**
+   * Asks the sender of a share this node received for its evidence entry of it (node/p2p's
+   * `/dmn/evidence/1.0.0`): the sender's queue time and, for a batched share, the inclusion proofs.
+   * Without it an inbound share's evidence comes from the chain alone (docs/AUDIT.md).
+   */
+  readonly senderEvidence?: SenderEvidence
 }
 
 export type AuditInit = Config['chain'] & {
@@ -387,6 +395,19 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
     return buildBundle(this.#bundleContext(), dataHash, opts)
   }
 
+  /**
+   * This node's evidence entry of a share it sent to `requester`, as its bundle holds it: what the
+   * share's recipient asks for over `/dmn/evidence/1.0.0`. Undefined when no such share went to
+   * `requester`, or its record is not confirmed on chain yet.
+   */
+  evidenceOf(
+    shareId: string,
+    requester: string,
+    opts: { signal?: AbortSignal } = {}
+  ): Promise<BundleShare | undefined> {
+    return outgoingEvidence(this.#bundleContext(), shareId, requester, opts)
+  }
+
   #bundleContext() {
     const c = this.#connected()
     return {
@@ -395,7 +416,8 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
       contractAddress: c.contractAddress,
       deployBlock: c.deployBlock,
       chainId: (this.#contract as { chainId: number }).chainId,
-      identities: this.identities
+      identities: this.identities,
+      senderEvidence: this.#c.senderEvidence
     }
   }
 
@@ -480,7 +502,8 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
         selfPeerId,
         confirmations: this.#init.confirmations,
         boundAccounts: async (peerId, opts) =>
-          (await directory.forPeer(peerId, opts)).map((e) => e.body.account)
+          (await directory.forPeer(peerId, opts)).map((e) => e.body.account),
+        senderEvidence: this.#c.senderEvidence
       },
       this.#c.logger,
       { pollIntervalMs: this.#init.pollIntervalMs, maxBackoffMs: this.#init.maxBackoffMs }

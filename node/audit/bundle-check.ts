@@ -9,6 +9,7 @@ import { canonicalReceipt } from '../core/receipt.ts'
 import { verifyPss } from '../crypto/rsa.ts'
 import {
   type Anchor,
+  type BatchAnchor,
   type BundleShare,
   type EvidenceBundle,
   MalformedBundleError,
@@ -179,6 +180,26 @@ async function anchoredLeaf(
     if (!included) throw new Refusal('proof_mismatch')
   }
   return lower(args['submitter'])
+}
+
+/**
+ * The account (lower case) that anchored the batch `anchor` names, when the anchor holds `leaf` (64
+ * hex) on chain by the check's step 4 against `contract`; undefined when it does not. What the
+ * recipient's listing asks of a batch anchor its sender gave it (inbound-evidence.ts).
+ */
+export async function batchAnchorSubmitter(
+  rpc: RpcClient,
+  contract: string,
+  anchor: BatchAnchor,
+  leaf: string,
+  opts: Opts = {}
+): Promise<string | undefined> {
+  try {
+    return await anchoredLeaf(new ChainView(rpc, opts), lower(contract), anchor, leaf, () => false)
+  } catch (err) {
+    if (err instanceof Refusal) return undefined
+    throw err
+  }
 }
 
 interface Context {

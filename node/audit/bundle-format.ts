@@ -170,6 +170,14 @@ function shareEntry(value: unknown, where: string): BundleShare {
 }
 
 /**
+ * Reads one share entry of a bundle strictly (as `parseBundle` reads each): what a share's sender
+ * answers over `/dmn/evidence/1.0.0` is such an entry. Throws MalformedBundleError.
+ */
+export function parseShareEntry(value: unknown): BundleShare {
+  return shareEntry(value, 'entry')
+}
+
+/**
  * Reads a bundle strictly: exactly the documented fields, each of its type and form. Given text,
  * the text must also be the bundle's canonical form (optionally followed by one newline), so no
  * byte of a bundle can change without the check noticing. Throws MalformedBundleError.

@@ -19,7 +19,7 @@ import {
   type EvidenceBundle
 } from './bundle-format.ts'
 import { bytes16, TOPICS } from './contract.ts'
-import { inboundEntry } from './bundle-inbound.ts'
+import { inboundEntry, type SenderEvidence } from './bundle-inbound.ts'
 import type { IdentityDirectory } from './identity-directory.ts'
 import { inclusionProof } from './merkle.ts'
 import { hexToNumber, type RpcClient, type RpcLog, type RpcReceipt } from './rpc-client.ts'
@@ -34,6 +34,8 @@ export interface BundleContext {
   readonly deployBlock: number
   readonly chainId: number
   readonly identities: IdentityDirectory
+  /** Asks an inbound share's sender for its entry of the share (bundle-inbound.ts). */
+  readonly senderEvidence?: SenderEvidence | undefined
 }
 
 type Opts = { signal?: AbortSignal }
@@ -42,7 +44,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 /**
  * The bundle of `dataHash` (64 hex): every share of it this node sent whose record is on chain, and
- * every share of it this node received whose sender's record it finds on chain (bundle-inbound.ts).
+ * every share of it this node received whose evidence its sender gives or the chain shows
+ * (bundle-inbound.ts).
  * A share whose record was not yet sent is left out (it has nothing to anchor); its receipt, when
  * not yet anchored, is given with a null anchor, so the check says what is missing.
  */
@@ -52,42 +55,12 @@ export async function buildBundle(
   opts: Opts = {}
 ): Promise<EvidenceBundle> {
   const rows = ctx.repos.outbox.eventsOfDataHash(dataHash)
-  const receipts = new Map<string, DataHashEventRow>()
-  for (const row of rows) if (row.kind === 'receipt') receipts.set(row.shareId, row)
-  const txReceipts = new Map<string, Promise<RpcReceipt | null>>()
-  const receiptOf = (txHash: string) => {
-    let r = txReceipts.get(txHash)
-    if (!r) {
-      r = ctx.rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [txHash], opts)
-      txReceipts.set(txHash, r)
-    }
-    return r
-  }
+  const receiptOf = receiptReader(ctx, opts)
   const shares: BundleShare[] = []
   for (const row of rows) {
     if (row.kind !== 'share') continue
-    const shareAnchor = await anchorOf(ctx, row, TOPICS.ShareRecorded, receiptOf)
-    if (!shareAnchor) continue
-    const p = JSON.parse(row.payload) as Record<string, unknown>
-    const share: BundleShareRecord = {
-      shareId: String(p['shareId']),
-      dataHash: String(p['dataHash']),
-      sender: String(p['sender']),
-      recipient: String(p['recipient']),
-      tier: p['tier'] as BundleShareRecord['tier'],
-      timestamp: Number(p['timestamp'])
-    }
-    const receiptRow = receipts.get(row.shareId)
-    const signed = receiptRow ? (JSON.parse(receiptRow.payload) as SignedReceipt) : null
-    const receiptAnchor = receiptRow
-      ? await anchorOf(ctx, receiptRow, TOPICS.ReceiptAnchored, receiptOf)
-      : null
-    shares.push({
-      share,
-      shareAnchor,
-      receipt: signed ? { body: signed.body, signature: signed.signature } : null,
-      receiptAnchor: receiptAnchor ?? null
-    })
+    const entry = await outgoingEntry(ctx, rows, row, receiptOf)
+    if (entry) shares.push(entry)
   }
   for (const row of ctx.repos.shares.listByDataHash(dataHash)) {
     if (row.direction !== 'in' || row.receipt === null) continue
@@ -117,6 +90,79 @@ export async function buildBundle(
 }
 
 /**
+ * This node's evidence entry of the share `shareId` it sent to `requester`, as its bundle holds it
+ * (what `/dmn/evidence/1.0.0` answers the recipient); undefined when this node sent no such share
+ * to `requester` or its record is not confirmed on chain yet.
+ */
+export async function outgoingEvidence(
+  ctx: BundleContext,
+  shareId: string,
+  requester: string,
+  opts: Opts = {}
+): Promise<BundleShare | undefined> {
+  const payload = ctx.repos.outbox.payloadOf('share', shareId)
+  if (payload === undefined) return undefined
+  const p = JSON.parse(payload) as Record<string, unknown>
+  if (p['recipient'] !== requester) return undefined
+  const rows = ctx.repos.outbox.eventsOfDataHash(String(p['dataHash'])).filter((r) => r.shareId === shareId)
+  const receiptOf = receiptReader(ctx, opts)
+  for (const row of rows) {
+    if (row.kind !== 'share') continue
+    const entry = await outgoingEntry(ctx, rows, row, receiptOf)
+    if (entry) return entry
+  }
+  return undefined
+}
+
+type ReceiptReader = (txHash: string) => Promise<RpcReceipt | null>
+
+/** `eth_getTransactionReceipt`, asked once per transaction however many anchors it holds. */
+function receiptReader(ctx: BundleContext, opts: Opts): ReceiptReader {
+  const txReceipts = new Map<string, Promise<RpcReceipt | null>>()
+  return (txHash) => {
+    let r = txReceipts.get(txHash)
+    if (!r) {
+      r = ctx.rpc.call<RpcReceipt | null>('eth_getTransactionReceipt', [txHash], opts)
+      txReceipts.set(txHash, r)
+    }
+    return r
+  }
+}
+
+/**
+ * The entry of the outgoing share whose outbox row is `row`, with its receipt from `rows` (the
+ * outbox rows of its data hash): undefined while its record is not confirmed on chain.
+ */
+async function outgoingEntry(
+  ctx: BundleContext,
+  rows: readonly DataHashEventRow[],
+  row: DataHashEventRow,
+  receiptOf: ReceiptReader
+): Promise<BundleShare | undefined> {
+  const shareAnchor = await anchorOf(ctx, row, TOPICS.ShareRecorded, receiptOf)
+  if (!shareAnchor) return undefined
+  const p = JSON.parse(row.payload) as Record<string, unknown>
+  const share: BundleShareRecord = {
+    shareId: String(p['shareId']),
+    dataHash: String(p['dataHash']),
+    sender: String(p['sender']),
+    recipient: String(p['recipient']),
+    tier: p['tier'] as BundleShareRecord['tier'],
+    timestamp: Number(p['timestamp'])
+  }
+  // The latest receipt row of the share: one queued again after a chain reset follows the lost one.
+  const receiptRow = rows.findLast((r) => r.kind === 'receipt' && r.shareId === row.shareId)
+  const signed = receiptRow ? (JSON.parse(receiptRow.payload) as SignedReceipt) : null
+  const receiptAnchor = receiptRow ? await anchorOf(ctx, receiptRow, TOPICS.ReceiptAnchored, receiptOf) : null
+  return {
+    share,
+    shareAnchor,
+    receipt: signed ? { body: signed.body, signature: signed.signature } : null,
+    receiptAnchor: receiptAnchor ?? null
+  }
+}
+
+/**
  * Where an event of this node went on chain: its own log (`event`) in the transaction that confirmed
  * it, or its batch's `BatchAnchored` log with the inclusion proof (`batch`). Undefined while it is
  * not confirmed or the chain no longer has the transaction.
@@ -125,7 +171,7 @@ async function anchorOf(
   ctx: BundleContext,
   row: DataHashEventRow,
   topic: string,
-  receiptOf: (txHash: string) => Promise<RpcReceipt | null>
+  receiptOf: ReceiptReader
 ): Promise<Anchor | undefined> {
   if (row.state !== 'confirmed' || row.txHash === null) return undefined
   const receipt = await receiptOf(row.txHash)

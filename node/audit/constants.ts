@@ -67,3 +67,18 @@ export const INBOUND_TOPIC_BATCH = 100
 
 /** Inbound shares the recipient looks for on chain at once, newest first. */
 export const INBOUND_MAX_OUTSTANDING = 1_000
+
+/**
+ * How often the recipient asks a share's sender for its evidence while the share is pending
+ * (inbound-evidence.ts): a batch is anchored within `chain.batchIntervalSeconds` of its leaves, so
+ * a few asks per default interval find it soon after, and a share costs at most
+ * INBOUND_WATCH_MS / this many asks.
+ */
+export const INBOUND_ASK_INTERVAL_MS = 5_000
+
+/**
+ * How long the recipient waits for a share's sender to answer its evidence request: a sender that
+ * is up answers in milliseconds, and one that is down must not hold a bundle or a watch round for
+ * the whole stream deadline (`p2p.streamTimeoutMs`).
+ */
+export const SENDER_ASK_TIMEOUT_MS = 5_000

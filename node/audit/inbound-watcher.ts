@@ -2,12 +2,21 @@
  * Keeps the recipient's index of the chain current (node/audit/inbound-index.ts). While a share
  * received in the last INBOUND_WATCH_MS waits for its receipt anchor, it reads the chain at the
  * publisher's poll interval, so the recipient lists a share within seconds of its sender anchoring
- * it; otherwise at INDEX_SYNC_INTERVAL_MS. A share stored here wakes it at once (`poke`).
+ * it; otherwise at INDEX_SYNC_INTERVAL_MS. A share stored here wakes it at once (`poke`). Each round
+ * also asks the senders of shares still pending for their entries (inbound-evidence.ts), which is
+ * how a share anchored in a batch, named by no event, comes to be listed.
  */
 import type { Logger } from '../log/logger.ts'
 import { INBOUND_WATCH_MS, INDEX_SYNC_INTERVAL_MS } from './constants.ts'
+import type { SenderEvidence } from './bundle-inbound.ts'
 import { ChainUnavailableError } from './errors.ts'
+import { askSenders } from './inbound-evidence.ts'
 import { type BoundAccounts, type InboundIndexContext, syncInbound } from './inbound-index.ts'
+
+export interface InboundWatcherContext extends InboundIndexContext {
+  /** Asks a share's sender for its entry; without it only the chain's events are read. */
+  readonly senderEvidence?: SenderEvidence | undefined
+}
 
 export interface InboundWatcherInit {
   readonly pollIntervalMs: number
@@ -15,7 +24,9 @@ export interface InboundWatcherInit {
 }
 
 export class InboundWatcher {
-  readonly #ctx: InboundIndexContext
+  readonly #ctx: InboundWatcherContext
+  // When each pending share's sender was last asked, so each is asked at most once per interval.
+  readonly #asked = new Map<string, number>()
   readonly #init: InboundWatcherInit
   readonly #logger: Logger
   #abort: AbortController | undefined
@@ -23,7 +34,7 @@ export class InboundWatcher {
   #wake: (() => void) | undefined
   #woken = false
 
-  constructor(ctx: InboundIndexContext, logger: Logger, init: InboundWatcherInit) {
+  constructor(ctx: InboundWatcherContext, logger: Logger, init: InboundWatcherInit) {
     this.#ctx = { ...ctx, boundAccounts: remembered(ctx.boundAccounts) }
     this.#logger = logger
     this.#init = init
@@ -56,6 +67,11 @@ export class InboundWatcher {
       try {
         const r = await syncInbound(this.#ctx, { signal })
         if (r.attributed > 0) this.#logger.debug({ attributed: r.attributed }, 'inbound share events indexed')
+        const { senderEvidence } = this.#ctx
+        if (senderEvidence) {
+          const leaves = await askSenders({ ...this.#ctx, senderEvidence, asked: this.#asked }, { signal })
+          if (leaves > 0) this.#logger.debug({ leaves }, 'inbound batch leaves recorded from their senders')
+        }
         backoff = this.#init.pollIntervalMs
         waitMs = this.#watching() ? this.#init.pollIntervalMs : INDEX_SYNC_INTERVAL_MS
       } catch (err) {

@@ -8,6 +8,8 @@ export const FETCH_PROTOCOL = '/dmn/fetch/1.0.0'
 export const CERT_PROTOCOL = '/dmn/cert/1.0.0'
 /** The sender challenges a maximum-tier recipient for a TPM quote (README "Maximum tier: TPM attestation"). */
 export const ATTEST_PROTOCOL = '/dmn/attest/1.0.0'
+/** A share's recipient asks its sender for the sender's evidence of it (docs/AUDIT.md, "Inbound shares"). */
+export const EVIDENCE_PROTOCOL = '/dmn/evidence/1.0.0'
 /** Our own DHT namespace, so the node never joins the public IPFS DHT by accident. */
 export const DHT_PROTOCOL = '/dmn/kad/1.0.0'
 

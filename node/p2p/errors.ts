@@ -76,6 +76,19 @@ export class ShareNotFoundError extends DmnError {
   override name = 'ShareNotFoundError'
 }
 
+/**
+ * An evidence request for a share that this node did not send to the asking peer: "not found" and
+ * "not yours" are the same refusal, so a peer learns nothing of other peers' shares.
+ */
+export class NotShareRecipientError extends DmnError {
+  override name = 'NotShareRecipientError'
+}
+
+/** The share was sent to the asking peer, but its record is not confirmed on chain yet: ask again later. */
+export class EvidenceNotReadyError extends DmnError {
+  override name = 'EvidenceNotReadyError'
+}
+
 /** The error's stable name, for refusals and the last_error column. */
 export function errorName(err: unknown): string {
   return err instanceof Error ? err.name : 'Error'

@@ -4,12 +4,12 @@ import type { P2pInit } from './p2p-types.ts'
 
 /**
  * Builds the P2P service options from `config.p2p` (and the replay window of `config.crypto`),
- * reading the certificate files it names. Wiring-time extras (hooks, attestation, Ethereum address)
+ * reading the certificate files it names. Wiring-time extras (hooks, attestation, evidence, Ethereum address)
  * are passed in by the composition root.
  */
 export function p2pInitFromConfig(
   config: Pick<Config, 'p2p' | 'crypto'>,
-  extras: Pick<P2pInit, 'hooks' | 'attestation' | 'ethAddress'> = {}
+  extras: Pick<P2pInit, 'hooks' | 'attestation' | 'ethAddress' | 'evidence'> = {}
 ): P2pInit {
   const p2p = config.p2p
   return {
@@ -31,6 +31,7 @@ export function p2pInitFromConfig(
     replayWindowSeconds: config.crypto.replayWindowSeconds,
     limits: p2p.limits,
     hooks: extras.hooks,
-    attestation: extras.attestation
+    attestation: extras.attestation,
+    evidence: extras.evidence
   }
 }

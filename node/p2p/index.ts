@@ -1,11 +1,12 @@
 /**
  * The peer-to-peer adapter: a libp2p node (TCP, Noise, Yamux, identify, ping, kad-dht) with the
- * versioned protocols `/dmn/share/1.0.0`, `/dmn/fetch/1.0.0`, `/dmn/cert/1.0.0` and `/dmn/attest/1.0.0`, a persistent peer
+ * versioned protocols `/dmn/share/1.0.0`, `/dmn/fetch/1.0.0`, `/dmn/cert/1.0.0`, `/dmn/attest/1.0.0` and
+ * `/dmn/evidence/1.0.0`, a persistent peer
  * book with trust policy and health, inbound limits, and a durable delivery worker.
  *
  * Entry point: `new P2pService(components, init)` (a Startable; start after the store and key ring),
  * with `p2pInitFromConfig(config, extras)` for the options. Its methods are what the ports of
- * `ports-adapter.ts` and the CLI use: `shareData`, `getShare`, `sharesOf`, `getRecord`, `recordInfo`,
+ * `ports-adapter.ts` and the CLI use: `shareData`, `getShare`, `sharesOf`, `getRecord`, `askEvidence`, `recordInfo`,
  * `stats`, `refusalCounts`, `peers`, `allowPeer`, `denyPeer`, `connect`; its events (`share:queued`,
  * `share:delivered`, `share:attempt-failed`, `share:received`, `peer:verified`, `refused`) feed live
  * updates.
@@ -13,6 +14,7 @@
 export type { AttestationChallenge, P2pAttestation } from './attest-protocol.ts'
 export * from './constants.ts'
 export * from './errors.ts'
+export type { P2pEvidence } from './evidence-protocol.ts'
 export { p2pInitFromConfig } from './from-config.ts'
 export type { PeerEntry, PeerStatus, PeerTrust } from './peer-book.ts'
 export { P2pService } from './p2p-service.ts'

@@ -15,6 +15,7 @@ import { type CertificateExchange, createCertificateExchange } from './cert-exch
 import { CERT_PROTOCOL, MAX_INBOUND_STREAMS_PER_PROTOCOL, MAX_PING_TIMEOUT_MS } from './constants.ts'
 import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts'
 import { errorName, PeerDeniedError } from './errors.ts'
+import { createEvidenceProtocol, type EvidenceProtocol } from './evidence-protocol.ts'
 import { createFetchProtocol, type FetchProtocol } from './fetch-protocol.ts'
 import { createHealthMonitor, type HealthMonitor } from './health-monitor.ts'
 import type { ProtocolInit, RefusalListener } from './inbound-stream.ts'
@@ -55,6 +56,7 @@ export interface P2pRuntime {
   readonly worker: DeliveryWorker
   readonly fetch: FetchProtocol
   readonly attest: AttestProtocol
+  readonly evidence: EvidenceProtocol
   readonly stats: TrafficStats
   /** Every part above in start order; stopped in reverse. */
   readonly lifecycle: Lifecycle
@@ -96,7 +98,7 @@ export async function startRuntime(
     init,
     events
   )
-  const { certificates, peers, receiver, fetch, attest, worker, health } = parts
+  const { certificates, peers, receiver, fetch, attest, evidence, worker, health } = parts
   const lifecycle = new Lifecycle(
     [
       stopsLibp2p(libp2p),
@@ -105,6 +107,7 @@ export async function startRuntime(
       receiver,
       fetch,
       attest,
+      evidence,
       // Listening starts only once every handler is registered, so no inbound stream finds one missing.
       startsLibp2p(libp2p),
       worker,
@@ -132,6 +135,7 @@ export async function startRuntime(
     worker,
     fetch,
     attest,
+    evidence,
     stats,
     lifecycle
   }
@@ -190,6 +194,7 @@ interface Parts {
   readonly receiver: Startable
   readonly fetch: FetchProtocol
   readonly attest: AttestProtocol
+  readonly evidence: EvidenceProtocol
   readonly worker: DeliveryWorker
   readonly health: HealthMonitor
 }
@@ -247,6 +252,7 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
     protocol
   )
   const attest = createAttestProtocol({ ...inbound, attestation: init.attestation }, protocol)
+  const evidence = createEvidenceProtocol({ ...inbound, shares, evidence: init.evidence, stats }, protocol)
   const worker = createDeliveryWorker(
     {
       store,
@@ -278,7 +284,7 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
     { libp2p, peerBook, logger, onReachable: (peerId) => worker.peerAvailable(peerId) },
     { intervalMs: init.healthIntervalMs, timeoutMs: Math.min(init.streamTimeoutMs, MAX_PING_TIMEOUT_MS) }
   )
-  return { certificates, peers, receiver, fetch, attest, worker, health }
+  return { certificates, peers, receiver, fetch, attest, evidence, worker, health }
 }
 
 /** This node's certificate, self-issued with its signing key, binding its keys (and address) to its PeerId. */

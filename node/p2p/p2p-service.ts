@@ -15,8 +15,8 @@ import type { RefusalSnapshot } from './refusal-counts.ts'
 import type { P2pStats } from './stats.ts'
 
 /**
- * The peer-to-peer component: a libp2p node with the share, fetch and certificate protocols, the
- * durable delivery worker and the health monitor. Starts after the store and the key ring.
+ * The peer-to-peer component: a libp2p node with the share, fetch, certificate, attest and evidence
+ * protocols, the durable delivery worker and the health monitor. Starts after the store and the key ring.
  */
 export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   readonly name = 'p2p'
@@ -136,6 +136,15 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
       }
     }
     throw new RecordNotFoundError(`no record ${dataHash} here or at any known peer`)
+  }
+
+  /**
+   * Asks `sender` over `/dmn/evidence/1.0.0` for its evidence entry of the share `shareId` this node
+   * received: a JSON value the caller checks before it uses any of it. Throws the sender's refusal
+   * (RemoteRefusalError) or the dial's error.
+   */
+  askEvidence(sender: string, shareId: string, options: { signal?: AbortSignal } = {}): Promise<unknown> {
+    return this.#state().evidence.ask(sender, shareId, options)
   }
 
   /** Metadata of a locally stored record (no decryption). */

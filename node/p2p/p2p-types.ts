@@ -3,6 +3,7 @@ import type { StoredShare } from '../core/share-ports.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
 import type { P2pAttestation } from './attest-protocol.ts'
+import type { P2pEvidence } from './evidence-protocol.ts'
 import type { PeerTrust } from './peer-book.ts'
 import type { TrustMode } from './trust.ts'
 
@@ -73,6 +74,11 @@ export interface P2pInit {
    * maximum-tier recipients; without `verify` maximum-tier shares are refused.
    */
   readonly attestation?: P2pAttestation | undefined
+  /**
+   * The audit trail's evidence of this node's outgoing shares, served to their recipients over
+   * `/dmn/evidence/1.0.0`; without it every request is answered as not ready.
+   */
+  readonly evidence?: P2pEvidence | undefined
 }
 
 /** What `shareData` returns: the share is durably queued, delivery runs in the background. */

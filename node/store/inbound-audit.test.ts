@@ -115,5 +115,15 @@ describe('inbound audit repository', () => {
     expect(
       t.repos.inbound.outstandingShareIds({ since: new Date(0).toISOString(), limit: 10 }).sort()
     ).toEqual([SHARE, old].sort())
+    // A receipt's leaf in the sender's batch, attributed, counts as its anchor; the record's leaf does not.
+    const leaf = (leafIndex: number, receiptHash: string | null, sender: string | null = 'S') =>
+      t.repos.events.add(
+        event({ eventName: 'BatchLeaf', txHash: '0xb', leafIndex, receiptHash, sender, shareId: SHARE })
+      )
+    leaf(0, null)
+    leaf(1, hex('d'), null)
+    expect(t.repos.inbound.outstandingShareIds({ since, limit: 10 })).toEqual([SHARE])
+    leaf(2, hex('d'))
+    expect(t.repos.inbound.outstandingShareIds({ since, limit: 10 })).toEqual([])
   })
 })

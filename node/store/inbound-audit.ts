@@ -46,6 +46,9 @@ export interface Attribution {
 // An event that is no batch leaf is stored with leaf index -1 (node/store/audit-events.ts).
 const NO_LEAF = -1
 
+/** An event `a` that anchors a receipt: its own event, or a batch leaf carrying the receipt's hash. */
+export const RECEIPT_EVENT = `(a.event_name = 'ReceiptAnchored' OR (a.event_name = 'BatchLeaf' AND a.receipt_hash IS NOT NULL))`
+
 /** Repository of the inbound shares' audit events; statements prepared once. */
 export class InboundAuditRepository {
   readonly #candidates
@@ -76,7 +79,7 @@ export class InboundAuditRepository {
       `SELECT s.share_id FROM shares s
        WHERE s.direction = 'in' AND s.created_at >= @since
          AND NOT EXISTS (SELECT 1 FROM audit_events a WHERE a.share_id = s.share_id
-           AND a.event_name = 'ReceiptAnchored' AND a.sender IS NOT NULL)
+           AND ${RECEIPT_EVENT} AND a.sender IS NOT NULL)
        ORDER BY s.created_at DESC, s.share_id LIMIT @limit`
     )
   }
@@ -92,8 +95,8 @@ export class InboundAuditRepository {
   }
 
   /**
-   * Inbound shares received at or after `since` (ISO-8601) whose receipt anchor this node has not
-   * attributed yet, newest first: the shares whose audit the recipient is still waiting for.
+   * Inbound shares received at or after `since` (ISO-8601) whose receipt anchor (its own event, or a
+   * receipt leaf of a batch) this node has not attributed yet, newest first: the shares whose audit the recipient is still waiting for.
    */
   outstandingShareIds(opts: { since: string; limit: number }): string[] {
     return this.#outstanding.all(opts).map((r) => r.share_id)

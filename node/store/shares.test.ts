@@ -156,7 +156,7 @@ describe('where a share stands on the audit trail', () => {
            VALUES (?, ?, ?, ?, ?, 0, '{}')`
         )
         .run(name, shareId, sender, tx, block)
-    return { shares, outbox, batch, event }
+    return { db, shares, outbox, batch, event }
   }
   const audits = (shares: ShareRepository) =>
     Object.fromEntries(
@@ -194,6 +194,23 @@ describe('where a share stands on the audit trail', () => {
     outbox('share', share('2'), 'sent', '0xsent')
     expect(audits(shares)).toMatchObject({ '1': ['confirmed', '0xreceipt'], '2': ['sent', '0xsent'] })
   })
+  it("records a share its sender batched with the record's leaf, and confirms it with the receipt's", () => {
+    const { db, shares, event } = trail()
+    // Leaves of the sender's batch, as the recipient records them from its sender's evidence.
+    const leaf = (tx: string, leafIndex: number, receiptHash: string | null) =>
+      db
+        .prepare(
+          `INSERT INTO audit_events (event_name, share_id, sender, receipt_hash, leaf_index, tx_hash, block_number,
+             log_index, args) VALUES ('BatchLeaf', ?, 'S', ?, ?, ?, 7, 0, '{}')`
+        )
+        .run(share('1'), receiptHash, leafIndex, tx)
+    leaf('0xbatch1', 0, null)
+    expect(shares.auditOf(share('1'))).toEqual({ audit: 'recorded', txHash: '0xbatch1' })
+    leaf('0xbatch2', 3, 'c'.repeat(64))
+    event('ShareRecorded', share('1'), '0xlater', 9)
+    expect(shares.auditOf(share('1'))).toEqual({ audit: 'confirmed', txHash: '0xbatch2' })
+  })
+
   it('counts no event it did not attribute to the share: another account may have sent it', () => {
     const { shares, event } = trail()
     event('ShareRecorded', share('1'), '0xforged', 3, null)

@@ -3,6 +3,7 @@ import type { SignedReceipt } from '../core/receipt.ts'
 import type { AuditMode, AuditState, DeliveryState, ShareDirection, Tier } from '../core/share.ts'
 import type { NewShare, StoredShare } from '../core/share-ports.ts'
 import type { Db } from './database.ts'
+import { RECEIPT_EVENT } from './inbound-audit.ts'
 
 /**
  * Shares sent and received (table `shares`). Outgoing shares are the durable delivery queue: a row is
@@ -37,7 +38,7 @@ interface RawAuditColumns {
   /** The state of the share's receipt event, else of its share event; null when it has neither. */
   audit_state: AuditState | null
   audit_tx: string | null
-  /** Without an outbox entry: `<tx hash> <event name>` of the attributed event that anchored it, packed so that one subquery answers both. */
+  /** Without an outbox entry: `<tx hash> <recorded|confirmed>` of the attributed event that anchored it, packed so that one subquery answers both. */
   anchored: string | null
 }
 
@@ -48,9 +49,11 @@ const COLUMNS =
  * Where a share `s` stands on the audit trail: its receipt's event before its own (at most one of
  * each, by the outbox's unique index), the transaction of the entry or of its batch; a share without
  * an outbox entry (a received one: its sender anchors it) is `recorded` once the event index holds
- * the sender's share record and `confirmed` once it holds the receipt's event, a receipt's event
- * before the share's, then the latest block. Only attributed events count (sender filled: submitted
- * by an account bound to the share's sender); any other account's event with the same id is none.
+ * the sender's share record and `confirmed` once it holds the receipt's event (either as its own
+ * event or as a leaf of the sender's batch; a receipt's leaf carries its hash, a share record's
+ * none), a receipt's before the share's, then the latest block. Only attributed events count
+ * (sender filled: submitted by an account bound to the share's sender); any other account's event
+ * with the same id is none.
  */
 const AUDIT_JOINS = `
   LEFT JOIN outbox r ON r.kind = 'receipt' AND r.share_id = s.share_id
@@ -61,9 +64,11 @@ const AUDIT_COLUMNS = `
   COALESCE(r.state, q.state) AS audit_state,
   COALESCE(r.tx_hash, rb.tx_hash, q.tx_hash, qb.tx_hash) AS audit_tx,
   CASE WHEN r.id IS NULL AND q.id IS NULL THEN (
-    SELECT e.tx_hash || ' ' || e.event_name FROM audit_events e
-    WHERE e.share_id = s.share_id AND e.sender IS NOT NULL AND e.event_name IN ('ShareRecorded', 'ReceiptAnchored')
-    ORDER BY e.event_name = 'ReceiptAnchored' DESC, e.block_number DESC LIMIT 1
+    SELECT a.tx_hash || ' ' || CASE WHEN ${RECEIPT_EVENT} THEN 'confirmed' ELSE 'recorded' END
+    FROM audit_events a
+    WHERE a.share_id = s.share_id AND a.sender IS NOT NULL
+      AND a.event_name IN ('ShareRecorded', 'ReceiptAnchored', 'BatchLeaf')
+    ORDER BY ${RECEIPT_EVENT} DESC, a.block_number DESC LIMIT 1
   ) END AS anchored`
 
 const encoder = new TextEncoder()
@@ -97,8 +102,8 @@ function toShare(r: RawShareRow): StoredShare {
 function toAudit(r: RawAuditColumns): ShareAudit {
   if (r.audit_state !== null) return { audit: r.audit_state, txHash: r.audit_tx }
   if (r.anchored === null) return { audit: 'pending', txHash: null }
-  const [txHash, event] = r.anchored.split(' ') as [string, string]
-  return { audit: event === 'ReceiptAnchored' ? 'confirmed' : 'recorded', txHash }
+  const [txHash, state] = r.anchored.split(' ') as [string, 'recorded' | 'confirmed']
+  return { audit: state, txHash }
 }
 
 function toView(r: RawAuditedRow, mode: AuditMode): ShareView {

@@ -41,6 +41,9 @@ export interface LocalClusterInit {
   /** Rate limits of both APIs (the benchmark lifts them). */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number }
   readonly chainMode?: 'per-share' | 'batch'
+  /** Batch mode: leaves per batch and the longest wait for one (`chain.batchSize`, `chain.batchIntervalSeconds`). */
+  readonly batchSize?: number
+  readonly batchIntervalSeconds?: number
   /** How soon a transaction stuck in the pool is replaced (`chain.resendAfterSeconds`; tests shorten it). */
   readonly resendAfterSeconds?: number
   /** Host names each internal API answers besides its own address (`api.internal.allowedHosts`). */
@@ -133,6 +136,8 @@ function nodeConfig(
       contractAddress: deployed.contractAddress,
       fromBlock: deployed.deployBlock,
       mode: init.chainMode ?? 'per-share',
+      ...(init.batchSize !== undefined ? { batchSize: init.batchSize } : {}),
+      ...(init.batchIntervalSeconds !== undefined ? { batchIntervalSeconds: init.batchIntervalSeconds } : {}),
       ...(init.resendAfterSeconds !== undefined ? { resendAfterSeconds: init.resendAfterSeconds } : {}),
       confirmations: 1,
       pollIntervalMs: 100
