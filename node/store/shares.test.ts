@@ -217,4 +217,15 @@ describe('where a share stands on the audit trail', () => {
     event('ReceiptAnchored', share('1'), '0xforged2', 4, null)
     expect(shares.auditOf(share('1'))).toEqual({ audit: 'pending', txHash: null })
   })
+
+  it("finds a share's events through the share-id index, not by scanning the event index", () => {
+    const { db } = setup()
+    const plan = db
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT tx_hash FROM audit_events
+         WHERE share_id = ? AND sender IS NOT NULL AND event_name IN ('ShareRecorded', 'ReceiptAnchored')`
+      )
+      .all('1'.repeat(32)) as { detail: string }[]
+    expect(plan.map((r) => r.detail).join(' ')).toMatch(/USING INDEX audit_events_share/)
+  })
 })
