@@ -25,8 +25,9 @@ import type { Logger } from '../../node/log/logger.ts'
 import { type Db, openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
 import { createApiKeyStore } from '../../node/store/api-keys.ts'
+import { EventLogRepository } from '../../node/store/event-log.ts'
 import type { InternalApiPorts } from '../deps.ts'
-import { createEventBus } from '../event-bus.ts'
+import { createEventSignal } from '../event-bus.ts'
 import { createApiMetrics } from '../metrics.ts'
 
 /**
@@ -310,7 +311,8 @@ export function createHarness(init: HarnessInit = {}): Harness {
     keyRing,
     identity,
     outbox: outboxPort,
-    events: createEventBus()
+    eventLog: new EventLogRepository(db),
+    events: createEventSignal()
   }
   return {
     ports,
