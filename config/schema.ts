@@ -34,8 +34,12 @@ const ethAddress = z
 const rateLimit = (perSecond: number, burst: number) =>
   z
     .strictObject({
+      /** Per API key. */
       perSecond: z.number().positive().default(perSecond),
-      burst: z.number().int().positive().default(burst)
+      burst: z.number().int().positive().default(burst),
+      /** Per client address, which every request draws from too; the key's rate when unset. */
+      addressPerSecond: z.number().positive().optional(),
+      addressBurst: z.number().int().positive().optional()
     })
     .prefault({})
 
@@ -154,7 +158,12 @@ export const configSchema = z.strictObject({
         .strictObject({
           host: host.default('0.0.0.0'),
           port: port.default(8081),
-          rateLimit: rateLimit(10, 20)
+          rateLimit: rateLimit(10, 20),
+          /**
+           * Answer the anchor's `/compliance_history`, `/network/stats` and `/network/peers` without
+           * a key, as DataMgmt Node (Python) does. Off: they need a key with the `read` scope.
+           */
+          openAnchorReads: z.union([z.boolean(), z.stringbool()]).default(false)
         })
         .prefault({}),
       /** Addresses whose X-Forwarded-For is believed. None by default. */
