@@ -186,7 +186,7 @@ export function createHarness(init: HarnessInit = {}): Harness {
         shareId: r.view.shareId,
         sender: PEER_A,
         recipient: PEER_B,
-        recipientLabel: PEER_B,
+        recipientLabel: r.view.recipientLabel,
         timestamp: 1_700_000_000 + i,
         txHash: `0x${'ab'.repeat(32)}`,
         blockNumber: 7 + i,
