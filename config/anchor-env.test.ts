@@ -81,12 +81,15 @@ describe('INITIAL_PEERS in the anchor host:port form', () => {
     expect(multiaddrForAnchorPeer(given, 4001)).toBe(multiaddr)
   })
 
-  it.each(['/ip4/10.0.0.5/tcp/4001', 'not an address!', '10.0.0.5:99999', '999.1.2:4001'])(
-    'leaves %s to the schema',
-    (text) => {
-      expect(multiaddrForAnchorPeer(text, 4001)).toBeUndefined()
-    }
-  )
+  it.each([
+    '/ip4/10.0.0.5/tcp/4001',
+    'not an address!',
+    'peer1.example.com',
+    '10.0.0.5:99999',
+    '999.1.2:4001'
+  ])('leaves %s to the schema', (text) => {
+    expect(multiaddrForAnchorPeer(text, 4001)).toBeUndefined()
+  })
 
   it('stops the start with an AnchorPeerAddressError that shows the multiaddr to write', () => {
     const err = thrown(() =>

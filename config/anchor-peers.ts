@@ -9,18 +9,18 @@ import { isIP } from 'node:net'
 // An optional http(s) scheme, a host (a name, an IPv4 address or a bracketed IPv6 one), an optional
 // port and an optional trailing slash, as the anchor's parser accepts them.
 const ANCHOR_PEER =
-  /^(?:https?:\/\/)?(\[[0-9A-Fa-f:.]+\]|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::([0-9]{1,5}))?\/?$/
+  /^(https?:\/\/)?(\[[0-9A-Fa-f:.]+\]|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::([0-9]{1,5}))?\/?$/
 
 /**
- * The multiaddr for `text` when it is a peer in the anchor's form, else undefined (a multiaddr, or
- * something that is no address at all, is left to the schema). Without a port, `defaultPort` (this
- * node's default libp2p port) is suggested.
+ * The multiaddr for `text` when it is a peer in the anchor's form (a URL, or `host:port`), else
+ * undefined (a multiaddr, a bare name, or something that is no address at all, is left to the
+ * schema). A URL without a port gets `defaultPort` (this node's default libp2p port).
  */
 export function multiaddrForAnchorPeer(text: string, defaultPort: number): string | undefined {
   const m = ANCHOR_PEER.exec(text.trim())
-  if (!m) return undefined
-  const rawHost = m[1] as string
-  const port = m[2] === undefined ? defaultPort : Number(m[2])
+  if (!m || (m[1] === undefined && m[3] === undefined)) return undefined
+  const rawHost = m[2] as string
+  const port = m[3] === undefined ? defaultPort : Number(m[3])
   if (port < 1 || port > 65_535) return undefined
   const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost
   const family = isIP(host)

@@ -5,7 +5,7 @@ import { AnchorPeerAddressError, ConfigError } from '../node/core/errors.ts'
 import { multiaddrForAnchorPeer } from './anchor-peers.ts'
 import { ENV_BINDINGS, ENV_NON_SETTINGS, type EnvBinding } from './env.ts'
 import type { EnvFile } from './env-file.ts'
-import { type Config, configSchema, SECRET_PATHS } from './schema.ts'
+import { type Config, configSchema, DEFAULT_P2P_PORT, SECRET_PATHS } from './schema.ts'
 
 export interface LoadConfigOptions {
   /** A JSON config file; defaults to `DMN_CONFIG` when that is set. */
@@ -79,9 +79,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems)
   return deepFreeze(parsed.data)
 }
-
-// The libp2p port this node listens on by default, suggested for an anchor peer without one.
-const DEFAULT_P2P_PORT = 4001
 
 function anchorPeerProblems(raw: Raw, sources: Map<string, string>) {
   const found = {

@@ -8,6 +8,8 @@ import { ETH_ADDRESS_PATTERN, PEER_ID_PATTERN } from '../node/core/share.ts'
  */
 
 const port = z.number().int().min(0).max(65_535)
+/** The libp2p port a node listens on unless configured otherwise. */
+export const DEFAULT_P2P_PORT = 4001
 const host = z.string().min(1)
 const multiaddr = z.string().regex(/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d+(\/p2p\/\w+)?$/, {
   message: 'expected a multiaddr such as /ip4/10.0.0.2/tcp/4001/p2p/<PeerId>'
@@ -71,7 +73,7 @@ export const configSchema = z.strictObject({
   p2p: z
     .strictObject({
       host: host.default('0.0.0.0'),
-      port: port.default(4001),
+      port: port.default(DEFAULT_P2P_PORT),
       bootstrap: z.array(multiaddr).default([]),
       maxConnections: z.number().int().positive().default(100),
       trust: z.enum(['pin', 'allowlist', 'ca']).default('pin'),
