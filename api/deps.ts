@@ -40,13 +40,27 @@ export interface InternalApiPorts extends ExternalApiPorts {
 }
 
 /** Settings of one API. */
+/**
+ * Token buckets: one per API key, and one per client address that every request of that address
+ * draws from too (so holding many keys buys no more); the address bucket has the key bucket's
+ * rate unless given its own.
+ */
+export interface RateLimitSettings {
+  readonly perSecond: number
+  readonly burst: number
+  readonly addressPerSecond?: number | undefined
+  readonly addressBurst?: number | undefined
+}
+
 export interface ApiSettings {
-  readonly rateLimit: { readonly perSecond: number; readonly burst: number }
+  readonly rateLimit: RateLimitSettings
   readonly trustedProxies: readonly string[]
   readonly bodyLimitBytes: number
   /** Milliseconds clock of the rate limiter (tests). */
   readonly now?: () => number
   readonly maxClients?: number
+  /** External API: answer the anchor's `/compliance_history` and `/network/*` without a key, as the anchor does. */
+  readonly openAnchorReads?: boolean
 }
 
 export const API_VERSION = '0.1.0'

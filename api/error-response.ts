@@ -11,7 +11,7 @@ import type { Logger } from '../node/log/logger.ts'
 export interface ErrorBody {
   readonly error: string
   readonly code: string
-  readonly field?: string
+  readonly field?: string | null
   readonly [extra: string]: unknown
 }
 
@@ -38,6 +38,14 @@ const BY_NAME: Readonly<Record<string, Mapper>> = {
   MalformedJsonError: (e) => ({
     status: 400,
     body: { error: e.message, code: 'malformed_json', field: 'body' }
+  }),
+  AnchorBodyError: (e) => ({
+    status: 422,
+    body: { error: e.message, code: String(e['code']), field: null }
+  }),
+  UnknownQueryParameterError: (e) => ({
+    status: 422,
+    body: { error: e.message, code: 'unknown_query_parameter', field: String(e['parameter']) }
   }),
   PayloadTooLargeError: (e) => ({
     status: 413,

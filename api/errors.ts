@@ -37,6 +37,32 @@ export class MalformedJsonError extends DmnError {
   override name = 'MalformedJsonError'
 }
 
+/**
+ * A body the anchor's paths refuse before looking at any field, answered 422 with `field: null` as
+ * the anchor does: `Invalid JSON body` (it does not parse, or there is none) and `Request body must
+ * be a JSON object` (it parses to something else).
+ */
+export class AnchorBodyError extends DmnError {
+  override name = 'AnchorBodyError'
+  readonly code: 'malformed_json' | 'body_not_object'
+
+  constructor(code: 'malformed_json' | 'body_not_object', options?: { cause?: unknown }) {
+    super(code === 'malformed_json' ? 'Invalid JSON body' : 'Request body must be a JSON object', options)
+    this.code = code
+  }
+}
+
+/** A query parameter the route does not take; answered 422 naming it. */
+export class UnknownQueryParameterError extends DmnError {
+  override name = 'UnknownQueryParameterError'
+  readonly parameter: string
+
+  constructor(parameter: string) {
+    super(`unknown query parameter '${parameter.slice(0, 100)}'`)
+    this.parameter = parameter.slice(0, 100)
+  }
+}
+
 /** The body is larger than the configured limit; answered 413 before it is read whole. */
 export class PayloadTooLargeError extends DmnError {
   override name = 'PayloadTooLargeError'

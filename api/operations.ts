@@ -10,6 +10,7 @@ import type {
 } from '../node/core/ports.ts'
 import { ResourceNotFoundError } from '../node/core/ports.ts'
 import { PaymentsNotImplementedError } from './errors.ts'
+import type { AnchorComplianceQuery } from './schemas/anchor.ts'
 import { type ComplianceQuery, parseFilters } from './schemas/records.ts'
 import type { ShareRequestBody } from './schemas/share.ts'
 
@@ -81,4 +82,25 @@ export function listPeers(
   options: CallOptions
 ): Promise<readonly PeerView[]> {
   return network.peers(healthy === undefined ? {} : { healthy }, options)
+}
+
+/**
+ * One page of the anchor's `/compliance_history`: up to `limit` events older than `after`, and
+ * whether more follow (one more is asked for to know).
+ */
+export async function anchorComplianceHistory(
+  audit: AuditReader,
+  query: AnchorComplianceQuery,
+  options: CallOptions
+): Promise<{ events: readonly ComplianceEvent[]; more: boolean }> {
+  const events = await audit.complianceHistory(
+    {
+      eventTypes: query.filters ?? [],
+      limit: query.limit + 1,
+      ...(query.data_hash ? { dataHash: query.data_hash } : {}),
+      ...(query.after ? { after: query.after } : {})
+    },
+    options
+  )
+  return { events: events.slice(0, query.limit), more: events.length > query.limit }
 }

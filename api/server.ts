@@ -61,7 +61,11 @@ export class ApiServer implements Startable {
       bodyLimitBytes: cfg.bodyLimitBytes,
       maxClients: cfg.rateLimitMaxClients
     }
-    const external = createExternalApp(this.#ports, { ...common, rateLimit: cfg.external.rateLimit })
+    const external = createExternalApp(this.#ports, {
+      ...common,
+      rateLimit: cfg.external.rateLimit,
+      openAnchorReads: cfg.external.openAnchorReads
+    })
     // Known once listening (the real port when 0 is configured); kept, since address() is null after close.
     let internalBound: AddressInfo | undefined
     const internal = createInternalApp(this.#ports, {

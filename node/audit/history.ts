@@ -11,6 +11,14 @@ export interface HistoryFilter {
   /** Unix ms, inclusive. */
   readonly from?: number
   readonly to?: number
+  /** Contract event names to include; all when absent. */
+  readonly eventNames?: readonly string[]
+  /** Only events older than this position (the last one of the page before). */
+  readonly before?: {
+    readonly blockNumber: number
+    readonly logIndex: number
+    readonly leafIndex: number | null
+  }
   readonly limit?: number
   readonly offset?: number
 }
@@ -33,13 +41,15 @@ export interface HistoryEntry {
   readonly submitter: string | null
   readonly txHash: string
   readonly blockNumber: number
+  readonly logIndex: number
 }
 
 const asHash = (v: string | undefined) =>
   v === undefined ? null : /^[0-9a-f]{64}$/.test(v) ? v : peerIdHash(v)
 
-// One page of history at most: readers page with `offset`.
-const MAX_LIST = 1000
+// One page of history at most (1000 and the one more a reader asks for to learn whether another
+// page follows): readers page with `before` or `offset`.
+const MAX_LIST = 1001
 
 /** Share history from the index, newest first: the events of the shares this node is party to. */
 export function history(events: AuditEventRepository, f: HistoryFilter = {}): HistoryEntry[] {
@@ -51,6 +61,8 @@ export function history(events: AuditEventRepository, f: HistoryFilter = {}): Hi
       tier: f.tier,
       fromMs: f.from,
       toMs: f.to,
+      eventNames: f.eventNames,
+      ...(f.before ? { before: f.before } : {}),
       limit: Math.min(f.limit ?? 100, MAX_LIST),
       offset: f.offset ?? 0
     })
@@ -70,6 +82,7 @@ export function history(events: AuditEventRepository, f: HistoryFilter = {}): Hi
       leafIndex: r.leafIndex,
       submitter: r.submitter,
       txHash: r.txHash,
-      blockNumber: r.blockNumber
+      blockNumber: r.blockNumber,
+      logIndex: r.logIndex
     }))
 }

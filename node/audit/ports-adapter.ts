@@ -89,21 +89,25 @@ export function auditPorts(audit: AuditService): {
         return b.shares.length > 0 ? (b as unknown as EvidenceBundleDocument) : undefined
       },
       async complianceHistory(filter): Promise<readonly ComplianceEvent[]> {
-        const rows = audit.history({ ...(filter.dataHash ? { dataHash: filter.dataHash } : {}), limit: 1000 })
-        return rows
-          .filter((r) => filter.eventTypes.length === 0 || filter.eventTypes.includes(r.event))
-          .slice(0, filter.limit)
-          .map((r) => ({
-            eventType: r.event,
-            dataHash: r.dataHash,
-            shareId: r.shareId,
-            sender: r.sender,
-            recipient: r.recipient,
-            recipientLabel: r.recipientLabel,
-            timestamp: r.timestamp === null ? null : Math.floor(r.timestamp / 1000),
-            txHash: r.txHash,
-            blockNumber: r.blockNumber
-          }))
+        const rows = audit.history({
+          ...(filter.dataHash ? { dataHash: filter.dataHash } : {}),
+          ...(filter.eventTypes.length > 0 ? { eventNames: filter.eventTypes } : {}),
+          ...(filter.after ? { before: filter.after } : {}),
+          limit: filter.limit
+        })
+        return rows.map((r) => ({
+          eventType: r.event,
+          dataHash: r.dataHash,
+          shareId: r.shareId,
+          sender: r.sender,
+          recipient: r.recipient,
+          recipientLabel: r.recipientLabel,
+          timestamp: r.timestamp === null ? null : Math.floor(r.timestamp / 1000),
+          txHash: r.txHash,
+          blockNumber: r.blockNumber,
+          logIndex: r.logIndex,
+          leafIndex: r.leafIndex
+        }))
       },
       async status(options): Promise<AuditStatus> {
         const s = audit.status()
@@ -148,6 +152,9 @@ const EVENT_TYPES: Readonly<Record<string, string>> = {
   BatchLeaf: 'batch_leaf'
 }
 const eventType = (name: string) => EVENT_TYPES[name] ?? name
+/** The contract event names behind API event types; a name that is no API type selects nothing. */
+const eventNamesOf = (types: readonly string[]) =>
+  Object.keys(EVENT_TYPES).filter((name) => types.includes(eventType(name)))
 
 function translateChainErrors(err: unknown): never {
   if (
@@ -183,12 +190,11 @@ export function auditApiPorts(audit: AuditService): {
         ),
       bundle: (dataHash, options) => inner.audit.bundle(dataHash, options).catch(translateChainErrors),
       complianceHistory: async (filter, options) => {
-        const wanted = new Set(filter.eventTypes)
-        const all = await inner.audit.complianceHistory({ ...filter, eventTypes: [], limit: 1000 }, options)
-        return all
-          .map((e) => ({ ...e, eventType: eventType(e.eventType) }))
-          .filter((e) => wanted.size === 0 || wanted.has(e.eventType))
-          .slice(0, filter.limit)
+        // Filtered in the query, so a page holds `limit` matching events and the cursor stays exact.
+        const names = eventNamesOf(filter.eventTypes)
+        if (filter.eventTypes.length > 0 && names.length === 0) return []
+        const events = await inner.audit.complianceHistory({ ...filter, eventTypes: names }, options)
+        return events.map((e) => ({ ...e, eventType: eventType(e.eventType) }))
       },
       status: (options) => inner.audit.status(options).catch(translateChainErrors)
     },

@@ -185,12 +185,25 @@ export interface ComplianceEvent {
   readonly timestamp: number | null
   readonly txHash: string
   readonly blockNumber: number
+  /** The event's log index in its transaction's block. */
+  readonly logIndex: number
+  /** The leaf's place in its batch; null for an event that is not a batch leaf. */
+  readonly leafIndex: number | null
+}
+
+/** Where an event sits in the history (newest first: block, then log index, then leaf index). */
+export interface EventPosition {
+  readonly blockNumber: number
+  readonly logIndex: number
+  readonly leafIndex: number | null
 }
 
 export interface ComplianceFilter {
   /** Event types to include; all when empty. */
   readonly eventTypes: readonly string[]
   readonly dataHash?: string
+  /** Only events older than this position (the cursor of the page before). */
+  readonly after?: EventPosition
   readonly limit: number
 }
 
@@ -227,6 +240,8 @@ export interface PeerView {
   readonly latencyMs: number | null
   readonly lastSeenAt: string | null
   readonly ethAddress: string | null
+  /** Share of recent contacts that succeeded; null before the first contact. */
+  readonly successRate: number | null
 }
 
 export interface NetworkStats {
@@ -238,6 +253,8 @@ export interface NetworkStats {
   readonly bytesReceived: number
   readonly uptimeSeconds: number
   readonly listenAddresses: readonly string[]
+  /** How many bootstrap peers are configured (`p2p.bootstrap`). */
+  readonly bootstrapPeers: number
 }
 
 /** The peer-to-peer side: statistics, the peer book and the operator's allow/deny decisions. */

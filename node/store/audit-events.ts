@@ -50,6 +50,14 @@ export interface AuditEventQuery {
   /** Unix ms, inclusive. */
   readonly fromMs?: number | undefined
   readonly toMs?: number | undefined
+  /** Contract event names (`ShareRecorded`, `ReceiptAnchored`, `BatchLeaf`) to include; all when absent. */
+  readonly eventNames?: readonly string[] | undefined
+  /** Only events older than this position (keyset paging, newest first). */
+  readonly before?: {
+    readonly blockNumber: number
+    readonly logIndex: number
+    readonly leafIndex: number | null
+  }
   readonly limit: number
   readonly offset: number
 }
@@ -153,6 +161,10 @@ export class AuditEventRepository {
           tier: string | null
           from: number | null
           to: number | null
+          names: string | null
+          before_block: number | null
+          before_log: number | null
+          before_leaf: number | null
           limit: number
           offset: number
         }
@@ -170,6 +182,9 @@ export class AuditEventRepository {
          AND (@tier IS NULL OR e.tier = @tier)
          AND (@from IS NULL OR e.timestamp_ms >= @from)
          AND (@to IS NULL OR e.timestamp_ms <= @to)
+         AND (@names IS NULL OR e.event_name IN (SELECT value FROM json_each(@names)))
+         AND (@before_block IS NULL
+           OR (e.block_number, e.log_index, e.leaf_index) < (@before_block, @before_log, @before_leaf))
        ORDER BY e.block_number DESC, e.log_index DESC, e.leaf_index DESC LIMIT @limit OFFSET @offset`
     )
   }
@@ -199,6 +214,10 @@ export class AuditEventRepository {
         tier: q.tier ?? null,
         from: q.fromMs ?? null,
         to: q.toMs ?? null,
+        names: q.eventNames === undefined ? null : JSON.stringify(q.eventNames),
+        before_block: q.before?.blockNumber ?? null,
+        before_log: q.before?.logIndex ?? null,
+        before_leaf: q.before === undefined ? null : (q.before.leafIndex ?? NO_LEAF),
         limit: q.limit,
         offset: q.offset
       })

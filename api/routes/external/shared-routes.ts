@@ -14,8 +14,10 @@ import {
 } from '../../schemas/records.ts'
 
 /**
- * Routes served both at the anchor's paths and under `/v1`: one definition each, so the two
- * stay the same in behaviour and schema and differ only in path, tags and wording.
+ * Route definitions reused across paths, so that paths serving the same thing stay the same in
+ * behaviour and schema and differ only in path, tags and wording: the record read at the anchor's
+ * `/data/{hash}` and `/v1/data/{hash}`; the others under `/v1` (the anchor's paths answer in the
+ * anchor's shapes, routes/external/anchor.ts).
  */
 export interface RouteText {
   readonly path: string
