@@ -9,6 +9,7 @@ import type { P2pEvents } from './p2p/index.ts'
 
 const P2P_EVENTS: readonly [keyof P2pEvents, string][] = [
   ['share:queued', 'share.accepted'],
+  ['share:resolved', 'share.resolved'],
   ['share:delivered', 'share.delivered'],
   ['share:attempt-failed', 'share.delivery_failed'],
   ['share:received', 'share.received'],
@@ -91,7 +92,7 @@ function summarize(payload: unknown): Record<string, unknown> {
       out[key] = share[key]
     }
   }
-  for (const key of ['peerId', 'trust', 'protocol', 'error', 'final']) {
+  for (const key of ['peerId', 'trust', 'protocol', 'error', 'final', 'via']) {
     if (p[key] !== undefined) out[key] = p[key]
   }
   return out
