@@ -48,8 +48,14 @@ describe('recipients by address, fetch by hash, health and expiry', () => {
     })
   })
 
-  it('refuses to queue for an unknown address, a malformed recipient, or more than 1 MiB', () => {
-    expect(() => a.p2p.shareData({ data: new Uint8Array(1), recipient: `0x${'2'.repeat(40)}` })).toThrow(
+  it('refuses a malformed recipient or more than 1 MiB, and keeps a share to an unknown address unresolved', () => {
+    const waiting = a.p2p.shareData({ data: new Uint8Array(1), recipient: `0x${'2'.repeat(40)}` })
+    expect(waiting.state).toBe('unresolved')
+    expect(a.p2p.getShare(waiting.shareId)).toMatchObject({
+      state: 'unresolved',
+      recipient: `0x${'2'.repeat(40)}`
+    })
+    expect(() => a.p2p.shareData({ data: new Uint8Array(1), recipient: `0x${'2'.repeat(39)}` })).toThrow(
       expect.objectContaining({ name: 'UnknownRecipientError' })
     )
     expect(() => a.p2p.shareData({ data: new Uint8Array(1), recipient: 'not-a-peer' })).toThrow(
