@@ -14,6 +14,7 @@ import { createNode, type DmnNode } from '../../node/main.ts'
 import { loadOrCreateIdentity } from '../../node/p2p/libp2p-node.ts'
 import type { P2pEvents } from '../../node/p2p/index.ts'
 import { registerParty, testParty } from '../audit/helpers.ts'
+import { spawnCli } from '../helpers/cli.ts'
 
 /**
  * Any registered node is addressable: whole nodes on 127.0.0.1 over one chain (anvil, in memory).
@@ -90,6 +91,17 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 100))
   }
+}
+
+/** Runs the CLI without blocking: the nodes it reads run in this process. */
+async function cli(args: string[]): Promise<{ code: number | null; stdout: string }> {
+  const child = spawnCli(args)
+  let stdout = ''
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString()
+  })
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)))
+  return { code, stdout }
 }
 
 async function apiKey(r: Running): Promise<string> {
@@ -229,6 +241,25 @@ describe('any registered node is addressable', { timeout: 180_000 }, () => {
       headers: { 'x-api-key': key }
     })
     expect((listed.body['shares'] as ShareJson[]).map((s) => s.id)).toContain(id)
+    const dmn = await cli([
+      'shares',
+      'list',
+      '--state',
+      'unresolved',
+      '--json',
+      '--data-dir',
+      join(root, 'a')
+    ])
+    expect(dmn.code).toBe(0)
+    const rows = dmn.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(rows.find((r) => r['shareId'] === id)).toMatchObject({
+      delivery: 'unresolved',
+      recipientLabel: walletD.address,
+      txHashPendingReason: 'recipient_unresolved'
+    })
 
     const d = await startNode('d', walletD, await freePort(), [hubAddress])
     await until('delivery to D', async () => {
