@@ -77,4 +77,11 @@ export class RecipientNotRegisteredError extends DmnError {
  */
 export class IdentityRecordMismatchError extends DmnError {
   override name = 'IdentityRecordMismatchError'
+  /** The peer whose keys do not match. */
+  readonly peerId: string | undefined
+
+  constructor(message: string, options: { peerId?: string; cause?: unknown } = {}) {
+    super(message, options)
+    this.peerId = options.peerId
+  }
 }

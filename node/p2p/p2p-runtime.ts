@@ -11,7 +11,7 @@ import { PeerRepository } from '../store/peers.ts'
 import { RecordRepository } from '../store/records.ts'
 import { ShareRepository } from '../store/shares.ts'
 import { type AttestProtocol, createAttestProtocol } from './attest-protocol.ts'
-import { type CertificateExchange, createCertificateExchange, isCertificateVerdict } from './cert-exchange.ts'
+import { type CertificateExchange, createCertificateExchange } from './cert-exchange.ts'
 import {
   CERT_PROTOCOL,
   LOCATE_TIMEOUT_MS,
@@ -19,7 +19,7 @@ import {
   MAX_PING_TIMEOUT_MS
 } from './constants.ts'
 import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts'
-import { errorName, PeerDeniedError } from './errors.ts'
+import { errorName, IdentityRecordMismatchError, PeerDeniedError } from './errors.ts'
 import { createEvidenceProtocol, type EvidenceProtocol } from './evidence-protocol.ts'
 import { createFetchProtocol, type FetchProtocol } from './fetch-protocol.ts'
 import { createHealthMonitor, type HealthMonitor } from './health-monitor.ts'
@@ -237,7 +237,7 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
         events.emit('peer:verified', { peerId, trust: peer.trust })
         worker.peerAvailable(peerId)
         // Its certificate may bind an address a share waits for.
-        if (peer.ethAddress) resolver.kick()
+        if (peer.ethAddress) resolver.addressBound(peer.ethAddress)
       },
       onRefused: (peerId, err) => onRefused(peerId, CERT_PROTOCOL, err)
     },
@@ -308,7 +308,9 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
       },
       onFailed: (share, err) => {
         const failed = shares.get(share.shareId) ?? share
-        if (isCertificateVerdict(err)) onRefused(failed.recipient, 'registry', err)
+        // The binding of a record to other keys than this node holds for its PeerId: a security event.
+        if (err instanceof IdentityRecordMismatchError)
+          onRefused(err.peerId ?? failed.recipient, 'registry', err)
         events.emit('share:attempt-failed', { share: failed, error: errorName(err), final: true })
       }
     },

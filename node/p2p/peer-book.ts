@@ -124,7 +124,8 @@ class PeerBook {
     const held = this.#peers.get(identity.peerId)
     if (held?.signingKeyFpr !== keys.signingKeyFpr || held?.encryptionKeyFpr !== keys.encryptionKeyFpr) {
       throw new IdentityRecordMismatchError(
-        `peer ${identity.peerId} holds keys ${held?.signingKeyFpr?.slice(0, 16)}… here, but the identity record of ${identity.account} on chain binds ${keys.signingKeyFpr.slice(0, 16)}…`
+        `peer ${identity.peerId} holds keys ${held?.signingKeyFpr?.slice(0, 16)}… here, but the identity record of ${identity.account} on chain binds ${keys.signingKeyFpr.slice(0, 16)}…`,
+        { peerId: identity.peerId }
       )
     }
   }

@@ -23,7 +23,7 @@ import { errorName } from './errors.ts'
 /** The unresolved shares as a queue. */
 export type ResolutionQueue = Pick<
   ShareRepository,
-  'listUnresolvedDue' | 'nextUnresolvedMs' | 'markLookupAgain' | 'markFailed'
+  'listUnresolvedDue' | 'nextUnresolvedMs' | 'markLookupAgain' | 'markFailed' | 'advanceUnresolved'
 >
 
 /** What the resolver needs: the core's resolution use case's ports, the queue, and where it reports. */
@@ -86,6 +86,11 @@ class RecipientResolver {
     }
     clearTimeout(this.#timer)
     this.#timer = setTimeout(() => this.#startRound(), 0)
+  }
+
+  /** A peer whose certificate binds `address` was verified: the shares waiting for it are looked up now. */
+  addressBound(address: string): void {
+    if (this.#components.queue.advanceUnresolved(address.toLowerCase(), Date.now()) > 0) this.kick()
   }
 
   #startRound(): void {

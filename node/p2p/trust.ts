@@ -103,7 +103,8 @@ class TrustPolicy {
     // Keys without a certificate come from the peer's identity record on chain (PeerBook.bindRegistered).
     if (keysChanged && existing?.certificatePem === null) {
       throw new IdentityRecordMismatchError(
-        `peer ${remotePeer} presented keys ${signingKeyFpr.slice(0, 16)}… but its identity record on chain binds ${existing.signingKeyFpr?.slice(0, 16)}…`
+        `peer ${remotePeer} presented keys ${signingKeyFpr.slice(0, 16)}… but its identity record on chain binds ${existing.signingKeyFpr?.slice(0, 16)}…`,
+        { peerId: remotePeer }
       )
     }
     // Under a CA, a new certificate for new keys is a legitimate rotation; a pin admits no such thing.

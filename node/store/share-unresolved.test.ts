@@ -129,6 +129,16 @@ describe('unresolved shares in the repository', () => {
     expect(shares.countByState()).toEqual({ 'out:queued': 1, 'out:unresolved': 1 })
   })
 
+  it('makes the shares waiting for an address due now when a peer binding it appears', () => {
+    const { shares, unresolved } = setup()
+    unresolved('4'.repeat(32), 50_000)
+    expect(shares.advanceUnresolved(`0x${'c'.repeat(40)}`, 1_000)).toBe(0)
+    expect(shares.advanceUnresolved(ADDRESS, 1_000)).toBe(1)
+    expect(shares.listUnresolvedDue(1_000, 10).map((s) => s.shareId)).toEqual(['4'.repeat(32)])
+    // Never later than it was.
+    expect(shares.advanceUnresolved(ADDRESS, 60_000)).toBe(0)
+  })
+
   it('keeps a failed share failed: a late look-up neither resolves nor reschedules it', () => {
     const { shares, unresolved } = setup()
     unresolved('3'.repeat(32), 100)

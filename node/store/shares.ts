@@ -138,6 +138,7 @@ export class ShareRepository {
   readonly #nextUnresolved
   readonly #resolved
   readonly #lookupAgain
+  readonly #advanceAddress
 
   constructor(db: Db) {
     this.#insert = db.prepare<unknown[], RawShareRow>(
@@ -215,6 +216,9 @@ export class ShareRepository {
     this.#resolved = db.prepare<[string, number, string, string], RawShareRow>(
       `UPDATE shares SET state = 'queued', recipient = ?, next_attempt_ms = ?, last_error = NULL, updated_at = ?
          WHERE share_id = ? AND state = 'unresolved' RETURNING ${COLUMNS}`
+    )
+    this.#advanceAddress = db.prepare<[number, string, number]>(
+      `UPDATE shares SET next_attempt_ms = ? WHERE state = 'unresolved' AND recipient = ? AND next_attempt_ms > ?`
     )
     this.#lookupAgain = db.prepare<[number, string, string, string]>(
       `UPDATE shares SET next_attempt_ms = ?, last_error = ?, updated_at = ?
@@ -346,6 +350,11 @@ export class ShareRepository {
   markResolved(shareId: string, recipient: string, dueMs: number): StoredShare | undefined {
     const raw = this.#resolved.get(recipient, dueMs, now(), shareId)
     return raw ? toShare(raw) : undefined
+  }
+
+  /** Makes every unresolved share to `address` (lower case) that is due later than `dueMs` due then; returns how many. */
+  advanceUnresolved(address: string, dueMs: number): number {
+    return this.#advanceAddress.run(dueMs, address, dueMs).changes
   }
 
   /** An unresolved share stays so: looked up again at `nextLookupMs`, with why it is not resolved yet. */

@@ -306,5 +306,19 @@ describe('any registered node is addressable', { timeout: 180_000 }, () => {
       signingKeyFpr: keyFingerprint(other.signingPublicKeyPem),
       certificatePem: null
     })
+
+    // F's own record (its real keys, its own account) now contradicts the keys A holds for F: a
+    // share to F's address fails at once, as a security event, instead of choosing either record.
+    await registered(back, walletF.address)
+    const own = sender.shareData({ data: new TextEncoder().encode('for F'), recipient: walletF.address })
+    expect(own.state).toBe('unresolved')
+    const failed = await until('the share to F refused', () => {
+      const s = sender.getShare(own.shareId)
+      return s.state === 'failed' ? s : undefined
+    })
+    expect(failed.lastError).toMatch(/^IdentityRecordMismatchError: /)
+    expect(refusals).toContainEqual(
+      expect.objectContaining({ peerId: peerF, protocol: 'registry', error: 'IdentityRecordMismatchError' })
+    )
   })
 })
