@@ -36,6 +36,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { path: 'p2p.retryMaxMs', names: ['DMN_P2P_RETRY_MAX_MS'], kind: 'number' },
   { path: 'p2p.shareExpirySeconds', names: ['DMN_P2P_SHARE_EXPIRY_SECONDS'], kind: 'number' },
   { path: 'p2p.healthIntervalSeconds', names: ['DMN_P2P_HEALTH_INTERVAL_SECONDS'], kind: 'number' },
+  { path: 'p2p.resolveIntervalMs', names: ['DMN_P2P_RESOLVE_INTERVAL_MS'], kind: 'number' },
   { path: 'p2p.deliveryConcurrency', names: ['DMN_P2P_DELIVERY_CONCURRENCY'], kind: 'number' },
   { path: 'p2p.limits.messagesPerSecond', names: ['DMN_P2P_LIMIT_MESSAGES_PER_SECOND'], kind: 'number' },
   { path: 'p2p.limits.bytesPerSecond', names: ['DMN_P2P_LIMIT_BYTES_PER_SECOND'], kind: 'number' },

@@ -96,6 +96,8 @@ export const configSchema = z.strictObject({
       // A share undeliverable for a day is marked failed, visibly, with its last error.
       shareExpirySeconds: z.number().int().min(1).default(86_400),
       healthIntervalSeconds: z.number().min(0.1).default(30),
+      /** Between two look-ups, on chain, of the recipient of a share that waits `unresolved`. */
+      resolveIntervalMs: z.number().int().min(10).default(30_000),
       deliveryConcurrency: z.number().int().min(1).max(256).default(8),
       limits: z
         .strictObject({

@@ -111,7 +111,11 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
       },
       hooks: auditHooks(audit),
       // Served to a share's recipient only (the protocol checks who asks); the audit side checks again.
-      evidence: { evidenceOf: (shareId, requester, options) => audit.evidenceOf(shareId, requester, options) }
+      evidence: {
+        evidenceOf: (shareId, requester, options) => audit.evidenceOf(shareId, requester, options)
+      },
+      // Resolves a share to an Ethereum address no known peer binds: the account's identity record on chain.
+      registry: { lookup: (account, options) => audit.identities.registeredIdentity(account, options) }
     })
   )
   const apiPorts = createApiPorts({

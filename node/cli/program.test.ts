@@ -29,6 +29,7 @@ describe('buildProgram', () => {
         'keys',
         'cert',
         'peers',
+        'shares',
         'chain',
         'audit',
         'apikeys',

@@ -19,6 +19,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   keys: async () => (await import('./commands/keys.ts')).registerKeysCommands,
   cert: async () => (await import('./commands/cert.ts')).registerCertCommands,
   peers: async () => (await import('./commands/peers.ts')).registerPeersCommands,
+  shares: async () => (await import('./commands/shares.ts')).registerSharesCommands,
   chain: async () => (await import('./commands/chain.ts')).registerChainCommands,
   audit: async () => (await import('./commands/audit.ts')).registerAuditCommands,
   attest: async () => (await import('./commands/attest.ts')).registerAttestCommands,
