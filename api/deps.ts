@@ -11,6 +11,7 @@ import type {
   SecurityLogWriter,
   ShareService
 } from '../node/core/ports.ts'
+import type { WebhookAdmin } from '../node/core/webhooks.ts'
 import type { Logger } from '../node/log/logger.ts'
 import type { ApiMetrics } from './metrics.ts'
 
@@ -33,6 +34,7 @@ export interface InternalApiPorts extends ExternalApiPorts {
   readonly identity: NodeIdentitySource
   readonly outbox: Outbox
   readonly events: EventBus
+  readonly webhooks: WebhookAdmin
 }
 
 /** Settings of one API. */

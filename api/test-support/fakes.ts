@@ -25,6 +25,8 @@ import type { Logger } from '../../node/log/logger.ts'
 import { type Db, openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
 import { createApiKeyStore } from '../../node/store/api-keys.ts'
+import { WebhookRepository } from '../../node/store/webhooks.ts'
+import { createWebhookAdmin } from '../../node/webhooks/admin.ts'
 import type { InternalApiPorts } from '../deps.ts'
 import { createEventBus } from '../event-bus.ts'
 import { createApiMetrics } from '../metrics.ts'
@@ -310,7 +312,13 @@ export function createHarness(init: HarnessInit = {}): Harness {
     keyRing,
     identity,
     outbox: outboxPort,
-    events: createEventBus()
+    events: createEventBus(),
+    // The real subscriptions over the harness's database; the event log is empty, its API ports 80 and 8081.
+    webhooks: createWebhookAdmin({
+      subscriptions: () => new WebhookRepository(db),
+      events: () => ({ latestId: () => 0 }),
+      own: { ports: () => [80, 8081] }
+    })
   }
   return {
     ports,
