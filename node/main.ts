@@ -7,6 +7,7 @@ import { type AttestChallenge, AttestService } from './attest/index.ts'
 import { AuditService, auditApiPorts, auditHealthProbes, auditHooks } from './audit/index.ts'
 import { MissingMasterPasswordError } from './core/errors.ts'
 import type { ApiKeyRegistry, NodeIdentitySource } from './core/ports.ts'
+import type { WebhookAdmin } from './core/webhooks.ts'
 import { KeyRingService } from './crypto/key-ring-service.ts'
 import { loadOrCreateIdentity } from './p2p/libp2p-node.ts'
 import { Lifecycle, type Startable } from './core/lifecycle.ts'
@@ -26,12 +27,17 @@ import { auditRepositories } from './store/audit-repositories.ts'
 import { EnrolmentRepository } from './store/enrolments.ts'
 import { RecordRepository } from './store/records.ts'
 import { ShareRepository } from './store/shares.ts'
+import { EventLogRepository } from './store/event-log.ts'
 import { StoreService } from './store/store-service.ts'
+import { WebhookRepository } from './store/webhooks.ts'
+import { createWebhookAdmin } from './webhooks/admin.ts'
+import { WebhookDeliveryService } from './webhooks/delivery-service.ts'
+import { ownApisFromConfig, webhookInitFromConfig } from './webhooks/from-config.ts'
 
 /**
  * The composition root: the only place where adapters are built and wired to each other.
- * Start order: store -> key ring -> attest -> audit -> p2p -> audit identity -> event bridge -> APIs;
- * stop in reverse.
+ * Start order: store -> key ring -> attest -> audit -> p2p -> audit identity -> event bridge -> APIs
+ * -> webhook deliveries; stop in reverse.
  */
 
 export interface DmnNode {
@@ -113,18 +119,41 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
       evidence: { evidenceOf: (shareId, requester, options) => audit.evidenceOf(shareId, requester, options) }
     })
   )
+  // Webhooks read the event log and the subscriptions; the APIs' bound ports are refused as URLs.
+  const webhookParts = {
+    subscriptions: once(() => new WebhookRepository(store.db)),
+    events: once(() => new EventLogRepository(store.db)),
+    own: ownApisFromConfig(config.api, () => (apiListening ? apiBoundPorts(api) : undefined))
+  }
   const apiPorts = createApiPorts({
     store,
     keyRing,
     audit,
     p2p,
     auditMode: config.chain.mode,
-    logger: componentLogger(logger, 'api')
+    logger: componentLogger(logger, 'api'),
+    webhooks: createWebhookAdmin({ ...webhookParts, changed: () => webhookDelivery.refresh() })
   })
   // Subscribes before the APIs take requests, so /events misses nothing they cause.
   const eventBridge = createEventBridge({ events: apiPorts.events, p2p, audit })
   // Last: the APIs take requests only once everything behind them runs, and stop first.
   const api = new ApiServer(apiPorts, { config: config.api })
+  let apiListening = false
+  // Marks the APIs' bound ports readable (the URL guard reads them at every delivery).
+  const apiStarted: Startable = {
+    name: 'api-ports',
+    start: () => {
+      apiListening = true
+    },
+    stop: () => {
+      apiListening = false
+    }
+  }
+  // After the APIs, so their bound ports are known; off the share path: it only reads the event log.
+  const webhookDelivery = new WebhookDeliveryService(
+    { ...webhookParts, bus: apiPorts.events, logger: componentLogger(logger, 'webhooks') },
+    webhookInitFromConfig(config.webhooks)
+  )
   // Publishes the node's identity record on chain, again only when a key or the account changed.
   const auditIdentity: Startable = {
     name: 'audit-identity',
@@ -140,7 +169,18 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     stop: () => {}
   }
   // attest before audit: a TPM that does not answer stops the start before the chain is touched.
-  const components: Startable[] = [store, keyRing, attest, audit, p2p, auditIdentity, eventBridge, api]
+  const components: Startable[] = [
+    store,
+    keyRing,
+    attest,
+    audit,
+    p2p,
+    auditIdentity,
+    eventBridge,
+    api,
+    apiStarted,
+    webhookDelivery
+  ]
 
   const lifecycleLog = componentLogger(logger, 'lifecycle')
   const lifecycle = new Lifecycle(components, {
@@ -180,6 +220,7 @@ function createApiPorts(parts: {
   readonly p2p: P2pService
   readonly auditMode: Config['chain']['mode']
   readonly logger: Logger
+  readonly webhooks: WebhookAdmin
 }): InternalApiPorts {
   const { store, keyRing, audit, p2p, logger } = parts
   const events = createEventBus((err, event) =>
@@ -217,7 +258,22 @@ function createApiPorts(parts: {
     keyRing,
     identity,
     outbox: auditPorts.outbox,
-    events
+    events,
+    webhooks: parts.webhooks
+  }
+}
+
+function apiBoundPorts(api: ApiServer): number[] {
+  const { internal, external } = api.listening
+  return [internal.port, external.port]
+}
+
+/** `make()` on the first call, the same value after (repositories prepare their statements once). */
+function once<T>(make: () => T): () => T {
+  let value: T | undefined
+  return () => {
+    value ??= make()
+    return value
   }
 }
 
