@@ -2,7 +2,8 @@ import type {
   ApiKeyRegistry,
   AuditReader,
   DataService,
-  EventBus,
+  EventLogReader,
+  EventSignal,
   HealthProbe,
   KeyRingAdmin,
   NetworkService,
@@ -33,7 +34,10 @@ export interface InternalApiPorts extends ExternalApiPorts {
   readonly keyRing: KeyRingAdmin
   readonly identity: NodeIdentitySource
   readonly outbox: Outbox
-  readonly events: EventBus
+  /** The persisted event log that `/events` streams. */
+  readonly eventLog: EventLogReader
+  /** Wakes live readers when events were appended in this process. */
+  readonly events: EventSignal
   readonly webhooks: WebhookAdmin
 }
 

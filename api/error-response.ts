@@ -27,6 +27,14 @@ const BY_NAME: Readonly<Record<string, Mapper>> = {
     status: 422,
     body: { error: e.message, code: 'validation_failed', field: String(e['field']) }
   }),
+  InvalidEventCursorError: (e) => ({
+    status: 422,
+    body: {
+      error: e.message,
+      code: e['reason'] === 'unknown' ? 'unknown_event_id' : 'invalid_event_id',
+      field: String(e['field'])
+    }
+  }),
   MalformedJsonError: (e) => ({
     status: 400,
     body: { error: e.message, code: 'malformed_json', field: 'body' }

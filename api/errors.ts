@@ -16,6 +16,22 @@ export class FieldValidationError extends DmnError {
   }
 }
 
+/**
+ * An event cursor (`Last-Event-ID` or `?after=`) that is no event id: not a non-negative integer
+ * (`invalid`), or an id this node's log never handed out (`unknown`, e.g. from another database).
+ */
+export class InvalidEventCursorError extends DmnError {
+  override name = 'InvalidEventCursorError'
+  readonly field: string
+  readonly reason: 'invalid' | 'unknown'
+
+  constructor(field: string, reason: 'invalid' | 'unknown', message: string) {
+    super(message)
+    this.field = field
+    this.reason = reason
+  }
+}
+
 /** The body is not JSON (or not a JSON object); answered 400 naming `body`. */
 export class MalformedJsonError extends DmnError {
   override name = 'MalformedJsonError'

@@ -18,6 +18,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { path: 'masterPassword', names: ['DMN_MASTER_PASSWORD', 'KEY_MASTER_PASSWORD'], kind: 'string' },
   { path: 'store.synchronous', names: ['DMN_STORE_SYNCHRONOUS'], kind: 'string' },
   { path: 'store.busyTimeoutMs', names: ['DMN_STORE_BUSY_TIMEOUT_MS'], kind: 'number' },
+  { path: 'events.retentionHours', names: ['DMN_EVENTS_RETENTION_HOURS'], kind: 'number' },
   { path: 'crypto.pbkdf2Iterations', names: ['DMN_CRYPTO_PBKDF2_ITERATIONS'], kind: 'number' },
   { path: 'crypto.replayWindowSeconds', names: ['DMN_CRYPTO_REPLAY_WINDOW_SECONDS'], kind: 'number' },
   { path: 'crypto.signingKeyBits', names: ['DMN_CRYPTO_SIGNING_KEY_BITS'], kind: 'number' },

@@ -54,6 +54,13 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 
+  events: z
+    .strictObject({
+      /** How long the event log keeps events (GET /events resumes within it); 7 days. */
+      retentionHours: z.number().positive().default(168)
+    })
+    .prefault({}),
+
   crypto: z
     .strictObject({
       // OWASP 2023 guidance for PBKDF2-HMAC-SHA256 is >= 600,000 iterations.

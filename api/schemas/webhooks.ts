@@ -54,7 +54,10 @@ export const CreateWebhookSchema = z
   .openapi('CreateWebhook')
 
 export const CreatedWebhookSchema = WebhookSchema.extend({
-  secret: z.string().openapi({ description: 'whsec_ + base64; shown once', example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' })
+  secret: z.string().openapi({
+    description: 'whsec_ + base64; shown once',
+    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
+  })
 }).openapi('CreatedWebhook')
 
 export const WebhookIdParams = z.object({

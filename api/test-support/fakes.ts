@@ -27,8 +27,9 @@ import { migrate } from '../../node/store/migrations.ts'
 import { createApiKeyStore } from '../../node/store/api-keys.ts'
 import { WebhookRepository } from '../../node/store/webhooks.ts'
 import { createWebhookAdmin } from '../../node/webhooks/admin.ts'
+import { EventLogRepository } from '../../node/store/event-log.ts'
 import type { InternalApiPorts } from '../deps.ts'
-import { createEventBus } from '../event-bus.ts'
+import { createEventSignal } from '../event-bus.ts'
 import { createApiMetrics } from '../metrics.ts'
 
 /**
@@ -312,11 +313,12 @@ export function createHarness(init: HarnessInit = {}): Harness {
     keyRing,
     identity,
     outbox: outboxPort,
-    events: createEventBus(),
-    // The real subscriptions over the harness's database; the event log is empty, its API ports 80 and 8081.
+    eventLog: new EventLogRepository(db),
+    events: createEventSignal(),
+    // The real subscriptions over the harness's database; its API ports are 80 and 8081.
     webhooks: createWebhookAdmin({
       subscriptions: () => new WebhookRepository(db),
-      events: () => ({ latestId: () => 0 }),
+      events: () => new EventLogRepository(db),
       own: { ports: () => [80, 8081] }
     })
   }

@@ -313,20 +313,35 @@ export interface Outbox {
   retry(id: number, options?: CallOptions): Promise<OutboxEntryView>
 }
 
-/** Something that happened in the node, for live observers. */
+/** An event of the node's persisted event log (node/store/event-log.ts). */
 export interface NodeEvent {
-  /** For example `share.accepted`, `share.delivered`, `share.received`, `audit.confirmed`, `security.auth_failed`. */
+  /** Stable and increasing: the log's id, the SSE `id:` and the cursor a reader resumes after. */
+  readonly id: number
+  /** For example `share.accepted`, `share.delivered`, `share.received`, `audit.confirmed`, `security.auth.failure`. */
   readonly type: string
   /** Unix milliseconds. */
   readonly at: number
   readonly data: Readonly<Record<string, unknown>>
 }
 
-/** Publish/subscribe of node events; listeners must not throw and must return quickly. */
-export interface EventBus {
-  publish(event: NodeEvent): void
+/** Reads the persisted event log; synchronous (one SQLite query each). */
+export interface EventLogReader {
+  /** Events with id > afterId, ascending, at most limit; `types` keeps types starting with one of the prefixes. */
+  after(afterId: number, limit: number, types?: readonly string[]): readonly NodeEvent[]
+  /** The oldest retained event's id; undefined when the log holds none. */
+  oldestId(): number | undefined
+  /** The last id handed out (0 before the first event). */
+  latestId(): number
+}
+
+/**
+ * Wakes live readers of the event log: "something was appended". It carries no content (readers
+ * read the log from their cursor); listeners must not throw and must return quickly.
+ */
+export interface EventSignal {
+  notify(): void
   /** Returns the function that unsubscribes. */
-  subscribe(listener: (event: NodeEvent) => void): () => void
+  subscribe(listener: () => void): () => void
 }
 
 /** Security events the API records; a subset of the kinds the audit's security log accepts. */

@@ -61,7 +61,12 @@ describe('after a failed attempt', () => {
 
 describe('the message', () => {
   it('has one id per event and the same body for every attempt', () => {
-    const event = { id: 42, type: 'share.delivered', at: Date.UTC(2026, 11, 3, 10, 0, 0), data: { share_id: 'ab' } }
+    const event = {
+      id: 42,
+      type: 'share.delivered',
+      at: Date.UTC(2026, 11, 3, 10, 0, 0),
+      data: { share_id: 'ab' }
+    }
     expect(webhookMessageId(42)).toBe('evt_42')
     expect(webhookBody(event)).toBe(
       '{"type":"share.delivered","timestamp":"2026-12-03T10:00:00.000Z","data":{"share_id":"ab"}}'
@@ -82,7 +87,16 @@ describe('event filters', () => {
 
 describe('addresses of the node itself', () => {
   it('knows loopback and unspecified addresses in every spelling', () => {
-    for (const a of ['127.0.0.1', '127.8.9.10', '0.0.0.0', '::1', '::', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::ffff:7f00:1']) {
+    for (const a of [
+      '127.0.0.1',
+      '127.8.9.10',
+      '0.0.0.0',
+      '::1',
+      '::',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1'
+    ]) {
       expect(isLoopbackOrUnspecified(a), a).toBe(true)
     }
     for (const a of ['10.0.0.1', '128.0.0.1', '::2', 'fe80::1', '::ffff:10.0.0.1', 'example.org']) {

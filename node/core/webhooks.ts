@@ -164,7 +164,12 @@ export interface FailureState {
 }
 
 export type FailureOutcome =
-  | { readonly kind: 'retry'; readonly attempts: number; readonly failingSince: number; readonly nextAttemptAt: number }
+  | {
+      readonly kind: 'retry'
+      readonly attempts: number
+      readonly failingSince: number
+      readonly nextAttemptAt: number
+    }
   | { readonly kind: 'failed'; readonly attempts: number; readonly failingSince: number }
 
 /**
@@ -203,7 +208,7 @@ export function unmapIpv4(address: string): string {
   const lower = address.toLowerCase()
   if (IPV4.test(lower)) return lower
   const groups = ipv6Groups(lower)
-  if (!groups || !groups.slice(0, 5).every((g) => g === 0) || groups[5] !== 0xffff) return lower
+  if (!groups?.slice(0, 5).every((g) => g === 0) || groups[5] !== 0xffff) return lower
   const [hi = 0, lo = 0] = groups.slice(6)
   return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.')
 }
@@ -212,7 +217,11 @@ export function unmapIpv4(address: string): string {
 export function canonicalIp(address: string): string {
   const v4 = unmapIpv4(address)
   if (IPV4.test(v4)) return v4
-  return ipv6Groups(v4)?.map((g) => g.toString(16)).join(':') ?? v4
+  return (
+    ipv6Groups(v4)
+      ?.map((g) => g.toString(16))
+      .join(':') ?? v4
+  )
 }
 
 /** The eight 16-bit groups of an IPv6 address (zone dropped, an IPv4 tail folded in); undefined when not one. */

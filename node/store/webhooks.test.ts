@@ -47,7 +47,13 @@ describe('webhook repository', () => {
 
   it('keeps the retries of a failing event across a reopen and forgets them after a 2xx', () => {
     create('wh_1')
-    repo.retryLater('wh_1', { eventId: 8, failingSince: 900, attempts: 2, nextAttemptAt: 2_000_000, error: 'HTTP 500' })
+    repo.retryLater('wh_1', {
+      eventId: 8,
+      failingSince: 900,
+      attempts: 2,
+      nextAttemptAt: 2_000_000,
+      error: 'HTTP 500'
+    })
     reopen()
     expect(repo.get('wh_1')).toMatchObject({
       cursor: 7,
@@ -82,7 +88,10 @@ describe('webhook repository', () => {
     repo.fail('wh_1', { eventId: 8, failingSince: 900, attempts: 12, error: 'ECONNREFUSED' })
     const failed = repo.get('wh_1')
     expect(failed).toMatchObject({ state: 'failed', failingEventId: 8, lastError: 'ECONNREFUSED', cursor: 7 })
-    expect(webhookView(failed!)).toMatchObject({ failingSince: new Date(900).toISOString(), lastError: 'ECONNREFUSED' })
+    expect(webhookView(failed!)).toMatchObject({
+      failingSince: new Date(900).toISOString(),
+      lastError: 'ECONNREFUSED'
+    })
     expect(repo.active()).toEqual([])
     repo.resume('wh_1')
     expect(repo.get('wh_1')).toMatchObject({ state: 'active', attempts: 0, failingSince: null, cursor: 7 })
@@ -91,7 +100,9 @@ describe('webhook repository', () => {
   it('records no retry or failure for a subscription paused meanwhile', () => {
     create('wh_1')
     repo.pause('wh_1')
-    expect(repo.retryLater('wh_1', { eventId: 8, failingSince: 1, attempts: 1, nextAttemptAt: 2, error: 'x' })).toBe(false)
+    expect(
+      repo.retryLater('wh_1', { eventId: 8, failingSince: 1, attempts: 1, nextAttemptAt: 2, error: 'x' })
+    ).toBe(false)
     expect(repo.fail('wh_1', { eventId: 8, failingSince: 1, attempts: 1, error: 'x' })).toBe(false)
     expect(repo.get('wh_1')).toMatchObject({ state: 'paused', attempts: 0, lastError: null })
   })

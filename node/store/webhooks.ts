@@ -143,7 +143,15 @@ export class WebhookRepository {
 
   create(input: NewWebhook): WebhookRow {
     const at = new Date(this.#now()).toISOString()
-    this.#insert.run(input.id, input.url, JSON.stringify(input.eventTypes), input.secret, input.cursor, at, at)
+    this.#insert.run(
+      input.id,
+      input.url,
+      JSON.stringify(input.eventTypes),
+      input.secret,
+      input.cursor,
+      at,
+      at
+    )
     return this.get(input.id) as WebhookRow
   }
 
@@ -202,7 +210,12 @@ export class WebhookRepository {
   /** The retry window of event `eventId` has passed: the subscription is failed; only while active. */
   fail(
     id: string,
-    failure: { readonly eventId: number; readonly failingSince: number; readonly attempts: number; readonly error: string }
+    failure: {
+      readonly eventId: number
+      readonly failingSince: number
+      readonly attempts: number
+      readonly error: string
+    }
   ): boolean {
     const { eventId, failingSince, attempts, error } = failure
     return this.#fail.run(eventId, failingSince, attempts, error, this.#stamp(), id).changes > 0

@@ -1,5 +1,5 @@
 import type { Startable } from '../core/lifecycle.ts'
-import type { EventBus } from '../core/ports.ts'
+import type { EventSignal } from '../core/ports.ts'
 import { afterFailure, type RetryPolicy, type WebhookEvent } from '../core/webhooks.ts'
 import type { Logger } from '../log/logger.ts'
 import type { WebhookRepository, WebhookRow } from '../store/webhooks.ts'
@@ -25,10 +25,13 @@ export interface WebhookEventSource {
 
 export interface WebhookDeliveryComponents {
   /** Opened once the store has started. */
-  readonly subscriptions: () => Pick<WebhookRepository, 'get' | 'active' | 'delivered' | 'retryLater' | 'fail'>
+  readonly subscriptions: () => Pick<
+    WebhookRepository,
+    'get' | 'active' | 'delivered' | 'retryLater' | 'fail'
+  >
   readonly events: () => WebhookEventSource
   /** Wake-up: something was appended to the event log. */
-  readonly bus?: EventBus
+  readonly bus?: EventSignal
   readonly own: OwnApis
   readonly logger: Logger
   readonly send?: WebhookSender
@@ -129,7 +132,9 @@ export class WebhookDeliveryService implements Startable {
     }
     w.running = true
     const run = this.#run(id, w)
-      .catch((err: unknown) => this.#c.logger.error({ err, webhook: id }, 'webhook delivery failed unexpectedly'))
+      .catch((err: unknown) =>
+        this.#c.logger.error({ err, webhook: id }, 'webhook delivery failed unexpectedly')
+      )
       .finally(() => {
         this.#inFlight.delete(run)
         w.running = false
@@ -148,7 +153,7 @@ export class WebhookDeliveryService implements Startable {
       if (this.#stopped) return
       w.again = false
       const sub = this.#c.subscriptions().get(id)
-      if (!sub || sub.state !== 'active') {
+      if (sub?.state !== 'active') {
         clearTimeout(w.timer)
         this.#workers.delete(id)
         return
@@ -159,7 +164,9 @@ export class WebhookDeliveryService implements Startable {
         w.timer = setTimeout(() => this.#kick(id), waitMs)
         return
       }
-      const [event] = this.#c.events().after(sub.cursor, 1, sub.eventTypes.length > 0 ? sub.eventTypes : undefined)
+      const [event] = this.#c
+        .events()
+        .after(sub.cursor, 1, sub.eventTypes.length > 0 ? sub.eventTypes : undefined)
       if (!event) return
       if (!(await this.#acquire())) return
       let result: Awaited<ReturnType<WebhookSender>>
@@ -197,7 +204,13 @@ export class WebhookDeliveryService implements Startable {
     if (outcome.kind === 'retry') {
       repo.retryLater(sub.id, { eventId, error, ...outcome })
       this.#c.logger.debug(
-        { webhook: sub.id, eventId, attempts: outcome.attempts, error, retryAt: new Date(outcome.nextAttemptAt).toISOString() },
+        {
+          webhook: sub.id,
+          eventId,
+          attempts: outcome.attempts,
+          error,
+          retryAt: new Date(outcome.nextAttemptAt).toISOString()
+        },
         'webhook attempt failed'
       )
       return

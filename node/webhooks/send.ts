@@ -3,7 +3,15 @@ import { request as httpsRequest } from 'node:https'
 import { isIP } from 'node:net'
 import { Webhook } from 'standardwebhooks'
 import { type WebhookEvent, webhookBody, webhookMessageId } from '../core/webhooks.ts'
-import { guardedLookup, type OwnApis, parseWebhookUrl, refuseOwnApi, type Resolver, urlHostname, urlPort } from './url-guard.ts'
+import {
+  guardedLookup,
+  type OwnApis,
+  parseWebhookUrl,
+  refuseOwnApi,
+  type Resolver,
+  urlHostname,
+  urlPort
+} from './url-guard.ts'
 
 /**
  * One delivery attempt: POST the event to the subscription's URL, signed as Standard Webhooks
@@ -26,7 +34,9 @@ export interface SendInput {
   readonly now?: Date
 }
 
-export type SendResult = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly error: string }
+export type SendResult =
+  | { readonly ok: true; readonly status: number }
+  | { readonly ok: false; readonly error: string }
 
 export type WebhookSender = (input: SendInput) => Promise<SendResult>
 
@@ -61,7 +71,10 @@ export const sendWebhook: WebhookSender = async (input) => {
       if (timeout.aborted) return { ok: false, error: `no answer within ${input.timeoutMs} ms` }
       if (input.signal?.aborted) return { ok: false, error: 'aborted: the node is stopping' }
       const code = (err as NodeJS.ErrnoException).code
-      return { ok: false, error: code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message }
+      return {
+        ok: false,
+        error: code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message
+      }
     }
     const req = request(
       url,
@@ -85,7 +98,9 @@ export const sendWebhook: WebhookSender = async (input) => {
         // The answer's body means nothing to the node; it is read (and dropped) so the exchange ends.
         res.resume()
         res.on('end', () =>
-          settle(status >= 200 && status < 300 ? { ok: true, status } : { ok: false, error: `HTTP ${status}` })
+          settle(
+            status >= 200 && status < 300 ? { ok: true, status } : { ok: false, error: `HTTP ${status}` }
+          )
         )
         res.on('error', (err) => settle(failure(err)))
       }

@@ -48,7 +48,9 @@ export function parseWebhookUrl(text: string): URL {
     throw new WebhookUrlRefusedError('url is not an absolute URL', { cause: err })
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new WebhookUrlRefusedError(`url scheme must be http or https, not ${url.protocol.replace(/:$/, '')}`)
+    throw new WebhookUrlRefusedError(
+      `url scheme must be http or https, not ${url.protocol.replace(/:$/, '')}`
+    )
   }
   if (url.username !== '' || url.password !== '') {
     // Credentials in a URL end up in logs and listings; the signature is the receiver's proof.
@@ -68,7 +70,12 @@ export function urlHostname(url: URL): string {
 }
 
 /** Refuses `addresses` at `port` when they reach the node's own APIs. */
-export function refuseOwnApi(hostname: string, addresses: readonly string[], port: number, own: OwnApis): void {
+export function refuseOwnApi(
+  hostname: string,
+  addresses: readonly string[],
+  port: number,
+  own: OwnApis
+): void {
   if (addresses.length === 0) throw new WebhookUrlRefusedError(`${hostname} resolves to no address`)
   const localAddresses = (own.localAddresses ?? interfaceAddresses)()
   if (reachesOwnApi(addresses, port, { ports: own.ports(), localAddresses })) {
@@ -77,7 +84,11 @@ export function refuseOwnApi(hostname: string, addresses: readonly string[], por
 }
 
 /** Parses and checks a subscription URL now (creation); throws WebhookUrlRefusedError. */
-export async function checkWebhookUrl(text: string, own: OwnApis, resolve: Resolver = systemResolver): Promise<URL> {
+export async function checkWebhookUrl(
+  text: string,
+  own: OwnApis,
+  resolve: Resolver = systemResolver
+): Promise<URL> {
   const url = parseWebhookUrl(text)
   const hostname = urlHostname(url)
   let addresses: readonly string[]
@@ -90,7 +101,11 @@ export async function checkWebhookUrl(text: string, own: OwnApis, resolve: Resol
   return url
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number
+) => void
 
 /**
  * A `lookup` for node:http(s) requests to `port` that resolves, refuses the node's own APIs, and

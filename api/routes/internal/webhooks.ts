@@ -4,10 +4,19 @@ import type { ApiEnv } from '../../context.ts'
 import type { InternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
 import { ErrorSchema, notFoundResponse } from '../../schemas/common.ts'
-import { CreatedWebhookSchema, CreateWebhookSchema, WebhookIdParams, WebhookSchema } from '../../schemas/webhooks.ts'
+import {
+  CreatedWebhookSchema,
+  CreateWebhookSchema,
+  WebhookIdParams,
+  WebhookSchema
+} from '../../schemas/webhooks.ts'
 
 /** `/webhooks`: create (the secret is in this answer and nowhere else), list, pause, resume, delete. */
-export function registerWebhookRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalApiPorts, guards: ScopeGuards) {
+export function registerWebhookRoutes(
+  app: OpenAPIHono<ApiEnv>,
+  ports: InternalApiPorts,
+  guards: ScopeGuards
+) {
   const tags = ['webhooks']
   const one = { content: { 'application/json': { schema: WebhookSchema } }, description: 'the subscription' }
   app.openapi(

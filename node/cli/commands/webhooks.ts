@@ -12,7 +12,7 @@ import { withDatabase } from '../database.ts'
  * while the node is stopped. A running node re-reads them every `webhooks.pollIntervalMs`.
  */
 export function registerWebhookCommands(program: Command, ctx: CliContext): void {
-  const hooks = program.command('webhooks').description('webhook subscriptions to the node\'s events')
+  const hooks = program.command('webhooks').description("webhook subscriptions to the node's events")
 
   const withAdmin = <T>(fn: (admin: WebhookAdmin) => T): T =>
     withDatabase(ctx, (db) => {
@@ -83,6 +83,8 @@ function describeTypes(v: WebhookView): string {
 
 function describe(v: WebhookView): string {
   const failing =
-    v.failingEventId === null ? '' : `  failing at event ${v.failingEventId} since ${v.failingSince}: ${v.lastError}`
+    v.failingEventId === null
+      ? ''
+      : `  failing at event ${v.failingEventId} since ${v.failingSince}: ${v.lastError}`
   return `${v.id}  ${v.state}  ${v.url}  [${describeTypes(v)}]  cursor ${v.cursor}  attempts ${v.attempts}${failing}`
 }
