@@ -98,7 +98,8 @@ describe('status', () => {
       '/api-keys/{id}',
       '/peers/{peer_id}/deny',
       '/outbox/{id}/retry',
-      '/audit/{data_hash}/bundle'
+      '/audit/{data_hash}/bundle',
+      '/events'
     ]) {
       expect(doc.paths).toHaveProperty([path])
     }

@@ -1,9 +1,10 @@
-import type { OpenAPIHono } from '@hono/zod-openapi'
+import { type OpenAPIHono, z } from '@hono/zod-openapi'
 import { streamSSE } from 'hono/streaming'
 import type { EventLogReader } from '../../../node/core/ports.ts'
 import type { ApiEnv } from '../../context.ts'
 import type { InternalApiPorts } from '../../deps.ts'
 import { InvalidEventCursorError } from '../../errors.ts'
+import { ErrorSchema } from '../../schemas/common.ts'
 
 // Events read from the log per query: a reader far behind catches up in pages, never all at once.
 const PAGE = 100
@@ -29,6 +30,39 @@ export function registerEventRoutes(
   ports: InternalApiPorts,
   shutdown: AbortSignal
 ) {
+  // A stream, not a JSON answer: described in the document, served by a plain handler.
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/events',
+    tags: ['events'],
+    summary: 'The event log as Server-Sent Events, resumable after Last-Event-ID or ?after=',
+    description:
+      'Each message: `id:` the log id, `event:` the type (share.accepted, share.delivered, share.delivery_failed, ' +
+      'share.received, audit.sent, audit.confirmed, audit.chain_reset, peer.verified, peer.refused, security.<kind>), ' +
+      '`data:` `{id, type, at, data}`. First `ready` `{types, after, latest_id}`; `expired` `{after, oldest_id}` when ' +
+      'events after the cursor were pruned (the stream goes on from the oldest kept); `: keep-alive` comments. ' +
+      'Last-Event-ID wins over ?after=; with neither the stream starts at the end of the log.',
+    request: {
+      query: z.object({
+        after: z.string().optional().openapi({ description: 'resume after this event id' }),
+        types: z
+          .string()
+          .optional()
+          .openapi({ description: 'comma-separated type prefixes, e.g. share.,audit.' })
+      }),
+      headers: z.object({
+        'last-event-id': z.string().optional().openapi({ description: 'resume after this event id (wins)' })
+      })
+    },
+    responses: {
+      200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'the stream' },
+      422: {
+        content: { 'application/json': { schema: ErrorSchema } },
+        description: 'invalid_event_id (not a non-negative integer) or unknown_event_id (after the last id)'
+      }
+    }
+  })
+
   app.get('/events', (c) => {
     const prefixes = (c.req.query('types') ?? '')
       .split(',')
