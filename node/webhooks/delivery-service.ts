@@ -21,6 +21,8 @@ export interface WebhookEventSource {
   /** Events with id > afterId, ascending, at most `limit`, whose type starts with one of `types` (all when absent). */
   after(afterId: number, limit: number, types?: readonly string[]): readonly WebhookEvent[]
   latestId(): number
+  /** The oldest event still retained; undefined when none is. */
+  oldestId?(): number | undefined
 }
 
 export interface WebhookDeliveryComponents {
@@ -61,6 +63,8 @@ export class WebhookDeliveryService implements Startable {
   readonly #c: WebhookDeliveryComponents
   readonly #init: WebhookDeliveryInit
   readonly #workers = new Map<string, Worker>()
+  /** Subscriptions already warned that retention pruned events they had not been sent. */
+  readonly #warnedPruned = new Set<string>()
   readonly #inFlight = new Set<Promise<void>>()
   readonly #waiting: (() => void)[] = []
   #slots = 0
@@ -164,9 +168,9 @@ export class WebhookDeliveryService implements Startable {
         w.timer = setTimeout(() => this.#kick(id), waitMs)
         return
       }
-      const [event] = this.#c
-        .events()
-        .after(sub.cursor, 1, sub.eventTypes.length > 0 ? sub.eventTypes : undefined)
+      const events = this.#c.events()
+      this.#warnIfPruned(sub, events.oldestId?.())
+      const [event] = events.after(sub.cursor, 1, sub.eventTypes.length > 0 ? sub.eventTypes : undefined)
       if (!event) return
       if (!(await this.#acquire())) return
       let result: Awaited<ReturnType<WebhookSender>>
@@ -190,6 +194,16 @@ export class WebhookDeliveryService implements Startable {
       }
       this.#failed(sub, event.id, result.error, now())
     }
+  }
+
+  /** Retention (events.retentionHours) deleted events after the cursor: they cannot be sent any more. */
+  #warnIfPruned(sub: WebhookRow, oldestId: number | undefined): void {
+    if (oldestId === undefined || sub.cursor >= oldestId - 1 || this.#warnedPruned.has(sub.id)) return
+    this.#warnedPruned.add(sub.id)
+    this.#c.logger.warn(
+      { webhook: sub.id, cursor: sub.cursor, oldestId },
+      'webhook subscription is behind the event log retention: pruned events are not delivered'
+    )
   }
 
   #failed(sub: WebhookRow, eventId: number, error: string, at: number): void {
