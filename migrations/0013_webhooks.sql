@@ -9,7 +9,7 @@ CREATE TABLE webhook_subscriptions (
   event_types      TEXT NOT NULL,                     -- JSON array of type prefixes; [] = every event
   secret           TEXT NOT NULL,                     -- whsec_ + base64 of the signing key
   state            TEXT NOT NULL CHECK (state IN ('active', 'paused', 'failed')),
-  cursor           INTEGER NOT NULL,                  -- id of the last event delivered (or skipped at creation)
+  cursor           INTEGER NOT NULL,                  -- events up to this id are delivered or not for it (filter, creation)
   failing_event_id INTEGER,
   failing_since    INTEGER,                           -- unix ms of the first failed attempt of that event
   attempts         INTEGER NOT NULL DEFAULT 0,

@@ -28,7 +28,10 @@ export interface WebhookView {
   /** Type prefixes an event must start with; every event when empty. */
   readonly eventTypes: readonly string[]
   readonly state: WebhookState
-  /** The id of the last event delivered (or, for a new subscription, the log's latest at creation). */
+  /**
+   * Events up to this id are done: delivered, not matching the filter, or (for a new subscription)
+   * before its creation. It moves only after a 2xx for an event that matches.
+   */
   readonly cursor: number
   /** The event being retried (or, when failed, the one delivery stopped at); null when none fails. */
   readonly failingEventId: number | null

@@ -104,6 +104,7 @@ export class WebhookRepository {
   readonly #resume
   readonly #delivered
   readonly #retry
+  readonly #skip
   readonly #fail
 
   constructor(db: Db, init: { readonly now?: () => number } = {}) {
@@ -131,6 +132,7 @@ export class WebhookRepository {
        next_attempt_at = NULL, last_error = NULL, last_delivered_at = ?, updated_at = ?
        WHERE id = ? AND cursor < ?`
     )
+    this.#skip = db.prepare('UPDATE webhook_subscriptions SET cursor = ? WHERE id = ? AND cursor < ?')
     this.#retry = db.prepare(
       `UPDATE webhook_subscriptions SET failing_event_id = ?, failing_since = ?, attempts = ?, next_attempt_at = ?,
        last_error = ?, updated_at = ? WHERE id = ? AND state = 'active'`
@@ -188,6 +190,11 @@ export class WebhookRepository {
   delivered(id: string, eventId: number): boolean {
     const now = this.#now()
     return this.#delivered.run(eventId, now, new Date(now).toISOString(), id, eventId).changes > 0
+  }
+
+  /** No event up to `eventId` matches the subscription's filter: the cursor moves past them. */
+  skipTo(id: string, eventId: number): boolean {
+    return this.#skip.run(eventId, id, eventId).changes > 0
   }
 
   /** Event `eventId` failed again and is retried at `nextAttemptAt`; only while active. */

@@ -29,7 +29,7 @@ export interface WebhookDeliveryComponents {
   /** Opened once the store has started. */
   readonly subscriptions: () => Pick<
     WebhookRepository,
-    'get' | 'active' | 'delivered' | 'retryLater' | 'fail'
+    'get' | 'active' | 'delivered' | 'skipTo' | 'retryLater' | 'fail'
   >
   readonly events: () => WebhookEventSource
   /** Wake-up: something was appended to the event log. */
@@ -51,6 +51,12 @@ export interface WebhookDeliveryInit {
   /** How often subscriptions are re-read (changes made by `dmn webhooks` while the node runs), ms. */
   readonly pollIntervalMs: number
 }
+
+/**
+ * Unmatched events after which an idle subscription's cursor moves past them: a bounded search per
+ * wake-up, for one small write per this many events (not one per event, on the shares' database).
+ */
+const SKIP_UNMATCHED = 1_000
 
 interface Worker {
   running: boolean
@@ -170,8 +176,14 @@ export class WebhookDeliveryService implements Startable {
       }
       const events = this.#c.events()
       this.#warnIfPruned(sub, events.oldestId?.())
+      // Read before the search: every event up to it that matches is visible to the search.
+      const latest = events.latestId()
       const [event] = events.after(sub.cursor, 1, sub.eventTypes.length > 0 ? sub.eventTypes : undefined)
-      if (!event) return
+      if (!event) {
+        // A narrow filter would otherwise search the same unmatched events at every wake-up.
+        if (latest - sub.cursor >= SKIP_UNMATCHED) this.#c.subscriptions().skipTo(id, latest)
+        return
+      }
       if (!(await this.#acquire())) return
       let result: Awaited<ReturnType<WebhookSender>>
       try {
