@@ -6,6 +6,7 @@ import { openDatabase } from '../../node/store/database.ts'
 import { EventLogRepository } from '../../node/store/event-log.ts'
 import { databasePath } from '../../node/store/store-service.ts'
 import { waitFor } from '../audit/helpers.ts'
+import { runCli } from '../helpers/cli.ts'
 import { getJson, NODE_ENV, NodeProcess, nodePorts } from '../audit/node-process.ts'
 import { type Arrival, ReceiverProcess } from './receiver-process.ts'
 
@@ -221,12 +222,27 @@ describe('webhook deliveries', { timeout: 180_000 }, () => {
     expect(refused.status).toBe(201)
     const failing = String(refused.body['id'])
 
+    // Made by `dmn webhooks` on the running node's database: the node picks it up by itself.
+    const viaCli = await startReceiver(dir, 'via-cli')
+    const cliEnv = { ...ports, DMN_DATA_DIR: env.DMN_DATA_DIR }
+    const cli = runCli(['webhooks', 'create', '--url', viaCli.url, '--types', TYPE, '--json'], cliEnv)
+    expect(cli.status, cli.stderr).toBe(0)
+    await viaCli.control('/secret', String((JSON.parse(cli.stdout) as Record<string, unknown>)['secret']))
+    const ownPort = `http://127.0.0.1:${ports.DMN_API_INTERNAL_PORT}/`
+    expect(runCli(['webhooks', 'create', '--url', ownPort], cliEnv).status).toBe(1)
+
     await makeEvents(node, 5)
     await waitFor(
       () => acknowledged(healthy.arrivals()).size === 5,
       'five events at the healthy receiver',
       30_000
     )
+    await waitFor(
+      () => acknowledged(viaCli.arrivals()).size === 5,
+      'five events at the CLI-made subscription',
+      30_000
+    )
+    expect(viaCli.arrivals().every((a) => a.verified)).toBe(true)
     // The hanging receiver still holds the first event; the other subscription did not wait for it.
     expect(hanging.arrivals().map((a) => a.answer)).toEqual(['held'])
     expect(await webhook(node, stuck)).toMatchObject({ state: 'active', attempts: 0 })
