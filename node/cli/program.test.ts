@@ -32,6 +32,7 @@ describe('buildProgram', () => {
         'chain',
         'audit',
         'apikeys',
+        'webhooks',
         'test',
         'bench'
       ])
