@@ -97,6 +97,21 @@ describe('one delivery attempt', () => {
     expect(seen).toHaveLength(1)
   })
 
+  it('gives up on a receiver that answers 200 but never ends its body', async () => {
+    const { port } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.write('still going')
+    })
+    const result = await sendWebhook({
+      url: `http://127.0.0.1:${port}/`,
+      secret: newWebhookSecret(),
+      event,
+      timeoutMs: 300,
+      own
+    })
+    expect(result).toEqual({ ok: false, error: 'no answer within 300 ms' })
+  })
+
   it('refuses, at delivery, a name that now resolves to the node itself at an API port', async () => {
     const { port, seen } = await serve((_req, res) => res.writeHead(204).end())
     const guard = { ports: () => [port], localAddresses: () => [] }

@@ -103,9 +103,12 @@ export const sendWebhook: WebhookSender = async (input) => {
           )
         )
         res.on('error', (err) => settle(failure(err)))
+        res.on('close', () => settle(failure(new Error('connection closed before the answer ended'))))
       }
     )
     req.on('error', (err) => settle(failure(err)))
+    // Whatever the socket does once aborted (a body still trickling in), the attempt ends here.
+    signal.addEventListener('abort', () => settle(failure(new Error('aborted'))), { once: true })
     req.end(body)
   })
 }
