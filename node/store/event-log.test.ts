@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { SignedReceipt } from '../core/receipt.ts'
 import { openDatabase } from './database.ts'
-import { EventLogRepository } from './event-log.ts'
+import { checkEventTriggers, EVENT_TRIGGERS, EventLogRepository } from './event-log.ts'
 import { PeerRepository } from './peers.ts'
 import { ShareRepository } from './shares.ts'
 import { type AuditTestDb, auditTestDb } from './test-support/audit-db.ts'
@@ -117,6 +117,16 @@ describe('event log repository', () => {
 })
 
 describe('events the database writes with each state change', () => {
+  it('refuses a database whose event triggers a later rebuild of their table dropped', () => {
+    setup()
+    expect(() => checkEventTriggers(t.db)).not.toThrow()
+    expect(EVENT_TRIGGERS).toHaveLength(10)
+    t.db.exec('DROP TRIGGER events_share_delivered')
+    expect(() => checkEventTriggers(t.db)).toThrow(
+      expect.objectContaining({ name: 'EventTriggersMissingError' })
+    )
+  })
+
   it('reports an outgoing share from acceptance through a failed attempt to delivery', () => {
     const { log, shares, since } = setup()
     const shareId = t.share()

@@ -1,4 +1,5 @@
 import type { Db } from './database.ts'
+import { EventTriggersMissingError } from './errors.ts'
 
 /**
  * The event log (table `events`, migrations/0012_event_log.sql): what `GET /events` streams and
@@ -6,6 +7,40 @@ import type { Db } from './database.ts'
  * pruning). Most events are written by triggers in the same transaction as the state change they
  * report (shares, outbox, peers, security_log); `append` is for events no table change carries.
  */
+
+/** The triggers of migrations/0012_event_log.sql that write the log. */
+export const EVENT_TRIGGERS: readonly string[] = [
+  'events_share_accepted',
+  'events_share_received',
+  'events_share_delivered',
+  'events_share_attempt_failed',
+  'events_share_failed',
+  'events_audit_sent',
+  'events_audit_confirmed',
+  'events_audit_chain_reset',
+  'events_peer_verified',
+  'events_security'
+]
+
+/**
+ * Throws EventTriggersMissingError when the log exists but a trigger that writes it is gone (a
+ * later migration rebuilt its table): the node would lose events without a word.
+ */
+export function checkEventTriggers(db: Db): void {
+  const hasLog = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'`).get()
+  if (!hasLog) return
+  const present = new Set(
+    (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger'`).all() as { name: string }[]).map(
+      (r) => r.name
+    )
+  )
+  const missing = EVENT_TRIGGERS.filter((name) => !present.has(name))
+  if (missing.length > 0) {
+    throw new EventTriggersMissingError(
+      `the event log's triggers ${missing.join(', ')} are missing: a migration rebuilt their table after 0012_event_log.sql; a migration must create them again`
+    )
+  }
+}
 
 /** One event of the log; `data` is its snake_case payload. */
 export interface StoredEvent {

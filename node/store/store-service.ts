@@ -4,7 +4,7 @@ import type { HealthProbe } from '../core/ports.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Statement } from 'better-sqlite3'
 import { type Db, openDatabase } from './database.ts'
-import { EventLogRepository } from './event-log.ts'
+import { checkEventTriggers, EventLogRepository } from './event-log.ts'
 import { migrate } from './migrations.ts'
 
 export interface StoreInit {
@@ -73,6 +73,7 @@ export class StoreService implements Startable {
     })
     try {
       const applied = migrate(db)
+      checkEventTriggers(db)
       this.#logger.info({ path, applied: applied.map((m) => m.version) }, 'database open')
     } catch (err) {
       db.close()
