@@ -39,6 +39,13 @@ describe('/webhooks', () => {
     expect(list.status).toBe(200)
     expect(list.text).not.toContain(String(r.json['secret']))
     expect((list.json['webhooks'] as unknown[]).length).toBe(1)
+    const logged = h.recorded.security.filter((e) => e.kind === 'config.changed')
+    expect(logged.at(-1)?.detail).toMatchObject({
+      change: 'webhook.created',
+      webhook_id: r.json['id'],
+      url: 'http://127.0.0.1:9000/in'
+    })
+    expect(JSON.stringify(h.recorded.security)).not.toContain(String(r.json['secret']))
   })
 
   it("refuses the node's own API (422 webhook_url_refused) and invalid fields (422 validation_failed)", async () => {
@@ -61,6 +68,12 @@ describe('/webhooks', () => {
     expect((await send(app, `/webhooks/${id}/pause`, { method: 'POST' })).json['state']).toBe('paused')
     expect((await send(app, `/webhooks/${id}/resume`, { method: 'POST' })).json['state']).toBe('active')
     expect((await send(app, `/webhooks/${id}`, { method: 'DELETE' })).status).toBe(200)
+    expect(h.recorded.security.map((e) => e.detail['change'])).toEqual([
+      'webhook.created',
+      'webhook.paused',
+      'webhook.resumed',
+      'webhook.deleted'
+    ])
     const missing = await send(app, `/webhooks/${id}/pause`, { method: 'POST' })
     expect(missing.status).toBe(404)
     expect(missing.json).toMatchObject({ code: 'not_found', resource: 'webhook' })

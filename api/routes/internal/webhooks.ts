@@ -18,6 +18,8 @@ export function registerWebhookRoutes(
   guards: ScopeGuards
 ) {
   const tags = ['webhooks']
+  const logChange = (client: string, change: string, id: string) =>
+    ports.securityLog.append('config.changed', { change, webhook_id: id, client })
   const one = { content: { 'application/json': { schema: WebhookSchema } }, description: 'the subscription' }
   app.openapi(
     createRoute({
@@ -41,6 +43,14 @@ export function registerWebhookRoutes(
         { url: body.url, eventTypes: body.event_types },
         { signal: c.req.raw.signal }
       )
+      // A subscription is a way out for the node's events: every change goes to the security log.
+      ports.securityLog.append('config.changed', {
+        change: 'webhook.created',
+        webhook_id: view.id,
+        url: view.url,
+        event_types: [...view.eventTypes],
+        client: c.get('clientAddress')
+      })
       return c.json({ ...webhookJson(view), secret }, 201, { Location: `/webhooks/${view.id}` })
     }
   )
@@ -74,7 +84,11 @@ export function registerWebhookRoutes(
         request: { params: WebhookIdParams },
         responses: { 200: one, ...notFoundResponse }
       }),
-      (c) => c.json(webhookJson(ports.webhooks[action](c.req.valid('param').id)), 200)
+      (c) => {
+        const view = ports.webhooks[action](c.req.valid('param').id)
+        logChange(c.get('clientAddress'), `webhook.${action}d`, view.id)
+        return c.json(webhookJson(view), 200)
+      }
     )
   }
 
@@ -87,6 +101,10 @@ export function registerWebhookRoutes(
       request: { params: WebhookIdParams },
       responses: { 200: one, ...notFoundResponse }
     }),
-    (c) => c.json(webhookJson(ports.webhooks.delete(c.req.valid('param').id)), 200)
+    (c) => {
+      const view = ports.webhooks.delete(c.req.valid('param').id)
+      logChange(c.get('clientAddress'), 'webhook.deleted', view.id)
+      return c.json(webhookJson(view), 200)
+    }
   )
 }
