@@ -121,7 +121,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
   )
   // Webhooks read the event log and the subscriptions; the APIs' bound ports are refused as URLs.
   const webhookParts = {
-    subscriptions: once(() => new WebhookRepository(store.db)),
+    subscriptions: perDatabase(store, (db) => new WebhookRepository(db)),
     events: () => store.eventLog,
     own: ownApisFromConfig(config.api, () => (apiListening ? apiBoundPorts(api) : undefined))
   }
@@ -283,12 +283,13 @@ function apiBoundPorts(api: ApiServer): number[] {
   return [internal.port, external.port]
 }
 
-/** `make()` on the first call, the same value after (repositories prepare their statements once). */
-function once<T>(make: () => T): () => T {
-  let value: T | undefined
+/** A repository over the store's database, prepared once per database (the store opens it at start). */
+function perDatabase<T>(store: StoreService, make: (db: StoreService['db']) => T): () => T {
+  let made: { db: StoreService['db']; value: T } | undefined
   return () => {
-    value ??= make()
-    return value
+    const db = store.db
+    if (made?.db !== db) made = { db, value: make(db) }
+    return made.value
   }
 }
 
