@@ -186,6 +186,23 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 
+  /** Webhook deliveries (README "Webhooks"). */
+  webhooks: z
+    .strictObject({
+      /** How long an event is retried from its first failure before the subscription is failed. */
+      retrySeconds: z.number().positive().default(86_400),
+      /** Backoff: full jitter under min(max, base * 2^(attempt-1)). */
+      backoffBaseMs: z.number().int().min(1).default(1_000),
+      backoffMaxMs: z.number().int().min(1).default(600_000),
+      /** Bound of one attempt (connect, send, answer). */
+      timeoutMs: z.number().int().min(100).default(10_000),
+      /** Attempts in flight at once, across subscriptions. */
+      concurrency: z.number().int().min(1).max(256).default(8),
+      /** How often the subscriptions are re-read, for changes `dmn webhooks` makes while the node runs. */
+      pollIntervalMs: z.number().int().min(10).default(1_000)
+    })
+    .prefault({}),
+
   /** TPM attestation for the maximum tier (README "Maximum tier: TPM attestation"). */
   attest: z
     .strictObject({

@@ -33,6 +33,7 @@ describe('buildProgram', () => {
         'chain',
         'audit',
         'apikeys',
+        'webhooks',
         'test',
         'bench'
       ])

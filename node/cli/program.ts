@@ -24,6 +24,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   audit: async () => (await import('./commands/audit.ts')).registerAuditCommands,
   attest: async () => (await import('./commands/attest.ts')).registerAttestCommands,
   apikeys: async () => (await import('./commands/apikeys.ts')).registerApiKeyCommands,
+  webhooks: async () => (await import('./commands/webhooks.ts')).registerWebhookCommands,
   test: async () => (await import('./commands/test.ts')).registerTestCommand,
   bench: async () => (await import('./commands/bench.ts')).registerBenchCommand
 }
