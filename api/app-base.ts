@@ -122,7 +122,8 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
       // nginx's 499 "client closed request": nobody reads it, but metrics count the disconnect.
       return c.json({ error: 'Client closed request', code: CLIENT_CLOSED }, 499 as ContentfulStatusCode)
     }
-    const { status, body } = errorResponse(err, logger)
+    // The request's id on the error's line, to find it from the access line and the client's header.
+    const { status, body } = errorResponse(err, logger.child({ requestId: c.get('requestId') }))
     return c.json(body, status)
   })
   return app

@@ -157,7 +157,11 @@ export function createApiMetrics(sources: MetricSources = {}): ApiMetrics {
           this.inc(pick(await read()))
         }
       })
-    bytes('dmn_p2p_sent_bytes_total', 'Bytes this node sent on its peer-to-peer protocols', (s) => s.bytesSent)
+    bytes(
+      'dmn_p2p_sent_bytes_total',
+      'Bytes this node sent on its peer-to-peer protocols',
+      (s) => s.bytesSent
+    )
     bytes(
       'dmn_p2p_received_bytes_total',
       'Bytes this node received on its peer-to-peer protocols',

@@ -23,10 +23,10 @@ export interface AccessLogInit {
 
 /**
  * Gives every request an id (the client's `X-Request-Id` when sane, a fresh UUID otherwise), echoes
- * it in the response, runs the rest of the request inside it (node/log/request-context.ts: every
- * line logged meanwhile, down to the share path, carries it), and writes one access line when the
- * answer is ready: method, path without the query (where a client may put a secret), status,
- * duration. Cheap enough to sit first, before everything else a request meets.
+ * it in the response, runs the rest of the request inside it (node/log/request-context.ts: a share
+ * accepted by the request logs it on its own lines), and writes one access line when the answer is
+ * ready: method, path without the query (where a client may put a secret), status, duration. Cheap
+ * enough to sit first, before everything else a request meets.
  */
 export function accessLog(init: AccessLogInit): MiddlewareHandler<ApiEnv> {
   const { logger, api } = init

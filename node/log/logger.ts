@@ -1,10 +1,8 @@
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino'
-import { currentRequestId } from './request-context.ts'
 
 /**
  * Structured JSON-lines logging (pino). Every field that can carry a secret is redacted wherever it
- * appears up to three levels deep, so a component cannot leak one by logging a whole object. A line
- * written while an HTTP request is being answered carries that request's `requestId`.
+ * appears up to three levels deep, so a component cannot leak one by logging a whole object.
  */
 
 export type { Logger } from 'pino'
@@ -58,11 +56,7 @@ export function createLogger(init: CreateLoggerInit = {}): Logger {
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactPaths(), censor: '[redacted]' },
-    formatters: { level: (label) => ({ level: label }) },
-    mixin: () => {
-      const requestId = currentRequestId()
-      return requestId === undefined ? {} : { requestId }
-    }
+    formatters: { level: (label) => ({ level: label }) }
   }
   return init.destination ? pino(options, init.destination) : pino(options)
 }

@@ -1,9 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 
 /**
- * The HTTP request a piece of work runs for, carried across awaits (AsyncLocalStorage), so a log
- * line written deep in the share path names the request that caused it without every layer
- * passing the id along.
+ * The HTTP request a piece of work runs for, carried across awaits (AsyncLocalStorage), so the
+ * share path can name the request that accepted a share without every layer passing the id along.
+ * Timers and loops started during a request inherit its context too (the delivery worker kicked by
+ * an acceptance), so it is read only where the work is the request's own: the share's acceptance
+ * (node/log-bridge.ts), never as a tag on every log line.
  */
 
 interface RequestContext {

@@ -212,7 +212,11 @@ export class WebhookDeliveryService extends EventEmitter<WebhookDeliveryEvents> 
       if (this.#stopped) return
       if (result.ok) {
         this.#c.subscriptions().delivered(id, event.id)
-        this.emit('delivered', { webhook: id, eventId: event.id, lagSeconds: Math.max(0, (now() - event.at) / 1000) })
+        this.emit('delivered', {
+          webhook: id,
+          eventId: event.id,
+          lagSeconds: Math.max(0, (now() - event.at) / 1000)
+        })
         continue
       }
       this.#failed(sub, event.id, result, now())
@@ -229,7 +233,12 @@ export class WebhookDeliveryService extends EventEmitter<WebhookDeliveryEvents> 
     )
   }
 
-  #failed(sub: WebhookRow, eventId: number, result: { error: string; reason: SendFailure }, at: number): void {
+  #failed(
+    sub: WebhookRow,
+    eventId: number,
+    result: { error: string; reason: SendFailure },
+    at: number
+  ): void {
     const { error, reason } = result
     const same = sub.failingEventId === eventId
     const outcome = afterFailure(

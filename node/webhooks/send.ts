@@ -77,7 +77,8 @@ export const sendWebhook: WebhookSender = async (input) => {
       if (timeout.aborted) {
         return { ok: false, error: `no answer within ${input.timeoutMs} ms`, reason: 'timeout' }
       }
-      if (input.signal?.aborted) return { ok: false, error: 'aborted: the node is stopping', reason: 'aborted' }
+      if (input.signal?.aborted)
+        return { ok: false, error: 'aborted: the node is stopping', reason: 'aborted' }
       const code = (err as NodeJS.ErrnoException).code
       return {
         ok: false,
@@ -109,7 +110,9 @@ export const sendWebhook: WebhookSender = async (input) => {
         res.resume()
         res.on('end', () =>
           settle(
-            status >= 200 && status < 300 ? { ok: true, status } : { ok: false, error: `HTTP ${status}`, reason: 'http_status' }
+            status >= 200 && status < 300
+              ? { ok: true, status }
+              : { ok: false, error: `HTTP ${status}`, reason: 'http_status' }
           )
         )
         res.on('error', (err) => settle(failure(err)))
