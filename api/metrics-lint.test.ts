@@ -164,6 +164,10 @@ describe('lintExposition', () => {
       '# HELP h H.\n# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n',
       'buckets decrease'
     ],
+    ['an abbreviated unit', '# HELP a_ms A.\n# TYPE a_ms gauge\na_ms 1\n', 'abbreviated unit ms'],
+    ['a type in the name', '# HELP a_gauge A.\n# TYPE a_gauge gauge\na_gauge 1\n', 'the type gauge'],
+    ['a colon', '# HELP a:b A.\n# TYPE a:b gauge\na:b 1\n', 'a colon'],
+    ['le outside a histogram', '# HELP a A.\n# TYPE a gauge\na{le="1"} 1\n', 'le label on a gauge'],
     [
       'a counter clashing with a family',
       `${ok}# HELP a A.\n# TYPE a gauge\na 1\n`,

@@ -7,8 +7,9 @@
  * together, valid metric and label names, quoted label values with only `\\`, `\"` and `\n`
  * escapes, numeric values, no series twice, histograms with cumulative buckets up to `+Inf`
  * matching `_count`. Lint: every family has HELP and TYPE, counters end in `_total` and nothing
- * else does, `_bucket`/`_count`/`_sum` only on histograms and summaries, snake_case names, base
- * units only (seconds, bytes), and no counter whose name without `_total` is another family's.
+ * else does, `_bucket`/`_count`/`_sum` and `le`/`quantile` only where they belong, snake_case names
+ * without colons or type names, base units only (seconds, bytes) and unabbreviated, and no counter
+ * whose name without `_total` is another family's.
  */
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
@@ -29,9 +30,12 @@ const NON_BASE_UNITS = [
   'megabytes',
   'gigabytes',
   'kibibytes',
-  'mebibytes',
-  'ms'
+  'mebibytes'
 ]
+/** Abbreviated units promtool refuses (client_golang's promlint). */
+const ABBREVIATED_UNITS = ['s', 'ms', 'us', 'ns', 'sec', 'b', 'kb', 'mb', 'gb', 'tb', 'pb', 'm', 'h', 'd']
+/** Type names promtool refuses inside a metric's name. */
+const TYPE_WORDS = ['counter', 'gauge', 'histogram', 'summary']
 
 interface Family {
   type?: string
@@ -190,6 +194,11 @@ export function lintExposition(text: string): string[] {
     const key = seriesKey(sample.name, sample.labels)
     if (seen.has(key)) problems.push(`line ${at}: series ${key} given twice`)
     seen.add(key)
+    if (sample.labels.has('le') && f.type !== 'histogram')
+      problems.push(`line ${at}: le label on a ${f.type}`)
+    if (sample.labels.has('quantile') && f.type !== 'summary') {
+      problems.push(`line ${at}: quantile label on a ${f.type}`)
+    }
     if (f.type === 'histogram') {
       if (sample.name === name) problems.push(`line ${at}: histogram ${name} has a bare sample`)
       const hKey = seriesKey(name, sample.labels, 'le')
@@ -226,6 +235,13 @@ export function lintExposition(text: string): string[] {
     for (const unit of NON_BASE_UNITS) {
       if (words.includes(unit)) problems.push(`${name}: non-base unit ${unit}`)
     }
+    for (const unit of ABBREVIATED_UNITS) {
+      if (words.includes(unit)) problems.push(`${name}: abbreviated unit ${unit}`)
+    }
+    for (const word of TYPE_WORDS) {
+      if (words.includes(word)) problems.push(`${name}: the type ${word} in the name`)
+    }
+    if (name.includes(':')) problems.push(`${name}: a colon, reserved for recording rules`)
     if (f.type === 'counter' && families.has(name.slice(0, -'_total'.length))) {
       problems.push(`${name}: clashes with the family ${name.slice(0, -'_total'.length)}`)
     }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -25,6 +26,8 @@ const destination = new Writable({
 let cluster: LocalCluster
 let key: string
 const REQUEST_ID = 'obs-e2e-share-1'
+/** promtool itself, where it is installed (Debian's `prometheus` package has it); the lint above stands in otherwise. */
+const PROMTOOL = spawnSync('promtool', ['--version']).status === 0
 
 async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs
@@ -154,5 +157,26 @@ describe('operator observability on two nodes', { timeout: 120_000 }, () => {
     expect(lintExposition(onB)).toEqual([])
     expect(sample(onB, 'dmn_shares_accepted_total{direction="in",tier="standard"}')).toBe(1)
     expect(sample(onB, 'dmn_p2p_received_bytes_total')).toBeGreaterThan(0)
+  })
+
+  it.skipIf(!PROMTOOL)('passes promtool check metrics', async () => {
+    for (const node of cluster.nodes) {
+      const text = await (await fetch(`${node.internalUrl}/metrics`)).text()
+      const run = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
+      expect(`${run.stdout}${run.stderr}`.trim()).toBe('')
+      expect(run.status).toBe(0)
+    }
+  })
+
+  it('logs a peer the operator denied as disconnected', async () => {
+    const [a, b] = cluster.nodes as [
+      NonNullable<(typeof cluster.nodes)[0]>,
+      NonNullable<(typeof cluster.nodes)[0]>
+    ]
+    const res = await fetch(`${a.internalUrl}/peers/${b.peerId}/deny`, { method: 'POST' })
+    expect(res.status).toBe(200)
+    expect(
+      await until('the disconnected line', () => find({ msg: 'peer disconnected', peerId: b.peerId }))
+    ).toMatchObject({ level: 'info', component: 'activity' })
   })
 })
