@@ -4,11 +4,12 @@
 #   openssl               `openssl speed` and certificate checks
 #   nginx                 the TLS reverse-proxy harness
 #   swtpm, tpm2-tools     a software TPM and the tools that produce quotes
+#   prometheus            for promtool, which checks the /metrics exposition
 #   chromium              a headless browser for the dashboard's page tests (driven by playwright-core)
 # Needs root (or sudo). Does nothing when everything is already there.
 set -euo pipefail
 
-packages=(python3-cryptography openssl nginx swtpm swtpm-tools tpm2-tools chromium)
+packages=(python3-cryptography openssl nginx swtpm swtpm-tools tpm2-tools chromium prometheus)
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
   echo "install-system-deps: not a Debian or Ubuntu system; install these yourself: ${packages[*]}" >&2
   exit 1
@@ -29,7 +30,10 @@ fi
 echo "install-system-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# nginx must not start a system-wide server on port 80: the tests run their own instances.
+# nginx and prometheus must not start system-wide servers: the tests run their own (nginx) or only
+# use a tool (promtool).
 $SUDO env RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl stop nginx 2>/dev/null || true; fi
+if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl stop prometheus 2>/dev/null || true; fi
 $SUDO pkill -x nginx 2>/dev/null || true
+$SUDO pkill -x prometheus 2>/dev/null || true
