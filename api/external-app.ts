@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { createBaseApp } from './app-base.ts'
 import type { ApiEnv } from './context.ts'
-import { API_VERSION, type ApiSettings, type ExternalApiPorts } from './deps.ts'
+import { API_VERSION, type ApiSettings, DEFAULT_IDEMPOTENCY_RETENTION_MS, type ExternalApiPorts } from './deps.ts'
 import { createHealthCheck } from './health.ts'
 import { createGuards } from './middleware/guards.ts'
 import { registerAnchorRoutes } from './routes/external/anchor.ts'
@@ -24,6 +24,10 @@ export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings
     securityLog: ports.securityLog,
     metrics: ports.metrics,
     logger: ports.logger,
+    idempotency: {
+      store: ports.idempotency,
+      retentionMs: settings.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS
+    },
     ...(settings.now ? { now: settings.now } : {}),
     ...(settings.maxClients !== undefined ? { maxClients: settings.maxClients } : {})
   })

@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { createBaseApp } from './app-base.ts'
 import type { ApiEnv } from './context.ts'
-import { API_VERSION, type ApiSettings, type InternalApiPorts } from './deps.ts'
+import { API_VERSION, type ApiSettings, DEFAULT_IDEMPOTENCY_RETENTION_MS, type InternalApiPorts } from './deps.ts'
 import { browserGuard } from './middleware/browser-guard.ts'
 import { createGuards } from './middleware/guards.ts'
 import { registerApiKeyRoutes } from './routes/internal/api-keys.ts'
@@ -48,6 +48,10 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
     securityLog: ports.securityLog,
     metrics: ports.metrics,
     logger: ports.logger,
+    idempotency: {
+      store: ports.idempotency,
+      retentionMs: init.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS
+    },
     ...(init.now ? { now: init.now } : {}),
     ...(init.maxClients !== undefined ? { maxClients: init.maxClients } : {}),
     // Loopback is no boundary against a browser: refuse rebinding and cross-site requests first.

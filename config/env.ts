@@ -76,6 +76,11 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { path: 'api.trustedProxies', names: ['DMN_API_TRUSTED_PROXIES'], kind: 'list' },
   { path: 'api.bodyLimitBytes', names: ['DMN_API_BODY_LIMIT_BYTES'], kind: 'number' },
   { path: 'api.rateLimitMaxClients', names: ['DMN_API_RATE_LIMIT_MAX_CLIENTS'], kind: 'number' },
+  {
+    path: 'api.idempotencyRetentionHours',
+    names: ['DMN_API_IDEMPOTENCY_RETENTION_HOURS'],
+    kind: 'number'
+  },
   { path: 'attest.enabled', names: ['DMN_ATTEST_ENABLED'], kind: 'string' },
   { path: 'attest.tcti', names: ['DMN_ATTEST_TCTI'], kind: 'string' },
   { path: 'attest.akHandle', names: ['DMN_ATTEST_AK_HANDLE'], kind: 'string' },

@@ -22,6 +22,7 @@ import {
   p2pInitFromConfig
 } from './p2p/index.ts'
 import { openingApiKeyStore } from './store/api-keys.ts'
+import { openingIdempotencyStore } from './store/idempotency-keys.ts'
 import { auditRepositories } from './store/audit-repositories.ts'
 import { EnrolmentRepository } from './store/enrolments.ts'
 import { RecordRepository } from './store/records.ts'
@@ -211,6 +212,7 @@ function createApiPorts(parts: {
     network,
     apiKeys: openingApiKeyStore(() => store.db),
     securityLog: announcingSecurityLog(auditPorts.securityLog, events),
+    idempotency: openingIdempotencyStore(() => store.db),
     health: [store.healthProbe(), keyRing.healthProbe(), p2pHealthProbe(p2p), ...auditHealthProbes(audit)],
     metrics: createApiMetrics({ shares, audit: auditPorts.audit, network, refusals: p2p }),
     logger,

@@ -25,6 +25,7 @@ import type { Logger } from '../../node/log/logger.ts'
 import { type Db, openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
 import { createApiKeyStore } from '../../node/store/api-keys.ts'
+import { createIdempotencyStore } from '../../node/store/idempotency-keys.ts'
 import type { InternalApiPorts } from '../deps.ts'
 import { createEventBus } from '../event-bus.ts'
 import { createApiMetrics } from '../metrics.ts'
@@ -304,6 +305,7 @@ export function createHarness(init: HarnessInit = {}): Harness {
     network,
     apiKeys: createApiKeyStore(db, { now: () => clock.now }),
     securityLog,
+    idempotency: createIdempotencyStore(db),
     health,
     metrics: createApiMetrics({ shares: shareService, audit, network }),
     logger,

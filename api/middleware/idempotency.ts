@@ -1,0 +1,197 @@
+import { createHash } from 'node:crypto'
+import type { Context, MiddlewareHandler } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import type { StatusCode } from 'hono/utils/http-status'
+import type { IdempotencyStore, IdempotentAnswer } from '../../node/core/idempotency.ts'
+import type { ApiEnv } from '../context.ts'
+import {
+  IdempotencyKeyInProgressError,
+  IdempotencyKeyReusedError,
+  InvalidIdempotencyKeyError,
+  PayloadTooLargeError
+} from '../errors.ts'
+
+/**
+ * `Idempotency-Key` on every POST of an app (draft-ietf-httpapi-idempotency-key-header): the first
+ * request with a key runs and its answer is kept; the same key with the same request gets that answer
+ * again, with `Idempotent-Replayed: true`, and nothing runs twice; the same key with another request
+ * is refused (422 `idempotency_key_reused`).
+ *
+ * - A request is its method, its path with the query, and its body's bytes (SHA-256 of the three):
+ *   a retry sends the same bytes, and bytes leave no doubt about what "the same" means.
+ * - Keys are scoped to the API key that authenticated the request, or without one to the client's
+ *   address, per API: nobody reads another client's answer.
+ * - Kept: 2xx answers and the 4xx answers about the request itself (`validation_failed`,
+ *   `malformed_json`, `unsupported_media_type`), which the same request would get again. Anything
+ *   that depends on the node's state or health (401, 403, 404, 409, a 422 such as
+ *   `unknown_recipient`, 5xx, a client that went away) gives the key up, so a retry runs anew.
+ * - Concurrent requests with one key: the first claims it (a `pending` row, inserted before the
+ *   work runs, with no await between looking and inserting) and the others wait for its answer in
+ *   this process; when that answer is not kept, one of them runs in turn.
+ * - Keys are kept for `retentionMs` (at least 24 h), then pruned.
+ */
+
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key'
+export const REPLAYED_HEADER = 'Idempotent-Replayed'
+
+// Printable ASCII: a key travels in a header and is stored and compared as given.
+const KEY_SYNTAX = /^[\x20-\x7e]{1,255}$/
+// The headers that make the answer: its type, and where a created resource is.
+const REPLAYED_HEADERS = ['content-type', 'location'] as const
+const KEPT_ERROR_CODES = new Set(['validation_failed', 'malformed_json', 'unsupported_media_type'])
+// Pruning is a DELETE over an index; once an hour is plenty for keys kept a day.
+const PRUNE_INTERVAL_MS = 3_600_000
+
+export interface IdempotencyInit {
+  /** The API the keys belong to (part of their scope). */
+  readonly api: 'internal' | 'external'
+  readonly store: IdempotencyStore
+  /** How long a key is kept; at least 24 h by configuration. */
+  readonly retentionMs: number
+  readonly bodyLimitBytes: number
+  /** Milliseconds clock (tests). */
+  readonly now?: () => number
+}
+
+interface Running {
+  readonly fingerprint: string
+  /** The first request's answer, and whether it is kept. */
+  readonly done: Promise<{ readonly answer: IdempotentAnswer; readonly kept: boolean }>
+}
+
+// Per store, not per app: two apps over one store (tests build a second server) share what runs.
+const RUNNING = new WeakMap<IdempotencyStore, Map<string, Running>>()
+
+const decoder = new TextDecoder()
+
+export function idempotency(init: IdempotencyInit): MiddlewareHandler<ApiEnv> {
+  const { store, retentionMs } = init
+  const now = init.now ?? Date.now
+  let running = RUNNING.get(store)
+  if (!running) {
+    running = new Map()
+    RUNNING.set(store, running)
+  }
+  const inFlight = running
+  const limit = bodyLimit({
+    maxSize: init.bodyLimitBytes,
+    onError: () => {
+      throw new PayloadTooLargeError(init.bodyLimitBytes)
+    }
+  })
+  let lastPrune = Number.NEGATIVE_INFINITY
+
+  return async function idempotencyMiddleware(c, next) {
+    if (c.req.method !== 'POST') return next()
+    const key = c.req.header(IDEMPOTENCY_KEY_HEADER)
+    if (key === undefined) return next()
+    if (!KEY_SYNTAX.test(key)) {
+      throw new InvalidIdempotencyKeyError(`${IDEMPOTENCY_KEY_HEADER} must be 1 to 255 printable ASCII characters`)
+    }
+    const fingerprint = fingerprintOf(c, await readBody(c, limit))
+    const scope = scopeOf(c, init.api)
+    const id = `${scope}\n${key}`
+
+    for (;;) {
+      const first = inFlight.get(id)
+      if (first) {
+        if (first.fingerprint !== fingerprint) throw reused()
+        const outcome = await first.done
+        if (outcome.kept) return replay(c, outcome.answer)
+        continue
+      }
+      // From here to the claim's entry in inFlight: no await, so no other request can claim between.
+      const nowMs = now()
+      if (nowMs - lastPrune >= PRUNE_INTERVAL_MS) {
+        lastPrune = nowMs
+        store.prune(nowMs - retentionMs)
+      }
+      const claim = store.claim(scope, key, fingerprint, nowMs, nowMs - retentionMs)
+      if (claim.state !== 'claimed') {
+        if (claim.fingerprint !== fingerprint) throw reused()
+        if (claim.state === 'done') return replay(c, claim.answer)
+        throw new IdempotencyKeyInProgressError(
+          `a request with this ${IDEMPOTENCY_KEY_HEADER} is still running; try again later`
+        )
+      }
+      let settle: (outcome: { answer: IdempotentAnswer; kept: boolean }) => void = () => {}
+      inFlight.set(id, { fingerprint, done: new Promise((resolve) => (settle = resolve)) })
+      let outcome = { answer: INTERNAL_ERROR, kept: false }
+      try {
+        await next()
+        const answer = await capture(c.res)
+        outcome = { answer, kept: isKept(answer) }
+      } finally {
+        inFlight.delete(id)
+        if (outcome.kept) store.complete(scope, key, outcome.answer)
+        else store.release(scope, key)
+        settle(outcome)
+      }
+      return
+    }
+  }
+}
+
+/** The body's bytes, read within the body limit; the request keeps a body the route can read again. */
+async function readBody(c: Context<ApiEnv>, limit: MiddlewareHandler): Promise<Uint8Array> {
+  let bytes = new Uint8Array()
+  await limit(c, async () => {
+    if (!c.req.raw.body) return
+    bytes = new Uint8Array(await c.req.arrayBuffer())
+    // The route's own body limit reads the stream again when the body came chunked.
+    c.req.raw = new Request(c.req.raw, { body: bytes })
+  })
+  return bytes
+}
+
+function fingerprintOf(c: Context<ApiEnv>, body: Uint8Array): string {
+  const url = new URL(c.req.url)
+  return createHash('sha256')
+    .update(`${c.req.method}\n${url.pathname}${url.search}\n`)
+    .update(body)
+    .digest('hex')
+}
+
+function scopeOf(c: Context<ApiEnv>, api: string): string {
+  const auth = c.get('auth')
+  return auth.kind === 'key' ? `${api} key ${auth.key.id}` : `${api} client ${c.get('clientAddress')}`
+}
+
+function reused(): IdempotencyKeyReusedError {
+  return new IdempotencyKeyReusedError(
+    `this ${IDEMPOTENCY_KEY_HEADER} was used with another request (method, path or body); use a new key`
+  )
+}
+
+async function capture(res: Response): Promise<IdempotentAnswer> {
+  const headers: Record<string, string> = {}
+  for (const name of REPLAYED_HEADERS) {
+    const value = res.headers.get(name)
+    if (value !== null) headers[name] = value
+  }
+  return { status: res.status, headers, body: new Uint8Array(await res.clone().arrayBuffer()) }
+}
+
+function isKept(answer: IdempotentAnswer): boolean {
+  if (answer.status >= 200 && answer.status < 300) return true
+  if (answer.status !== 400 && answer.status !== 415 && answer.status !== 422) return false
+  try {
+    const body = JSON.parse(decoder.decode(answer.body)) as { code?: unknown }
+    return typeof body.code === 'string' && KEPT_ERROR_CODES.has(body.code)
+  } catch {
+    return false
+  }
+}
+
+function replay(c: Context<ApiEnv>, answer: IdempotentAnswer): Response {
+  return c.newResponse(answer.body as Uint8Array<ArrayBuffer>, answer.status as StatusCode, {
+    ...answer.headers,
+    [REPLAYED_HEADER]: 'true'
+  })
+}
+
+const INTERNAL_ERROR: IdempotentAnswer = {
+  status: 500,
+  headers: { 'content-type': 'application/json' },
+  body: new TextEncoder().encode(JSON.stringify({ error: 'Internal server error', code: 'internal' }))
+}
