@@ -65,6 +65,10 @@ const BY_NAME: Readonly<Record<string, Mapper>> = {
     status: 409,
     body: { error: e.message, code: 'idempotency_key_in_progress' }
   }),
+  UnknownQueryParameterError: (e) => ({
+    status: 422,
+    body: { error: e.message, code: 'unknown_query_parameter', field: String(e['parameter']) }
+  }),
   StateConflictError: (e) => ({ status: 409, body: { error: e.message, code: 'conflict' } }),
   DependencyUnavailableError: (e) => ({
     status: 503,

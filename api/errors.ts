@@ -56,3 +56,14 @@ export class IdempotencyKeyReusedError extends DmnError {
 export class IdempotencyKeyInProgressError extends DmnError {
   override name = 'IdempotencyKeyInProgressError'
 }
+
+/** A query parameter the route does not take; answered 422 naming it. */
+export class UnknownQueryParameterError extends DmnError {
+  override name = 'UnknownQueryParameterError'
+  readonly parameter: string
+
+  constructor(parameter: string) {
+    super(`unknown query parameter ${parameter}`)
+    this.parameter = parameter
+  }
+}

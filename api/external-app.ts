@@ -1,7 +1,12 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { createBaseApp } from './app-base.ts'
 import type { ApiEnv } from './context.ts'
-import { API_VERSION, type ApiSettings, DEFAULT_IDEMPOTENCY_RETENTION_MS, type ExternalApiPorts } from './deps.ts'
+import {
+  API_VERSION,
+  type ApiSettings,
+  DEFAULT_IDEMPOTENCY_RETENTION_MS,
+  type ExternalApiPorts
+} from './deps.ts'
 import { createHealthCheck } from './health.ts'
 import { createGuards } from './middleware/guards.ts'
 import { registerAnchorRoutes } from './routes/external/anchor.ts'

@@ -1,7 +1,12 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { createBaseApp } from './app-base.ts'
 import type { ApiEnv } from './context.ts'
-import { API_VERSION, type ApiSettings, DEFAULT_IDEMPOTENCY_RETENTION_MS, type InternalApiPorts } from './deps.ts'
+import {
+  API_VERSION,
+  type ApiSettings,
+  DEFAULT_IDEMPOTENCY_RETENTION_MS,
+  type InternalApiPorts
+} from './deps.ts'
 import { browserGuard } from './middleware/browser-guard.ts'
 import { createGuards } from './middleware/guards.ts'
 import { registerApiKeyRoutes } from './routes/internal/api-keys.ts'

@@ -86,7 +86,9 @@ export function idempotency(init: IdempotencyInit): MiddlewareHandler<ApiEnv> {
     const key = c.req.header(IDEMPOTENCY_KEY_HEADER)
     if (key === undefined) return next()
     if (!KEY_SYNTAX.test(key)) {
-      throw new InvalidIdempotencyKeyError(`${IDEMPOTENCY_KEY_HEADER} must be 1 to 255 printable ASCII characters`)
+      throw new InvalidIdempotencyKeyError(
+        `${IDEMPOTENCY_KEY_HEADER} must be 1 to 255 printable ASCII characters`
+      )
     }
     const fingerprint = fingerprintOf(c, await readBody(c, limit))
     const scope = scopeOf(c, init.api)

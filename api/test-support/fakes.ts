@@ -111,9 +111,21 @@ export function createHarness(init: HarnessInit = {}): Harness {
       return shares.get(id)
     },
     async listShares(filter) {
-      return [...shares.values()]
-        .filter((s) => !filter.state || s.delivery === filter.state)
-        .slice(0, filter.limit)
+      // Positions are 1-based insertion order, newest first, as the store's rowids.
+      const all = [...shares.values()]
+        .map((s, i) => ({ s, seq: i + 1 }))
+        .reverse()
+        .filter(
+          ({ s, seq }) =>
+            (!filter.state || s.delivery === filter.state) &&
+            (filter.after === undefined || seq < filter.after)
+        )
+      const limit = filter.limit ?? 100
+      const page = all.slice(0, limit)
+      return {
+        shares: page.map(({ s }) => s),
+        nextAfter: all.length > limit ? (page[page.length - 1]?.seq ?? null) : null
+      }
     },
     async countByState() {
       const counts: Record<string, number> = {}
@@ -277,7 +289,13 @@ export function createHarness(init: HarnessInit = {}): Harness {
   }
   const outboxPort: Outbox = {
     async list(filter) {
-      return outbox.filter((e) => !filter.state || e.state === filter.state).slice(0, filter.limit)
+      return outbox
+        .filter(
+          (e) =>
+            (!filter.state || e.state === filter.state) && (filter.after === undefined || e.id < filter.after)
+        )
+        .sort((a, b) => b.id - a.id)
+        .slice(0, filter.limit)
     },
     async retry(id) {
       const i = outbox.findIndex((e) => e.id === id)

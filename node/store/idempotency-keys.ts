@@ -40,7 +40,13 @@ export function createIdempotencyStore(db: Db): IdempotencyStore {
   db.prepare(`DELETE FROM idempotency_keys WHERE state = 'pending'`).run()
 
   const claim = db.transaction(
-    (scope: string, key: string, fingerprint: string, nowMs: number, notBeforeMs: number): IdempotencyClaim => {
+    (
+      scope: string,
+      key: string,
+      fingerprint: string,
+      nowMs: number,
+      notBeforeMs: number
+    ): IdempotencyClaim => {
       const row = get.get(scope, key)
       if (row && row.created_ms >= notBeforeMs) {
         if (row.state === 'pending') return { state: 'pending', fingerprint: row.fingerprint }
@@ -52,7 +58,8 @@ export function createIdempotencyStore(db: Db): IdempotencyStore {
   )
 
   return {
-    claim: (scope, key, fingerprint, nowMs, notBeforeMs) => claim(scope, key, fingerprint, nowMs, notBeforeMs),
+    claim: (scope, key, fingerprint, nowMs, notBeforeMs) =>
+      claim(scope, key, fingerprint, nowMs, notBeforeMs),
     complete(scope, key, answer) {
       complete.run(answer.status, JSON.stringify(answer.headers), answer.body, scope, key)
     },
@@ -82,7 +89,8 @@ export function openingIdempotencyStore(db: () => Db): IdempotencyStore {
     return store
   }
   return {
-    claim: (scope, key, fingerprint, nowMs, notBeforeMs) => open().claim(scope, key, fingerprint, nowMs, notBeforeMs),
+    claim: (scope, key, fingerprint, nowMs, notBeforeMs) =>
+      open().claim(scope, key, fingerprint, nowMs, notBeforeMs),
     complete: (scope, key, answer) => open().complete(scope, key, answer),
     release: (scope, key) => open().release(scope, key),
     prune: (beforeMs) => open().prune(beforeMs)
