@@ -1,0 +1,257 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type ClusterNode,
+  introduce,
+  type LocalCluster,
+  startLocalCluster
+} from '../../node/cli/commands/demo-cluster.ts'
+
+/**
+ * `Idempotency-Key` through real HTTP against a running node (its own SQLite file, key ring,
+ * libp2p, the local chain) that shares with a second node it has met.
+ */
+
+let cluster: LocalCluster
+let a: ClusterNode
+let b: ClusterNode
+let key: string
+
+beforeAll(async () => {
+  cluster = await startLocalCluster({
+    names: ['A', 'B'],
+    logger: pino({ level: 'silent' }),
+    rateLimit: { perSecond: 1000, burst: 1000 }
+  })
+  a = cluster.nodes[0] as ClusterNode
+  b = cluster.nodes[1] as ClusterNode
+  await introduce(a, b)
+  key = a.node.apiKeys.create({ name: 'idempotency', scopes: ['share', 'read'] }).key
+})
+afterAll(async () => {
+  await cluster?.stop()
+})
+
+interface Answer {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  readonly json: Record<string, unknown>
+}
+
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  apiKey: string | undefined = key
+): Promise<Answer> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(apiKey !== undefined ? { 'x-api-key': apiKey } : {}),
+      ...headers
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body)
+  })
+  const text = await res.text()
+  let json: Record<string, unknown> = {}
+  try {
+    json = JSON.parse(text) as Record<string, unknown>
+  } catch {}
+  return { status: res.status, headers: res.headers, text, json }
+}
+
+const sharesOf = (dataHash: string) =>
+  (
+    a.node.store.db.prepare('SELECT count(*) AS n FROM shares WHERE data_hash = ?').get(dataHash) as {
+      n: number
+    }
+  ).n
+
+function fresh(): { body: { data: string; recipient: string }; dataHash: string } {
+  const data = `idempotent ${randomBytes(8).toString('hex')}`
+  return {
+    body: { data, recipient: b.peerId },
+    dataHash: createHash('sha256').update(data).digest('hex')
+  }
+}
+
+describe('Idempotency-Key on POST /share_data', () => {
+  it('turns 20 concurrent requests with one key into one share, and all 20 answer its id', async () => {
+    const { body, dataHash } = fresh()
+    const idem = { 'idempotency-key': `concurrent-${randomBytes(6).toString('hex')}` }
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => post(`${a.externalUrl}/share_data`, body, idem))
+    )
+    expect(answers.map((r) => r.status)).toEqual(Array(20).fill(201))
+    const ids = new Set(answers.map((r) => r.json['share_id']))
+    expect(ids.size).toBe(1)
+    expect([...ids][0]).toMatch(/^[0-9a-f]{32}$/)
+    expect(new Set(answers.map((r) => r.text)).size).toBe(1)
+    // One answer ran; the other 19 are the same answer, marked replayed.
+    expect(answers.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(19)
+    expect(sharesOf(dataHash)).toBe(1)
+  })
+
+  it('answers a retry after the first completed with the same status and body, marked replayed', async () => {
+    const { body, dataHash } = fresh()
+    const idem = { 'idempotency-key': 'retry-after-timeout' }
+    const first = await post(`${a.externalUrl}/share_data`, body, idem)
+    expect(first.status).toBe(201)
+    expect(first.headers.get('idempotent-replayed')).toBeNull()
+    const again = await post(`${a.externalUrl}/share_data`, body, idem)
+    expect(again.status).toBe(201)
+    expect(again.text).toBe(first.text)
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(again.headers.get('content-type')).toMatch(/^application\/json/)
+    expect(sharesOf(dataHash)).toBe(1)
+  })
+
+  it('refuses the same key with another body with 422 idempotency_key_reused, and shares nothing', async () => {
+    const first = fresh()
+    const other = fresh()
+    const idem = { 'idempotency-key': 'one-key-two-bodies' }
+    expect((await post(`${a.externalUrl}/share_data`, first.body, idem)).status).toBe(201)
+    const reused = await post(`${a.externalUrl}/share_data`, other.body, idem)
+    expect(reused.status).toBe(422)
+    expect(reused.json).toMatchObject({ code: 'idempotency_key_reused', field: 'Idempotency-Key' })
+    expect(sharesOf(other.dataHash)).toBe(0)
+    // The body's bytes are the request: the same JSON written otherwise is another request.
+    const respaced = await post(`${a.externalUrl}/share_data`, JSON.stringify(first.body, null, 2), idem)
+    expect(respaced.json['code']).toBe('idempotency_key_reused')
+    // And so is the same body on another path.
+    const elsewhere = await post(`${a.externalUrl}/v1/shares`, first.body, idem)
+    expect(elsewhere.json['code']).toBe('idempotency_key_reused')
+  })
+
+  it('keeps keys apart per API key: another key with the same Idempotency-Key makes its own share', async () => {
+    const { body, dataHash } = fresh()
+    const other = a.node.apiKeys.create({ name: 'idempotency other', scopes: ['share'] }).key
+    const idem = { 'idempotency-key': 'shared-by-two-clients' }
+    const mine = await post(`${a.externalUrl}/share_data`, body, idem)
+    const theirs = await post(`${a.externalUrl}/share_data`, body, idem, other)
+    expect([mine.status, theirs.status]).toEqual([201, 201])
+    expect(theirs.headers.get('idempotent-replayed')).toBeNull()
+    expect(theirs.json['share_id']).not.toBe(mine.json['share_id'])
+    expect(sharesOf(dataHash)).toBe(2)
+  })
+
+  it('refuses a key that is not 1 to 255 printable ASCII characters with 422 idempotency_key_invalid', async () => {
+    const { body, dataHash } = fresh()
+    for (const bad of ['k'.repeat(256), 'tab\tinside']) {
+      const r = await post(`${a.externalUrl}/share_data`, body, { 'idempotency-key': bad })
+      expect(r.status).toBe(422)
+      expect(r.json).toMatchObject({ code: 'idempotency_key_invalid', field: 'Idempotency-Key' })
+    }
+    expect(sharesOf(dataHash)).toBe(0)
+    const longest = await post(`${a.externalUrl}/share_data`, body, { 'idempotency-key': '~'.repeat(255) })
+    expect(longest.status).toBe(201)
+  })
+
+  it('keeps a validation failure, but runs again after an answer that depends on the node state', async () => {
+    const idem = { 'idempotency-key': 'invalid-body' }
+    const invalid = { data: 'x', recipient: 'nobody' }
+    const first = await post(`${a.externalUrl}/share_data`, invalid, idem)
+    expect(first.status).toBe(422)
+    const again = await post(`${a.externalUrl}/share_data`, invalid, idem)
+    expect(again.text).toBe(first.text)
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+
+    // An address no node has registered: 422 unknown_recipient today, maybe not tomorrow.
+    const unknown = { data: 'y', recipient: `0x${'12'.repeat(20)}` }
+    const later = { 'idempotency-key': 'unknown-recipient' }
+    const refused = await post(`${a.externalUrl}/share_data`, unknown, later)
+    expect(refused.json['code']).toBe('unknown_recipient')
+    const retried = await post(`${a.externalUrl}/share_data`, unknown, later)
+    expect(retried.json['code']).toBe('unknown_recipient')
+    expect(retried.headers.get('idempotent-replayed')).toBeNull()
+  })
+
+  it('replays POST /v1/shares with its Location, and leaves requests without a key alone', async () => {
+    const { body, dataHash } = fresh()
+    const idem = { 'idempotency-key': 'v1-create' }
+    const first = await post(`${a.externalUrl}/v1/shares`, body, idem)
+    expect(first.status).toBe(201)
+    const again = await post(`${a.externalUrl}/v1/shares`, body, idem)
+    expect(again.status).toBe(201)
+    expect(again.text).toBe(first.text)
+    expect(again.headers.get('location')).toBe(first.headers.get('location'))
+    expect(again.headers.get('location')).toMatch(/^\/v1\/shares\/[0-9a-f]{32}$/)
+    expect(sharesOf(dataHash)).toBe(1)
+    await post(`${a.externalUrl}/v1/shares`, body)
+    expect(sharesOf(dataHash)).toBe(2)
+  })
+
+  it('makes the internal API POSTs idempotent too: one API key for one Idempotency-Key', async () => {
+    const before = a.node.apiKeys.list().length
+    const idem = { 'idempotency-key': 'create-api-key' }
+    const created = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        post(`${a.internalUrl}/api-keys`, { name: 'once', scopes: ['read'] }, idem, undefined)
+      )
+    )
+    expect(created.map((r) => r.status)).toEqual(Array(5).fill(201))
+    expect(new Set(created.map((r) => r.json['id'])).size).toBe(1)
+    expect(a.node.apiKeys.list().length).toBe(before + 1)
+    const rotated = await post(
+      `${a.internalUrl}/keyring/rotate`,
+      '',
+      { 'idempotency-key': 'rotate' },
+      undefined
+    )
+    const replayed = await post(
+      `${a.internalUrl}/keyring/rotate`,
+      '',
+      { 'idempotency-key': 'rotate' },
+      undefined
+    )
+    expect(rotated.status).toBe(200)
+    expect(replayed.text).toBe(rotated.text)
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true')
+  })
+})
+
+describe('pages of /v1/shares', () => {
+  const list = async (query: string) => {
+    const res = await fetch(`${a.externalUrl}/v1/shares${query}`, { headers: { 'x-api-key': key } })
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> }
+  }
+
+  it('yields every share once when paged with a small limit, also while shares are added', async () => {
+    for (let i = 0; i < 7; i++)
+      expect((await post(`${a.externalUrl}/share_data`, fresh().body)).status).toBe(201)
+    const total = (
+      a.node.store.db.prepare('SELECT count(*) AS n FROM shares').get() as {
+        n: number
+      }
+    ).n
+    const seen: string[] = []
+    let after: string | null = null
+    let pages = 0
+    do {
+      const page = await list(`?limit=3${after === null ? '' : `&after=${after}`}`)
+      expect(page.status).toBe(200)
+      const shares = page.json['shares'] as { id: string }[]
+      expect(shares.length).toBeLessThanOrEqual(3)
+      seen.push(...shares.map((s) => s.id))
+      after = page.json['next_after'] as string | null
+      // A share added between pages is newer than every cursor: it never shows up further on.
+      if (pages === 0) expect((await post(`${a.externalUrl}/share_data`, fresh().body)).status).toBe(201)
+      pages++
+    } while (after !== null)
+    expect(seen.length).toBe(total)
+    expect(new Set(seen).size).toBe(total)
+    expect(pages).toBe(Math.ceil(total / 3))
+  })
+
+  it('refuses an unknown query parameter and a cursor that is not one with 422', async () => {
+    const misspelt = await list('?limt=3')
+    expect(misspelt.status).toBe(422)
+    expect(misspelt.json).toMatchObject({ code: 'unknown_query_parameter', field: 'limt' })
+    const badCursor = await list('?after=not-a-cursor')
+    expect(badCursor.status).toBe(422)
+    expect(badCursor.json).toMatchObject({ code: 'validation_failed', field: 'after' })
+  })
+})
