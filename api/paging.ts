@@ -22,9 +22,10 @@ export function encodeCursor(list: string, position: Position): string {
 
 /**
  * The position an `after=` cursor names; 422 (field `after`) unless it is a cursor of `list` whose
- * parts have the types of `shape` (`'n'` a non-negative integer, `'s'` a string).
+ * parts have the types of `shape` (`'n'` a non-negative integer, `'i'` an integer from -1, `'s'` a
+ * string).
  */
-export function decodeCursor(list: string, raw: string, shape: readonly ('n' | 's')[]): Position {
+export function decodeCursor(list: string, raw: string, shape: readonly ('n' | 'i' | 's')[]): Position {
   let parsed: unknown
   try {
     parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'))
@@ -37,7 +38,8 @@ export function decodeCursor(list: string, raw: string, shape: readonly ('n' | '
     parsed.length !== shape.length + 1 ||
     !shape.every((t, i) => {
       const v: unknown = parsed[i + 1]
-      return t === 'n' ? Number.isSafeInteger(v) && (v as number) >= 0 : typeof v === 'string'
+      if (t === 's') return typeof v === 'string'
+      return Number.isSafeInteger(v) && (v as number) >= (t === 'n' ? 0 : -1)
     })
   ) {
     throw new FieldValidationError(

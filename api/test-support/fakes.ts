@@ -202,11 +202,13 @@ export function createHarness(init: HarnessInit = {}): Harness {
         recipientLabel: PEER_B,
         timestamp: 1_700_000_000 + i,
         txHash: `0x${'ab'.repeat(32)}`,
-        blockNumber: 7 + i
+        blockNumber: 7 + i,
+        place: { blockNumber: 7 + i, logIndex: 0, leafIndex: null }
       }))
       return all
         .filter((e) => filter.eventTypes.length === 0 || filter.eventTypes.includes(e.eventType))
         .filter((e) => !filter.dataHash || e.dataHash === filter.dataHash)
+        .filter((e) => !filter.after || e.blockNumber < filter.after.blockNumber)
         .slice(0, filter.limit)
     },
     async status() {

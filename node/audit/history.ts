@@ -1,5 +1,5 @@
 /** History queries over the local event index (`audit_events`), for compliance and the API. */
-import type { AuditEventRepository } from '../store/audit-events.ts'
+import type { AuditEventRepository, ChainPlace } from '../store/audit-events.ts'
 import { peerIdHash } from './leaves.ts'
 
 export interface HistoryFilter {
@@ -13,6 +13,10 @@ export interface HistoryFilter {
   readonly to?: number
   readonly limit?: number
   readonly offset?: number
+  /** Only these contract event names (`ShareRecorded`, `ReceiptAnchored`, `BatchLeaf`). */
+  readonly events?: readonly string[]
+  /** Only events older than this place on chain: the keyset of pages. */
+  readonly before?: ChainPlace
 }
 
 export interface HistoryEntry {
@@ -33,13 +37,15 @@ export interface HistoryEntry {
   readonly submitter: string | null
   readonly txHash: string
   readonly blockNumber: number
+  readonly logIndex: number
 }
 
 const asHash = (v: string | undefined) =>
   v === undefined ? null : /^[0-9a-f]{64}$/.test(v) ? v : peerIdHash(v)
 
-// One page of history at most: readers page with `offset`.
-const MAX_LIST = 1000
+// One page of history at most (readers page with `offset` or `before`): 1000, and one more by which
+// the API tells whether another page follows.
+const MAX_LIST = 1001
 
 /** Share history from the index, newest first: the events of the shares this node is party to. */
 export function history(events: AuditEventRepository, f: HistoryFilter = {}): HistoryEntry[] {
@@ -52,7 +58,9 @@ export function history(events: AuditEventRepository, f: HistoryFilter = {}): Hi
       fromMs: f.from,
       toMs: f.to,
       limit: Math.min(f.limit ?? 100, MAX_LIST),
-      offset: f.offset ?? 0
+      offset: f.offset ?? 0,
+      eventNames: f.events,
+      before: f.before
     })
     .map((r) => ({
       event: r.eventName,
@@ -70,6 +78,7 @@ export function history(events: AuditEventRepository, f: HistoryFilter = {}): Hi
       leafIndex: r.leafIndex,
       submitter: r.submitter,
       txHash: r.txHash,
-      blockNumber: r.blockNumber
+      blockNumber: r.blockNumber,
+      logIndex: r.logIndex
     }))
 }

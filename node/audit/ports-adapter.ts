@@ -89,21 +89,25 @@ export function auditPorts(audit: AuditService): {
         return b.shares.length > 0 ? (b as unknown as EvidenceBundleDocument) : undefined
       },
       async complianceHistory(filter): Promise<readonly ComplianceEvent[]> {
-        const rows = audit.history({ ...(filter.dataHash ? { dataHash: filter.dataHash } : {}), limit: 1000 })
-        return rows
-          .filter((r) => filter.eventTypes.length === 0 || filter.eventTypes.includes(r.event))
-          .slice(0, filter.limit)
-          .map((r) => ({
-            eventType: r.event,
-            dataHash: r.dataHash,
-            shareId: r.shareId,
-            sender: r.sender,
-            recipient: r.recipient,
-            recipientLabel: r.recipientLabel,
-            timestamp: r.timestamp === null ? null : Math.floor(r.timestamp / 1000),
-            txHash: r.txHash,
-            blockNumber: r.blockNumber
-          }))
+        // Filtered in the query, before its limit: a page holds `limit` matching events when there are.
+        const rows = audit.history({
+          ...(filter.dataHash ? { dataHash: filter.dataHash } : {}),
+          ...(filter.eventTypes.length > 0 ? { events: filter.eventTypes } : {}),
+          ...(filter.after ? { before: filter.after } : {}),
+          limit: filter.limit
+        })
+        return rows.map((r) => ({
+          eventType: r.event,
+          dataHash: r.dataHash,
+          shareId: r.shareId,
+          sender: r.sender,
+          recipient: r.recipient,
+          recipientLabel: r.recipientLabel,
+          timestamp: r.timestamp === null ? null : Math.floor(r.timestamp / 1000),
+          txHash: r.txHash,
+          blockNumber: r.blockNumber,
+          place: { blockNumber: r.blockNumber, logIndex: r.logIndex, leafIndex: r.leafIndex }
+        }))
       },
       async status(options): Promise<AuditStatus> {
         const s = audit.status()
@@ -151,7 +155,14 @@ const EVENT_TYPES: Readonly<Record<string, string>> = {
   BatchAnchored: 'batch_leaf',
   BatchLeaf: 'batch_leaf'
 }
-const eventType = (name: string) => EVENT_TYPES[name] ?? name
+const eventType = (name: string): string => EVENT_TYPES[name] ?? name
+
+/** The contract event names that `eventType` shows as one of `types`. */
+function contractEventNames(types: readonly string[]): string[] {
+  const wanted = new Set(types)
+  const names = Object.keys(EVENT_TYPES).filter((name) => wanted.has(eventType(name)))
+  return [...names, ...types.filter((t) => !Object.hasOwn(EVENT_TYPES, t))]
+}
 
 function translateChainErrors(err: unknown): never {
   if (
@@ -187,12 +198,11 @@ export function auditApiPorts(audit: AuditService): {
         ),
       bundle: (dataHash, options) => inner.audit.bundle(dataHash, options).catch(translateChainErrors),
       complianceHistory: async (filter, options) => {
-        const wanted = new Set(filter.eventTypes)
-        const all = await inner.audit.complianceHistory({ ...filter, eventTypes: [], limit: 1000 }, options)
-        return all
-          .map((e) => ({ ...e, eventType: eventType(e.eventType) }))
-          .filter((e) => wanted.size === 0 || wanted.has(e.eventType))
-          .slice(0, filter.limit)
+        const found = await inner.audit.complianceHistory(
+          { ...filter, eventTypes: contractEventNames(filter.eventTypes) },
+          options
+        )
+        return found.map((e) => ({ ...e, eventType: eventType(e.eventType) }))
       },
       status: (options) => inner.audit.status(options).catch(translateChainErrors)
     },

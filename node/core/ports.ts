@@ -197,6 +197,15 @@ export interface ComplianceEvent {
   readonly timestamp: number | null
   readonly txHash: string
   readonly blockNumber: number
+  /** Where the event is on chain, the order history lists events in (newest first). */
+  readonly place: ChainPlace
+}
+
+/** An event's place on chain: block, log, and its leaf in a batch (null for none). */
+export interface ChainPlace {
+  readonly blockNumber: number
+  readonly logIndex: number
+  readonly leafIndex: number | null
 }
 
 export interface ComplianceFilter {
@@ -204,6 +213,8 @@ export interface ComplianceFilter {
   readonly eventTypes: readonly string[]
   readonly dataHash?: string
   readonly limit: number
+  /** Only events older than this place (a page's last event). */
+  readonly after?: ChainPlace
 }
 
 export interface AuditStatus {

@@ -52,6 +52,17 @@ export interface AuditEventQuery {
   readonly toMs?: number | undefined
   readonly limit: number
   readonly offset: number
+  /** Only these event names (all when absent). */
+  readonly eventNames?: readonly string[] | undefined
+  /** Only events older than this place on chain, in the order `shareEvents` lists them (keyset pages). */
+  readonly before?: ChainPlace | undefined
+}
+
+/** Where an event is on chain: block, log, and its leaf in a batch (null for none). */
+export interface ChainPlace {
+  readonly blockNumber: number
+  readonly logIndex: number
+  readonly leafIndex: number | null
 }
 
 interface RawEvent {
@@ -155,6 +166,10 @@ export class AuditEventRepository {
           to: number | null
           limit: number
           offset: number
+          names: string | null
+          b_block: number | null
+          b_log: number | null
+          b_leaf: number | null
         }
       ],
       RawEvent & { recipient_label: string | null }
@@ -170,6 +185,8 @@ export class AuditEventRepository {
          AND (@tier IS NULL OR e.tier = @tier)
          AND (@from IS NULL OR e.timestamp_ms >= @from)
          AND (@to IS NULL OR e.timestamp_ms <= @to)
+         AND (@names IS NULL OR e.event_name IN (SELECT value FROM json_each(@names)))
+         AND (@b_block IS NULL OR (e.block_number, e.log_index, e.leaf_index) < (@b_block, @b_log, @b_leaf))
        ORDER BY e.block_number DESC, e.log_index DESC, e.leaf_index DESC LIMIT @limit OFFSET @offset`
     )
   }
@@ -200,7 +217,11 @@ export class AuditEventRepository {
         from: q.fromMs ?? null,
         to: q.toMs ?? null,
         limit: q.limit,
-        offset: q.offset
+        offset: q.offset,
+        names: q.eventNames === undefined ? null : JSON.stringify(q.eventNames),
+        b_block: q.before?.blockNumber ?? null,
+        b_log: q.before?.logIndex ?? null,
+        b_leaf: q.before === undefined ? null : (q.before.leafIndex ?? NO_LEAF)
       })
       .map((r) => ({ ...toRow(r), recipientLabel: r.recipient_label }))
   }

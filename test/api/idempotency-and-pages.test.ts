@@ -9,8 +9,8 @@ import {
 } from '../../node/cli/commands/demo-cluster.ts'
 
 /**
- * `Idempotency-Key` through real HTTP against a running node (its own SQLite file, key ring,
- * libp2p, the local chain) that shares with a second node it has met.
+ * `Idempotency-Key` and the lists' pages through real HTTP against a running node (its own SQLite
+ * file, key ring, libp2p, the local chain) that shares with a second node it has met.
  */
 
 let cluster: LocalCluster
@@ -253,5 +253,95 @@ describe('pages of /v1/shares', () => {
     const badCursor = await list('?after=not-a-cursor')
     expect(badCursor.status).toBe(422)
     expect(badCursor.json).toMatchObject({ code: 'validation_failed', field: 'after' })
+  })
+})
+
+/** Follows `next_after` from the first page of `url` (which takes `limit`) to the last; every page's items. */
+async function pageThrough(
+  url: string,
+  field: string,
+  limit: number,
+  headers: Record<string, string> = {}
+): Promise<{ items: unknown[]; pages: number }> {
+  const items: unknown[] = []
+  let after: string | null = null
+  let pages = 0
+  do {
+    const sep = url.includes('?') ? '&' : '?'
+    const res = await fetch(`${url}${sep}limit=${limit}${after === null ? '' : `&after=${after}`}`, {
+      headers
+    })
+    expect(res.status).toBe(200)
+    const json = (await res.json()) as Record<string, unknown>
+    const page = json[field] as unknown[]
+    expect(page.length).toBeLessThanOrEqual(limit)
+    items.push(...page)
+    after = json['next_after'] as string | null
+    pages++
+  } while (after !== null)
+  return { items, pages }
+}
+
+describe('pages of /v1/audit and of the internal lists', () => {
+  it('pages /v1/audit by place on chain: the pages together are the whole history, in order', async () => {
+    const headers = { 'x-api-key': key }
+    const whole = async () => {
+      const res = await fetch(`${a.externalUrl}/v1/audit?limit=1000`, { headers })
+      return ((await res.json()) as { history: unknown[] }).history
+    }
+    // The shares made above are confirmed on the local chain and indexed a moment later.
+    const deadline = Date.now() + 30_000
+    let all = await whole()
+    while (all.length < 6 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      all = await whole()
+    }
+    expect(all.length).toBeGreaterThanOrEqual(6)
+    const paged = (await pageThrough(`${a.externalUrl}/v1/audit`, 'history', 4, headers)).items.map((e) =>
+      JSON.stringify(e)
+    )
+    const after = (await whole()).map((e) => JSON.stringify(e))
+    // Each event once, in the history's order; an event indexed while paging is newer than every
+    // cursor, so it is on no page or on the first, and every event indexed before paging is on one.
+    expect(new Set(paged).size).toBe(paged.length)
+    expect(paged).toEqual(after.filter((e) => paged.includes(e)))
+    for (const e of all) expect(paged).toContain(JSON.stringify(e))
+    const typed = await pageThrough(`${a.externalUrl}/v1/audit?filters=data_share`, 'history', 2, headers)
+    expect(typed.items.length).toBeGreaterThan(0)
+    expect(typed.items.every((e) => (e as { event_type: string }).event_type === 'data_share')).toBe(true)
+    const unknown = await fetch(`${a.externalUrl}/v1/audit?page=2`, { headers })
+    expect(unknown.status).toBe(422)
+    expect(await unknown.json()).toMatchObject({ code: 'unknown_query_parameter', field: 'page' })
+  })
+
+  it('pages /api-keys, /outbox and /peers: each item once, and unknown parameters refused', async () => {
+    for (let i = 0; i < 5; i++) a.node.apiKeys.create({ name: `page ${i}`, scopes: ['read'] })
+    const keys = await pageThrough(`${a.internalUrl}/api-keys`, 'api_keys', 2)
+    const ids = keys.items.map((k) => (k as { id: string }).id)
+    expect(ids).toEqual(a.node.apiKeys.list().map((k) => k.id))
+
+    const outboxRows = (
+      a.node.store.db.prepare('SELECT count(*) AS n FROM outbox').get() as {
+        n: number
+      }
+    ).n
+    const outbox = await pageThrough(`${a.internalUrl}/outbox`, 'entries', 3)
+    const entryIds = outbox.items.map((e) => (e as { id: number }).id)
+    expect(new Set(entryIds).size).toBe(entryIds.length)
+    // Newest first; entries queued while paging are newer than every cursor.
+    expect(entryIds).toEqual([...entryIds].sort((x, y) => y - x))
+    expect(entryIds.length).toBeGreaterThanOrEqual(outboxRows)
+
+    const everyPeer = await pageThrough(`${a.internalUrl}/peers`, 'peers', 1000)
+    const peers = await pageThrough(`${a.internalUrl}/peers`, 'peers', 1)
+    expect(peers.items).toHaveLength(everyPeer.items.length)
+    expect(peers.items.map((p) => (p as { peer_id: string }).peer_id)).toContain(b.peerId)
+    expect(peers.pages).toBe(Math.max(1, everyPeer.items.length))
+
+    for (const path of ['/api-keys?offset=1', '/outbox?status=failed', '/peers?healthy=true&sort=id']) {
+      const res = await fetch(`${a.internalUrl}${path}`)
+      expect(res.status).toBe(422)
+      expect(((await res.json()) as { code: string }).code).toBe('unknown_query_parameter')
+    }
   })
 })
