@@ -9,6 +9,7 @@ import {
 } from './deps.ts'
 import { createHealthCheck } from './health.ts'
 import { createGuards } from './middleware/guards.ts'
+import { documentIdempotencyKey } from './middleware/idempotency.ts'
 import { registerAnchorRoutes } from './routes/external/anchor.ts'
 import { registerExternalHealth } from './routes/external/health.ts'
 import { registerV1Network } from './routes/external/v1-network.ts'
@@ -47,6 +48,7 @@ export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings
   registerV1Shares(app, ports, guards)
   registerV1Records(app, ports, guards)
   registerV1Network(app, ports, guards)
+  documentIdempotencyKey(app)
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {

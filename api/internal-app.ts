@@ -9,6 +9,7 @@ import {
 } from './deps.ts'
 import { browserGuard } from './middleware/browser-guard.ts'
 import { createGuards } from './middleware/guards.ts'
+import { documentIdempotencyKey } from './middleware/idempotency.ts'
 import { registerApiKeyRoutes } from './routes/internal/api-keys.ts'
 import { registerEventRoutes } from './routes/internal/events.ts'
 import { registerIdentityRoutes } from './routes/internal/identity.ts'
@@ -72,6 +73,7 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
   registerApiKeyRoutes(app, ports, guards)
   registerPeerAndOutboxRoutes(app, ports)
   registerEventRoutes(app, ports, init.shutdown)
+  documentIdempotencyKey(app)
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'DataMgmt Node internal API', version: API_VERSION }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { StatusCode } from 'hono/utils/http-status'
@@ -196,4 +197,42 @@ const INTERNAL_ERROR: IdempotentAnswer = {
   status: 500,
   headers: { 'content-type': 'application/json' },
   body: new TextEncoder().encode(JSON.stringify({ error: 'Internal server error', code: 'internal' }))
+}
+
+/**
+ * Documents `Idempotency-Key` on every POST of `app`'s OpenAPI document, and `Idempotent-Replayed`
+ * on their 2xx answers. Call it once every route is registered.
+ */
+export function documentIdempotencyKey(app: OpenAPIHono<ApiEnv>): void {
+  app.openAPIRegistry.registerComponent('parameters', 'IdempotencyKey', {
+    name: IDEMPOTENCY_KEY_HEADER,
+    in: 'header',
+    required: false,
+    description:
+      'Makes the POST safe to retry: the same key with the same request (method, path with query, body bytes) answers the first answer again, with `Idempotent-Replayed: true`, and runs nothing twice; the same key with another request is 422 `idempotency_key_reused`; 422 `idempotency_key_invalid` unless 1 to 255 printable ASCII characters. Keys are kept at least 24 hours, per API key (or per client address without one). Only 2xx answers and request-validation 4xx answers are kept: after any other answer the key is free again.',
+    schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7e]{1,255}$' }
+  })
+  const replayed = {
+    [REPLAYED_HEADER]: {
+      description: 'true when this is the kept answer of an earlier request with the same Idempotency-Key',
+      schema: { type: 'string', enum: ['true'] }
+    }
+  }
+  for (const definition of app.openAPIRegistry.definitions) {
+    if (definition.type !== 'route' || definition.route.method !== 'post') continue
+    // The registry's own types are OpenAPI 3.0's and 3.1's at once; these are the fields touched.
+    const route = definition.route as unknown as {
+      parameters?: unknown[]
+      responses: Record<string, { headers?: Record<string, unknown> }>
+    }
+    route.parameters = [...(route.parameters ?? []), { $ref: '#/components/parameters/IdempotencyKey' }]
+    const responses: Record<string, { headers?: Record<string, unknown> }> = {}
+    for (const [status, response] of Object.entries(route.responses)) {
+      responses[status] =
+        /^2\d\d$/.test(status) && !('$ref' in response)
+          ? { ...response, headers: { ...(response.headers ?? {}), ...replayed } }
+          : response
+    }
+    route.responses = responses
+  }
 }

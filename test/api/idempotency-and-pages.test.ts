@@ -213,6 +213,44 @@ describe('Idempotency-Key on POST /share_data', () => {
   })
 })
 
+describe('the OpenAPI documents', () => {
+  it("name Idempotency-Key on every POST, Idempotent-Replayed on their 2xx answers, and the lists' after", async () => {
+    for (const url of [a.externalUrl, a.internalUrl]) {
+      const doc = (await (await fetch(`${url}/openapi.json`)).json()) as {
+        paths: Record<
+          string,
+          Record<
+            string,
+            {
+              parameters?: { $ref?: string; name?: string }[]
+              responses: Record<string, { headers?: object }>
+            }
+          >
+        >
+        components: { parameters: Record<string, { name: string; in: string }> }
+      }
+      expect(doc.components.parameters['IdempotencyKey']).toMatchObject({
+        name: 'Idempotency-Key',
+        in: 'header'
+      })
+      const posts = Object.values(doc.paths).flatMap((item) => (item['post'] ? [item['post']] : []))
+      expect(posts.length).toBeGreaterThan(0)
+      for (const post of posts) {
+        expect(post.parameters).toContainEqual({ $ref: '#/components/parameters/IdempotencyKey' })
+        const ok = Object.entries(post.responses).filter(([status]) => status.startsWith('2'))
+        for (const [, response] of ok) expect(response.headers).toHaveProperty('Idempotent-Replayed')
+      }
+    }
+    const external = (await (await fetch(`${a.externalUrl}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { parameters?: { name?: string }[] }>>
+    }
+    for (const path of ['/v1/shares', '/v1/audit']) {
+      const names = external.paths[path]?.['get']?.parameters?.map((p) => p.name)
+      expect(names).toEqual(expect.arrayContaining(['limit', 'after']))
+    }
+  })
+})
+
 describe('pages of /v1/shares', () => {
   const list = async (query: string) => {
     const res = await fetch(`${a.externalUrl}/v1/shares${query}`, { headers: { 'x-api-key': key } })
