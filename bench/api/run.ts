@@ -11,6 +11,9 @@
  *    validation, record encrypted at rest, share and audit outbox rows committed with
  *    synchronous=FULL), next to the raw RSA-PSS sign rate of this machine with the node's 3072-bit
  *    signing key: every share is signed once when it is sealed for delivery.
+ * 3. The same POST /share_data with a fresh Idempotency-Key on every request (the key claimed in
+ *    SQLite before the share, its answer stored after), right after the run without one, so the
+ *    cost of idempotency is the difference between two runs of the same process.
  *
  * The load comes from autocannon in a separate process so it does not share the servers' event loop.
  * Two real nodes run on a local Hardhat chain: the sender in this process (as in `dmn demo`), the
@@ -52,7 +55,17 @@ interface Load {
 }
 
 async function load(url: string, extra: string[] = []): Promise<Load> {
-  const args = [AUTOCANNON, '-c', String(CONNECTIONS), '-d', String(DURATION), '-j', ...extra, url]
+  return loadWith([AUTOCANNON, '-c', String(CONNECTIONS), '-d', String(DURATION), '-j', ...extra, url])
+}
+
+const FRESH_KEY_LOAD = fileURLToPath(new URL('./fresh-key-load.ts', import.meta.url))
+
+/** POSTs `body` to `url` with a fresh Idempotency-Key on every request. */
+function loadWithFreshKeys(url: string, apiKey: string, body: string): Promise<Load> {
+  return loadWith([FRESH_KEY_LOAD, url, String(CONNECTIONS), String(DURATION), apiKey, body])
+}
+
+async function loadWith(args: string[]): Promise<Load> {
   const { stdout } = await run(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 })
   const r = JSON.parse(stdout) as {
     requests: { average: number; total: number }
@@ -193,6 +206,10 @@ try {
     body
   ])
   console.log(`POST /share_data 1 KiB standard      ${fmt(shares)}`)
+  const idempotent = await loadWithFreshKeys(`${a.externalUrl}/share_data`, key, body)
+  console.log(`  with a fresh Idempotency-Key       ${fmt(idempotent)}`)
+  const idempotencyCost = shares.rps > 0 ? Math.round((1 - idempotent.rps / shares.rps) * 1000) / 10 : null
+  console.log(`  idempotency costs ${idempotencyCost}% of the shares per second`)
   console.log(
     `RSA-PSS sign (${sign.keyBits}-bit, 1 KiB), one core   ${String(sign.perSecond).padStart(7)} signatures/s`
   )
@@ -203,6 +220,7 @@ try {
       connections: CONNECTIONS,
       health: { bareHono: honoHealth, node: ourHealth },
       shareData: { sharesPerSecond: shares.rps, ...shares },
+      shareDataIdempotent: { sharesPerSecond: idempotent.rps, ...idempotent, costPercent: idempotencyCost },
       rsaPssSign: { perSecond: sign.perSecond, keyBits: sign.keyBits }
     })
   )
