@@ -39,7 +39,12 @@ export interface BaseAppInit {
    */
   readonly guard?: MiddlewareHandler<ApiEnv>
   /** `Idempotency-Key` on every POST (`api/middleware/idempotency.ts`), after the rate limit. */
-  readonly idempotency?: { readonly store: IdempotencyStore; readonly retentionMs: number }
+  readonly idempotency?: {
+    readonly store: IdempotencyStore
+    readonly retentionMs: number
+    /** Requests without a valid API key get it too (the internal API on loopback serves them). */
+    readonly anonymous: boolean
+  }
 }
 
 /**
@@ -104,6 +109,7 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
         api: init.api,
         store: init.idempotency.store,
         retentionMs: init.idempotency.retentionMs,
+        anonymous: init.idempotency.anonymous,
         bodyLimitBytes: init.bodyLimitBytes,
         ...(init.now ? { now: init.now } : {})
       })

@@ -32,7 +32,9 @@ export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings
     logger: ports.logger,
     idempotency: {
       store: ports.idempotency,
-      retentionMs: settings.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS
+      retentionMs: settings.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS,
+      // Every POST here needs a key: without one the route refuses before reading the body.
+      anonymous: false
     },
     ...(settings.now ? { now: settings.now } : {}),
     ...(settings.maxClients !== undefined ? { maxClients: settings.maxClients } : {})

@@ -56,7 +56,8 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
     logger: ports.logger,
     idempotency: {
       store: ports.idempotency,
-      retentionMs: init.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS
+      retentionMs: init.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS,
+      anonymous: !init.requireAdminKey
     },
     ...(init.now ? { now: init.now } : {}),
     ...(init.maxClients !== undefined ? { maxClients: init.maxClients } : {}),

@@ -21,7 +21,8 @@ import {
  * - A request is its method, its path with the query, and its body's bytes (SHA-256 of the three):
  *   a retry sends the same bytes, and bytes leave no doubt about what "the same" means.
  * - Keys are scoped to the API key that authenticated the request, or without one to the client's
- *   address, per API: nobody reads another client's answer.
+ *   address, per API: nobody reads another client's answer. Where requests need a key (the external
+ *   API), one without a valid key is left to the route, which refuses it before reading its body.
  * - Kept: 2xx answers and the 4xx answers about the request itself (`validation_failed`,
  *   `malformed_json`, `unsupported_media_type`), which the same request would get again. Anything
  *   that depends on the node's state or health (401, 403, 404, 409, a 422 such as
@@ -50,6 +51,12 @@ export interface IdempotencyInit {
   /** How long a key is kept; at least 24 h by configuration. */
   readonly retentionMs: number
   readonly bodyLimitBytes: number
+  /**
+   * Whether requests without a valid API key get idempotency (keyed by the client's address): only
+   * where such requests are served (the internal API on loopback). Elsewhere they pass straight to
+   * the route, which refuses them before reading a body.
+   */
+  readonly anonymous: boolean
   /** Milliseconds clock (tests). */
   readonly now?: () => number
 }
@@ -86,6 +93,7 @@ export function idempotency(init: IdempotencyInit): MiddlewareHandler<ApiEnv> {
     if (c.req.method !== 'POST') return next()
     const key = c.req.header(IDEMPOTENCY_KEY_HEADER)
     if (key === undefined) return next()
+    if (!init.anonymous && c.get('auth').kind === 'none') return next()
     if (!KEY_SYNTAX.test(key)) {
       throw new InvalidIdempotencyKeyError(
         `${IDEMPOTENCY_KEY_HEADER} must be 1 to 255 printable ASCII characters`

@@ -44,13 +44,14 @@ async function post(
   url: string,
   body: unknown,
   headers: Record<string, string> = {},
-  apiKey: string | undefined = key
+  /** null: no X-API-Key at all. */
+  apiKey: string | null = key
 ): Promise<Answer> {
   const res = await fetch(url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      ...(apiKey !== undefined ? { 'x-api-key': apiKey } : {}),
+      ...(apiKey !== null ? { 'x-api-key': apiKey } : {}),
       ...headers
     },
     body: typeof body === 'string' ? body : JSON.stringify(body)
@@ -150,6 +151,26 @@ describe('Idempotency-Key on POST /share_data', () => {
     expect(longest.status).toBe(201)
   })
 
+  it('answers a request without a valid API key 401 as without the header, and keeps nothing for it', async () => {
+    const { body, dataHash } = fresh()
+    const idem = { 'idempotency-key': 'no-api-key' }
+    const missing = await post(`${a.externalUrl}/share_data`, body, idem, null)
+    expect(missing.status).toBe(401)
+    expect(missing.json['code']).toBe('api_key_missing')
+    const bad = await post(
+      `${a.externalUrl}/share_data`,
+      body,
+      { 'idempotency-key': 'k'.repeat(300) },
+      'dmn_x'
+    )
+    expect(bad.status).toBe(401)
+    expect(sharesOf(dataHash)).toBe(0)
+    // The key string is still free for the client that holds an API key.
+    const mine = await post(`${a.externalUrl}/share_data`, body, idem)
+    expect(mine.status).toBe(201)
+    expect(mine.headers.get('idempotent-replayed')).toBeNull()
+  })
+
   it('keeps a validation failure, but runs again after an answer that depends on the node state', async () => {
     const idem = { 'idempotency-key': 'invalid-body' }
     const invalid = { data: 'x', recipient: 'nobody' }
@@ -189,7 +210,7 @@ describe('Idempotency-Key on POST /share_data', () => {
     const idem = { 'idempotency-key': 'create-api-key' }
     const created = await Promise.all(
       Array.from({ length: 5 }, () =>
-        post(`${a.internalUrl}/api-keys`, { name: 'once', scopes: ['read'] }, idem, undefined)
+        post(`${a.internalUrl}/api-keys`, { name: 'once', scopes: ['read'] }, idem, null)
       )
     )
     expect(created.map((r) => r.status)).toEqual(Array(5).fill(201))
