@@ -110,6 +110,7 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
         store: init.idempotency.store,
         retentionMs: init.idempotency.retentionMs,
         anonymous: init.idempotency.anonymous,
+        logger,
         bodyLimitBytes: init.bodyLimitBytes,
         ...(init.now ? { now: init.now } : {})
       })

@@ -4,6 +4,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { StatusCode } from 'hono/utils/http-status'
 import type { IdempotencyStore, IdempotentAnswer } from '../../node/core/idempotency.ts'
+import type { Logger } from '../../node/log/logger.ts'
 import type { ApiEnv } from '../context.ts'
 import {
   IdempotencyKeyInProgressError,
@@ -57,6 +58,7 @@ export interface IdempotencyInit {
    * the route, which refuses them before reading a body.
    */
   readonly anonymous: boolean
+  readonly logger: Logger
   /** Milliseconds clock (tests). */
   readonly now?: () => number
 }
@@ -134,9 +136,17 @@ export function idempotency(init: IdempotencyInit): MiddlewareHandler<ApiEnv> {
         outcome = { answer, kept: isKept(answer) }
       } finally {
         inFlight.delete(id)
-        if (outcome.kept) store.complete(scope, key, outcome.answer)
-        else store.release(scope, key)
-        settle(outcome)
+        try {
+          if (outcome.kept) store.complete(scope, key, outcome.answer)
+          else store.release(scope, key)
+        } catch (err) {
+          // The answer stands for this client; the key must not stay pinned to an answer not kept.
+          init.logger.error({ err }, 'cannot record the answer of an idempotency key; the key is released')
+          outcome = { ...outcome, kept: false }
+          releaseQuietly(store, scope, key)
+        } finally {
+          settle(outcome)
+        }
       }
       return
     }
@@ -153,6 +163,14 @@ async function readBody(c: Context<ApiEnv>, limit: MiddlewareHandler): Promise<U
     c.req.raw = new Request(c.req.raw, { body: bytes })
   })
   return bytes
+}
+
+function releaseQuietly(store: IdempotencyStore, scope: string, key: string): void {
+  try {
+    store.release(scope, key)
+  } catch {
+    // The database refused twice; the pending row is released at the next start.
+  }
 }
 
 function fingerprintOf(c: Context<ApiEnv>, body: Uint8Array): string {
