@@ -8,6 +8,7 @@ import type { ApiKeyRegistry, SecurityLogWriter } from '../node/core/ports.ts'
 import type { Logger } from '../node/log/logger.ts'
 import { CLIENT_CLOSED, isClientDisconnect } from './client-disconnect.ts'
 import type { ApiEnv } from './context.ts'
+import type { RateLimitSettings } from './deps.ts'
 import { errorResponse } from './error-response.ts'
 import { FieldValidationError } from './errors.ts'
 import { impreciseNumberPath } from './json-numbers.ts'
@@ -22,7 +23,7 @@ import { TokenBucketLimiter } from './middleware/token-bucket.ts'
 export interface BaseAppInit {
   /** `internal` or `external`, the `api` label of metrics. */
   readonly api: 'internal' | 'external'
-  readonly rateLimit: { readonly perSecond: number; readonly burst: number }
+  readonly rateLimit: RateLimitSettings
   readonly trustedProxies: readonly string[]
   readonly bodyLimitBytes: number
   readonly apiKeys: ApiKeyRegistry
@@ -66,11 +67,19 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
       if (!result.success) throw validationError(result.error as unknown as ZodError)
     }
   })
+  const bucketOptions = {
+    ...(init.maxClients !== undefined ? { maxKeys: init.maxClients } : {}),
+    ...(init.now ? { now: init.now } : {})
+  }
   const limiter = new TokenBucketLimiter({
     perSecond: init.rateLimit.perSecond,
     burst: init.rateLimit.burst,
-    ...(init.maxClients !== undefined ? { maxKeys: init.maxClients } : {}),
-    ...(init.now ? { now: init.now } : {})
+    ...bucketOptions
+  })
+  const addressLimiter = new TokenBucketLimiter({
+    perSecond: init.rateLimit.addressPerSecond ?? init.rateLimit.perSecond,
+    burst: init.rateLimit.addressBurst ?? init.rateLimit.burst,
+    ...bucketOptions
   })
 
   app.use(async function requestMetrics(c, next) {
@@ -99,6 +108,7 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
   app.use(
     rateLimit({
       limiter,
+      addressLimiter,
       securityLog: init.securityLog,
       onLimited: () => metrics.rateLimited.inc({ api: init.api })
     })

@@ -3,7 +3,8 @@ import type {
   ApiKeyRegistry,
   AuditReader,
   DataService,
-  EventBus,
+  EventLogReader,
+  EventSignal,
   HealthProbe,
   KeyRingAdmin,
   NetworkService,
@@ -35,12 +36,27 @@ export interface InternalApiPorts extends ExternalApiPorts {
   readonly keyRing: KeyRingAdmin
   readonly identity: NodeIdentitySource
   readonly outbox: Outbox
-  readonly events: EventBus
+  /** The persisted event log that `/events` streams. */
+  readonly eventLog: EventLogReader
+  /** Wakes live readers when events were appended in this process. */
+  readonly events: EventSignal
 }
 
 /** Settings of one API. */
+/**
+ * Token buckets: one per API key, and one per client address that every request of that address
+ * draws from too (so holding many keys buys no more); the address bucket has the key bucket's
+ * rate unless given its own.
+ */
+export interface RateLimitSettings {
+  readonly perSecond: number
+  readonly burst: number
+  readonly addressPerSecond?: number | undefined
+  readonly addressBurst?: number | undefined
+}
+
 export interface ApiSettings {
-  readonly rateLimit: { readonly perSecond: number; readonly burst: number }
+  readonly rateLimit: RateLimitSettings
   readonly trustedProxies: readonly string[]
   readonly bodyLimitBytes: number
   /** Milliseconds clock of the rate limiter (tests). */
@@ -48,6 +64,8 @@ export interface ApiSettings {
   readonly maxClients?: number
   /** How long an `Idempotency-Key` is kept (`api.idempotencyRetentionHours`); 24 h unless given. */
   readonly idempotencyRetentionMs?: number
+  /** External API: answer the anchor's `/compliance_history` and `/network/*` without a key, as the anchor does. */
+  readonly openAnchorReads?: boolean
 }
 
 /** Keys are kept a day unless configured longer. */

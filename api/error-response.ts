@@ -11,7 +11,7 @@ import type { Logger } from '../node/log/logger.ts'
 export interface ErrorBody {
   readonly error: string
   readonly code: string
-  readonly field?: string
+  readonly field?: string | null
   readonly [extra: string]: unknown
 }
 
@@ -27,9 +27,25 @@ const BY_NAME: Readonly<Record<string, Mapper>> = {
     status: 422,
     body: { error: e.message, code: 'validation_failed', field: String(e['field']) }
   }),
+  InvalidEventCursorError: (e) => ({
+    status: 422,
+    body: {
+      error: e.message,
+      code: e['reason'] === 'unknown' ? 'unknown_event_id' : 'invalid_event_id',
+      field: String(e['field'])
+    }
+  }),
   MalformedJsonError: (e) => ({
     status: 400,
     body: { error: e.message, code: 'malformed_json', field: 'body' }
+  }),
+  AnchorBodyError: (e) => ({
+    status: 422,
+    body: { error: e.message, code: String(e['code']), field: null }
+  }),
+  UnknownQueryParameterError: (e) => ({
+    status: 422,
+    body: { error: e.message, code: 'unknown_query_parameter', field: String(e['parameter']) }
   }),
   PayloadTooLargeError: (e) => ({
     status: 413,
@@ -64,10 +80,6 @@ const BY_NAME: Readonly<Record<string, Mapper>> = {
   IdempotencyKeyInProgressError: (e) => ({
     status: 409,
     body: { error: e.message, code: 'idempotency_key_in_progress' }
-  }),
-  UnknownQueryParameterError: (e) => ({
-    status: 422,
-    body: { error: e.message, code: 'unknown_query_parameter', field: String(e['parameter']) }
   }),
   StateConflictError: (e) => ({ status: 409, body: { error: e.message, code: 'conflict' } }),
   DependencyUnavailableError: (e) => ({

@@ -16,9 +16,51 @@ export class FieldValidationError extends DmnError {
   }
 }
 
+/**
+ * An event cursor (`Last-Event-ID` or `?after=`) that is no event id: not a non-negative integer
+ * (`invalid`), or an id this node's log never handed out (`unknown`, e.g. from another database).
+ */
+export class InvalidEventCursorError extends DmnError {
+  override name = 'InvalidEventCursorError'
+  readonly field: string
+  readonly reason: 'invalid' | 'unknown'
+
+  constructor(field: string, reason: 'invalid' | 'unknown', message: string) {
+    super(message)
+    this.field = field
+    this.reason = reason
+  }
+}
+
 /** The body is not JSON (or not a JSON object); answered 400 naming `body`. */
 export class MalformedJsonError extends DmnError {
   override name = 'MalformedJsonError'
+}
+
+/**
+ * A body the anchor's paths refuse before looking at any field, answered 422 with `field: null` as
+ * the anchor does: `Invalid JSON body` (it does not parse, or there is none) and `Request body must
+ * be a JSON object` (it parses to something else).
+ */
+export class AnchorBodyError extends DmnError {
+  override name = 'AnchorBodyError'
+  readonly code: 'malformed_json' | 'body_not_object'
+
+  constructor(code: 'malformed_json' | 'body_not_object', options?: { cause?: unknown }) {
+    super(code === 'malformed_json' ? 'Invalid JSON body' : 'Request body must be a JSON object', options)
+    this.code = code
+  }
+}
+
+/** A query parameter the route does not take; answered 422 naming it. */
+export class UnknownQueryParameterError extends DmnError {
+  override name = 'UnknownQueryParameterError'
+  readonly parameter: string
+
+  constructor(parameter: string) {
+    super(`unknown query parameter '${parameter.slice(0, 100)}'`)
+    this.parameter = parameter.slice(0, 100)
+  }
 }
 
 /** The body is larger than the configured limit; answered 413 before it is read whole. */
@@ -55,15 +97,4 @@ export class IdempotencyKeyReusedError extends DmnError {
 /** An `Idempotency-Key` whose first request is still running elsewhere; answered 409. */
 export class IdempotencyKeyInProgressError extends DmnError {
   override name = 'IdempotencyKeyInProgressError'
-}
-
-/** A query parameter the route does not take; answered 422 naming it. */
-export class UnknownQueryParameterError extends DmnError {
-  override name = 'UnknownQueryParameterError'
-  readonly parameter: string
-
-  constructor(parameter: string) {
-    super(`unknown query parameter ${parameter}`)
-    this.parameter = parameter
-  }
 }

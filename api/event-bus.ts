@@ -1,18 +1,18 @@
-import type { EventBus, NodeEvent } from '../node/core/ports.ts'
+import type { EventSignal } from '../node/core/ports.ts'
 
 /**
- * An in-process event bus. A listener that throws is isolated from the publisher and from other
- * listeners: live observers must never break the work that emits events.
+ * The in-process wake-up signal of the event log. A listener that throws is isolated from the
+ * notifier and from other listeners: live readers must never break the work that appends events.
  */
-export function createEventBus(onListenerError?: (err: unknown, event: NodeEvent) => void): EventBus {
-  const listeners = new Set<(event: NodeEvent) => void>()
+export function createEventSignal(onListenerError?: (err: unknown) => void): EventSignal {
+  const listeners = new Set<() => void>()
   return {
-    publish(event) {
+    notify() {
       for (const listener of listeners) {
         try {
-          listener(event)
+          listener()
         } catch (err) {
-          onListenerError?.(err, event)
+          onListenerError?.(err)
         }
       }
     },

@@ -98,13 +98,19 @@ describe('body encoding', () => {
       Buffer.from([0xff, 0xfe]),
       Buffer.from(`","recipient":"${ETH}"}`)
     ])
-    const res = await app.request(
-      '/share_data',
-      { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: bytes },
-      { incoming: { socket: { remoteAddress: '203.0.113.7' } } } as never
-    )
-    expect(res.status).toBe(400)
-    expect(await res.json()).toMatchObject({ code: 'malformed_json', field: 'body' })
+    const post = (path: string) =>
+      app.request(
+        path,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: bytes },
+        { incoming: { socket: { remoteAddress: '203.0.113.7' } } } as never
+      )
+    const v1 = await post('/v1/shares')
+    expect(v1.status).toBe(400)
+    expect(await v1.json()).toMatchObject({ code: 'malformed_json', field: 'body' })
+    // The anchor's path answers as the anchor, which cannot decode it either: "Invalid JSON body".
+    const anchor = await post('/share_data')
+    expect(anchor.status).toBe(422)
+    expect(await anchor.json()).toEqual({ error: 'Invalid JSON body', code: 'malformed_json', field: null })
     expect(h.recorded.shareCalls).toHaveLength(0)
   })
 })

@@ -39,7 +39,9 @@ export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings
     ...(settings.now ? { now: settings.now } : {}),
     ...(settings.maxClients !== undefined ? { maxClients: settings.maxClients } : {})
   })
-  const guards = createGuards(ports.securityLog, settings.bodyLimitBytes)
+  const guards = createGuards(ports.securityLog, settings.bodyLimitBytes, {
+    openAnchorReads: settings.openAnchorReads === true
+  })
   app.openAPIRegistry.registerComponent('securitySchemes', 'ApiKey', {
     type: 'apiKey',
     in: 'header',
@@ -57,7 +59,7 @@ export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings
       title: 'DataMgmt Node external API',
       version: API_VERSION,
       description:
-        'Anchor-compatible paths and the /v1 resources. Every path except /health and /openapi.json needs X-API-Key.'
+        'Anchor-compatible paths and the /v1 resources. Every path except /health, /openapi.json and /verify_data/{data_hash} needs X-API-Key (and /compliance_history and /network/* neither when the node opens them as the anchor does).'
     },
     security: [{ ApiKey: [] }]
   })

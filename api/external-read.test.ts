@@ -51,7 +51,8 @@ describe('reading', () => {
     expect(unknown.json).toMatchObject({
       verified: false,
       reason: 'not_found',
-      event_type: null,
+      // external_api.py answers 'event_type': 'data_share' whatever it found.
+      event_type: 'data_share',
       evidence: null,
       shares: []
     })
@@ -72,7 +73,7 @@ describe('reading', () => {
     await send(app, '/share_data', { body: { data: 'a', recipient: ETH }, key })
     await send(app, '/share_data', { body: { data: 'b', recipient: ETH }, key })
     const all = await send(app, '/compliance_history', { key: readKey })
-    expect(all.json).toMatchObject({ count: 2, filters: [] })
+    expect(all.json).toMatchObject({ count: 2, filters: null })
     const some = await send(app, '/compliance_history?filters=data_share', { key: readKey })
     expect(some.json).toMatchObject({ count: 1, filters: ['data_share'] })
     const history = some.json['history'] as Record<string, unknown>[]
@@ -93,14 +94,11 @@ describe('reading', () => {
     })
   })
 
-  it('GET /network/peers lists PeerIds, only healthy ones with ?healthy=true', async () => {
+  it('GET /network/peers lists peers, only healthy ones with ?healthy=true', async () => {
     const all = await send(app, '/network/peers', { key: readKey })
     expect(all.json['count']).toBe(2)
     const healthy = await send(app, '/network/peers?healthy=true', { key: readKey })
-    expect(healthy.json).toMatchObject({ peers: [PEER_B], count: 1 })
-    const bad = await send(app, '/network/peers?healthy=maybe', { key: readKey })
-    expect(bad.status).toBe(422)
-    expect(bad.json['field']).toBe('healthy')
+    expect(healthy.json).toMatchObject({ peers: [expect.objectContaining({ node_id: PEER_B })], count: 1 })
   })
 })
 

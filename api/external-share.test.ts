@@ -48,12 +48,15 @@ describe('POST /share_data (anchor-compatible)', () => {
     [{ data: 'x' }, 'recipient'],
     [{ data: 'x', recipient: ETH, security_tier: 'ultra' }, 'security_tier'],
     [{ data: 'bad \ud800 surrogate', recipient: ETH }, 'data'],
-    [{ data: 'x', recipient: ETH, payment_token: '0xnothex' }, 'payment_token'],
-    [{ data: 'x', recipient: ETH, payment_amount: 0 }, 'payment_amount'],
-    [{ data: 'x', recipient: ETH, payment_amount: -5 }, 'payment_amount'],
-    [{ data: 'x', recipient: ETH, payment_amount: 1.5 }, 'payment_amount'],
-    [{ data: 'x', recipient: ETH, payment_amount: '1000000000000000000000000000000' }, 'payment_amount'],
-    [{ data: 'x', recipient: ETH, payment_amount: 1e30 }, 'payment_amount']
+    [{ data: 'x', recipient: ETH, payment_token: '0xnothex', payment_amount: 1 }, 'payment_token'],
+    [{ data: 'x', recipient: ETH, payment_token: ETH, payment_amount: 0 }, 'payment_amount'],
+    [{ data: 'x', recipient: ETH, payment_token: ETH, payment_amount: -5 }, 'payment_amount'],
+    [{ data: 'x', recipient: ETH, payment_token: ETH, payment_amount: 1.5 }, 'payment_amount'],
+    [
+      { data: 'x', recipient: ETH, payment_token: ETH, payment_amount: '1000000000000000000000000000001' },
+      'payment_amount'
+    ],
+    [{ data: 'x', recipient: ETH, payment_token: ETH, payment_amount: 1e30 }, 'payment_amount']
   ])('answers 422 naming the field for %j', async (body, field) => {
     const r = await send(app, '/share_data', { body, key })
     expect(r.status).toBe(422)
@@ -79,15 +82,15 @@ describe('POST /share_data (anchor-compatible)', () => {
     expect(h.recorded.shareCalls).toHaveLength(0)
   })
 
-  it('answers 400 naming the body for malformed JSON and 422 for a JSON non-object', async () => {
-    const bad = await send(app, '/share_data', { body: '{"data": "x", ', key })
+  it('answers 400 naming the body for malformed JSON on /v1/shares, and 422 for a JSON non-object', async () => {
+    const bad = await send(app, '/v1/shares', { body: '{"data": "x", ', key })
     expect(bad.status).toBe(400)
     expect(bad.json).toEqual({
       error: 'request body is not valid JSON',
       code: 'malformed_json',
       field: 'body'
     })
-    const arr = await send(app, '/share_data', { body: '[1,2]', key })
+    const arr = await send(app, '/v1/shares', { body: '[1,2]', key })
     expect(arr.status).toBe(422)
     expect(arr.json['field']).toBe('body')
   })

@@ -3,6 +3,7 @@ import { createInternalApp } from './internal-app.ts'
 import { createExternalApp } from './external-app.ts'
 import { createHarness, type Harness, PEER_B } from './test-support/fakes.ts'
 import { send } from './test-support/request.ts'
+import { EventLogRepository } from '../node/store/event-log.ts'
 
 let h: Harness
 let shutdown: AbortController
@@ -97,7 +98,8 @@ describe('status', () => {
       '/api-keys/{id}',
       '/peers/{peer_id}/deny',
       '/outbox/{id}/retry',
-      '/audit/{data_hash}/bundle'
+      '/audit/{data_hash}/bundle',
+      '/events'
     ]) {
       expect(doc.paths).toHaveProperty([path])
     }
@@ -193,48 +195,104 @@ describe('peers and outbox', () => {
   })
 })
 
-describe('live events', () => {
-  it('streams node events as Server-Sent Events, filtered by type prefix', async () => {
-    const res = await app.request('/events?types=share.', { headers: { host: 'localhost' } }, {
+describe('event stream', () => {
+  const open = async (path: string, headers: Record<string, string> = {}) => {
+    const res = await app.request(path, { headers: { host: 'localhost', ...headers } }, {
       incoming: { socket: { remoteAddress: '127.0.0.1' } }
     } as never)
+    expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toContain('text/event-stream')
     const reader = (res.body as ReadableStream<Uint8Array>).getReader()
     const decoder = new TextDecoder()
-    let text = ''
+    const stream = { text: '' }
     const readUntil = async (needle: string) => {
-      while (!text.includes(needle)) {
+      while (!stream.text.includes(needle)) {
         const { value, done } = await reader.read()
         if (done) throw new Error(`stream ended before ${needle}`)
-        text += decoder.decode(value)
+        stream.text += decoder.decode(value)
       }
     }
-    await readUntil('event: ready')
-    h.ports.events.publish({ type: 'audit.confirmed', at: 1, data: {} })
-    h.ports.events.publish({ type: 'share.delivered', at: 2, data: { share_id: 'abc' } })
-    await readUntil('share.delivered')
-    expect(text).not.toContain('audit.confirmed')
-    expect(text).toContain('"share_id":"abc"')
-    shutdown.abort()
-    for (;;) {
-      const { done } = await reader.read()
-      if (done) break
+    const close = async () => {
+      await reader.cancel()
     }
-  })
-})
+    return { stream, readUntil, close }
+  }
+  /** `id:` and `event:` of every SSE message read so far, in order. */
+  const messages = (text: string) =>
+    text
+      .split('\n\n')
+      .map((block) => ({
+        id: /^id: (.*)$/m.exec(block)?.[1],
+        event: /^event: (.*)$/m.exec(block)?.[1],
+        data: /^data: (.*)$/m.exec(block)?.[1]
+      }))
+      .filter((m) => m.event !== undefined)
 
-describe('admin key on a non-loopback bind', () => {
-  it('requires an admin key on every path except /health', async () => {
-    const guarded = createInternalApp(h.ports, {
-      ...settings,
-      requireAdminKey: true,
-      shutdown: shutdown.signal
+  it('streams events appended after it started, with their log ids, filtered by type prefix', async () => {
+    const log = new EventLogRepository(h.db)
+    log.append('share.delivered', { share_id: 'before' })
+    const s = await open('/events?types=share.')
+    await s.readUntil('event: ready')
+    log.append('audit.confirmed', {})
+    const id = log.append('share.delivered', { share_id: 'abc' })
+    h.ports.events.notify()
+    await s.readUntil('"share_id":"abc"')
+    const seen = messages(s.stream.text)
+    expect(seen.map((m) => m.event)).toEqual(['ready', 'share.delivered'])
+    expect(seen[1]?.id).toBe(String(id))
+    expect(JSON.parse(seen[1]?.data ?? '{}')).toMatchObject({
+      id,
+      type: 'share.delivered',
+      data: { share_id: 'abc' }
     })
-    expect((await send(guarded, '/health')).status).toBe(200)
-    expect((await send(guarded, '/keyring')).status).toBe(401)
-    const { key: reader } = h.ports.apiKeys.create({ name: 'r', scopes: ['read'] })
-    expect((await send(guarded, '/keyring', { key: reader })).status).toBe(403)
-    const { key: admin } = h.ports.apiKeys.create({ name: 'a', scopes: ['admin'] })
-    expect((await send(guarded, '/keyring', { key: admin })).status).toBe(200)
+    shutdown.abort()
+    await s.close()
+  })
+
+  it('resumes after Last-Event-ID, which wins over ?after=, and after ?after= alone', async () => {
+    const log = new EventLogRepository(h.db)
+    const ids = [1, 2, 3, 4].map((n) => log.append('share.accepted', { n }))
+    const byHeader = await open('/events?after=0', { 'last-event-id': String(ids[1]) })
+    await byHeader.readUntil(`id: ${ids[3]}`)
+    expect(messages(byHeader.stream.text).map((m) => m.id)).toEqual([
+      undefined,
+      String(ids[2]),
+      String(ids[3])
+    ])
+    await byHeader.close()
+    const byQuery = await open(`/events?after=${ids[2]}`)
+    await byQuery.readUntil(`id: ${ids[3]}`)
+    expect(messages(byQuery.stream.text).map((m) => m.id)).toEqual([undefined, String(ids[3])])
+    await byQuery.close()
+  })
+
+  it('tells a reader whose cursor is older than retention, then goes on from the oldest event kept', async () => {
+    const log = new EventLogRepository(h.db)
+    for (let i = 0; i < 5; i++) log.append('share.accepted', { i }, 1_000 + i)
+    log.append('share.accepted', { i: 5 }, Date.now())
+    expect(log.pruneBefore(2_000)).toBe(5)
+    const s = await open('/events', { 'last-event-id': '2' })
+    await s.readUntil('id: 6')
+    const seen = messages(s.stream.text)
+    expect(seen.map((m) => m.event)).toEqual(['ready', 'expired', 'share.accepted'])
+    expect(JSON.parse(seen[1]?.data ?? '{}')).toEqual({ after: 2, oldest_id: 6 })
+    await s.close()
+  })
+
+  it('refuses a cursor that is no event id with 422 and a stable code', async () => {
+    new EventLogRepository(h.db).append('share.accepted', {})
+    for (const [path, headers, field] of [
+      ['/events?after=-1', {}, 'after'],
+      ['/events?after=1.5', {}, 'after'],
+      ['/events?after=abc', {}, 'after'],
+      ['/events', { 'last-event-id': '01' }, 'Last-Event-ID']
+    ] as const) {
+      const r = await send(app, path, { remote: '127.0.0.1', headers })
+      expect(r.status).toBe(422)
+      expect(r.json).toMatchObject({ code: 'invalid_event_id', field })
+    }
+    const unknown = await send(app, '/events?after=2', { remote: '127.0.0.1' })
+    expect(unknown.status).toBe(422)
+    expect(unknown.json).toMatchObject({ code: 'unknown_event_id', field: 'after' })
   })
 })

@@ -3,6 +3,7 @@ import type {
   CallOptions,
   ComplianceEvent,
   DataService,
+  EventPosition,
   NetworkService,
   PeerView,
   ShareService,
@@ -10,6 +11,7 @@ import type {
 } from '../node/core/ports.ts'
 import { ResourceNotFoundError } from '../node/core/ports.ts'
 import { PaymentsNotImplementedError } from './errors.ts'
+import type { AnchorComplianceQuery } from './schemas/anchor.ts'
 import { type ComplianceQuery, parseFilters } from './schemas/records.ts'
 import type { ShareRequestBody } from './schemas/share.ts'
 
@@ -57,22 +59,28 @@ export async function exportBundle(audit: AuditReader, dataHash: string, options
   return bundle
 }
 
-/** The events a validated `?filters=&data_hash=&limit=` query selects, and the filters it named. */
+/**
+ * One page of `/v1/audit`: up to `limit` (100 unless given) events of the validated query older than
+ * `after`, the filters it named, and whether more follow (one more is asked for to know).
+ */
 export async function complianceHistory(
   audit: AuditReader,
   query: ComplianceQuery,
+  after: EventPosition | undefined,
   options: CallOptions
-): Promise<{ events: readonly ComplianceEvent[]; filters: string[] }> {
+): Promise<{ events: readonly ComplianceEvent[]; filters: string[]; more: boolean }> {
   const filters = parseFilters(query.filters)
+  const limit = query.limit ?? 100
   const events = await audit.complianceHistory(
     {
       eventTypes: filters,
-      limit: query.limit ?? 100,
-      ...(query.data_hash ? { dataHash: query.data_hash } : {})
+      limit: limit + 1,
+      ...(query.data_hash ? { dataHash: query.data_hash } : {}),
+      ...(after ? { after } : {})
     },
     options
   )
-  return { events, filters }
+  return { events: events.slice(0, limit), filters, more: events.length > limit }
 }
 
 export function listPeers(
@@ -81,4 +89,25 @@ export function listPeers(
   options: CallOptions
 ): Promise<readonly PeerView[]> {
   return network.peers(healthy === undefined ? {} : { healthy }, options)
+}
+
+/**
+ * One page of the anchor's `/compliance_history`: up to `limit` events older than `after`, and
+ * whether more follow (one more is asked for to know).
+ */
+export async function anchorComplianceHistory(
+  audit: AuditReader,
+  query: AnchorComplianceQuery,
+  options: CallOptions
+): Promise<{ events: readonly ComplianceEvent[]; more: boolean }> {
+  const events = await audit.complianceHistory(
+    {
+      eventTypes: query.filters ?? [],
+      limit: query.limit + 1,
+      ...(query.data_hash ? { dataHash: query.data_hash } : {}),
+      ...(query.after ? { after: query.after } : {})
+    },
+    options
+  )
+  return { events: events.slice(0, query.limit), more: events.length > query.limit }
 }

@@ -1,7 +1,8 @@
 import { z } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import type { ApiEnv } from './context.ts'
-import { FieldValidationError, UnknownQueryParameterError } from './errors.ts'
+import { FieldValidationError } from './errors.ts'
+import { onlyQueryParameters } from './middleware/query-parameters.ts'
 
 /**
  * Pages of the APIs' lists. A list answers at most `limit` items and `next_after`, the cursor to
@@ -61,18 +62,9 @@ export const afterQuery = z
     description: `the ${NEXT_CURSOR_FIELD} of the previous page; absent for the first page`
   })
 
-/**
- * Refuses a query parameter the route does not take (422 `unknown_query_parameter`, naming it): a
- * misspelt `limit` or `after` would otherwise be ignored and the client page the wrong list.
- */
+/** Refuses a query parameter `schema` does not name (422 `unknown_query_parameter`, naming it). */
 export function knownQuery(schema: z.ZodObject): MiddlewareHandler<ApiEnv> {
-  const known = new Set(Object.keys(schema.shape))
-  return async function knownQueryMiddleware(c, next) {
-    for (const name of new URL(c.req.url).searchParams.keys()) {
-      if (!known.has(name)) throw new UnknownQueryParameterError(name)
-    }
-    await next()
-  }
+  return onlyQueryParameters(Object.keys(schema.shape))
 }
 
 /** The page of a list held whole in memory, ordered by `position`, after the cursor `after`. */

@@ -17,7 +17,7 @@ import type {
   EvidenceSchema,
   VerifyResponseSchema
 } from './schemas/records.ts'
-import type { NetworkStatsSchema, PeerListSchema, PeerNamesSchema, PeerSchema } from './schemas/network.ts'
+import type { NetworkStatsSchema, PeerListSchema, PeerSchema } from './schemas/network.ts'
 import type {
   ShareDataResponseSchema,
   ShareListSchema,
@@ -193,11 +193,5 @@ export function peer(p: PeerView): z.infer<typeof PeerSchema> {
 
 export function peerList(views: readonly PeerView[]): z.infer<typeof PeerListSchema> {
   const peers = views.map(peer)
-  return { peers, count: peers.length, _metadata: metadata(null) }
-}
-
-/** The anchor's `/network/peers` lists PeerIds only. */
-export function peerNames(views: readonly PeerView[]): z.infer<typeof PeerNamesSchema> {
-  const peers = views.map((p) => p.peerId)
   return { peers, count: peers.length, _metadata: metadata(null) }
 }

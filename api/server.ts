@@ -62,7 +62,11 @@ export class ApiServer implements Startable {
       maxClients: cfg.rateLimitMaxClients,
       idempotencyRetentionMs: cfg.idempotencyRetentionHours * 3_600_000
     }
-    const external = createExternalApp(this.#ports, { ...common, rateLimit: cfg.external.rateLimit })
+    const external = createExternalApp(this.#ports, {
+      ...common,
+      rateLimit: cfg.external.rateLimit,
+      openAnchorReads: cfg.external.openAnchorReads
+    })
     // Known once listening (the real port when 0 is configured); kept, since address() is null after close.
     let internalBound: AddressInfo | undefined
     const internal = createInternalApp(this.#ports, {

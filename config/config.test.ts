@@ -38,7 +38,8 @@ describe('loadConfig', () => {
     expect(config.api.external).toEqual({
       host: '0.0.0.0',
       port: 8081,
-      rateLimit: { perSecond: 10, burst: 20 }
+      rateLimit: { perSecond: 10, burst: 20 },
+      openAnchorReads: false
     })
     expect(config.api.trustedProxies).toEqual([])
     expect(config.chain.rpcUrl).toBeUndefined()

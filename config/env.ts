@@ -18,6 +18,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { path: 'masterPassword', names: ['DMN_MASTER_PASSWORD', 'KEY_MASTER_PASSWORD'], kind: 'string' },
   { path: 'store.synchronous', names: ['DMN_STORE_SYNCHRONOUS'], kind: 'string' },
   { path: 'store.busyTimeoutMs', names: ['DMN_STORE_BUSY_TIMEOUT_MS'], kind: 'number' },
+  { path: 'events.retentionHours', names: ['DMN_EVENTS_RETENTION_HOURS'], kind: 'number' },
   { path: 'crypto.pbkdf2Iterations', names: ['DMN_CRYPTO_PBKDF2_ITERATIONS'], kind: 'number' },
   { path: 'crypto.replayWindowSeconds', names: ['DMN_CRYPTO_REPLAY_WINDOW_SECONDS'], kind: 'number' },
   { path: 'crypto.signingKeyBits', names: ['DMN_CRYPTO_SIGNING_KEY_BITS'], kind: 'number' },
@@ -65,14 +66,39 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { path: 'chain.lagWarnSeconds', names: ['DMN_CHAIN_LAG_WARN_SECONDS'], kind: 'number' },
   { path: 'chain.embeddedPort', names: ['DMN_CHAIN_EMBEDDED_PORT'], kind: 'number' },
   { path: 'api.internal.host', names: ['DMN_API_INTERNAL_HOST'], kind: 'string' },
-  { path: 'api.internal.port', names: ['DMN_API_INTERNAL_PORT'], kind: 'number' },
+  { path: 'api.internal.port', names: ['DMN_API_INTERNAL_PORT', 'INTERNAL_API_PORT'], kind: 'number' },
   { path: 'api.internal.rateLimit.perSecond', names: ['DMN_API_INTERNAL_RATE_PER_SECOND'], kind: 'number' },
   { path: 'api.internal.rateLimit.burst', names: ['DMN_API_INTERNAL_RATE_BURST'], kind: 'number' },
+  {
+    path: 'api.internal.rateLimit.addressPerSecond',
+    names: ['DMN_API_INTERNAL_RATE_ADDRESS_PER_SECOND'],
+    kind: 'number'
+  },
+  {
+    path: 'api.internal.rateLimit.addressBurst',
+    names: ['DMN_API_INTERNAL_RATE_ADDRESS_BURST'],
+    kind: 'number'
+  },
   { path: 'api.internal.allowedHosts', names: ['DMN_API_INTERNAL_ALLOWED_HOSTS'], kind: 'list' },
-  { path: 'api.external.host', names: ['DMN_API_EXTERNAL_HOST'], kind: 'string' },
-  { path: 'api.external.port', names: ['DMN_API_EXTERNAL_PORT', 'API_PORT'], kind: 'number' },
+  { path: 'api.external.host', names: ['DMN_API_EXTERNAL_HOST', 'EXTERNAL_API_HOST'], kind: 'string' },
+  {
+    path: 'api.external.port',
+    names: ['DMN_API_EXTERNAL_PORT', 'EXTERNAL_API_PORT', 'API_PORT'],
+    kind: 'number'
+  },
   { path: 'api.external.rateLimit.perSecond', names: ['DMN_API_EXTERNAL_RATE_PER_SECOND'], kind: 'number' },
   { path: 'api.external.rateLimit.burst', names: ['DMN_API_EXTERNAL_RATE_BURST'], kind: 'number' },
+  {
+    path: 'api.external.rateLimit.addressPerSecond',
+    names: ['DMN_API_EXTERNAL_RATE_ADDRESS_PER_SECOND'],
+    kind: 'number'
+  },
+  {
+    path: 'api.external.rateLimit.addressBurst',
+    names: ['DMN_API_EXTERNAL_RATE_ADDRESS_BURST'],
+    kind: 'number'
+  },
+  { path: 'api.external.openAnchorReads', names: ['DMN_API_EXTERNAL_OPEN_ANCHOR_READS'], kind: 'string' },
   { path: 'api.trustedProxies', names: ['DMN_API_TRUSTED_PROXIES'], kind: 'list' },
   { path: 'api.bodyLimitBytes', names: ['DMN_API_BODY_LIMIT_BYTES'], kind: 'number' },
   { path: 'api.rateLimitMaxClients', names: ['DMN_API_RATE_LIMIT_MAX_CLIENTS'], kind: 'number' },

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { z } from 'zod'
-import { ConfigError } from '../node/core/errors.ts'
+import { AnchorPeerAddressError, ConfigError } from '../node/core/errors.ts'
+import { multiaddrForAnchorPeer } from './anchor-peers.ts'
 import { ENV_BINDINGS, ENV_NON_SETTINGS, type EnvBinding } from './env.ts'
 import type { EnvFile } from './env-file.ts'
-import { type Config, configSchema, SECRET_PATHS } from './schema.ts'
+import { type Config, configSchema, DEFAULT_P2P_PORT, SECRET_PATHS } from './schema.ts'
 
 export interface LoadConfigOptions {
   /** A JSON config file; defaults to `DMN_CONFIG` when that is set. */
@@ -59,10 +60,46 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     sources.set(path, 'command line')
   }
 
+  const anchorPeers = anchorPeerProblems(raw, sources)
   const parsed = configSchema.safeParse(raw)
-  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => describeIssue(issue, sources)))
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      // An anchor-form peer gets its own problem line, with the multiaddr to write.
+      if (
+        issue.path[0] === 'p2p' &&
+        issue.path[1] === 'bootstrap' &&
+        anchorPeers.indices.has(Number(issue.path[2]))
+      )
+        continue
+      problems.push(describeIssue(issue, sources))
+    }
+  }
+  problems.push(...anchorPeers.problems)
+  if (anchorPeers.peers.length > 0) throw new AnchorPeerAddressError(problems, anchorPeers.peers)
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems)
   return deepFreeze(parsed.data)
+}
+
+function anchorPeerProblems(raw: Raw, sources: Map<string, string>) {
+  const found = {
+    problems: [] as string[],
+    peers: [] as { given: string; multiaddr: string }[],
+    indices: new Set<number>()
+  }
+  const list = getPath(raw, 'p2p.bootstrap')
+  if (!Array.isArray(list)) return found
+  const source = sources.get('p2p.bootstrap')
+  list.forEach((entry, i) => {
+    if (typeof entry !== 'string' || entry.startsWith('/')) return
+    const multiaddr = multiaddrForAnchorPeer(entry, DEFAULT_P2P_PORT)
+    if (multiaddr === undefined) return
+    found.indices.add(i)
+    found.peers.push({ given: entry, multiaddr })
+    found.problems.push(
+      `p2p.bootstrap.${i}${source ? ` (from ${source})` : ''}: ${JSON.stringify(entry)} is a host:port peer as DataMgmt Node (Python) writes them, which libp2p cannot dial; write the multiaddr ${multiaddr}, with /p2p/<PeerId> appended to pin the peer (the port is the peer's libp2p port, ${DEFAULT_P2P_PORT} by default)`
+    )
+  })
+  return found
 }
 
 /** A copy of `config` fit to show or log: every secret replaced by `[redacted]`. */

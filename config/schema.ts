@@ -8,6 +8,8 @@ import { ETH_ADDRESS_PATTERN, PEER_ID_PATTERN } from '../node/core/share.ts'
  */
 
 const port = z.number().int().min(0).max(65_535)
+/** The libp2p port a node listens on unless configured otherwise. */
+export const DEFAULT_P2P_PORT = 4001
 const host = z.string().min(1)
 const multiaddr = z.string().regex(/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d+(\/p2p\/\w+)?$/, {
   message: 'expected a multiaddr such as /ip4/10.0.0.2/tcp/4001/p2p/<PeerId>'
@@ -34,8 +36,12 @@ const ethAddress = z
 const rateLimit = (perSecond: number, burst: number) =>
   z
     .strictObject({
+      /** Per API key. */
       perSecond: z.number().positive().default(perSecond),
-      burst: z.number().int().positive().default(burst)
+      burst: z.number().int().positive().default(burst),
+      /** Per client address, which every request draws from too; the key's rate when unset. */
+      addressPerSecond: z.number().positive().optional(),
+      addressBurst: z.number().int().positive().optional()
     })
     .prefault({})
 
@@ -54,6 +60,13 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 
+  events: z
+    .strictObject({
+      /** How long the event log keeps events (GET /events resumes within it); 7 days. */
+      retentionHours: z.number().positive().default(168)
+    })
+    .prefault({}),
+
   crypto: z
     .strictObject({
       // OWASP 2023 guidance for PBKDF2-HMAC-SHA256 is >= 600,000 iterations.
@@ -67,7 +80,7 @@ export const configSchema = z.strictObject({
   p2p: z
     .strictObject({
       host: host.default('0.0.0.0'),
-      port: port.default(4001),
+      port: port.default(DEFAULT_P2P_PORT),
       bootstrap: z.array(multiaddr).default([]),
       maxConnections: z.number().int().positive().default(100),
       trust: z.enum(['pin', 'allowlist', 'ca']).default('pin'),
@@ -154,7 +167,12 @@ export const configSchema = z.strictObject({
         .strictObject({
           host: host.default('0.0.0.0'),
           port: port.default(8081),
-          rateLimit: rateLimit(10, 20)
+          rateLimit: rateLimit(10, 20),
+          /**
+           * Answer the anchor's `/compliance_history`, `/network/stats` and `/network/peers` without
+           * a key, as DataMgmt Node (Python) does. Off: they need a key with the `read` scope.
+           */
+          openAnchorReads: z.union([z.boolean(), z.stringbool()]).default(false)
         })
         .prefault({}),
       /** Addresses whose X-Forwarded-For is believed. None by default. */

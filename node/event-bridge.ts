@@ -1,19 +1,20 @@
 /**
- * Bridges what the node's services emit (p2p share and peer events, audit confirmations, security
- * log entries) to the live event bus behind `/events`, under the names its clients know.
+ * Connects what the node's services emit to the event log's readers. The log's content comes from
+ * the database itself (triggers of migrations/0012_event_log.sql, in the transaction of each state
+ * change); this bridge only wakes live readers when a service reports a change, and appends the one
+ * event no table change carries: a peer refused by a protocol (`peer.refused`).
  */
-import type { ConfirmedEntry } from './audit/index.ts'
 import type { Startable } from './core/lifecycle.ts'
-import type { EventBus, SecurityLogWriter } from './core/ports.ts'
+import type { EventSignal, SecurityLogWriter } from './core/ports.ts'
 import type { P2pEvents } from './p2p/index.ts'
 
-const P2P_EVENTS: readonly [keyof P2pEvents, string][] = [
-  ['share:queued', 'share.accepted'],
-  ['share:delivered', 'share.delivered'],
-  ['share:attempt-failed', 'share.delivery_failed'],
-  ['share:received', 'share.received'],
-  ['peer:verified', 'peer.verified'],
-  ['refused', 'security.refused']
+// p2p events whose state change the log holds already: a wake-up for readers, nothing more.
+const P2P_CHANGES: readonly (keyof P2pEvents)[] = [
+  'share:queued',
+  'share:delivered',
+  'share:attempt-failed',
+  'share:received',
+  'peer:verified'
 ]
 
 /** Something that emits named events (node:events style). */
@@ -22,39 +23,40 @@ interface Emitter<Events> {
   off<K extends keyof Events & string>(event: K, listener: (...args: never[]) => void): unknown
 }
 
+/** Appends events that no table change reports. */
+export interface EventAppender {
+  append(type: string, data: Record<string, unknown>): number
+}
+
 export interface EventBridgeComponents {
-  readonly events: EventBus
+  readonly signal: EventSignal
+  readonly eventLog: () => EventAppender
   readonly p2p: Emitter<P2pEvents>
-  readonly audit: Emitter<{ 'audit:confirmed': [ConfirmedEntry] }>
+  readonly audit: Emitter<{ 'audit:confirmed': [unknown] }>
 }
 
 /** A startable that subscribes at start and unsubscribes at stop. */
-export function createEventBridge({ events, p2p, audit }: EventBridgeComponents): Startable {
+export function createEventBridge({ signal, eventLog, p2p, audit }: EventBridgeComponents): Startable {
   const unbridge: (() => void)[] = []
+  const on = <E>(emitter: Emitter<E>, name: keyof E & string, listener: (...args: never[]) => void) => {
+    emitter.on(name, listener)
+    unbridge.push(() => emitter.off(name, listener))
+  }
   return {
     name: 'event-bridge',
     start() {
-      for (const [from, to] of P2P_EVENTS) {
-        const listener = (payload: unknown) => {
-          events.publish({ type: to, at: Date.now(), data: summarize(payload) })
-        }
-        p2p.on(from, listener)
-        unbridge.push(() => p2p.off(from, listener))
-      }
-      const confirmed = (entry: ConfirmedEntry) => {
-        events.publish({
-          type: 'audit.confirmed',
-          at: Date.now(),
-          data: {
-            kind: entry.kind,
-            share_id: entry.shareId,
-            data_hash: entry.dataHash,
-            tx_hash: entry.txHash
-          }
+      const notify = () => signal.notify()
+      for (const name of P2P_CHANGES) on(p2p, name, notify)
+      on(audit, 'audit:confirmed', notify)
+      on(p2p, 'refused', (refusal: P2pEvents['refused'][0]) => {
+        eventLog().append('peer.refused', {
+          peer_id: refusal.peerId,
+          protocol: refusal.protocol,
+          error: refusal.error,
+          message: refusal.message
         })
-      }
-      audit.on('audit:confirmed', confirmed)
-      unbridge.push(() => audit.off('audit:confirmed', confirmed))
+        signal.notify()
+      })
     },
     stop() {
       for (const off of unbridge.splice(0)) off()
@@ -62,37 +64,12 @@ export function createEventBridge({ events, p2p, audit }: EventBridgeComponents)
   }
 }
 
-/** A security log that also announces each entry on the event bus as `security.<kind>`. */
-export function announcingSecurityLog(log: SecurityLogWriter, events: EventBus): SecurityLogWriter {
+/** A security log whose every entry (logged as `security.<kind>` by the database) wakes live readers. */
+export function notifyingSecurityLog(log: SecurityLogWriter, signal: EventSignal): SecurityLogWriter {
   return {
     append(kind, detail) {
       log.append(kind, detail)
-      events.publish({ type: `security.${kind}`, at: Date.now(), data: detail })
+      signal.notify()
     }
   }
-}
-
-/** Event payloads without bulky or sensitive parts (receipts' signatures, envelopes). */
-function summarize(payload: unknown): Record<string, unknown> {
-  const p = (payload ?? {}) as Record<string, unknown>
-  const share = p['share'] as Record<string, unknown> | undefined
-  const out: Record<string, unknown> = {}
-  if (share) {
-    for (const key of [
-      'shareId',
-      'direction',
-      'dataHash',
-      'sender',
-      'recipient',
-      'tier',
-      'state',
-      'attempts'
-    ]) {
-      out[key] = share[key]
-    }
-  }
-  for (const key of ['peerId', 'trust', 'protocol', 'error', 'final']) {
-    if (p[key] !== undefined) out[key] = p[key]
-  }
-  return out
 }

@@ -1,4 +1,4 @@
-import { createEventBus } from '../api/event-bus.ts'
+import { createEventSignal } from '../api/event-bus.ts'
 import type { InternalApiPorts } from '../api/deps.ts'
 import { createApiMetrics } from '../api/metrics.ts'
 import { ApiServer } from '../api/server.ts'
@@ -12,7 +12,8 @@ import { loadOrCreateIdentity } from './p2p/libp2p-node.ts'
 import { Lifecycle, type Startable } from './core/lifecycle.ts'
 import { checkListenPorts, translateListenError } from './listen-ports.ts'
 import { componentLogger, type Logger } from './log/logger.ts'
-import { announcingSecurityLog, createEventBridge } from './event-bridge.ts'
+import { createEventBridge, notifyingSecurityLog } from './event-bridge.ts'
+import { createEventRetention } from './event-retention.ts'
 import {
   createDataService,
   createNetworkService,
@@ -31,8 +32,8 @@ import { StoreService } from './store/store-service.ts'
 
 /**
  * The composition root: the only place where adapters are built and wired to each other.
- * Start order: store -> key ring -> attest -> audit -> p2p -> audit identity -> event bridge -> APIs;
- * stop in reverse.
+ * Start order: store -> event retention -> key ring -> attest -> audit -> p2p -> audit identity ->
+ * event bridge -> APIs; stop in reverse.
  */
 
 export interface DmnNode {
@@ -122,8 +123,18 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     auditMode: config.chain.mode,
     logger: componentLogger(logger, 'api')
   })
-  // Subscribes before the APIs take requests, so /events misses nothing they cause.
-  const eventBridge = createEventBridge({ events: apiPorts.events, p2p, audit })
+  // The event log itself is written by the database (migrations/0012_event_log.sql); the bridge wakes
+  // live readers and appends what no table change carries (peer refusals).
+  const eventBridge = createEventBridge({
+    signal: apiPorts.events,
+    eventLog: () => store.eventLog,
+    p2p,
+    audit
+  })
+  const eventRetention = createEventRetention(
+    { eventLog: () => store.eventLog, logger: componentLogger(logger, 'events') },
+    { retentionMs: config.events.retentionHours * 3_600_000 }
+  )
   // Last: the APIs take requests only once everything behind them runs, and stop first.
   const api = new ApiServer(apiPorts, { config: config.api })
   // Publishes the node's identity record on chain, again only when a key or the account changed.
@@ -141,7 +152,17 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     stop: () => {}
   }
   // attest before audit: a TPM that does not answer stops the start before the chain is touched.
-  const components: Startable[] = [store, keyRing, attest, audit, p2p, auditIdentity, eventBridge, api]
+  const components: Startable[] = [
+    store,
+    eventRetention,
+    keyRing,
+    attest,
+    audit,
+    p2p,
+    auditIdentity,
+    eventBridge,
+    api
+  ]
 
   const lifecycleLog = componentLogger(logger, 'lifecycle')
   const lifecycle = new Lifecycle(components, {
@@ -183,9 +204,7 @@ function createApiPorts(parts: {
   readonly logger: Logger
 }): InternalApiPorts {
   const { store, keyRing, audit, p2p, logger } = parts
-  const events = createEventBus((err, event) =>
-    logger.warn({ err, type: event.type }, 'event listener failed')
-  )
+  const events = createEventSignal((err) => logger.warn({ err }, 'event listener failed'))
   const auditPorts = auditApiPorts(audit)
   const shares = createShareService({
     p2p,
@@ -211,7 +230,7 @@ function createApiPorts(parts: {
     audit: auditPorts.audit,
     network,
     apiKeys: openingApiKeyStore(() => store.db),
-    securityLog: announcingSecurityLog(auditPorts.securityLog, events),
+    securityLog: notifyingSecurityLog(auditPorts.securityLog, events),
     idempotency: openingIdempotencyStore(() => store.db),
     health: [store.healthProbe(), keyRing.healthProbe(), p2pHealthProbe(p2p), ...auditHealthProbes(audit)],
     metrics: createApiMetrics({ shares, audit: auditPorts.audit, network, refusals: p2p }),
@@ -219,6 +238,12 @@ function createApiPorts(parts: {
     keyRing,
     identity,
     outbox: auditPorts.outbox,
+    // Opened at each call: the store's database exists only once it started.
+    eventLog: {
+      after: (afterId, limit, types) => store.eventLog.after(afterId, limit, types),
+      oldestId: () => store.eventLog.oldestId(),
+      latestId: () => store.eventLog.latestId()
+    },
     events
   }
 }

@@ -11,7 +11,15 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
  * UTF-8: a lenient decoder would replace bad bytes, and the node would store and hash data other
  * than what the client sent.
  */
-export function limitBody(maxBytes: number): MiddlewareHandler<ApiEnv> {
+export function limitBody(
+  maxBytes: number,
+  options: {
+    /** The error for a body that is not valid UTF-8; MalformedJsonError unless given. */
+    readonly invalidUtf8?: (cause: unknown) => Error
+  } = {}
+): MiddlewareHandler<ApiEnv> {
+  const invalidUtf8 =
+    options.invalidUtf8 ?? ((cause) => new MalformedJsonError('request body is not valid UTF-8', { cause }))
   const limit = bodyLimit({
     maxSize: maxBytes,
     onError: () => {
@@ -27,7 +35,7 @@ export function limitBody(maxBytes: number): MiddlewareHandler<ApiEnv> {
         try {
           text = strictUtf8.decode(bytes)
         } catch (err) {
-          throw new MalformedJsonError('request body is not valid UTF-8', { cause: err })
+          throw invalidUtf8(err)
         }
         // The validator then parses this text instead of decoding the bytes again, leniently.
         // bodyCache holds promises at run time although its declared type says otherwise.

@@ -41,12 +41,50 @@ describe('rate limits', () => {
     expect(statuses).toEqual([200, 200, 200, 200, 429])
   })
 
-  it('limits per API key: another key from the same address has its own bucket', async () => {
+  it('limits per API key: the key is refused from another address once its bucket is empty', async () => {
     const a = app()
+    for (let i = 0; i < 4; i++) {
+      expect((await send(a, '/network/stats', { key, remote: `198.51.100.${i + 1}` })).status).toBe(200)
+    }
+    const limited = await send(a, '/network/stats', { key, remote: '198.51.100.9' })
+    expect(limited.status).toBe(429)
+    expect(h.recorded.security.at(-1)?.detail).toMatchObject({ bucket: expect.stringMatching(/^key:/) })
     const other = h.ports.apiKeys.create({ name: 'o', scopes: ['read'] }).key
-    for (let i = 0; i < 4; i++) await send(a, '/network/stats', { key })
-    expect((await send(a, '/network/stats', { key })).status).toBe(429)
-    expect((await send(a, '/network/stats', { key: other })).status).toBe(200)
+    expect((await send(a, '/network/stats', { key: other, remote: '198.51.100.9' })).status).toBe(200)
+  })
+
+  // The anchor's RateLimiter buckets per IP (rate_limiter.py: `client_ip = self._get_client_ip(request)`);
+  // the per-key bucket comes on top, and more keys buy no more than the address allows.
+  it('limits per client address too: a client holding many keys gets no more than its address allows', async () => {
+    const a = app()
+    const keys = Array.from(
+      { length: 6 },
+      (_, i) => h.ports.apiKeys.create({ name: `many-${i}`, scopes: ['read'] }).key
+    )
+    const statuses = []
+    for (const k of keys) statuses.push((await send(a, '/network/stats', { key: k })).status)
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429])
+    expect(h.recorded.security.at(-1)?.detail).toMatchObject({ bucket: 'ip:203.0.113.7' })
+    // Another address, with the same keys, has its own bucket.
+    expect((await send(a, '/network/stats', { key: keys[5] as string, remote: '198.51.100.1' })).status).toBe(
+      200
+    )
+  })
+
+  it('gives the address bucket its own rate when configured', async () => {
+    const a = createExternalApp(h.ports, {
+      rateLimit: { perSecond: 2, burst: 2, addressPerSecond: 2, addressBurst: 3 },
+      trustedProxies: [],
+      bodyLimitBytes: 4096,
+      now: () => now
+    })
+    const keys = Array.from(
+      { length: 4 },
+      (_, i) => h.ports.apiKeys.create({ name: `own-${i}`, scopes: ['read'] }).key
+    )
+    const statuses = []
+    for (const k of keys) statuses.push((await send(a, '/network/stats', { key: k })).status)
+    expect(statuses).toEqual([200, 200, 200, 429])
   })
 
   it('limits unauthenticated requests per address, so guessing keys is throttled', async () => {

@@ -12,7 +12,10 @@ export const ErrorSchema = z
   .object({
     error: z.string().openapi({ example: 'recipient must be an Ethereum address or a PeerId' }),
     code: z.string().optional().openapi({ example: 'validation_failed' }),
-    field: z.string().optional().openapi({ example: 'recipient' })
+    field: z.string().nullable().optional().openapi({
+      example: 'recipient',
+      description: 'null when the body as a whole is refused (anchor paths)'
+    })
   })
   .openapi('Error')
 

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { booleanQuery, MetadataSchema } from './common.ts'
 
-/** `GET /network/stats`: the anchor's fields, then ours. */
+/** `GET /v1/network/stats`: the anchor's documented fields, then ours (the anchor path adds its code's, api/schemas/anchor.ts). */
 export const NetworkStatsSchema = z
   .object({
     total_peers: z.number().int(),
@@ -15,11 +15,6 @@ export const NetworkStatsSchema = z
     _metadata: MetadataSchema
   })
   .openapi('NetworkStats')
-
-/** `GET /network/peers`: the anchor lists peers as strings. */
-export const PeerNamesSchema = z
-  .object({ peers: z.array(z.string()), count: z.number().int(), _metadata: MetadataSchema })
-  .openapi('PeerNames')
 
 export const PeerSchema = z
   .object({

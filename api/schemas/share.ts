@@ -11,13 +11,20 @@ import {
 } from '../../node/core/share.ts'
 import { LONE_SURROGATE, MetadataSchema } from './common.ts'
 
+// The anchor's bound (validation.py: `if amount_int > 10 ** 30`): 10^30 itself is accepted.
 const MAX_PAYMENT = 10n ** 30n
 
-/** The body of `POST /share_data` and `POST /v1/shares`. */
+/**
+ * The body of `POST /share_data` and `POST /v1/shares`. As the anchor's `validate_share_data_request`
+ * does: `recipient` is trimmed, `data` must not be empty, a null payment field counts as absent, and
+ * the two payment fields come together (each one's absence is named on its own field).
+ */
 export const ShareRequestSchema = z
   .object({
     data: z
       .string({ message: 'data must be a string' })
+      // The anchor's own message (validate_data: "{field_name} cannot be empty").
+      .min(1, { message: 'data cannot be empty' })
       .refine((s) => !LONE_SURROGATE.test(s), {
         // A lone surrogate would be replaced while encoding, so the hash would not be of what was sent.
         message: 'data must be well-formed Unicode (no lone surrogates)'
@@ -28,6 +35,7 @@ export const ShareRequestSchema = z
       .openapi({ example: 'quarterly report 2026-Q3' }),
     recipient: z
       .string({ message: 'recipient must be a string' })
+      .trim()
       .refine((s) => ETH_ADDRESS_PATTERN.test(s) || PEER_ID_PATTERN.test(s), {
         message: 'recipient must be an Ethereum address (0x + 40 hex) or a PeerId'
       })
@@ -38,13 +46,29 @@ export const ShareRequestSchema = z
       .default('standard'),
     payment_token: z
       .string({ message: 'payment_token must be a string' })
+      .trim()
       .regex(ETH_ADDRESS_PATTERN, { message: 'payment_token must be an Ethereum address' })
-      .optional(),
+      .nullish()
+      .transform((v) => v ?? undefined),
     payment_amount: z
       .union([z.number(), z.string()], { message: 'payment_amount must be an integer' })
-      .refine(isPaymentAmount, { message: 'payment_amount must be an integer > 0 and < 10^30' })
-      .optional()
+      .refine(isPaymentAmount, { message: 'payment_amount must be an integer > 0 and <= 10^30' })
+      .nullish()
+      .transform((v) => v ?? undefined)
       .openapi({ type: 'integer', example: 1000000000000000000 })
+  })
+  .superRefine((body, ctx) => {
+    // validation.py: a token needs an amount ("payment_amount is required"), and an amount alone is
+    // refused on the token field ("payment_token is required when payment_amount is provided").
+    if (body.payment_token !== undefined && body.payment_amount === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['payment_amount'], message: 'payment_amount is required' })
+    } else if (body.payment_amount !== undefined && body.payment_token === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['payment_token'],
+        message: 'payment_token is required when payment_amount is provided'
+      })
+    }
   })
   .openapi('ShareRequest')
 
@@ -56,10 +80,11 @@ function isPaymentAmount(value: number | string): boolean {
     if (!Number.isInteger(value)) return false
     n = BigInt(value)
   } else {
-    if (!/^[0-9]{1,31}$/.test(value)) return false
-    n = BigInt(value)
+    const digits = value.trim()
+    if (!/^[0-9]{1,31}$/.test(digits)) return false
+    n = BigInt(digits)
   }
-  return n > 0n && n < MAX_PAYMENT
+  return n > 0n && n <= MAX_PAYMENT
 }
 
 export const ShareStatusSchema = z

@@ -26,8 +26,9 @@ import { type Db, openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
 import { createApiKeyStore } from '../../node/store/api-keys.ts'
 import { createIdempotencyStore } from '../../node/store/idempotency-keys.ts'
+import { EventLogRepository } from '../../node/store/event-log.ts'
 import type { InternalApiPorts } from '../deps.ts'
-import { createEventBus } from '../event-bus.ts'
+import { createEventSignal } from '../event-bus.ts'
 import { createApiMetrics } from '../metrics.ts'
 
 /**
@@ -199,16 +200,20 @@ export function createHarness(init: HarnessInit = {}): Harness {
         shareId: r.view.shareId,
         sender: PEER_A,
         recipient: PEER_B,
-        recipientLabel: PEER_B,
+        recipientLabel: r.view.recipientLabel,
         timestamp: 1_700_000_000 + i,
         txHash: `0x${'ab'.repeat(32)}`,
         blockNumber: 7 + i,
-        place: { blockNumber: 7 + i, logIndex: 0, leafIndex: null }
+        logIndex: 0,
+        leafIndex: null
       }))
+      const after = filter.after
+      // Newest first, as the node's index answers.
       return all
+        .reverse()
         .filter((e) => filter.eventTypes.length === 0 || filter.eventTypes.includes(e.eventType))
         .filter((e) => !filter.dataHash || e.dataHash === filter.dataHash)
-        .filter((e) => !filter.after || e.blockNumber < filter.after.blockNumber)
+        .filter((e) => !after || e.blockNumber < after.blockNumber)
         .slice(0, filter.limit)
     },
     async status() {
@@ -233,7 +238,8 @@ export function createHarness(init: HarnessInit = {}): Harness {
         bytesSent: 2048,
         bytesReceived: 1024,
         uptimeSeconds: 12.7,
-        listenAddresses: ['/ip4/127.0.0.1/tcp/4001']
+        listenAddresses: ['/ip4/127.0.0.1/tcp/4001'],
+        bootstrapPeers: 1
       }
     },
     async peers(filter) {
@@ -332,7 +338,8 @@ export function createHarness(init: HarnessInit = {}): Harness {
     keyRing,
     identity,
     outbox: outboxPort,
-    events: createEventBus()
+    eventLog: new EventLogRepository(db),
+    events: createEventSignal()
   }
   return {
     ports,
@@ -369,7 +376,8 @@ function peerView(peerId: string, healthy: boolean): PeerView {
     connected: healthy,
     healthy,
     latencyMs: healthy ? 1.5 : null,
-    lastSeenAt: '2026-11-23T00:00:00.000Z',
-    ethAddress: null
+    lastSeenAt: healthy ? '2026-11-23T00:00:00.000Z' : '2026-11-22T00:00:00.000Z',
+    ethAddress: null,
+    successRate: healthy ? 1 : 0.25
   }
 }

@@ -1,5 +1,5 @@
 /** History queries over the local event index (`audit_events`), for compliance and the API. */
-import type { AuditEventRepository, ChainPlace } from '../store/audit-events.ts'
+import type { AuditEventRepository } from '../store/audit-events.ts'
 import { peerIdHash } from './leaves.ts'
 
 export interface HistoryFilter {
@@ -11,12 +11,16 @@ export interface HistoryFilter {
   /** Unix ms, inclusive. */
   readonly from?: number
   readonly to?: number
+  /** Contract event names to include; all when absent. */
+  readonly eventNames?: readonly string[]
+  /** Only events older than this position (the last one of the page before). */
+  readonly before?: {
+    readonly blockNumber: number
+    readonly logIndex: number
+    readonly leafIndex: number | null
+  }
   readonly limit?: number
   readonly offset?: number
-  /** Only these contract event names (`ShareRecorded`, `ReceiptAnchored`, `BatchLeaf`). */
-  readonly events?: readonly string[]
-  /** Only events older than this place on chain: the keyset of pages. */
-  readonly before?: ChainPlace
 }
 
 export interface HistoryEntry {
@@ -43,8 +47,8 @@ export interface HistoryEntry {
 const asHash = (v: string | undefined) =>
   v === undefined ? null : /^[0-9a-f]{64}$/.test(v) ? v : peerIdHash(v)
 
-// One page of history at most (readers page with `offset` or `before`): 1000, and one more by which
-// the API tells whether another page follows.
+// One page of history at most (1000 and the one more a reader asks for to learn whether another
+// page follows): readers page with `before` or `offset`.
 const MAX_LIST = 1001
 
 /** Share history from the index, newest first: the events of the shares this node is party to. */
@@ -57,10 +61,10 @@ export function history(events: AuditEventRepository, f: HistoryFilter = {}): Hi
       tier: f.tier,
       fromMs: f.from,
       toMs: f.to,
+      eventNames: f.eventNames,
+      ...(f.before ? { before: f.before } : {}),
       limit: Math.min(f.limit ?? 100, MAX_LIST),
-      offset: f.offset ?? 0,
-      eventNames: f.events,
-      before: f.before
+      offset: f.offset ?? 0
     })
     .map((r) => ({
       event: r.eventName,

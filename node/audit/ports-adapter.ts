@@ -89,10 +89,9 @@ export function auditPorts(audit: AuditService): {
         return b.shares.length > 0 ? (b as unknown as EvidenceBundleDocument) : undefined
       },
       async complianceHistory(filter): Promise<readonly ComplianceEvent[]> {
-        // Filtered in the query, before its limit: a page holds `limit` matching events when there are.
         const rows = audit.history({
           ...(filter.dataHash ? { dataHash: filter.dataHash } : {}),
-          ...(filter.eventTypes.length > 0 ? { events: filter.eventTypes } : {}),
+          ...(filter.eventTypes.length > 0 ? { eventNames: filter.eventTypes } : {}),
           ...(filter.after ? { before: filter.after } : {}),
           limit: filter.limit
         })
@@ -106,7 +105,8 @@ export function auditPorts(audit: AuditService): {
           timestamp: r.timestamp === null ? null : Math.floor(r.timestamp / 1000),
           txHash: r.txHash,
           blockNumber: r.blockNumber,
-          place: { blockNumber: r.blockNumber, logIndex: r.logIndex, leafIndex: r.leafIndex }
+          logIndex: r.logIndex,
+          leafIndex: r.leafIndex
         }))
       },
       async status(options): Promise<AuditStatus> {
@@ -155,14 +155,10 @@ const EVENT_TYPES: Readonly<Record<string, string>> = {
   BatchAnchored: 'batch_leaf',
   BatchLeaf: 'batch_leaf'
 }
-const eventType = (name: string): string => EVENT_TYPES[name] ?? name
-
-/** The contract event names that `eventType` shows as one of `types`. */
-function contractEventNames(types: readonly string[]): string[] {
-  const wanted = new Set(types)
-  const names = Object.keys(EVENT_TYPES).filter((name) => wanted.has(eventType(name)))
-  return [...names, ...types.filter((t) => !Object.hasOwn(EVENT_TYPES, t))]
-}
+const eventType = (name: string) => EVENT_TYPES[name] ?? name
+/** The contract event names behind API event types; a name that is no API type selects nothing. */
+const eventNamesOf = (types: readonly string[]) =>
+  Object.keys(EVENT_TYPES).filter((name) => types.includes(eventType(name)))
 
 function translateChainErrors(err: unknown): never {
   if (
@@ -198,11 +194,11 @@ export function auditApiPorts(audit: AuditService): {
         ),
       bundle: (dataHash, options) => inner.audit.bundle(dataHash, options).catch(translateChainErrors),
       complianceHistory: async (filter, options) => {
-        const found = await inner.audit.complianceHistory(
-          { ...filter, eventTypes: contractEventNames(filter.eventTypes) },
-          options
-        )
-        return found.map((e) => ({ ...e, eventType: eventType(e.eventType) }))
+        // Filtered in the query, so a page holds `limit` matching events and the cursor stays exact.
+        const names = eventNamesOf(filter.eventTypes)
+        if (filter.eventTypes.length > 0 && names.length === 0) return []
+        const events = await inner.audit.complianceHistory({ ...filter, eventTypes: names }, options)
+        return events.map((e) => ({ ...e, eventType: eventType(e.eventType) }))
       },
       status: (options) => inner.audit.status(options).catch(translateChainErrors)
     },

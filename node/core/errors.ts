@@ -47,6 +47,24 @@ export class MissingMasterPasswordError extends ConfigError {
   }
 }
 
+/**
+ * A bootstrap peer is written in DataMgmt Node (Python)'s `host:port` form (`INITIAL_PEERS=
+ * http://10.0.0.5:4001`), which libp2p cannot dial; each problem names the multiaddr to write
+ * instead, and `peers` lists them. Any other configuration problem is listed with them.
+ */
+export class AnchorPeerAddressError extends ConfigError {
+  override name = 'AnchorPeerAddressError'
+  readonly peers: readonly { readonly given: string; readonly multiaddr: string }[]
+
+  constructor(
+    problems: readonly string[],
+    peers: readonly { readonly given: string; readonly multiaddr: string }[]
+  ) {
+    super(problems)
+    this.peers = peers
+  }
+}
+
 /** An operation was aborted through its AbortSignal or timed out. */
 export class AbortedError extends DmnError {
   override name = 'AbortedError'

@@ -197,12 +197,14 @@ export interface ComplianceEvent {
   readonly timestamp: number | null
   readonly txHash: string
   readonly blockNumber: number
-  /** Where the event is on chain, the order history lists events in (newest first). */
-  readonly place: ChainPlace
+  /** The event's log index in its transaction's block. */
+  readonly logIndex: number
+  /** The leaf's place in its batch; null for an event that is not a batch leaf. */
+  readonly leafIndex: number | null
 }
 
-/** An event's place on chain: block, log, and its leaf in a batch (null for none). */
-export interface ChainPlace {
+/** Where an event sits in the history (newest first: block, then log index, then leaf index). */
+export interface EventPosition {
   readonly blockNumber: number
   readonly logIndex: number
   readonly leafIndex: number | null
@@ -212,9 +214,9 @@ export interface ComplianceFilter {
   /** Event types to include; all when empty. */
   readonly eventTypes: readonly string[]
   readonly dataHash?: string
+  /** Only events older than this position (the cursor of the page before). */
+  readonly after?: EventPosition
   readonly limit: number
-  /** Only events older than this place (a page's last event). */
-  readonly after?: ChainPlace
 }
 
 export interface AuditStatus {
@@ -250,6 +252,8 @@ export interface PeerView {
   readonly latencyMs: number | null
   readonly lastSeenAt: string | null
   readonly ethAddress: string | null
+  /** Share of recent contacts that succeeded; null before the first contact. */
+  readonly successRate: number | null
 }
 
 export interface NetworkStats {
@@ -261,6 +265,8 @@ export interface NetworkStats {
   readonly bytesReceived: number
   readonly uptimeSeconds: number
   readonly listenAddresses: readonly string[]
+  /** How many bootstrap peers are configured (`p2p.bootstrap`). */
+  readonly bootstrapPeers: number
 }
 
 /** The peer-to-peer side: statistics, the peer book and the operator's allow/deny decisions. */
@@ -337,20 +343,35 @@ export interface Outbox {
   retry(id: number, options?: CallOptions): Promise<OutboxEntryView>
 }
 
-/** Something that happened in the node, for live observers. */
+/** An event of the node's persisted event log (node/store/event-log.ts). */
 export interface NodeEvent {
-  /** For example `share.accepted`, `share.delivered`, `share.received`, `audit.confirmed`, `security.auth_failed`. */
+  /** Stable and increasing: the log's id, the SSE `id:` and the cursor a reader resumes after. */
+  readonly id: number
+  /** For example `share.accepted`, `share.delivered`, `share.received`, `audit.confirmed`, `security.auth.failure`. */
   readonly type: string
   /** Unix milliseconds. */
   readonly at: number
   readonly data: Readonly<Record<string, unknown>>
 }
 
-/** Publish/subscribe of node events; listeners must not throw and must return quickly. */
-export interface EventBus {
-  publish(event: NodeEvent): void
+/** Reads the persisted event log; synchronous (one SQLite query each). */
+export interface EventLogReader {
+  /** Events with id > afterId, ascending, at most limit; `types` keeps types starting with one of the prefixes. */
+  after(afterId: number, limit: number, types?: readonly string[]): readonly NodeEvent[]
+  /** The oldest retained event's id; undefined when the log holds none. */
+  oldestId(): number | undefined
+  /** The last id handed out (0 before the first event). */
+  latestId(): number
+}
+
+/**
+ * Wakes live readers of the event log: "something was appended". It carries no content (readers
+ * read the log from their cursor); listeners must not throw and must return quickly.
+ */
+export interface EventSignal {
+  notify(): void
   /** Returns the function that unsubscribes. */
-  subscribe(listener: (event: NodeEvent) => void): () => void
+  subscribe(listener: () => void): () => void
 }
 
 /** Security events the API records; a subset of the kinds the audit's security log accepts. */

@@ -203,6 +203,7 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
       bytesIn: stats.bytesIn,
       bytesOut: stats.bytesOut,
       uptimeSeconds: stats.uptimeSeconds(),
+      bootstrapPeers: this.#init.bootstrap.length,
       shares: shares.countByState()
     }
   }

@@ -123,7 +123,8 @@ function peerView(p: PeerEntry & { connected: boolean }): PeerView {
     healthy: p.healthy,
     latencyMs: p.latencyMs,
     lastSeenAt: p.lastSeenAt,
-    ethAddress: p.ethAddress
+    ethAddress: p.ethAddress,
+    successRate: p.successRate
   }
 }
 
@@ -146,7 +147,8 @@ export function createNetworkService(p2p: P2pService): NetworkService {
         bytesSent: s.bytesOut,
         bytesReceived: s.bytesIn,
         uptimeSeconds: s.uptimeSeconds,
-        listenAddresses: p2p.multiaddrs
+        listenAddresses: p2p.multiaddrs,
+        bootstrapPeers: s.bootstrapPeers
       }
     },
     async peers(filter) {

@@ -37,6 +37,8 @@ export interface P2pStats {
   readonly bytesIn: number
   readonly bytesOut: number
   readonly uptimeSeconds: number
+  /** How many bootstrap peers are configured. */
+  readonly bootstrapPeers: number
   /** Counts of shares by `direction:state`, e.g. `out:queued`. */
   readonly shares: Record<string, number>
 }

@@ -153,3 +153,47 @@ describe('audit event repository', () => {
     ])
   })
 })
+
+describe('audit event repository: keyset pages', () => {
+  it('answers the events before a position by block, log index and leaf index, filtered by name in the query', () => {
+    t = auditTestDb()
+    const events = t.repos.events
+    events.add(event({ txHash: '0xa', blockNumber: 1, logIndex: 0 }))
+    events.add(event({ eventName: 'ReceiptAnchored', txHash: '0xb', blockNumber: 2, logIndex: 0 }))
+    events.add(event({ txHash: '0xc', blockNumber: 2, logIndex: 1 }))
+    events.add(event({ eventName: 'BatchLeaf', txHash: '0xd', blockNumber: 3, logIndex: 0, leafIndex: 0 }))
+    events.add(event({ eventName: 'BatchLeaf', txHash: '0xd', blockNumber: 3, logIndex: 0, leafIndex: 1 }))
+    const key = (r: AuditEventRow) => [r.blockNumber, r.logIndex, r.leafIndex]
+    // Page by page with a limit of 2: every event once, newest first.
+    const seen: unknown[] = []
+    let before: { blockNumber: number; logIndex: number; leafIndex: number | null } | undefined
+    for (;;) {
+      const page = events.shareEvents({ limit: 2, offset: 0, ...(before ? { before } : {}) })
+      seen.push(...page.map(key))
+      const last = page[page.length - 1]
+      if (page.length < 2 || !last) break
+      before = { blockNumber: last.blockNumber, logIndex: last.logIndex, leafIndex: last.leafIndex }
+    }
+    expect(seen).toEqual([
+      [3, 0, 1],
+      [3, 0, 0],
+      [2, 1, null],
+      [2, 0, null],
+      [1, 0, null]
+    ])
+    // A position of a non-leaf event sorts as leaf index -1: its block's other logs still follow.
+    const afterLog1 = events.shareEvents({
+      limit: 10,
+      offset: 0,
+      before: { blockNumber: 2, logIndex: 1, leafIndex: null }
+    })
+    expect(afterLog1.map(key)).toEqual([
+      [2, 0, null],
+      [1, 0, null]
+    ])
+    // Names filter in the query, so a page holds `limit` matching events.
+    const recorded = events.shareEvents({ limit: 2, offset: 0, eventNames: ['ShareRecorded'] })
+    expect(recorded.map((r) => r.txHash)).toEqual(['0xc', '0xa'])
+    expect(events.shareEvents({ limit: 5, offset: 0, eventNames: [] })).toEqual([])
+  })
+})

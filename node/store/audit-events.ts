@@ -50,19 +50,16 @@ export interface AuditEventQuery {
   /** Unix ms, inclusive. */
   readonly fromMs?: number | undefined
   readonly toMs?: number | undefined
+  /** Contract event names (`ShareRecorded`, `ReceiptAnchored`, `BatchLeaf`) to include; all when absent. */
+  readonly eventNames?: readonly string[] | undefined
+  /** Only events older than this position (keyset paging, newest first). */
+  readonly before?: {
+    readonly blockNumber: number
+    readonly logIndex: number
+    readonly leafIndex: number | null
+  }
   readonly limit: number
   readonly offset: number
-  /** Only these event names (all when absent). */
-  readonly eventNames?: readonly string[] | undefined
-  /** Only events older than this place on chain, in the order `shareEvents` lists them (keyset pages). */
-  readonly before?: ChainPlace | undefined
-}
-
-/** Where an event is on chain: block, log, and its leaf in a batch (null for none). */
-export interface ChainPlace {
-  readonly blockNumber: number
-  readonly logIndex: number
-  readonly leafIndex: number | null
 }
 
 interface RawEvent {
@@ -164,12 +161,12 @@ export class AuditEventRepository {
           tier: string | null
           from: number | null
           to: number | null
+          names: string | null
+          before_block: number | null
+          before_log: number | null
+          before_leaf: number | null
           limit: number
           offset: number
-          names: string | null
-          b_block: number | null
-          b_log: number | null
-          b_leaf: number | null
         }
       ],
       RawEvent & { recipient_label: string | null }
@@ -186,7 +183,8 @@ export class AuditEventRepository {
          AND (@from IS NULL OR e.timestamp_ms >= @from)
          AND (@to IS NULL OR e.timestamp_ms <= @to)
          AND (@names IS NULL OR e.event_name IN (SELECT value FROM json_each(@names)))
-         AND (@b_block IS NULL OR (e.block_number, e.log_index, e.leaf_index) < (@b_block, @b_log, @b_leaf))
+         AND (@before_block IS NULL
+           OR (e.block_number, e.log_index, e.leaf_index) < (@before_block, @before_log, @before_leaf))
        ORDER BY e.block_number DESC, e.log_index DESC, e.leaf_index DESC LIMIT @limit OFFSET @offset`
     )
   }
@@ -216,12 +214,12 @@ export class AuditEventRepository {
         tier: q.tier ?? null,
         from: q.fromMs ?? null,
         to: q.toMs ?? null,
-        limit: q.limit,
-        offset: q.offset,
         names: q.eventNames === undefined ? null : JSON.stringify(q.eventNames),
-        b_block: q.before?.blockNumber ?? null,
-        b_log: q.before?.logIndex ?? null,
-        b_leaf: q.before === undefined ? null : (q.before.leafIndex ?? NO_LEAF)
+        before_block: q.before?.blockNumber ?? null,
+        before_log: q.before?.logIndex ?? null,
+        before_leaf: q.before === undefined ? null : (q.before.leafIndex ?? NO_LEAF),
+        limit: q.limit,
+        offset: q.offset
       })
       .map((r) => ({ ...toRow(r), recipientLabel: r.recipient_label }))
   }

@@ -31,3 +31,12 @@ export class MigrationFileError extends DmnError {
 export class DuplicateTransactionError extends DmnError {
   override name = 'DuplicateTransactionError'
 }
+
+/**
+ * The event log's triggers are not all installed: a table they belong to was rebuilt after
+ * migrations/0012_event_log.sql ran (DROP TABLE drops its triggers), so state changes would go
+ * unreported.
+ */
+export class EventTriggersMissingError extends DmnError {
+  override name = 'EventTriggersMissingError'
+}

@@ -4,6 +4,7 @@ import type { HealthProbe } from '../core/ports.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Statement } from 'better-sqlite3'
 import { type Db, openDatabase } from './database.ts'
+import { checkEventTriggers, EventLogRepository } from './event-log.ts'
 import { migrate } from './migrations.ts'
 
 export interface StoreInit {
@@ -28,6 +29,7 @@ export class StoreService implements Startable {
   readonly #logger: Logger
   #db: Db | undefined
   #ping: Statement<[], unknown> | undefined
+  #eventLog: EventLogRepository | undefined
 
   constructor(components: StoreComponents, init: StoreInit) {
     this.#logger = components.logger
@@ -38,6 +40,12 @@ export class StoreService implements Startable {
   get db(): Db {
     if (!this.#db) throw new Error('store is not started')
     return this.#db
+  }
+
+  /** The event log over the open database (GET /events, webhooks); only valid between start and stop. */
+  get eventLog(): EventLogRepository {
+    this.#eventLog ??= new EventLogRepository(this.db)
+    return this.#eventLog
   }
 
   /** Throws when the database does not answer a query (for the health probe). */
@@ -65,6 +73,7 @@ export class StoreService implements Startable {
     })
     try {
       const applied = migrate(db)
+      checkEventTriggers(db)
       this.#logger.info({ path, applied: applied.map((m) => m.version) }, 'database open')
     } catch (err) {
       db.close()
@@ -81,6 +90,7 @@ export class StoreService implements Startable {
     this.#db.close()
     this.#db = undefined
     this.#ping = undefined
+    this.#eventLog = undefined
     this.#logger.info('database closed')
   }
 }

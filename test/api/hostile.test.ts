@@ -90,17 +90,17 @@ function flood(total: number, chunked: boolean): Promise<{ status: number; body:
 }
 
 describe('hostile input on a real socket', () => {
-  it('answers malformed JSON with 400 naming the body', async () => {
+  it('answers malformed JSON as the anchor does: 422 Invalid JSON body, field null', async () => {
     for (const body of ['{', '{"data": "x"', 'null x', '\u0000\u0001', '{"data":"x","recipient":}']) {
       const r = await post(body)
-      expect(r.status).toBe(400)
-      expect(r.json).toMatchObject({ code: 'malformed_json', field: 'body' })
+      expect(r.status).toBe(422)
+      expect(r.json).toEqual({ error: 'Invalid JSON body', code: 'malformed_json', field: null })
     }
     await stillServing()
   })
 
   it('answers wrong types and invalid addresses with 422 naming the field', async () => {
-    const cases: [unknown, string][] = [
+    const cases: [unknown, string | null][] = [
       [{ data: ['x'], recipient: ETH }, 'data'],
       [{ data: 'x', recipient: { $ne: null } }, 'recipient'],
       [{ data: 'x', recipient: '0x742d35Cc6634C0532925a3b844Bc9e7595f1dE0' }, 'recipient'],
@@ -108,8 +108,9 @@ describe('hostile input on a real socket', () => {
       [{ data: 'x', recipient: ETH, payment_token: 'DROP TABLE', payment_amount: 1 }, 'payment_token'],
       [{ data: 'x', recipient: ETH, payment_amount: '1e18' }, 'payment_amount'],
       [{ data: 'x', recipient: ETH, security_tier: { toString: 1 } }, 'security_tier'],
-      ['just a string', 'body'],
-      [12345, 'body']
+      // validation.py: "Request body must be a JSON object", with no field.
+      ['just a string', null],
+      [12345, null]
     ]
     for (const [body, field] of cases) {
       const r = await post(JSON.stringify(body))
@@ -152,7 +153,10 @@ describe('hostile input on a real socket', () => {
       Buffer.from([0xc3, 0x28]),
       Buffer.from(`","recipient":"${ETH}"}`)
     ])
-    expect((await post(bytes)).status).toBe(400)
+    // The anchor cannot decode it either: 422 Invalid JSON body.
+    const invalid = await post(bytes)
+    expect(invalid.status).toBe(422)
+    expect(invalid.json).toMatchObject({ error: 'Invalid JSON body', field: null })
     // Valid but unusual text is data like any other.
     const fine = await post(JSON.stringify({ data: '\u202e\u0000\ufeff👩‍👩‍👧 Z̷̢a̸l', recipient: ETH }))
     expect(fine.status).toBe(201)

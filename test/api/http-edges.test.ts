@@ -244,15 +244,22 @@ describe('payment_amount as a JSON number a double cannot hold', () => {
   const share = (amount: string) =>
     `{"data":"x","recipient":"${ETH}","payment_token":"${ETH}","payment_amount":${amount}}`
 
-  it('is refused with 422 on payment_amount, on both share paths', async () => {
-    for (const path of ['/share_data', '/v1/shares']) {
-      // 10^30 - 1 arrives as 1e30; 5 * 10^29 + 1 as 5e29, which the range check alone would accept.
-      for (const amount of ['999999999999999999999999999999', '500000000000000000000000000001', '1e30']) {
-        const r = await postJson(ports.external, path, share(amount))
-        expect(r.status, `${path} ${amount}`).toBe(422)
-        expect(r.json).toMatchObject({ code: 'validation_failed', field: 'payment_amount' })
-      }
+  it('is refused with 422 on payment_amount on /v1/shares, and read exactly on the anchor path', async () => {
+    // 10^30 - 1 arrives as 1e30; 5 * 10^29 + 1 as 5e29, which the range check alone would accept.
+    for (const amount of ['999999999999999999999999999999', '500000000000000000000000000001', '1e30']) {
+      const r = await postJson(ports.external, '/v1/shares', share(amount))
+      expect(r.status, `/v1/shares ${amount}`).toBe(422)
+      expect(r.json).toMatchObject({ code: 'validation_failed', field: 'payment_amount' })
     }
+    // /share_data reads an integer literal exactly, as the anchor's Python json does, so these are
+    // valid amounts (then 501); `1e30` is a float there too, int(1e30) > 10**30, refused.
+    for (const amount of ['999999999999999999999999999999', '500000000000000000000000000001']) {
+      const r = await postJson(ports.external, '/share_data', share(amount))
+      expect(r.status, `/share_data ${amount}`).toBe(501)
+    }
+    const float = await postJson(ports.external, '/share_data', share('1e30'))
+    expect(float.status).toBe(422)
+    expect(float.json).toMatchObject({ code: 'validation_failed', field: 'payment_amount' })
     expect(h.recorded.shareCalls.some((c) => c.bytes === 1 && c.recipient === ETH)).toBe(false)
   })
 

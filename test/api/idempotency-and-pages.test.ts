@@ -337,6 +337,8 @@ async function pageThrough(
     items.push(...page)
     after = json['next_after'] as string | null
     pages++
+    // A cursor that does not move on would page forever.
+    if (pages > 500) throw new Error(`${url} did not reach its last page in 500 pages; last cursor ${after}`)
   } while (after !== null)
   return { items, pages }
 }

@@ -272,7 +272,7 @@ describe('operator API on a running node', () => {
       (types) => types.includes('share.delivered') && types.includes('audit.confirmed')
     )
     const mine = events.filter(
-      (e) => e.data['data'] && (e.data['data'] as Record<string, unknown>)['shareId'] === shareId
+      (e) => e.data['data'] && (e.data['data'] as Record<string, unknown>)['share_id'] === shareId
     )
     expect(mine.map((e) => e.type)).toEqual(expect.arrayContaining(['share.accepted', 'share.delivered']))
     expect(events.some((e) => e.type === 'audit.confirmed')).toBe(true)

@@ -157,15 +157,16 @@ describe('nginx TLS front', () => {
     const key = stack.apiKey(['share'])
     const headers = { 'content-type': 'application/json', 'x-api-key': key }
     const limit = stack.bodyLimitBytes
-    // Not JSON: at the limit the node itself must answer (400), which proves nginx passed it whole.
+    // Not JSON: at the limit the node itself must answer (422 as the anchor answers it on its path),
+    // which proves nginx passed it whole.
     const atLimit = await send(stack.https, {
       method: 'POST',
       path: '/share_data',
       headers,
       body: Buffer.alloc(limit, 0x61)
     })
-    expect(atLimit.status).toBe(400)
-    expect(json(atLimit)).toMatchObject({ code: 'malformed_json' })
+    expect(atLimit.status).toBe(422)
+    expect(json(atLimit)).toMatchObject({ error: 'Invalid JSON body', code: 'malformed_json', field: null })
     expect(atLimit.headers['x-ratelimit-limit']).toBeDefined()
     for (const chunked of [false, true]) {
       const over = await send(stack.https, {

@@ -2,20 +2,27 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import type { ExternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
-import { acceptShare, listPeers } from '../../operations.ts'
+import { openPath } from '../../middleware/guards.ts'
+import { onlyQueryParameters } from '../../middleware/query-parameters.ts'
+import { acceptShare, anchorComplianceHistory, listPeers, verifyRecord } from '../../operations.ts'
 import * as present from '../../present.ts'
-import { ErrorSchema, errorResponses } from '../../schemas/common.ts'
-import { PeerNamesSchema, PeersQuerySchema } from '../../schemas/network.ts'
-import { ShareDataResponseSchema, ShareRequestSchema } from '../../schemas/share.ts'
+import * as anchor from '../../present-anchor.ts'
 import {
-  registerComplianceHistory,
-  registerNetworkStats,
-  registerRecordRead,
-  registerVerify
-} from './shared-routes.ts'
+  ANCHOR_COMPLIANCE_PARAMETERS,
+  AnchorComplianceHistorySchema,
+  AnchorComplianceQuerySchema,
+  AnchorNetworkStatsSchema,
+  AnchorPeersQuerySchema,
+  AnchorPeersSchema,
+  AnchorVerifyResponseSchema
+} from '../../schemas/anchor.ts'
+import { DataHashParams, ErrorSchema, errorResponses } from '../../schemas/common.ts'
+import { ShareDataResponseSchema, ShareRequestSchema } from '../../schemas/share.ts'
+import { registerRecordRead } from './shared-routes.ts'
 
 /**
- * The anchor's documented paths and bodies, unchanged, so existing clients keep working.
+ * The anchor's paths, answering as its code does (README, "Compatibility with DataMgmt Node
+ * (Python)"), so existing clients keep working; `/v1` has the same capabilities in its own shapes.
  */
 export function registerAnchorRoutes(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPorts, guards: ScopeGuards) {
   const tags = ['anchor-compatible']
@@ -25,7 +32,7 @@ export function registerAnchorRoutes(app: OpenAPIHono<ApiEnv>, ports: ExternalAp
       path: '/share_data',
       tags,
       summary: 'Share data with a recipient (accepted before the chain confirms)',
-      middleware: [guards.share, guards.body] as const,
+      middleware: [guards.share, guards.anchorBody] as const,
       request: { body: { content: { 'application/json': { schema: ShareRequestSchema } }, required: true } },
       responses: {
         201: {
@@ -50,38 +57,99 @@ export function registerAnchorRoutes(app: OpenAPIHono<ApiEnv>, ports: ExternalAp
     tags,
     summary: 'A stored record by the SHA-256 of its plaintext'
   })
-  registerVerify(app, ports, guards, {
-    path: '/verify_data/{data_hash}',
-    tags,
-    summary: 'Whether the chain holds a share event for this hash, with evidence'
-  })
-  registerComplianceHistory(app, ports, guards, {
-    path: '/compliance_history',
-    tags,
-    summary: 'Audit events from the local index of the chain, filtered by type'
-  })
-  registerNetworkStats(app, ports, guards, {
-    path: '/network/stats',
-    tags,
-    summary: 'Peer-to-peer statistics'
-  })
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/verify_data/{data_hash}',
+      tags,
+      summary: 'Whether the chain holds a share event for this hash, with evidence; no key needed',
+      description:
+        'Verification by anyone is the point: the answer holds only what the chain and the identity registry show.',
+      security: [],
+      middleware: [openPath] as const,
+      request: { params: DataHashParams },
+      responses: {
+        200: {
+          content: { 'application/json': { schema: AnchorVerifyResponseSchema } },
+          description: 'verification'
+        },
+        ...errorResponses
+      }
+    }),
+    async (c) => {
+      const hash = c.req.valid('param').data_hash
+      const v = await verifyRecord(ports.audit, hash, { signal: c.req.raw.signal })
+      return c.json(anchor.anchorVerification(hash, v), 200)
+    }
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/compliance_history',
+      tags,
+      summary: 'Audit events from the local index of the chain, filtered by type, newest first, in pages',
+      middleware: [guards.anchorRead, onlyQueryParameters(ANCHOR_COMPLIANCE_PARAMETERS)] as const,
+      request: { query: AnchorComplianceQuerySchema },
+      responses: {
+        200: {
+          content: { 'application/json': { schema: AnchorComplianceHistorySchema } },
+          description: 'history'
+        },
+        ...errorResponses
+      }
+    }),
+    async (c) => {
+      const query = c.req.valid('query')
+      const page = await anchorComplianceHistory(ports.audit, query, { signal: c.req.raw.signal })
+      return c.json(anchor.anchorComplianceHistory(page.events, query.filters, page.more), 200)
+    }
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/network/stats',
+      tags,
+      summary: 'Peer-to-peer statistics',
+      middleware: [guards.anchorRead] as const,
+      responses: {
+        200: {
+          content: { 'application/json': { schema: AnchorNetworkStatsSchema } },
+          description: 'statistics'
+        },
+        ...errorResponses
+      }
+    }),
+    async (c) => {
+      const options = { signal: c.req.raw.signal }
+      const [stats, healthy] = await Promise.all([
+        ports.network.stats(options),
+        listPeers(ports.network, true, options)
+      ])
+      return c.json(anchor.anchorNetworkStats(stats, healthy), 200)
+    }
+  )
 
   app.openapi(
     createRoute({
       method: 'get',
       path: '/network/peers',
       tags,
-      summary: 'Known peers (PeerIds), optionally only healthy ones',
-      middleware: [guards.read] as const,
-      request: { query: PeersQuerySchema },
+      summary: 'Known peers as the anchor lists them; ?healthy=true for healthy ones only',
+      middleware: [guards.anchorRead] as const,
+      request: { query: AnchorPeersQuerySchema },
       responses: {
-        200: { content: { 'application/json': { schema: PeerNamesSchema } }, description: 'peers' },
+        200: { content: { 'application/json': { schema: AnchorPeersSchema } }, description: 'peers' },
         ...errorResponses
       }
     }),
     async (c) => {
-      const peers = await listPeers(ports.network, c.req.valid('query').healthy, { signal: c.req.raw.signal })
-      return c.json(present.peerNames(peers), 200)
+      // external_api.py: healthy only when asked, otherwise every known peer (not only unhealthy ones).
+      const healthy = c.req.valid('query').healthy ? true : undefined
+      const peers = await listPeers(ports.network, healthy, { signal: c.req.raw.signal })
+      return c.json(anchor.anchorPeers(peers), 200)
     }
   )
 }

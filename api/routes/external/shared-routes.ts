@@ -2,20 +2,17 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import type { ExternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
-import { complianceHistory, readRecord, verifyRecord } from '../../operations.ts'
+import { readRecord, verifyRecord } from '../../operations.ts'
 import * as present from '../../present.ts'
 import { DataHashParams, errorResponses, notFoundResponse } from '../../schemas/common.ts'
 import { NetworkStatsSchema } from '../../schemas/network.ts'
-import {
-  ComplianceHistorySchema,
-  ComplianceQuerySchema,
-  DataResponseSchema,
-  VerifyResponseSchema
-} from '../../schemas/records.ts'
+import { DataResponseSchema, VerifyResponseSchema } from '../../schemas/records.ts'
 
 /**
- * Routes served both at the anchor's paths and under `/v1`: one definition each, so the two
- * stay the same in behaviour and schema and differ only in path, tags and wording.
+ * Route definitions reused across paths, so that paths serving the same thing stay the same in
+ * behaviour and schema and differ only in path, tags and wording: the record read at the anchor's
+ * `/data/{hash}` and `/v1/data/{hash}`; the others under `/v1` (the anchor's paths answer in the
+ * anchor's shapes, routes/external/anchor.ts).
  */
 export interface RouteText {
   readonly path: string
@@ -72,37 +69,6 @@ export function registerVerify(app: App, ports: ExternalApiPorts, guards: ScopeG
       const hash = c.req.valid('param').data_hash
       const v = await verifyRecord(ports.audit, hash, { signal: c.req.raw.signal })
       return c.json(present.verification(hash, v), 200)
-    }
-  )
-}
-
-export function registerComplianceHistory(
-  app: App,
-  ports: ExternalApiPorts,
-  guards: ScopeGuards,
-  text: RouteText
-) {
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: text.path,
-      tags: text.tags,
-      summary: text.summary,
-      middleware: [guards.read] as const,
-      request: { query: ComplianceQuerySchema },
-      responses: {
-        200: {
-          content: { 'application/json': { schema: ComplianceHistorySchema } },
-          description: text.description ?? 'history'
-        },
-        ...errorResponses
-      }
-    }),
-    async (c) => {
-      const { events, filters } = await complianceHistory(ports.audit, c.req.valid('query'), {
-        signal: c.req.raw.signal
-      })
-      return c.json(present.complianceHistory(events, filters), 200)
     }
   )
 }

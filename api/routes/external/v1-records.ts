@@ -2,15 +2,14 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import type { ExternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
-import { exportBundle } from '../../operations.ts'
+import { complianceHistory, exportBundle } from '../../operations.ts'
 import { afterQuery, decodeCursor, encodeCursor, knownQuery } from '../../paging.ts'
 import * as present from '../../present.ts'
 import { DataHashParams, errorResponses, notFoundResponse } from '../../schemas/common.ts'
 import {
   ComplianceHistorySchema,
   ComplianceQuerySchema,
-  EvidenceBundleSchema,
-  parseFilters
+  EvidenceBundleSchema
 } from '../../schemas/records.ts'
 import { registerRecordRead, registerVerify } from './shared-routes.ts'
 
@@ -77,33 +76,20 @@ export function registerV1Records(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPo
     }),
     async (c) => {
       const query = c.req.valid('query')
-      const limit = query.limit ?? 100
       const from = query.after === undefined ? undefined : decodeCursor(CURSOR, query.after, ['n', 'n', 'i'])
-      const filters = parseFilters(query.filters)
-      // One more than asked for says whether another page follows.
-      const found = await ports.audit.complianceHistory(
-        {
-          eventTypes: filters,
-          limit: limit + 1,
-          ...(query.data_hash ? { dataHash: query.data_hash } : {}),
-          ...(from
-            ? {
-                after: {
-                  blockNumber: from[0] as number,
-                  logIndex: from[1] as number,
-                  leafIndex: from[2] === -1 ? null : (from[2] as number)
-                }
-              }
-            : {})
-        },
-        { signal: c.req.raw.signal }
-      )
-      const events = found.slice(0, limit)
+      const after = from
+        ? {
+            blockNumber: from[0] as number,
+            logIndex: from[1] as number,
+            leafIndex: from[2] === -1 ? null : (from[2] as number)
+          }
+        : undefined
+      const { events, filters, more } = await complianceHistory(ports.audit, query, after, {
+        signal: c.req.raw.signal
+      })
       const last = events[events.length - 1]
       const next =
-        found.length > limit && last
-          ? encodeCursor(CURSOR, [last.place.blockNumber, last.place.logIndex, last.place.leafIndex ?? -1])
-          : null
+        more && last ? encodeCursor(CURSOR, [last.blockNumber, last.logIndex, last.leafIndex ?? -1]) : null
       return c.json({ ...present.complianceHistory(events, filters), next_after: next }, 200)
     }
   )

@@ -52,7 +52,6 @@ export function registerApiKeyRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
       })
       const detail = { key_id: info.id, name: info.name, scopes: info.scopes, client: c.get('clientAddress') }
       ports.securityLog.append('api_key.created', detail)
-      ports.events.publish({ type: 'security.api_key_created', at: Date.now(), data: { key_id: info.id } })
       return c.json({ ...apiKeyInfo(info), key }, 201)
     }
   )
@@ -105,7 +104,6 @@ export function registerApiKeyRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
     (c) => {
       const info = ports.apiKeys.revoke(c.req.valid('param').id)
       ports.securityLog.append('api_key.revoked', { key_id: info.id, client: c.get('clientAddress') })
-      ports.events.publish({ type: 'security.api_key_revoked', at: Date.now(), data: { key_id: info.id } })
       return c.json(apiKeyInfo(info), 200)
     }
   )

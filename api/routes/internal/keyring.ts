@@ -57,7 +57,6 @@ export function registerKeyRingRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalA
       const { primaryVersion } = await ports.keyRing.rotate({ signal: c.req.raw.signal })
       const detail = { primary_version: primaryVersion, client: c.get('clientAddress') }
       ports.securityLog.append('key.rotated', detail)
-      ports.events.publish({ type: 'security.keyring_rotated', at: Date.now(), data: detail })
       return c.json({ primary_version: primaryVersion }, 200)
     }
   )
@@ -76,7 +75,6 @@ export function registerKeyRingRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalA
       const r = await ports.keyRing.rewrap({ signal: c.req.raw.signal })
       const detail = { rewrapped: r.rewrapped, primary_version: r.primaryVersion }
       ports.securityLog.append('key.rewrapped', { ...detail, client: c.get('clientAddress') })
-      ports.events.publish({ type: 'security.keyring_rewrapped', at: Date.now(), data: detail })
       return c.json(detail, 200)
     }
   )

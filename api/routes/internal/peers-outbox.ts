@@ -88,7 +88,6 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
           peer_id: peerId,
           client: c.get('clientAddress')
         })
-        ports.events.publish({ type: `security.${change}`, at: Date.now(), data: { peer_id: peerId } })
         return c.json(present.peer(view), 200)
       }
     )
