@@ -77,10 +77,6 @@ const BY_NAME: Readonly<Record<string, Mapper>> = {
     status: 422,
     body: { error: e.message, code: 'idempotency_key_reused', field: 'Idempotency-Key' }
   }),
-  IdempotencyKeyInProgressError: (e) => ({
-    status: 409,
-    body: { error: e.message, code: 'idempotency_key_in_progress' }
-  }),
   StateConflictError: (e) => ({ status: 409, body: { error: e.message, code: 'conflict' } }),
   DependencyUnavailableError: (e) => ({
     status: 503,

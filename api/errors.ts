@@ -93,8 +93,3 @@ export class InvalidIdempotencyKeyError extends DmnError {
 export class IdempotencyKeyReusedError extends DmnError {
   override name = 'IdempotencyKeyReusedError'
 }
-
-/** An `Idempotency-Key` whose first request is still running elsewhere; answered 409. */
-export class IdempotencyKeyInProgressError extends DmnError {
-  override name = 'IdempotencyKeyInProgressError'
-}

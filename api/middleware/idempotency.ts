@@ -6,12 +6,7 @@ import type { StatusCode } from 'hono/utils/http-status'
 import type { IdempotencyStore, IdempotentAnswer } from '../../node/core/idempotency.ts'
 import type { Logger } from '../../node/log/logger.ts'
 import type { ApiEnv } from '../context.ts'
-import {
-  IdempotencyKeyInProgressError,
-  IdempotencyKeyReusedError,
-  InvalidIdempotencyKeyError,
-  PayloadTooLargeError
-} from '../errors.ts'
+import { IdempotencyKeyReusedError, InvalidIdempotencyKeyError, PayloadTooLargeError } from '../errors.ts'
 
 /**
  * `Idempotency-Key` on every POST of an app (draft-ietf-httpapi-idempotency-key-header): the first
@@ -28,9 +23,10 @@ import {
  *   `malformed_json`, `unsupported_media_type`), which the same request would get again. Anything
  *   that depends on the node's state or health (401, 403, 404, 409, a 422 such as
  *   `unknown_recipient`, 5xx, a client that went away) gives the key up, so a retry runs anew.
- * - Concurrent requests with one key: the first claims it (a `pending` row, inserted before the
- *   work runs, with no await between looking and inserting) and the others wait for its answer in
- *   this process; when that answer is not kept, one of them runs in turn.
+ * - Concurrent requests with one key: the first claims it in this process (one process serves the
+ *   APIs), with no await between looking the key up and claiming it, and the others wait for its
+ *   answer; when that answer is not kept, one of them runs in turn. The store is written once, when
+ *   an answer is kept: a node that stops mid-request forgets the claim, and a retry runs anew.
  * - Keys are kept for `retentionMs` (at least 24 h), then pruned.
  */
 
@@ -113,19 +109,16 @@ export function idempotency(init: IdempotencyInit): MiddlewareHandler<ApiEnv> {
         if (outcome.kept) return replay(c, outcome.answer)
         continue
       }
-      // From here to the claim's entry in inFlight: no await, so no other request can claim between.
+      // From the look-up to the claim's entry in inFlight: no await, so no other request can claim between.
       const nowMs = now()
       if (nowMs - lastPrune >= PRUNE_INTERVAL_MS) {
         lastPrune = nowMs
         store.prune(nowMs - retentionMs)
       }
-      const claim = store.claim(scope, key, fingerprint, nowMs, nowMs - retentionMs)
-      if (claim.state !== 'claimed') {
-        if (claim.fingerprint !== fingerprint) throw reused()
-        if (claim.state === 'done') return replay(c, claim.answer)
-        throw new IdempotencyKeyInProgressError(
-          `a request with this ${IDEMPOTENCY_KEY_HEADER} is still running; try again later`
-        )
+      const kept = store.find(scope, key, nowMs - retentionMs)
+      if (kept) {
+        if (kept.fingerprint !== fingerprint) throw reused()
+        return replay(c, kept.answer)
       }
       let settle: (outcome: { answer: IdempotentAnswer; kept: boolean }) => void = () => {}
       inFlight.set(id, { fingerprint, done: new Promise((resolve) => (settle = resolve)) })
@@ -137,13 +130,11 @@ export function idempotency(init: IdempotencyInit): MiddlewareHandler<ApiEnv> {
       } finally {
         inFlight.delete(id)
         try {
-          if (outcome.kept) store.complete(scope, key, outcome.answer)
-          else store.release(scope, key)
+          if (outcome.kept) store.keep(scope, key, { fingerprint, answer: outcome.answer }, nowMs)
         } catch (err) {
-          // The answer stands for this client; the key must not stay pinned to an answer not kept.
-          init.logger.error({ err }, 'cannot record the answer of an idempotency key; the key is released')
+          // The answer stands for this client; waiting duplicates run in turn rather than replay an answer not kept.
+          init.logger.error({ err }, 'cannot keep the answer of an idempotency key; the key stays free')
           outcome = { ...outcome, kept: false }
-          releaseQuietly(store, scope, key)
         } finally {
           settle(outcome)
         }
@@ -163,14 +154,6 @@ async function readBody(c: Context<ApiEnv>, limit: MiddlewareHandler): Promise<U
     c.req.raw = new Request(c.req.raw, { body: bytes })
   })
   return bytes
-}
-
-function releaseQuietly(store: IdempotencyStore, scope: string, key: string): void {
-  try {
-    store.release(scope, key)
-  } catch {
-    // The database refused twice; the pending row is released at the next start.
-  }
 }
 
 function fingerprintOf(c: Context<ApiEnv>, body: Uint8Array): string {

@@ -1,8 +1,8 @@
 /**
- * The port behind `Idempotency-Key` (api/middleware/idempotency.ts): the durable record of which
- * keys a client used, for which request, and what the node answered. Synchronous on purpose: a claim
- * must be decided with no await between looking and inserting, so two requests with one key cannot
- * both run.
+ * The port behind `Idempotency-Key` (api/middleware/idempotency.ts): the durable record of the
+ * answers kept for the keys clients used, and for which request. Synchronous on purpose: the
+ * middleware decides whether a request runs with no await between looking a key up and claiming it
+ * in its process.
  */
 
 /** An answer as it is replayed: status, the headers worth replaying, and the body bytes. */
@@ -12,22 +12,17 @@ export interface IdempotentAnswer {
   readonly body: Uint8Array
 }
 
-/** What holds a key already: a request still running (`pending`) or finished with its answer. */
-export type IdempotencyClaim =
-  | { readonly state: 'claimed' }
-  | { readonly state: 'pending'; readonly fingerprint: string }
-  | { readonly state: 'done'; readonly fingerprint: string; readonly answer: IdempotentAnswer }
+/** A kept answer and the fingerprint of the request it answered. */
+export interface KeptAnswer {
+  readonly fingerprint: string
+  readonly answer: IdempotentAnswer
+}
 
 export interface IdempotencyStore {
-  /**
-   * Claims `key` within `scope` for a request with `fingerprint` at `nowMs` (a pending row), unless a
-   * row younger than `notBeforeMs` holds it: then that row. An older row is replaced.
-   */
-  claim(scope: string, key: string, fingerprint: string, nowMs: number, notBeforeMs: number): IdempotencyClaim
-  /** Records the answer of a claimed key. */
-  complete(scope: string, key: string, answer: IdempotentAnswer): void
-  /** Gives a claimed key up (its answer is not kept: a retry runs again). */
-  release(scope: string, key: string): void
-  /** Deletes keys created before `beforeMs`; returns how many. */
+  /** The answer kept for `key` within `scope`, unless none was or it was kept before `notBeforeMs`. */
+  find(scope: string, key: string, notBeforeMs: number): KeptAnswer | undefined
+  /** Keeps the answer of the request with `fingerprint` for `key` within `scope`, made at `nowMs`. */
+  keep(scope: string, key: string, kept: KeptAnswer, nowMs: number): void
+  /** Deletes answers kept before `beforeMs`; returns how many. */
   prune(beforeMs: number): number
 }

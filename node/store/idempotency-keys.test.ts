@@ -6,12 +6,11 @@ import { type Db, openDatabase } from './database.ts'
 import { createIdempotencyStore } from './idempotency-keys.ts'
 import { migrate } from './migrations.ts'
 
-const DAY = 86_400_000
-const answer = {
-  status: 201,
-  headers: { 'content-type': 'application/json' },
-  body: new TextEncoder().encode('{"a":1}')
-}
+const answer = (body: string, status = 201) => ({
+  status,
+  headers: { 'content-type': 'application/json', location: '/v1/shares/1' },
+  body: new TextEncoder().encode(body)
+})
 
 describe('idempotency keys', () => {
   const dirs: string[] = []
@@ -25,58 +24,48 @@ describe('idempotency keys', () => {
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('claims a key once, then answers what holds it: pending, then the kept answer', () => {
+  it('keeps an answer per scope and key, and gives it back with its fingerprint, byte for byte', () => {
     const { db } = open()
     const store = createIdempotencyStore(db)
-    expect(store.claim('s', 'k', 'f1', 1_000, 0)).toEqual({ state: 'claimed' })
-    expect(store.claim('s', 'k', 'f2', 1_001, 0)).toEqual({ state: 'pending', fingerprint: 'f1' })
-    store.complete('s', 'k', answer)
-    const held = store.claim('s', 'k', 'f1', 1_002, 0)
-    expect(held.state).toBe('done')
-    if (held.state !== 'done') return
-    expect(held.fingerprint).toBe('f1')
-    expect(held.answer.status).toBe(201)
-    expect(held.answer.headers).toEqual(answer.headers)
-    expect(new TextDecoder().decode(held.answer.body)).toBe('{"a":1}')
-    // Scopes are apart.
-    expect(store.claim('other', 'k', 'f1', 1_003, 0)).toEqual({ state: 'claimed' })
+    expect(store.find('s', 'k', 0)).toBeUndefined()
+    store.keep('s', 'k', { fingerprint: 'f1', answer: answer('{"a":1}') }, 1_000)
+    const kept = store.find('s', 'k', 0)
+    expect(kept?.fingerprint).toBe('f1')
+    expect(kept?.answer.status).toBe(201)
+    expect(kept?.answer.headers).toEqual({ 'content-type': 'application/json', location: '/v1/shares/1' })
+    expect(new TextDecoder().decode(kept?.answer.body)).toBe('{"a":1}')
+    // Scopes are apart: the same key string of another client holds nothing.
+    expect(store.find('other', 'k', 0)).toBeUndefined()
     db.close()
   })
 
-  it('gives a released key up, and replaces a key older than the retention', () => {
+  it('counts an answer kept before the retention for nothing, and replaces it', () => {
     const { db } = open()
     const store = createIdempotencyStore(db)
-    store.claim('s', 'k', 'f1', 1_000, 0)
-    store.release('s', 'k')
-    expect(store.claim('s', 'k', 'f2', 2_000, 0)).toEqual({ state: 'claimed' })
-    store.complete('s', 'k', answer)
-    // Past the retention the row counts for nothing: the key is claimed anew.
-    expect(store.claim('s', 'k', 'f3', 2_000 + DAY + 1, 2_001)).toEqual({ state: 'claimed' })
+    store.keep('s', 'k', { fingerprint: 'f1', answer: answer('{"a":1}') }, 1_000)
+    expect(store.find('s', 'k', 1_001)).toBeUndefined()
+    store.keep('s', 'k', { fingerprint: 'f2', answer: answer('{"b":2}', 200) }, 5_000)
+    expect(store.find('s', 'k', 1_001)?.fingerprint).toBe('f2')
     db.close()
   })
 
-  it('prunes keys created before the cut-off, and nothing younger', () => {
+  it('prunes answers kept before the cut-off, and nothing younger', () => {
     const { db } = open()
     const store = createIdempotencyStore(db)
-    store.claim('s', 'old', 'f', 1_000, 0)
-    store.complete('s', 'old', answer)
-    store.claim('s', 'new', 'f', 5_000, 0)
-    store.complete('s', 'new', answer)
+    store.keep('s', 'old', { fingerprint: 'f', answer: answer('{}') }, 1_000)
+    store.keep('s', 'new', { fingerprint: 'f', answer: answer('{}') }, 5_000)
     expect(store.prune(3_000)).toBe(1)
-    expect(store.claim('s', 'new', 'f', 6_000, 0).state).toBe('done')
-    expect(store.claim('s', 'old', 'f', 6_000, 0).state).toBe('claimed')
+    expect(store.find('s', 'old', 0)).toBeUndefined()
+    expect(store.find('s', 'new', 0)).toBeDefined()
     db.close()
   })
 
-  it('releases at open the keys an earlier process left pending, and keeps the finished ones', () => {
+  it('still holds its answers after the database is closed and opened again', () => {
     const first = open()
-    const store = createIdempotencyStore(first.db)
-    store.claim('s', 'interrupted', 'f', 1_000, 0)
-    store.claim('s', 'finished', 'f', 1_000, 0)
-    store.complete('s', 'finished', answer)
+    createIdempotencyStore(first.db).keep('s', 'k', { fingerprint: 'f', answer: answer('{"a":1}') }, 1_000)
     first.db.close()
-    const again = createIdempotencyStore(open(first.dir).db)
-    expect(again.claim('s', 'interrupted', 'f', 2_000, 0)).toEqual({ state: 'claimed' })
-    expect(again.claim('s', 'finished', 'f', 2_000, 0).state).toBe('done')
+    const again = open(first.dir)
+    expect(createIdempotencyStore(again.db).find('s', 'k', 0)?.fingerprint).toBe('f')
+    again.db.close()
   })
 })

@@ -1,86 +1,68 @@
-import type { IdempotencyClaim, IdempotencyStore, IdempotentAnswer } from '../core/idempotency.ts'
+import type { IdempotencyStore, KeptAnswer } from '../core/idempotency.ts'
 import type { Db } from './database.ts'
 
 /**
- * Idempotency keys over the `idempotency_keys` table (migration 0014): the node's side of
- * `Idempotency-Key`, implementing the core's `IdempotencyStore`.
+ * Idempotency keys over the `idempotency_keys` table (migration 0014): the answers kept for
+ * `Idempotency-Key`, implementing the core's `IdempotencyStore`. One write per kept answer, none
+ * while its request runs: a request in flight is the API process's to know, and a node that stops
+ * mid-request forgets it, so a retry after the restart runs anew rather than finding the key
+ * pinned to an answer nobody will give.
  */
 
 interface Row {
   fingerprint: string
-  state: 'pending' | 'done'
-  status: number | null
-  headers: string | null
-  body: Uint8Array | null
+  status: number
+  headers: string
+  body: Uint8Array
   created_ms: number
 }
 
-/**
- * The store over an open, migrated database. Keys left `pending` by an earlier process (it stopped
- * while their request ran) are released here, once: their outcome is unknown, and a key must not stay
- * pinned to a request nobody will finish.
- */
+/** The store over an open, migrated database. */
 export function createIdempotencyStore(db: Db): IdempotencyStore {
   const get = db.prepare<[string, string], Row>(
-    'SELECT fingerprint, state, status, headers, body, created_ms FROM idempotency_keys WHERE scope = ? AND key = ?'
+    'SELECT fingerprint, status, headers, body, created_ms FROM idempotency_keys WHERE scope = ? AND key = ?'
   )
-  const upsert = db.prepare<[string, string, string, number]>(
-    `INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_ms) VALUES (?, ?, ?, 'pending', ?)
-     ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, state = 'pending',
-       status = NULL, headers = NULL, body = NULL, created_ms = excluded.created_ms`
-  )
-  const complete = db.prepare<[number, string, Uint8Array, string, string]>(
-    `UPDATE idempotency_keys SET state = 'done', status = ?, headers = ?, body = ?
-     WHERE scope = ? AND key = ? AND state = 'pending'`
-  )
-  const release = db.prepare<[string, string]>(
-    `DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND state = 'pending'`
+  // A row older than the retention may still be there (pruning runs hourly): the new answer replaces it.
+  const keep = db.prepare<[string, string, string, number, string, Uint8Array, number]>(
+    `INSERT INTO idempotency_keys (scope, key, fingerprint, status, headers, body, created_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
+       headers = excluded.headers, body = excluded.body, created_ms = excluded.created_ms`
   )
   const prune = db.prepare<[number]>('DELETE FROM idempotency_keys WHERE created_ms < ?')
-  db.prepare(`DELETE FROM idempotency_keys WHERE state = 'pending'`).run()
-
-  const claim = db.transaction(
-    (
-      scope: string,
-      key: string,
-      fingerprint: string,
-      nowMs: number,
-      notBeforeMs: number
-    ): IdempotencyClaim => {
-      const row = get.get(scope, key)
-      if (row && row.created_ms >= notBeforeMs) {
-        if (row.state === 'pending') return { state: 'pending', fingerprint: row.fingerprint }
-        return { state: 'done', fingerprint: row.fingerprint, answer: toAnswer(row) }
-      }
-      upsert.run(scope, key, fingerprint, nowMs)
-      return { state: 'claimed' }
-    }
-  )
 
   return {
-    claim: (scope, key, fingerprint, nowMs, notBeforeMs) =>
-      claim(scope, key, fingerprint, nowMs, notBeforeMs),
-    complete(scope, key, answer) {
-      complete.run(answer.status, JSON.stringify(answer.headers), answer.body, scope, key)
+    find(scope, key, notBeforeMs): KeptAnswer | undefined {
+      const row = get.get(scope, key)
+      if (!row || row.created_ms < notBeforeMs) return undefined
+      return {
+        fingerprint: row.fingerprint,
+        answer: {
+          status: row.status,
+          headers: JSON.parse(row.headers) as Record<string, string>,
+          body: row.body
+        }
+      }
     },
-    release(scope, key) {
-      release.run(scope, key)
+    keep(scope, key, kept, nowMs) {
+      const { answer } = kept
+      keep.run(
+        scope,
+        key,
+        kept.fingerprint,
+        answer.status,
+        JSON.stringify(answer.headers),
+        answer.body,
+        nowMs
+      )
     },
     prune: (beforeMs) => prune.run(beforeMs).changes
   }
 }
 
-function toAnswer(row: Row): IdempotentAnswer {
-  return {
-    status: row.status ?? 500,
-    headers: row.headers === null ? {} : (JSON.parse(row.headers) as Record<string, string>),
-    body: row.body ?? new Uint8Array()
-  }
-}
-
 /**
  * The store over a database opened later (the store service opens it at its start): built at the
- * first call, so its statements are prepared once and the release of interrupted keys runs once.
+ * first call, so its statements are prepared once.
  */
 export function openingIdempotencyStore(db: () => Db): IdempotencyStore {
   let store: IdempotencyStore | undefined
@@ -89,10 +71,8 @@ export function openingIdempotencyStore(db: () => Db): IdempotencyStore {
     return store
   }
   return {
-    claim: (scope, key, fingerprint, nowMs, notBeforeMs) =>
-      open().claim(scope, key, fingerprint, nowMs, notBeforeMs),
-    complete: (scope, key, answer) => open().complete(scope, key, answer),
-    release: (scope, key) => open().release(scope, key),
+    find: (scope, key, notBeforeMs) => open().find(scope, key, notBeforeMs),
+    keep: (scope, key, kept, nowMs) => open().keep(scope, key, kept, nowMs),
     prune: (beforeMs) => open().prune(beforeMs)
   }
 }
