@@ -13,6 +13,7 @@ import type {
   SecurityLogWriter,
   ShareService
 } from '../node/core/ports.ts'
+import type { WebhookAdmin } from '../node/core/webhooks.ts'
 import type { Logger } from '../node/log/logger.ts'
 import type { ApiMetrics } from './metrics.ts'
 
@@ -40,6 +41,7 @@ export interface InternalApiPorts extends ExternalApiPorts {
   readonly eventLog: EventLogReader
   /** Wakes live readers when events were appended in this process. */
   readonly events: EventSignal
+  readonly webhooks: WebhookAdmin
 }
 
 /** Settings of one API. */

@@ -57,6 +57,15 @@ const BY_NAME: Readonly<Record<string, Mapper>> = {
   }),
   ResourceNotFoundError: notFound,
   ApiKeyNotFoundError: notFound,
+  WebhookNotFoundError: notFound,
+  WebhookUrlRefusedError: (e) => ({
+    status: 422,
+    body: { error: e.message, code: 'webhook_url_refused', field: 'url' }
+  }),
+  InvalidWebhookRequestError: (e) => ({
+    status: 422,
+    body: { error: e.message, code: 'validation_failed', field: String(e['field']) }
+  }),
   UnknownRecipientError: (e) => ({
     status: 422,
     body: { error: e.message, code: 'unknown_recipient', field: 'recipient' }

@@ -85,9 +85,19 @@ describe('OpenAPI document', () => {
         'batch',
         'anchored_by_sender',
         'audit_failed',
+        'recipient_unresolved',
         null
       ])
     }
+    // Every delivery state is documented, `unresolved` first.
+    expect(doc.components.schemas['ShareStatus']?.properties['delivery']?.['enum']).toEqual([
+      'unresolved',
+      'queued',
+      'delivering',
+      'delivered',
+      'failed',
+      'received'
+    ])
   })
 })
 

@@ -16,6 +16,7 @@ import { registerIdentityRoutes } from './routes/internal/identity.ts'
 import { registerKeyRingRoutes } from './routes/internal/keyring.ts'
 import { registerPeerAndOutboxRoutes } from './routes/internal/peers-outbox.ts'
 import { registerStatusRoutes } from './routes/internal/status.ts'
+import { registerWebhookRoutes } from './routes/internal/webhooks.ts'
 
 export interface InternalAppInit extends ApiSettings {
   /**
@@ -41,7 +42,7 @@ export interface InternalBinding {
 
 /**
  * The internal (operator) API: health, metrics, identity, key ring, API keys, peers, outbox, live
- * events.
+ * events, webhook subscriptions.
  * Only requests for its own Host and origin get through (`browserGuard`).
  */
 export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit): OpenAPIHono<ApiEnv> {
@@ -74,6 +75,7 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
   registerApiKeyRoutes(app, ports, guards)
   registerPeerAndOutboxRoutes(app, ports)
   registerEventRoutes(app, ports, init.shutdown)
+  registerWebhookRoutes(app, ports, guards)
   documentIdempotencyKey(app)
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -96,6 +96,8 @@ export const configSchema = z.strictObject({
       // A share undeliverable for a day is marked failed, visibly, with its last error.
       shareExpirySeconds: z.number().int().min(1).default(86_400),
       healthIntervalSeconds: z.number().min(0.1).default(30),
+      /** Between two look-ups, on chain, of the recipient of a share that waits `unresolved`. */
+      resolveIntervalMs: z.number().int().min(10).default(30_000),
       deliveryConcurrency: z.number().int().min(1).max(256).default(8),
       limits: z
         .strictObject({
@@ -183,6 +185,23 @@ export const configSchema = z.strictObject({
       rateLimitMaxClients: z.number().int().min(100).default(10_000),
       /** How long an `Idempotency-Key` and its answer are kept; at least a day, as clients are promised. */
       idempotencyRetentionHours: z.number().int().min(24).max(8_760).default(24)
+    })
+    .prefault({}),
+
+  /** Webhook deliveries (README "Webhooks"). */
+  webhooks: z
+    .strictObject({
+      /** How long an event is retried from its first failure before the subscription is failed. */
+      retrySeconds: z.number().positive().default(86_400),
+      /** Backoff: full jitter under min(max, base * 2^(attempt-1)). */
+      backoffBaseMs: z.number().int().min(1).default(1_000),
+      backoffMaxMs: z.number().int().min(1).default(600_000),
+      /** Bound of one attempt (connect, send, answer). */
+      timeoutMs: z.number().int().min(100).default(10_000),
+      /** Attempts in flight at once, across subscriptions. */
+      concurrency: z.number().int().min(1).max(256).default(8),
+      /** How often the subscriptions are re-read, for changes `dmn webhooks` makes while the node runs. */
+      pollIntervalMs: z.number().int().min(10).default(1_000)
     })
     .prefault({}),
 

@@ -11,6 +11,7 @@ import type { P2pEvents } from './p2p/index.ts'
 // p2p events whose state change the log holds already: a wake-up for readers, nothing more.
 const P2P_CHANGES: readonly (keyof P2pEvents)[] = [
   'share:queued',
+  'share:resolved',
   'share:delivered',
   'share:attempt-failed',
   'share:received',

@@ -7,6 +7,7 @@ import { type AttestChallenge, AttestService } from './attest/index.ts'
 import { AuditService, auditApiPorts, auditHealthProbes, auditHooks } from './audit/index.ts'
 import { MissingMasterPasswordError } from './core/errors.ts'
 import type { ApiKeyRegistry, NodeIdentitySource } from './core/ports.ts'
+import type { WebhookAdmin } from './core/webhooks.ts'
 import { KeyRingService } from './crypto/key-ring-service.ts'
 import { loadOrCreateIdentity } from './p2p/libp2p-node.ts'
 import { Lifecycle, type Startable } from './core/lifecycle.ts'
@@ -29,11 +30,15 @@ import { EnrolmentRepository } from './store/enrolments.ts'
 import { RecordRepository } from './store/records.ts'
 import { ShareRepository } from './store/shares.ts'
 import { StoreService } from './store/store-service.ts'
+import { WebhookRepository } from './store/webhooks.ts'
+import { createWebhookAdmin } from './webhooks/admin.ts'
+import { WebhookDeliveryService } from './webhooks/delivery-service.ts'
+import { ownApisFromConfig, webhookInitFromConfig } from './webhooks/from-config.ts'
 
 /**
  * The composition root: the only place where adapters are built and wired to each other.
  * Start order: store -> event retention -> key ring -> attest -> audit -> p2p -> audit identity ->
- * event bridge -> APIs; stop in reverse.
+ * event bridge -> APIs -> webhook deliveries; stop in reverse.
  */
 
 export interface DmnNode {
@@ -112,16 +117,27 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
       },
       hooks: auditHooks(audit),
       // Served to a share's recipient only (the protocol checks who asks); the audit side checks again.
-      evidence: { evidenceOf: (shareId, requester, options) => audit.evidenceOf(shareId, requester, options) }
+      evidence: {
+        evidenceOf: (shareId, requester, options) => audit.evidenceOf(shareId, requester, options)
+      },
+      // Resolves a share to an Ethereum address no known peer binds: the account's identity record on chain.
+      registry: { lookup: (account, options) => audit.identities.registeredIdentity(account, options) }
     })
   )
+  // Webhooks read the event log and the subscriptions; the APIs' bound ports are refused as URLs.
+  const webhookParts = {
+    subscriptions: perDatabase(store, (db) => new WebhookRepository(db)),
+    events: () => store.eventLog,
+    own: ownApisFromConfig(config.api, () => (apiListening ? apiBoundPorts(api) : undefined))
+  }
   const apiPorts = createApiPorts({
     store,
     keyRing,
     audit,
     p2p,
     auditMode: config.chain.mode,
-    logger: componentLogger(logger, 'api')
+    logger: componentLogger(logger, 'api'),
+    webhooks: createWebhookAdmin({ ...webhookParts, changed: () => webhookDelivery.refresh() })
   })
   // The event log itself is written by the database (migrations/0012_event_log.sql); the bridge wakes
   // live readers and appends what no table change carries (peer refusals).
@@ -137,6 +153,22 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
   )
   // Last: the APIs take requests only once everything behind them runs, and stop first.
   const api = new ApiServer(apiPorts, { config: config.api })
+  let apiListening = false
+  // Marks the APIs' bound ports readable (the URL guard reads them at every delivery).
+  const apiStarted: Startable = {
+    name: 'api-ports',
+    start: () => {
+      apiListening = true
+    },
+    stop: () => {
+      apiListening = false
+    }
+  }
+  // After the APIs, so their bound ports are known; off the share path: it only reads the event log.
+  const webhookDelivery = new WebhookDeliveryService(
+    { ...webhookParts, bus: apiPorts.events, logger: componentLogger(logger, 'webhooks') },
+    webhookInitFromConfig(config.webhooks)
+  )
   // Publishes the node's identity record on chain, again only when a key or the account changed.
   const auditIdentity: Startable = {
     name: 'audit-identity',
@@ -161,7 +193,9 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     p2p,
     auditIdentity,
     eventBridge,
-    api
+    api,
+    apiStarted,
+    webhookDelivery
   ]
 
   const lifecycleLog = componentLogger(logger, 'lifecycle')
@@ -202,6 +236,7 @@ function createApiPorts(parts: {
   readonly p2p: P2pService
   readonly auditMode: Config['chain']['mode']
   readonly logger: Logger
+  readonly webhooks: WebhookAdmin
 }): InternalApiPorts {
   const { store, keyRing, audit, p2p, logger } = parts
   const events = createEventSignal((err) => logger.warn({ err }, 'event listener failed'))
@@ -244,7 +279,23 @@ function createApiPorts(parts: {
       oldestId: () => store.eventLog.oldestId(),
       latestId: () => store.eventLog.latestId()
     },
-    events
+    events,
+    webhooks: parts.webhooks
+  }
+}
+
+function apiBoundPorts(api: ApiServer): number[] {
+  const { internal, external } = api.listening
+  return [internal.port, external.port]
+}
+
+/** A repository over the store's database, prepared once per database (the store opens it at start). */
+function perDatabase<T>(store: StoreService, make: (db: StoreService['db']) => T): () => T {
+  let made: { db: StoreService['db']; value: T } | undefined
+  return () => {
+    const db = store.db
+    if (made?.db !== db) made = { db, value: make(db) }
+    return made.value
   }
 }
 

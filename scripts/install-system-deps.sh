@@ -4,10 +4,11 @@
 #   openssl               `openssl speed` and certificate checks
 #   nginx                 the TLS reverse-proxy harness
 #   swtpm, tpm2-tools     a software TPM and the tools that produce quotes
+#   chromium              a headless browser for the dashboard's page tests (driven by playwright-core)
 # Needs root (or sudo). Does nothing when everything is already there.
 set -euo pipefail
 
-packages=(python3-cryptography openssl nginx swtpm swtpm-tools tpm2-tools)
+packages=(python3-cryptography openssl nginx swtpm swtpm-tools tpm2-tools chromium)
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
   echo "install-system-deps: not a Debian or Ubuntu system; install these yourself: ${packages[*]}" >&2
   exit 1

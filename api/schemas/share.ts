@@ -39,7 +39,11 @@ export const ShareRequestSchema = z
       .refine((s) => ETH_ADDRESS_PATTERN.test(s) || PEER_ID_PATTERN.test(s), {
         message: 'recipient must be an Ethereum address (0x + 40 hex) or a PeerId'
       })
-      .openapi({ example: '0x742d35Cc6634C0532925a3b844Bc9e7595f1dE01' }),
+      .openapi({
+        example: '0x742d35Cc6634C0532925a3b844Bc9e7595f1dE01',
+        description:
+          'An Ethereum address (0x + 40 hex, any case) or a PeerId. An address that no peer this node knows is bound to is resolved through the identity records on chain; one nobody registered yet is accepted all the same and waits `unresolved` until its node registers or the share expires. Anything else is refused with 422 `unknown_recipient` (or a validation error).'
+      }),
     security_tier: z
       .enum(TIERS, { message: `security_tier must be one of ${TIERS.join(', ')}` })
       .optional()
@@ -89,7 +93,10 @@ function isPaymentAmount(value: number | string): boolean {
 
 export const ShareStatusSchema = z
   .object({
-    delivery: z.enum(DELIVERY_STATES),
+    delivery: z.enum(DELIVERY_STATES).openapi({
+      description:
+        'Where the share stands on the network. Outgoing: `unresolved` (addressed to an Ethereum address that neither a known peer nor an identity record on chain binds yet; looked up again every `p2p.resolveIntervalMs` until its node registers, then `queued`, or until the share expires, then `failed`), `queued` (waiting for a delivery attempt, retried with backoff), `delivering` (an attempt in flight), `delivered` (the recipient signed a receipt), `failed` (expired or refused; see `last_error`). Incoming: `received`.'
+    }),
     audit: z.enum(SHARE_AUDIT_STATES)
   })
   .openapi('ShareStatus')
@@ -101,7 +108,7 @@ const TxHashSchema = z.string().nullable().openapi({
 
 const TxHashPendingReasonSchema = z.enum(TX_HASH_PENDING_REASONS).nullable().openapi({
   description:
-    'Why `tx_hash` is null (null when it is not): `awaiting_chain`, per-share mode, but the chain has not answered since the node started, so the transaction is signed once it does; `batch`, batch mode, the share waits for a Merkle batch whose transaction is signed when the batch is formed; `anchored_by_sender`, a received share, recorded by its sender and shown once this node has seen that transaction; `audit_failed`, the chain refused the event.'
+    "Why `tx_hash` is null (null when it is not): `awaiting_chain`, per-share mode, but the chain has not answered since the node started, so the transaction is signed once it does; `batch`, batch mode, the share waits for a Merkle batch whose transaction is signed when the batch is formed; `anchored_by_sender`, a received share, recorded by its sender and shown once this node has seen that transaction; `audit_failed`, the chain refused the event; `recipient_unresolved`, the share waits `unresolved` (or failed so), and its record, which names the recipient's PeerId, is queued once the recipient is resolved."
 })
 
 /** The anchor's response to `POST /share_data`, with where delivery and audit stand. */
@@ -125,8 +132,11 @@ export const ShareSchema = z
     direction: z.enum(SHARE_DIRECTIONS),
     data_hash: z.string(),
     sender: z.string(),
-    recipient: z.string(),
-    recipient_label: z.string(),
+    recipient: z.string().openapi({
+      description:
+        "The recipient's PeerId; the Ethereum address (lower case) while the share is `unresolved`."
+    }),
+    recipient_label: z.string().openapi({ description: 'The recipient as the client named it.' }),
     security_tier: z.enum(TIERS),
     status: ShareStatusSchema,
     tx_hash: TxHashSchema,

@@ -26,6 +26,8 @@ import { type Db, openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
 import { createApiKeyStore } from '../../node/store/api-keys.ts'
 import { createIdempotencyStore } from '../../node/store/idempotency-keys.ts'
+import { WebhookRepository } from '../../node/store/webhooks.ts'
+import { createWebhookAdmin } from '../../node/webhooks/admin.ts'
 import { EventLogRepository } from '../../node/store/event-log.ts'
 import type { InternalApiPorts } from '../deps.ts'
 import { createEventSignal } from '../event-bus.ts'
@@ -339,7 +341,13 @@ export function createHarness(init: HarnessInit = {}): Harness {
     identity,
     outbox: outboxPort,
     eventLog: new EventLogRepository(db),
-    events: createEventSignal()
+    events: createEventSignal(),
+    // The real subscriptions over the harness's database; its API ports are 80 and 8081.
+    webhooks: createWebhookAdmin({
+      subscriptions: () => new WebhookRepository(db),
+      events: () => new EventLogRepository(db),
+      own: { ports: () => [80, 8081] }
+    })
   }
   return {
     ports,

@@ -6,6 +6,7 @@
  * log is checked once; the outcome is kept in `identity_records`, keyed by the log and its block hash,
  * so a record from a chain that was replaced never answers.
  */
+import type { RegisteredIdentity } from '../core/share-ports.ts'
 import type { IdentityRecordRepository, IdentityRecordRow } from '../store/identity-records.ts'
 import type { EventAnchor } from './bundle-format.ts'
 import { addressTopic, bytes32, parseLog, TOPICS } from './contract.ts'
@@ -50,6 +51,22 @@ export class IdentityDirectory {
     const lower = account.toLowerCase()
     return this.#find([TOPICS.NodeRegistered, addressTopic(lower)], opts).then((all) =>
       all.filter((e) => e.body.account === lower)
+    )
+  }
+
+  /**
+   * The identity the newest valid record of an account binds (the core's IdentityRegistry port): what
+   * a share to that address is resolved with. Undefined when the account registered none.
+   */
+  async registeredIdentity(account: string, opts: Opts = {}): Promise<RegisteredIdentity | undefined> {
+    const newest = (await this.forAccount(account, opts)).at(-1)
+    return (
+      newest && {
+        peerId: newest.body.peerId,
+        account: newest.body.account,
+        signingPublicKeyPem: newest.signingKeyPem,
+        encryptionPublicKeyPem: newest.encryptionKeyPem
+      }
     )
   }
 

@@ -29,9 +29,11 @@ describe('buildProgram', () => {
         'keys',
         'cert',
         'peers',
+        'shares',
         'chain',
         'audit',
         'apikeys',
+        'webhooks',
         'test',
         'bench'
       ])

@@ -19,10 +19,12 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   keys: async () => (await import('./commands/keys.ts')).registerKeysCommands,
   cert: async () => (await import('./commands/cert.ts')).registerCertCommands,
   peers: async () => (await import('./commands/peers.ts')).registerPeersCommands,
+  shares: async () => (await import('./commands/shares.ts')).registerSharesCommands,
   chain: async () => (await import('./commands/chain.ts')).registerChainCommands,
   audit: async () => (await import('./commands/audit.ts')).registerAuditCommands,
   attest: async () => (await import('./commands/attest.ts')).registerAttestCommands,
   apikeys: async () => (await import('./commands/apikeys.ts')).registerApiKeyCommands,
+  webhooks: async () => (await import('./commands/webhooks.ts')).registerWebhookCommands,
   test: async () => (await import('./commands/test.ts')).registerTestCommand,
   bench: async () => (await import('./commands/bench.ts')).registerBenchCommand
 }

@@ -74,10 +74,26 @@ describe('accept a share', () => {
     expect(store.shares.size).toBe(0)
   })
 
-  it('refuses an unknown recipient, oneself and a denied peer before writing anything', () => {
+  it('accepts a share to an address nobody is known by as unresolved, without an audit event yet', () => {
+    const { store, ledger, components } = setup()
+    const label = `0x${'C'.repeat(40)}`
+    const share = acceptShare(components, { data: new Uint8Array([1]), recipient: label })
+    expect(share).toMatchObject({
+      state: 'unresolved',
+      recipient: label.toLowerCase(),
+      recipientLabel: label,
+      nextAttemptMs: components.clock.ms,
+      expiresMs: components.clock.ms + 1000
+    })
+    expect(store.shares.get(share.shareId)?.state).toBe('unresolved')
+    // The share record names the recipient's PeerId: it is queued once the share is resolved.
+    expect(ledger.calls).toEqual([])
+  })
+
+  it('refuses a malformed recipient, oneself and a denied peer before writing anything', () => {
     const { store, peers, components } = setup()
     const data = new Uint8Array([1])
-    expect(() => acceptShare(components, { data, recipient: `0x${'c'.repeat(40)}` })).toThrow(
+    expect(() => acceptShare(components, { data, recipient: `0x${'c'.repeat(39)}` })).toThrow(
       expect.objectContaining({ name: 'UnknownRecipientError' })
     )
     expect(() => acceptShare(components, { data, recipient: 'not-a-peer' })).toThrow(

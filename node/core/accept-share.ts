@@ -1,12 +1,13 @@
 /**
- * Accepting a share: validate the request, resolve the recipient, hash the data once, and write the
- * record, the share row and its audit events in one transaction, before any network I/O. Delivery
- * follows in the background (deliver-share.ts).
+ * Accepting a share: validate the request, route the recipient, hash the data once, and write the
+ * record, the share row and its audit events in one transaction, before any network I/O. Resolution
+ * (resolve-share.ts, for an address nobody is known by yet) and delivery (deliver-share.ts) follow in
+ * the background.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { AttestationNotConfiguredError } from './errors.ts'
 import { UnknownRecipientError } from './ports.ts'
-import { ETH_ADDRESS_PATTERN, isTier, MAX_DATA_BYTES, type Tier } from './share.ts'
+import { type AcceptedState, ETH_ADDRESS_PATTERN, isTier, MAX_DATA_BYTES, type Tier } from './share.ts'
 import { InvalidShareRequestError, PeerDeniedError } from './share-errors.ts'
 import type { AuditLedger, Clock, PeerDirectory, ShareStore, StoredShare } from './share-ports.ts'
 
@@ -26,7 +27,7 @@ export interface AcceptShareComponents<S extends StoredShare> {
 
 export interface AcceptShareInput {
   readonly data: Uint8Array
-  /** A PeerId or a 0x Ethereum address of a known peer. */
+  /** A PeerId or a 0x Ethereum address. */
   readonly recipient: string
   readonly tier?: Tier
 }
@@ -36,24 +37,30 @@ export function dataHashOf(plaintext: Uint8Array): string {
   return createHash('sha256').update(plaintext).digest('hex')
 }
 
-/** The recipient's PeerId: by Ethereum address from the peer directory, or the PeerId itself. */
-export function resolveRecipient(
+/**
+ * Where a share for `label` goes: the PeerId it names, or that the peer directory knows by that
+ * Ethereum address (`queued`); a well-formed address nobody is known by yet waits `unresolved` under
+ * the address in lower case. Throws UnknownRecipientError for a label that is neither.
+ */
+export function routeRecipient(
   peers: Pick<PeerDirectory, 'peerIdOfAddress' | 'parsePeerId'>,
   label: string
-): string {
+): { readonly state: AcceptedState; readonly recipient: string } {
   if (typeof label !== 'string') throw new UnknownRecipientError('recipient must be a string')
   if (ETH_ADDRESS_PATTERN.test(label)) {
     const peerId = peers.peerIdOfAddress(label)
-    if (!peerId) throw new UnknownRecipientError(`no known peer has Ethereum address ${label}`)
     return peerId
+      ? { state: 'queued', recipient: peerId }
+      : { state: 'unresolved', recipient: label.toLowerCase() }
   }
   const peerId = peers.parsePeerId(label)
   if (!peerId) throw new UnknownRecipientError('recipient is neither a PeerId nor a 0x Ethereum address')
-  return peerId
+  return { state: 'queued', recipient: peerId }
 }
 
 /**
- * Queues a share and returns its stored row. Throws InvalidShareRequestError, UnknownRecipientError,
+ * Queues a share (`queued`, or `unresolved` for an address nobody is known by yet; resolve-share.ts
+ * takes it from there) and returns its stored row. Throws InvalidShareRequestError, UnknownRecipientError,
  * PeerDeniedError or AttestationNotConfiguredError before anything is written; when the ledger
  * throws, the record and the share row roll back with it.
  */
@@ -73,7 +80,7 @@ export function acceptShare<S extends StoredShare>(
       'the maximum tier needs TPM attestation, which this node is not configured for'
     )
   }
-  const recipient = resolveRecipient(components.peers, input.recipient)
+  const { state, recipient } = routeRecipient(components.peers, input.recipient)
   if (recipient === components.selfPeerId)
     throw new InvalidShareRequestError('a node cannot share with itself', { field: 'recipient' })
   if (components.peers.isDenied(recipient)) throw new PeerDeniedError(`recipient ${recipient} is denied`)
@@ -91,11 +98,12 @@ export function acceptShare<S extends StoredShare>(
       recipient,
       recipientLabel: input.recipient,
       tier,
-      state: 'queued',
+      state,
       nextAttemptMs: now,
       expiresMs: now + components.shareExpiryMs
     })
-    ledger.shareQueued(share)
+    // The audit event names the recipient's PeerId: an unresolved share gets it once resolved.
+    if (state === 'queued') ledger.shareQueued(share)
     return share
   })
 }

@@ -12,6 +12,7 @@ import {
   type AuditState,
   type DeliveryState,
   LONE_SURROGATE,
+  recipientResolved,
   type ShareAuditState,
   type ShareDirection,
   type Tier,
@@ -47,7 +48,7 @@ export interface ShareView extends ShareAudit {
   readonly direction: ShareDirection
   readonly dataHash: string
   readonly sender: string
-  /** The recipient's PeerId. */
+  /** The recipient's PeerId; the 0x address the client named while the share is `unresolved`. */
   readonly recipient: string
   /** The recipient as the client named it (PeerId or 0x address). */
   readonly recipientLabel: string
@@ -78,7 +79,10 @@ export function shareView(share: StoredShare, audit: ShareAudit, mode: AuditMode
     delivery: share.state,
     audit: audit.audit,
     txHash: audit.txHash,
-    txHashPendingReason: txHashPendingReason({ direction: share.direction, ...audit }, mode),
+    txHashPendingReason: txHashPendingReason(
+      { direction: share.direction, ...audit, audited: recipientResolved(share) },
+      mode
+    ),
     attempts: share.attempts,
     lastError: share.lastError,
     createdAt: share.createdAt,
@@ -484,7 +488,7 @@ export class ApiKeyNotFoundError extends ResourceNotFoundError {
   }
 }
 
-/** The recipient cannot be resolved to a known peer (no PeerId or Ethereum address on record). */
+/** The recipient is neither a PeerId nor a 0x Ethereum address (a well-formed address that nobody is known by waits `unresolved`). */
 export class UnknownRecipientError extends DmnError {
   override name = 'UnknownRecipientError'
 }

@@ -61,3 +61,27 @@ export class RemoteRefusalError extends DmnError {
 export class RecordNotFoundError extends DmnError {
   override name = 'RecordNotFoundError'
 }
+
+/**
+ * No known peer's certificate and no valid identity record on chain binds the Ethereum address a
+ * share is for (yet): the share waits `unresolved`.
+ */
+export class RecipientNotRegisteredError extends DmnError {
+  override name = 'RecipientNotRegisteredError'
+}
+
+/**
+ * A peer's keys are not those its identity record on chain binds: its certificate names other keys,
+ * or this node already holds other keys for that PeerId. A security event, never retried into
+ * acceptance.
+ */
+export class IdentityRecordMismatchError extends DmnError {
+  override name = 'IdentityRecordMismatchError'
+  /** The peer whose keys do not match. */
+  readonly peerId: string | undefined
+
+  constructor(message: string, options: { peerId?: string; cause?: unknown } = {}) {
+    super(message, options)
+    this.peerId = options.peerId
+  }
+}

@@ -8,7 +8,7 @@
  */
 
 import type { SignedReceipt } from './receipt.ts'
-import type { DeliveryState, ShareDirection, Tier } from './share.ts'
+import type { AcceptedState, DeliveryState, ShareDirection, Tier } from './share.ts'
 
 /** How far this node trusts a peer, weakest first. */
 export type PeerTrust = 'unknown' | 'pinned' | 'allowlisted' | 'ca'
@@ -24,7 +24,7 @@ export interface StoredShare {
   readonly recordId: number
   readonly dataHash: string
   readonly sender: string
-  /** The recipient's PeerId. */
+  /** The recipient's PeerId; the lower-case 0x address while the share is `unresolved`. */
   readonly recipient: string
   /** The recipient as the client named it (PeerId or 0x address); null for received shares. */
   readonly recipientLabel: string | null
@@ -32,7 +32,10 @@ export interface StoredShare {
   readonly state: DeliveryState
   readonly receipt: SignedReceipt | null
   readonly attempts: number
-  /** Unix milliseconds when the next delivery attempt is due; null when none is scheduled. */
+  /**
+   * Unix milliseconds when the next delivery attempt is due (for an `unresolved` share: the next
+   * look-up of its recipient); null when none is scheduled.
+   */
   readonly nextAttemptMs: number | null
   /** Unix milliseconds after which delivery gives up. */
   readonly expiresMs: number | null
@@ -49,8 +52,8 @@ export interface NewShare
     'shareId' | 'direction' | 'recordId' | 'dataHash' | 'sender' | 'recipient' | 'tier'
   > {
   readonly recipientLabel?: string
-  /** Outgoing shares start `queued`, incoming ones are `received`. */
-  readonly state: 'queued' | 'received'
+  /** Outgoing shares start `queued` (or `unresolved`), incoming ones are `received`. */
+  readonly state: AcceptedState | 'received'
   readonly receipt?: SignedReceipt
   readonly nextAttemptMs?: number
   readonly expiresMs?: number
@@ -70,6 +73,11 @@ export interface ShareStore<S extends StoredShare = StoredShare> {
   getShare(shareId: string): S | undefined
   /** Marks an outgoing share delivered with its verified receipt; returns the updated row. */
   markDelivered(shareId: string, receipt: SignedReceipt): S
+  /**
+   * Moves an `unresolved` share to `queued` for the PeerId `recipient`, due at `dueMs`; returns the
+   * updated row, or undefined when the share is no longer `unresolved`.
+   */
+  markResolved(shareId: string, recipient: string, dueMs: number): S | undefined
 }
 
 /** A peer whose certificate this node verified: its keys and the trust it earned. */
@@ -78,6 +86,24 @@ export interface KnownPeer {
   readonly trust: PeerTrust
   readonly signingPublicKeyPem: string
   readonly encryptionPublicKeyPem: string
+}
+
+/** A node as the chain's identity registry binds it: a valid identity record's PeerId, account and keys. */
+export interface RegisteredIdentity {
+  readonly peerId: string
+  /** 0x and 40 hex digits, lower case. */
+  readonly account: string
+  readonly signingPublicKeyPem: string
+  readonly encryptionPublicKeyPem: string
+}
+
+/** The chain's identity registry (node/audit): who registered an Ethereum account. */
+export interface IdentityRegistry {
+  /**
+   * The identity the newest valid record of `account` binds, or undefined when no valid record is
+   * registered. Rejects when the chain cannot be asked.
+   */
+  lookup(account: string, options: { signal: AbortSignal }): Promise<RegisteredIdentity | undefined>
 }
 
 /** The peers this node knows (peer book and certificates). */
@@ -90,6 +116,12 @@ export interface PeerDirectory {
   isDenied(peerId: string): boolean
   /** The verified keys and trust of `peerId`, exchanging certificates when needed. */
   verified(peerId: string, options: { signal: AbortSignal }): Promise<KnownPeer>
+  /**
+   * Binds a peer first known through the registry to the keys its record names, so its certificate
+   * must name the same keys when it is exchanged. Throws IdentityRecordMismatchError when this node
+   * already holds other keys for that PeerId.
+   */
+  bindRegistered(identity: RegisteredIdentity): void
 }
 
 /**

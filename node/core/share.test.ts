@@ -10,6 +10,10 @@ import {
   TIERS,
   tierOfChainCode,
   tierOfEnvelopeCode,
+  canTransition,
+  DELIVERY_STATES,
+  recipientResolved,
+  SHARE_TRANSITIONS,
   txHashPendingReason
 } from './share.ts'
 
@@ -24,6 +28,34 @@ describe('share vocabulary', () => {
     expect(txHashPendingReason({ ...out, audit: 'failed' }, 'per-share')).toBe('audit_failed')
     expect(txHashPendingReason({ ...out, direction: 'in' }, 'per-share')).toBe('anchored_by_sender')
     expect(txHashPendingReason({ ...out, direction: 'in' }, 'batch')).toBe('anchored_by_sender')
+    expect(txHashPendingReason({ ...out, audited: false }, 'per-share')).toBe('recipient_unresolved')
+    expect(txHashPendingReason({ ...out, audited: false }, 'batch')).toBe('recipient_unresolved')
+  })
+
+  it('moves a share only along its state machine, and never out of a final state', () => {
+    const moves = DELIVERY_STATES.flatMap((from) =>
+      DELIVERY_STATES.filter((to) => canTransition(from, to)).map((to) => `${from}->${to}`)
+    )
+    expect(moves).toEqual([
+      'unresolved->queued',
+      'unresolved->failed',
+      'queued->delivering',
+      'queued->failed',
+      'delivering->queued',
+      'delivering->delivered',
+      'delivering->failed'
+    ])
+    // Nothing goes back to unresolved, and an unresolved share is never claimed for delivery.
+    expect(DELIVERY_STATES.filter((from) => canTransition(from, 'unresolved'))).toEqual([])
+    expect(canTransition('unresolved', 'delivering')).toBe(false)
+    for (const final of ['delivered', 'failed', 'received'] as const)
+      expect(SHARE_TRANSITIONS[final]).toEqual([])
+  })
+
+  it('tells a share still addressed to an Ethereum address from one resolved to a PeerId', () => {
+    expect(recipientResolved({ direction: 'out', recipient: `0x${'a'.repeat(40)}` })).toBe(false)
+    expect(recipientResolved({ direction: 'out', recipient: `12D3KooW${'a'.repeat(44)}` })).toBe(true)
+    expect(recipientResolved({ direction: 'in', recipient: `12D3KooW${'a'.repeat(44)}` })).toBe(true)
   })
 
   it('keeps the envelope header codes 1..3 and the contract codes 0..2', () => {

@@ -51,10 +51,45 @@ export type ShareDirection = (typeof SHARE_DIRECTIONS)[number]
 
 /**
  * Where a share stands on the network: an outgoing one is `queued`, `delivering`, then `delivered`
- * or (after its expiry) `failed`; an incoming one is `received`.
+ * or (after its expiry) `failed`; one addressed to an Ethereum address that neither a known peer nor
+ * an identity record on chain binds yet starts `unresolved` and is `queued` once one does. An
+ * incoming one is `received`.
  */
-export const DELIVERY_STATES = ['queued', 'delivering', 'delivered', 'failed', 'received'] as const
+export const DELIVERY_STATES = [
+  'unresolved',
+  'queued',
+  'delivering',
+  'delivered',
+  'failed',
+  'received'
+] as const
 export type DeliveryState = (typeof DELIVERY_STATES)[number]
+
+/** The states an outgoing share is accepted in. */
+export const ACCEPTED_STATES = ['queued', 'unresolved'] as const satisfies readonly DeliveryState[]
+export type AcceptedState = (typeof ACCEPTED_STATES)[number]
+
+/**
+ * The share's state machine: every move a share may make. `unresolved` -> `queued` when the
+ * recipient's PeerId is found (the audit event is queued then, as it names the PeerId), or `failed`
+ * at its expiry or when the registry names a peer it must not go to; `queued` -> `delivering` when an
+ * attempt claims it, back to `queued` when the attempt fails before the expiry (or the node stops),
+ * `delivered` with a verified receipt, `failed` at the expiry. `delivered`, `failed` and `received`
+ * are final.
+ */
+export const SHARE_TRANSITIONS: { readonly [S in DeliveryState]: readonly DeliveryState[] } = {
+  unresolved: ['queued', 'failed'],
+  queued: ['delivering', 'failed'],
+  delivering: ['delivered', 'queued', 'failed'],
+  delivered: [],
+  failed: [],
+  received: []
+}
+
+/** Whether a share may move from `from` to `to`. */
+export function canTransition(from: DeliveryState, to: DeliveryState): boolean {
+  return SHARE_TRANSITIONS[from].includes(to)
+}
 
 /** Where an audit event (of a share, a receipt, a node, a log anchor) stands on the chain. */
 export const AUDIT_STATES = ['pending', 'sent', 'confirmed', 'failed'] as const
@@ -79,15 +114,28 @@ export type AuditMode = (typeof AUDIT_MODES)[number]
  * reached since the node started (`awaiting_chain`). `batch`: its record waits for a Merkle batch,
  * whose transaction is signed when the batch is formed. `anchored_by_sender`: a received share is
  * recorded by its sender, seen once this node's index of the chain has it. `audit_failed`: the
- * chain refused the event.
+ * chain refused the event. `recipient_unresolved`: the share's record names the recipient's PeerId,
+ * which is not known yet (the share is `unresolved`, or failed before it was resolved).
  */
 export const TX_HASH_PENDING_REASONS = [
   'awaiting_chain',
   'batch',
   'anchored_by_sender',
-  'audit_failed'
+  'audit_failed',
+  'recipient_unresolved'
 ] as const
 export type TxHashPendingReason = (typeof TX_HASH_PENDING_REASONS)[number]
+
+/**
+ * Whether an outgoing share's recipient is known by its PeerId: the recipient column holds the 0x
+ * address only while the share was never resolved (`unresolved`, or failed in that state).
+ */
+export function recipientResolved(share: {
+  readonly direction: ShareDirection
+  readonly recipient: string
+}): boolean {
+  return share.direction === 'in' || !ETH_ADDRESS_PATTERN.test(share.recipient)
+}
 
 /** Why `share` has no transaction hash, or null when it has one. */
 export function txHashPendingReason(
@@ -95,11 +143,14 @@ export function txHashPendingReason(
     readonly direction: ShareDirection
     readonly audit: ShareAuditState
     readonly txHash: string | null
+    /** Whether the share has an audit event at all (an unresolved share has none yet). */
+    readonly audited?: boolean
   },
   mode: AuditMode
 ): TxHashPendingReason | null {
   if (share.txHash !== null) return null
   if (share.direction === 'in') return 'anchored_by_sender'
+  if (share.audited === false) return 'recipient_unresolved'
   if (share.audit === 'failed') return 'audit_failed'
   return mode === 'batch' ? 'batch' : 'awaiting_chain'
 }

@@ -177,8 +177,12 @@ export function createCertificateExchange(
 export function isCertificateVerdict(err: unknown): boolean {
   if (!(err instanceof Error)) return false
   return (
-    ['PinnedKeyChangedError', 'CertificateBindingError', 'PeerDeniedError', 'FrameMalformedError'].includes(
-      err.name
-    ) || err.name.startsWith('Certificate')
+    [
+      'PinnedKeyChangedError',
+      'IdentityRecordMismatchError',
+      'CertificateBindingError',
+      'PeerDeniedError',
+      'FrameMalformedError'
+    ].includes(err.name) || err.name.startsWith('Certificate')
   )
 }

@@ -46,3 +46,7 @@ export const HEALTHY_SUCCESS_RATE = 0.5
 export const CONTACT_WINDOW = 64
 /** Weight of a new latency sample in a peer's moving average. */
 export const LATENCY_ALPHA = 0.3
+/** Unresolved shares read per query of a resolver round, so one round never loads a whole backlog at once. */
+export const RESOLVE_BATCH = 64
+/** How long the resolver looks for a resolved recipient's addresses in the DHT before delivery tries anyway. */
+export const LOCATE_TIMEOUT_MS = 10_000

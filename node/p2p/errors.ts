@@ -1,6 +1,7 @@
 import { DmnError } from '../core/errors.ts'
 
 export {
+  IdentityRecordMismatchError,
   InsufficientTrustError,
   InvalidShareRequestError,
   PeerDeniedError,
@@ -63,7 +64,7 @@ export class StreamTimeoutError extends DmnError {
   override name = 'StreamTimeoutError'
 }
 
-/** No peer is known for a recipient label (Ethereum address not in the peer book, bad PeerId). */
+/** A recipient label that is neither a PeerId nor a 0x Ethereum address. */
 export { UnknownRecipientError } from '../core/ports.ts'
 
 /** The recipient's node certificate could not be obtained, so nothing can be sealed for it. */

@@ -4,12 +4,12 @@ import type { P2pInit } from './p2p-types.ts'
 
 /**
  * Builds the P2P service options from `config.p2p` (and the replay window of `config.crypto`),
- * reading the certificate files it names. Wiring-time extras (hooks, attestation, evidence, Ethereum address)
+ * reading the certificate files it names. Wiring-time extras (hooks, attestation, evidence, identity registry, Ethereum address)
  * are passed in by the composition root.
  */
 export function p2pInitFromConfig(
   config: Pick<Config, 'p2p' | 'crypto'>,
-  extras: Pick<P2pInit, 'hooks' | 'attestation' | 'ethAddress' | 'evidence'> = {}
+  extras: Pick<P2pInit, 'hooks' | 'attestation' | 'ethAddress' | 'evidence' | 'registry'> = {}
 ): P2pInit {
   const p2p = config.p2p
   return {
@@ -27,11 +27,13 @@ export function p2pInitFromConfig(
     retryMaxMs: p2p.retryMaxMs,
     shareExpiryMs: p2p.shareExpirySeconds * 1000,
     healthIntervalMs: p2p.healthIntervalSeconds * 1000,
+    resolveIntervalMs: p2p.resolveIntervalMs,
     deliveryConcurrency: p2p.deliveryConcurrency,
     replayWindowSeconds: config.crypto.replayWindowSeconds,
     limits: p2p.limits,
     hooks: extras.hooks,
     attestation: extras.attestation,
-    evidence: extras.evidence
+    evidence: extras.evidence,
+    registry: extras.registry
   }
 }

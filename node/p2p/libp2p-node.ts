@@ -2,10 +2,11 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
-import type { ConnectionGater, PeerId, PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
 import { type KadDHT, kadDHT } from '@libp2p/kad-dht'
 import { type Ping, ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { DHT_PROTOCOL, LIBP2P_KEY_SECRET } from './constants.ts'
 
@@ -75,9 +76,29 @@ export async function createDmnLibp2p(init: CreateLibp2pInit): Promise<DmnLibp2p
         protocol: DHT_PROTOCOL,
         clientMode: false,
         // The default mapper drops private addresses, so nodes on one LAN or host would never find each other.
-        peerInfoMapper: (peer) => peer,
+        peerInfoMapper: dhtAddressMapper(init.host),
         allowQueryWithZeroPeers: true
       })
     }
   })
+}
+
+/** Whether a multiaddr's host is a loopback address (127.0.0.0/8, ::1). */
+function isLoopback(address: Multiaddr): boolean {
+  const host = address.getComponents()[0]
+  if (host?.name === 'ip4') return host.value?.startsWith('127.') ?? false
+  if (host?.name === 'ip6') return host.value === '::1'
+  return false
+}
+
+/**
+ * What the DHT passes on of the addresses peers announce. Private (LAN) addresses stay: that is how
+ * organisations on one network reach each other. Loopback addresses name the asking machine itself,
+ * so they are kept only by a node that listens on loopback (nodes on one host, as in tests); a node
+ * listening elsewhere drops them, and a peer cannot point it at its own local services.
+ */
+export function dhtAddressMapper(listenHost: string): (peer: PeerInfo) => PeerInfo {
+  const keepsLoopback = listenHost === 'localhost' || listenHost === '::1' || listenHost.startsWith('127.')
+  if (keepsLoopback) return (peer) => peer
+  return (peer) => ({ ...peer, multiaddrs: peer.multiaddrs.filter((address) => !isLoopback(address)) })
 }

@@ -12,9 +12,14 @@ import { RecordRepository } from '../store/records.ts'
 import { ShareRepository } from '../store/shares.ts'
 import { type AttestProtocol, createAttestProtocol } from './attest-protocol.ts'
 import { type CertificateExchange, createCertificateExchange } from './cert-exchange.ts'
-import { CERT_PROTOCOL, MAX_INBOUND_STREAMS_PER_PROTOCOL, MAX_PING_TIMEOUT_MS } from './constants.ts'
+import {
+  CERT_PROTOCOL,
+  LOCATE_TIMEOUT_MS,
+  MAX_INBOUND_STREAMS_PER_PROTOCOL,
+  MAX_PING_TIMEOUT_MS
+} from './constants.ts'
 import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts'
-import { errorName, PeerDeniedError } from './errors.ts'
+import { errorName, IdentityRecordMismatchError, PeerDeniedError } from './errors.ts'
 import { createEvidenceProtocol, type EvidenceProtocol } from './evidence-protocol.ts'
 import { createFetchProtocol, type FetchProtocol } from './fetch-protocol.ts'
 import { createHealthMonitor, type HealthMonitor } from './health-monitor.ts'
@@ -23,6 +28,7 @@ import { createDmnLibp2p, type DmnLibp2p, loadOrCreateIdentity } from './libp2p-
 import { InboundLimits } from './limits.ts'
 import type { P2pComponents, P2pEvents, P2pInit, P2pKeyRing } from './p2p-types.ts'
 import { createPeerBook, type PeerBook } from './peer-book.ts'
+import { createRecipientResolver, type RecipientResolver } from './recipient-resolver.ts'
 import {
   auditLedgerOf,
   envelopeOpenerOf,
@@ -54,6 +60,7 @@ export interface P2pRuntime {
   readonly peers: PeerDirectory
   readonly certificates: CertificateExchange
   readonly worker: DeliveryWorker
+  readonly resolver: RecipientResolver
   readonly fetch: FetchProtocol
   readonly attest: AttestProtocol
   readonly evidence: EvidenceProtocol
@@ -98,7 +105,7 @@ export async function startRuntime(
     init,
     events
   )
-  const { certificates, peers, receiver, fetch, attest, evidence, worker, health } = parts
+  const { certificates, peers, receiver, fetch, attest, evidence, worker, resolver, health } = parts
   const lifecycle = new Lifecycle(
     [
       stopsLibp2p(libp2p),
@@ -111,6 +118,7 @@ export async function startRuntime(
       // Listening starts only once every handler is registered, so no inbound stream finds one missing.
       startsLibp2p(libp2p),
       worker,
+      resolver,
       health,
       bootstrapDials(libp2p, init.bootstrap, init.streamTimeoutMs, logger)
     ],
@@ -133,6 +141,7 @@ export async function startRuntime(
     peers,
     certificates,
     worker,
+    resolver,
     fetch,
     attest,
     evidence,
@@ -196,6 +205,7 @@ interface Parts {
   readonly attest: AttestProtocol
   readonly evidence: EvidenceProtocol
   readonly worker: DeliveryWorker
+  readonly resolver: RecipientResolver
   readonly health: HealthMonitor
 }
 
@@ -226,6 +236,8 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
       onVerified: (peerId, peer) => {
         events.emit('peer:verified', { peerId, trust: peer.trust })
         worker.peerAvailable(peerId)
+        // Its certificate may bind an address a share waits for.
+        if (peer.ethAddress) resolver.addressBound(peer.ethAddress)
       },
       onRefused: (peerId, err) => onRefused(peerId, CERT_PROTOCOL, err)
     },
@@ -280,11 +292,35 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
       concurrency: init.deliveryConcurrency
     }
   )
+  const resolver = createRecipientResolver(
+    {
+      store,
+      ledger,
+      peers,
+      registry: init.registry,
+      clock: systemClock,
+      selfPeerId: keys.selfPeerId,
+      queue: shares,
+      logger,
+      onResolved: (share, via) => {
+        events.emit('share:resolved', { share, via })
+        void locate(libp2p, share.recipient, logger).finally(() => worker.kick())
+      },
+      onFailed: (share, err) => {
+        const failed = shares.get(share.shareId) ?? share
+        // The binding of a record to other keys than this node holds for its PeerId: a security event.
+        if (err instanceof IdentityRecordMismatchError)
+          onRefused(err.peerId ?? failed.recipient, 'registry', err)
+        events.emit('share:attempt-failed', { share: failed, error: errorName(err), final: true })
+      }
+    },
+    { intervalMs: init.resolveIntervalMs, timeoutMs: init.streamTimeoutMs }
+  )
   const health = createHealthMonitor(
     { libp2p, peerBook, logger, onReachable: (peerId) => worker.peerAvailable(peerId) },
     { intervalMs: init.healthIntervalMs, timeoutMs: Math.min(init.streamTimeoutMs, MAX_PING_TIMEOUT_MS) }
   )
-  return { certificates, peers, receiver, fetch, attest, evidence, worker, health }
+  return { certificates, peers, receiver, fetch, attest, evidence, worker, resolver, health }
 }
 
 /** This node's certificate, self-issued with its signing key, binding its keys (and address) to its PeerId. */
@@ -298,6 +334,23 @@ function selfCertificatePem(init: P2pInit, selfPeerId: string, keyRing: P2pKeyRi
     ...(ethAddress ? { ethAddress } : {}),
     issuerPrivateKeyPem: signing.privateKeyPem
   })
+}
+
+/**
+ * A recipient resolved through the registry is often a peer this node never met: its addresses are
+ * looked up in the DHT (`peerRouting.findPeer`) unless the peer store has some, so the first delivery
+ * attempt can dial it. A failed look-up is logged only; the dial looks again.
+ */
+async function locate(libp2p: DmnLibp2p, peerId: string, logger: Logger): Promise<void> {
+  try {
+    const peer = peerIdFromString(peerId)
+    const known = await libp2p.peerStore.get(peer).catch(() => undefined)
+    if (known && known.addresses.length > 0) return
+    const found = await libp2p.peerRouting.findPeer(peer, { signal: AbortSignal.timeout(LOCATE_TIMEOUT_MS) })
+    await libp2p.peerStore.merge(peer, { multiaddrs: found.multiaddrs })
+  } catch (err) {
+    logger.debug({ peerId, err: errorName(err) }, 'resolved recipient not found in the DHT yet')
+  }
 }
 
 /** First in the list, so libp2p stops last, after every part that uses it. */

@@ -3,7 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { acceptShare } from '../core/accept-share.ts'
 import type { Startable } from '../core/lifecycle.ts'
-import type { Tier } from '../core/share.ts'
+import type { AcceptedState, Tier } from '../core/share.ts'
 import { type StoredShare, systemClock } from '../core/share-ports.ts'
 import type { Logger } from '../log/logger.ts'
 import { errorName, RecordNotFoundError, ShareNotFoundError } from './errors.ts'
@@ -71,7 +71,13 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   #refused(peerId: string, protocol: string, err: unknown): void {
     const error = errorName(err)
     const message = err instanceof Error ? err.message : String(err)
-    const level = error === 'PinnedKeyChangedError' || error === 'CertificateBindingError' ? 'error' : 'warn'
+    const level = [
+      'PinnedKeyChangedError',
+      'CertificateBindingError',
+      'IdentityRecordMismatchError'
+    ].includes(error)
+      ? 'error'
+      : 'warn'
     this.#logger[level]({ peerId, protocol, error }, `refused a peer: ${message}`)
     this.emit('refused', { peerId, protocol, error, message })
   }
@@ -79,10 +85,11 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   /**
    * Queues a share through the core's accept use case (node/core/accept-share.ts): record, share row
    * and the `onShareQueued` hook commit in one transaction before any network I/O; the delivery
-   * worker sends it in the background.
+   * worker sends it in the background. A share to an Ethereum address no known peer binds waits
+   * `unresolved` for the recipient resolver (its audit event is queued once it is resolved).
    */
   shareData(input: { data: Uint8Array; recipient: string; tier?: Tier }): QueuedShare {
-    const { store, ledger, peers, worker, libp2p } = this.#state()
+    const { store, ledger, peers, worker, resolver, libp2p } = this.#state()
     const share = acceptShare(
       {
         store,
@@ -96,8 +103,9 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
       input
     )
     this.emit('share:queued', { share })
-    worker.kick()
-    return { shareId: share.shareId, dataHash: share.dataHash, state: 'queued', share }
+    if (share.state === 'unresolved') resolver.kick()
+    else worker.kick()
+    return { shareId: share.shareId, dataHash: share.dataHash, state: share.state as AcceptedState, share }
   }
 
   getShare(shareId: string): StoredShare {

@@ -1,5 +1,7 @@
 import type { SignedReceipt } from '../core/receipt.ts'
-import type { StoredShare } from '../core/share-ports.ts'
+import type { ResolvedVia } from '../core/resolve-share.ts'
+import type { AcceptedState } from '../core/share.ts'
+import type { IdentityRegistry, StoredShare } from '../core/share-ports.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
 import type { P2pAttestation } from './attest-protocol.ts'
@@ -61,6 +63,8 @@ export interface P2pInit {
   readonly retryMaxMs: number
   readonly shareExpiryMs: number
   readonly healthIntervalMs: number
+  /** Between two look-ups of an unresolved share's recipient; default `p2p.resolveIntervalMs`. */
+  readonly resolveIntervalMs?: number | undefined
   readonly deliveryConcurrency: number
   readonly replayWindowSeconds: number
   readonly limits: {
@@ -79,13 +83,21 @@ export interface P2pInit {
    * `/dmn/evidence/1.0.0`; without it every request is answered as not ready.
    */
   readonly evidence?: P2pEvidence | undefined
+  /**
+   * The chain's identity registry: resolves a share to an Ethereum address that no known peer's
+   * certificate binds; without it such a share waits `unresolved` until a peer met binds it.
+   */
+  readonly registry?: IdentityRegistry | undefined
 }
 
-/** What `shareData` returns: the share is durably queued, delivery runs in the background. */
+/**
+ * What `shareData` returns: the share is durably queued (or waits `unresolved` for its recipient's
+ * PeerId), delivery runs in the background.
+ */
 export interface QueuedShare {
   readonly shareId: string
   readonly dataHash: string
-  readonly state: 'queued'
+  readonly state: AcceptedState
   /** The share as its transaction wrote it, so a caller need not read it back. */
   readonly share: StoredShare
 }
@@ -93,6 +105,7 @@ export interface QueuedShare {
 /** Events of the P2P service (for logs and Server-Sent Events). */
 export type P2pEvents = {
   'share:queued': [{ share: StoredShare }]
+  'share:resolved': [{ share: StoredShare; via: ResolvedVia }]
   'share:delivered': [{ share: StoredShare; receipt: SignedReceipt }]
   'share:attempt-failed': [{ share: StoredShare; error: string; final: boolean }]
   'share:received': [{ share: StoredShare; receipt: SignedReceipt }]

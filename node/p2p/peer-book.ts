@@ -1,4 +1,7 @@
+import type { RegisteredIdentity } from '../core/share-ports.ts'
+import { keyFingerprint } from '../crypto/index.ts'
 import type { PeerCertificate, PeerRepository, PeerRow, PeerStatus, PeerTrust } from '../store/peers.ts'
+import { IdentityRecordMismatchError } from './errors.ts'
 import { CONTACT_WINDOW, HEALTHY_SUCCESS_RATE, LATENCY_ALPHA } from './constants.ts'
 
 /**
@@ -103,6 +106,28 @@ class PeerBook {
   recordCertificate(peerId: string, cert: PeerCertificate): void {
     this.ensure(peerId)
     this.#peers.setCertificate(peerId, cert)
+  }
+
+  /**
+   * A peer first known through its identity record on chain: its row holds the record's key
+   * fingerprints (no certificate yet), so the trust policy accepts only a certificate naming those
+   * keys. Throws IdentityRecordMismatchError when the peer already has other keys on record.
+   */
+  bindRegistered(identity: RegisteredIdentity): void {
+    const keys = {
+      signingKeyFpr: keyFingerprint(identity.signingPublicKeyPem),
+      encryptionKeyFpr: keyFingerprint(identity.encryptionPublicKeyPem),
+      ethAddress: identity.account
+    }
+    this.ensure(identity.peerId)
+    if (this.#peers.bindKeys(identity.peerId, keys)) return
+    const held = this.#peers.get(identity.peerId)
+    if (held?.signingKeyFpr !== keys.signingKeyFpr || held?.encryptionKeyFpr !== keys.encryptionKeyFpr) {
+      throw new IdentityRecordMismatchError(
+        `peer ${identity.peerId} holds keys ${held?.signingKeyFpr?.slice(0, 16)}… here, but the identity record of ${identity.account} on chain binds ${keys.signingKeyFpr.slice(0, 16)}…`,
+        { peerId: identity.peerId }
+      )
+    }
   }
 
   /** A contact with the peer succeeded (with a round-trip time when measured) or failed. */

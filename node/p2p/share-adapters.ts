@@ -50,7 +50,8 @@ export function shareStoreOf(db: Db, records: RecordRepository, shares: ShareRep
     insertShare: (share) => shares.insert(share),
     getShare: (shareId) => shares.get(shareId),
     // The updated row comes back from the UPDATE itself: no read back.
-    markDelivered: (shareId, receipt) => shares.markDelivered(shareId, receipt) as StoredShare
+    markDelivered: (shareId, receipt) => shares.markDelivered(shareId, receipt) as StoredShare,
+    markResolved: (shareId, recipient, dueMs) => shares.markResolved(shareId, recipient, dueMs)
   }
 }
 
@@ -75,6 +76,11 @@ export function peerDirectoryOf(peerBook: PeerBook, certificates: CertificateExc
       }
     },
     isDenied: (peerId) => peerBook.isDenied(peerId),
+    bindRegistered: (identity) => {
+      peerBook.bindRegistered(identity)
+      // A verdict on an earlier certificate of this peer is judged again against the record's keys.
+      certificates.forget(identity.peerId)
+    },
     ...verifiedPeersOf(certificates)
   }
 }

@@ -1,13 +1,19 @@
 import { keyFingerprint, parseNodeCertificate, verifyNodeCertificate } from '../crypto/index.ts'
 import { P2P_DEFAULTS } from './defaults.ts'
-import { CertificateBindingError, PeerDeniedError, PinnedKeyChangedError } from './errors.ts'
+import {
+  CertificateBindingError,
+  IdentityRecordMismatchError,
+  PeerDeniedError,
+  PinnedKeyChangedError
+} from './errors.ts'
 import type { PeerBook, PeerEntry, PeerTrust } from './peer-book.ts'
 
 /**
  * The trust policy (README "Peer to peer"). A peer's node certificate is accepted only when it
  * names the authenticated remote PeerId; trust then comes, in rising strength, from pinning on first
  * contact, the operator allowlist, or a chain to a configured consortium CA. A pinned key that changes
- * is refused: the old binding stays until an operator removes it.
+ * is refused: the old binding stays until an operator removes it. A peer first known through its
+ * identity record on chain is pinned to the record's keys before its first certificate arrives.
  */
 
 export type TrustMode = 'pin' | 'allowlist' | 'ca'
@@ -94,6 +100,13 @@ class TrustPolicy {
     const keysChanged =
       existing?.signingKeyFpr != null &&
       (existing.signingKeyFpr !== signingKeyFpr || existing.encryptionKeyFpr !== encryptionKeyFpr)
+    // Keys without a certificate come from the peer's identity record on chain (PeerBook.bindRegistered).
+    if (keysChanged && existing?.certificatePem === null) {
+      throw new IdentityRecordMismatchError(
+        `peer ${remotePeer} presented keys ${signingKeyFpr.slice(0, 16)}… but its identity record on chain binds ${existing.signingKeyFpr?.slice(0, 16)}…`,
+        { peerId: remotePeer }
+      )
+    }
     // Under a CA, a new certificate for new keys is a legitimate rotation; a pin admits no such thing.
     if (keysChanged && !(viaCa && existing?.trust === 'ca')) {
       throw new PinnedKeyChangedError(

@@ -120,7 +120,12 @@ describe('events the database writes with each state change', () => {
   it('refuses a database whose event triggers a later rebuild of their table dropped', () => {
     setup()
     expect(() => checkEventTriggers(t.db)).not.toThrow()
-    expect(EVENT_TRIGGERS).toHaveLength(10)
+    // The guard knows every trigger the migrations create for the log.
+    const created = t.db
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'events\\_%' ESCAPE '\\'`)
+      .all()
+      .map((r) => (r as { name: string }).name)
+    expect([...EVENT_TRIGGERS].sort()).toEqual(created.sort())
     t.db.exec('DROP TRIGGER events_share_delivered')
     expect(() => checkEventTriggers(t.db)).toThrow(
       expect.objectContaining({ name: 'EventTriggersMissingError' })
@@ -228,6 +233,33 @@ describe('events the database writes with each state change', () => {
           tier: 'high',
           state: 'received'
         }
+      }
+    ])
+  })
+
+  it('reports an unresolved share that found its node as share.resolved, with the PeerId as recipient', () => {
+    const { log, shares, since } = setup()
+    const shareId = t.share()
+    const address = '0x' + 'ab'.repeat(20)
+    t.db
+      .prepare(
+        `UPDATE shares SET state = 'unresolved', recipient = ?, recipient_label = ? WHERE share_id = ?`
+      )
+      .run(address, address, shareId)
+    let cursor = log.latestId()
+    shares.markLookupAgain(shareId, 5_000, 'RecipientNotRegisteredError: nobody registered it')
+    expect(since(cursor)).toEqual([])
+    cursor = log.latestId()
+    expect(shares.markResolved(shareId, PEER, 6_000)?.state).toBe('queued')
+    expect(since(cursor)).toEqual([
+      {
+        type: 'share.resolved',
+        data: expect.objectContaining({
+          share_id: shareId,
+          recipient: PEER,
+          recipient_label: address,
+          state: 'queued'
+        })
       }
     ])
   })

@@ -8,13 +8,14 @@ import { EventTriggersMissingError } from './errors.ts'
  * report (shares, outbox, peers, security_log); `append` is for events no table change carries.
  */
 
-/** The triggers of migrations/0012_event_log.sql that write the log. */
+/** The triggers that write the log (migrations/0012_event_log.sql, 0015_share_resolved_event.sql). */
 export const EVENT_TRIGGERS: readonly string[] = [
   'events_share_accepted',
   'events_share_received',
   'events_share_delivered',
   'events_share_attempt_failed',
   'events_share_failed',
+  'events_share_resolved',
   'events_audit_sent',
   'events_audit_confirmed',
   'events_audit_chain_reset',

@@ -88,6 +88,7 @@ export class PeerRepository {
   readonly #allow
   readonly #status
   readonly #setCertificate
+  readonly #bindKeys
   readonly #countContact
   readonly #halveCounts
 
@@ -117,6 +118,10 @@ export class PeerRepository {
     >(
       `UPDATE peers SET certificate_pem = ?, signing_key_fpr = ?, encryption_key_fpr = ?, eth_address = ?,
          trust = ?, last_seen_at = ?, updated_at = ? WHERE peer_id = ?`
+    )
+    this.#bindKeys = db.prepare<[string, string, string, string, string]>(
+      `UPDATE peers SET signing_key_fpr = ?, encryption_key_fpr = ?, eth_address = ?, updated_at = ?
+         WHERE peer_id = ? AND signing_key_fpr IS NULL`
     )
     this.#countContact = db.prepare(
       `UPDATE peers SET successes = successes + ?, failures = failures + ?,
@@ -182,6 +187,20 @@ export class PeerRepository {
       now(),
       now(),
       peerId
+    )
+  }
+
+  /**
+   * Binds a peer that has no keys on record yet (no certificate) to the keys and Ethereum address an
+   * identity record names; false when the peer already has keys (nothing is changed then).
+   */
+  bindKeys(
+    peerId: string,
+    keys: { signingKeyFpr: string; encryptionKeyFpr: string; ethAddress: string }
+  ): boolean {
+    return (
+      this.#bindKeys.run(keys.signingKeyFpr, keys.encryptionKeyFpr, keys.ethAddress, now(), peerId)
+        .changes === 1
     )
   }
 

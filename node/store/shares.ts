@@ -8,7 +8,9 @@ import { RECEIPT_EVENT } from './inbound-audit.ts'
 /**
  * Shares sent and received (table `shares`). Outgoing shares are the durable delivery queue: a row is
  * committed before any network I/O and moves queued -> delivering -> delivered | failed (back to
- * queued on a retryable error). Incoming shares are stored once per share id ('received').
+ * queued on a retryable error); one whose recipient address nobody was known by starts unresolved
+ * and moves to queued (or failed) once looked up (node/core/share.ts has the state machine).
+ * Incoming shares are stored once per share id ('received').
  * Rows are the core's `StoredShare`; the receipt column holds the signed receipt's JSON (UTF-8).
  */
 
@@ -132,6 +134,11 @@ export class ShareRepository {
   readonly #failed
   readonly #resetInterrupted
   readonly #countByState
+  readonly #unresolvedDue
+  readonly #nextUnresolved
+  readonly #resolved
+  readonly #lookupAgain
+  readonly #advanceAddress
 
   constructor(db: Db) {
     this.#insert = db.prepare<unknown[], RawShareRow>(
@@ -205,6 +212,24 @@ export class ShareRepository {
     )
     this.#countByState = db.prepare<[], { direction: string; state: string; n: number }>(
       'SELECT direction, state, count(*) AS n FROM shares GROUP BY direction, state'
+    )
+    this.#unresolvedDue = db.prepare<[number, number], RawShareRow>(
+      `SELECT ${COLUMNS} FROM shares WHERE state = 'unresolved'
+         AND (next_attempt_ms IS NULL OR next_attempt_ms <= ?) ORDER BY next_attempt_ms, created_at LIMIT ?`
+    )
+    this.#nextUnresolved = db.prepare<[], { due: number | null }>(
+      `SELECT min(coalesce(next_attempt_ms, 0)) AS due FROM shares WHERE state = 'unresolved'`
+    )
+    this.#resolved = db.prepare<[string, number, string, string], RawShareRow>(
+      `UPDATE shares SET state = 'queued', recipient = ?, next_attempt_ms = ?, last_error = NULL, updated_at = ?
+         WHERE share_id = ? AND state = 'unresolved' RETURNING ${COLUMNS}`
+    )
+    this.#advanceAddress = db.prepare<[number, string, number]>(
+      `UPDATE shares SET next_attempt_ms = ? WHERE state = 'unresolved' AND recipient = ? AND next_attempt_ms > ?`
+    )
+    this.#lookupAgain = db.prepare<[number, string, string, string]>(
+      `UPDATE shares SET next_attempt_ms = ?, last_error = ?, updated_at = ?
+         WHERE share_id = ? AND state = 'unresolved'`
     )
   }
 
@@ -339,6 +364,35 @@ export class ShareRepository {
   /** After a crash an attempt may have been cut short: those shares go back to the queue. */
   resetInterrupted(): number {
     return this.#resetInterrupted.run(now()).changes
+  }
+
+  /** Unresolved shares whose next look-up is due, oldest first. */
+  listUnresolvedDue(nowMs: number, limit: number): StoredShare[] {
+    return this.#unresolvedDue.all(nowMs, limit).map(toShare)
+  }
+
+  /** The earliest next look-up among unresolved shares. */
+  nextUnresolvedMs(): number | undefined {
+    return this.#nextUnresolved.get()?.due ?? undefined
+  }
+
+  /**
+   * Moves an unresolved share to queued for the PeerId `recipient`, due at `dueMs`; returns the
+   * updated row, or undefined when the share is not unresolved (any more).
+   */
+  markResolved(shareId: string, recipient: string, dueMs: number): StoredShare | undefined {
+    const raw = this.#resolved.get(recipient, dueMs, now(), shareId)
+    return raw ? toShare(raw) : undefined
+  }
+
+  /** Makes every unresolved share to `address` (lower case) that is due later than `dueMs` due then; returns how many. */
+  advanceUnresolved(address: string, dueMs: number): number {
+    return this.#advanceAddress.run(dueMs, address, dueMs).changes
+  }
+
+  /** An unresolved share stays so: looked up again at `nextLookupMs`, with why it is not resolved yet. */
+  markLookupAgain(shareId: string, nextLookupMs: number, error: string): void {
+    this.#lookupAgain.run(nextLookupMs, error, now(), shareId)
   }
 
   countByState(): Record<string, number> {

@@ -180,14 +180,24 @@ describe('Idempotency-Key on POST /share_data', () => {
     expect(again.text).toBe(first.text)
     expect(again.headers.get('idempotent-replayed')).toBe('true')
 
-    // An address no node has registered: 422 unknown_recipient today, maybe not tomorrow.
-    const unknown = { data: 'y', recipient: `0x${'12'.repeat(20)}` }
-    const later = { 'idempotency-key': 'unknown-recipient' }
-    const refused = await post(`${a.externalUrl}/share_data`, unknown, later)
-    expect(refused.json['code']).toBe('unknown_recipient')
-    const retried = await post(`${a.externalUrl}/share_data`, unknown, later)
-    expect(retried.json['code']).toBe('unknown_recipient')
-    expect(retried.headers.get('idempotent-replayed')).toBeNull()
+    // A refusal that depends on the node's state (B denied, until the operator allows it again).
+    const denied = await post(`${a.internalUrl}/peers/${b.peerId}/deny`, '', {}, null)
+    expect(denied.status).toBe(200)
+    const refusedBody = { data: 'y', recipient: b.peerId }
+    const later = { 'idempotency-key': 'denied-recipient' }
+    try {
+      const refused = await post(`${a.externalUrl}/share_data`, refusedBody, later)
+      expect(refused.status).toBe(422)
+      expect(refused.json['code']).toBe('request_refused')
+      const retried = await post(`${a.externalUrl}/share_data`, refusedBody, later)
+      expect(retried.json['code']).toBe('request_refused')
+      expect(retried.headers.get('idempotent-replayed')).toBeNull()
+    } finally {
+      expect((await post(`${a.internalUrl}/peers/${b.peerId}/allow`, '', {}, null)).status).toBe(200)
+    }
+    // Allowed again, the same key and body now make the share: the refusal pinned nothing.
+    const shared = await post(`${a.externalUrl}/share_data`, refusedBody, later)
+    expect(shared.status).toBe(201)
   })
 
   it('replays POST /v1/shares with its Location, and leaves requests without a key alone', async () => {
@@ -375,7 +385,7 @@ describe('pages of /v1/audit and of the internal lists', () => {
     expect(await unknown.json()).toMatchObject({ code: 'unknown_query_parameter', field: 'page' })
   })
 
-  it('pages /api-keys, /outbox and /peers: each item once, and unknown parameters refused', async () => {
+  it('pages /api-keys, /outbox, /peers and /webhooks: each item once, and unknown parameters refused', async () => {
     for (let i = 0; i < 5; i++) a.node.apiKeys.create({ name: `page ${i}`, scopes: ['read'] })
     const keys = await pageThrough(`${a.internalUrl}/api-keys`, 'api_keys', 2)
     const ids = keys.items.map((k) => (k as { id: string }).id)
@@ -399,7 +409,27 @@ describe('pages of /v1/audit and of the internal lists', () => {
     expect(peers.items.map((p) => (p as { peer_id: string }).peer_id)).toContain(b.peerId)
     expect(peers.pages).toBe(Math.max(1, everyPeer.items.length))
 
-    for (const path of ['/api-keys?offset=1', '/outbox?status=failed', '/peers?healthy=true&sort=id']) {
+    // Subscriptions (to a receiver that is not there: their deliveries just wait), one per key.
+    for (let i = 0; i < 3; i++) {
+      const body = { url: `http://127.0.0.1:9/hook/${i}`, event_types: ['share.'] }
+      const idem = { 'idempotency-key': `webhook-${i}` }
+      const created = await post(`${a.internalUrl}/webhooks`, body, idem, null)
+      expect(created.status).toBe(201)
+      const again = await post(`${a.internalUrl}/webhooks`, body, idem, null)
+      expect(again.text).toBe(created.text)
+    }
+    const hooks = await pageThrough(`${a.internalUrl}/webhooks`, 'webhooks', 2)
+    expect(hooks.items.map((w) => (w as { url: string }).url)).toEqual(
+      [0, 1, 2].map((i) => `http://127.0.0.1:9/hook/${i}`)
+    )
+    expect(hooks.pages).toBe(2)
+
+    for (const path of [
+      '/api-keys?offset=1',
+      '/outbox?status=failed',
+      '/peers?healthy=true&sort=id',
+      '/webhooks?page=1'
+    ]) {
       const res = await fetch(`${a.internalUrl}${path}`)
       expect(res.status).toBe(422)
       expect(((await res.json()) as { code: string }).code).toBe('unknown_query_parameter')

@@ -36,7 +36,7 @@ describe('dmn demo', { timeout: 180_000 }, () => {
     expect(out.text).toMatch(/data_hash [0-9a-f]{64}/)
     expect(out.text).toMatch(/receipt hash [0-9a-f]{64}/)
     expect(out.text).toContain('identical to what A sent')
-    expect(out.text).toMatch(/verified true, event delivery_receipt/)
+    expect(out.text).toMatch(/verified true, event data_share/)
     expect(out.text).toMatch(/tx 0x[0-9a-f]{64}, block \d+; the chain reports status success/)
     const dir = /removed (\S+)\./.exec(out.text)?.[1]
     expect(dir).toBeDefined()

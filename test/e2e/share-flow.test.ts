@@ -242,9 +242,18 @@ describe('share requests the node refuses or resolves', () => {
     expect(self.status).toBe(422)
     expect(self.body).toMatchObject({ code: 'request_refused', field: 'recipient' })
 
-    const unknown = await post({ data: 'to nobody', recipient: '0x000000000000000000000000000000000000dEaD' })
+    // An address nobody registered is accepted and waits for its node; a malformed one is refused.
+    const nobody = await post({ data: 'to nobody', recipient: '0x000000000000000000000000000000000000dEaD' })
+    expect(nobody.status).toBe(201)
+    expect(nobody.body).toMatchObject({
+      recipient: '0x000000000000000000000000000000000000dEaD',
+      tx_hash: null,
+      tx_hash_pending_reason: 'recipient_unresolved',
+      status: { delivery: 'unresolved' }
+    })
+    const unknown = await post({ data: 'to nobody', recipient: '0x000000000000000000000000000000000000dEa' })
     expect(unknown.status).toBe(422)
-    expect(unknown.body).toMatchObject({ code: 'unknown_recipient', field: 'recipient' })
+    expect(unknown.body).toMatchObject({ field: 'recipient' })
 
     const maximum = await post({ data: 'top secret', recipient: b.peerId, security_tier: 'maximum' })
     expect(maximum.status).toBe(503)

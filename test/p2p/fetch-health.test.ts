@@ -10,7 +10,7 @@ type Refused = P2pEvents['refused'][0]
 const B_ETH = '0x1111111111111111111111111111111111111b0b'
 
 describe('recipients by address, fetch by hash, health and expiry', () => {
-  const dirs = [tempDir('a'), tempDir('b'), tempDir('d'), tempDir('e')]
+  const dirs = [tempDir('a'), tempDir('b'), tempDir('d'), tempDir('e'), tempDir('g')]
   const nodes: TestNode[] = []
   let a: TestNode
   let b: TestNode
@@ -48,8 +48,14 @@ describe('recipients by address, fetch by hash, health and expiry', () => {
     })
   })
 
-  it('refuses to queue for an unknown address, a malformed recipient, or more than 1 MiB', () => {
-    expect(() => a.p2p.shareData({ data: new Uint8Array(1), recipient: `0x${'2'.repeat(40)}` })).toThrow(
+  it('refuses a malformed recipient or more than 1 MiB, and keeps a share to an unknown address unresolved', () => {
+    const waiting = a.p2p.shareData({ data: new Uint8Array(1), recipient: `0x${'2'.repeat(40)}` })
+    expect(waiting.state).toBe('unresolved')
+    expect(a.p2p.getShare(waiting.shareId)).toMatchObject({
+      state: 'unresolved',
+      recipient: `0x${'2'.repeat(40)}`
+    })
+    expect(() => a.p2p.shareData({ data: new Uint8Array(1), recipient: `0x${'2'.repeat(39)}` })).toThrow(
       expect.objectContaining({ name: 'UnknownRecipientError' })
     )
     expect(() => a.p2p.shareData({ data: new Uint8Array(1), recipient: 'not-a-peer' })).toThrow(
@@ -127,5 +133,46 @@ describe('recipients by address, fetch by hash, health and expiry', () => {
     expect(failed.lastError).toMatch(/\S/)
     expect(failed.attempts).toBeGreaterThanOrEqual(2)
     expect(e.p2p.stats().shares['out:failed']).toBe(1)
+
+    // A share to an address nobody is known by fails unresolved at its expiry, saying so.
+    const unresolvedFinal = nextEvent<P2pEvents['share:attempt-failed'][0]>(
+      e.p2p,
+      'share:attempt-failed',
+      (f) => f.final && f.share.state === 'failed' && f.share.recipient.startsWith('0x')
+    )
+    const waiting = e.p2p.shareData({ data: new Uint8Array([8]), recipient: `0x${'3'.repeat(40)}` })
+    expect(waiting.state).toBe('unresolved')
+    expect((await unresolvedFinal).share.shareId).toBe(waiting.shareId)
+    expect(e.p2p.getShare(waiting.shareId)).toMatchObject({
+      state: 'failed',
+      recipient: `0x${'3'.repeat(40)}`,
+      attempts: 0,
+      lastError: expect.stringMatching(/^expired unresolved: RecipientNotRegisteredError: /)
+    })
+  })
+
+  it('resolves a waiting address once a peer whose certificate binds it connects, and delivers', async () => {
+    const G_ETH = `0x${'6'.repeat(39)}9`
+    const waiting = a.p2p.shareData({ data: new TextEncoder().encode('for G, once met'), recipient: G_ETH })
+    expect(waiting.state).toBe('unresolved')
+    const delivered = nextEvent<Delivered>(
+      a.p2p,
+      'share:delivered',
+      (e) => e.share.shareId === waiting.shareId
+    )
+    const resolved = nextEvent<P2pEvents['share:resolved'][0]>(a.p2p, 'share:resolved')
+    const g = await startNode(dirs[4]!.path, { ethAddress: G_ETH })
+    nodes.push(g)
+    await g.p2p.connect(a.p2p.multiaddrs[0]!)
+    expect(await resolved).toMatchObject({
+      via: 'peer-book',
+      share: { shareId: waiting.shareId, recipient: g.p2p.peerId }
+    })
+    expect((await delivered).share).toMatchObject({
+      state: 'delivered',
+      recipient: g.p2p.peerId,
+      recipientLabel: G_ETH
+    })
+    expect(g.p2p.getShare(waiting.shareId)).toMatchObject({ direction: 'in', state: 'received' })
   })
 })

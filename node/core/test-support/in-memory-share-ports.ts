@@ -3,6 +3,8 @@
  * transaction restores its maps when the work throws, as SQLite rolls back.
  */
 import type { SignedReceipt } from '../receipt.ts'
+import { canTransition, type DeliveryState } from '../share.ts'
+import { IdentityRecordMismatchError } from '../share-errors.ts'
 import type {
   AuditLedger,
   Clock,
@@ -11,6 +13,7 @@ import type {
   KnownPeer,
   NewShare,
   PeerDirectory,
+  RegisteredIdentity,
   ShareStore,
   StoredShare
 } from '../share-ports.ts'
@@ -75,9 +78,38 @@ export class MemoryShareStore implements ShareStore<StoredShare> {
   }
 
   markDelivered(shareId: string, receipt: SignedReceipt): StoredShare {
-    const row = { ...(this.shares.get(shareId) as StoredShare), state: 'delivered' as const, receipt }
+    const row = { ...this.#move(shareId, 'delivering', 'delivered'), receipt }
     this.shares.set(shareId, row)
     return row
+  }
+
+  markResolved(shareId: string, recipient: string, dueMs: number): StoredShare | undefined {
+    if (this.shares.get(shareId)?.state !== 'unresolved') return undefined
+    const row = {
+      ...this.#move(shareId, 'unresolved', 'queued'),
+      recipient,
+      nextAttemptMs: dueMs,
+      lastError: null
+    }
+    this.shares.set(shareId, row)
+    return row
+  }
+
+  /** A delivery attempt claims a queued share (as the delivery worker's queue does). */
+  claim(shareId: string): StoredShare {
+    const row = { ...this.#move(shareId, 'queued', 'delivering') }
+    this.shares.set(shareId, row)
+    return row
+  }
+
+  /** The share in state `from`, checked against the core's state machine for the move to `to`. */
+  #move(shareId: string, from: DeliveryState, to: DeliveryState): StoredShare & { state: DeliveryState } {
+    const row = this.shares.get(shareId)
+    if (!row) throw new Error(`no share ${shareId}`)
+    // Tests of deliverShare run it on a share they did not claim first: it counts as claimed.
+    const state = row.state === 'queued' && from === 'delivering' ? 'delivering' : row.state
+    if (state !== from || !canTransition(state, to)) throw new Error(`illegal move ${row.state} -> ${to}`)
+    return { ...row, state: to }
   }
 }
 
@@ -125,6 +157,19 @@ export class MemoryPeers implements PeerDirectory {
     const peer = this.known.get(peerId)
     if (!peer) throw new Error(`unknown peer ${peerId}`)
     return peer
+  }
+
+  /** Keys bound per PeerId: from a registry record, or set by a test as a pin. */
+  readonly bound = new Map<string, { signing: string; encryption: string }>()
+
+  bindRegistered(identity: RegisteredIdentity): void {
+    const held = this.bound.get(identity.peerId)
+    const keys = { signing: identity.signingPublicKeyPem, encryption: identity.encryptionPublicKeyPem }
+    if (held && (held.signing !== keys.signing || held.encryption !== keys.encryption)) {
+      throw new IdentityRecordMismatchError(`other keys are held for ${identity.peerId}`)
+    }
+    this.bound.set(identity.peerId, keys)
+    this.byAddress.set(identity.account, identity.peerId)
   }
 }
 
