@@ -20,9 +20,10 @@ import { IdempotencyKeyReusedError, InvalidIdempotencyKeyError, PayloadTooLargeE
  *   address, per API: nobody reads another client's answer. Where requests need a key (the external
  *   API), one without a valid key is left to the route, which refuses it before reading its body.
  * - Kept: 2xx answers and the 4xx answers about the request itself (`validation_failed`,
- *   `malformed_json`, `unsupported_media_type`), which the same request would get again. Anything
+ *   `malformed_json`, `body_not_object`, `unsupported_media_type`), which the same request would get
+ *   again. Anything
  *   that depends on the node's state or health (401, 403, 404, 409, a 422 such as
- *   `unknown_recipient`, 5xx, a client that went away) gives the key up, so a retry runs anew.
+ *   `request_refused`, 5xx, a client that went away) gives the key up, so a retry runs anew.
  * - Concurrent requests with one key: the first claims it in this process (one process serves the
  *   APIs), with no await between looking the key up and claiming it, and the others wait for its
  *   answer; when that answer is not kept, one of them runs in turn. The store is written once, when
@@ -37,7 +38,12 @@ export const REPLAYED_HEADER = 'Idempotent-Replayed'
 const KEY_SYNTAX = /^[\x20-\x7e]{1,255}$/
 // The headers that make the answer: its type, and where a created resource is.
 const REPLAYED_HEADERS = ['content-type', 'location'] as const
-const KEPT_ERROR_CODES = new Set(['validation_failed', 'malformed_json', 'unsupported_media_type'])
+const KEPT_ERROR_CODES = new Set([
+  'validation_failed',
+  'malformed_json',
+  'body_not_object',
+  'unsupported_media_type'
+])
 // Pruning is a DELETE over an index; once an hour is plenty for keys kept a day.
 const PRUNE_INTERVAL_MS = 3_600_000
 

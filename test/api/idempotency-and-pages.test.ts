@@ -179,6 +179,14 @@ describe('Idempotency-Key on POST /share_data', () => {
     const again = await post(`${a.externalUrl}/share_data`, invalid, idem)
     expect(again.text).toBe(first.text)
     expect(again.headers.get('idempotent-replayed')).toBe('true')
+    // So is a body that is no JSON, as the anchor's path answers it.
+    const broken = { 'idempotency-key': 'broken-json' }
+    const notJson = await post(`${a.externalUrl}/share_data`, '{"data": ', broken)
+    expect(notJson.status).toBe(422)
+    expect(notJson.json['code']).toBe('malformed_json')
+    const notJsonAgain = await post(`${a.externalUrl}/share_data`, '{"data": ', broken)
+    expect(notJsonAgain.text).toBe(notJson.text)
+    expect(notJsonAgain.headers.get('idempotent-replayed')).toBe('true')
 
     // A refusal that depends on the node's state (B denied, until the operator allows it again).
     const denied = await post(`${a.internalUrl}/peers/${b.peerId}/deny`, '', {}, null)
