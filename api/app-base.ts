@@ -13,6 +13,7 @@ import { errorResponse } from './error-response.ts'
 import { FieldValidationError } from './errors.ts'
 import { impreciseNumberPath } from './json-numbers.ts'
 import type { ApiMetrics } from './metrics.ts'
+import { accessLog } from './middleware/access-log.ts'
 import { authenticate } from './middleware/authenticate.ts'
 import { clientAddress } from './middleware/client-address.ts'
 import { idempotency } from './middleware/idempotency.ts'
@@ -49,8 +50,9 @@ export interface BaseAppInit {
 }
 
 /**
- * An OpenAPIHono app with the edge middleware in order: metrics, secure headers, client address,
- * the app's guard if any, key lookup, rate limit, idempotency keys; validation failures answer 422 `{error, field}`;
+ * An OpenAPIHono app with the edge middleware in order: access log and request id, metrics, secure
+ * headers, client address, the app's guard if any, key lookup, rate limit, idempotency keys;
+ * validation failures answer 422 `{error, field}`;
  * every error goes through `errorResponse()`, except what a client's disconnect raised, which is a
  * debug line and a 499.
  */
@@ -82,6 +84,7 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
     ...bucketOptions
   })
 
+  app.use(accessLog({ logger: logger, api: init.api }))
   app.use(async function requestMetrics(c, next) {
     const end = metrics.duration.startTimer()
     await next()
@@ -142,7 +145,8 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
       // nginx's 499 "client closed request": nobody reads it, but metrics count the disconnect.
       return c.json({ error: 'Client closed request', code: CLIENT_CLOSED }, 499 as ContentfulStatusCode)
     }
-    const { status, body } = errorResponse(err, logger)
+    // The request's id on the error's line, to find it from the access line and the client's header.
+    const { status, body } = errorResponse(err, logger.child({ requestId: c.get('requestId') }))
     return c.json(body, status)
   })
   return app

@@ -17,5 +17,7 @@ export interface ApiEnv {
     /** The client's address after trusted-proxy resolution. */
     clientAddress: string
     auth: AuthState
+    /** The request's id, echoed as `X-Request-Id` and in every log line written for it. */
+    requestId: string
   }
 }

@@ -1,9 +1,13 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { BuildInfo } from '../node/build-info.ts'
 import type { AuditReader, NetworkService, ShareService } from '../node/core/ports.ts'
 
 /**
  * Prometheus metrics of the node, in a registry of its own (not prom-client's global one), so two
- * nodes in one process (tests, the demo) never mix their figures.
+ * nodes in one process (tests, the demo) never mix their figures. Here: the HTTP figures, the
+ * gauges read from the node's ports at each scrape, prom-client's process and Node.js metrics and
+ * `dmn_build_info`; what the node's services report as it happens (deliveries, chain transactions,
+ * webhooks) is counted by node/metrics-bridge.ts in the same registry.
  */
 export interface ApiMetrics {
   readonly registry: Registry
@@ -30,9 +34,34 @@ export interface MetricSources {
   readonly audit?: Pick<AuditReader, 'status'>
   readonly network?: Pick<NetworkService, 'stats'>
   readonly refusals?: RefusalSource
+  /** The `dmn_build_info` labels; the series is left out without it. */
+  readonly build?: BuildInfo
+  /**
+   * prom-client's process and Node.js metrics (`process_*`, `nodejs_*`): the node turns them on; off
+   * by default, since each registry that has them keeps an event-loop monitor for good.
+   */
+  readonly defaultMetrics?: boolean
+}
+
+/** Shares one reading among the collectors of a scrape (they run at once), so each source is asked once. */
+function perScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let inFlight: Promise<T> | undefined
+  return () => {
+    inFlight ??= read().finally(() => {
+      inFlight = undefined
+    })
+    return inFlight
+  }
 }
 
 const SCRAPE_TIMEOUT_MS = 2_000
+
+/** prom-client's default gauges whose names end in `_total`. */
+const GAUGES_NAMED_TOTAL = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total'
+]
 
 export function createApiMetrics(sources: MetricSources = {}): ApiMetrics {
   const registry = new Registry()
@@ -56,7 +85,21 @@ export function createApiMetrics(sources: MetricSources = {}): ApiMetrics {
     registers: [registry]
   })
   const signal = () => AbortSignal.timeout(SCRAPE_TIMEOUT_MS)
-  const { shares, audit, network, refusals } = sources
+  const { shares, audit, network, refusals, build } = sources
+  if (sources.defaultMetrics === true) {
+    collectDefaultMetrics({ register: registry })
+    // Gauges named like counters, which `promtool check metrics` refuses; the same figures are in
+    // nodejs_active_handles, _requests and _resources by type.
+    for (const name of GAUGES_NAMED_TOTAL) registry.removeSingleMetric(name)
+  }
+  if (build) {
+    new Gauge({
+      name: 'dmn_build_info',
+      help: 'The running build: package version, Node.js version and git commit; always 1',
+      labelNames: ['version', 'node_version', 'commit'] as const,
+      registers: [registry]
+    }).set({ version: build.version, node_version: build.nodeVersion, commit: build.commit }, 1)
+  }
   if (shares) {
     new Gauge({
       name: 'dmn_shares',
@@ -70,7 +113,7 @@ export function createApiMetrics(sources: MetricSources = {}): ApiMetrics {
     })
   }
   if (audit) {
-    const read = () => audit.status({ signal: signal() })
+    const read = perScrape(() => audit.status({ signal: signal() }))
     new Gauge({
       name: 'dmn_outbox_depth',
       help: 'Audit events not yet confirmed, by state',
@@ -91,20 +134,51 @@ export function createApiMetrics(sources: MetricSources = {}): ApiMetrics {
         this.set((await read()).lagSeconds)
       }
     })
+    new Gauge({
+      name: 'dmn_chain_rpc_up',
+      help: 'Whether the chain answered its JSON-RPC (the head block) at this scrape: 1 or 0',
+      registers: [registry],
+      async collect() {
+        const status = await read().catch(() => undefined)
+        this.set(status && status.latestBlock !== null ? 1 : 0)
+      }
+    })
   }
   if (network) {
+    const read = perScrape(() => network.stats({ signal: signal() }))
     new Gauge({
       name: 'dmn_peers',
       help: 'Known peers, all and healthy',
       labelNames: ['kind'] as const,
       registers: [registry],
       async collect() {
-        const s = await network.stats({ signal: signal() })
+        const s = await read()
         this.set({ kind: 'total' }, s.totalPeers)
         this.set({ kind: 'healthy' }, s.healthyPeers)
         this.set({ kind: 'connections' }, s.connections)
       }
     })
+    // Counted by the p2p layer's protocols as messages pass; mirrored at each scrape.
+    const bytes = (name: string, help: string, pick: (s: Awaited<ReturnType<typeof read>>) => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        async collect() {
+          this.reset()
+          this.inc(pick(await read()))
+        }
+      })
+    bytes(
+      'dmn_p2p_sent_bytes_total',
+      'Bytes this node sent on its peer-to-peer protocols',
+      (s) => s.bytesSent
+    )
+    bytes(
+      'dmn_p2p_received_bytes_total',
+      'Bytes this node received on its peer-to-peer protocols',
+      (s) => s.bytesReceived
+    )
   }
   if (refusals) {
     // Counted by the p2p layer; these counters mirror its totals at each scrape.

@@ -13,7 +13,10 @@ import { loadOrCreateIdentity } from './p2p/libp2p-node.ts'
 import { Lifecycle, type Startable } from './core/lifecycle.ts'
 import { checkListenPorts, translateListenError } from './listen-ports.ts'
 import { componentLogger, type Logger } from './log/logger.ts'
+import { readBuildInfo } from './build-info.ts'
 import { createEventBridge, notifyingSecurityLog } from './event-bridge.ts'
+import { createLogBridge } from './log-bridge.ts'
+import { createMetricsBridge } from './metrics-bridge.ts'
 import { createEventRetention } from './event-retention.ts'
 import {
   createDataService,
@@ -38,7 +41,7 @@ import { ownApisFromConfig, webhookInitFromConfig } from './webhooks/from-config
 /**
  * The composition root: the only place where adapters are built and wired to each other.
  * Start order: store -> event retention -> key ring -> attest -> audit -> p2p -> audit identity ->
- * event bridge -> APIs -> webhook deliveries; stop in reverse.
+ * event, metrics and log bridges -> APIs -> webhook deliveries; stop in reverse.
  */
 
 export interface DmnNode {
@@ -169,6 +172,14 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     { ...webhookParts, bus: apiPorts.events, logger: componentLogger(logger, 'webhooks') },
     webhookInitFromConfig(config.webhooks)
   )
+  // Metrics and the operator's log lines from the services' events; none of them knows of either.
+  const metricsBridge = createMetricsBridge({
+    registry: apiPorts.metrics.registry,
+    p2p,
+    audit,
+    webhooks: webhookDelivery
+  })
+  const logBridge = createLogBridge({ logger: componentLogger(logger, 'activity'), p2p, audit })
   // Publishes the node's identity record on chain, again only when a key or the account changed.
   const auditIdentity: Startable = {
     name: 'audit-identity',
@@ -193,6 +204,8 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     p2p,
     auditIdentity,
     eventBridge,
+    metricsBridge,
+    logBridge,
     api,
     apiStarted,
     webhookDelivery
@@ -268,7 +281,14 @@ function createApiPorts(parts: {
     securityLog: notifyingSecurityLog(auditPorts.securityLog, events),
     idempotency: openingIdempotencyStore(() => store.db),
     health: [store.healthProbe(), keyRing.healthProbe(), p2pHealthProbe(p2p), ...auditHealthProbes(audit)],
-    metrics: createApiMetrics({ shares, audit: auditPorts.audit, network, refusals: p2p }),
+    metrics: createApiMetrics({
+      shares,
+      audit: auditPorts.audit,
+      network,
+      refusals: p2p,
+      build: readBuildInfo(),
+      defaultMetrics: true
+    }),
     logger,
     keyRing,
     identity,

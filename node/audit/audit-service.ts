@@ -24,7 +24,7 @@ import { reindex } from './event-index.ts'
 import { type HistoryEntry, type HistoryFilter, history } from './history.ts'
 import { enqueueNodeRegistration, listOutbox, type OutboxEntry, retryOutbox } from './outbox.ts'
 import type { ConfirmedEntry } from './jobs.ts'
-import { Publisher, type PublisherStatus } from './publisher.ts'
+import { Publisher, type PublisherStatus, type SettledTransaction } from './publisher.ts'
 import { hexToNumber, RpcClient } from './rpc-client.ts'
 import { type LogVerification, SecurityLog } from './security-log.ts'
 import { TxSender } from './tx-sender.ts'
@@ -91,6 +91,8 @@ export type AuditInit = Config['chain'] & {
 export interface AuditEvents {
   /** An outbox entry the chain confirmed; emitted once, after the confirmation is committed. */
   'audit:confirmed': [entry: ConfirmedEntry]
+  /** A transaction of the publisher settled: confirmed, dropped or reverted. */
+  'audit:transaction': [tx: SettledTransaction]
 }
 
 export class AuditService extends EventEmitter<AuditEvents> implements Startable {
@@ -257,7 +259,8 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
         securityLog: this.securityLog,
         onConfirmed: (entries) => {
           for (const entry of entries) this.emit('audit:confirmed', entry)
-        }
+        },
+        onSettled: (tx) => this.emit('audit:transaction', tx)
       },
       {
         mode: init.mode,

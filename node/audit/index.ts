@@ -27,7 +27,7 @@ export {
   retryOutbox
 } from './outbox.ts'
 export { type ShareEvent, canonicalShareRecord, peerIdHash, receiptLeaf, shareLeaf } from './leaves.ts'
-export type { PublisherStatus } from './publisher.ts'
+export type { PublisherStatus, SettledTransaction } from './publisher.ts'
 export { type HistoryEntry, type HistoryFilter, history } from './history.ts'
 export {
   type AuditEventType,

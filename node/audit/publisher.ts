@@ -33,7 +33,7 @@ import {
   outboxJob
 } from './jobs.ts'
 import { outboxDepth } from './outbox.ts'
-import { hexToNumber, type RpcClient, type RpcLog } from './rpc-client.ts'
+import { hexToNumber, type RpcClient, type RpcLog, type RpcReceipt } from './rpc-client.ts'
 import type { SecurityLog } from './security-log.ts'
 import type { TrackResult, TxSender } from './tx-sender.ts'
 
@@ -63,6 +63,17 @@ export interface PublisherComponents {
   readonly securityLog?: SecurityLog
   /** Told of the outbox entries a confirmation settled, once each, after its transaction committed. */
   readonly onConfirmed?: (entries: readonly ConfirmedEntry[]) => void
+  /** Told of every transaction settled by a receipt or found dropped (for the metrics). */
+  readonly onSettled?: (tx: SettledTransaction) => void
+}
+
+/** A transaction the publisher settled: confirmed, or dropped or reverted (its job then requeued). */
+export interface SettledTransaction {
+  readonly outcome: 'confirmed' | 'dropped' | 'reverted'
+  /** From its last broadcast to the check that settled it. */
+  readonly seconds: number
+  /** Gas its receipt reports; null without a receipt (dropped). */
+  readonly gasUsed: number | null
 }
 
 /** What health checks and metrics show. */
@@ -388,6 +399,7 @@ export class Publisher {
           'an earlier transaction of the job was mined; recorded once'
         )
       }
+      this.#settled('confirmed', mined, result.receipt)
       this.#confirmedOne(entries)
       return
     }
@@ -407,6 +419,19 @@ export class Publisher {
       { txHash: tx.txHash, job: tx.job, outcome, reason },
       'transaction not confirmed; job requeued'
     )
+    this.#settled(outcome, tx, 'receipt' in result ? result.receipt : undefined)
+  }
+
+  #settled(outcome: SettledTransaction['outcome'], tx: ChainTx, receipt: RpcReceipt | undefined): void {
+    try {
+      this.#c.onSettled?.({
+        outcome,
+        seconds: Math.max(0, (Date.now() - tx.sentMs) / 1000),
+        gasUsed: receipt ? hexToNumber(receipt.gasUsed) : null
+      })
+    } catch (err) {
+      this.#c.logger.warn({ err }, 'transaction listener failed')
+    }
   }
 
   #ours(logs: readonly RpcLog[]): RpcLog[] {

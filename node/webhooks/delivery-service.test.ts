@@ -97,6 +97,23 @@ describe('webhook delivery service', () => {
     expect(r.ids.length).toBe(wanted.length * 2)
   })
 
+  it('tells its observers each 2xx with its lag and each failed attempt with its reason', async () => {
+    let calls = 0
+    const r = await receiver((_req, res) => res.writeHead(calls++ === 0 ? 500 : 204).end())
+    const { view } = await admin().create({ url: r.url, eventTypes: [] })
+    const id = log.append('share.delivered', { n: 1 })
+    const s = service()
+    const delivered: { eventId: number; lagSeconds: number }[] = []
+    const failed: { eventId: number; reason: string; final: boolean }[] = []
+    s.on('delivered', (e) => delivered.push(e))
+    s.on('attempt-failed', (e) => failed.push(e))
+    s.start()
+    await until('the delivery', () => repo.get(view.id)?.cursor === id)
+    expect(failed).toEqual([{ webhook: view.id, eventId: id, reason: 'http_status', final: false }])
+    expect(delivered).toEqual([{ webhook: view.id, eventId: id, lagSeconds: expect.any(Number) }])
+    expect(delivered[0]?.lagSeconds).toBeGreaterThanOrEqual(0)
+  })
+
   it('keeps at most `concurrency` attempts in flight across subscriptions', async () => {
     let inFlight = 0
     let most = 0

@@ -1,9 +1,10 @@
+import { EventEmitter } from 'node:events'
 import type { Startable } from '../core/lifecycle.ts'
 import type { EventSignal } from '../core/ports.ts'
 import { afterFailure, type RetryPolicy, type WebhookEvent } from '../core/webhooks.ts'
 import type { Logger } from '../log/logger.ts'
 import type { WebhookRepository, WebhookRow } from '../store/webhooks.ts'
-import { sendWebhook, type WebhookSender } from './send.ts'
+import { type SendFailure, sendWebhook, type WebhookSender } from './send.ts'
 import type { OwnApis, Resolver } from './url-guard.ts'
 
 /**
@@ -58,13 +59,21 @@ export interface WebhookDeliveryInit {
  */
 const SKIP_UNMATCHED = 1_000
 
+/** What the deliveries tell their observers (the metrics). */
+export type WebhookDeliveryEvents = {
+  /** A 2xx for `eventId`; `lagSeconds` from the event's time to that answer. */
+  delivered: [{ webhook: string; eventId: number; lagSeconds: number }]
+  /** An attempt failed; `final` when the subscription failed with it (retry window passed). */
+  'attempt-failed': [{ webhook: string; eventId: number; reason: SendFailure; final: boolean }]
+}
+
 interface Worker {
   running: boolean
   again: boolean
   timer: NodeJS.Timeout | undefined
 }
 
-export class WebhookDeliveryService implements Startable {
+export class WebhookDeliveryService extends EventEmitter<WebhookDeliveryEvents> implements Startable {
   readonly name = 'webhooks'
   readonly #c: WebhookDeliveryComponents
   readonly #init: WebhookDeliveryInit
@@ -81,6 +90,7 @@ export class WebhookDeliveryService implements Startable {
   #wakeQueued = false
 
   constructor(components: WebhookDeliveryComponents, init: WebhookDeliveryInit) {
+    super()
     this.#c = components
     this.#init = init
   }
@@ -202,9 +212,14 @@ export class WebhookDeliveryService implements Startable {
       if (this.#stopped) return
       if (result.ok) {
         this.#c.subscriptions().delivered(id, event.id)
+        this.emit('delivered', {
+          webhook: id,
+          eventId: event.id,
+          lagSeconds: Math.max(0, (now() - event.at) / 1000)
+        })
         continue
       }
-      this.#failed(sub, event.id, result.error, now())
+      this.#failed(sub, event.id, result, now())
     }
   }
 
@@ -218,7 +233,13 @@ export class WebhookDeliveryService implements Startable {
     )
   }
 
-  #failed(sub: WebhookRow, eventId: number, error: string, at: number): void {
+  #failed(
+    sub: WebhookRow,
+    eventId: number,
+    result: { error: string; reason: SendFailure },
+    at: number
+  ): void {
+    const { error, reason } = result
     const same = sub.failingEventId === eventId
     const outcome = afterFailure(
       { attempts: same ? sub.attempts : 0, failingSince: same ? sub.failingSince : null },
@@ -229,6 +250,7 @@ export class WebhookDeliveryService implements Startable {
     const repo = this.#c.subscriptions()
     if (outcome.kind === 'retry') {
       repo.retryLater(sub.id, { eventId, error, ...outcome })
+      this.emit('attempt-failed', { webhook: sub.id, eventId, reason, final: false })
       this.#c.logger.debug(
         {
           webhook: sub.id,
@@ -242,6 +264,7 @@ export class WebhookDeliveryService implements Startable {
       return
     }
     repo.fail(sub.id, { eventId, error, failingSince: outcome.failingSince, attempts: outcome.attempts })
+    this.emit('attempt-failed', { webhook: sub.id, eventId, reason, final: true })
     this.#c.logger.warn(
       { webhook: sub.id, eventId, attempts: outcome.attempts, error },
       'webhook subscription failed: retry window passed'

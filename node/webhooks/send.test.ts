@@ -75,12 +75,14 @@ describe('one delivery attempt', () => {
     const base = { secret, event, timeoutMs: 5_000, own }
     expect(await sendWebhook({ ...base, url: `http://127.0.0.1:${redirect.port}/` })).toEqual({
       ok: false,
-      error: 'HTTP 307'
+      error: 'HTTP 307',
+      reason: 'http_status'
     })
     expect(target.seen).toHaveLength(0)
     expect(await sendWebhook({ ...base, url: `http://127.0.0.1:${failing.port}/` })).toEqual({
       ok: false,
-      error: 'HTTP 500'
+      error: 'HTTP 500',
+      reason: 'http_status'
     })
   })
 
@@ -93,7 +95,7 @@ describe('one delivery attempt', () => {
       timeoutMs: 300,
       own
     })
-    expect(result).toEqual({ ok: false, error: 'no answer within 300 ms' })
+    expect(result).toEqual({ ok: false, error: 'no answer within 300 ms', reason: 'timeout' })
     expect(seen).toHaveLength(1)
   })
 
@@ -109,7 +111,7 @@ describe('one delivery attempt', () => {
       timeoutMs: 300,
       own
     })
-    expect(result).toEqual({ ok: false, error: 'no answer within 300 ms' })
+    expect(result).toEqual({ ok: false, error: 'no answer within 300 ms', reason: 'timeout' })
   })
 
   it('refuses, at delivery, a name that now resolves to the node itself at an API port', async () => {

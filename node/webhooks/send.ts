@@ -34,9 +34,15 @@ export interface SendInput {
   readonly now?: Date
 }
 
+/**
+ * Why an attempt failed, in a few fixed words (the metrics' label): the URL was refused, no answer
+ * in time, the node stopping, a non-2xx answer, or the connection failed.
+ */
+export type SendFailure = 'url_refused' | 'timeout' | 'aborted' | 'http_status' | 'connection'
+
 export type SendResult =
   | { readonly ok: true; readonly status: number }
-  | { readonly ok: false; readonly error: string }
+  | { readonly ok: false; readonly error: string; readonly reason: SendFailure }
 
 export type WebhookSender = (input: SendInput) => Promise<SendResult>
 
@@ -51,7 +57,7 @@ export const sendWebhook: WebhookSender = async (input) => {
     // An IP literal needs no lookup, so the guard inside the lookup would not run.
     if (isIP(host)) refuseOwnApi(host, [host], urlPort(url), input.own)
   } catch (err) {
-    return { ok: false, error: (err as Error).message }
+    return { ok: false, error: (err as Error).message, reason: 'url_refused' }
   }
   const body = webhookBody(input.event)
   const id = webhookMessageId(input.event.id)
@@ -68,12 +74,17 @@ export const sendWebhook: WebhookSender = async (input) => {
       resolve(result)
     }
     const failure = (err: Error): SendResult => {
-      if (timeout.aborted) return { ok: false, error: `no answer within ${input.timeoutMs} ms` }
-      if (input.signal?.aborted) return { ok: false, error: 'aborted: the node is stopping' }
+      if (timeout.aborted) {
+        return { ok: false, error: `no answer within ${input.timeoutMs} ms`, reason: 'timeout' }
+      }
+      if (input.signal?.aborted)
+        return { ok: false, error: 'aborted: the node is stopping', reason: 'aborted' }
       const code = (err as NodeJS.ErrnoException).code
       return {
         ok: false,
-        error: code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message
+        error: code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message,
+        // The URL guard refuses inside the connection's address lookup.
+        reason: err.name === 'WebhookUrlRefusedError' ? 'url_refused' : 'connection'
       }
     }
     const req = request(
@@ -99,7 +110,9 @@ export const sendWebhook: WebhookSender = async (input) => {
         res.resume()
         res.on('end', () =>
           settle(
-            status >= 200 && status < 300 ? { ok: true, status } : { ok: false, error: `HTTP ${status}` }
+            status >= 200 && status < 300
+              ? { ok: true, status }
+              : { ok: false, error: `HTTP ${status}`, reason: 'http_status' }
           )
         )
         res.on('error', (err) => settle(failure(err)))
