@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { ZodError } from 'zod'
+import type { IdempotencyStore } from '../node/core/idempotency.ts'
 import type { ApiKeyRegistry, SecurityLogWriter } from '../node/core/ports.ts'
 import type { Logger } from '../node/log/logger.ts'
 import { CLIENT_CLOSED, isClientDisconnect } from './client-disconnect.ts'
@@ -15,6 +16,7 @@ import type { ApiMetrics } from './metrics.ts'
 import { accessLog } from './middleware/access-log.ts'
 import { authenticate } from './middleware/authenticate.ts'
 import { clientAddress } from './middleware/client-address.ts'
+import { idempotency } from './middleware/idempotency.ts'
 import { rateLimit } from './middleware/rate-limit.ts'
 import { TokenBucketLimiter } from './middleware/token-bucket.ts'
 
@@ -38,11 +40,19 @@ export interface BaseAppInit {
    * nor a token of the client's bucket (the internal API's browser guard).
    */
   readonly guard?: MiddlewareHandler<ApiEnv>
+  /** `Idempotency-Key` on every POST (`api/middleware/idempotency.ts`), after the rate limit. */
+  readonly idempotency?: {
+    readonly store: IdempotencyStore
+    readonly retentionMs: number
+    /** Requests without a valid API key get it too (the internal API on loopback serves them). */
+    readonly anonymous: boolean
+  }
 }
 
 /**
- * An OpenAPIHono app with the edge middleware in order: access log and request id, metrics, secure headers, client address,
- * the app's guard if any, key lookup, rate limit; validation failures answer 422 `{error, field}`;
+ * An OpenAPIHono app with the edge middleware in order: access log and request id, metrics, secure
+ * headers, client address, the app's guard if any, key lookup, rate limit, idempotency keys;
+ * validation failures answer 422 `{error, field}`;
  * every error goes through `errorResponse()`, except what a client's disconnect raised, which is a
  * debug line and a 499.
  */
@@ -106,6 +116,19 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
       onLimited: () => metrics.rateLimited.inc({ api: init.api })
     })
   )
+  if (init.idempotency) {
+    app.use(
+      idempotency({
+        api: init.api,
+        store: init.idempotency.store,
+        retentionMs: init.idempotency.retentionMs,
+        anonymous: init.idempotency.anonymous,
+        logger,
+        bodyLimitBytes: init.bodyLimitBytes,
+        ...(init.now ? { now: init.now } : {})
+      })
+    )
+  }
 
   app.notFound((c) => c.json({ error: 'Not found', code: 'not_found' }, 404))
   app.onError((err, c) => {

@@ -1,3 +1,4 @@
+import type { IdempotencyStore } from '../node/core/idempotency.ts'
 import type {
   ApiKeyRegistry,
   AuditReader,
@@ -24,6 +25,8 @@ export interface ExternalApiPorts {
   readonly network: NetworkService
   readonly apiKeys: ApiKeyRegistry
   readonly securityLog: SecurityLogWriter
+  /** The keys of `Idempotency-Key` and their answers. */
+  readonly idempotency: IdempotencyStore
   readonly health: readonly HealthProbe[]
   readonly metrics: ApiMetrics
   readonly logger: Logger
@@ -61,8 +64,13 @@ export interface ApiSettings {
   /** Milliseconds clock of the rate limiter (tests). */
   readonly now?: () => number
   readonly maxClients?: number
+  /** How long an `Idempotency-Key` is kept (`api.idempotencyRetentionHours`); 24 h unless given. */
+  readonly idempotencyRetentionMs?: number
   /** External API: answer the anchor's `/compliance_history` and `/network/*` without a key, as the anchor does. */
   readonly openAnchorReads?: boolean
 }
+
+/** Keys are kept a day unless configured longer. */
+export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000
 
 export const API_VERSION = '0.1.0'

@@ -78,6 +78,14 @@ const BY_NAME: Readonly<Record<string, Mapper>> = {
     status: 422,
     body: { error: e.message, code: 'validation_failed' }
   }),
+  InvalidIdempotencyKeyError: (e) => ({
+    status: 422,
+    body: { error: e.message, code: 'idempotency_key_invalid', field: 'Idempotency-Key' }
+  }),
+  IdempotencyKeyReusedError: (e) => ({
+    status: 422,
+    body: { error: e.message, code: 'idempotency_key_reused', field: 'Idempotency-Key' }
+  }),
   StateConflictError: (e) => ({ status: 409, body: { error: e.message, code: 'conflict' } }),
   DependencyUnavailableError: (e) => ({
     status: 503,

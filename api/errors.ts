@@ -83,3 +83,13 @@ export class PaymentsNotImplementedError extends DmnError {
 export class ApiListenError extends DmnError {
   override name = 'ApiListenError'
 }
+
+/** An `Idempotency-Key` header that is not 1 to 255 printable ASCII characters; answered 422. */
+export class InvalidIdempotencyKeyError extends DmnError {
+  override name = 'InvalidIdempotencyKeyError'
+}
+
+/** An `Idempotency-Key` sent again with another request (method, path or body); answered 422. */
+export class IdempotencyKeyReusedError extends DmnError {
+  override name = 'IdempotencyKeyReusedError'
+}

@@ -1,9 +1,15 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { createBaseApp } from './app-base.ts'
 import type { ApiEnv } from './context.ts'
-import { API_VERSION, type ApiSettings, type ExternalApiPorts } from './deps.ts'
+import {
+  API_VERSION,
+  type ApiSettings,
+  DEFAULT_IDEMPOTENCY_RETENTION_MS,
+  type ExternalApiPorts
+} from './deps.ts'
 import { createHealthCheck } from './health.ts'
 import { createGuards } from './middleware/guards.ts'
+import { documentIdempotencyKey } from './middleware/idempotency.ts'
 import { registerAnchorRoutes } from './routes/external/anchor.ts'
 import { registerExternalHealth } from './routes/external/health.ts'
 import { registerV1Network } from './routes/external/v1-network.ts'
@@ -24,6 +30,12 @@ export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings
     securityLog: ports.securityLog,
     metrics: ports.metrics,
     logger: ports.logger,
+    idempotency: {
+      store: ports.idempotency,
+      retentionMs: settings.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS,
+      // Every POST here needs a key: without one the route refuses before reading the body.
+      anonymous: false
+    },
     ...(settings.now ? { now: settings.now } : {}),
     ...(settings.maxClients !== undefined ? { maxClients: settings.maxClients } : {})
   })
@@ -40,6 +52,7 @@ export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings
   registerV1Shares(app, ports, guards)
   registerV1Records(app, ports, guards)
   registerV1Network(app, ports, guards)
+  documentIdempotencyKey(app)
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {

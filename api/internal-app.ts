@@ -1,9 +1,15 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { createBaseApp } from './app-base.ts'
 import type { ApiEnv } from './context.ts'
-import { API_VERSION, type ApiSettings, type InternalApiPorts } from './deps.ts'
+import {
+  API_VERSION,
+  type ApiSettings,
+  DEFAULT_IDEMPOTENCY_RETENTION_MS,
+  type InternalApiPorts
+} from './deps.ts'
 import { browserGuard } from './middleware/browser-guard.ts'
 import { createGuards } from './middleware/guards.ts'
+import { documentIdempotencyKey } from './middleware/idempotency.ts'
 import { registerApiKeyRoutes } from './routes/internal/api-keys.ts'
 import { registerEventRoutes } from './routes/internal/events.ts'
 import { registerIdentityRoutes } from './routes/internal/identity.ts'
@@ -49,6 +55,11 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
     securityLog: ports.securityLog,
     metrics: ports.metrics,
     logger: ports.logger,
+    idempotency: {
+      store: ports.idempotency,
+      retentionMs: init.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS,
+      anonymous: !init.requireAdminKey
+    },
     ...(init.now ? { now: init.now } : {}),
     ...(init.maxClients !== undefined ? { maxClients: init.maxClients } : {}),
     // Loopback is no boundary against a browser: refuse rebinding and cross-site requests first.
@@ -65,6 +76,7 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
   registerPeerAndOutboxRoutes(app, ports)
   registerEventRoutes(app, ports, init.shutdown)
   registerWebhookRoutes(app, ports, guards)
+  documentIdempotencyKey(app)
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'DataMgmt Node internal API', version: API_VERSION }

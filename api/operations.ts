@@ -3,6 +3,7 @@ import type {
   CallOptions,
   ComplianceEvent,
   DataService,
+  EventPosition,
   NetworkService,
   PeerView,
   ShareService,
@@ -58,22 +59,28 @@ export async function exportBundle(audit: AuditReader, dataHash: string, options
   return bundle
 }
 
-/** The events a validated `?filters=&data_hash=&limit=` query selects, and the filters it named. */
+/**
+ * One page of `/v1/audit`: up to `limit` (100 unless given) events of the validated query older than
+ * `after`, the filters it named, and whether more follow (one more is asked for to know).
+ */
 export async function complianceHistory(
   audit: AuditReader,
   query: ComplianceQuery,
+  after: EventPosition | undefined,
   options: CallOptions
-): Promise<{ events: readonly ComplianceEvent[]; filters: string[] }> {
+): Promise<{ events: readonly ComplianceEvent[]; filters: string[]; more: boolean }> {
   const filters = parseFilters(query.filters)
+  const limit = query.limit ?? 100
   const events = await audit.complianceHistory(
     {
       eventTypes: filters,
-      limit: query.limit ?? 100,
-      ...(query.data_hash ? { dataHash: query.data_hash } : {})
+      limit: limit + 1,
+      ...(query.data_hash ? { dataHash: query.data_hash } : {}),
+      ...(after ? { after } : {})
     },
     options
   )
-  return { events, filters }
+  return { events: events.slice(0, limit), filters, more: events.length > limit }
 }
 
 export function listPeers(

@@ -69,9 +69,12 @@ export function shareResource(view: ShareView): z.infer<typeof ShareResourceSche
   return { share: share(view), _metadata: metadata(view.tier) }
 }
 
-export function shareList(views: readonly ShareView[]): z.infer<typeof ShareListSchema> {
+export function shareList(
+  views: readonly ShareView[],
+  nextAfter: string | null
+): z.infer<typeof ShareListSchema> {
   const shares = views.map(share)
-  return { shares, count: shares.length, _metadata: metadata(null) }
+  return { shares, count: shares.length, next_after: nextAfter, _metadata: metadata(null) }
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })

@@ -59,7 +59,8 @@ export class ApiServer implements Startable {
     const common = {
       trustedProxies: cfg.trustedProxies,
       bodyLimitBytes: cfg.bodyLimitBytes,
-      maxClients: cfg.rateLimitMaxClients
+      maxClients: cfg.rateLimitMaxClients,
+      idempotencyRetentionMs: cfg.idempotencyRetentionHours * 3_600_000
     }
     const external = createExternalApp(this.#ports, {
       ...common,

@@ -103,6 +103,11 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { path: 'api.trustedProxies', names: ['DMN_API_TRUSTED_PROXIES'], kind: 'list' },
   { path: 'api.bodyLimitBytes', names: ['DMN_API_BODY_LIMIT_BYTES'], kind: 'number' },
   { path: 'api.rateLimitMaxClients', names: ['DMN_API_RATE_LIMIT_MAX_CLIENTS'], kind: 'number' },
+  {
+    path: 'api.idempotencyRetentionHours',
+    names: ['DMN_API_IDEMPOTENCY_RETENTION_HOURS'],
+    kind: 'number'
+  },
   { path: 'webhooks.retrySeconds', names: ['DMN_WEBHOOK_RETRY_SECONDS'], kind: 'number' },
   { path: 'webhooks.backoffBaseMs', names: ['DMN_WEBHOOK_BACKOFF_BASE_MS'], kind: 'number' },
   { path: 'webhooks.backoffMaxMs', names: ['DMN_WEBHOOK_BACKOFF_MAX_MS'], kind: 'number' },

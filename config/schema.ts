@@ -182,7 +182,9 @@ export const configSchema = z.strictObject({
       // 1 MiB of data plus JSON framing and the other fields.
       bodyLimitBytes: z.number().int().min(1_024).default(1_200_000),
       /** Most rate-limit buckets held per API; past it the least recently used client is forgotten. */
-      rateLimitMaxClients: z.number().int().min(100).default(10_000)
+      rateLimitMaxClients: z.number().int().min(100).default(10_000),
+      /** How long an `Idempotency-Key` and its answer are kept; at least a day, as clients are promised. */
+      idempotencyRetentionHours: z.number().int().min(24).max(8_760).default(24)
     })
     .prefault({}),
 

@@ -27,6 +27,7 @@ import {
   p2pInitFromConfig
 } from './p2p/index.ts'
 import { openingApiKeyStore } from './store/api-keys.ts'
+import { openingIdempotencyStore } from './store/idempotency-keys.ts'
 import { auditRepositories } from './store/audit-repositories.ts'
 import { EnrolmentRepository } from './store/enrolments.ts'
 import { RecordRepository } from './store/records.ts'
@@ -278,6 +279,7 @@ function createApiPorts(parts: {
     network,
     apiKeys: openingApiKeyStore(() => store.db),
     securityLog: notifyingSecurityLog(auditPorts.securityLog, events),
+    idempotency: openingIdempotencyStore(() => store.db),
     health: [store.healthProbe(), keyRing.healthProbe(), p2pHealthProbe(p2p), ...auditHealthProbes(audit)],
     metrics: createApiMetrics({
       shares,

@@ -5,6 +5,12 @@ import { LONE_SURROGATE } from './common.ts'
 
 /** Schemas of the internal (operator) API. */
 
+/** `next_after` of every list (api/paging.ts). */
+export const NextAfterSchema = z
+  .string()
+  .nullable()
+  .openapi({ description: 'the cursor of the next page (send it as `after`); null on the last page' })
+
 export const ComponentHealthSchema = z.object({
   status: z.enum(['up', 'degraded', 'down']),
   detail: z.record(z.string(), z.unknown()).optional()

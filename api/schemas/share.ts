@@ -153,5 +153,13 @@ export const ShareResourceSchema = z
   .openapi('ShareResource')
 
 export const ShareListSchema = z
-  .object({ shares: z.array(ShareSchema), count: z.number().int(), _metadata: MetadataSchema })
+  .object({
+    shares: z.array(ShareSchema),
+    count: z.number().int(),
+    next_after: z
+      .string()
+      .nullable()
+      .openapi({ description: 'the cursor of the next page (send it as `after`); null on the last page' }),
+    _metadata: MetadataSchema
+  })
   .openapi('ShareList')

@@ -25,6 +25,7 @@ import type { Logger } from '../../node/log/logger.ts'
 import { type Db, openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
 import { createApiKeyStore } from '../../node/store/api-keys.ts'
+import { createIdempotencyStore } from '../../node/store/idempotency-keys.ts'
 import { WebhookRepository } from '../../node/store/webhooks.ts'
 import { createWebhookAdmin } from '../../node/webhooks/admin.ts'
 import { EventLogRepository } from '../../node/store/event-log.ts'
@@ -113,9 +114,21 @@ export function createHarness(init: HarnessInit = {}): Harness {
       return shares.get(id)
     },
     async listShares(filter) {
-      return [...shares.values()]
-        .filter((s) => !filter.state || s.delivery === filter.state)
-        .slice(0, filter.limit)
+      // Positions are 1-based insertion order, newest first, as the store's rowids.
+      const all = [...shares.values()]
+        .map((s, i) => ({ s, seq: i + 1 }))
+        .reverse()
+        .filter(
+          ({ s, seq }) =>
+            (!filter.state || s.delivery === filter.state) &&
+            (filter.after === undefined || seq < filter.after)
+        )
+      const limit = filter.limit ?? 100
+      const page = all.slice(0, limit)
+      return {
+        shares: page.map(({ s }) => s),
+        nextAfter: all.length > limit ? (page[page.length - 1]?.seq ?? null) : null
+      }
     },
     async countByState() {
       const counts: Record<string, number> = {}
@@ -286,7 +299,13 @@ export function createHarness(init: HarnessInit = {}): Harness {
   }
   const outboxPort: Outbox = {
     async list(filter) {
-      return outbox.filter((e) => !filter.state || e.state === filter.state).slice(0, filter.limit)
+      return outbox
+        .filter(
+          (e) =>
+            (!filter.state || e.state === filter.state) && (filter.after === undefined || e.id < filter.after)
+        )
+        .sort((a, b) => b.id - a.id)
+        .slice(0, filter.limit)
     },
     async retry(id) {
       const i = outbox.findIndex((e) => e.id === id)
@@ -314,6 +333,7 @@ export function createHarness(init: HarnessInit = {}): Harness {
     network,
     apiKeys: createApiKeyStore(db, { now: () => clock.now }),
     securityLog,
+    idempotency: createIdempotencyStore(db),
     health,
     metrics: createApiMetrics({ shares: shareService, audit, network }),
     logger,

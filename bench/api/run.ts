@@ -11,6 +11,13 @@
  *    validation, record encrypted at rest, share and audit outbox rows committed with
  *    synchronous=FULL), next to the raw RSA-PSS sign rate of this machine with the node's 3072-bit
  *    signing key: every share is signed once when it is sealed for delivery.
+ * 3. The same POST /share_data with a fresh Idempotency-Key on every request (the key claimed in
+ *    SQLite before the share, its answer stored after), beside runs without one in the same process:
+ *    without, with, with, without (so a drift of the machine over the run weighs on both alike),
+ *    each starting once the deliveries and audit transactions of the run before are done (a share
+ *    run leaves that work behind, and the run after would compete with it). The cost of idempotency
+ *    is the difference of the two means; beside it, what idempotency adds in the node's process per
+ *    request (fingerprint, look-up, the kept answer's commit), timed without HTTP.
  *
  * The load comes from autocannon in a separate process so it does not share the servers' event loop.
  * Two real nodes run on a local Hardhat chain: the sender in this process (as in `dmn demo`), the
@@ -19,7 +26,7 @@
  * object with the figures.
  */
 import { execFile, spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Server } from 'node:http'
@@ -33,6 +40,9 @@ import { pino } from 'pino'
 import { RpcClient, toHex } from '../../node/audit/rpc-client.ts'
 import { DEMO_PASSWORD, startLocalCluster } from '../../node/cli/commands/demo-cluster.ts'
 import { generateRsaKeyPair, signPss } from '../../node/crypto/index.ts'
+import { openDatabase } from '../../node/store/database.ts'
+import { createIdempotencyStore } from '../../node/store/idempotency-keys.ts'
+import { migrate } from '../../node/store/migrations.ts'
 
 const { values } = parseArgs({
   options: { duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '10' } }
@@ -52,7 +62,17 @@ interface Load {
 }
 
 async function load(url: string, extra: string[] = []): Promise<Load> {
-  const args = [AUTOCANNON, '-c', String(CONNECTIONS), '-d', String(DURATION), '-j', ...extra, url]
+  return loadWith([AUTOCANNON, '-c', String(CONNECTIONS), '-d', String(DURATION), '-j', ...extra, url])
+}
+
+const SHARE_LOAD = fileURLToPath(new URL('./share-load.ts', import.meta.url))
+
+/** POSTs `body` to `url`, with a fresh Idempotency-Key on every request or without one. */
+function loadShares(mode: 'fresh-key' | 'no-key', url: string, apiKey: string, body: string): Promise<Load> {
+  return loadWith([SHARE_LOAD, mode, url, String(CONNECTIONS), String(DURATION), apiKey, body])
+}
+
+async function loadWith(args: string[]): Promise<Load> {
   const { stdout } = await run(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 })
   const r = JSON.parse(stdout) as {
     requests: { average: number; total: number }
@@ -93,6 +113,33 @@ async function signRate(): Promise<{ perSecond: number; keyBits: number }> {
     n++
   }
   return { perSecond: Math.round(n / ((performance.now() - start) / 1000)), keyBits }
+}
+
+/**
+ * What idempotency adds to a request in the node's own process, without the HTTP runs' noise: the
+ * fingerprint (SHA-256 of a 1 KiB request), the look-up and the kept answer's commit, on a database
+ * file with the node's settings (WAL, synchronous=FULL), for fresh keys.
+ */
+function idempotencyStoreCost(dir: string): { msPerRequest: number; requests: number } {
+  const db = openDatabase(join(dir, 'idempotency-bench.db'), { synchronous: 'FULL' })
+  try {
+    migrate(db)
+    const store = createIdempotencyStore(db)
+    const request = randomBytes(1024)
+    const answer = { status: 201, headers: { 'content-type': 'application/json' }, body: randomBytes(600) }
+    let n = 0
+    const start = performance.now()
+    while (performance.now() - start < DURATION * 1000) {
+      const key = randomUUID()
+      const fingerprint = createHash('sha256').update('POST\n/share_data\n').update(request).digest('hex')
+      store.find('external key bench', key, 0)
+      store.keep('external key bench', key, { fingerprint, answer }, Date.now())
+      n++
+    }
+    return { msPerRequest: Math.round(((performance.now() - start) / n) * 1000) / 1000, requests: n }
+  } finally {
+    db.close()
+  }
 }
 
 const CLI = fileURLToPath(new URL('../../node/cli/main.ts', import.meta.url))
@@ -182,17 +229,47 @@ try {
   console.log(`GET /health   node external API      ${fmt(ourHealth)}`)
 
   const body = JSON.stringify({ data: randomBytes(512).toString('hex'), recipient: recipient.peerId })
-  const shares = await load(`${a.externalUrl}/share_data`, [
-    '-m',
-    'POST',
-    '-H',
-    'content-type=application/json',
-    '-H',
-    `x-api-key=${key}`,
-    '-b',
-    body
-  ])
+  // One load generator for both, so the two differ in the header only.
+  const plainShares = () => loadShares('no-key', `${a.externalUrl}/share_data`, key, body)
+  const idempotentShares = () => loadShares('fresh-key', `${a.externalUrl}/share_data`, key, body)
+  const ports = a.node.apiPorts
+  /** Waits (at most 120 s) until no share waits for delivery and no audit event for the chain. */
+  const drained = async (): Promise<void> => {
+    const deadline = Date.now() + 120_000
+    for (;;) {
+      const states = await ports.shares.countByState()
+      const audit = await ports.audit.status()
+      const busy = (states.queued ?? 0) + (states.delivering ?? 0) + audit.pending + audit.sent
+      if (busy === 0) return
+      if (Date.now() > deadline) {
+        console.log(`  (${busy} deliveries and audit events still pending after 120 s; going on)`)
+        return
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  }
+  await drained()
+  const shares = await plainShares()
   console.log(`POST /share_data 1 KiB standard      ${fmt(shares)}`)
+  await drained()
+  const idempotent = await idempotentShares()
+  console.log(`  with a fresh Idempotency-Key       ${fmt(idempotent)}`)
+  await drained()
+  const idempotentAgain = await idempotentShares()
+  console.log(`  with a fresh Idempotency-Key       ${fmt(idempotentAgain)}`)
+  await drained()
+  const sharesAgain = await plainShares()
+  console.log(`  without one, again                 ${fmt(sharesAgain)}`)
+  const plainMean = (shares.rps + sharesAgain.rps) / 2
+  const idempotentMean = (idempotent.rps + idempotentAgain.rps) / 2
+  const idempotencyCost = plainMean > 0 ? Math.round((1 - idempotentMean / plainMean) * 1000) / 10 : null
+  console.log(
+    `  idempotency costs ${idempotencyCost}% of the shares per second (means: ${plainMean} without, ${idempotentMean} with)`
+  )
+  const storeCost = idempotencyStoreCost(cluster.rootDir)
+  console.log(
+    `  in process: fingerprint, look-up and kept answer ${storeCost.msPerRequest} ms per request (${storeCost.requests} fresh keys, synchronous=FULL)`
+  )
   console.log(
     `RSA-PSS sign (${sign.keyBits}-bit, 1 KiB), one core   ${String(sign.perSecond).padStart(7)} signatures/s`
   )
@@ -203,6 +280,13 @@ try {
       connections: CONNECTIONS,
       health: { bareHono: honoHealth, node: ourHealth },
       shareData: { sharesPerSecond: shares.rps, ...shares },
+      shareDataIdempotent: {
+        sharesPerSecond: idempotentMean,
+        withoutKeySharesPerSecond: plainMean,
+        costPercent: idempotencyCost,
+        storeMsPerRequest: storeCost.msPerRequest,
+        runs: { without: [shares, sharesAgain], withKey: [idempotent, idempotentAgain] }
+      },
       rsaPssSign: { perSecond: sign.perSecond, keyBits: sign.keyBits }
     })
   )

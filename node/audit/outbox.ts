@@ -13,8 +13,9 @@ import { identityBodyOf, sameBinding } from './identity-record.ts'
 
 export type { OutboxEntry } from '../store/outbox.ts'
 
-// One page of the outbox at most: operators page with `afterId`.
-const MAX_LIST = 1000
+// One page of the outbox at most (operators page with `afterId`): 1000, and one more by which the
+// API tells whether another page follows.
+const MAX_LIST = 1001
 
 /**
  * Queues the record of a share (sender side, when the share is queued). Returns the outbox id, or

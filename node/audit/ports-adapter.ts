@@ -126,7 +126,11 @@ export function auditPorts(audit: AuditService): {
     outbox: {
       async list(filter) {
         return audit
-          .listOutbox({ ...(filter.state ? { state: filter.state } : {}), limit: filter.limit })
+          .listOutbox({
+            ...(filter.state ? { state: filter.state } : {}),
+            ...(filter.after !== undefined ? { afterId: filter.after } : {}),
+            limit: filter.limit
+          })
           .map(toOutboxEntry)
       },
       async retry(id) {

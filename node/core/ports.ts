@@ -93,6 +93,18 @@ export function shareView(share: StoredShare, audit: ShareAudit, mode: AuditMode
 export interface ShareFilter {
   readonly state?: DeliveryState
   readonly limit?: number
+  /** Only shares stored before the one at this position (a page's `nextAfter`). */
+  readonly after?: number
+}
+
+/**
+ * One page of shares, newest first, and the position the next page starts after: null when no share
+ * follows. Positions are the order in which this node stored its shares, so a share stored while a
+ * client pages never shows up in, or shifts, the pages after its cursor.
+ */
+export interface SharePage {
+  readonly shares: readonly ShareView[]
+  readonly nextAfter: number | null
 }
 
 /**
@@ -102,7 +114,7 @@ export interface ShareFilter {
 export interface ShareService {
   share(request: ShareRequest, options?: CallOptions): Promise<ShareView>
   getShare(shareId: string, options?: CallOptions): Promise<ShareView | undefined>
-  listShares(filter: ShareFilter, options?: CallOptions): Promise<readonly ShareView[]>
+  listShares(filter: ShareFilter, options?: CallOptions): Promise<SharePage>
   /** How many shares are in each delivery state (for metrics). */
   countByState(options?: CallOptions): Promise<Readonly<Partial<Record<DeliveryState, number>>>>
 }
@@ -326,8 +338,9 @@ export interface OutboxEntryView {
 
 /** The durable audit outbox, for operators. */
 export interface Outbox {
+  /** Entries newest first; with `after`, only those older than that entry id. */
   list(
-    filter: { readonly state?: AuditState; readonly limit: number },
+    filter: { readonly state?: AuditState; readonly limit: number; readonly after?: number },
     options?: CallOptions
   ): Promise<readonly OutboxEntryView[]>
   /** Puts a failed entry back to pending; throws NotFoundError-like domain errors for unknown ids. */

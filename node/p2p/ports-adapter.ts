@@ -37,7 +37,7 @@ export interface ShareServiceComponents {
    * The shares as the API reads them, with where their audit stands. Called once, at the first
    * request: the store opens the database only at its own start.
    */
-  readonly shares: () => Pick<ShareRepository, 'view' | 'views' | 'auditOf'>
+  readonly shares: () => Pick<ShareRepository, 'view' | 'page' | 'auditOf'>
   /** `chain.mode`: says why a share has no transaction hash yet. */
   readonly auditMode: AuditMode
 }
@@ -50,7 +50,7 @@ export interface ShareServiceComponents {
  */
 export function createShareService(components: ShareServiceComponents): ShareService {
   const { p2p, auditMode } = components
-  let opened: Pick<ShareRepository, 'view' | 'views' | 'auditOf'> | undefined
+  let opened: Pick<ShareRepository, 'view' | 'page' | 'auditOf'> | undefined
   const shares = () => {
     opened ??= components.shares()
     return opened
@@ -83,7 +83,10 @@ export function createShareService(components: ShareServiceComponents): ShareSer
       return shares().view(shareId, auditMode)
     },
     async listShares(filter) {
-      return shares().views({ state: filter.state, limit: Math.min(filter.limit ?? 100, 1000) }, auditMode)
+      return shares().page(
+        { state: filter.state, after: filter.after, limit: Math.min(filter.limit ?? 100, 1000) },
+        auditMode
+      )
     },
     async countByState() {
       const counts: Partial<Record<DeliveryState, number>> = {}

@@ -44,6 +44,46 @@ describe('audit event repository', () => {
     expect(events.add({ ...anchored, eventName: 'BatchLeaf', leafIndex: 1 })).toBe(false)
   })
 
+  it('pages share events by place on chain and filters them by name before the limit', () => {
+    t = auditTestDb()
+    const events = t.repos.events
+    events.add(event({ txHash: '0xa', blockNumber: 1, logIndex: 0 }))
+    events.add(event({ eventName: 'ReceiptAnchored', txHash: '0xb', blockNumber: 1, logIndex: 1 }))
+    events.add(event({ eventName: 'BatchLeaf', txHash: '0xc', blockNumber: 2, logIndex: 0, leafIndex: 0 }))
+    events.add(event({ eventName: 'BatchLeaf', txHash: '0xc', blockNumber: 2, logIndex: 0, leafIndex: 1 }))
+    events.add(event({ txHash: '0xd', blockNumber: 3, logIndex: 0 }))
+    const place = (r: { blockNumber: number; logIndex: number; leafIndex: number | null }) => ({
+      blockNumber: r.blockNumber,
+      logIndex: r.logIndex,
+      leafIndex: r.leafIndex
+    })
+    const seen: string[] = []
+    let before: ReturnType<typeof place> | undefined
+    for (;;) {
+      const page = events.shareEvents({ limit: 2, offset: 0, before })
+      seen.push(...page.map((r) => `${r.txHash}/${r.leafIndex}`))
+      const last = page[page.length - 1]
+      if (page.length < 2 || !last) break
+      before = place(last)
+    }
+    expect(seen).toEqual(['0xd/null', '0xc/1', '0xc/0', '0xb/null', '0xa/null'])
+    // A leaf's place and a plain event's place both work as the cursor.
+    expect(
+      events.shareEvents({ limit: 10, offset: 0, before: { blockNumber: 2, logIndex: 0, leafIndex: 1 } })
+        .length
+    ).toBe(3)
+    expect(
+      events
+        .shareEvents({
+          limit: 1,
+          offset: 0,
+          eventNames: ['ShareRecorded'],
+          before: { blockNumber: 3, logIndex: 0, leafIndex: null }
+        })
+        .map((r) => r.txHash)
+    ).toEqual(['0xa'])
+  })
+
   it('answers share events newest first, with leaf indexes only for batch leaves', () => {
     t = auditTestDb()
     const events = t.repos.events

@@ -164,11 +164,18 @@ export class ShareRepository {
       `SELECT s.*, ${AUDIT_COLUMNS} FROM (SELECT ${COLUMNS} FROM shares WHERE share_id = ?) s ${AUDIT_JOINS}`
     )
     // The page is cut first, so the audit trail is looked up for the shares shown only.
-    this.#views = db.prepare<[{ state: DeliveryState | null; limit: number }], RawAuditedRow>(
+    this.#views = db.prepare<
+      [{ state: DeliveryState | null; after: number | null; limit: number }],
+      RawAuditedRow & { seq: number }
+    >(
+      // Newest first by rowid, the order rows were stored in: unique, increasing with every insert
+      // (shares are never deleted and the node never runs VACUUM, so rowids never move), which makes
+      // it the keyset of the list's pages.
       `SELECT s.*, ${AUDIT_COLUMNS}
-       FROM (SELECT ${COLUMNS} FROM shares WHERE (@state IS NULL OR state = @state)
-             ORDER BY created_at DESC, share_id LIMIT @limit) s ${AUDIT_JOINS}
-       ORDER BY s.created_at DESC, s.share_id`
+       FROM (SELECT rowid AS seq, ${COLUMNS} FROM shares
+             WHERE (@state IS NULL OR state = @state) AND (@after IS NULL OR rowid < @after)
+             ORDER BY rowid DESC LIMIT @limit) s ${AUDIT_JOINS}
+       ORDER BY s.seq DESC`
     )
     this.#audit = db.prepare<[string], RawAuditColumns>(
       `SELECT ${AUDIT_COLUMNS} FROM (SELECT ? AS share_id) s ${AUDIT_JOINS}`
@@ -286,7 +293,33 @@ export class ShareRepository {
     filter: { readonly state?: DeliveryState | undefined; readonly limit: number },
     mode: AuditMode
   ): ShareView[] {
-    return this.#views.all({ state: filter.state ?? null, limit: filter.limit }).map((r) => toView(r, mode))
+    return this.page(filter, mode).shares
+  }
+
+  /**
+   * A page of `views`: the `limit` newest shares stored before position `after` (all when absent),
+   * and the position the next page starts after, null when none follows.
+   */
+  page(
+    filter: {
+      readonly state?: DeliveryState | undefined
+      readonly limit: number
+      readonly after?: number | undefined
+    },
+    mode: AuditMode
+  ): { shares: ShareView[]; nextAfter: number | null } {
+    // One more than asked for says whether another page follows without a second query.
+    const rows = this.#views.all({
+      state: filter.state ?? null,
+      after: filter.after ?? null,
+      limit: filter.limit + 1
+    })
+    const more = rows.length > filter.limit
+    const page = more ? rows.slice(0, filter.limit) : rows
+    return {
+      shares: page.map((r) => toView(r, mode)),
+      nextAfter: more ? (page[page.length - 1]?.seq ?? null) : null
+    }
   }
 
   /** Where a share's audit stands (pending, with no transaction, when the trail knows nothing of it). */

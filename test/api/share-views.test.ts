@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createExternalApp } from '../../api/external-app.ts'
+import { encodeCursor } from '../../api/paging.ts'
 import { HELLO_HASH } from '../../api/test-support/external-fixture.ts'
 import { createHarness, type Harness, PEER_B } from '../../api/test-support/fakes.ts'
 import { send } from '../../api/test-support/request.ts'
@@ -287,16 +288,44 @@ describe('share views from the store', () => {
     const all = [e.unanchored, e.anchored, e.failed, e.queued, e.delivered]
     const r = await send(app, '/v1/shares', { key })
     expect(r.status).toBe(200)
-    expect(r.text).toBe(JSON.stringify({ shares: all, count: 5, _metadata: metadata(null) }))
+    expect(r.text).toBe(
+      JSON.stringify({ shares: all, count: 5, next_after: null, _metadata: metadata(null) })
+    )
+    // Cursors are the store's positions (the rows' order of insertion: shares 1 to 5 are rows 1 to 5).
     const received = await send(app, '/v1/shares?state=received&limit=1', { key })
     expect(received.text).toBe(
-      JSON.stringify({ shares: [e.unanchored], count: 1, _metadata: metadata(null) })
+      JSON.stringify({
+        shares: [e.unanchored],
+        count: 1,
+        next_after: encodeCursor('shares', [5]),
+        _metadata: metadata(null)
+      })
     )
     const failed = await send(app, '/v1/shares?state=failed', { key })
-    expect(failed.text).toBe(JSON.stringify({ shares: [e.failed], count: 1, _metadata: metadata(null) }))
+    expect(failed.text).toBe(
+      JSON.stringify({ shares: [e.failed], count: 1, next_after: null, _metadata: metadata(null) })
+    )
     const limited = await send(app, '/v1/shares?limit=2', { key })
     expect(limited.text).toBe(
-      JSON.stringify({ shares: [e.unanchored, e.anchored], count: 2, _metadata: metadata(null) })
+      JSON.stringify({
+        shares: [e.unanchored, e.anchored],
+        count: 2,
+        next_after: encodeCursor('shares', [4]),
+        _metadata: metadata(null)
+      })
+    )
+    const second = await send(app, `/v1/shares?limit=2&after=${encodeCursor('shares', [4])}`, { key })
+    expect(second.text).toBe(
+      JSON.stringify({
+        shares: [e.failed, e.queued],
+        count: 2,
+        next_after: encodeCursor('shares', [2]),
+        _metadata: metadata(null)
+      })
+    )
+    const last = await send(app, `/v1/shares?limit=2&after=${encodeCursor('shares', [2])}`, { key })
+    expect(last.text).toBe(
+      JSON.stringify({ shares: [e.delivered], count: 1, next_after: null, _metadata: metadata(null) })
     )
   })
 

@@ -2,16 +2,11 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import type { ExternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
-import { complianceHistory, readRecord, verifyRecord } from '../../operations.ts'
+import { readRecord, verifyRecord } from '../../operations.ts'
 import * as present from '../../present.ts'
 import { DataHashParams, errorResponses, notFoundResponse } from '../../schemas/common.ts'
 import { NetworkStatsSchema } from '../../schemas/network.ts'
-import {
-  ComplianceHistorySchema,
-  ComplianceQuerySchema,
-  DataResponseSchema,
-  VerifyResponseSchema
-} from '../../schemas/records.ts'
+import { DataResponseSchema, VerifyResponseSchema } from '../../schemas/records.ts'
 
 /**
  * Route definitions reused across paths, so that paths serving the same thing stay the same in
@@ -74,37 +69,6 @@ export function registerVerify(app: App, ports: ExternalApiPorts, guards: ScopeG
       const hash = c.req.valid('param').data_hash
       const v = await verifyRecord(ports.audit, hash, { signal: c.req.raw.signal })
       return c.json(present.verification(hash, v), 200)
-    }
-  )
-}
-
-export function registerComplianceHistory(
-  app: App,
-  ports: ExternalApiPorts,
-  guards: ScopeGuards,
-  text: RouteText
-) {
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: text.path,
-      tags: text.tags,
-      summary: text.summary,
-      middleware: [guards.read] as const,
-      request: { query: ComplianceQuerySchema },
-      responses: {
-        200: {
-          content: { 'application/json': { schema: ComplianceHistorySchema } },
-          description: text.description ?? 'history'
-        },
-        ...errorResponses
-      }
-    }),
-    async (c) => {
-      const { events, filters } = await complianceHistory(ports.audit, c.req.valid('query'), {
-        signal: c.req.raw.signal
-      })
-      return c.json(present.complianceHistory(events, filters), 200)
     }
   )
 }

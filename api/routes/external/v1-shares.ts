@@ -5,6 +5,7 @@ import type { ExternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
 import { acceptShare, readShare } from '../../operations.ts'
 import * as present from '../../present.ts'
+import { afterQuery, decodeCursor, encodeCursor, knownQuery } from '../../paging.ts'
 import { ErrorSchema, errorResponses, limitQuery, notFoundResponse } from '../../schemas/common.ts'
 import { ShareListSchema, ShareRequestSchema, ShareResourceSchema } from '../../schemas/share.ts'
 
@@ -20,8 +21,11 @@ const ListQuery = z.object({
     .enum(DELIVERY_STATES)
     .optional()
     .openapi({ param: { name: 'state', in: 'query' } }),
-  limit: limitQuery(1000, 100)
+  limit: limitQuery(1000, 100),
+  after: afterQuery
 })
+
+const CURSOR = 'shares'
 
 /** `/v1/shares`: create a share, read one, list them. */
 export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPorts, guards: ScopeGuards) {
@@ -75,8 +79,10 @@ export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPor
       method: 'get',
       path: '/v1/shares',
       tags,
-      summary: 'Shares, newest first',
-      middleware: [guards.read] as const,
+      summary: 'Shares, newest first, a page at a time',
+      description:
+        'At most `limit` shares, newest first (in the order this node stored them), and `next_after`, the cursor of the next page; null on the last page. Shares stored while a client pages appear on the first page, never in the pages after a cursor. Unknown query parameters are refused with 422 `unknown_query_parameter`.',
+      middleware: [guards.read, knownQuery(ListQuery)] as const,
       request: { query: ListQuery },
       responses: {
         200: { content: { 'application/json': { schema: ShareListSchema } }, description: 'shares' },
@@ -84,11 +90,14 @@ export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPor
       }
     }),
     async (c) => {
-      const { state, limit } = c.req.valid('query')
-      const views = await ports.shares.listShares(state ? { state, limit } : { limit }, {
-        signal: c.req.raw.signal
-      })
-      return c.json(present.shareList(views), 200)
+      const { state, limit, after } = c.req.valid('query')
+      const position = after === undefined ? undefined : (decodeCursor(CURSOR, after, ['n'])[0] as number)
+      const page = await ports.shares.listShares(
+        { limit, ...(state ? { state } : {}), ...(position !== undefined ? { after: position } : {}) },
+        { signal: c.req.raw.signal }
+      )
+      const next = page.nextAfter === null ? null : encodeCursor(CURSOR, [page.nextAfter])
+      return c.json(present.shareList(page.shares, next), 200)
     }
   )
 }

@@ -3,8 +3,10 @@ import type { ApiKeyInfo } from '../../../node/core/ports.ts'
 import type { ApiEnv } from '../../context.ts'
 import type { InternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
-import { ErrorSchema, notFoundResponse } from '../../schemas/common.ts'
+import { afterQuery, decodeCursor, encodeCursor, knownQuery, pageOf } from '../../paging.ts'
+import { ErrorSchema, limitQuery, notFoundResponse } from '../../schemas/common.ts'
 import {
+  NextAfterSchema,
   ApiKeyIdParams,
   ApiKeyInfoSchema,
   CreateApiKeySchema,
@@ -22,6 +24,8 @@ export function apiKeyInfo(k: ApiKeyInfo): z.infer<typeof ApiKeyInfoSchema> {
     last_used_at: k.lastUsedAt
   }
 }
+
+const ListQuery = z.object({ limit: limitQuery(1000, 100), after: afterQuery })
 
 /** `/api-keys`: create (the key is in this answer and nowhere else), list, revoke. */
 export function registerApiKeyRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalApiPorts, guards: ScopeGuards) {
@@ -57,15 +61,32 @@ export function registerApiKeyRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
       method: 'get',
       path: '/api-keys',
       tags,
-      summary: 'Every API key (never the keys themselves)',
+      summary: 'API keys (never the keys themselves), oldest first, a page at a time',
+      middleware: [knownQuery(ListQuery)] as const,
+      request: { query: ListQuery },
       responses: {
         200: {
-          content: { 'application/json': { schema: z.object({ api_keys: z.array(ApiKeyInfoSchema) }) } },
+          content: {
+            'application/json': {
+              schema: z.object({
+                api_keys: z.array(ApiKeyInfoSchema),
+                count: z.number().int(),
+                next_after: NextAfterSchema
+              })
+            }
+          },
           description: 'keys'
         }
       }
     }),
-    (c) => c.json({ api_keys: ports.apiKeys.list().map(apiKeyInfo) }, 200)
+    (c) => {
+      const { limit, after } = c.req.valid('query')
+      const from = after === undefined ? undefined : decodeCursor('api_keys', after, ['s', 's'])
+      // Keys are never deleted (revoked ones are kept) and a new key is the newest: pages stay put.
+      const page = pageOf(ports.apiKeys.list(), (k) => [k.createdAt, k.id], from, limit)
+      const next = page.next === null ? null : encodeCursor('api_keys', page.next)
+      return c.json({ api_keys: page.items.map(apiKeyInfo), count: page.items.length, next_after: next }, 200)
+    }
   )
 
   app.openapi(

@@ -4,10 +4,26 @@ import { AUDIT_STATES } from '../../../node/core/share.ts'
 import type { ApiEnv } from '../../context.ts'
 import type { InternalApiPorts } from '../../deps.ts'
 import { listPeers } from '../../operations.ts'
+import { afterQuery, decodeCursor, encodeCursor, knownQuery, pageOf } from '../../paging.ts'
 import * as present from '../../present.ts'
-import { ErrorSchema, limitQuery, notFoundResponse } from '../../schemas/common.ts'
-import { OutboxEntrySchema, OutboxIdParams, PeerIdParams } from '../../schemas/internal.ts'
-import { PeerListSchema, PeerSchema, PeersQuerySchema } from '../../schemas/network.ts'
+import { booleanQuery, ErrorSchema, limitQuery, notFoundResponse } from '../../schemas/common.ts'
+import { NextAfterSchema, OutboxEntrySchema, OutboxIdParams, PeerIdParams } from '../../schemas/internal.ts'
+import { PeerListSchema, PeerSchema } from '../../schemas/network.ts'
+
+const PeersQuery = z.object({
+  healthy: booleanQuery.openapi({ param: { name: 'healthy', in: 'query' }, example: 'true' }),
+  limit: limitQuery(1000, 100),
+  after: afterQuery
+})
+
+const OutboxQuery = z.object({
+  state: z
+    .enum(AUDIT_STATES)
+    .optional()
+    .openapi({ param: { name: 'state', in: 'query' } }),
+  limit: limitQuery(1000, 100),
+  after: afterQuery
+})
 
 function outboxEntry(e: OutboxEntryView): z.infer<typeof OutboxEntrySchema> {
   return {
@@ -30,15 +46,23 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
       method: 'get',
       path: '/peers',
       tags: ['peers'],
-      summary: 'Known peers with trust and health',
-      request: { query: PeersQuerySchema },
+      summary: 'Known peers with trust and health, by PeerId, a page at a time',
+      middleware: [knownQuery(PeersQuery)] as const,
+      request: { query: PeersQuery },
       responses: {
-        200: { content: { 'application/json': { schema: PeerListSchema } }, description: 'peers' }
+        200: {
+          content: { 'application/json': { schema: PeerListSchema.extend({ next_after: NextAfterSchema }) } },
+          description: 'peers'
+        }
       }
     }),
     async (c) => {
-      const views = await listPeers(ports.network, c.req.valid('query').healthy, { signal: c.req.raw.signal })
-      return c.json(present.peerList(views), 200)
+      const { healthy, limit, after } = c.req.valid('query')
+      const from = after === undefined ? undefined : decodeCursor('peers', after, ['s'])
+      const views = await listPeers(ports.network, healthy, { signal: c.req.raw.signal })
+      const page = pageOf(views, (p) => [p.peerId], from, limit)
+      const next = page.next === null ? null : encodeCursor('peers', page.next)
+      return c.json({ ...present.peerList(page.items), next_after: next }, 200)
     }
   )
 
@@ -74,21 +98,18 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
       method: 'get',
       path: '/outbox',
       tags: ['outbox'],
-      summary: 'Audit events waiting for or done with the chain',
-      request: {
-        query: z.object({
-          state: z
-            .enum(AUDIT_STATES)
-            .optional()
-            .openapi({ param: { name: 'state', in: 'query' } }),
-          limit: limitQuery(1000, 100)
-        })
-      },
+      summary: 'Audit events waiting for or done with the chain, newest first, a page at a time',
+      middleware: [knownQuery(OutboxQuery)] as const,
+      request: { query: OutboxQuery },
       responses: {
         200: {
           content: {
             'application/json': {
-              schema: z.object({ entries: z.array(OutboxEntrySchema), count: z.number().int() })
+              schema: z.object({
+                entries: z.array(OutboxEntrySchema),
+                count: z.number().int(),
+                next_after: NextAfterSchema
+              })
             }
           },
           description: 'entries'
@@ -96,11 +117,17 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
       }
     }),
     async (c) => {
-      const { state, limit } = c.req.valid('query')
-      const entries = await ports.outbox.list(state ? { state, limit } : { limit }, {
-        signal: c.req.raw.signal
-      })
-      return c.json({ entries: entries.map(outboxEntry), count: entries.length }, 200)
+      const { state, limit, after } = c.req.valid('query')
+      const from = after === undefined ? undefined : (decodeCursor('outbox', after, ['n'])[0] as number)
+      // One more than asked for says whether another page follows.
+      const found = await ports.outbox.list(
+        { limit: limit + 1, ...(state ? { state } : {}), ...(from !== undefined ? { after: from } : {}) },
+        { signal: c.req.raw.signal }
+      )
+      const entries = found.slice(0, limit)
+      const last = entries[entries.length - 1]
+      const next = found.length > limit && last ? encodeCursor('outbox', [last.id]) : null
+      return c.json({ entries: entries.map(outboxEntry), count: entries.length, next_after: next }, 200)
     }
   )
 

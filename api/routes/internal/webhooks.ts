@@ -3,13 +3,17 @@ import { webhookFields as webhookJson } from '../../../node/core/webhooks.ts'
 import type { ApiEnv } from '../../context.ts'
 import type { InternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
-import { ErrorSchema, notFoundResponse } from '../../schemas/common.ts'
+import { afterQuery, decodeCursor, encodeCursor, knownQuery, pageOf } from '../../paging.ts'
+import { ErrorSchema, limitQuery, notFoundResponse } from '../../schemas/common.ts'
+import { NextAfterSchema } from '../../schemas/internal.ts'
 import {
   CreatedWebhookSchema,
   CreateWebhookSchema,
   WebhookIdParams,
   WebhookSchema
 } from '../../schemas/webhooks.ts'
+
+const ListQuery = z.object({ limit: limitQuery(1000, 100), after: afterQuery })
 
 /** `/webhooks`: create (the secret is in this answer and nowhere else), list, pause, resume, delete. */
 export function registerWebhookRoutes(
@@ -60,15 +64,36 @@ export function registerWebhookRoutes(
       method: 'get',
       path: '/webhooks',
       tags,
-      summary: 'Every subscription with where its deliveries stand (never the secrets)',
+      summary:
+        'Subscriptions with where their deliveries stand (never the secrets), oldest first, a page at a time',
+      middleware: [knownQuery(ListQuery)] as const,
+      request: { query: ListQuery },
       responses: {
         200: {
-          content: { 'application/json': { schema: z.object({ webhooks: z.array(WebhookSchema) }) } },
+          content: {
+            'application/json': {
+              schema: z.object({
+                webhooks: z.array(WebhookSchema),
+                count: z.number().int(),
+                next_after: NextAfterSchema
+              })
+            }
+          },
           description: 'subscriptions'
         }
       }
     }),
-    (c) => c.json({ webhooks: ports.webhooks.list().map(webhookJson) }, 200)
+    (c) => {
+      const { limit, after } = c.req.valid('query')
+      const from = after === undefined ? undefined : decodeCursor('webhooks', after, ['s', 's'])
+      // By creation, as they are stored: a new subscription is the newest, a deleted one leaves no gap.
+      const page = pageOf(ports.webhooks.list(), (w) => [w.createdAt, w.id], from, limit)
+      const next = page.next === null ? null : encodeCursor('webhooks', page.next)
+      return c.json(
+        { webhooks: page.items.map(webhookJson), count: page.items.length, next_after: next },
+        200
+      )
+    }
   )
 
   for (const action of ['pause', 'resume'] as const) {

@@ -1,0 +1,49 @@
+/**
+ * autocannon against one POST, with or without a fresh Idempotency-Key on every request, printing
+ * autocannon's JSON result as `autocannon -j` does (run.ts reads it). Both variants come from this
+ * one load generator, so they differ in the header only. autocannon's command line cannot vary a
+ * header per request (its argument parser takes `[<id>]` for a sub-argument); its API can:
+ *
+ *   node bench/api/share-load.ts fresh-key|no-key URL CONNECTIONS SECONDS API_KEY BODY
+ */
+import { randomUUID } from 'node:crypto'
+import { createRequire } from 'node:module'
+
+interface Request {
+  headers?: Record<string, string>
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<unknown>
+
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
+const [mode, url, connections, seconds, apiKey, body] = process.argv.slice(2)
+if (
+  (mode !== 'fresh-key' && mode !== 'no-key') ||
+  !url ||
+  !connections ||
+  !seconds ||
+  !apiKey ||
+  body === undefined
+) {
+  throw new Error('usage: share-load.ts fresh-key|no-key URL CONNECTIONS SECONDS API_KEY BODY')
+}
+const result = await autocannon({
+  url,
+  connections: Number(connections),
+  duration: Number(seconds),
+  method: 'POST',
+  headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+  body,
+  ...(mode === 'fresh-key'
+    ? {
+        requests: [
+          {
+            setupRequest: (req: Request) => ({
+              ...req,
+              headers: { ...req.headers, 'idempotency-key': randomUUID() }
+            })
+          }
+        ]
+      }
+    : {})
+})
+process.stdout.write(JSON.stringify(result))
