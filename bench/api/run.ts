@@ -18,6 +18,10 @@
  *    run leaves that work behind, and the run after would compete with it). The cost of idempotency
  *    is the difference of the two means; beside it, what idempotency adds in the node's process per
  *    request (fingerprint, look-up, the kept answer's commit), timed without HTTP.
+ * 4. The event log's price (bench/api/event-log-cost.ts): the CPU its triggers add to one share's
+ *    store writes, with and without them, set beside the sender's whole CPU per share measured in
+ *    run 2 (from its first request until its last share is delivered and audited); then the event
+ *    log and idempotency together as a percentage of it, beside the issue's bound of 10 %.
  *
  * The load comes from autocannon in a separate process so it does not share the servers' event loop.
  * Two real nodes run on a local Hardhat chain: the sender in this process (as in `dmn demo`), the
@@ -43,6 +47,7 @@ import { generateRsaKeyPair, signPss } from '../../node/crypto/index.ts'
 import { openDatabase } from '../../node/store/database.ts'
 import { createIdempotencyStore } from '../../node/store/idempotency-keys.ts'
 import { migrate } from '../../node/store/migrations.ts'
+import { eventLogStoreCost } from './event-log-cost.ts'
 
 const { values } = parseArgs({
   options: { duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '10' } }
@@ -249,9 +254,16 @@ try {
     }
   }
   await drained()
+  // The sender's own CPU per share: this process runs node A (autocannon and B are processes of
+  // their own), from the first request until every share of the run is delivered and audited.
+  const cpuBefore = process.cpuUsage()
   const shares = await plainShares()
   console.log(`POST /share_data 1 KiB standard      ${fmt(shares)}`)
   await drained()
+  const cpuUsed = process.cpuUsage(cpuBefore)
+  const accepted = shares.requests - shares.non2xx
+  const senderCpuMsPerShare =
+    accepted > 0 ? Math.round(((cpuUsed.user + cpuUsed.system) / 1000 / accepted) * 1000) / 1000 : null
   const idempotent = await idempotentShares()
   console.log(`  with a fresh Idempotency-Key       ${fmt(idempotent)}`)
   await drained()
@@ -270,6 +282,20 @@ try {
   console.log(
     `  in process: fingerprint, look-up and kept answer ${storeCost.msPerRequest} ms per request (${storeCost.requests} fresh keys, synchronous=FULL)`
   )
+  const eventLog = eventLogStoreCost(cluster.rootDir, DURATION)
+  const percentOf = (ms: number) =>
+    senderCpuMsPerShare ? Math.round((ms / senderCpuMsPerShare) * 1000) / 10 : null
+  const eventLogPercent = percentOf(eventLog.addedCpuMs)
+  const bothPercent = percentOf(eventLog.addedCpuMs + storeCost.msPerRequest)
+  console.log(
+    `  the sender's CPU per share (accept, seal, sign, deliver, receipt, audit): ${senderCpuMsPerShare} ms`
+  )
+  console.log(
+    `  in process: the event log's triggers add ${eventLog.addedCpuMs} ms CPU per share (${eventLog.withLogCpuMs} with, ${eventLog.withoutLogCpuMs} without; ${eventLog.shares} shares' store writes, synchronous=FULL) = ${eventLogPercent}% of the sender's CPU per share`
+  )
+  console.log(
+    `  event log + idempotency (its look-up and kept answer, wall time with the commit): ${bothPercent}% of the sender's CPU per share (bound: 10%)`
+  )
   console.log(
     `RSA-PSS sign (${sign.keyBits}-bit, 1 KiB), one core   ${String(sign.perSecond).padStart(7)} signatures/s`
   )
@@ -287,6 +313,8 @@ try {
         storeMsPerRequest: storeCost.msPerRequest,
         runs: { without: [shares, sharesAgain], withKey: [idempotent, idempotentAgain] }
       },
+      eventLog: { ...eventLog, senderCpuMsPerShare, costPercent: eventLogPercent },
+      applicationCost: { percentOfSenderCpuPerShare: bothPercent, boundPercent: 10 },
       rsaPssSign: { perSecond: sign.perSecond, keyBits: sign.keyBits }
     })
   )
