@@ -51,7 +51,9 @@ export const CreateWebhookSchema = z
       .openapi({ example: ['share.', 'audit.confirmed'] })
   })
   .strict()
-  .openapi('CreateWebhook')
+  .openapi('CreateWebhook', {
+    example: { url: 'https://app.example/hooks/dmn', event_types: ['share.', 'audit.confirmed'] }
+  })
 
 export const CreatedWebhookSchema = WebhookSchema.extend({
   secret: z.string().openapi({

@@ -21,6 +21,8 @@ import {
  */
 export interface RouteText {
   readonly path: string
+  /** Unique across the document (redocly's operation-operationId). */
+  readonly operationId: string
   readonly tags: string[]
   readonly summary: string
   readonly description?: string
@@ -33,6 +35,7 @@ export function registerRecordRead(app: App, ports: ExternalApiPorts, guards: Sc
     createRoute({
       method: 'get',
       path: text.path,
+      operationId: text.operationId,
       tags: text.tags,
       summary: text.summary,
       middleware: [guards.read] as const,
@@ -58,6 +61,7 @@ export function registerVerify(app: App, ports: ExternalApiPorts, guards: ScopeG
     createRoute({
       method: 'get',
       path: text.path,
+      operationId: text.operationId,
       tags: text.tags,
       summary: text.summary,
       middleware: [guards.read] as const,
@@ -88,6 +92,7 @@ export function registerComplianceHistory(
     createRoute({
       method: 'get',
       path: text.path,
+      operationId: text.operationId,
       tags: text.tags,
       summary: text.summary,
       middleware: [guards.read] as const,
@@ -119,6 +124,7 @@ export function registerNetworkStats(
     createRoute({
       method: 'get',
       path: text.path,
+      operationId: text.operationId,
       tags: text.tags,
       summary: text.summary,
       middleware: [guards.read] as const,

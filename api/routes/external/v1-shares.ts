@@ -30,6 +30,7 @@ export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPor
     createRoute({
       method: 'post',
       path: '/v1/shares',
+      operationId: 'createShare',
       tags,
       summary: 'Share data with a recipient',
       middleware: [guards.share, guards.body] as const,
@@ -54,6 +55,7 @@ export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPor
     createRoute({
       method: 'get',
       path: '/v1/shares/{share_id}',
+      operationId: 'getShare',
       tags,
       summary: 'One share and where its delivery and audit stand',
       middleware: [guards.read] as const,
@@ -74,6 +76,7 @@ export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPor
     createRoute({
       method: 'get',
       path: '/v1/shares',
+      operationId: 'listShares',
       tags,
       summary: 'Shares, newest first',
       middleware: [guards.read] as const,

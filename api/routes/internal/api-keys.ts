@@ -8,7 +8,8 @@ import {
   ApiKeyIdParams,
   ApiKeyInfoSchema,
   CreateApiKeySchema,
-  CreatedApiKeySchema
+  CreatedApiKeySchema,
+  internalEdgeResponses
 } from '../../schemas/internal.ts'
 
 export function apiKeyInfo(k: ApiKeyInfo): z.infer<typeof ApiKeyInfoSchema> {
@@ -30,11 +31,13 @@ export function registerApiKeyRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
     createRoute({
       method: 'post',
       path: '/api-keys',
+      operationId: 'createApiKey',
       tags,
       summary: 'Create an API key; the key is shown once',
       middleware: [guards.body] as const,
       request: { body: { content: { 'application/json': { schema: CreateApiKeySchema } }, required: true } },
       responses: {
+        ...internalEdgeResponses,
         201: { content: { 'application/json': { schema: CreatedApiKeySchema } }, description: 'created' },
         422: { content: { 'application/json': { schema: ErrorSchema } }, description: 'invalid' }
       }
@@ -56,9 +59,11 @@ export function registerApiKeyRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
     createRoute({
       method: 'get',
       path: '/api-keys',
+      operationId: 'listApiKeys',
       tags,
       summary: 'Every API key (never the keys themselves)',
       responses: {
+        ...internalEdgeResponses,
         200: {
           content: { 'application/json': { schema: z.object({ api_keys: z.array(ApiKeyInfoSchema) }) } },
           description: 'keys'
@@ -72,10 +77,12 @@ export function registerApiKeyRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
     createRoute({
       method: 'delete',
       path: '/api-keys/{id}',
+      operationId: 'revokeApiKey',
       tags,
       summary: 'Revoke an API key (kept, marked revoked)',
       request: { params: ApiKeyIdParams },
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: ApiKeyInfoSchema } }, description: 'revoked' },
         ...notFoundResponse
       }

@@ -6,7 +6,7 @@ import type { InternalApiPorts } from '../../deps.ts'
 import { listPeers } from '../../operations.ts'
 import * as present from '../../present.ts'
 import { ErrorSchema, limitQuery, notFoundResponse } from '../../schemas/common.ts'
-import { OutboxEntrySchema, OutboxIdParams, PeerIdParams } from '../../schemas/internal.ts'
+import { internalEdgeResponses, OutboxEntrySchema, OutboxIdParams, PeerIdParams } from '../../schemas/internal.ts'
 import { PeerListSchema, PeerSchema, PeersQuerySchema } from '../../schemas/network.ts'
 
 function outboxEntry(e: OutboxEntryView): z.infer<typeof OutboxEntrySchema> {
@@ -29,10 +29,12 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
     createRoute({
       method: 'get',
       path: '/peers',
+      operationId: 'listPeers',
       tags: ['peers'],
       summary: 'Known peers with trust and health',
       request: { query: PeersQuerySchema },
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: PeerListSchema } }, description: 'peers' }
       }
     }),
@@ -47,10 +49,12 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
       createRoute({
         method: 'post',
         path: `/peers/{peer_id}/${action}`,
+        operationId: `${action}Peer`,
         tags: ['peers'],
         summary: action === 'allow' ? 'Allowlist a peer' : 'Deny a peer and close its connections',
         request: { params: PeerIdParams },
         responses: {
+          ...internalEdgeResponses,
           200: { content: { 'application/json': { schema: PeerSchema } }, description: 'the peer' },
           ...notFoundResponse
         }
@@ -73,6 +77,7 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
     createRoute({
       method: 'get',
       path: '/outbox',
+      operationId: 'listOutbox',
       tags: ['outbox'],
       summary: 'Audit events waiting for or done with the chain',
       request: {
@@ -85,6 +90,7 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
         })
       },
       responses: {
+        ...internalEdgeResponses,
         200: {
           content: {
             'application/json': {
@@ -108,10 +114,12 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
     createRoute({
       method: 'post',
       path: '/outbox/{id}/retry',
+      operationId: 'retryOutboxEntry',
       tags: ['outbox'],
       summary: 'Put a failed audit event back in the queue',
       request: { params: OutboxIdParams },
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: OutboxEntrySchema } }, description: 'requeued' },
         409: { content: { 'application/json': { schema: ErrorSchema } }, description: 'not failed' },
         ...notFoundResponse

@@ -4,6 +4,7 @@ import type { ApiEnv } from '../../context.ts'
 import type { InternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
 import { ErrorSchema, notFoundResponse } from '../../schemas/common.ts'
+import { internalEdgeResponses } from '../../schemas/internal.ts'
 import {
   CreatedWebhookSchema,
   CreateWebhookSchema,
@@ -25,11 +26,13 @@ export function registerWebhookRoutes(
     createRoute({
       method: 'post',
       path: '/webhooks',
+      operationId: 'createWebhook',
       tags,
       summary: 'Subscribe a URL to the events from now on; the signing secret is shown once',
       middleware: [guards.body] as const,
       request: { body: { content: { 'application/json': { schema: CreateWebhookSchema } }, required: true } },
       responses: {
+        ...internalEdgeResponses,
         201: { content: { 'application/json': { schema: CreatedWebhookSchema } }, description: 'created' },
         422: {
           content: { 'application/json': { schema: ErrorSchema } },
@@ -59,9 +62,11 @@ export function registerWebhookRoutes(
     createRoute({
       method: 'get',
       path: '/webhooks',
+      operationId: 'listWebhooks',
       tags,
       summary: 'Every subscription with where its deliveries stand (never the secrets)',
       responses: {
+        ...internalEdgeResponses,
         200: {
           content: { 'application/json': { schema: z.object({ webhooks: z.array(WebhookSchema) }) } },
           description: 'subscriptions'
@@ -76,13 +81,14 @@ export function registerWebhookRoutes(
       createRoute({
         method: 'post',
         path: `/webhooks/{id}/${action}`,
+        operationId: `${action}Webhook`,
         tags,
         summary:
           action === 'pause'
             ? 'Stop delivering (the cursor stays; resume goes on from it)'
             : 'Deliver again from the cursor; a failed subscription retries the event it stopped at',
         request: { params: WebhookIdParams },
-        responses: { 200: one, ...notFoundResponse }
+        responses: { 200: one, ...notFoundResponse, ...internalEdgeResponses }
       }),
       (c) => {
         const view = ports.webhooks[action](c.req.valid('param').id)
@@ -96,10 +102,11 @@ export function registerWebhookRoutes(
     createRoute({
       method: 'delete',
       path: '/webhooks/{id}',
+      operationId: 'deleteWebhook',
       tags,
       summary: 'Delete a subscription',
       request: { params: WebhookIdParams },
-      responses: { 200: one, ...notFoundResponse }
+      responses: { 200: one, ...notFoundResponse, ...internalEdgeResponses }
     }),
     (c) => {
       const view = ports.webhooks.delete(c.req.valid('param').id)
