@@ -12,7 +12,8 @@ import { ErrorSchema, LONE_SURROGATE, RateLimitSchema } from './common.ts'
 export const internalEdgeResponses = {
   401: {
     content: { 'application/json': { schema: ErrorSchema } },
-    description: 'the node requires an admin key (internal API not on loopback) and X-API-Key is missing or not valid'
+    description:
+      'the node requires an admin key (internal API not on loopback) and X-API-Key is missing or not valid'
   },
   403: {
     content: { 'application/json': { schema: ErrorSchema } },

@@ -24,7 +24,10 @@ export function registerExternalHealth(app: OpenAPIHono<ApiEnv>, health: () => P
       security: [],
       responses: {
         200: { content: { 'application/json': { schema: ExternalHealthSchema } }, description: 'serving' },
-        503: { content: { 'application/json': { schema: ExternalHealthSchema } }, description: 'not serving' },
+        503: {
+          content: { 'application/json': { schema: ExternalHealthSchema } },
+          description: 'not serving'
+        },
         429: errorResponses[429]
       }
     }),

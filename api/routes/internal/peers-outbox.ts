@@ -6,7 +6,12 @@ import type { InternalApiPorts } from '../../deps.ts'
 import { listPeers } from '../../operations.ts'
 import * as present from '../../present.ts'
 import { ErrorSchema, limitQuery, notFoundResponse } from '../../schemas/common.ts'
-import { internalEdgeResponses, OutboxEntrySchema, OutboxIdParams, PeerIdParams } from '../../schemas/internal.ts'
+import {
+  internalEdgeResponses,
+  OutboxEntrySchema,
+  OutboxIdParams,
+  PeerIdParams
+} from '../../schemas/internal.ts'
 import { PeerListSchema, PeerSchema, PeersQuerySchema } from '../../schemas/network.ts'
 
 function outboxEntry(e: OutboxEntryView): z.infer<typeof OutboxEntrySchema> {
