@@ -251,14 +251,12 @@ describe('any registered node is addressable', { timeout: 180_000 }, () => {
       join(root, 'a')
     ])
     expect(dmn.code).toBe(0)
-    const rows = dmn.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-    expect(rows.find((r) => r['shareId'] === id)).toMatchObject({
-      delivery: 'unresolved',
-      recipientLabel: walletD.address,
-      txHashPendingReason: 'recipient_unresolved'
+    // One JSON array, each share as GET /v1/shares shows it.
+    const rows = JSON.parse(dmn.stdout) as Record<string, unknown>[]
+    expect(rows.find((r) => r['id'] === id)).toMatchObject({
+      status: { delivery: 'unresolved' },
+      recipient_label: walletD.address,
+      tx_hash_pending_reason: 'recipient_unresolved'
     })
 
     const d = await startNode('d', walletD, await freePort(), [hubAddress])
