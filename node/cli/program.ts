@@ -81,7 +81,12 @@ export async function buildProgram(
 
 /** A usage error as one line: `dmn: <what>` and where to look. */
 function usageLine(text: string): string {
-  return `dmn: ${text.trim().replace(/^error: /, '')} (run \`dmn --help\` for usage)`
+  // Commander puts its "Did you mean ...?" on a line of its own.
+  const what = text
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*/g, ' ')
+  return `dmn: ${what} (run \`dmn --help\` for usage)`
 }
 
 /**

@@ -107,10 +107,15 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
           ...(o.tier ? { tier: o.tier } : {}),
           limit
         })
-        if (o.json) return printJsonArray(ctx, rows)
+        // The index keeps milliseconds; the API (GET /v1/audit) gives Unix seconds, and so does this.
+        const seconds = rows.map((r) => ({
+          ...r,
+          timestamp: r.timestamp === null ? null : Math.floor(r.timestamp / 1000)
+        }))
+        if (o.json) return printJsonArray(ctx, seconds)
         if (rows.length === 0) ctx.print('no audit events')
         for (const r of rows) {
-          const at = r.timestamp === null ? '-' : new Date(r.timestamp * 1000).toISOString()
+          const at = r.timestamp === null ? '-' : new Date(r.timestamp).toISOString()
           ctx.print(
             `${r.blockNumber}  ${r.event}  ${r.shareId ?? '-'}  ${r.dataHash ?? '-'}  ${r.tier ?? '-'}  ${at}  ${r.txHash}`
           )
