@@ -88,7 +88,7 @@ describe.each(CHAIN_KINDS)('dmn chain and dmn audit commands (%s)', (kind) => {
     const deployed = runCli(['chain', 'deploy'], env)
     expect(deployed.stderr).toBe('')
     expect(deployed.status).toBe(0)
-    expect(JSON.parse(deployed.stdout)).toMatchObject({ account: address, chainId: 31337 })
+    expect(JSON.parse(deployed.stdout)).toMatchObject({ account: address, chain_id: 31337 })
   })
 
   it('refuses to start when the configured contract address holds other code', async () => {
