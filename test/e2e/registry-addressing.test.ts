@@ -269,6 +269,22 @@ describe('any registered node is addressable', { timeout: 180_000 }, () => {
     expect(Buffer.from((await d.node.p2p.getRecord(hash)).data).toString()).toBe(data)
   })
 
+  it("accepts the external document's own share example: 201, waiting unresolved, not unknown_recipient", async () => {
+    const doc = await json(`${a.externalUrl}/openapi.json`)
+    const schemas = (
+      doc.body['components'] as { schemas: Record<string, { example?: Record<string, unknown> }> }
+    ).schemas
+    const example = schemas['ShareRequest']?.example as Record<string, unknown>
+    expect(example['recipient']).toMatch(/^0x[0-9a-fA-F]{40}$/)
+    const shared = await json(`${a.externalUrl}/v1/shares`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': keyA },
+      body: JSON.stringify(example)
+    })
+    expect(shared.status).toBe(201)
+    expect(shared.body['share']).toMatchObject({ status: { delivery: 'unresolved' } })
+  })
+
   it('refuses a node whose certificate does not name the keys of the record it is addressed by', async () => {
     // F runs once, so its PeerId key exists; its PeerId is then registered, under another account,
     // with keys F does not hold (only a holder of the PeerId key can sign such a record).
