@@ -98,7 +98,9 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
     secureHeaders({
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       strictTransportSecurity: 'max-age=63072000; includeSubDomains',
-      crossOriginResourcePolicy: 'same-origin'
+      crossOriginResourcePolicy: 'same-origin',
+      // A page that needs more than `default-src 'none'` (/docs) sets its own policy.
+      overwrite: false
     })
   )
   app.use(async function noStore(c, next) {

@@ -1,24 +1,21 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { createBaseApp } from './app-base.ts'
 import type { ApiEnv } from './context.ts'
-import {
-  API_VERSION,
-  type ApiSettings,
-  DEFAULT_IDEMPOTENCY_RETENTION_MS,
-  type ExternalApiPorts
-} from './deps.ts'
+import { type ApiSettings, DEFAULT_IDEMPOTENCY_RETENTION_MS, type ExternalApiPorts } from './deps.ts'
 import { createHealthCheck } from './health.ts'
 import { createGuards } from './middleware/guards.ts'
 import { documentIdempotencyKey } from './middleware/idempotency.ts'
+import { registerApiDocument } from './openapi-document.ts'
 import { registerAnchorRoutes } from './routes/external/anchor.ts'
 import { registerExternalHealth } from './routes/external/health.ts'
 import { registerV1Network } from './routes/external/v1-network.ts'
 import { registerV1Records } from './routes/external/v1-records.ts'
 import { registerV1Shares } from './routes/external/v1-shares.ts'
+import { errorResponses } from './schemas/common.ts'
 
 /**
  * The external API (behind nginx): the anchor's paths unchanged, the same capabilities under `/v1`,
- * and the OpenAPI 3.1 document generated from the schemas that validate the requests.
+ * the OpenAPI 3.1 document generated from the schemas that validate the requests, and `/docs` over it.
  */
 export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings): OpenAPIHono<ApiEnv> {
   const app = createBaseApp({
@@ -53,15 +50,12 @@ export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings
   registerV1Records(app, ports, guards)
   registerV1Network(app, ports, guards)
   documentIdempotencyKey(app)
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: 'DataMgmt Node external API',
-      version: API_VERSION,
-      description:
-        'Anchor-compatible paths and the /v1 resources. Every path except /health, /openapi.json and /verify_data/{data_hash} needs X-API-Key (and /compliance_history and /network/* neither when the node opens them as the anchor does).'
-    },
-    security: [{ ApiKey: [] }]
+  registerApiDocument(app, {
+    title: 'DataMgmt Node external API',
+    description:
+      'Anchor-compatible paths and the /v1 resources. Every path except /health, /openapi.json, /docs and /verify_data/{data_hash} needs X-API-Key (and /compliance_history and /network/* neither when the node opens them as the anchor does).',
+    security: [{ ApiKey: [] }],
+    edgeResponses: { 429: errorResponses[429] }
   })
   return app
 }

@@ -1,15 +1,12 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { createBaseApp } from './app-base.ts'
 import type { ApiEnv } from './context.ts'
-import {
-  API_VERSION,
-  type ApiSettings,
-  DEFAULT_IDEMPOTENCY_RETENTION_MS,
-  type InternalApiPorts
-} from './deps.ts'
+import { type ApiSettings, DEFAULT_IDEMPOTENCY_RETENTION_MS, type InternalApiPorts } from './deps.ts'
+import { DOCS_PATH } from './docs-page.ts'
 import { browserGuard } from './middleware/browser-guard.ts'
 import { createGuards } from './middleware/guards.ts'
 import { documentIdempotencyKey } from './middleware/idempotency.ts'
+import { OPENAPI_PATH, registerApiDocument } from './openapi-document.ts'
 import { registerApiKeyRoutes } from './routes/internal/api-keys.ts'
 import { registerEventRoutes } from './routes/internal/events.ts'
 import { registerIdentityRoutes } from './routes/internal/identity.ts'
@@ -17,6 +14,7 @@ import { registerKeyRingRoutes } from './routes/internal/keyring.ts'
 import { registerPeerAndOutboxRoutes } from './routes/internal/peers-outbox.ts'
 import { registerStatusRoutes } from './routes/internal/status.ts'
 import { registerWebhookRoutes } from './routes/internal/webhooks.ts'
+import { internalEdgeResponses } from './schemas/internal.ts'
 
 export interface InternalAppInit extends ApiSettings {
   /**
@@ -67,7 +65,7 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
   })
   const guards = createGuards(ports.securityLog, init.bodyLimitBytes)
   if (init.requireAdminKey) {
-    app.use('*', async (c, next) => (c.req.path === '/health' ? next() : guards.admin(c, next)))
+    app.use('*', async (c, next) => (withoutKey(c.req.path) ? next() : guards.admin(c, next)))
   }
   registerStatusRoutes(app, ports)
   registerIdentityRoutes(app, ports)
@@ -77,9 +75,28 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
   registerEventRoutes(app, ports, init.shutdown)
   registerWebhookRoutes(app, ports, guards)
   documentIdempotencyKey(app)
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: { title: 'DataMgmt Node internal API', version: API_VERSION }
+  app.openAPIRegistry.registerComponent('securitySchemes', 'AdminKey', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-API-Key',
+    description: 'an admin-scoped API key; required only when the internal API listens beyond loopback'
+  })
+  registerApiDocument(app, {
+    title: 'DataMgmt Node internal API',
+    description:
+      'The operator API on 127.0.0.1. It answers only requests for its own Host and origin; bound beyond loopback, every path except /health, /openapi.json and /docs needs an admin key (X-API-Key).',
+    // On loopback no key is needed; beyond it, an admin key.
+    security: [{}, { AdminKey: [] }],
+    edgeResponses: { 403: internalEdgeResponses[403], 429: internalEdgeResponses[429] }
   })
   return app
+}
+
+/**
+ * Paths open without the admin key: health, and the API's description (the document and the static
+ * page that renders it hold nothing of the node's; a browser cannot send X-API-Key for a page load,
+ * and "Try it out" sends the key the operator enters).
+ */
+function withoutKey(path: string): boolean {
+  return path === '/health' || path === OPENAPI_PATH || path === DOCS_PATH || path.startsWith(`${DOCS_PATH}/`)
 }

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { API_KEY_NAME_PROBLEMS, API_KEY_SCOPES, MAX_API_KEY_NAME_LENGTH } from '../../node/core/ports.ts'
 import { AUDIT_STATES, PEER_ID_PATTERN } from '../../node/core/share.ts'
-import { LONE_SURROGATE } from './common.ts'
+import { ErrorSchema, LONE_SURROGATE, RateLimitSchema } from './common.ts'
 
 /** Schemas of the internal (operator) API. */
 
@@ -10,6 +10,23 @@ export const NextAfterSchema = z
   .string()
   .nullable()
   .openapi({ description: 'the cursor of the next page (send it as `after`); null on the last page' })
+
+/**
+ * What any internal path can answer before its own handler runs: the browser guard's refusals
+ * (`host_not_allowed`, `cross_origin_refused`), the admin key when the node requires one, the rate limit.
+ */
+export const internalEdgeResponses = {
+  401: {
+    content: { 'application/json': { schema: ErrorSchema } },
+    description:
+      'the node requires an admin key (internal API not on loopback) and X-API-Key is missing or not valid'
+  },
+  403: {
+    content: { 'application/json': { schema: ErrorSchema } },
+    description: 'Host or Origin is not this API, or the key is not an admin key'
+  },
+  429: { content: { 'application/json': { schema: RateLimitSchema } }, description: 'rate limit exceeded' }
+} as const
 
 export const ComponentHealthSchema = z.object({
   status: z.enum(['up', 'degraded', 'down']),
@@ -61,9 +78,10 @@ export const CreateApiKeySchema = z
     expires_at: z.iso
       .datetime({ offset: true, message: 'expires_at must be an ISO-8601 date-time' })
       .optional()
-      .openapi({ example: '2027-01-01T00:00:00Z' })
+      .openapi({ example: '2030-01-01T00:00:00Z' })
   })
-  .openapi('CreateApiKey')
+  // The request "Try it out" starts from: a key that never expires (a date in the example would one day be past).
+  .openapi('CreateApiKey', { example: { name: 'reporting-app', scopes: ['share', 'read'] } })
 
 export const CreatedApiKeySchema = ApiKeyInfoSchema.extend({
   key: z.string().openapi({ description: 'shown once; only its hash is stored' })

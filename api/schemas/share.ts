@@ -74,7 +74,15 @@ export const ShareRequestSchema = z
       })
     }
   })
-  .openapi('ShareRequest')
+  // The request "Try it out" starts from, whole: Swagger UI would otherwise fill payment_token with
+  // "string", which the schema refuses.
+  .openapi('ShareRequest', {
+    example: {
+      data: 'quarterly report 2026-Q3',
+      recipient: '0x742d35Cc6634C0532925a3b844Bc9e7595f1dE01',
+      security_tier: 'standard'
+    }
+  })
 
 export type ShareRequestBody = z.infer<typeof ShareRequestSchema>
 

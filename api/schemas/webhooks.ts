@@ -37,7 +37,7 @@ export const CreateWebhookSchema = z
       .string({ message: 'url must be a string' })
       .min(1, { message: 'url must not be empty' })
       .max(MAX_WEBHOOK_URL_LENGTH, { message: `url must be at most ${MAX_WEBHOOK_URL_LENGTH} characters` })
-      .openapi({ example: 'https://app.example/hooks/dmn' }),
+      .openapi({ example: 'http://127.0.0.1:9000/hooks/dmn' }),
     event_types: z
       .array(
         z
@@ -51,7 +51,9 @@ export const CreateWebhookSchema = z
       .openapi({ example: ['share.', 'audit.confirmed'] })
   })
   .strict()
-  .openapi('CreateWebhook')
+  .openapi('CreateWebhook', {
+    example: { url: 'http://127.0.0.1:9000/hooks/dmn', event_types: ['share.', 'audit.confirmed'] }
+  })
 
 export const CreatedWebhookSchema = WebhookSchema.extend({
   secret: z.string().openapi({

@@ -23,15 +23,18 @@ export async function bundleFromNode(apiUrl: string, dataHash: string): Promise<
     response = await fetch(url, { signal: AbortSignal.timeout(BUNDLE_REQUEST_TIMEOUT_MS) })
   } catch (err) {
     if ((err as { cause?: { code?: unknown } }).cause?.code === 'ECONNREFUSED') return undefined
-    throw new NodeApiError(`no answer from the node's internal API at ${apiUrl}: ${(err as Error).message}`, {
-      cause: err
-    })
+    throw new NodeApiError(
+      `no answer from the node's internal API at ${apiUrl}: ${(err as Error).message} (is \`dmn start\` running with this configuration? The CLI finds it at api.internal.host and api.internal.port)`,
+      {
+        cause: err
+      }
+    )
   }
   if (response.status === 404)
     throw new ResourceNotFoundError('bundle', `this node is party to no share of ${dataHash}`)
   if (response.status !== 200) {
     throw new NodeApiError(
-      `the internal API at ${apiUrl} answered GET ${url.pathname} with ${response.status}`
+      `the internal API at ${apiUrl} answered GET ${url.pathname} with ${response.status} (check api.internal.host and api.internal.port)`
     )
   }
   return parseBundle(await response.json())

@@ -1,4 +1,5 @@
 import { type Db, openDatabase } from '../store/database.ts'
+import { DatabaseOpenError } from '../store/errors.ts'
 import { migrate } from '../store/migrations.ts'
 import { databasePath } from '../store/store-service.ts'
 import type { CliContext } from './context.ts'
@@ -9,8 +10,7 @@ import type { CliContext } from './context.ts'
  * its promise settles, or when either throws.
  */
 export function withDatabase<T>(ctx: CliContext, fn: (db: Db) => T, options: { migrate?: boolean } = {}): T {
-  const cfg = ctx.config()
-  const db = openDatabase(databasePath(cfg.dataDir), cfg.store)
+  const db = openNodeDatabase(ctx)
   let result: T
   try {
     if (options.migrate !== false) migrate(db)
@@ -33,8 +33,7 @@ export function lazyDatabase(ctx: CliContext): { db: () => Db; close: () => void
   return {
     db() {
       if (db) return db
-      const cfg = ctx.config()
-      const opened = openDatabase(databasePath(cfg.dataDir), cfg.store)
+      const opened = openNodeDatabase(ctx)
       try {
         migrate(opened)
       } catch (err) {
@@ -48,5 +47,18 @@ export function lazyDatabase(ctx: CliContext): { db: () => Db; close: () => void
       db?.close()
       db = undefined
     }
+  }
+}
+
+/** The database of the configured data directory; failing, the error names the setting that chose it. */
+function openNodeDatabase(ctx: CliContext): Db {
+  const cfg = ctx.config()
+  try {
+    return openDatabase(databasePath(cfg.dataDir), cfg.store)
+  } catch (err) {
+    if (!(err instanceof DatabaseOpenError)) throw err
+    throw new DatabaseOpenError(`${err.message} (the data directory comes from --data-dir or DATA_DIR)`, {
+      cause: err
+    })
   }
 }

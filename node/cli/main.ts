@@ -14,12 +14,25 @@ export function exitCodeFor(err: unknown): number {
   return EXIT_FAILURE
 }
 
-/** One clear line for the operator; the stack only with --verbose or DMN_VERBOSE=1. */
+/**
+ * One line for the operator, `dmn: ...`: a DmnError's message names the setting or command that
+ * fixes it; anything else is unexpected and says how to see more. The stack only with --verbose or
+ * DMN_VERBOSE=1.
+ */
 export function describeError(err: unknown, verbose: boolean): string {
   if (verbose && err instanceof Error && err.stack) return `dmn: ${err.stack}`
-  if (err instanceof DmnError) return `dmn: ${err.message}`
-  if (err instanceof Error) return `dmn: ${err.name}: ${err.message}`
-  return `dmn: ${String(err)}`
+  if (err instanceof DmnError) return `dmn: ${oneLine(err.message)}`
+  const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+  return `dmn: ${oneLine(what)} (unexpected: run again with --verbose for the stack)`
+}
+
+/** A message's lines joined, so that the error stays one line however it was written. */
+function oneLine(message: string): string {
+  return message
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join('; ')
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -54,12 +54,17 @@ export async function identityFromNode(apiUrl: string): Promise<IdentityReport |
     response = await fetch(url, { signal: AbortSignal.timeout(ID_REQUEST_TIMEOUT_MS) })
   } catch (err) {
     if ((err as { cause?: { code?: unknown } }).cause?.code === 'ECONNREFUSED') return undefined
-    throw new NodeApiError(`no answer from the node's internal API at ${apiUrl}: ${(err as Error).message}`, {
-      cause: err
-    })
+    throw new NodeApiError(
+      `no answer from the node's internal API at ${apiUrl}: ${(err as Error).message} (is \`dmn start\` running with this configuration? The CLI finds it at api.internal.host and api.internal.port)`,
+      {
+        cause: err
+      }
+    )
   }
   if (response.status !== 200)
-    throw new NodeApiError(`the internal API at ${apiUrl} answered GET /id with ${response.status}`)
+    throw new NodeApiError(
+      `the internal API at ${apiUrl} answered GET /id with ${response.status} (check api.internal.host and api.internal.port, or name the node with --api)`
+    )
   const body = (await response.json()) as Omit<IdentityReport, 'source' | 'from' | 'listening'>
   return { source: 'node', from: apiUrl, listening: true, ...body }
 }

@@ -26,7 +26,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   apikeys: async () => (await import('./commands/apikeys.ts')).registerApiKeyCommands,
   webhooks: async () => (await import('./commands/webhooks.ts')).registerWebhookCommands,
   test: async () => (await import('./commands/test.ts')).registerTestCommand,
-  bench: async () => (await import('./commands/bench.ts')).registerBenchCommand
+  bench: async () => (await import('./commands/bench.ts')).registerBenchCommand,
+  completion: async () => (await import('./commands/completion.ts')).registerCompletionCommand
 }
 
 /** Global options that take a value, so the command name can be found after them. */
@@ -68,7 +69,10 @@ export async function buildProgram(
   if (name === 'help') name = commandNameOf(args.slice(args.indexOf('help') + 1))
   const wantsVersionOnly = name === undefined && (args.includes('-V') || args.includes('--version'))
   const one = name === undefined ? undefined : COMMANDS[name]
-  const loaders = one ? [one] : wantsVersionOnly || name === 'help' ? [] : Object.values(COMMANDS)
+  // `dmn completion` describes the whole tree, so it loads every command like help does.
+  const everything = Object.values(COMMANDS)
+  const loaders =
+    name === 'completion' ? everything : one ? [one] : wantsVersionOnly || name === 'help' ? [] : everything
   for (const register of await Promise.all(loaders.map((load) => load()))) register(program, ctx)
   replaceHelpCommands(program)
   for (const command of program.commands) command.exitOverride()
@@ -77,7 +81,12 @@ export async function buildProgram(
 
 /** A usage error as one line: `dmn: <what>` and where to look. */
 function usageLine(text: string): string {
-  return `dmn: ${text.trim().replace(/^error: /, '')} (run \`dmn --help\` for usage)`
+  // Commander puts its "Did you mean ...?" on a line of its own.
+  const what = text
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*/g, ' ')
+  return `dmn: ${what} (run \`dmn --help\` for usage)`
 }
 
 /**

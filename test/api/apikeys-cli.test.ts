@@ -50,9 +50,9 @@ describe('dmn apikeys', () => {
     const revoked = runCli(['--data-dir', dir, 'apikeys', 'revoke', id])
     expect(revoked.status).toBe(0)
     const after = JSON.parse(runCli(['--data-dir', dir, 'apikeys', 'list', '--json']).stdout) as {
-      revokedAt: string | null
+      revoked_at: string | null
     }[]
-    expect(after[0]?.revokedAt).toBeTypeOf('string')
+    expect(after[0]?.revoked_at).toBeTypeOf('string')
   })
 
   it('exits 2 on an unknown scope and 1 on an unknown id, with one line each', () => {

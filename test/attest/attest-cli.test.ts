@@ -49,9 +49,10 @@ describe('dmn attest', () => {
     expect(enrolled.status).toBe(0)
     expect(enrolled.stdout).toContain(ak.fingerprint)
     const listed = runCli(['attest', 'list', '--json', '--data-dir', sender.path])
-    expect(JSON.parse(listed.stdout)).toMatchObject({ peerId: PEER, akFingerprint: ak.fingerprint })
+    expect(JSON.parse(listed.stdout)).toMatchObject([{ peer_id: PEER, ak_fingerprint: ak.fingerprint }])
     expect(runCli(['attest', 'remove', PEER, '--data-dir', sender.path]).status).toBe(0)
-    expect(runCli(['attest', 'list', '--data-dir', sender.path]).stdout).toBe('')
+    expect(runCli(['attest', 'list', '--data-dir', sender.path]).stdout).toBe('no AK enrolled\n')
+    expect(JSON.parse(runCli(['attest', 'list', '--json', '--data-dir', sender.path]).stdout)).toEqual([])
   })
 
   it('writes the PCR baseline as a policy the verifier loads', () => {

@@ -51,20 +51,20 @@ describe.each(CHAIN_KINDS)('dmn chain and dmn audit commands (%s)', (kind) => {
     const deployed = runCli(['chain', 'deploy'], env)
     expect(deployed.stderr).toBe('')
     expect(deployed.status).toBe(0)
-    const printed = JSON.parse(deployed.stdout) as { contractAddress: string; chainId: number }
+    const printed = JSON.parse(deployed.stdout) as { contract_address: string; chain_id: number }
     const record = JSON.parse(readFileSync(join(dir.dir, 'chain.json'), 'utf8')) as {
       contractAddress: string
     }
-    expect(record.contractAddress).toBe(printed.contractAddress)
-    expect(printed.chainId).toBe(31337)
+    expect(record.contractAddress).toBe(printed.contract_address)
+    expect(printed.chain_id).toBe(31337)
 
     const status = runCli(['chain', 'status'], env)
     expect(status.status).toBe(0)
-    expect(JSON.parse(status.stdout)).toMatchObject({ contract: printed.contractAddress, bytecode: 'ok' })
+    expect(JSON.parse(status.stdout)).toMatchObject({ contract: printed.contract_address, bytecode: 'ok' })
 
     const node = spawnCli(['start'], env)
     const ready = await waitForLog(node, 'audit trail ready')
-    expect(ready['contract']).toBe(printed.contractAddress)
+    expect(ready['contract']).toBe(printed.contract_address)
     node.kill('SIGTERM')
     expect((await waitForExit(node)).code).toBe(0)
 
@@ -88,7 +88,7 @@ describe.each(CHAIN_KINDS)('dmn chain and dmn audit commands (%s)', (kind) => {
     const deployed = runCli(['chain', 'deploy'], env)
     expect(deployed.stderr).toBe('')
     expect(deployed.status).toBe(0)
-    expect(JSON.parse(deployed.stdout)).toMatchObject({ account: address, chainId: 31337 })
+    expect(JSON.parse(deployed.stdout)).toMatchObject({ account: address, chain_id: 31337 })
   })
 
   it('refuses to start when the configured contract address holds other code', async () => {
@@ -120,7 +120,7 @@ describe('dmn audit verify-log (no chain)', () => {
     expect(JSON.parse(ok.stdout.split('\n')[0] as string)).toMatchObject({
       ok: true,
       rows: 5,
-      firstBad: null
+      first_bad: null
     })
 
     const db = openDatabase(join(dir.dir, 'node.db'))
@@ -128,7 +128,10 @@ describe('dmn audit verify-log (no chain)', () => {
     db.close()
     const bad = runCli(['audit', 'verify-log'], env)
     expect(bad.status).toBe(1)
-    expect(JSON.parse(bad.stdout.split('\n')[0] as string)).toMatchObject({ ok: false, firstBad: { seq: 3 } })
+    expect(JSON.parse(bad.stdout.split('\n')[0] as string)).toMatchObject({
+      ok: false,
+      first_bad: { seq: 3 }
+    })
     expect(bad.stderr).toMatch(/^dmn: first bad row: 3 /)
   })
 })

@@ -149,7 +149,7 @@ describe('evidence bundles', () => {
     expect(result.stderr).toBe('')
     expect(result.status).toBe(0)
     const answer = JSON.parse(result.stdout)
-    expect(answer).toMatchObject({ verified: true, dataHash })
+    expect(answer).toMatchObject({ verified: true, data_hash: dataHash })
     expect(answer.shares.map((s: { verified: boolean; tier: string }) => [s.verified, s.tier])).toEqual([
       [true, 'standard'],
       [true, 'high']

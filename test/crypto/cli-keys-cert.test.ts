@@ -66,7 +66,7 @@ describe('dmn keys', () => {
     expect(ok(['keys', 'rotate']).stdout).toContain('version 2')
     const status = JSON.parse(ok(['keys', 'status', '--json']).stdout)
     expect(status.versions.map((v: { items: number }) => v.items)).toEqual([7, 0])
-    expect(status.itemsToRewrap).toBe(7)
+    expect(status.items_to_rewrap).toBe(7)
 
     expect(runCli(['keys', 'set-minimum', '2'], env).status).toBe(1)
     const rewrap = ok(['keys', 'rewrap', '--batch-size', '3'])

@@ -251,14 +251,12 @@ describe('any registered node is addressable', { timeout: 180_000 }, () => {
       join(root, 'a')
     ])
     expect(dmn.code).toBe(0)
-    const rows = dmn.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-    expect(rows.find((r) => r['shareId'] === id)).toMatchObject({
-      delivery: 'unresolved',
-      recipientLabel: walletD.address,
-      txHashPendingReason: 'recipient_unresolved'
+    // One JSON array, each share as GET /v1/shares shows it.
+    const rows = JSON.parse(dmn.stdout) as Record<string, unknown>[]
+    expect(rows.find((r) => r['id'] === id)).toMatchObject({
+      status: { delivery: 'unresolved' },
+      recipient_label: walletD.address,
+      tx_hash_pending_reason: 'recipient_unresolved'
     })
 
     const d = await startNode('d', walletD, await freePort(), [hubAddress])
@@ -269,6 +267,22 @@ describe('any registered node is addressable', { timeout: 180_000 }, () => {
     expect(await shareOf(aRunning, key, id)).toMatchObject({ recipient: d.peerId, last_error: null })
     const hash = createHash('sha256').update(data).digest('hex')
     expect(Buffer.from((await d.node.p2p.getRecord(hash)).data).toString()).toBe(data)
+  })
+
+  it("accepts the external document's own share example: 201, waiting unresolved, not unknown_recipient", async () => {
+    const doc = await json(`${a.externalUrl}/openapi.json`)
+    const schemas = (
+      doc.body['components'] as { schemas: Record<string, { example?: Record<string, unknown> }> }
+    ).schemas
+    const example = schemas['ShareRequest']?.example as Record<string, unknown>
+    expect(example['recipient']).toMatch(/^0x[0-9a-fA-F]{40}$/)
+    const shared = await json(`${a.externalUrl}/v1/shares`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': keyA },
+      body: JSON.stringify(example)
+    })
+    expect(shared.status).toBe(201)
+    expect(shared.body['share']).toMatchObject({ status: { delivery: 'unresolved' } })
   })
 
   it('refuses a node whose certificate does not name the keys of the record it is addressed by', async () => {

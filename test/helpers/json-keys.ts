@@ -43,3 +43,23 @@ export function duplicateKeys(text: string): string[] {
   }
   return found
 }
+
+// The API's field names: lowercase words joined by `_`; a leading `_` marks metadata (`_metadata`).
+const SNAKE_CASE = /^_?[a-z][a-z0-9]*(_[a-z0-9]+)*$/
+
+/**
+ * Object keys in `value`, at any depth, that are not snake_case, each given as its path (`a.b`,
+ * `[0].peerId`). Keys under a field named in `dataKeys` are data (a map keyed by version or PeerId)
+ * and are not checked.
+ */
+export function nonSnakeCaseKeys(value: unknown, dataKeys: readonly string[] = [], path = ''): string[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => nonSnakeCaseKeys(v, dataKeys, `${path}[${i}]`))
+  if (value === null || typeof value !== 'object') return []
+  const found: string[] = []
+  for (const [k, v] of Object.entries(value)) {
+    const at = path ? `${path}.${k}` : k
+    if (!SNAKE_CASE.test(k)) found.push(at)
+    if (!dataKeys.includes(k)) found.push(...nonSnakeCaseKeys(v, dataKeys, at))
+  }
+  return found
+}

@@ -30,6 +30,7 @@ export function registerAnchorRoutes(app: OpenAPIHono<ApiEnv>, ports: ExternalAp
     createRoute({
       method: 'post',
       path: '/share_data',
+      operationId: 'shareData',
       tags,
       summary: 'Share data with a recipient (accepted before the chain confirms)',
       middleware: [guards.share, guards.anchorBody] as const,
@@ -54,6 +55,7 @@ export function registerAnchorRoutes(app: OpenAPIHono<ApiEnv>, ports: ExternalAp
 
   registerRecordRead(app, ports, guards, {
     path: '/data/{data_hash}',
+    operationId: 'getData',
     tags,
     summary: 'A stored record by the SHA-256 of its plaintext'
   })
@@ -62,6 +64,7 @@ export function registerAnchorRoutes(app: OpenAPIHono<ApiEnv>, ports: ExternalAp
     createRoute({
       method: 'get',
       path: '/verify_data/{data_hash}',
+      operationId: 'verifyData',
       tags,
       summary: 'Whether the chain holds a share event for this hash, with evidence; no key needed',
       description:
@@ -88,6 +91,7 @@ export function registerAnchorRoutes(app: OpenAPIHono<ApiEnv>, ports: ExternalAp
     createRoute({
       method: 'get',
       path: '/compliance_history',
+      operationId: 'getComplianceHistory',
       tags,
       summary: 'Audit events from the local index of the chain, filtered by type, newest first, in pages',
       middleware: [guards.anchorRead, onlyQueryParameters(ANCHOR_COMPLIANCE_PARAMETERS)] as const,
@@ -111,6 +115,7 @@ export function registerAnchorRoutes(app: OpenAPIHono<ApiEnv>, ports: ExternalAp
     createRoute({
       method: 'get',
       path: '/network/stats',
+      operationId: 'getNetworkStats',
       tags,
       summary: 'Peer-to-peer statistics',
       middleware: [guards.anchorRead] as const,
@@ -136,6 +141,7 @@ export function registerAnchorRoutes(app: OpenAPIHono<ApiEnv>, ports: ExternalAp
     createRoute({
       method: 'get',
       path: '/network/peers',
+      operationId: 'getNetworkPeers',
       tags,
       summary: 'Known peers as the anchor lists them; ?healthy=true for healthy ones only',
       middleware: [guards.anchorRead] as const,

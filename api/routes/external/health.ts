@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import { API_VERSION } from '../../deps.ts'
 import type { HealthReport } from '../../health.ts'
+import { errorResponses } from '../../schemas/common.ts'
 
 const ExternalHealthSchema = z
   .object({
@@ -17,12 +18,17 @@ export function registerExternalHealth(app: OpenAPIHono<ApiEnv>, health: () => P
     createRoute({
       method: 'get',
       path: '/health',
+      operationId: 'getHealth',
       tags: ['health'],
       summary: 'Whether the node serves; no API key needed',
       security: [],
       responses: {
         200: { content: { 'application/json': { schema: ExternalHealthSchema } }, description: 'serving' },
-        503: { content: { 'application/json': { schema: ExternalHealthSchema } }, description: 'not serving' }
+        503: {
+          content: { 'application/json': { schema: ExternalHealthSchema } },
+          description: 'not serving'
+        },
+        429: errorResponses[429]
       }
     }),
     async (c) => {

@@ -16,6 +16,8 @@ import { DataResponseSchema, VerifyResponseSchema } from '../../schemas/records.
  */
 export interface RouteText {
   readonly path: string
+  /** Unique across the document (redocly's operation-operationId). */
+  readonly operationId: string
   readonly tags: string[]
   readonly summary: string
   readonly description?: string
@@ -28,6 +30,7 @@ export function registerRecordRead(app: App, ports: ExternalApiPorts, guards: Sc
     createRoute({
       method: 'get',
       path: text.path,
+      operationId: text.operationId,
       tags: text.tags,
       summary: text.summary,
       middleware: [guards.read] as const,
@@ -53,6 +56,7 @@ export function registerVerify(app: App, ports: ExternalApiPorts, guards: ScopeG
     createRoute({
       method: 'get',
       path: text.path,
+      operationId: text.operationId,
       tags: text.tags,
       summary: text.summary,
       middleware: [guards.read] as const,
@@ -83,6 +87,7 @@ export function registerNetworkStats(
     createRoute({
       method: 'get',
       path: text.path,
+      operationId: text.operationId,
       tags: text.tags,
       summary: text.summary,
       middleware: [guards.read] as const,

@@ -13,6 +13,7 @@ export function registerV1Network(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPo
   const tags = ['network']
   registerNetworkStats(app, ports, guards, {
     path: '/v1/network/stats',
+    operationId: 'getV1NetworkStats',
     tags,
     summary: 'Peer-to-peer statistics'
   })
@@ -21,6 +22,7 @@ export function registerV1Network(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPo
     createRoute({
       method: 'get',
       path: '/v1/network/peers',
+      operationId: 'listPeers',
       tags,
       summary: 'Known peers with trust and health',
       middleware: [guards.read] as const,

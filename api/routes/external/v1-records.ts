@@ -28,11 +28,13 @@ const CURSOR = 'audit'
 export function registerV1Records(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPorts, guards: ScopeGuards) {
   registerRecordRead(app, ports, guards, {
     path: '/v1/data/{data_hash}',
+    operationId: 'getRecord',
     tags: ['data'],
     summary: 'A stored record by the SHA-256 of its plaintext'
   })
   registerVerify(app, ports, guards, {
     path: '/v1/audit/{data_hash}',
+    operationId: 'verifyDataHash',
     tags: ['audit'],
     summary: 'On-chain verification of a data hash, with evidence'
   })
@@ -40,6 +42,7 @@ export function registerV1Records(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPo
     createRoute({
       method: 'get',
       path: '/v1/audit/{data_hash}/bundle',
+      operationId: 'getEvidenceBundle',
       tags: ['audit'],
       summary: 'The evidence bundle of a data hash, checkable by anyone against the chain',
       middleware: [guards.read] as const,
@@ -63,6 +66,7 @@ export function registerV1Records(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPo
     createRoute({
       method: 'get',
       path: '/v1/audit',
+      operationId: 'listAuditEvents',
       tags: ['audit'],
       summary: 'Audit events (compliance history), newest first, a page at a time',
       description:

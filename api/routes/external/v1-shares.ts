@@ -34,6 +34,7 @@ export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPor
     createRoute({
       method: 'post',
       path: '/v1/shares',
+      operationId: 'createShare',
       tags,
       summary: 'Share data with a recipient',
       middleware: [guards.share, guards.body] as const,
@@ -58,6 +59,7 @@ export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPor
     createRoute({
       method: 'get',
       path: '/v1/shares/{share_id}',
+      operationId: 'getShare',
       tags,
       summary: 'One share and where its delivery and audit stand',
       middleware: [guards.read] as const,
@@ -78,6 +80,7 @@ export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPor
     createRoute({
       method: 'get',
       path: '/v1/shares',
+      operationId: 'listShares',
       tags,
       summary: 'Shares, newest first, a page at a time',
       description:

@@ -10,7 +10,8 @@ import {
   ApiKeyIdParams,
   ApiKeyInfoSchema,
   CreateApiKeySchema,
-  CreatedApiKeySchema
+  CreatedApiKeySchema,
+  internalEdgeResponses
 } from '../../schemas/internal.ts'
 
 export function apiKeyInfo(k: ApiKeyInfo): z.infer<typeof ApiKeyInfoSchema> {
@@ -34,11 +35,13 @@ export function registerApiKeyRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
     createRoute({
       method: 'post',
       path: '/api-keys',
+      operationId: 'createApiKey',
       tags,
       summary: 'Create an API key; the key is shown once',
       middleware: [guards.body] as const,
       request: { body: { content: { 'application/json': { schema: CreateApiKeySchema } }, required: true } },
       responses: {
+        ...internalEdgeResponses,
         201: { content: { 'application/json': { schema: CreatedApiKeySchema } }, description: 'created' },
         422: { content: { 'application/json': { schema: ErrorSchema } }, description: 'invalid' }
       }
@@ -60,11 +63,13 @@ export function registerApiKeyRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
     createRoute({
       method: 'get',
       path: '/api-keys',
+      operationId: 'listApiKeys',
       tags,
       summary: 'API keys (never the keys themselves), oldest first, a page at a time',
       middleware: [knownQuery(ListQuery)] as const,
       request: { query: ListQuery },
       responses: {
+        ...internalEdgeResponses,
         200: {
           content: {
             'application/json': {
@@ -93,10 +98,12 @@ export function registerApiKeyRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
     createRoute({
       method: 'delete',
       path: '/api-keys/{id}',
+      operationId: 'revokeApiKey',
       tags,
       summary: 'Revoke an API key (kept, marked revoked)',
       request: { params: ApiKeyIdParams },
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: ApiKeyInfoSchema } }, description: 'revoked' },
         ...notFoundResponse
       }

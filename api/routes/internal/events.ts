@@ -5,6 +5,7 @@ import type { ApiEnv } from '../../context.ts'
 import type { InternalApiPorts } from '../../deps.ts'
 import { InvalidEventCursorError } from '../../errors.ts'
 import { ErrorSchema } from '../../schemas/common.ts'
+import { internalEdgeResponses } from '../../schemas/internal.ts'
 
 // Events read from the log per query: a reader far behind catches up in pages, never all at once.
 const PAGE = 100
@@ -34,6 +35,7 @@ export function registerEventRoutes(
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/events',
+    operationId: 'streamEvents',
     tags: ['events'],
     summary: 'The event log as Server-Sent Events, resumable after Last-Event-ID or ?after=',
     description:
@@ -55,6 +57,7 @@ export function registerEventRoutes(
       })
     },
     responses: {
+      ...internalEdgeResponses,
       200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'the stream' },
       422: {
         content: { 'application/json': { schema: ErrorSchema } },

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import type { InternalApiPorts } from '../../deps.ts'
-import { NodeIdentitySchema } from '../../schemas/internal.ts'
+import { internalEdgeResponses, NodeIdentitySchema } from '../../schemas/internal.ts'
 
 /** `GET /id`: the node's PeerId, listen multiaddrs, audit account and key fingerprints (`dmn id`). */
 export function registerIdentityRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalApiPorts) {
@@ -9,9 +9,11 @@ export function registerIdentityRoutes(app: OpenAPIHono<ApiEnv>, ports: Internal
     createRoute({
       method: 'get',
       path: '/id',
+      operationId: 'getIdentity',
       tags: ['status'],
       summary: 'PeerId, listen multiaddrs, Ethereum address and identity key fingerprints',
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: NodeIdentitySchema } }, description: 'identity' }
       }
     }),

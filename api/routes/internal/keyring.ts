@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import type { InternalApiPorts } from '../../deps.ts'
 import { ErrorSchema } from '../../schemas/common.ts'
-import { KeyRingStatusSchema } from '../../schemas/internal.ts'
+import { internalEdgeResponses, KeyRingStatusSchema } from '../../schemas/internal.ts'
 
 const RotatedSchema = z.object({ primary_version: z.number().int() }).openapi('KeyRingRotated')
 const RewrappedSchema = z
@@ -16,9 +16,11 @@ export function registerKeyRingRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalA
     createRoute({
       method: 'get',
       path: '/keyring',
+      operationId: 'getKeyRing',
       tags,
       summary: 'Key versions, records per version, identity key ids',
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: KeyRingStatusSchema } }, description: 'status' }
       }
     }),
@@ -46,9 +48,11 @@ export function registerKeyRingRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalA
     createRoute({
       method: 'post',
       path: '/keyring/rotate',
+      operationId: 'rotateKeyRing',
       tags,
       summary: 'Add a data key version and make it primary',
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: RotatedSchema } }, description: 'rotated' },
         503: { content: { 'application/json': { schema: ErrorSchema } }, description: 'unavailable' }
       }
@@ -65,9 +69,11 @@ export function registerKeyRingRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalA
     createRoute({
       method: 'post',
       path: '/keyring/rewrap',
+      operationId: 'rewrapKeyRing',
       tags,
       summary: 'Re-encrypt stored records under the primary key',
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: RewrappedSchema } }, description: 'rewrapped' }
       }
     }),

@@ -7,7 +7,13 @@ import { listPeers } from '../../operations.ts'
 import { afterQuery, decodeCursor, encodeCursor, knownQuery, pageOf } from '../../paging.ts'
 import * as present from '../../present.ts'
 import { booleanQuery, ErrorSchema, limitQuery, notFoundResponse } from '../../schemas/common.ts'
-import { NextAfterSchema, OutboxEntrySchema, OutboxIdParams, PeerIdParams } from '../../schemas/internal.ts'
+import {
+  internalEdgeResponses,
+  NextAfterSchema,
+  OutboxEntrySchema,
+  OutboxIdParams,
+  PeerIdParams
+} from '../../schemas/internal.ts'
 import { PeerListSchema, PeerSchema } from '../../schemas/network.ts'
 
 const PeersQuery = z.object({
@@ -45,11 +51,13 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
     createRoute({
       method: 'get',
       path: '/peers',
+      operationId: 'listPeers',
       tags: ['peers'],
       summary: 'Known peers with trust and health, by PeerId, a page at a time',
       middleware: [knownQuery(PeersQuery)] as const,
       request: { query: PeersQuery },
       responses: {
+        ...internalEdgeResponses,
         200: {
           content: { 'application/json': { schema: PeerListSchema.extend({ next_after: NextAfterSchema }) } },
           description: 'peers'
@@ -71,10 +79,12 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
       createRoute({
         method: 'post',
         path: `/peers/{peer_id}/${action}`,
+        operationId: `${action}Peer`,
         tags: ['peers'],
         summary: action === 'allow' ? 'Allowlist a peer' : 'Deny a peer and close its connections',
         request: { params: PeerIdParams },
         responses: {
+          ...internalEdgeResponses,
           200: { content: { 'application/json': { schema: PeerSchema } }, description: 'the peer' },
           ...notFoundResponse
         }
@@ -97,11 +107,13 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
     createRoute({
       method: 'get',
       path: '/outbox',
+      operationId: 'listOutbox',
       tags: ['outbox'],
       summary: 'Audit events waiting for or done with the chain, newest first, a page at a time',
       middleware: [knownQuery(OutboxQuery)] as const,
       request: { query: OutboxQuery },
       responses: {
+        ...internalEdgeResponses,
         200: {
           content: {
             'application/json': {
@@ -135,10 +147,12 @@ export function registerPeerAndOutboxRoutes(app: OpenAPIHono<ApiEnv>, ports: Int
     createRoute({
       method: 'post',
       path: '/outbox/{id}/retry',
+      operationId: 'retryOutboxEntry',
       tags: ['outbox'],
       summary: 'Put a failed audit event back in the queue',
       request: { params: OutboxIdParams },
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: OutboxEntrySchema } }, description: 'requeued' },
         409: { content: { 'application/json': { schema: ErrorSchema } }, description: 'not failed' },
         ...notFoundResponse

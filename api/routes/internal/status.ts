@@ -1,10 +1,10 @@
-import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi'
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import { API_VERSION, type InternalApiPorts } from '../../deps.ts'
 import { createHealthCheck } from '../../health.ts'
 import { exportBundle } from '../../operations.ts'
 import { DataHashParams, notFoundResponse } from '../../schemas/common.ts'
-import { AuditStatusSchema, InternalHealthSchema } from '../../schemas/internal.ts'
+import { AuditStatusSchema, InternalHealthSchema, internalEdgeResponses } from '../../schemas/internal.ts'
 import { EvidenceBundleSchema } from '../../schemas/records.ts'
 
 /**
@@ -17,9 +17,11 @@ export function registerStatusRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
     createRoute({
       method: 'get',
       path: '/health',
+      operationId: 'getHealth',
       tags: ['status'],
       summary: 'Health of every component: database, key ring, p2p, chain, outbox lag',
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: InternalHealthSchema } }, description: 'serving' },
         503: { content: { 'application/json': { schema: InternalHealthSchema } }, description: 'not serving' }
       }
@@ -31,6 +33,18 @@ export function registerStatusRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
     }
   )
 
+  // Prometheus text, not JSON: described in the document, served by a plain handler.
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/metrics',
+    operationId: 'getMetrics',
+    tags: ['status'],
+    summary: 'Prometheus metrics (text exposition format)',
+    responses: {
+      ...internalEdgeResponses,
+      200: { content: { 'text/plain': { schema: z.string() } }, description: 'the metrics' }
+    }
+  })
   app.get('/metrics', async (c) => {
     const text = await ports.metrics.registry.metrics()
     return c.body(text, 200, { 'Content-Type': ports.metrics.registry.contentType })
@@ -40,9 +54,11 @@ export function registerStatusRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
     createRoute({
       method: 'get',
       path: '/audit/status',
+      operationId: 'getAuditStatus',
       tags: ['status'],
       summary: 'The audit publisher: contract, chain, outbox counts and lag',
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: AuditStatusSchema } }, description: 'status' }
       }
     }),
@@ -67,10 +83,12 @@ export function registerStatusRoutes(app: OpenAPIHono<ApiEnv>, ports: InternalAp
     createRoute({
       method: 'get',
       path: '/audit/{data_hash}/bundle',
+      operationId: 'getEvidenceBundle',
       tags: ['status'],
       summary: 'The evidence bundle of a data hash (as the external `/v1/audit/{data_hash}/bundle`)',
       request: { params: DataHashParams },
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: EvidenceBundleSchema } }, description: 'the bundle' },
         ...notFoundResponse
       }

@@ -5,7 +5,7 @@ import type { InternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
 import { afterQuery, decodeCursor, encodeCursor, knownQuery, pageOf } from '../../paging.ts'
 import { ErrorSchema, limitQuery, notFoundResponse } from '../../schemas/common.ts'
-import { NextAfterSchema } from '../../schemas/internal.ts'
+import { internalEdgeResponses, NextAfterSchema } from '../../schemas/internal.ts'
 import {
   CreatedWebhookSchema,
   CreateWebhookSchema,
@@ -29,11 +29,13 @@ export function registerWebhookRoutes(
     createRoute({
       method: 'post',
       path: '/webhooks',
+      operationId: 'createWebhook',
       tags,
       summary: 'Subscribe a URL to the events from now on; the signing secret is shown once',
       middleware: [guards.body] as const,
       request: { body: { content: { 'application/json': { schema: CreateWebhookSchema } }, required: true } },
       responses: {
+        ...internalEdgeResponses,
         201: { content: { 'application/json': { schema: CreatedWebhookSchema } }, description: 'created' },
         422: {
           content: { 'application/json': { schema: ErrorSchema } },
@@ -63,12 +65,14 @@ export function registerWebhookRoutes(
     createRoute({
       method: 'get',
       path: '/webhooks',
+      operationId: 'listWebhooks',
       tags,
       summary:
         'Subscriptions with where their deliveries stand (never the secrets), oldest first, a page at a time',
       middleware: [knownQuery(ListQuery)] as const,
       request: { query: ListQuery },
       responses: {
+        ...internalEdgeResponses,
         200: {
           content: {
             'application/json': {
@@ -101,13 +105,14 @@ export function registerWebhookRoutes(
       createRoute({
         method: 'post',
         path: `/webhooks/{id}/${action}`,
+        operationId: `${action}Webhook`,
         tags,
         summary:
           action === 'pause'
             ? 'Stop delivering (the cursor stays; resume goes on from it)'
             : 'Deliver again from the cursor; a failed subscription retries the event it stopped at',
         request: { params: WebhookIdParams },
-        responses: { 200: one, ...notFoundResponse }
+        responses: { 200: one, ...notFoundResponse, ...internalEdgeResponses }
       }),
       (c) => {
         const view = ports.webhooks[action](c.req.valid('param').id)
@@ -121,10 +126,11 @@ export function registerWebhookRoutes(
     createRoute({
       method: 'delete',
       path: '/webhooks/{id}',
+      operationId: 'deleteWebhook',
       tags,
       summary: 'Delete a subscription',
       request: { params: WebhookIdParams },
-      responses: { 200: one, ...notFoundResponse }
+      responses: { 200: one, ...notFoundResponse, ...internalEdgeResponses }
     }),
     (c) => {
       const view = ports.webhooks.delete(c.req.valid('param').id)

@@ -4,6 +4,7 @@ import { API_KEY_SCOPES, type ApiKeyInfo, type ApiKeyScope, apiKeyNameProblem } 
 import { createApiKeyStore } from '../../store/api-keys.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
+import { printJsonArray, printJsonObject } from '../json-output.ts'
 
 /**
  * `dmn apikeys create|list|revoke`: manage API keys in the node's database, also while the node is
@@ -33,7 +34,7 @@ export function registerApiKeyCommands(program: Command, ctx: CliContext): void 
       withStore(ctx, (store) => {
         const { key, info } = store.create({ name: opts.name, scopes, expiresAt })
         if (opts.json) {
-          ctx.print(JSON.stringify({ key, ...info }))
+          printJsonObject(ctx, { key, ...info })
           return
         }
         ctx.print(
@@ -47,11 +48,11 @@ export function registerApiKeyCommands(program: Command, ctx: CliContext): void 
   keys
     .command('list')
     .description('list keys (never the keys themselves)')
-    .option('--json', 'print JSON')
+    .option('--json', 'print one JSON array')
     .action((opts: { json?: boolean }) => {
       withStore(ctx, (store) => {
         const all = store.list()
-        if (opts.json) ctx.print(JSON.stringify(all))
+        if (opts.json) printJsonArray(ctx, all)
         else if (all.length === 0) ctx.print('no API keys')
         else for (const k of all) ctx.print(describe(k))
       })

@@ -13,6 +13,7 @@ import { UsageError } from '../../core/errors.ts'
 import { EnrolmentRepository } from '../../store/enrolments.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
+import { printJsonArray, printJsonObject } from '../json-output.ts'
 
 /**
  * `dmn attest`: the operator's side of TPM attestation. On a recipient: `show-ak` exports its
@@ -52,15 +53,13 @@ export function registerAttestCommands(program: Command, ctx: CliContext): void 
       const pem = key.export({ type: 'spki', format: 'pem' }).toString()
       if (opts.json) {
         const tpm2bPublic = Buffer.from(raw).toString('base64')
-        ctx.print(
-          JSON.stringify({
-            handle: akHandle,
-            algorithm: akAlgorithm,
-            fingerprint: akFingerprint(key),
-            pem,
-            tpm2bPublic
-          })
-        )
+        printJsonObject(ctx, {
+          handle: akHandle,
+          algorithm: akAlgorithm,
+          fingerprint: akFingerprint(key),
+          pem,
+          tpm2b_public: tpm2bPublic
+        })
       } else {
         ctx.print(pem.trimEnd())
       }
@@ -100,15 +99,18 @@ export function registerAttestCommands(program: Command, ctx: CliContext): void 
   attest
     .command('list')
     .description('enrolled peers and the fingerprints of their AKs')
-    .option('--json', 'one JSON object per line')
+    .option('--json', 'print one JSON array')
     .action((opts: { json?: boolean }) => {
-      for (const e of withEnrolments((repo) => repo.list())) {
-        if (opts.json)
-          ctx.print(
-            JSON.stringify({ peerId: e.peerId, akFingerprint: e.akFingerprint, enrolledAt: e.enrolledAt })
-          )
-        else ctx.print(`${e.peerId}  ${e.akFingerprint}  ${e.enrolledAt}`)
+      const all = withEnrolments((repo) => repo.list())
+      if (opts.json) {
+        printJsonArray(
+          ctx,
+          all.map((e) => ({ peerId: e.peerId, akFingerprint: e.akFingerprint, enrolledAt: e.enrolledAt }))
+        )
+        return
       }
+      if (all.length === 0) ctx.print('no AK enrolled')
+      for (const e of all) ctx.print(`${e.peerId}  ${e.akFingerprint}  ${e.enrolledAt}`)
     })
 
   attest

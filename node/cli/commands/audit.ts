@@ -16,6 +16,16 @@ import { AUDIT_STATES, type AuditState, DATA_HASH_PATTERN } from '../../core/sha
 import { auditServiceOver } from '../audit-service.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
+import { printJsonArray, printJsonObject } from '../json-output.ts'
+
+interface HistoryOptions {
+  dataHash?: string
+  sender?: string
+  recipient?: string
+  tier?: string
+  limit: string
+  json?: boolean
+}
 
 /** `dmn audit ...`: the audit trail's index, verification, security log and outbox. */
 export function registerAuditCommands(program: Command, ctx: CliContext): void {
@@ -53,7 +63,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
             anchors = 'not checked (this node has not published on this chain yet)'
           }
         }
-        ctx.print(JSON.stringify({ ...result, ok: result.ok && anchorsOk, anchors }))
+        printJsonObject(ctx, { ...result, ok: result.ok && anchorsOk, anchors })
         if (result.firstBad) {
           throw new SecurityLogTamperedError(
             `first bad row: ${result.firstBad.seq} (${result.firstBad.reason})`
@@ -71,7 +81,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
       return withService(async (service) => {
         await service.connect()
         const result = await service.verify(dataHash)
-        ctx.print(JSON.stringify(result))
+        printJsonObject(ctx, result)
         if (!result.verified) throw new AuditVerificationFailedError(`${dataHash} is not verified on chain`)
       })
     })
@@ -83,30 +93,55 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .option('--sender <peerId>')
     .option('--recipient <peerId>')
     .option('--tier <tier>')
-    .option('--limit <n>', 'at most this many', '100')
-    .action((o: { dataHash?: string; sender?: string; recipient?: string; tier?: string; limit: string }) =>
-      withService((service) => {
+    .option('--limit <n>', 'at most this many (1..1000)', '100')
+    .option('--json', 'print one JSON array (timestamp in Unix seconds, as GET /v1/audit)')
+    .action((o: HistoryOptions) => {
+      const limit = Number(o.limit)
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new UsageError('--limit must be 1..1000')
+      return withService((service) => {
         const rows = service.history({
           ...(o.dataHash ? { dataHash: o.dataHash } : {}),
           ...(o.sender ? { sender: o.sender } : {}),
           ...(o.recipient ? { recipient: o.recipient } : {}),
           ...(o.tier ? { tier: o.tier } : {}),
-          limit: Number(o.limit)
+          limit
         })
-        for (const row of rows) ctx.print(JSON.stringify(row))
+        // The index keeps milliseconds; the API (GET /v1/audit) gives Unix seconds, and so does this.
+        const seconds = rows.map((r) => ({
+          ...r,
+          timestamp: r.timestamp === null ? null : Math.floor(r.timestamp / 1000)
+        }))
+        if (o.json) return printJsonArray(ctx, seconds)
+        if (rows.length === 0) ctx.print('no audit events')
+        for (const r of rows) {
+          const at = r.timestamp === null ? '-' : new Date(r.timestamp).toISOString()
+          ctx.print(
+            `${r.blockNumber}  ${r.event}  ${r.shareId ?? '-'}  ${r.dataHash ?? '-'}  ${r.tier ?? '-'}  ${at}  ${r.txHash}`
+          )
+        }
       })
-    )
+    })
 
   audit
     .command('outbox')
     .description('audit events waiting for or done with the chain')
     .option('--state <state>', AUDIT_STATES.join(' | '))
-    .action((o: { state?: AuditState }) =>
-      withService((service) => {
-        for (const row of service.listOutbox(o.state ? { state: o.state } : {}))
-          ctx.print(JSON.stringify(row))
+    .option('--json', 'print one JSON array')
+    .action((o: { state?: AuditState; json?: boolean }) => {
+      if (o.state !== undefined && !(AUDIT_STATES as readonly string[]).includes(o.state))
+        throw new UsageError(`--state must be one of ${AUDIT_STATES.join(', ')}`)
+      return withService((service) => {
+        const rows = service.listOutbox(o.state ? { state: o.state } : {})
+        if (o.json) return printJsonArray(ctx, rows)
+        if (rows.length === 0) ctx.print('the audit outbox is empty')
+        for (const r of rows) {
+          ctx.print(
+            `${r.id}  ${r.kind}  ${r.state}  ${r.shareId ?? '-'}  attempts ${r.attempts}  ${r.txHash ?? '-'}  ${r.lastError ?? ''}`.trimEnd()
+          )
+        }
       })
-    )
+    })
 
   audit
     .command('retry <id>')
@@ -159,7 +194,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
         throw new UsageError(`cannot read ${file}: ${(err as Error).message}`, { cause: err })
       }
       const result = await checkBundle(text, { rpc: o.rpc, minConfirmations: Number(o.confirmations) })
-      if (o.json) ctx.print(JSON.stringify(result))
+      if (o.json) printJsonObject(ctx, result)
       else {
         for (const s of result.shares) {
           const outcome = s.verified

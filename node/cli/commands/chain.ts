@@ -3,6 +3,7 @@ import type { KeyRing } from '../../crypto/index.ts'
 import { auditServiceOver, openEthKeyRing } from '../audit-service.ts'
 import type { CliContext } from '../context.ts'
 import { lazyDatabase, withDatabase } from '../database.ts'
+import { printJsonObject } from '../json-output.ts'
 
 /** `dmn chain deploy` and `dmn chain status`. */
 export function registerChainCommands(program: Command, ctx: CliContext): void {
@@ -20,7 +21,7 @@ export function registerChainCommands(program: Command, ctx: CliContext): void {
           return ring
         })
         const { record, account, recordedIn } = await service.deploy()
-        ctx.print(JSON.stringify({ ...record, account, recordedIn }))
+        printJsonObject(ctx, { ...record, account, recordedIn })
       } finally {
         ring?.close()
         store.close()
@@ -34,18 +35,16 @@ export function registerChainCommands(program: Command, ctx: CliContext): void {
         const service = auditServiceOver(ctx, () => db)
         await service.connect()
         const head = await service.blockNumber()
-        ctx.print(
-          JSON.stringify({
-            // Provider URLs often carry an API key (path or credentials): show the origin only.
-            rpc: new URL(service.rpcUrl as string).origin,
-            chainId: service.chainId,
-            contract: service.contractAddress,
-            bytecode: 'ok',
-            deployBlock: service.deployBlock,
-            head,
-            account: service.account ?? null
-          })
-        )
+        printJsonObject(ctx, {
+          // Provider URLs often carry an API key (path or credentials): show the origin only.
+          rpc: new URL(service.rpcUrl as string).origin,
+          chainId: service.chainId,
+          contract: service.contractAddress,
+          bytecode: 'ok',
+          deployBlock: service.deployBlock,
+          head,
+          account: service.account ?? null
+        })
       })
     )
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { migrate, migrationStatus } from '../../store/migrations.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
+import { printJsonArray } from '../json-output.ts'
 
 /** `dmn db migrate` and `dmn db status`. */
 export function registerDbCommands(program: Command, ctx: CliContext): void {
@@ -21,11 +22,18 @@ export function registerDbCommands(program: Command, ctx: CliContext): void {
     })
   db.command('status')
     .description('list migrations and whether each is applied')
-    .action(() => {
+    .option('--json', 'print one JSON array')
+    .action((opts: { json?: boolean }) => {
       withDatabase(
         ctx,
         (handle) => {
-          for (const m of migrationStatus(handle)) {
+          const all = migrationStatus(handle)
+          if (opts.json)
+            return printJsonArray(
+              ctx,
+              all.map((m) => ({ ...m, appliedAt: m.appliedAt ?? null }))
+            )
+          for (const m of all) {
             ctx.print(
               `${String(m.version).padStart(4, '0')}_${m.name}  ${m.state}${m.appliedAt ? `  ${m.appliedAt}` : ''}`
             )

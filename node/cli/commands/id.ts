@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { MissingMasterPasswordError } from '../../core/errors.ts'
 import type { CliContext } from '../context.ts'
+import { printJsonObject } from '../json-output.ts'
 import {
   type IdentityReport,
   identityFromKeyRing,
@@ -34,13 +35,15 @@ export function registerIdCommand(program: Command, ctx: CliContext): void {
         report = await identityFromNode(url)
         // A node named with --api must answer; only the configured default falls back to the ring.
         if (report === undefined && opts.api)
-          throw new NodeApiError(`no node listens at ${url} (connection refused)`)
+          throw new NodeApiError(
+            `no node listens at ${url} (connection refused): start it with \`dmn start\`, or name another with --api`
+          )
       }
       if (report === undefined) {
         if (cfg.masterPassword === undefined) throw new MissingMasterPasswordError()
         report = await identityFromKeyRing(cfg, cfg.masterPassword)
       }
-      if (opts.json) ctx.print(JSON.stringify(report))
+      if (opts.json) printJsonObject(ctx, report)
       else for (const line of describe(report)) ctx.print(line)
     })
 }

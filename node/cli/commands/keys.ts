@@ -18,6 +18,7 @@ import {
 import { RecordRepository } from '../../store/records.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
+import { printJsonObject } from '../json-output.ts'
 
 /** `dmn keys ...`: the key ring (create, status, rotate, retire, rewrap, destroy, import, re-key). */
 
@@ -97,7 +98,7 @@ export function registerKeysCommands(program: Command, ctx: CliContext): void {
         ctx,
         (ring, records) => {
           const s = keyRingStatus(ring, records)
-          if (opts.json) return ctx.print(JSON.stringify(s))
+          if (opts.json) return printJsonObject(ctx, s)
           ctx.print(`key ring ${s.path}`)
           ctx.print(`primary ${s.primaryVersion}  minimum decryption version ${s.minimumDecryptionVersion}`)
           ctx.print(`kdf ${s.kdf.algorithm}, ${s.kdf.iterations} iterations`)

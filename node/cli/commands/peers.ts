@@ -5,6 +5,7 @@ import { createPeerBook, type PeerBook } from '../../p2p/peer-book.ts'
 import { PeerRepository } from '../../store/peers.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
+import { printJsonArray } from '../json-output.ts'
 
 /**
  * `dmn peers list|allow|deny`: the operator's view of the peer book. It works on the database file,
@@ -19,7 +20,10 @@ export function registerPeersCommands(program: Command, ctx: CliContext): void {
     try {
       return peerIdFromString(value).toString()
     } catch (err) {
-      throw new UsageError(`not a PeerId: ${value}`, { cause: err })
+      throw new UsageError(
+        `not a PeerId: ${value} (one starts 12D3KooW or Qm; \`dmn peers list\` shows the known peers, \`dmn id\` this node's)`,
+        { cause: err }
+      )
     }
   }
 
@@ -27,19 +31,22 @@ export function registerPeersCommands(program: Command, ctx: CliContext): void {
     .command('list')
     .description('known peers, healthy first')
     .option('--healthy', 'only healthy peers')
-    .option('--json', 'one JSON object per line')
+    .option('--json', "print one JSON array (fields as GET /peers names them, and the book's own)")
     .action((opts: { healthy?: boolean; json?: boolean }) => {
       const list = withBook((book) => book.list(opts.healthy ? { healthy: true } : {}))
+      if (opts.json) {
+        printJsonArray(
+          ctx,
+          list.map(({ certificatePem: _pem, ...rest }) => rest)
+        )
+        return
+      }
+      if (list.length === 0) ctx.print('no peers')
       for (const p of list) {
-        if (opts.json) {
-          const { certificatePem: _pem, ...rest } = p
-          ctx.print(JSON.stringify(rest))
-        } else {
-          const latency = p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)}ms`
-          ctx.print(
-            `${p.peerId}  ${p.status}  ${p.trust}  ${p.healthy ? 'healthy' : 'unhealthy'}  ${latency}  ${p.ethAddress ?? '-'}`
-          )
-        }
+        const latency = p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)}ms`
+        ctx.print(
+          `${p.peerId}  ${p.status}  ${p.trust}  ${p.healthy ? 'healthy' : 'unhealthy'}  ${latency}  ${p.ethAddress ?? '-'}`
+        )
       }
     })
 

@@ -6,6 +6,7 @@ import { WebhookRepository } from '../../store/webhooks.ts'
 import { createWebhookAdmin } from '../../webhooks/admin.ts'
 import type { CliContext } from '../context.ts'
 import { withDatabase } from '../database.ts'
+import { printJsonArray, printJsonObject } from '../json-output.ts'
 
 /**
  * `dmn webhooks create|list|pause|resume|delete`: webhook subscriptions in the node's database, also
@@ -41,7 +42,7 @@ export function registerWebhookCommands(program: Command, ctx: CliContext): void
       if (problem) throw new UsageError(`--types: ${problem}`)
       const { secret, view } = await withAdmin((admin) => admin.create({ url: opts.url, eventTypes }))
       if (opts.json) {
-        ctx.print(JSON.stringify({ ...webhookFields(view), secret }))
+        printJsonObject(ctx, { ...webhookFields(view), secret })
         return
       }
       ctx.print(`webhook ${view.id} -> ${view.url} (${describeTypes(view)}; from event ${view.cursor} on)`)
@@ -55,7 +56,7 @@ export function registerWebhookCommands(program: Command, ctx: CliContext): void
     .option('--json', 'print one JSON array')
     .action((opts: { json?: boolean }) => {
       const all = withAdmin((admin) => admin.list())
-      if (opts.json) ctx.print(JSON.stringify(all.map(webhookFields)))
+      if (opts.json) printJsonArray(ctx, all.map(webhookFields))
       else if (all.length === 0) ctx.print('no webhook subscriptions')
       else for (const v of all) ctx.print(describe(v))
     })
