@@ -175,10 +175,15 @@ export async function deliverShare<S extends StoredShare>(
   const receipt = await components.transport.send(share.recipient, envelope, { signal })
   checkReceipt(receipt, share, recipient, components.envelopes)
   const { store, ledger } = components
-  const delivered = store.transaction(() => {
-    const row = store.markDelivered(share.shareId, receipt)
-    ledger.receiptStored(row, receipt)
-    return row
-  })
+  // Not durable on its own: lost to a power cut, the share is sent again and the recipient answers
+  // with the receipt it stored; the next durable commit (the next accepted share) carries it to disk.
+  const delivered = store.transaction(
+    () => {
+      const row = store.markDelivered(share.shareId, receipt)
+      ledger.receiptStored(row, receipt)
+      return row
+    },
+    { durable: false }
+  )
   return { share: delivered, receipt }
 }

@@ -50,3 +50,8 @@ export const LATENCY_ALPHA = 0.3
 export const RESOLVE_BATCH = 64
 /** How long the resolver looks for a resolved recipient's addresses in the DHT before delivery tries anyway. */
 export const LOCATE_TIMEOUT_MS = 10_000
+/**
+ * Plaintext of accepted outgoing shares kept in memory until their first delivery attempt seals it,
+ * so the sender does not read back and decrypt the record it has just written; bounded, oldest out.
+ */
+export const HELD_PLAINTEXT_BYTES = 64 * 1024 * 1024
