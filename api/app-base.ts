@@ -1,6 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
-import { secureHeaders } from 'hono/secure-headers'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { ZodError } from 'zod'
 import type { ApiKeyRegistry, SecurityLogWriter } from '../node/core/ports.ts'
@@ -14,6 +13,7 @@ import { impreciseNumberPath } from './json-numbers.ts'
 import type { ApiMetrics } from './metrics.ts'
 import { authenticate } from './middleware/authenticate.ts'
 import { clientAddress } from './middleware/client-address.ts'
+import { edgeHeaders } from './middleware/edge-headers.ts'
 import { rateLimit } from './middleware/rate-limit.ts'
 import { TokenBucketLimiter } from './middleware/token-bucket.ts'
 
@@ -40,7 +40,8 @@ export interface BaseAppInit {
 }
 
 /**
- * An OpenAPIHono app with the edge middleware in order: metrics, secure headers, client address,
+ * An OpenAPIHono app with the edge middleware in order: metrics, secure headers and no-store (set
+ * before the answer is created), client address,
  * the app's guard if any, key lookup, rate limit; validation failures answer 422 `{error, field}`;
  * every error goes through `errorResponse()`, except what a client's disconnect raised, which is a
  * debug line and a 499.
@@ -82,20 +83,11 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
     end(labels)
     metrics.requests.inc({ ...labels, status: String(c.res.status) })
   })
-  app.use(
-    secureHeaders({
-      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-      strictTransportSecurity: 'max-age=63072000; includeSubDomains',
-      crossOriginResourcePolicy: 'same-origin'
-    })
-  )
-  app.use(async function noStore(c, next) {
-    await next()
-    c.header('Cache-Control', 'no-store')
-  })
+  app.use(edgeHeaders())
   app.use(clientAddress({ trustedProxies: init.trustedProxies }))
   if (init.guard) app.use(init.guard)
-  app.use(authenticate({ apiKeys: init.apiKeys }))
+  // `/health` needs no key: a key it carries is neither hashed nor looked up.
+  app.use(authenticate({ apiKeys: init.apiKeys, anonymousPaths: ['/health'] }))
   app.use(
     rateLimit({
       limiter,
