@@ -1,6 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
-import { secureHeaders } from 'hono/secure-headers'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { ZodError } from 'zod'
 import type { IdempotencyStore } from '../node/core/idempotency.ts'
@@ -16,6 +15,7 @@ import type { ApiMetrics } from './metrics.ts'
 import { accessLog } from './middleware/access-log.ts'
 import { authenticate } from './middleware/authenticate.ts'
 import { clientAddress } from './middleware/client-address.ts'
+import { edgeHeaders } from './middleware/edge-headers.ts'
 import { idempotency } from './middleware/idempotency.ts'
 import { rateLimit } from './middleware/rate-limit.ts'
 import { TokenBucketLimiter } from './middleware/token-bucket.ts'
@@ -51,8 +51,9 @@ export interface BaseAppInit {
 
 /**
  * An OpenAPIHono app with the edge middleware in order: access log and request id, metrics, secure
- * headers, client address, the app's guard if any, key lookup, rate limit, idempotency keys;
- * validation failures answer 422 `{error, field}`;
+ * headers and no-store (set before the answer is created; a page that needs more than
+ * `default-src 'none'`, /docs, sets its own policy), client address, the app's guard if any, key
+ * lookup, rate limit, idempotency keys; validation failures answer 422 `{error, field}`;
  * every error goes through `errorResponse()`, except what a client's disconnect raised, which is a
  * debug line and a 499.
  */
@@ -94,22 +95,11 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
     end(labels)
     metrics.requests.inc({ ...labels, status: String(c.res.status) })
   })
-  app.use(
-    secureHeaders({
-      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-      strictTransportSecurity: 'max-age=63072000; includeSubDomains',
-      crossOriginResourcePolicy: 'same-origin',
-      // A page that needs more than `default-src 'none'` (/docs) sets its own policy.
-      overwrite: false
-    })
-  )
-  app.use(async function noStore(c, next) {
-    await next()
-    c.header('Cache-Control', 'no-store')
-  })
+  app.use(edgeHeaders())
   app.use(clientAddress({ trustedProxies: init.trustedProxies }))
   if (init.guard) app.use(init.guard)
-  app.use(authenticate({ apiKeys: init.apiKeys }))
+  // `/health` needs no key: a key it carries is neither hashed nor looked up.
+  app.use(authenticate({ apiKeys: init.apiKeys, anonymousPaths: ['/health'] }))
   app.use(
     rateLimit({
       limiter,

@@ -70,6 +70,19 @@ describe('authentication and scopes', () => {
     expect(r.status).toBe(201)
   })
 
+  it('does not look up a key that /health carries', async () => {
+    const check = h.ports.apiKeys.check
+    let lookups = 0
+    h.ports.apiKeys.check = (presented) => {
+      lookups += 1
+      return check(presented)
+    }
+    expect((await send(app, '/health', { key: readKey })).status).toBe(200)
+    expect(lookups).toBe(0)
+    expect((await send(app, '/network/stats', { key: readKey })).status).toBe(200)
+    expect(lookups).toBe(1)
+  })
+
   it('needs no key for /health and /openapi.json', async () => {
     expect((await send(app, '/health')).status).toBe(200)
     expect((await send(app, '/openapi.json')).status).toBe(200)

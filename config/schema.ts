@@ -101,12 +101,12 @@ export const configSchema = z.strictObject({
       deliveryConcurrency: z.number().int().min(1).max(256).default(8),
       limits: z
         .strictObject({
-          messagesPerSecond: z.number().positive().default(50),
+          messagesPerSecond: z.number().positive().default(200),
           bytesPerSecond: z
             .number()
             .int()
             .positive()
-            .default(32 * 1024 * 1024),
+            .default(64 * 1024 * 1024),
           concurrentStreams: z.number().int().positive().default(8)
         })
         .prefault({})

@@ -4,6 +4,7 @@ import { createApiMetrics } from '../api/metrics.ts'
 import { ApiServer } from '../api/server.ts'
 import { type Config, redactConfig } from '../config/index.ts'
 import { type AttestChallenge, AttestService } from './attest/index.ts'
+import { summarizingAuthSuccess } from './audit/auth-success-summary.ts'
 import { AuditService, auditApiPorts, auditHealthProbes, auditHooks } from './audit/index.ts'
 import { MissingMasterPasswordError } from './core/errors.ts'
 import type { ApiKeyRegistry, NodeIdentitySource } from './core/ports.ts'
@@ -41,7 +42,7 @@ import { ownApisFromConfig, webhookInitFromConfig } from './webhooks/from-config
 /**
  * The composition root: the only place where adapters are built and wired to each other.
  * Start order: store -> event retention -> key ring -> attest -> audit -> p2p -> audit identity ->
- * event, metrics and log bridges -> APIs -> webhook deliveries; stop in reverse.
+ * event, metrics and log bridges -> auth.success summary -> APIs -> webhook deliveries; stop in reverse.
  */
 
 export interface DmnNode {
@@ -133,7 +134,7 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     events: () => store.eventLog,
     own: ownApisFromConfig(config.api, () => (apiListening ? apiBoundPorts(api) : undefined))
   }
-  const apiPorts = createApiPorts({
+  const ports = createApiPorts({
     store,
     keyRing,
     audit,
@@ -142,6 +143,9 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     logger: componentLogger(logger, 'api'),
     webhooks: createWebhookAdmin({ ...webhookParts, changed: () => webhookDelivery.refresh() })
   })
+  // One auth.success row per key and scope per second instead of one per request; failures at once.
+  const authSuccess = summarizingAuthSuccess(ports.securityLog)
+  const apiPorts: InternalApiPorts = { ...ports, securityLog: authSuccess }
   // The event log itself is written by the database (migrations/0012_event_log.sql); the bridge wakes
   // live readers and appends what no table change carries (peer refusals).
   const eventBridge = createEventBridge({
@@ -206,6 +210,8 @@ export function createNode({ config, logger }: CreateNodeComponents): DmnNode {
     eventBridge,
     metricsBridge,
     logBridge,
+    // Stopped after the APIs, so the last window of successful authentications is written.
+    authSuccess,
     api,
     apiStarted,
     webhookDelivery

@@ -12,11 +12,17 @@ const MAX_KEY_LENGTH = 256
 
 /**
  * Reads `X-API-Key` and records what it proves in `c.var.auth`. It never rejects by itself: the
- * rate limiter needs to know the key first, and `requireScope` decides per route.
+ * rate limiter needs to know the key first, and `requireScope` decides per route. On
+ * `anonymousPaths` (paths no key is asked for, such as `/health`) a key is not looked up at all:
+ * the request counts as one without a key (its address's rate bucket only).
  */
-export function authenticate(init: { readonly apiKeys: ApiKeyRegistry }): MiddlewareHandler<ApiEnv> {
+export function authenticate(init: {
+  readonly apiKeys: ApiKeyRegistry
+  readonly anonymousPaths?: readonly string[]
+}): MiddlewareHandler<ApiEnv> {
+  const anonymous = new Set(init.anonymousPaths ?? [])
   return async function authenticateMiddleware(c, next) {
-    const presented = c.req.header('x-api-key')
+    const presented = anonymous.has(c.req.path) ? undefined : c.req.header('x-api-key')
     if (presented === undefined || presented === '') {
       c.set('auth', { kind: 'none', failure: 'missing', keyId: null })
     } else if (presented.length > MAX_KEY_LENGTH) {

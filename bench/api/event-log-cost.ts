@@ -43,7 +43,8 @@ export function eventLogStoreCost(dir: string, seconds: number): EventLogCost {
     migrate(db)
     // The cipher is not what is priced here: both variants store the same bytes.
     const records = new RecordRepository(db, {
-      encrypt: (p) => ({ keyVersion: 1, token: Buffer.from(p).toString('base64url') }),
+      encryptBytes: (p) => ({ keyVersion: 1, token: Uint8Array.from([0x80, ...p]) }),
+      decryptBytes: (_v, token) => token.subarray(1),
       decrypt: (_v, token) => Buffer.from(token, 'base64url')
     })
     const shares = new ShareRepository(db)

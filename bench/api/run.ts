@@ -3,14 +3,17 @@
  *
  *   node bench/api/run.ts [--duration 5] [--connections 10]
  *
- * 1. GET /health on the node's external API (every middleware: secure headers, client address, key
- *    lookup, rate limit with the limit lifted, metrics; the health probes read SQLite, the key ring,
+ * 1. GET /health on the node's external API (metrics, secure headers, client address, the address's
+ *    rate bucket with the limit lifted; no key lookup; the health probes read SQLite, the key ring,
  *    p2p and the publisher) next to a bare Hono hello-world on the same server stack
  *    (@hono/node-server, same process).
- * 2. POST /share_data with 1 KiB of data at the standard tier (API key check and security-log entry,
- *    validation, record encrypted at rest, share and audit outbox rows committed with
+ * 2. POST /share_data with 1 KiB of data at the standard tier (API key check, its success summarised
+ *    in the security log once per second, validation, record encrypted at rest, share and audit outbox rows committed with
  *    synchronous=FULL), next to the raw RSA-PSS sign rate of this machine with the node's 3072-bit
- *    signing key: every share is signed once when it is sealed for delivery.
+ *    signing key: every share is signed once when it is sealed for delivery. Beside what the API
+ *    accepted: what the sender delivered with verified receipts in the same window
+ *    (`deliveredPerSecond`), the backlog left, and the envelopes the recipient refused for rate
+ *    (`wastedSignatures`); the run then waits for the backlog to drain.
  * 3. The same POST /share_data with a fresh Idempotency-Key on every request (the key claimed in
  *    SQLite before the share, its answer stored after), beside runs without one in the same process:
  *    without, with, with, without (so a drift of the machine over the run weighs on both alike),
@@ -48,6 +51,7 @@ import { openDatabase } from '../../node/store/database.ts'
 import { createIdempotencyStore } from '../../node/store/idempotency-keys.ts'
 import { migrate } from '../../node/store/migrations.ts'
 import { eventLogStoreCost } from './event-log-cost.ts'
+import { SHARE_PROTOCOL } from '../../node/p2p/index.ts'
 
 const { values } = parseArgs({
   options: { duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '10' } }
@@ -208,6 +212,15 @@ async function startRecipient(dataDir: string, chainUrl: string, contract: strin
   }
 }
 
+/** Sealed envelopes a recipient refused for rate (each one an RSA signature made in vain). */
+function rateRefusals(counts: {
+  received: readonly { protocol: string; error: string; count: number }[]
+}): number {
+  return counts.received
+    .filter((r) => r.protocol === SHARE_PROTOCOL && r.error === 'RateLimitedError')
+    .reduce((sum, r) => sum + r.count, 0)
+}
+
 const fmt = (l: Load) =>
   `${String(l.rps).padStart(7)} req/s  p50 ${String(l.p50Ms).padStart(4)} ms  p99 ${String(l.p99Ms).padStart(4)} ms  (${l.requests} requests, ${l.non2xx} non-2xx, ${l.errors} errors)`
 
@@ -256,12 +269,27 @@ try {
   await drained()
   // The sender's own CPU per share: this process runs node A (autocannon and B are processes of
   // their own), from the first request until every share of the run is delivered and audited.
+  // Accepted is what the API answered 201; delivered is what came back with a verified receipt in
+  // the same window. The difference is the backlog the run leaves behind.
+  let delivered = 0
+  const onDelivered = () => {
+    delivered += 1
+  }
+  a.node.p2p.on('share:delivered', onDelivered)
+  const wastedBefore = rateRefusals(a.node.p2p.refusalCounts())
   const cpuBefore = process.cpuUsage()
+  const loadStart = performance.now()
   const shares = await plainShares()
+  const loadSeconds = (performance.now() - loadStart) / 1000
+  const deliveredInWindow = delivered
   console.log(`POST /share_data 1 KiB standard      ${fmt(shares)}`)
   await drained()
+  a.node.p2p.off('share:delivered', onDelivered)
   const cpuUsed = process.cpuUsage(cpuBefore)
-  const accepted = shares.requests - shares.non2xx
+  const accepted = shares.requests - shares.non2xx - shares.errors
+  const wasted = rateRefusals(a.node.p2p.refusalCounts()) - wastedBefore
+  const deliveredPerSecond = Math.round(deliveredInWindow / loadSeconds)
+  const backlog = accepted - deliveredInWindow
   const senderCpuMsPerShare =
     accepted > 0 ? Math.round(((cpuUsed.user + cpuUsed.system) / 1000 / accepted) * 1000) / 1000 : null
   const idempotent = await idempotentShares()
@@ -297,6 +325,11 @@ try {
     `  event log + idempotency (its look-up and kept answer, wall time with the commit): ${bothPercent}% of the sender's CPU per share (bound: 10%)`
   )
   console.log(
+    `  delivered with verified receipts     ${String(deliveredPerSecond).padStart(7)} shares/s in the same window; backlog left ${backlog} of ${accepted} accepted; wasted signatures (refused for rate) ${wasted}`
+  )
+  const healthRatio = Number(((ourHealth.rps / Math.max(1, honoHealth.rps)) * 100).toFixed(1))
+  console.log(`GET /health node / bare Hono            ${String(healthRatio).padStart(6)} %`)
+  console.log(
     `RSA-PSS sign (${sign.keyBits}-bit, 1 KiB), one core   ${String(sign.perSecond).padStart(7)} signatures/s`
   )
   console.log(
@@ -304,8 +337,17 @@ try {
       bench: 'api',
       durationSeconds: DURATION,
       connections: CONNECTIONS,
-      health: { bareHono: honoHealth, node: ourHealth },
-      shareData: { sharesPerSecond: shares.rps, ...shares },
+      health: { bareHono: honoHealth, node: ourHealth, nodePercentOfBareHono: healthRatio },
+      shareData: {
+        sharesPerSecond: shares.rps,
+        ...shares,
+        mode: 'per-share',
+        accepted,
+        deliveredPerSecond,
+        deliveredInWindow,
+        backlog,
+        wastedSignatures: wasted
+      },
       shareDataIdempotent: {
         sharesPerSecond: idempotentMean,
         withoutKeySharesPerSecond: plainMean,

@@ -9,7 +9,17 @@
  * clock stops when the sender holds every verified receipt: this covers record encryption at rest,
  * sealing, signing, Noise + Yamux transport, the receiver's checks and storage, and the receipt.
  * The raw TCP line sends the same number of payloads of the same size over a plain socket to the same
- * child process, with a one-byte acknowledgement each: the ceiling the transport alone allows. Last line: one JSON object.
+ * child process, with a one-byte acknowledgement each: the ceiling the transport alone allows.
+ *
+ * Each row also prints the bound of its essential operations, from their costs measured in this
+ * process in the same run with keys of the nodes' sizes: sealing (content cipher, RSA-OAEP wrap,
+ * RSA-PSS signature), opening (verification, unwrap, decryption), the receipt's signature and its
+ * check, one SHA-256 and one at-rest Fernet encryption per side, and the raw TCP transfer of the
+ * payload. Sender and receiver share this 2-core machine with each other (and with whatever else
+ * runs), so the bound is one share per sum of both sides' costs (`boundSharesPerSecond`); the RSA
+ * operations alone give `rsaBoundSharesPerSecond`. The receiver runs with the default per-peer
+ * limits; `wastedSignatures` counts envelopes it refused for rate (sealed and signed in vain).
+ * Last line: one JSON object.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -22,7 +32,22 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createInterface } from 'node:readline'
 import type { Tier } from '../../node/core/share.ts'
-import { createKeyRing } from '../../node/crypto/index.ts'
+import { dataHashOf } from '../../node/core/accept-share.ts'
+import { canonicalReceipt, type ReceiptBody } from '../../node/core/receipt.ts'
+import {
+  createKeyRing,
+  generateRsaKeyPair,
+  keyFingerprint,
+  type KeyRing,
+  oaepUnwrap,
+  oaepWrap,
+  openEnvelope,
+  sealEnvelope,
+  signPss,
+  verifyPss
+} from '../../node/crypto/index.ts'
+import { P2P_DEFAULTS } from '../../node/p2p/defaults.ts'
+import { SHARE_PROTOCOL } from '../../node/p2p/index.ts'
 import { createLogger } from '../../node/log/logger.ts'
 import { P2pService } from '../../node/p2p/index.ts'
 import type { P2pEvents, P2pInit } from '../../node/p2p/index.ts'
@@ -58,8 +83,8 @@ const init: P2pInit = {
   healthIntervalMs: 600_000,
   deliveryConcurrency: 8,
   replayWindowSeconds: 300,
-  // The receiver's per-peer limits would otherwise be what is measured.
-  limits: { messagesPerSecond: 1e6, bytesPerSecond: 1e12, concurrentStreams: 64 }
+  // The defaults: the sender paces to what the receiver announces, and the default must admit it.
+  limits: P2P_DEFAULTS.limits
 }
 
 async function startNode(dir: string, overrides: Partial<P2pInit> = {}) {
@@ -75,7 +100,7 @@ async function startNode(dir: string, overrides: Partial<P2pInit> = {}) {
     await p2p.stop()
     db.close()
   }
-  return { p2p, stop }
+  return { p2p, keyRing, stop }
 }
 
 async function measureShares(
@@ -108,6 +133,99 @@ async function measureShares(
   for (const data of payloads) pending.add(sender.shareData({ data, recipient, tier }).shareId)
   await done
   return (performance.now() - start) / 1000
+}
+
+/** Mean milliseconds of `fn` over `n` runs (after one untimed run). */
+function costMs(n: number, fn: () => void): number {
+  fn()
+  const start = performance.now()
+  for (let i = 0; i < n; i++) fn()
+  return (performance.now() - start) / n
+}
+
+type Keys = {
+  signing: { privateKeyPem: string; publicKeyPem: string }
+  encryption: { privateKeyPem: string; publicKeyPem: string }
+}
+
+/**
+ * The bound of one share of `bytes` at `tier`: the summed cost of its essential operations on both
+ * sides, measured here, plus the raw TCP time per payload; and the bound of its RSA operations alone.
+ */
+function bound(
+  keys: { sender: Keys; receiver: Keys; senderId: string; receiverId: string },
+  ring: KeyRing,
+  bytes: number,
+  tier: Tier,
+  rawSecondsPerShare: number
+) {
+  const n = bytes > 64 * 1024 ? 5 : 30
+  const plaintext = new Uint8Array(randomBytes(bytes))
+  const header = {
+    shareId: randomBytes(16).toString('hex'),
+    sender: keys.senderId,
+    recipient: keys.receiverId,
+    tier,
+    senderKeyId: keyFingerprint(keys.sender.signing.publicKeyPem),
+    recipientKeyId: keyFingerprint(keys.receiver.encryption.publicKeyPem)
+  }
+  const seal = () =>
+    sealEnvelope({
+      header,
+      plaintext,
+      senderSigningPrivateKeyPem: keys.sender.signing.privateKeyPem,
+      recipientEncryptionPublicKeyPem: keys.receiver.encryption.publicKeyPem
+    }).bytes
+  const envelope = seal()
+  const body: ReceiptBody = {
+    v: 1,
+    shareId: header.shareId,
+    dataHash: dataHashOf(plaintext),
+    sender: keys.senderId,
+    recipient: keys.receiverId,
+    tier,
+    receivedAt: Date.now()
+  }
+  const receiptSignature = signPss(keys.receiver.signing.privateKeyPem, canonicalReceipt(body))
+  const ms = {
+    seal: costMs(n, seal),
+    open: costMs(n, () =>
+      openEnvelope(envelope, {
+        senderSigningPublicKeyPem: keys.sender.signing.publicKeyPem,
+        recipientEncryptionPrivateKeyPem: keys.receiver.encryption.privateKeyPem,
+        expectedRecipient: keys.receiverId
+      })
+    ),
+    receiptSign: costMs(n, () => signPss(keys.receiver.signing.privateKeyPem, canonicalReceipt(body))),
+    receiptVerify: costMs(n, () =>
+      verifyPss(keys.receiver.signing.publicKeyPem, canonicalReceipt(body), receiptSignature)
+    ),
+    hash: costMs(n, () => dataHashOf(plaintext)),
+    atRest: costMs(n, () => ring.encryptBytes(plaintext))
+  }
+  const wrapped = oaepWrap(keys.receiver.encryption.publicKeyPem, randomBytes(32))
+  const unwrap = costMs(n, () => oaepUnwrap(keys.receiver.encryption.privateKeyPem, wrapped))
+  const sign = costMs(n, () => signPss(keys.sender.signing.privateKeyPem, plaintext.subarray(0, 1024)))
+  const totalMs =
+    ms.seal +
+    ms.open +
+    ms.receiptSign +
+    ms.receiptVerify +
+    2 * ms.hash +
+    2 * ms.atRest +
+    rawSecondsPerShare * 1000
+  return {
+    boundSharesPerSecond: Number((1000 / totalMs).toFixed(1)),
+    rsaBoundSharesPerSecond: Number((1000 / (unwrap + 2 * sign)).toFixed(1))
+  }
+}
+
+/** Envelopes the receiver refused for rate so far: each a signature made in vain. */
+function wastedSignatures(p2p: P2pService): number {
+  return p2p
+    .refusalCounts()
+    .received.filter((r) => r.protocol === SHARE_PROTOCOL && r.error === 'RateLimitedError')
+    .reduce((sum, r) => sum + r.count, 0)
 }
 
 /** The raw TCP side of the receiver: acknowledges every `bytes` received with one byte. */
@@ -205,28 +323,54 @@ if (values.receiver) {
     await a.p2p.connect(b.address)
     // Warm-up (connection, certificate exchange, JIT in both processes), so each row is steady state.
     for (const tier of TIERS) await measureShares(a.p2p, b.peerId, 1024, 100, tier)
-    console.log('size    tier      shares  seconds  shares/s     MB/s | raw TCP shares/s   raw TCP MB/s')
+    // Keys of the nodes' sizes (3072-bit signing, 4096-bit encryption) for the in-process costs.
+    const [ss, se, rs, re] = await Promise.all([
+      generateRsaKeyPair(3072),
+      generateRsaKeyPair(4096),
+      generateRsaKeyPair(3072),
+      generateRsaKeyPair(4096)
+    ])
+    const keys = {
+      sender: { signing: ss, encryption: se },
+      receiver: { signing: rs, encryption: re },
+      senderId: a.p2p.peerId,
+      receiverId: b.peerId
+    }
+    console.log(
+      'size    tier      shares  seconds  shares/s     MB/s | raw TCP shares/s   raw TCP MB/s |  bound/s  % of bound  RSA bound/s  wasted sigs'
+    )
     for (const size of SIZES) {
       const { port } = (await b.ask({ raw: size.bytes })) as { port: number }
       const rawSeconds = await measureRawTcp(port, size.bytes, size.count)
       for (const tier of TIERS) {
+        const wastedBefore = wastedSignatures(a.p2p)
         const seconds = await measureShares(a.p2p, b.peerId, size.bytes, size.count, tier)
+        const wasted = wastedSignatures(a.p2p) - wastedBefore
+        const bounds = bound(keys, a.keyRing, size.bytes, tier, rawSeconds / size.count)
         const mb = (size.bytes * size.count) / 1e6
+        const sharesPerSecond = Number((size.count / seconds).toFixed(1))
         const row = {
           size: size.label,
           tier,
+          mode: 'per-share',
           shares: size.count,
           seconds: Number(seconds.toFixed(3)),
-          sharesPerSecond: Number((size.count / seconds).toFixed(1)),
+          sharesPerSecond,
           mbPerSecond: Number((mb / seconds).toFixed(2)),
           rawTcpSharesPerSecond: Number((size.count / rawSeconds).toFixed(1)),
-          rawTcpMbPerSecond: Number((mb / rawSeconds).toFixed(2))
+          rawTcpMbPerSecond: Number((mb / rawSeconds).toFixed(2)),
+          boundSharesPerSecond: bounds.boundSharesPerSecond,
+          percentOfBound: Number(((sharesPerSecond / bounds.boundSharesPerSecond) * 100).toFixed(1)),
+          rsaBoundSharesPerSecond: bounds.rsaBoundSharesPerSecond,
+          wastedSignatures: wasted
         }
         results.push(row)
         console.log(
           `${row.size.padEnd(8)}${tier.padEnd(10)}${String(row.shares).padStart(6)}${row.seconds.toFixed(3).padStart(9)}` +
             `${row.sharesPerSecond.toFixed(1).padStart(10)}${row.mbPerSecond.toFixed(2).padStart(9)} |` +
-            `${row.rawTcpSharesPerSecond.toFixed(1).padStart(17)}${row.rawTcpMbPerSecond.toFixed(2).padStart(15)}`
+            `${row.rawTcpSharesPerSecond.toFixed(1).padStart(17)}${row.rawTcpMbPerSecond.toFixed(2).padStart(15)} |` +
+            `${row.boundSharesPerSecond.toFixed(1).padStart(9)}${row.percentOfBound.toFixed(1).padStart(11)}` +
+            `${row.rsaBoundSharesPerSecond.toFixed(1).padStart(13)}${String(wasted).padStart(13)}`
         )
       }
     }

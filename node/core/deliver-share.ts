@@ -151,14 +151,15 @@ export interface DeliverShareComponents<S extends StoredShare> {
 /**
  * One attempt: verify the recipient (trust for the tier, attestation for maximum), seal a fresh
  * envelope, send it, check the receipt, and store it with its audit events in one transaction.
- * `beforeSeal` runs after the recipient's keys are known; returning false gives the attempt up unsent
- * (another attempt to the same recipient may have been refused meanwhile). Returns the delivered row,
+ * `beforeSeal` runs after the recipient's keys are known, with the plaintext to seal; returning false
+ * gives the attempt up unsent (another attempt to the same recipient may have been refused meanwhile,
+ * or the envelope would exceed what the recipient admits per second). Returns the delivered row,
  * or undefined when given up.
  */
 export async function deliverShare<S extends StoredShare>(
   components: DeliverShareComponents<S>,
   share: S,
-  options: { signal: AbortSignal; beforeSeal?: () => boolean }
+  options: { signal: AbortSignal; beforeSeal?: (plaintext: Uint8Array) => boolean }
 ): Promise<{ share: S; receipt: SignedReceipt } | undefined> {
   const { signal } = options
   const recipient = await components.peers.verified(share.recipient, { signal })
@@ -170,15 +171,20 @@ export async function deliverShare<S extends StoredShare>(
   }
   const plaintext = components.store.readRecord(share.dataHash)
   if (!plaintext) throw new RecordNotFoundError(`record ${share.dataHash} is missing`)
-  if (options.beforeSeal && !options.beforeSeal()) return undefined
+  if (options.beforeSeal && !options.beforeSeal(plaintext)) return undefined
   const envelope = components.envelopes.seal(share, plaintext, recipient)
   const receipt = await components.transport.send(share.recipient, envelope, { signal })
   checkReceipt(receipt, share, recipient, components.envelopes)
   const { store, ledger } = components
-  const delivered = store.transaction(() => {
-    const row = store.markDelivered(share.shareId, receipt)
-    ledger.receiptStored(row, receipt)
-    return row
-  })
+  // Not durable on its own: lost to a power cut, the share is sent again and the recipient answers
+  // with the receipt it stored; the next durable commit (the next accepted share) carries it to disk.
+  const delivered = store.transaction(
+    () => {
+      const row = store.markDelivered(share.shareId, receipt)
+      ledger.receiptStored(row, receipt)
+      return row
+    },
+    { durable: false }
+  )
   return { share: delivered, receipt }
 }

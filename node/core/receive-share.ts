@@ -1,8 +1,8 @@
 /**
  * Receiving a share, the checks in their order: the envelope's sender is the authenticated stream's
  * peer, that peer's trust suffices for the tier, then the envelope opens (signature before nonce, so
- * a forged envelope never spends a nonce), the data fits; then the record, the share row and the
- * signed receipt are stored in one transaction. Idempotent on the share id: a retry after a lost
+ * a forged envelope never spends a nonce), the data fits; the nonce, the record, the share row and
+ * the signed receipt are stored in one transaction. Idempotent on the share id: a retry after a lost
  * answer gets the stored receipt again and nothing is stored twice.
  */
 import { dataHashOf } from './accept-share.ts'
@@ -42,10 +42,13 @@ export function receiveShare<S extends StoredShare>(
     )
   }
   assertTrustFor(header.tier, sender.trust, sender.peerId)
-  const plaintext = envelopes.open(envelope, sender)
-  if (plaintext.byteLength > MAX_DATA_BYTES) throw new InvalidShareRequestError('data exceeds 1 MiB')
-  const dataHash = dataHashOf(plaintext)
+  // Opened inside the transaction: the replay guard's nonce commits with the stored share (one
+  // commit, one fsync), and a crash before that commit leaves neither, so the sender, which got no
+  // receipt, may send the same envelope again.
   return store.transaction((): ReceivedShare<S> => {
+    const plaintext = envelopes.open(envelope, sender)
+    if (plaintext.byteLength > MAX_DATA_BYTES) throw new InvalidShareRequestError('data exceeds 1 MiB')
+    const dataHash = dataHashOf(plaintext)
     const existing = store.getShare(header.shareId)
     if (existing) {
       const receipt = existing.direction === 'in' ? existing.receipt : null

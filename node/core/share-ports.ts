@@ -59,12 +59,23 @@ export interface NewShare
   readonly expiresMs?: number
 }
 
+/** How a transaction's commit reaches the disk. */
+export interface CommitOptions {
+  /**
+   * false: the commit survives a crash of the process but may wait for the next durable commit to
+   * reach the disk (a power loss before then undoes it). Only for writes that a retry redoes
+   * without harm, such as marking a share delivered: the recipient answers a repeat with the
+   * receipt it stored. Durable by default.
+   */
+  readonly durable?: boolean
+}
+
 /**
  * Records and shares. `transaction` runs `work` atomically: everything written inside it (record,
  * share row, the ledger's audit events) commits together or, when `work` throws, not at all.
  */
 export interface ShareStore<S extends StoredShare = StoredShare> {
-  transaction<T>(work: () => T): T
+  transaction<T>(work: () => T, options?: CommitOptions): T
   /** Stores the plaintext (encrypted at rest) under its SHA-256, once; returns its record id. */
   putRecord(plaintext: Uint8Array, dataHash: string): { readonly id: number }
   /** The plaintext of a stored record, or undefined. */

@@ -134,4 +134,22 @@ describe('key ring over stored records', () => {
     )
     expect((await rewrapRecords(ring, records)).rewrapped).toBe(4)
   })
+
+  it('writes records as raw token bytes and still reads rows an older version wrote as base64 text', () => {
+    const fresh = new Uint8Array(randomBytes(300))
+    const row = records.put(fresh, createHash('sha256').update(fresh).digest('hex'))
+    const stored = db.prepare('SELECT ciphertext FROM records WHERE id = ?').get(row.id) as {
+      ciphertext: Buffer
+    }
+    expect(stored.ciphertext[0]).toBe(0x80)
+    expect(records.read(row.dataHash)).toEqual(fresh)
+    const old = new Uint8Array(randomBytes(300))
+    insert(old)
+    const oldHash = createHash('sha256').update(old).digest('hex')
+    const oldRow = db.prepare('SELECT ciphertext FROM records WHERE data_hash = ?').get(oldHash) as {
+      ciphertext: Buffer
+    }
+    expect(oldRow.ciphertext.toString('ascii')).toMatch(/^gAAAAA[A-Za-z0-9_-]+=*$/)
+    expect(records.read(oldHash)).toEqual(old)
+  })
 })

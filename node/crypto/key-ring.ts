@@ -5,7 +5,15 @@ import {
   KeyVersionRetiredError,
   KeyVersionUnknownError
 } from './errors.ts'
-import { fernetDecrypt, fernetEncrypt, generateFernetKey, parseFernetKey } from './fernet.ts'
+import {
+  type FernetKeyParts,
+  fernetDecrypt,
+  fernetDecryptBytes,
+  fernetEncrypt,
+  fernetEncryptBytes,
+  generateFernetKey,
+  parseFernetKey
+} from './fernet.ts'
 import {
   checkIterations,
   type DerivedKeys,
@@ -40,6 +48,8 @@ export class KeyRing {
   #keys: DerivedKeys
   #state: KeyRingState
   readonly #hooks: KeyRingHooks
+  /** Split data keys by key text; emptied at every change so a destroyed key leaves memory with it. */
+  readonly #parts = new Map<string, FernetKeyParts>()
 
   constructor(path: string, keys: DerivedKeys, state: KeyRingState, hooks: KeyRingHooks = {}) {
     this.path = path
@@ -97,6 +107,31 @@ export class KeyRing {
   /** Decrypts a token made under `keyVersion`; retired, destroyed and unknown versions are refused. */
   decrypt(keyVersion: number, token: string): Uint8Array {
     return fernetDecrypt(this.#keyOf(keyVersion, false), token)
+  }
+
+  /**
+   * Fernet-encrypts under the primary data key to the token's raw bytes (first byte 0x80): what
+   * records keep at rest, with no base64 text to encode or check on the way.
+   */
+  encryptBytes(plaintext: Uint8Array): { keyVersion: number; token: Buffer } {
+    const version = this.#state.primaryVersion
+    return { keyVersion: version, token: fernetEncryptBytes(this.#partsOf(version), plaintext) }
+  }
+
+  /** Decrypts a token's raw bytes made under `keyVersion`; refused versions as for `decrypt`. */
+  decryptBytes(keyVersion: number, token: Uint8Array): Uint8Array {
+    return fernetDecryptBytes(this.#partsOf(keyVersion), token)
+  }
+
+  /** A data key split once into its HMAC and AES halves (parsing a key checks its base64 strictly). */
+  #partsOf(version: number): FernetKeyParts {
+    const key = this.#keyOf(version, false)
+    let parts = this.#parts.get(key)
+    if (!parts) {
+      parts = parseFernetKey(key)
+      this.#parts.set(key, parts)
+    }
+    return parts
   }
 
   /** As `decrypt`, but also with retired (not destroyed) versions: only for moving data off them. */
@@ -218,6 +253,7 @@ export class KeyRing {
   async #commit(next: KeyRingState): Promise<void> {
     this.#write(this.#keys, next)
     this.#state = next
+    this.#parts.clear()
   }
 
   #write(keys: DerivedKeys, state: KeyRingState): void {

@@ -40,7 +40,8 @@ export class ReplayGuard {
 
   /**
    * Accepts a message once: throws StaleTimestampError outside the window, ReplayedNonceError for a
-   * nonce this sender already used; otherwise records the nonce (committed before returning).
+   * nonce this sender already used; otherwise records the nonce (committed at once, or with the
+   * caller's open transaction).
    */
   check(sender: string, nonce: string, timestampMs: number, nowMs: number = Date.now()): void {
     if (!NONCE.test(nonce)) throw new RangeError('nonce must be 32 lowercase hex')

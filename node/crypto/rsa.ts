@@ -38,6 +38,20 @@ function cached(pem: string, make: (pem: string) => KeyObject): KeyObject {
   return key
 }
 
+// What is derived from a key (its fingerprint, a private key's public PEM) is asked per envelope.
+const publicPemCache = new Map<string, string>()
+const fingerprintCache = new Map<string, string>()
+
+function derived(cache: Map<string, string>, pem: string, make: () => string): string {
+  let value = cache.get(pem)
+  if (value === undefined) {
+    value = make()
+    if (cache.size >= KEY_CACHE_LIMIT) cache.delete(cache.keys().next().value as string)
+    cache.set(pem, value)
+  }
+  return value
+}
+
 function rsaPrivate(pem: string): KeyObject {
   try {
     const key = cached(pem, (p) => createPrivateKey({ key: p, format: 'pem' }))
@@ -83,7 +97,11 @@ export function generateRsaKeyPair(bits: RsaKeySize): Promise<RsaKeyPairPem> {
 
 /** The SPKI PEM of the public half of a private key. */
 export function publicKeyPemOf(privateKeyPem: string): string {
-  return createPublicKey(rsaPrivate(privateKeyPem)).export({ type: 'spki', format: 'pem' }) as string
+  return derived(
+    publicPemCache,
+    privateKeyPem,
+    () => createPublicKey(rsaPrivate(privateKeyPem)).export({ type: 'spki', format: 'pem' }) as string
+  )
 }
 
 /** The modulus size of an RSA key PEM (private or public). */
@@ -94,8 +112,10 @@ export function rsaKeyBits(pem: string): number {
 
 /** Hex SHA-256 of the SPKI DER of a public key: the key id used in envelope headers and peer books. */
 export function keyFingerprint(publicKeyPem: string): string {
-  const der = rsaPublic(publicKeyPem).export({ type: 'spki', format: 'der' })
-  return createHash('sha256').update(der).digest('hex')
+  return derived(fingerprintCache, publicKeyPem, () => {
+    const der = rsaPublic(publicKeyPem).export({ type: 'spki', format: 'der' })
+    return createHash('sha256').update(der).digest('hex')
+  })
 }
 
 /** RSA-PSS signature (SHA-256, MGF1-SHA256, maximum salt length) over `data`. */

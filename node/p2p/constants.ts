@@ -50,3 +50,12 @@ export const LATENCY_ALPHA = 0.3
 export const RESOLVE_BATCH = 64
 /** How long the resolver looks for a resolved recipient's addresses in the DHT before delivery tries anyway. */
 export const LOCATE_TIMEOUT_MS = 10_000
+/**
+ * Plaintext of accepted outgoing shares kept in memory until their first delivery attempt seals it,
+ * so the sender does not read back and decrypt the record it has just written; bounded, oldest out.
+ */
+export const HELD_PLAINTEXT_BYTES = 64 * 1024 * 1024
+/** Bytes an envelope adds to its plaintext at most (header, wrapped key, signature, padding): what pacing charges beside the data. */
+export const ENVELOPE_OVERHEAD_BYTES = 2048
+/** Due shares the delivery worker looks at beyond its free slots, so shares held back for one recipient's pace do not stall others. */
+export const PACING_LOOKAHEAD = 32

@@ -10,7 +10,9 @@ import {
 import { systemClock, type StoredShare } from '../core/share-ports.ts'
 import type { Logger } from '../log/logger.ts'
 import type { ShareRepository } from '../store/shares.ts'
+import { ENVELOPE_OVERHEAD_BYTES, PACING_LOOKAHEAD } from './constants.ts'
 import { P2P_DEFAULTS } from './defaults.ts'
+import type { PeerPacing } from './peer-pacing.ts'
 
 /**
  * The durable delivery loop. Shares are committed as `queued` before any network I/O; this worker
@@ -22,6 +24,8 @@ import { P2P_DEFAULTS } from './defaults.ts'
  * A recipient that refuses with RateLimitedError is paused: the refused share waits for the backoff
  * or the recipient's retry-after hint, whichever is longer, and no other share to that recipient is
  * sealed before then (queued ones are moved to the same time; ones already claimed go back unsent).
+ * With `pacing`, each recipient that announced its limits is sent no more than they admit
+ * (peer-pacing.ts): a share that would exceed them stays queued, unsealed, until it fits.
  */
 
 /** The outgoing shares as a queue: what the worker claims, schedules and settles. */
@@ -47,6 +51,8 @@ export interface DeliveryWorkerComponents extends DeliverShareComponents<StoredS
   readonly logger: Logger
   readonly onDelivered: (share: StoredShare, receipt: SignedReceipt) => void
   readonly onAttemptFailed: (share: StoredShare, err: unknown, final: boolean) => void
+  /** Recipients' announced limits, learned from their answers; without it nothing is paced. */
+  readonly pacing?: PeerPacing | undefined
 }
 
 /** Settings of the worker; each defaults to the configuration's default of `p2p`. */
@@ -124,6 +130,18 @@ class DeliveryWorker {
     this.#components.queue.postponeRecipient(peerId, untilMs)
   }
 
+  /**
+   * When the envelope would exceed the bytes per second the recipient announced, gives the claimed
+   * share back unsent, due when it fits, and returns true.
+   */
+  #yieldToBytes(share: StoredShare, plaintextBytes: number): boolean {
+    const waitMs =
+      this.#components.pacing?.chargeBytes(share.recipient, plaintextBytes + ENVELOPE_OVERHEAD_BYTES) ?? 0
+    if (waitMs === 0) return false
+    this.#components.queue.unclaim(share.shareId, Date.now() + waitMs)
+    return true
+  }
+
   /** When the recipient is paused, gives the claimed share back unsent and returns true. */
   #yieldToPause(share: StoredShare): boolean {
     const until = this.#pausedFor(share.recipient)
@@ -134,22 +152,48 @@ class DeliveryWorker {
 
   #tick(): void {
     if (!this.#running) return
-    const free = this.#settings.concurrency - this.#inFlight.size
+    let free = this.#settings.concurrency - this.#inFlight.size
+    // Until when a due share was held back for its recipient's pace (Infinity: until a stream frees).
+    let heldBackMs: number | undefined
     if (free > 0) {
-      for (const share of this.#components.queue.listDue(Date.now(), free)) {
-        if (this.#inFlight.has(share.shareId) || !this.#components.queue.claim(share.shareId)) continue
+      const { queue } = this.#components
+      const pacing = this.#components.pacing
+      // Looks past shares held back for one recipient, so others' due shares still go.
+      for (const share of queue.listDue(Date.now(), free + (pacing ? PACING_LOOKAHEAD : 0))) {
+        if (free === 0) break
+        if (this.#inFlight.has(share.shareId)) continue
+        const paced = pacing?.limitsOf(share.recipient) !== undefined
+        const waitMs = pacing?.acquire(share.recipient) ?? 0
+        if (waitMs > 0) {
+          heldBackMs = Math.min(heldBackMs ?? Number.POSITIVE_INFINITY, waitMs)
+          continue
+        }
+        if (!queue.claim(share.shareId)) {
+          if (paced) pacing?.release(share.recipient)
+          continue
+        }
+        free -= 1
         const attempt = this.#attempt(share).finally(() => {
+          if (paced) pacing?.release(share.recipient)
           this.#inFlight.delete(share.shareId)
           this.kick()
         })
         this.#inFlight.set(share.shareId, attempt)
       }
     }
-    this.#schedule()
+    this.#schedule(heldBackMs)
   }
 
-  #schedule(): void {
+  #schedule(heldBackMs?: number): void {
     if (!this.#running || this.#inFlight.size >= this.#settings.concurrency) return
+    if (heldBackMs !== undefined) {
+      // A due share waits for its recipient's pace: the next tick is when it fits, or when an
+      // attempt in flight ends (its completion kicks).
+      if (heldBackMs === Number.POSITIVE_INFINITY) return
+      clearTimeout(this.#timer)
+      this.#timer = setTimeout(() => this.#tick(), heldBackMs)
+      return
+    }
     const due = this.#components.queue.nextDueMs()
     if (due === undefined) return
     // Capped so a clock jump or a share queued by another process is noticed within a minute.
@@ -171,7 +215,8 @@ class DeliveryWorker {
       const delivered = await deliverShare(this.#components, share, {
         signal,
         // Another attempt to this recipient may have been refused while this one looked up its keys.
-        beforeSeal: () => !this.#yieldToPause(share)
+        beforeSeal: (plaintext) =>
+          !this.#yieldToPause(share) && !this.#yieldToBytes(share, plaintext.byteLength)
       })
       if (delivered) this.#components.onDelivered(delivered.share, delivered.receipt)
     } catch (err) {

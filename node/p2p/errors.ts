@@ -1,4 +1,5 @@
 import { DmnError } from '../core/errors.ts'
+import type { AnnouncedLimits } from './peer-pacing.ts'
 
 export {
   IdentityRecordMismatchError,
@@ -44,10 +45,16 @@ export class CertificateBindingError extends DmnError {
 export class RateLimitedError extends DmnError {
   override name = 'RateLimitedError'
   readonly retryAfterMs: number | undefined
+  /** The per-peer limits that refused, announced to the peer so it can pace to them. */
+  readonly limits: AnnouncedLimits | undefined
 
-  constructor(message: string, options: { retryAfterMs?: number; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { retryAfterMs?: number; limits?: AnnouncedLimits; cause?: unknown } = {}
+  ) {
     super(message, options)
     this.retryAfterMs = options.retryAfterMs
+    this.limits = options.limits
   }
 }
 

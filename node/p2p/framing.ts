@@ -110,17 +110,20 @@ export function decodeMessage(frame: Uint8Array): Record<string, unknown> {
 
 /**
  * A refusal as sent to the peer: the error's stable name and its message, nothing internal; a
- * RateLimitedError adds `retryAfterMs` when the limiter knows when the peer may send again.
+ * RateLimitedError adds `retryAfterMs` when the limiter knows when the peer may send again, and the
+ * per-peer `limits` that refused (so the peer can pace to them).
  */
 export function refusalMessage(err: unknown): Uint8Array {
   // Only deliberate errors are named to the peer; anything else could leak internals.
   if (err instanceof DmnError) {
     const retryAfterMs = err instanceof RateLimitedError ? err.retryAfterMs : undefined
+    const limits = err instanceof RateLimitedError ? err.limits : undefined
     return encodeMessage({
       ok: false,
       error: err.name,
       message: err.message.slice(0, 500),
-      ...(retryAfterMs === undefined ? {} : { retryAfterMs })
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      ...(limits === undefined ? {} : { limits })
     })
   }
   return encodeMessage({

@@ -1,4 +1,5 @@
 import { RateLimitedError } from './errors.ts'
+import type { AnnouncedLimits } from './peer-pacing.ts'
 
 /**
  * Inbound limits per peer: messages per second, bytes per second (token buckets that refill
@@ -31,6 +32,15 @@ export class InboundLimits {
   constructor(init: InboundLimitsInit) {
     this.#init = init
     this.#now = init.now ?? Date.now
+  }
+
+  /** What this node admits per peer, as its answers announce it (peer-pacing.ts). */
+  get announced(): AnnouncedLimits {
+    return {
+      messagesPerSecond: this.#init.messagesPerSecond,
+      bytesPerSecond: this.#init.bytesPerSecond,
+      concurrentStreams: this.#init.concurrentStreams
+    }
   }
 
   /** A burst of one second's worth, and at least one message, so a rate below 1/s still admits one. */
@@ -74,11 +84,14 @@ export class InboundLimits {
     const budget = this.#budget(peer)
     // No hint for streams: a slot frees when one of the peer's own exchanges ends, which we cannot foresee.
     if (budget.streams >= this.#init.concurrentStreams) {
-      throw new RateLimitedError(`more than ${this.#init.concurrentStreams} concurrent streams`)
+      throw new RateLimitedError(`more than ${this.#init.concurrentStreams} concurrent streams`, {
+        limits: this.announced
+      })
     }
     if (budget.messages < 1) {
       throw new RateLimitedError(`more than ${this.#init.messagesPerSecond} messages per second`, {
-        retryAfterMs: refillMs(1 - budget.messages, this.#init.messagesPerSecond)
+        retryAfterMs: refillMs(1 - budget.messages, this.#init.messagesPerSecond),
+        limits: this.announced
       })
     }
     budget.messages -= 1
@@ -103,7 +116,8 @@ export class InboundLimits {
       // Admitted once the bucket holds the frame, or is full for a frame larger than the bucket.
       const needed = Math.min(bytes, this.#init.bytesPerSecond) - budget.bytes
       throw new RateLimitedError(`more than ${this.#init.bytesPerSecond} bytes per second`, {
-        retryAfterMs: refillMs(needed, this.#init.bytesPerSecond)
+        retryAfterMs: refillMs(needed, this.#init.bytesPerSecond),
+        limits: this.announced
       })
     }
     budget.bytes -= bytes

@@ -28,6 +28,7 @@ import { createDmnLibp2p, type DmnLibp2p, loadOrCreateIdentity } from './libp2p-
 import { InboundLimits } from './limits.ts'
 import type { P2pComponents, P2pEvents, P2pInit, P2pKeyRing } from './p2p-types.ts'
 import { createPeerBook, type PeerBook } from './peer-book.ts'
+import { PeerPacing } from './peer-pacing.ts'
 import { createRecipientResolver, type RecipientResolver } from './recipient-resolver.ts'
 import {
   auditLedgerOf,
@@ -222,6 +223,8 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
   }
   const replayGuard = new ReplayGuard(new NonceRepository(db), { windowSeconds: init.replayWindowSeconds })
   const limits = new InboundLimits(init.limits)
+  // What recipients announce of their limits in their answers; the delivery worker paces to it.
+  const pacing = new PeerPacing()
   const protocol: ProtocolInit = {
     timeoutMs: init.streamTimeoutMs,
     // libp2p resets streams over its cap without a word; the node's limiter answers them instead.
@@ -255,7 +258,8 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
       selfPeerId: keys.selfPeerId,
       certificates,
       stats,
-      onReceived: (share, receipt) => events.emit('share:received', { share, receipt })
+      onReceived: (share, receipt) => events.emit('share:received', { share, receipt }),
+      onLimits: (peerId, announced) => pacing.learn(peerId, announced)
     },
     protocol
   )
@@ -276,6 +280,7 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
         ? { verifyRecipient: (peerId, shareId, options) => attest.challenge(peerId, shareId, options) }
         : undefined,
       queue: shares,
+      pacing,
       logger,
       onDelivered: (share, receipt) => events.emit('share:delivered', { share, receipt }),
       onAttemptFailed: (share, err, final) =>

@@ -4,15 +4,14 @@ import type { AcceptedState } from '../core/share.ts'
 import type { IdentityRegistry, StoredShare } from '../core/share-ports.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
+import type { RecordCipher } from '../store/records.ts'
 import type { P2pAttestation } from './attest-protocol.ts'
 import type { P2pEvidence } from './evidence-protocol.ts'
 import type { PeerTrust } from './peer-book.ts'
 import type { TrustMode } from './trust.ts'
 
 /** The part of node/crypto's KeyRing this component uses. */
-export interface P2pKeyRing {
-  encrypt(plaintext: Uint8Array): { keyVersion: number; token: string }
-  decrypt(keyVersion: number, token: string): Uint8Array
+export interface P2pKeyRing extends RecordCipher {
   readonly identity: {
     readonly signing: { readonly privateKeyPem: string; readonly publicKeyPem: string }
     readonly encryption: { readonly privateKeyPem: string; readonly publicKeyPem: string }

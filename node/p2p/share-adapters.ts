@@ -17,12 +17,13 @@ import {
   signPss,
   verifyPss
 } from '../crypto/index.ts'
-import type { Db } from '../store/database.ts'
+import { type Db, relaxedCommitOf } from '../store/database.ts'
 import type { RecordRepository } from '../store/records.ts'
 import type { ShareRepository } from '../store/shares.ts'
 import { type CertificateExchange, isCertificateVerdict } from './cert-exchange.ts'
-import { MAX_FRAME_BYTES } from './constants.ts'
+import { HELD_PLAINTEXT_BYTES, MAX_FRAME_BYTES } from './constants.ts'
 import { errorName, RecipientUnreachableError } from './errors.ts'
+import { HeldPlaintext } from './held-plaintext.ts'
 import type { P2pHooks } from './p2p-types.ts'
 import type { PeerBook } from './peer-book.ts'
 
@@ -41,13 +42,33 @@ export interface NodeKeys {
   readonly encryptionPrivateKeyPem: string
 }
 
-/** Records and shares over one connection; `transaction` is better-sqlite3's (synchronous). */
-export function shareStoreOf(db: Db, records: RecordRepository, shares: ShareRepository): ShareStore {
+/**
+ * Records and shares over one connection; `transaction` is better-sqlite3's (synchronous). The
+ * plaintext of an outgoing share is held in memory for its first seal (held-plaintext.ts); a
+ * transaction that rolls back leaves at most an entry no share row will ask for.
+ */
+export function shareStoreOf(
+  db: Db,
+  records: RecordRepository,
+  shares: ShareRepository,
+  held: HeldPlaintext = new HeldPlaintext(HELD_PLAINTEXT_BYTES)
+): ShareStore {
+  let lastPut: { readonly dataHash: string; readonly plaintext: Uint8Array } | undefined
+  const relaxed = relaxedCommitOf(db)
   return {
-    transaction: (work) => db.transaction(work)(),
-    putRecord: (plaintext, dataHash) => records.put(plaintext, dataHash),
-    readRecord: (dataHash) => records.read(dataHash),
-    insertShare: (share) => shares.insert(share),
+    transaction: (work, options) => (options?.durable === false ? relaxed(work) : db.transaction(work)()),
+    putRecord: (plaintext, dataHash) => {
+      lastPut = { dataHash, plaintext }
+      return records.put(plaintext, dataHash)
+    },
+    readRecord: (dataHash) => held.take(dataHash) ?? records.read(dataHash),
+    insertShare: (share) => {
+      // Only the sender seals from a record: a received share's plaintext is not held.
+      if (share.direction === 'out' && lastPut?.dataHash === share.dataHash)
+        held.hold(share.dataHash, lastPut.plaintext)
+      lastPut = undefined
+      return shares.insert(share)
+    },
     getShare: (shareId) => shares.get(shareId),
     // The updated row comes back from the UPDATE itself: no read back.
     markDelivered: (shareId, receipt) => shares.markDelivered(shareId, receipt) as StoredShare,

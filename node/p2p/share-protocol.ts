@@ -15,14 +15,16 @@ import {
   type ProtocolInit
 } from './inbound-stream.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
+import { type AnnouncedLimits, announcedLimitsOf } from './peer-pacing.ts'
 import type { TrafficStats } from './stats.ts'
 
 /**
  * `/dmn/share/1.0.0`. The sender writes one frame, the sealed envelope; the receiver checks it
  * (authenticated sender's key, freshness and nonce, size, tier minimum), stores it encrypted under
- * its own key ring, and answers one frame: `{v:1, ok:true, receipt:{body, signature}}` or a typed
- * refusal `{v:1, ok:false, error, message}`. Receiving is idempotent on the share id: a retry after
- * a lost answer gets the stored receipt again and stores nothing twice.
+ * its own key ring, and answers one frame: `{v:1, ok:true, receipt:{body, signature}, limits}` or a
+ * typed refusal `{v:1, ok:false, error, message}`; `limits` are the receiver's per-peer inbound
+ * limits (on rate refusals too), which the sender paces to (peer-pacing.ts). Receiving is idempotent
+ * on the share id: a retry after a lost answer gets the stored receipt again and stores nothing twice.
  */
 
 /**
@@ -36,6 +38,8 @@ export interface ShareProtocolComponents
   readonly stats: TrafficStats
   /** A share was stored here and its receipt signed (after the transaction committed). */
   readonly onReceived: (share: StoredShare, receipt: SignedReceipt) => void
+  /** A recipient this node sent to announced its per-peer limits (in its receipt or refusal). */
+  readonly onLimits?: (peerId: string, limits: AnnouncedLimits) => void
 }
 
 /** Settings of the share protocol (all optional). */
@@ -61,14 +65,16 @@ class ShareProtocol extends InboundProtocol implements ShareTransport {
     const sender = await certificates.ofSender(remote, { signal })
     const { receipt, stored } = receiveShare(this.#components, sender, envelope)
     if (stored) onReceived(stored, receipt)
-    await frames.write(encodeMessage({ ok: true, receipt }), { signal })
+    await frames.write(encodeMessage({ ok: true, receipt, limits: limits.announced }), { signal })
     stats.recordOut(frames.bytesWritten)
   }
 
   send(peerId: string, envelope: Uint8Array, options: { signal: AbortSignal }): Promise<SignedReceipt> {
+    const { onLimits } = this.#components
     return sendEnvelope(this.libp2p, peerIdFromString(peerId), envelope, {
       signal: options.signal,
-      stats: this.#components.stats
+      stats: this.#components.stats,
+      ...(onLimits ? { onLimits: (limits: AnnouncedLimits) => onLimits(peerId, limits) } : {})
     })
   }
 }
@@ -83,13 +89,14 @@ export function createShareProtocol(
 
 /**
  * Sends one envelope and returns the peer's answer: the signed receipt, or RemoteRefusalError with
- * the peer's error name. Every failure aborts the stream.
+ * the peer's error name. Every failure aborts the stream. The per-peer limits the answer announces,
+ * either way, go to `onLimits`.
  */
 export async function sendEnvelope(
   libp2p: DmnLibp2p,
   peer: PeerId,
   envelope: Uint8Array,
-  options: { signal: AbortSignal; stats?: TrafficStats }
+  options: { signal: AbortSignal; stats?: TrafficStats; onLimits?: (limits: AnnouncedLimits) => void }
 ): Promise<SignedReceipt> {
   const stream = await libp2p.dialProtocol(peer, SHARE_PROTOCOL, { signal: options.signal })
   const frames = frameStream(stream, MAX_FRAME_BYTES)
@@ -104,6 +111,8 @@ export async function sendEnvelope(
     stream.abort(err instanceof Error ? err : new Error(errorName(err)))
     throw err
   }
+  const limits = announcedLimitsOf(answer['limits'])
+  if (limits) options.onLimits?.(limits)
   if (answer['ok'] !== true) {
     const refusal = refusalFrom(answer)
     options.stats?.refusals.countReceived(SHARE_PROTOCOL, refusal.refusal)

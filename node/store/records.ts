@@ -7,11 +7,20 @@ import type { Db } from './database.ts'
  * yields the same row.
  */
 
-/** The part of the key ring that records need; `KeyRing` of node/crypto satisfies it. */
+/**
+ * The part of the key ring that records need; `KeyRing` of node/crypto satisfies it. Records are
+ * written as the Fernet token's raw bytes (first byte 0x80); rows written by earlier versions hold
+ * the token as url-safe base64 ASCII (first byte `g`) and are read through `decrypt`.
+ */
 export interface RecordCipher {
-  encrypt(plaintext: Uint8Array): { keyVersion: number; token: string }
+  encryptBytes(plaintext: Uint8Array): { keyVersion: number; token: Uint8Array }
+  decryptBytes(keyVersion: number, token: Uint8Array): Uint8Array
+  /** The older form: the token as url-safe base64 text. */
   decrypt(keyVersion: number, token: string): Uint8Array
 }
+
+/** The first byte of a Fernet token's raw bytes (its version); base64 text never starts with it. */
+const RAW_TOKEN_FIRST_BYTE = 0x80
 
 export interface RecordRow {
   readonly id: number
@@ -107,14 +116,8 @@ export class RecordRepository {
   put(plaintext: Uint8Array, dataHash: string): RecordRow {
     const existing = this.#select.get(dataHash)
     if (existing) return toRow(existing)
-    const { keyVersion, token } = this.#cipher.encrypt(plaintext)
-    const raw = this.#insert.get(
-      dataHash,
-      keyVersion,
-      new TextEncoder().encode(token),
-      plaintext.byteLength,
-      new Date().toISOString()
-    )
+    const { keyVersion, token } = this.#cipher.encryptBytes(plaintext)
+    const raw = this.#insert.get(dataHash, keyVersion, token, plaintext.byteLength, new Date().toISOString())
     return toRow(raw as RawRecordRow)
   }
 
@@ -126,8 +129,10 @@ export class RecordRepository {
   /** Decrypts a record; undefined when there is none with that hash. */
   read(dataHash: string): Uint8Array | undefined {
     const raw = this.#selectCipher.get(dataHash)
-    if (!raw?.ciphertext) return undefined
-    return this.#cipher.decrypt(raw.key_version, new TextDecoder().decode(raw.ciphertext))
+    const stored = raw?.ciphertext
+    if (!raw || !stored) return undefined
+    if (stored[0] === RAW_TOKEN_FIRST_BYTE) return this.#cipher.decryptBytes(raw.key_version, stored)
+    return this.#cipher.decrypt(raw.key_version, Buffer.from(stored).toString('ascii'))
   }
 
   /** How many records each key version protects. */

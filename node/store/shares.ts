@@ -2,7 +2,7 @@ import { type ShareAudit, type ShareView, shareView } from '../core/ports.ts'
 import type { SignedReceipt } from '../core/receipt.ts'
 import type { AuditMode, AuditState, DeliveryState, ShareDirection, Tier } from '../core/share.ts'
 import type { NewShare, StoredShare } from '../core/share-ports.ts'
-import type { Db } from './database.ts'
+import { type Db, relaxedCommitOf } from './database.ts'
 import { RECEIPT_EVENT } from './inbound-audit.ts'
 
 /**
@@ -140,7 +140,11 @@ export class ShareRepository {
   readonly #lookupAgain
   readonly #advanceAddress
 
+  /** The delivery worker's bookkeeping (claim, give back, retry): redone after a power cut by the queue itself. */
+  readonly #relaxed: <T>(work: () => T) => T
+
   constructor(db: Db) {
+    this.#relaxed = relaxedCommitOf(db)
     this.#insert = db.prepare<unknown[], RawShareRow>(
       `INSERT INTO shares (share_id, direction, record_id, data_hash, sender, recipient, recipient_label, tier,
          state, receipt, next_attempt_ms, expires_ms, created_at, updated_at)
@@ -329,12 +333,13 @@ export class ShareRepository {
 
   /** Claims a queued share for an attempt; false when another worker or state change got there first. */
   claim(shareId: string): boolean {
-    return this.#claim.run(now(), shareId).changes === 1
+    // A claim lost to a power cut leaves the share queued: it is sent again, and received once.
+    return this.#relaxed(() => this.#claim.run(now(), shareId).changes === 1)
   }
 
   /** Gives a claimed share back to the queue, due at `nextAttemptMs`, without counting the attempt. */
   unclaim(shareId: string, nextAttemptMs: number): void {
-    this.#unclaim.run(nextAttemptMs, now(), shareId)
+    this.#relaxed(() => this.#unclaim.run(nextAttemptMs, now(), shareId))
   }
 
   /** Moves every queued outgoing share to `recipient` that is due earlier to `untilMs`; returns how many. */
@@ -354,7 +359,7 @@ export class ShareRepository {
   }
 
   markRetry(shareId: string, nextAttemptMs: number, error: string): void {
-    this.#retry.run(nextAttemptMs, error, now(), shareId)
+    this.#relaxed(() => this.#retry.run(nextAttemptMs, error, now(), shareId))
   }
 
   markFailed(shareId: string, error: string): void {

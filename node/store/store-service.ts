@@ -7,6 +7,9 @@ import { type Db, openDatabase } from './database.ts'
 import { checkEventTriggers, EventLogRepository } from './event-log.ts'
 import { migrate } from './migrations.ts'
 
+/** How often the store folds the WAL back into the database file (a passive checkpoint). */
+const CHECKPOINT_INTERVAL_MS = 1_000
+
 export interface StoreInit {
   readonly dataDir: string
   readonly synchronous: 'FULL' | 'NORMAL' | 'EXTRA'
@@ -30,6 +33,7 @@ export class StoreService implements Startable {
   #db: Db | undefined
   #ping: Statement<[], unknown> | undefined
   #eventLog: EventLogRepository | undefined
+  #checkpoints: NodeJS.Timeout | undefined
 
   constructor(components: StoreComponents, init: StoreInit) {
     this.#logger = components.logger
@@ -81,9 +85,21 @@ export class StoreService implements Startable {
     }
     this.#db = db
     this.#ping = db.prepare('SELECT 1')
+    // Off the share path: commits append to the WAL, this folds it back between them.
+    const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)')
+    this.#checkpoints = setInterval(() => {
+      try {
+        checkpoint.run()
+      } catch (err) {
+        this.#logger.warn({ err }, 'WAL checkpoint failed')
+      }
+    }, CHECKPOINT_INTERVAL_MS)
+    this.#checkpoints.unref()
   }
 
   stop(): void {
+    clearInterval(this.#checkpoints)
+    this.#checkpoints = undefined
     if (!this.#db) return
     // Folds the WAL back into the main file so a stopped node leaves one self-contained file.
     this.#db.pragma('wal_checkpoint(TRUNCATE)')

@@ -64,12 +64,13 @@ function countRefusals(node: TestNode, match: (r: Refused) => boolean): { n: num
 }
 
 describe('refusals that name their reason', () => {
-  const dirs = [tempDir('recv'), tempDir('send'), tempDir('slow'), tempDir('idle')]
+  const dirs = [tempDir('recv'), tempDir('send'), tempDir('slow'), tempDir('idle'), tempDir('burst')]
   const nodes: TestNode[] = []
   let r: TestNode // the receiver: few concurrent streams per peer
   let a: TestNode // the sender: one delivery at a time, long backoff cap
   let slow: TestNode // a recipient admitting one message per 100 s
   let idle: TestNode // a receiver with a short stream timeout
+  let burst: TestNode // a sender with two deliveries at once: both sealed before any answer
   let bare: DmnLibp2p | undefined // a libp2p node without the node's protocols
 
   async function connected(from: TestNode, to: TestNode) {
@@ -83,7 +84,7 @@ describe('refusals that name their reason', () => {
   }
 
   beforeAll(async () => {
-    ;[r, a, slow, idle] = await Promise.all([
+    ;[r, a, slow, idle, burst] = await Promise.all([
       startNode(dirs[0]!.path, {
         limits: {
           messagesPerSecond: 1_000,
@@ -101,10 +102,16 @@ describe('refusals that name their reason', () => {
       startNode(dirs[2]!.path, {
         limits: { messagesPerSecond: 0.01, bytesPerSecond: 64 * 1024 * 1024, concurrentStreams: 4 }
       }),
-      startNode(dirs[3]!.path, { streamTimeoutMs: 500 })
+      startNode(dirs[3]!.path, { streamTimeoutMs: 500 }),
+      startNode(dirs[4]!.path, {
+        deliveryConcurrency: 2,
+        retryBaseMs: 50,
+        retryMaxMs: RETRY_MAX_MS,
+        healthIntervalMs: 200
+      })
     ])
-    nodes.push(r, a, slow, idle)
-    await Promise.all([connected(a, r), connected(a, slow)])
+    nodes.push(r, a, slow, idle, burst)
+    await Promise.all([connected(a, r), connected(burst, slow)])
   })
 
   afterAll(async () => {
@@ -153,10 +160,11 @@ describe('refusals that name their reason', () => {
   it('backs off on RateLimitedError and seals nothing more for that recipient until the backoff ends', async () => {
     const refusedAtSlow = countRefusals(slow, (x) => x.error === 'RateLimitedError')
     const before = Date.now()
+    // Two go at once, before the recipient's first answer could announce its limits: one is refused.
     const queued = [1, 2, 3].map(
-      () => a.p2p.shareData({ data: randomBytes(512), recipient: slow.p2p.peerId }).shareId
+      () => burst.p2p.shareData({ data: randomBytes(512), recipient: slow.p2p.peerId }).shareId
     )
-    const views = () => queued.map((id) => a.p2p.getShare(id))
+    const views = () => queued.map((id) => burst.p2p.getShare(id))
     const byState = async () =>
       waitFor('one share delivered and one refused', () => {
         const v = views()
@@ -175,10 +183,10 @@ describe('refusals that name their reason', () => {
     expect(untouched.nextAttemptMs).toBe(refused.nextAttemptMs)
     expect(refusedAtSlow.n).toBe(1)
     // A successful ping makes a peer's shares due at once, but not those of a peer that asked for a pause.
-    const pings = () => a.p2p.peers().find((p) => p.peerId === slow.p2p.peerId)?.successes ?? 0
+    const pings = () => burst.p2p.peers().find((p) => p.peerId === slow.p2p.peerId)?.successes ?? 0
     const pinged = pings()
     await waitFor('a successful ping of the paused recipient', () => pings() > pinged)
-    expect(a.p2p.getShare(untouched.shareId)).toMatchObject({
+    expect(burst.p2p.getShare(untouched.shareId)).toMatchObject({
       state: 'queued',
       attempts: 0,
       nextAttemptMs: refused.nextAttemptMs
@@ -242,7 +250,7 @@ describe('refusals that name their reason', () => {
     )
     expect(Number(rateLimited?.[1])).toBeGreaterThanOrEqual(STREAMS - CONCURRENT_STREAMS)
     // The sender counts the refusal its delivery worker got back from the slow recipient.
-    const sender = await createApiMetrics({ refusals: a.p2p }).registry.metrics()
+    const sender = await createApiMetrics({ refusals: burst.p2p }).registry.metrics()
     expect(sender).toContain(
       `dmn_p2p_refusals_received_total{protocol="${SHARE_PROTOCOL}",error="RateLimitedError"} 1`
     )
