@@ -37,5 +37,9 @@ export type BatchAnswer =
  * peer does not speak the batch protocol.
  */
 export interface BatchTransport {
-  sendBatch(peerId: string, batch: SealedBatchFrames, options: { signal: AbortSignal }): Promise<BatchAnswer[]>
+  sendBatch(
+    peerId: string,
+    batch: SealedBatchFrames,
+    options: { signal: AbortSignal }
+  ): Promise<BatchAnswer[]>
 }

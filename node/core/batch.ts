@@ -206,7 +206,12 @@ export interface ReceiptTree {
 /** Builds the receipt root over `bodies` (at least one), all from `sender` to `recipient`. */
 export function receiptTree(
   bodies: readonly ReceiptBody[],
-  facts: { readonly batchId: string; readonly sender: string; readonly recipient: string; readonly signedAt: number }
+  facts: {
+    readonly batchId: string
+    readonly sender: string
+    readonly recipient: string
+    readonly signedAt: number
+  }
 ): ReceiptTree {
   const leaves = bodies.map((b) => receiptHash(b))
   const root: ReceiptRootBody = {

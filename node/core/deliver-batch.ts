@@ -66,7 +66,10 @@ export async function deliverBatch<S extends StoredShare>(
         continue
       }
       bytes += plaintext.byteLength
-      ready.push({ share, input: { shareId: share.shareId, tier: share.tier, dataHash: share.dataHash, plaintext } })
+      ready.push({
+        share,
+        input: { shareId: share.shareId, tier: share.tier, dataHash: share.dataHash, plaintext }
+      })
     } catch (err) {
       outcomes.push({ share, error: err })
     }

@@ -130,3 +130,10 @@ export function parseCanonicalReceipt(bytes: Uint8Array): ReceiptBody {
   }
   return body
 }
+
+/** A signed receipt's own fields, nothing else a caller's object may carry (`batch` only when batched). */
+export function bundleReceipt(r: SignedReceipt): SignedReceipt {
+  return r.batch
+    ? { body: r.body, signature: r.signature, batch: r.batch }
+    : { body: r.body, signature: r.signature }
+}

@@ -62,7 +62,9 @@ export function receiveBatch<S extends StoredShare>(
 ): ReceivedBatch<S> {
   const { manifest } = batch
   if (manifest.sender !== sender.peerId) {
-    throw new SenderMismatchError(`batch names sender ${manifest.sender}, the stream is from ${sender.peerId}`)
+    throw new SenderMismatchError(
+      `batch names sender ${manifest.sender}, the stream is from ${sender.peerId}`
+    )
   }
   if (parts.length !== manifest.entries.length)
     throw new InvalidBatchError(`the manifest names ${manifest.entries.length} entries, ${parts.length} came`)

@@ -41,7 +41,6 @@ import { oaepUnwrap, oaepWrap, signPss, verifyPss } from './rsa.ts'
 const MAGIC = Buffer.from('DMNB', 'ascii')
 const VERSION = 1
 
-
 export interface SealBatchInput {
   readonly sender: string
   readonly recipient: string
@@ -98,8 +97,15 @@ export function sealBatch(input: SealBatchInput): SealedBatch {
     const parts: Uint8Array[] = []
     for (const share of input.shares) {
       if (share.plaintext.length > MAX_DATA_BYTES)
-        throw new EnvelopeTooLargeError(`plaintext of ${share.plaintext.length} bytes exceeds ${MAX_DATA_BYTES}`)
-      const facts = { shareId: share.shareId, tier: share.tier, nonce: randomBytes(16).toString('hex'), timestamp }
+        throw new EnvelopeTooLargeError(
+          `plaintext of ${share.plaintext.length} bytes exceeds ${MAX_DATA_BYTES}`
+        )
+      const facts = {
+        shareId: share.shareId,
+        tier: share.tier,
+        nonce: randomBytes(16).toString('hex'),
+        timestamp
+      }
       const aad = entryBinding(batchId, facts)
       const contentKey = randomBytes(32)
       try {
@@ -271,7 +277,9 @@ function openEntry(
   const gcm = entry.tier !== 'standard'
   if (
     p.wrappedKey.length !== GCM_NONCE_BYTES + 32 + GCM_TAG_BYTES ||
-    (gcm ? p.iv.length !== GCM_NONCE_BYTES || p.tag.length !== GCM_TAG_BYTES : p.iv.length + p.tag.length !== 0)
+    (gcm
+      ? p.iv.length !== GCM_NONCE_BYTES || p.tag.length !== GCM_TAG_BYTES
+      : p.iv.length + p.tag.length !== 0)
   ) {
     throw new EnvelopeMalformedError(`malformed batch entry: lengths do not fit tier ${entry.tier}`)
   }

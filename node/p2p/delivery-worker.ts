@@ -1,3 +1,4 @@
+import { planBatches } from '../core/batch.ts'
 import type { SignedReceipt } from '../core/receipt.ts'
 import {
   type DeliverShareComponents,
@@ -10,6 +11,7 @@ import {
 import { systemClock, type StoredShare } from '../core/share-ports.ts'
 import type { Logger } from '../log/logger.ts'
 import type { ShareRepository } from '../store/shares.ts'
+import { type BatchDeliveryComponents, runBatchAttempt } from './batch-delivery.ts'
 import { P2P_DEFAULTS } from './defaults.ts'
 
 /**
@@ -47,6 +49,8 @@ export interface DeliveryWorkerComponents extends DeliverShareComponents<StoredS
   readonly logger: Logger
   readonly onDelivered: (share: StoredShare, receipt: SignedReceipt) => void
   readonly onAttemptFailed: (share: StoredShare, err: unknown, final: boolean) => void
+  /** Batched delivery (`/dmn/share-batch/1.0.0`); without it every share goes per-share. */
+  readonly batches?: BatchDeliveryComponents | undefined
 }
 
 /** Settings of the worker; each defaults to the configuration's default of `p2p`. */
@@ -57,6 +61,10 @@ export interface DeliveryWorkerInit {
   readonly retryMaxMs?: number
   /** Attempts in flight at once (`p2p.deliveryConcurrency`). */
   readonly concurrency?: number
+  /** Most shares in one batch, 1 for none (`p2p.batchMax`). */
+  readonly batchMax?: number
+  /** How long a due share waits for others to the same peer (`p2p.batchWindowMs`). */
+  readonly batchWindowMs?: number
 }
 
 export type { DeliveryWorker }
@@ -65,7 +73,12 @@ class DeliveryWorker {
   readonly name = 'delivery-worker'
   readonly #components: DeliveryWorkerComponents
   readonly #settings: Required<DeliveryWorkerInit>
+  /** Attempts in flight (a batch is one), by their first share's id. */
   readonly #inFlight = new Map<string, Promise<void>>()
+  /** Every share of the attempts in flight. */
+  readonly #busy = new Set<string>()
+  /** Peers that do not speak the batch protocol, and until when they get per-share delivery. */
+  readonly #perShare = new Map<string, number>()
   /** Recipients that refused with RateLimitedError, and until when nothing is sealed for them. */
   readonly #pauses = new RecipientPauses(systemClock)
   #controller = new AbortController()
@@ -78,7 +91,9 @@ class DeliveryWorker {
       timeoutMs: init.timeoutMs ?? P2P_DEFAULTS.streamTimeoutMs,
       retryBaseMs: init.retryBaseMs ?? P2P_DEFAULTS.retryBaseMs,
       retryMaxMs: init.retryMaxMs ?? P2P_DEFAULTS.retryMaxMs,
-      concurrency: init.concurrency ?? P2P_DEFAULTS.deliveryConcurrency
+      concurrency: init.concurrency ?? P2P_DEFAULTS.deliveryConcurrency,
+      batchMax: components.batches ? (init.batchMax ?? P2P_DEFAULTS.batchMax) : 1,
+      batchWindowMs: init.batchWindowMs ?? P2P_DEFAULTS.batchWindowMs
     }
   }
 
@@ -135,22 +150,65 @@ class DeliveryWorker {
   #tick(): void {
     if (!this.#running) return
     const free = this.#settings.concurrency - this.#inFlight.size
+    let holdUntilMs: number | undefined
     if (free > 0) {
-      for (const share of this.#components.queue.listDue(Date.now(), free)) {
-        if (this.#inFlight.has(share.shareId) || !this.#components.queue.claim(share.shareId)) continue
-        const attempt = this.#attempt(share).finally(() => {
-          this.#inFlight.delete(share.shareId)
-          this.kick()
-        })
-        this.#inFlight.set(share.shareId, attempt)
+      const now = Date.now()
+      const { batchMax, batchWindowMs } = this.#settings
+      const due = this.#components.queue
+        .listDue(now, free * batchMax)
+        .filter((share) => !this.#busy.has(share.shareId))
+      const plan = planBatches(due, { max: batchMax, windowMs: batchWindowMs }, now, (peer) =>
+        this.#sendsPerShare(peer, now)
+      )
+      holdUntilMs = plan.holdUntilMs
+      for (const group of plan.groups.slice(0, free)) {
+        // A batch's claims commit together: one write, not one per share.
+        const claimed = this.#components.store.transaction(() =>
+          group.filter((share) => this.#components.queue.claim(share.shareId))
+        )
+        const first = claimed[0]
+        if (!first) continue
+        for (const share of claimed) this.#busy.add(share.shareId)
+        const attempt = (claimed.length === 1 ? this.#attempt(first) : this.#attemptBatch(claimed)).finally(
+          () => {
+            this.#inFlight.delete(first.shareId)
+            for (const share of claimed) this.#busy.delete(share.shareId)
+            this.kick()
+          }
+        )
+        this.#inFlight.set(first.shareId, attempt)
       }
     }
-    this.#schedule()
+    this.#schedule(holdUntilMs)
   }
 
-  #schedule(): void {
+  #sendsPerShare(peerId: string, now: number): boolean {
+    const until = this.#perShare.get(peerId)
+    if (until === undefined) return false
+    if (until > now) return true
+    this.#perShare.delete(peerId)
+    return false
+  }
+
+  #attemptBatch(shares: readonly StoredShare[]): Promise<void> {
+    const batches = this.#components.batches as BatchDeliveryComponents
+    return runBatchAttempt(
+      {
+        ...this.#components,
+        ...batches,
+        signal: AbortSignal.any([this.#controller.signal, AbortSignal.timeout(this.#settings.timeoutMs)]),
+        pausedFor: (peerId) => this.#pausedFor(peerId),
+        perShareUntil: (peerId, untilMs) => this.#perShare.set(peerId, untilMs),
+        failed: (share, err) => this.#failed(share, err)
+      },
+      shares
+    )
+  }
+
+  #schedule(holdUntilMs?: number): void {
     if (!this.#running || this.#inFlight.size >= this.#settings.concurrency) return
-    const due = this.#components.queue.nextDueMs()
+    // Shares held for a batch are due already: the next look is when the first window ends.
+    const due = holdUntilMs ?? this.#components.queue.nextDueMs()
     if (due === undefined) return
     // Capped so a clock jump or a share queued by another process is noticed within a minute.
     const delay = Math.min(60_000, Math.max(0, due - Date.now()))
@@ -175,17 +233,23 @@ class DeliveryWorker {
       })
       if (delivered) this.#components.onDelivered(delivered.share, delivered.receipt)
     } catch (err) {
-      const stopping = this.#controller.signal.aborted
-      const plan = retryPlan(share, err, { nowMs: Date.now(), stopping }, this.#settings)
-      if (plan.pauseRecipient) this.#pause(share.recipient, plan.nextAttemptMs)
-      if (plan.final) queue.markFailed(share.shareId, plan.lastError)
-      else queue.markRetry(share.shareId, plan.nextAttemptMs, plan.lastError)
-      if (!stopping) this.#components.onAttemptFailed(share, err, plan.final)
-      this.#components.logger.debug(
-        { shareId: share.shareId, err: plan.lastError, final: plan.final },
-        'delivery attempt failed'
-      )
+      this.#failed(share, err)
     }
+  }
+
+  /** After a failed attempt: the retry plan, a pause of the recipient, the share's new state. */
+  #failed(share: StoredShare, err: unknown): void {
+    const { queue } = this.#components
+    const stopping = this.#controller.signal.aborted
+    const plan = retryPlan(share, err, { nowMs: Date.now(), stopping }, this.#settings)
+    if (plan.pauseRecipient) this.#pause(share.recipient, plan.nextAttemptMs)
+    if (plan.final) queue.markFailed(share.shareId, plan.lastError)
+    else queue.markRetry(share.shareId, plan.nextAttemptMs, plan.lastError)
+    if (!stopping) this.#components.onAttemptFailed(share, err, plan.final)
+    this.#components.logger.debug(
+      { shareId: share.shareId, err: plan.lastError, final: plan.final },
+      'delivery attempt failed'
+    )
   }
 }
 
