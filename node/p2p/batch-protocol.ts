@@ -22,6 +22,7 @@ import {
   type InboundProtocolComponents,
   type ProtocolInit
 } from './inbound-stream.ts'
+import type { DmnLibp2p } from './libp2p-node.ts'
 import type { TrafficStats } from './stats.ts'
 
 /**
@@ -90,44 +91,12 @@ class BatchProtocol extends InboundProtocol implements BatchTransport {
     }
   }
 
-  async sendBatch(
+  sendBatch(
     peerId: string,
     batch: SealedBatchFrames,
     options: { signal: AbortSignal }
   ): Promise<BatchAnswer[]> {
-    const { stats } = this.#components
-    let stream: Awaited<ReturnType<typeof this.libp2p.dialProtocol>>
-    try {
-      stream = await this.libp2p.dialProtocol(peerIdFromString(peerId), BATCH_PROTOCOL, {
-        signal: options.signal
-      })
-    } catch (err) {
-      if (errorName(err) === 'UnsupportedProtocolError')
-        throw new BatchUnsupportedError(`peer ${peerId} does not speak ${BATCH_PROTOCOL}`, { cause: err })
-      throw err
-    }
-    const frames = frameStream(stream, MAX_FRAME_BYTES)
-    let answer: Record<string, unknown>
-    try {
-      await frames.write(batch.manifestFrame, options)
-      for (const part of batch.parts) await frames.write(part, options)
-      stats.recordOut(frames.bytesWritten)
-      answer = decodeMessage(await frames.read(options))
-      stats.recordIn(frames.bytesRead)
-      await stream.close(options)
-    } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(errorName(err)))
-      throw err
-    }
-    if (answer['ok'] !== true) {
-      const refusal = refusalFrom(answer)
-      stats.refusals.countReceived(BATCH_PROTOCOL, refusal.refusal)
-      throw refusal
-    }
-    const results = answer['results']
-    if (!Array.isArray(results) || results.length !== batch.parts.length)
-      throw new FrameMalformedError('batch answer without one result per share')
-    return results.map((r) => answerOf(r, stats))
+    return sendBatch(this.libp2p, peerId, batch, { signal: options.signal, stats: this.#components.stats })
   }
 }
 
@@ -153,7 +122,7 @@ function resultMessage(result: ReturnType<typeof receiveBatch>['results'][number
       }
 }
 
-function answerOf(value: unknown, stats: TrafficStats): BatchAnswer {
+function answerOf(value: unknown, stats: TrafficStats | undefined): BatchAnswer {
   if (value === null || typeof value !== 'object')
     throw new FrameMalformedError('batch result is not an object')
   const r = value as Record<string, unknown>
@@ -161,7 +130,7 @@ function answerOf(value: unknown, stats: TrafficStats): BatchAnswer {
   if (typeof shareId !== 'string') throw new FrameMalformedError('batch result without a share id')
   if (r['ok'] !== true) {
     const refusal = refusalFrom(r)
-    stats.refusals.countReceived(BATCH_PROTOCOL, refusal.refusal)
+    stats?.refusals.countReceived(BATCH_PROTOCOL, refusal.refusal)
     return { shareId, error: refusal }
   }
   const receipt = r['receipt'] as Record<string, unknown> | undefined
@@ -175,4 +144,48 @@ function answerOf(value: unknown, stats: TrafficStats): BatchAnswer {
   } catch (err) {
     return { shareId, error: err instanceof DmnError ? err : new FrameMalformedError('bad batch receipt') }
   }
+}
+
+/**
+ * Sends one sealed batch and returns one answer per share; rejects with the peer's refusal of the
+ * whole batch (RemoteRefusalError), BatchUnsupportedError when the peer does not speak the protocol,
+ * or the stream's error. Every failure aborts the stream.
+ */
+export async function sendBatch(
+  libp2p: DmnLibp2p,
+  peerId: string,
+  batch: SealedBatchFrames,
+  options: { signal: AbortSignal; stats?: TrafficStats }
+): Promise<BatchAnswer[]> {
+  const { stats } = options
+  let stream: Awaited<ReturnType<DmnLibp2p['dialProtocol']>>
+  try {
+    stream = await libp2p.dialProtocol(peerIdFromString(peerId), BATCH_PROTOCOL, { signal: options.signal })
+  } catch (err) {
+    if (errorName(err) === 'UnsupportedProtocolError')
+      throw new BatchUnsupportedError(`peer ${peerId} does not speak ${BATCH_PROTOCOL}`, { cause: err })
+    throw err
+  }
+  const frames = frameStream(stream, MAX_FRAME_BYTES)
+  let answer: Record<string, unknown>
+  try {
+    await frames.write(batch.manifestFrame, options)
+    for (const part of batch.parts) await frames.write(part, options)
+    stats?.recordOut(frames.bytesWritten)
+    answer = decodeMessage(await frames.read(options))
+    stats?.recordIn(frames.bytesRead)
+    await stream.close(options)
+  } catch (err) {
+    stream.abort(err instanceof Error ? err : new Error(errorName(err)))
+    throw err
+  }
+  if (answer['ok'] !== true) {
+    const refusal = refusalFrom(answer)
+    stats?.refusals.countReceived(BATCH_PROTOCOL, refusal.refusal)
+    throw refusal
+  }
+  const results = answer['results']
+  if (!Array.isArray(results) || results.length !== batch.parts.length)
+    throw new FrameMalformedError('batch answer without one result per share')
+  return results.map((r) => answerOf(r, stats))
 }
