@@ -1,7 +1,7 @@
 /**
  * Node-to-node share throughput over loopback, next to a raw TCP transfer of the same bytes.
  *
- *   node bench/p2p/share-throughput.ts [--count-small N] [--count-large N]
+ *   node bench/p2p/share-throughput.ts [--count-small N] [--count-large N] [--count-batched N] [--batch-max N]
  *
  * Two real nodes in two processes (SQLite files with synchronous=FULL, key rings with the default
  * 3072-bit signing and 4096-bit encryption keys) on 127.0.0.1; the receiver runs in a child process
@@ -9,7 +9,11 @@
  * clock stops when the sender holds every verified receipt: this covers record encryption at rest,
  * sealing, signing, Noise + Yamux transport, the receiver's checks and storage, and the receipt.
  * The raw TCP line sends the same number of payloads of the same size over a plain socket to the same
- * child process, with a one-byte acknowledgement each: the ceiling the transport alone allows. Last line: one JSON object.
+ * child process, with a one-byte acknowledgement each: the ceiling the transport alone allows.
+ * Rows of `"mode": "per-share"` come from a sender with batching off; rows of `"mode": "batched"`
+ * from a second sender with `p2p.batchMax` = `--batch-max` (README "Batched delivery"), where the
+ * clock stops when every share's receipt, under its batch's signed root, is verified and stored.
+ * Last line: one JSON object.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -33,6 +37,8 @@ const { values } = parseArgs({
   options: {
     'count-small': { type: 'string', default: '300' },
     'count-large': { type: 'string', default: '30' },
+    'count-batched': { type: 'string', default: '3000' },
+    'batch-max': { type: 'string', default: '64' },
     /** Internal: run as the receiver process in this data directory. */
     receiver: { type: 'string' }
   }
@@ -42,6 +48,11 @@ const SIZES = [
   { label: '1 MiB', bytes: 1024 * 1024, count: Number(values['count-large']) }
 ]
 const TIERS: Tier[] = ['standard', 'high']
+const BATCH_MAX = Number(values['batch-max'])
+const BATCHED_SIZES = [
+  { label: '1 KiB', bytes: 1024, count: Number(values['count-batched']) },
+  { label: '1 MiB', bytes: 1024 * 1024, count: Number(values['count-large']) }
+]
 
 const init: P2pInit = {
   host: '127.0.0.1',
@@ -105,10 +116,15 @@ async function measureShares(
     sender.on('share:attempt-failed', onFailed)
   })
   const start = performance.now()
+  // Accepting is synchronous: no delivery starts before every share is queued.
   for (const data of payloads) pending.add(sender.shareData({ data, recipient, tier }).shareId)
+  lastAcceptSeconds = (performance.now() - start) / 1000
   await done
   return (performance.now() - start) / 1000
 }
+
+/** How long the last `measureShares` took to queue its shares (each share's own transaction). */
+let lastAcceptSeconds = 0
 
 /** The raw TCP side of the receiver: acknowledges every `bytes` received with one byte. */
 async function rawAckServer(bytes: number): Promise<number> {
@@ -198,13 +214,19 @@ if (values.receiver) {
   const dir = mkdtempSync(join(tmpdir(), 'dmn-bench-p2p-'))
   const results: Record<string, unknown>[] = []
   try {
-    const [a, b] = await Promise.all([startNode(join(dir, 'a')), spawnReceiver(join(dir, 'b'))])
+    const [a, c, b] = await Promise.all([
+      startNode(join(dir, 'a')),
+      startNode(join(dir, 'c'), { batchMax: BATCH_MAX, batchWindowMs: 10 }),
+      spawnReceiver(join(dir, 'b'))
+    ])
     // High tier needs trust above a pin, on both ends: each operator allowlists the other node.
-    await b.ask({ allow: a.p2p.peerId })
-    a.p2p.allowPeer(b.peerId)
-    await a.p2p.connect(b.address)
-    // Warm-up (connection, certificate exchange, JIT in both processes), so each row is steady state.
-    for (const tier of TIERS) await measureShares(a.p2p, b.peerId, 1024, 100, tier)
+    for (const sender of [a, c]) {
+      await b.ask({ allow: sender.p2p.peerId })
+      sender.p2p.allowPeer(b.peerId)
+      await sender.p2p.connect(b.address)
+      // Warm-up (connection, certificate exchange, JIT in both processes), so each row is steady state.
+      for (const tier of TIERS) await measureShares(sender.p2p, b.peerId, 1024, 100, tier)
+    }
     console.log('size    tier      shares  seconds  shares/s     MB/s | raw TCP shares/s   raw TCP MB/s')
     for (const size of SIZES) {
       const { port } = (await b.ask({ raw: size.bytes })) as { port: number }
@@ -213,6 +235,7 @@ if (values.receiver) {
         const seconds = await measureShares(a.p2p, b.peerId, size.bytes, size.count, tier)
         const mb = (size.bytes * size.count) / 1e6
         const row = {
+          mode: 'per-share',
           size: size.label,
           tier,
           shares: size.count,
@@ -230,7 +253,37 @@ if (values.receiver) {
         )
       }
     }
+    console.log(
+      `batched (p2p.batchMax ${BATCH_MAX})             shares/s     MB/s | accepted in  delivered/s after`
+    )
+    for (const size of BATCHED_SIZES) {
+      for (const tier of TIERS) {
+        const seconds = await measureShares(c.p2p, b.peerId, size.bytes, size.count, tier)
+        const acceptSeconds = lastAcceptSeconds
+        const mb = (size.bytes * size.count) / 1e6
+        const row = {
+          mode: 'batched',
+          batchMax: BATCH_MAX,
+          size: size.label,
+          tier,
+          shares: size.count,
+          seconds: Number(seconds.toFixed(3)),
+          sharesPerSecond: Number((size.count / seconds).toFixed(1)),
+          mbPerSecond: Number((mb / seconds).toFixed(2)),
+          // The queueing (one transaction per accepted share) apart from the delivery that follows it.
+          acceptSeconds: Number(acceptSeconds.toFixed(3)),
+          deliveredPerSecond: Number((size.count / (seconds - acceptSeconds)).toFixed(1))
+        }
+        results.push(row)
+        console.log(
+          `${row.size.padEnd(8)}${tier.padEnd(10)}${String(row.shares).padStart(6)}${row.seconds.toFixed(3).padStart(9)}` +
+            `${row.sharesPerSecond.toFixed(1).padStart(10)}${row.mbPerSecond.toFixed(2).padStart(9)} |` +
+            `${row.acceptSeconds.toFixed(3).padStart(11)}${row.deliveredPerSecond.toFixed(1).padStart(14)}`
+        )
+      }
+    }
     await a.stop()
+    await c.stop()
     await b.ask({ stop: true })
   } finally {
     rmSync(dir, { recursive: true, force: true })

@@ -24,7 +24,7 @@
  * carries the root, its leaf index and its inclusion proof, and so verifies alone.
  */
 import { DmnError } from './errors.ts'
-import { inclusionProof, merkleRoot, verifyInclusion } from './merkle.ts'
+import { merkleTree, verifyInclusion } from './merkle.ts'
 import { receiptHash, type ReceiptBody, type SignedReceipt } from './receipt.ts'
 import { DATA_HASH_PATTERN, isTier, PEER_ID_PATTERN, SHARE_ID_PATTERN, type Tier } from './share.ts'
 
@@ -214,6 +214,7 @@ export function receiptTree(
   }
 ): ReceiptTree {
   const leaves = bodies.map((b) => receiptHash(b))
+  const tree = merkleTree(leaves)
   const root: ReceiptRootBody = {
     v: 1,
     kind: RECEIPT_ROOT_KIND,
@@ -221,13 +222,13 @@ export function receiptTree(
     sender: facts.sender,
     recipient: facts.recipient,
     treeSize: leaves.length,
-    root: Buffer.from(merkleRoot(leaves)).toString('hex'),
+    root: Buffer.from(tree.root).toString('hex'),
     signedAt: facts.signedAt
   }
-  const proofs = leaves.map((_, leafIndex) => ({
+  const proofs = tree.proofs.map((path, leafIndex) => ({
     root,
     leafIndex,
-    proof: inclusionProof(leaves, leafIndex).map((h) => Buffer.from(h).toString('hex'))
+    proof: path.map((h) => Buffer.from(h).toString('hex'))
   }))
   return { root, proofs }
 }

@@ -43,6 +43,21 @@ export function inclusionProof(leaves: readonly Uint8Array[], index: number): Ui
     : [...inclusionProof(leaves.slice(k), index - k), merkleRoot(leaves.slice(0, k))]
 }
 
+/**
+ * The tree head and every leaf's audit path at once (each path as `inclusionProof` gives it), in
+ * O(n log n) hashes instead of the O(n) per path that `inclusionProof` spends.
+ */
+export function merkleTree(leaves: readonly Uint8Array[]): { root: Uint8Array; proofs: Uint8Array[][] } {
+  if (leaves.length === 0) throw new RangeError('a Merkle tree needs at least one leaf')
+  if (leaves.length === 1) return { root: hashLeaf(leaves[0] as Uint8Array), proofs: [[]] }
+  const k = split(leaves.length)
+  const left = merkleTree(leaves.slice(0, k))
+  const right = merkleTree(leaves.slice(k))
+  for (const p of left.proofs) p.push(right.root)
+  for (const p of right.proofs) p.push(left.root)
+  return { root: hashChildren(left.root, right.root), proofs: [...left.proofs, ...right.proofs] }
+}
+
 /** RFC 9162 2.1.3.2: true when `proof` proves `leaf` at `index` of a tree of `size` with head `root`. */
 export function verifyInclusion(
   leaf: Uint8Array,
