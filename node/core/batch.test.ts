@@ -24,6 +24,7 @@ function manifest(n: number): BatchManifest {
     senderKeyId: 'c'.repeat(64),
     recipientKeyId: 'd'.repeat(64),
     wrappedKey: 'AAAA',
+    keys: 'BBBB',
     entries: Array.from({ length: n }, (_, i) => ({
       shareId: i.toString(16).padStart(32, '0'),
       tier: 'standard' as const,

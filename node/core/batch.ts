@@ -6,13 +6,14 @@
  * in this exact order and no whitespace:
  *
  *   {"v":1,"kind":"dmn-share-batch","batchId":"<32 hex>","sender":"<PeerId>","recipient":"<PeerId>",
- *    "senderKeyId":"<64 hex>","recipientKeyId":"<64 hex>","wrappedKey":"<base64>","entries":[
+ *    "senderKeyId":"<64 hex>","recipientKeyId":"<64 hex>","wrappedKey":"<base64>","keys":"<base64>","entries":[
  *     {"shareId":"<32 hex>","tier":"standard|high|maximum","dataHash":"<64 hex>","nonce":"<32 hex>",
  *      "timestamp":<Unix ms>,"sealedHash":"<64 hex>"}, ...]}
  *
- * `wrappedKey` is the batch key wrapped once with RSA-OAEP to the recipient; each entry's sealed part
- * (its own fresh content key, wrapped with the batch key, and its ciphertext) hashes to `sealedHash`,
- * so one signature covers every share while each share is checked, opened and refused on its own.
+ * `wrappedKey` is the batch key wrapped once with RSA-OAEP to the recipient; `keys` is every entry's
+ * own fresh content key, in entry order, wrapped with the batch key (one AES-256-GCM operation);
+ * each entry's sealed part (its ciphertext) hashes to `sealedHash`, so one signature covers every
+ * share while each share is checked, opened and refused on its own.
  *
  * The receipt root is what the recipient signs once per batch:
  *
@@ -54,6 +55,8 @@ export interface BatchManifest {
   readonly recipientKeyId: string
   /** Base64 RSA-OAEP wrap of the batch key. */
   readonly wrappedKey: string
+  /** Base64: the entries' content keys wrapped with the batch key (GCM nonce, ciphertext, tag). */
+  readonly keys: string
   readonly entries: readonly BatchEntry[]
 }
 
@@ -121,7 +124,7 @@ export function canonicalManifest(m: BatchManifest): Uint8Array {
       `{"shareId":${s(e.shareId)},"tier":${s(e.tier)},"dataHash":${s(e.dataHash)},"nonce":${s(e.nonce)},"timestamp":${e.timestamp},"sealedHash":${s(e.sealedHash)}}`
   )
   return utf8.encode(
-    `{"v":1,"kind":${s(BATCH_MANIFEST_KIND)},"batchId":${s(m.batchId)},"sender":${s(m.sender)},"recipient":${s(m.recipient)},"senderKeyId":${s(m.senderKeyId)},"recipientKeyId":${s(m.recipientKeyId)},"wrappedKey":${s(m.wrappedKey)},"entries":[${entries.join(',')}]}`
+    `{"v":1,"kind":${s(BATCH_MANIFEST_KIND)},"batchId":${s(m.batchId)},"sender":${s(m.sender)},"recipient":${s(m.recipient)},"senderKeyId":${s(m.senderKeyId)},"recipientKeyId":${s(m.recipientKeyId)},"wrappedKey":${s(m.wrappedKey)},"keys":${s(m.keys)},"entries":[${entries.join(',')}]}`
   )
 }
 
@@ -138,7 +141,7 @@ export function parseManifest(bytes: Uint8Array, maxEntries: number): BatchManif
   }
   const m = fields(
     value,
-    'batchId,entries,kind,recipient,recipientKeyId,sender,senderKeyId,v,wrappedKey',
+    'batchId,entries,keys,kind,recipient,recipientKeyId,sender,senderKeyId,v,wrappedKey',
     'manifest'
   )
   if (m['v'] !== 1 || m['kind'] !== BATCH_MANIFEST_KIND) throw new InvalidBatchError('not a v1 manifest')
@@ -148,6 +151,7 @@ export function parseManifest(bytes: Uint8Array, maxEntries: number): BatchManif
   text(m, 'senderKeyId', HEX64, 'manifest')
   text(m, 'recipientKeyId', HEX64, 'manifest')
   text(m, 'wrappedKey', BASE64, 'manifest')
+  text(m, 'keys', BASE64, 'manifest')
   const entries = m['entries']
   if (!Array.isArray(entries) || entries.length === 0 || entries.length > maxEntries)
     throw new InvalidBatchError(`a batch holds 1 to ${maxEntries} entries`)

@@ -26,6 +26,7 @@ function batchOf(data: Uint8Array[], opts: { tampered?: number; tiers?: string[]
     senderKeyId: 'c'.repeat(64),
     recipientKeyId: 'd'.repeat(64),
     wrappedKey: 'AAAA',
+    keys: 'BBBB',
     entries: data.map((d, i) => ({
       shareId: (i + 1).toString(16).padStart(32, '0'),
       tier: opts.tiers?.[i] ?? 'standard',

@@ -25,20 +25,21 @@ import { oaepUnwrap, oaepWrap, signPss, verifyPss } from './rsa.ts'
 /**
  * The batch envelope (README "Batched delivery"): one fresh 32-byte batch key wrapped once with
  * RSA-OAEP-SHA256 to the recipient, and one RSA-PSS signature by the sender over the canonical
- * manifest (node/core/batch.ts). Each share still gets its own fresh content key, wrapped with the
- * batch key (AES-256-GCM), and its own ciphertext: Fernet for `standard`, AES-256-GCM for
- * `high`/`maximum`, as in a share's own envelope. The entry's binding (batch id, share id, tier,
- * nonce, timestamp) is the associated data of both GCM layers, and the manifest names the SHA-256 of
- * each sealed part, so a part changed in transit fails alone.
+ * manifest (node/core/batch.ts). Each share still gets its own fresh content key (the manifest's
+ * `keys`: all of them, in entry order, wrapped with the batch key in one AES-256-GCM operation whose
+ * associated data is the batch id) and its own ciphertext: Fernet for `standard`, AES-256-GCM for
+ * `high`/`maximum` (the entry's binding, batch id, share id, tier, nonce and timestamp, as
+ * associated data), as in a share's own envelope. The manifest names the SHA-256 of each sealed
+ * part, so a part changed in transit fails alone.
  *
  *   manifest frame: "DMNB" | u8 version | u32 len manifest | manifest | u16 len signature | signature
- *   sealed part:    u8 len wrapped content key | wrapped key (iv | ciphertext | tag)
- *                   | u8 len iv | iv | u32 len ciphertext | ciphertext | u8 len tag | tag
+ *   sealed part:    u8 len iv | iv | u32 len ciphertext | ciphertext | u8 len tag | tag
  *
  * Keys are zeroed once used, best effort (see envelope.ts).
  */
 
 const MAGIC = Buffer.from('DMNB', 'ascii')
+const EMPTY = Buffer.alloc(0)
 const VERSION = 1
 
 export interface SealBatchInput {
@@ -89,58 +90,48 @@ const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).dige
 
 /** Seals shares (all for one recipient) into one batch: one key wrap, one signature. */
 export function sealBatch(input: SealBatchInput): SealedBatch {
-  const batchId = randomBytes(16).toString('hex')
+  const n = input.shares.length
   const timestamp = input.now ?? Date.now()
-  const batchKey = randomBytes(32)
+  // One draw for the batch: its id, its key, and each share's nonce and content key.
+  const pool = randomBytes(16 + 32 + n * (16 + 32))
+  const batchId = pool.subarray(0, 16).toString('hex')
+  const batchKey = pool.subarray(16, 48)
+  const contentKeys = pool.subarray(48 + n * 16)
   try {
     const entries: BatchEntry[] = []
     const parts: Uint8Array[] = []
-    for (const share of input.shares) {
+    for (const [i, share] of input.shares.entries()) {
       if (share.plaintext.length > MAX_DATA_BYTES)
         throw new EnvelopeTooLargeError(
           `plaintext of ${share.plaintext.length} bytes exceeds ${MAX_DATA_BYTES}`
         )
-      const facts = {
-        shareId: share.shareId,
-        tier: share.tier,
-        nonce: randomBytes(16).toString('hex'),
-        timestamp
-      }
-      const aad = entryBinding(batchId, facts)
-      const contentKey = randomBytes(32)
-      try {
-        const wrapped = gcmSeal(batchKey, aad, contentKey)
-        const body =
-          share.tier === 'standard'
-            ? {
-                iv: Buffer.alloc(0),
-                ciphertext: Buffer.from(
-                  fernetEncryptBytes(
-                    { signing: contentKey.subarray(0, 16), encryption: contentKey.subarray(16) },
-                    share.plaintext,
-                    { now: Math.floor(timestamp / 1000) }
-                  )
-                ),
-                tag: Buffer.alloc(0)
-              }
-            : gcmSeal(contentKey, aad, share.plaintext)
-        const wrappedKey = Buffer.concat([wrapped.iv, wrapped.ciphertext, wrapped.tag])
-        const part = Buffer.concat([
-          u(1, wrappedKey.length),
-          wrappedKey,
-          u(1, body.iv.length),
-          body.iv,
-          u(4, body.ciphertext.length),
-          body.ciphertext,
-          u(1, body.tag.length),
-          body.tag
-        ])
-        parts.push(part)
-        entries.push({ ...facts, dataHash: share.dataHash, sealedHash: sha256Hex(part) })
-      } finally {
-        contentKey.fill(0)
-      }
+      const nonce = pool.subarray(48 + i * 16, 64 + i * 16).toString('hex')
+      const facts = { shareId: share.shareId, tier: share.tier, nonce, timestamp }
+      const contentKey = contentKeys.subarray(i * 32, i * 32 + 32)
+      const body =
+        share.tier === 'standard'
+          ? {
+              iv: EMPTY,
+              ciphertext: fernetEncryptBytes(
+                { signing: contentKey.subarray(0, 16), encryption: contentKey.subarray(16) },
+                share.plaintext,
+                { now: Math.floor(timestamp / 1000) }
+              ),
+              tag: EMPTY
+            }
+          : gcmSeal(contentKey, entryBinding(batchId, facts), share.plaintext)
+      const part = Buffer.concat([
+        u(1, body.iv.length),
+        body.iv,
+        u(4, body.ciphertext.length),
+        body.ciphertext,
+        u(1, body.tag.length),
+        body.tag
+      ])
+      parts.push(part)
+      entries.push({ ...facts, dataHash: share.dataHash, sealedHash: sha256Hex(part) })
     }
+    const wrapped = gcmSeal(batchKey, Buffer.from(batchId, 'ascii'), contentKeys)
     const manifest: BatchManifest = {
       v: 1,
       kind: BATCH_MANIFEST_KIND,
@@ -150,6 +141,7 @@ export function sealBatch(input: SealBatchInput): SealedBatch {
       senderKeyId: input.senderKeyId,
       recipientKeyId: input.recipientKeyId,
       wrappedKey: Buffer.from(oaepWrap(input.recipientEncryptionPublicKeyPem, batchKey)).toString('base64'),
+      keys: Buffer.concat([wrapped.iv, wrapped.ciphertext, wrapped.tag]).toString('base64'),
       entries
     }
     const manifestBytes = canonicalManifest(manifest)
@@ -164,7 +156,7 @@ export function sealBatch(input: SealBatchInput): SealedBatch {
     ])
     return { manifest, manifestFrame, parts }
   } finally {
-    batchKey.fill(0)
+    pool.fill(0)
   }
 }
 
@@ -233,14 +225,29 @@ export function openBatch(frame: Uint8Array, opts: OpenBatchOptions): OpenedBatc
   } catch (err) {
     throw new EnvelopeDecryptError('batch key does not unwrap with this node encryption key', { cause: err })
   }
-  if (batchKey.length !== 32) {
+  let contentKeys: Buffer
+  try {
+    if (batchKey.length !== 32) throw new EnvelopeDecryptError('batch key has the wrong length')
+    const keys = Buffer.from(manifest.keys, 'base64')
+    if (keys.length !== GCM_NONCE_BYTES + 32 * manifest.entries.length + GCM_TAG_BYTES)
+      throw new EnvelopeMalformedError('malformed batch: the content keys do not fit the entries')
+    contentKeys = gcmOpen(
+      batchKey,
+      Buffer.from(manifest.batchId, 'ascii'),
+      keys.subarray(0, GCM_NONCE_BYTES),
+      keys.subarray(GCM_NONCE_BYTES, keys.length - GCM_TAG_BYTES),
+      keys.subarray(keys.length - GCM_TAG_BYTES)
+    )
+  } catch (err) {
+    if (err instanceof EnvelopeMalformedError || err instanceof EnvelopeDecryptError) throw err
+    throw new EnvelopeDecryptError('content keys do not unwrap with the batch key', { cause: err })
+  } finally {
     batchKey.fill(0)
-    throw new EnvelopeDecryptError('batch key has the wrong length')
   }
   return {
     manifest,
-    openEntry: (index, part, replay) => openEntry(manifest, batchKey, index, part, replay),
-    dispose: () => batchKey.fill(0)
+    openEntry: (index, part, replay) => openEntry(manifest, contentKeys, index, part, replay),
+    dispose: () => contentKeys.fill(0)
   }
 }
 
@@ -254,17 +261,16 @@ function readPart(part: Uint8Array) {
     return out
   }
   const len = (bytes: number) => take(bytes).readUIntBE(0, bytes)
-  const wrappedKey = take(len(1))
   const iv = take(len(1))
   const ciphertext = take(len(4))
   const tag = take(len(1))
   if (at !== buf.length) throw new EnvelopeMalformedError('malformed batch entry: bytes after the tag')
-  return { wrappedKey, iv, ciphertext, tag }
+  return { iv, ciphertext, tag }
 }
 
 function openEntry(
   manifest: BatchManifest,
-  batchKey: Buffer,
+  contentKeys: Buffer,
   index: number,
   part: Uint8Array,
   replay: { guard: ReplayGuard; now?: number }
@@ -276,28 +282,13 @@ function openEntry(
   const p = readPart(part)
   const gcm = entry.tier !== 'standard'
   if (
-    p.wrappedKey.length !== GCM_NONCE_BYTES + 32 + GCM_TAG_BYTES ||
-    (gcm
-      ? p.iv.length !== GCM_NONCE_BYTES || p.tag.length !== GCM_TAG_BYTES
-      : p.iv.length + p.tag.length !== 0)
+    gcm ? p.iv.length !== GCM_NONCE_BYTES || p.tag.length !== GCM_TAG_BYTES : p.iv.length + p.tag.length !== 0
   ) {
     throw new EnvelopeMalformedError(`malformed batch entry: lengths do not fit tier ${entry.tier}`)
   }
   // The nonce is spent only for an entry the signed manifest vouches for, as for a share's own envelope.
   replay.guard.check(manifest.sender, entry.nonce, entry.timestamp, replay.now)
-  const aad = entryBinding(manifest.batchId, entry)
-  let contentKey: Buffer
-  try {
-    contentKey = gcmOpen(
-      batchKey,
-      aad,
-      p.wrappedKey.subarray(0, GCM_NONCE_BYTES),
-      p.wrappedKey.subarray(GCM_NONCE_BYTES, GCM_NONCE_BYTES + 32),
-      p.wrappedKey.subarray(GCM_NONCE_BYTES + 32)
-    )
-  } catch (err) {
-    throw new EnvelopeDecryptError('content key does not unwrap with the batch key', { cause: err })
-  }
+  const contentKey = contentKeys.subarray(index * 32, index * 32 + 32)
   try {
     if (!gcm) {
       return fernetDecryptBytes(
@@ -305,11 +296,9 @@ function openEntry(
         p.ciphertext
       )
     }
-    const out = gcmOpen(contentKey, aad, p.iv, p.ciphertext, p.tag)
+    const out = gcmOpen(contentKey, entryBinding(manifest.batchId, entry), p.iv, p.ciphertext, p.tag)
     return new Uint8Array(out.buffer, out.byteOffset, out.length)
   } catch (err) {
     throw new EnvelopeDecryptError('batch entry does not decrypt', { cause: err })
-  } finally {
-    contentKey.fill(0)
   }
 }
