@@ -34,6 +34,8 @@ import { openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
 
 const { values } = parseArgs({
+  // The soak run imports this file for its nodes, with options of its own.
+  args: import.meta.main ? process.argv.slice(2) : [],
   options: {
     'count-small': { type: 'string', default: '300' },
     'count-large': { type: 'string', default: '30' },
@@ -73,7 +75,7 @@ const init: P2pInit = {
   limits: { messagesPerSecond: 1e6, bytesPerSecond: 1e12, concurrentStreams: 64 }
 }
 
-async function startNode(dir: string, overrides: Partial<P2pInit> = {}) {
+export async function startNode(dir: string, overrides: Partial<P2pInit> = {}) {
   const keyRing = await createKeyRing(join(dir, 'keyring.json'), 'bench password')
   const db = openDatabase(join(dir, 'node.db'), { synchronous: 'FULL' })
   migrate(db)
@@ -86,7 +88,7 @@ async function startNode(dir: string, overrides: Partial<P2pInit> = {}) {
     await p2p.stop()
     db.close()
   }
-  return { p2p, stop }
+  return { p2p, db, stop }
 }
 
 async function measureShares(
@@ -173,8 +175,24 @@ async function runReceiver(dir: string): Promise<void> {
   const reply = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`)
   reply({ peerId: node.p2p.peerId, address: node.p2p.multiaddrs[0] })
   for await (const line of createInterface({ input: process.stdin })) {
-    const command = JSON.parse(line) as { allow?: string; raw?: number; stop?: boolean }
-    if (command.allow) {
+    const command = JSON.parse(line) as {
+      allow?: string
+      raw?: number
+      stop?: boolean
+      rss?: boolean
+      inbound?: boolean
+    }
+    if (command.rss) {
+      reply({ rss: process.memoryUsage().rss })
+    } else if (command.inbound) {
+      // For the soak run (bench/p2p/soak.ts): rows received, and how many share ids they hold.
+      const row = node.db
+        .prepare<[], { rows: number; ids: number }>(
+          "SELECT count(*) AS rows, count(DISTINCT share_id) AS ids FROM shares WHERE direction = 'in'"
+        )
+        .get()
+      reply(row ?? { rows: 0, ids: 0 })
+    } else if (command.allow) {
       node.p2p.allowPeer(command.allow)
       reply({ ok: true })
     } else if (command.raw) {
@@ -190,7 +208,7 @@ async function runReceiver(dir: string): Promise<void> {
 }
 
 /** Starts the receiver process and returns a function that sends it one command and awaits the answer. */
-async function spawnReceiver(dir: string) {
+export async function spawnReceiver(dir: string) {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--receiver', dir], {
     stdio: ['pipe', 'pipe', 'inherit']
   })
@@ -210,7 +228,7 @@ async function spawnReceiver(dir: string) {
 
 if (values.receiver) {
   await runReceiver(values.receiver)
-} else {
+} else if (import.meta.main) {
   const dir = mkdtempSync(join(tmpdir(), 'dmn-bench-p2p-'))
   const results: Record<string, unknown>[] = []
   try {
