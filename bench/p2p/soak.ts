@@ -53,7 +53,7 @@ try {
   const latencies: number[] = []
   let delivered = 0
   let duplicated = 0
-  let failedAttempts = 0
+  const failedAttempts: Record<string, number> = {}
   const seen = new Set<string>()
   a.p2p.on('share:delivered', ({ share }: P2pEvents['share:delivered'][0]) => {
     const at = queuedAt.get(share.shareId)
@@ -66,8 +66,9 @@ try {
     delivered++
     latencies.push(performance.now() - at)
   })
-  a.p2p.on('share:attempt-failed', () => {
-    failedAttempts++
+  // Attempts that failed and were retried, by the error's name (a backlog shows as timeouts here).
+  a.p2p.on('share:attempt-failed', ({ error }: P2pEvents['share:attempt-failed'][0]) => {
+    failedAttempts[error] = (failedAttempts[error] ?? 0) + 1
   })
 
   const samples: { t: number; sender: number; receiver: number }[] = []
@@ -140,7 +141,8 @@ try {
   }
   console.log(
     `queued ${queued}, delivered ${delivered}, received ${ids} (${rows} rows), lost ${result.lost}, duplicated ${result.duplicated}; ` +
-      `latency p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms; RSS growth sender ${growth('sender')} %, receiver ${growth('receiver')} %`
+      `latency p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms; RSS growth sender ${growth('sender')} %, receiver ${growth('receiver')} %; ` +
+      `failed attempts ${JSON.stringify(failedAttempts)}`
   )
   await a.stop()
   await b.ask({ stop: true })
