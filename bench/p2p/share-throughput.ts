@@ -105,9 +105,12 @@ async function measureShares(
       pending.delete(share.shareId)
       if (pending.size === 0) finish()
     }
-    const onFailed = ({ share, error }: P2pEvents['share:attempt-failed'][0]) => {
-      if (pending.has(share.shareId))
-        reject(new Error(`delivery attempt failed: ${error} ${share.lastError}`))
+    // A share that failed for good stops the run; an attempt retried (a connection lost to an
+    // overloaded machine) is counted and its time stays in the figure.
+    const onFailed = ({ share, error, final }: P2pEvents['share:attempt-failed'][0]) => {
+      if (!pending.has(share.shareId)) return
+      if (final) reject(new Error(`delivery failed: ${error} ${share.lastError}`))
+      else lastRetriedAttempts++
     }
     const finish = () => {
       sender.off('share:delivered', onDelivered)
@@ -117,6 +120,7 @@ async function measureShares(
     sender.on('share:delivered', onDelivered)
     sender.on('share:attempt-failed', onFailed)
   })
+  lastRetriedAttempts = 0
   const start = performance.now()
   // Accepting is synchronous: no delivery starts before every share is queued.
   for (const data of payloads) pending.add(sender.shareData({ data, recipient, tier }).shareId)
@@ -127,6 +131,8 @@ async function measureShares(
 
 /** How long the last `measureShares` took to queue its shares (each share's own transaction). */
 let lastAcceptSeconds = 0
+/** Attempts of the last `measureShares` that failed and were retried. */
+let lastRetriedAttempts = 0
 
 /** The raw TCP side of the receiver: acknowledges every `bytes` received with one byte. */
 async function rawAckServer(bytes: number): Promise<number> {
@@ -290,7 +296,8 @@ if (values.receiver) {
           mbPerSecond: Number((mb / seconds).toFixed(2)),
           // The queueing (one transaction per accepted share) apart from the delivery that follows it.
           acceptSeconds: Number(acceptSeconds.toFixed(3)),
-          deliveredPerSecond: Number((size.count / (seconds - acceptSeconds)).toFixed(1))
+          deliveredPerSecond: Number((size.count / (seconds - acceptSeconds)).toFixed(1)),
+          retriedAttempts: lastRetriedAttempts
         }
         results.push(row)
         console.log(
