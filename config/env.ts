@@ -38,6 +38,8 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { path: 'p2p.healthIntervalSeconds', names: ['DMN_P2P_HEALTH_INTERVAL_SECONDS'], kind: 'number' },
   { path: 'p2p.resolveIntervalMs', names: ['DMN_P2P_RESOLVE_INTERVAL_MS'], kind: 'number' },
   { path: 'p2p.deliveryConcurrency', names: ['DMN_P2P_DELIVERY_CONCURRENCY'], kind: 'number' },
+  { path: 'p2p.batchMax', names: ['DMN_P2P_BATCH_MAX'], kind: 'number' },
+  { path: 'p2p.batchWindowMs', names: ['DMN_P2P_BATCH_WINDOW_MS'], kind: 'number' },
   { path: 'p2p.limits.messagesPerSecond', names: ['DMN_P2P_LIMIT_MESSAGES_PER_SECOND'], kind: 'number' },
   { path: 'p2p.limits.bytesPerSecond', names: ['DMN_P2P_LIMIT_BYTES_PER_SECOND'], kind: 'number' },
   { path: 'p2p.limits.concurrentStreams', names: ['DMN_P2P_LIMIT_CONCURRENT_STREAMS'], kind: 'number' },

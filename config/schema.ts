@@ -99,6 +99,13 @@ export const configSchema = z.strictObject({
       /** Between two look-ups, on chain, of the recipient of a share that waits `unresolved`. */
       resolveIntervalMs: z.number().int().min(10).default(30_000),
       deliveryConcurrency: z.number().int().min(1).max(256).default(8),
+      /**
+       * Batched delivery (README "Batched delivery"): most shares for one peer sealed, signed and
+       * receipted as one batch. 1, the default, sends every share on its own.
+       */
+      batchMax: z.number().int().min(1).max(256).default(1),
+      /** How long a due share waits for others to the same peer before a smaller batch (or it alone) goes. */
+      batchWindowMs: z.number().int().min(0).max(10_000).default(10),
       limits: z
         .strictObject({
           messagesPerSecond: z.number().positive().default(200),

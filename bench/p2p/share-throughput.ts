@@ -1,7 +1,7 @@
 /**
  * Node-to-node share throughput over loopback, next to a raw TCP transfer of the same bytes.
  *
- *   node bench/p2p/share-throughput.ts [--count-small N] [--count-large N]
+ *   node bench/p2p/share-throughput.ts [--count-small N] [--count-large N] [--count-batched N] [--batch-max N]
  *
  * Two real nodes in two processes (SQLite files with synchronous=FULL, key rings with the default
  * 3072-bit signing and 4096-bit encryption keys) on 127.0.0.1; the receiver runs in a child process
@@ -19,6 +19,10 @@
  * runs), so the bound is one share per sum of both sides' costs (`boundSharesPerSecond`); the RSA
  * operations alone give `rsaBoundSharesPerSecond`. The receiver runs with the default per-peer
  * limits; `wastedSignatures` counts envelopes it refused for rate (sealed and signed in vain).
+ *
+ * Rows of `"mode": "per-share"` come from a sender with batching off; rows of `"mode": "batched"`
+ * from a second sender with `p2p.batchMax` = `--batch-max` (README "Batched delivery"), where the
+ * clock stops when every share's receipt, under its batch's signed root, is verified and stored.
  * Last line: one JSON object.
  */
 import { spawn } from 'node:child_process'
@@ -55,9 +59,13 @@ import { openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
 
 const { values } = parseArgs({
+  // The soak run imports this file for its nodes, with options of its own.
+  args: import.meta.main ? process.argv.slice(2) : [],
   options: {
     'count-small': { type: 'string', default: '300' },
     'count-large': { type: 'string', default: '30' },
+    'count-batched': { type: 'string', default: '3000' },
+    'batch-max': { type: 'string', default: '64' },
     /** Internal: run as the receiver process in this data directory. */
     receiver: { type: 'string' }
   }
@@ -67,6 +75,11 @@ const SIZES = [
   { label: '1 MiB', bytes: 1024 * 1024, count: Number(values['count-large']) }
 ]
 const TIERS: Tier[] = ['standard', 'high']
+const BATCH_MAX = Number(values['batch-max'])
+const BATCHED_SIZES = [
+  { label: '1 KiB', bytes: 1024, count: Number(values['count-batched']) },
+  { label: '1 MiB', bytes: 1024 * 1024, count: Number(values['count-large']) }
+]
 
 const init: P2pInit = {
   host: '127.0.0.1',
@@ -87,7 +100,7 @@ const init: P2pInit = {
   limits: P2P_DEFAULTS.limits
 }
 
-async function startNode(dir: string, overrides: Partial<P2pInit> = {}) {
+export async function startNode(dir: string, overrides: Partial<P2pInit> = {}) {
   const keyRing = await createKeyRing(join(dir, 'keyring.json'), 'bench password')
   const db = openDatabase(join(dir, 'node.db'), { synchronous: 'FULL' })
   migrate(db)
@@ -100,7 +113,7 @@ async function startNode(dir: string, overrides: Partial<P2pInit> = {}) {
     await p2p.stop()
     db.close()
   }
-  return { p2p, keyRing, stop }
+  return { p2p, keyRing, db, stop }
 }
 
 async function measureShares(
@@ -117,9 +130,12 @@ async function measureShares(
       pending.delete(share.shareId)
       if (pending.size === 0) finish()
     }
-    const onFailed = ({ share, error }: P2pEvents['share:attempt-failed'][0]) => {
-      if (pending.has(share.shareId))
-        reject(new Error(`delivery attempt failed: ${error} ${share.lastError}`))
+    // A share that failed for good stops the run; an attempt retried (a connection lost to an
+    // overloaded machine) is counted and its time stays in the figure.
+    const onFailed = ({ share, error, final }: P2pEvents['share:attempt-failed'][0]) => {
+      if (!pending.has(share.shareId)) return
+      if (final) reject(new Error(`delivery failed: ${error} ${share.lastError}`))
+      else lastRetriedAttempts++
     }
     const finish = () => {
       sender.off('share:delivered', onDelivered)
@@ -129,11 +145,19 @@ async function measureShares(
     sender.on('share:delivered', onDelivered)
     sender.on('share:attempt-failed', onFailed)
   })
+  lastRetriedAttempts = 0
   const start = performance.now()
+  // Accepting is synchronous: no delivery starts before every share is queued.
   for (const data of payloads) pending.add(sender.shareData({ data, recipient, tier }).shareId)
+  lastAcceptSeconds = (performance.now() - start) / 1000
   await done
   return (performance.now() - start) / 1000
 }
+
+/** How long the last `measureShares` took to queue its shares (each share's own transaction). */
+let lastAcceptSeconds = 0
+/** Attempts of the last `measureShares` that failed and were retried. */
+let lastRetriedAttempts = 0
 
 /** Mean milliseconds of `fn` over `n` runs (after one untimed run). */
 function costMs(n: number, fn: () => void): number {
@@ -275,8 +299,24 @@ async function runReceiver(dir: string): Promise<void> {
   const reply = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`)
   reply({ peerId: node.p2p.peerId, address: node.p2p.multiaddrs[0] })
   for await (const line of createInterface({ input: process.stdin })) {
-    const command = JSON.parse(line) as { allow?: string; raw?: number; stop?: boolean }
-    if (command.allow) {
+    const command = JSON.parse(line) as {
+      allow?: string
+      raw?: number
+      stop?: boolean
+      rss?: boolean
+      inbound?: boolean
+    }
+    if (command.rss) {
+      reply({ rss: process.memoryUsage().rss })
+    } else if (command.inbound) {
+      // For the soak run (bench/p2p/soak.ts): rows received, and how many share ids they hold.
+      const row = node.db
+        .prepare<[], { rows: number; ids: number }>(
+          "SELECT count(*) AS rows, count(DISTINCT share_id) AS ids FROM shares WHERE direction = 'in'"
+        )
+        .get()
+      reply(row ?? { rows: 0, ids: 0 })
+    } else if (command.allow) {
       node.p2p.allowPeer(command.allow)
       reply({ ok: true })
     } else if (command.raw) {
@@ -292,7 +332,7 @@ async function runReceiver(dir: string): Promise<void> {
 }
 
 /** Starts the receiver process and returns a function that sends it one command and awaits the answer. */
-async function spawnReceiver(dir: string) {
+export async function spawnReceiver(dir: string) {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--receiver', dir], {
     stdio: ['pipe', 'pipe', 'inherit']
   })
@@ -312,17 +352,23 @@ async function spawnReceiver(dir: string) {
 
 if (values.receiver) {
   await runReceiver(values.receiver)
-} else {
+} else if (import.meta.main) {
   const dir = mkdtempSync(join(tmpdir(), 'dmn-bench-p2p-'))
   const results: Record<string, unknown>[] = []
   try {
-    const [a, b] = await Promise.all([startNode(join(dir, 'a')), spawnReceiver(join(dir, 'b'))])
+    const [a, c, b] = await Promise.all([
+      startNode(join(dir, 'a')),
+      startNode(join(dir, 'c'), { batchMax: BATCH_MAX, batchWindowMs: 10 }),
+      spawnReceiver(join(dir, 'b'))
+    ])
     // High tier needs trust above a pin, on both ends: each operator allowlists the other node.
-    await b.ask({ allow: a.p2p.peerId })
-    a.p2p.allowPeer(b.peerId)
-    await a.p2p.connect(b.address)
-    // Warm-up (connection, certificate exchange, JIT in both processes), so each row is steady state.
-    for (const tier of TIERS) await measureShares(a.p2p, b.peerId, 1024, 100, tier)
+    for (const sender of [a, c]) {
+      await b.ask({ allow: sender.p2p.peerId })
+      sender.p2p.allowPeer(b.peerId)
+      await sender.p2p.connect(b.address)
+      // Warm-up (connection, certificate exchange, JIT in both processes), so each row is steady state.
+      for (const tier of TIERS) await measureShares(sender.p2p, b.peerId, 1024, 100, tier)
+    }
     // Keys of the nodes' sizes (3072-bit signing, 4096-bit encryption) for the in-process costs.
     const [ss, se, rs, re] = await Promise.all([
       generateRsaKeyPair(3072),
@@ -350,9 +396,9 @@ if (values.receiver) {
         const mb = (size.bytes * size.count) / 1e6
         const sharesPerSecond = Number((size.count / seconds).toFixed(1))
         const row = {
+          mode: 'per-share',
           size: size.label,
           tier,
-          mode: 'per-share',
           shares: size.count,
           seconds: Number(seconds.toFixed(3)),
           sharesPerSecond,
@@ -374,7 +420,38 @@ if (values.receiver) {
         )
       }
     }
+    console.log(
+      `batched (p2p.batchMax ${BATCH_MAX})             shares/s     MB/s | accepted in  delivered/s after`
+    )
+    for (const size of BATCHED_SIZES) {
+      for (const tier of TIERS) {
+        const seconds = await measureShares(c.p2p, b.peerId, size.bytes, size.count, tier)
+        const acceptSeconds = lastAcceptSeconds
+        const mb = (size.bytes * size.count) / 1e6
+        const row = {
+          mode: 'batched',
+          batchMax: BATCH_MAX,
+          size: size.label,
+          tier,
+          shares: size.count,
+          seconds: Number(seconds.toFixed(3)),
+          sharesPerSecond: Number((size.count / seconds).toFixed(1)),
+          mbPerSecond: Number((mb / seconds).toFixed(2)),
+          // The queueing (one transaction per accepted share) apart from the delivery that follows it.
+          acceptSeconds: Number(acceptSeconds.toFixed(3)),
+          deliveredPerSecond: Number((size.count / (seconds - acceptSeconds)).toFixed(1)),
+          retriedAttempts: lastRetriedAttempts
+        }
+        results.push(row)
+        console.log(
+          `${row.size.padEnd(8)}${tier.padEnd(10)}${String(row.shares).padStart(6)}${row.seconds.toFixed(3).padStart(9)}` +
+            `${row.sharesPerSecond.toFixed(1).padStart(10)}${row.mbPerSecond.toFixed(2).padStart(9)} |` +
+            `${row.acceptSeconds.toFixed(3).padStart(11)}${row.deliveredPerSecond.toFixed(1).padStart(14)}`
+        )
+      }
+    }
     await a.stop()
+    await c.stop()
     await b.ask({ stop: true })
   } finally {
     rmSync(dir, { recursive: true, force: true })

@@ -5,6 +5,7 @@
  * blocks; the node's database is never consulted (this module's imports reach no store: a test
  * asserts it), so anyone can run it (`dmn audit check`).
  */
+import { receiptInRoot, receiptSignedBytes } from '../core/batch.ts'
 import { canonicalReceipt } from '../core/receipt.ts'
 import { verifyPss } from '../crypto/rsa.ts'
 import {
@@ -244,7 +245,9 @@ async function checkShare(ctx: Context, entry: BundleShare): Promise<{ confirmat
   ) {
     throw new Refusal('receipt_mismatch')
   }
-  const bytes = canonicalReceipt(b)
+  // A batched receipt is signed through its root: the proof takes its leaf there, the root is signed.
+  if (!receiptInRoot(receipt)) throw new Refusal('bad_receipt_signature')
+  const bytes = receiptSignedBytes(receipt, canonicalReceipt)
   const signature = Buffer.from(receipt.signature, 'base64')
   if (!recipients.some((r) => verifyPss(r.signingKeyPem, bytes, signature)))
     throw new Refusal('bad_receipt_signature')

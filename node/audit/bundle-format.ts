@@ -4,7 +4,8 @@
  * so the standalone check (bundle-check.ts) and the node's builder (bundle.ts) share it.
  */
 import { DmnError } from '../core/errors.ts'
-import { canonicalReceipt, type ReceiptBody, validateReceiptBody } from '../core/receipt.ts'
+import { canonicalReceiptRoot, validateBatchProof } from '../core/batch.ts'
+import { canonicalReceipt, type SignedReceipt, validateReceiptBody } from '../core/receipt.ts'
 import type { Tier } from '../core/share.ts'
 import { validateShareEvent } from './leaves.ts'
 
@@ -64,7 +65,8 @@ export interface BundleShareRecord {
 export interface BundleShare {
   readonly share: BundleShareRecord
   readonly shareAnchor: Anchor
-  readonly receipt: { readonly body: ReceiptBody; readonly signature: string } | null
+  /** Signed alone, or (with `batch`) under the recipient's signed receipt root. */
+  readonly receipt: SignedReceipt | null
   readonly receiptAnchor: Anchor | null
 }
 
@@ -157,11 +159,17 @@ function shareEntry(value: unknown, where: string): BundleShare {
   }
   anchor(s['shareAnchor'], `${where}.shareAnchor`)
   if (s['receipt'] !== null) {
-    const r = fields(s['receipt'], ['body', 'signature'], `${where}.receipt`)
+    const batched = s['receipt'] !== null && typeof s['receipt'] === 'object' && 'batch' in s['receipt']
+    const r = fields(
+      s['receipt'],
+      batched ? ['body', 'signature', 'batch'] : ['body', 'signature'],
+      `${where}.receipt`
+    )
     try {
       validateReceiptBody(r['body'])
+      if (batched) validateBatchProof(r['batch'], `${where}.receipt.batch`)
     } catch (err) {
-      throw new MalformedBundleError(`${where}.receipt.body: ${(err as Error).message}`)
+      throw new MalformedBundleError(`${where}.receipt: ${(err as Error).message}`)
     }
     match(r['signature'], BASE64, `${where}.receipt.signature`)
   }
@@ -222,6 +230,14 @@ function anchorText(a: Anchor): string {
   return `{${head},"root":${s(a.root)},"leafIndex":${a.leafIndex},"treeSize":${a.treeSize},"proof":${s(a.proof)}}`
 }
 
+function receiptText(r: SignedReceipt): string {
+  const s = JSON.stringify
+  const head = `"body":${new TextDecoder().decode(canonicalReceipt(r.body))},"signature":${s(r.signature)}`
+  if (!r.batch) return `{${head}}`
+  const root = new TextDecoder().decode(canonicalReceiptRoot(r.batch.root))
+  return `{${head},"batch":{"root":${root},"leafIndex":${r.batch.leafIndex},"proof":${s(r.batch.proof)}}}`
+}
+
 /** The bundle's canonical text: keys in the documented order, no whitespace. */
 export function serializeBundle(b: EvidenceBundle): string {
   const s = JSON.stringify
@@ -229,9 +245,7 @@ export function serializeBundle(b: EvidenceBundle): string {
   const shares = b.shares.map((e) => {
     const r = e.share
     const share = `{"shareId":${s(r.shareId)},"dataHash":${s(r.dataHash)},"sender":${s(r.sender)},"recipient":${s(r.recipient)},"tier":${s(r.tier)},"timestamp":${r.timestamp}}`
-    const receipt = e.receipt
-      ? `{"body":${new TextDecoder().decode(canonicalReceipt(e.receipt.body))},"signature":${s(e.receipt.signature)}}`
-      : 'null'
+    const receipt = e.receipt ? receiptText(e.receipt) : 'null'
     const receiptAnchor = e.receiptAnchor ? anchorText(e.receiptAnchor) : 'null'
     return `{"share":${share},"shareAnchor":${anchorText(e.shareAnchor)},"receipt":${receipt},"receiptAnchor":${receiptAnchor}}`
   })

@@ -15,7 +15,7 @@
  */
 import { DEFAULT_REPLAY_WINDOW_SECONDS } from '../crypto/constants.ts'
 import { SENDER_ASK_TIMEOUT_MS } from './constants.ts'
-import type { SignedReceipt } from '../core/receipt.ts'
+import { bundleReceipt, type SignedReceipt } from '../core/receipt.ts'
 import {
   type Anchor,
   type BundleShare,
@@ -154,7 +154,7 @@ export function senderEntry(answer: unknown, signed: SignedReceipt): BundleShare
   return {
     share,
     shareAnchor: entry.shareAnchor,
-    receipt: { body, signature: signed.signature },
+    receipt: bundleReceipt({ ...signed, body }),
     receiptAnchor
   }
 }
@@ -211,7 +211,7 @@ async function searchChain(
     return {
       share: { ...partial, timestamp },
       shareAnchor: anchorOf(log),
-      receipt: { body, signature: signed.signature },
+      receipt: bundleReceipt({ ...signed, body }),
       receiptAnchor: anchored ? anchorOf(anchored) : null
     }
   }

@@ -5,7 +5,7 @@
  * valid identity records of every party (IdentityDirectory). The result is checked by checkBundle,
  * by this node or by anyone else.
  */
-import type { SignedReceipt } from '../core/receipt.ts'
+import { bundleReceipt, type SignedReceipt } from '../core/receipt.ts'
 import type { AuditRepositories } from '../store/audit-repositories.ts'
 import type { DataHashEventRow } from '../store/outbox.ts'
 import {
@@ -157,7 +157,7 @@ async function outgoingEntry(
   return {
     share,
     shareAnchor,
-    receipt: signed ? { body: signed.body, signature: signed.signature } : null,
+    receipt: signed ? bundleReceipt(signed) : null,
     receiptAnchor: receiptAnchor ?? null
   }
 }

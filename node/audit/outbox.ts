@@ -4,7 +4,7 @@
  * share it belongs to (the outbox repository runs on the same connection, see AuditRepositories).
  * Calling one twice for the same share is a no-op.
  */
-import type { SignedReceipt } from '../core/receipt.ts'
+import { bundleReceipt, type SignedReceipt } from '../core/receipt.ts'
 import type { AuditState } from '../core/share.ts'
 import type { OutboxDepth, OutboxEntry, OutboxRepository } from '../store/outbox.ts'
 import { InvalidAuditEventError, OutboxEntryNotFoundError } from './errors.ts'
@@ -41,7 +41,7 @@ export function enqueueReceiptEvent(outbox: OutboxRepository, receipt: SignedRec
   if (typeof receipt.signature !== 'string' || receipt.signature.length === 0) {
     throw new InvalidAuditEventError('receipt event: missing signature')
   }
-  const payload = JSON.stringify({ body: receipt.body, signature: receipt.signature })
+  const payload = JSON.stringify(bundleReceipt(receipt))
   return outbox.enqueue({
     kind: 'receipt',
     shareId: receipt.body.shareId,

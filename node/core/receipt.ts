@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { ReceiptBatchProof } from './batch.ts'
 import { DmnError } from './errors.ts'
 import { DATA_HASH_PATTERN, isTier, PEER_ID_PATTERN, SHARE_ID_PATTERN, type Tier } from './share.ts'
 
@@ -33,8 +34,13 @@ export interface ReceiptBody {
 
 export interface SignedReceipt {
   readonly body: ReceiptBody
-  /** Base64 RSA-PSS signature by the recipient's signing key over `canonicalReceipt(body)`. */
+  /**
+   * Base64 RSA-PSS signature by the recipient's signing key over `canonicalReceipt(body)`, or, for a
+   * share delivered in a batch, over the canonical receipt root that `batch` names (node/core/batch.ts).
+   */
   readonly signature: string
+  /** For a batched share: the signed receipt root, this receipt's leaf index and inclusion proof. */
+  readonly batch?: ReceiptBatchProof
 }
 
 /** A receipt that does not follow the canonical form. */
@@ -123,4 +129,11 @@ export function parseCanonicalReceipt(bytes: Uint8Array): ReceiptBody {
     throw new InvalidReceiptError('receipt bytes are not in canonical form')
   }
   return body
+}
+
+/** A signed receipt's own fields, nothing else a caller's object may carry (`batch` only when batched). */
+export function bundleReceipt(r: SignedReceipt): SignedReceipt {
+  return r.batch
+    ? { body: r.body, signature: r.signature, batch: r.batch }
+    : { body: r.body, signature: r.signature }
 }

@@ -59,3 +59,13 @@ export const HELD_PLAINTEXT_BYTES = 64 * 1024 * 1024
 export const ENVELOPE_OVERHEAD_BYTES = 2048
 /** Due shares the delivery worker looks at beyond its free slots, so shares held back for one recipient's pace do not stall others. */
 export const PACING_LOOKAHEAD = 32
+/** Shares delivered together (README "Batched delivery"): one key wrap, one signature, one receipt root. */
+export const BATCH_PROTOCOL = '/dmn/share-batch/1.0.0'
+/** Entries one batch may hold, whatever the sender's `p2p.batchMax` (its schema's maximum). */
+export const MAX_BATCH_ENTRIES = 256
+/** Plaintext bytes a sender puts in one batch; the shares past it wait for the next one. */
+export const MAX_BATCH_PLAINTEXT_BYTES = 8 * 1024 * 1024
+/** Bytes a receiver reads for one batch (sealed parts, Fernet and framing overhead included). */
+export const MAX_BATCH_WIRE_BYTES = 16 * 1024 * 1024
+/** How long a peer that does not speak the batch protocol gets per-share delivery before it is tried again. */
+export const BATCH_UNSUPPORTED_RETRY_MS = 10 * 60_000

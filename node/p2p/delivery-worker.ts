@@ -1,3 +1,4 @@
+import { planBatches } from '../core/batch.ts'
 import type { SignedReceipt } from '../core/receipt.ts'
 import {
   type DeliverShareComponents,
@@ -11,6 +12,7 @@ import { systemClock, type StoredShare } from '../core/share-ports.ts'
 import type { Logger } from '../log/logger.ts'
 import type { ShareRepository } from '../store/shares.ts'
 import { ENVELOPE_OVERHEAD_BYTES, PACING_LOOKAHEAD } from './constants.ts'
+import { type BatchDeliveryComponents, runBatchAttempt } from './batch-delivery.ts'
 import { P2P_DEFAULTS } from './defaults.ts'
 import type { PeerPacing } from './peer-pacing.ts'
 
@@ -53,6 +55,8 @@ export interface DeliveryWorkerComponents extends DeliverShareComponents<StoredS
   readonly onAttemptFailed: (share: StoredShare, err: unknown, final: boolean) => void
   /** Recipients' announced limits, learned from their answers; without it nothing is paced. */
   readonly pacing?: PeerPacing | undefined
+  /** Batched delivery (`/dmn/share-batch/1.0.0`); without it every share goes per-share. */
+  readonly batches?: BatchDeliveryComponents | undefined
 }
 
 /** Settings of the worker; each defaults to the configuration's default of `p2p`. */
@@ -63,6 +67,10 @@ export interface DeliveryWorkerInit {
   readonly retryMaxMs?: number
   /** Attempts in flight at once (`p2p.deliveryConcurrency`). */
   readonly concurrency?: number
+  /** Most shares in one batch, 1 for none (`p2p.batchMax`). */
+  readonly batchMax?: number
+  /** How long a due share waits for others to the same peer (`p2p.batchWindowMs`). */
+  readonly batchWindowMs?: number
 }
 
 export type { DeliveryWorker }
@@ -71,7 +79,12 @@ class DeliveryWorker {
   readonly name = 'delivery-worker'
   readonly #components: DeliveryWorkerComponents
   readonly #settings: Required<DeliveryWorkerInit>
+  /** Attempts in flight (a batch is one), by their first share's id. */
   readonly #inFlight = new Map<string, Promise<void>>()
+  /** Every share of the attempts in flight. */
+  readonly #busy = new Set<string>()
+  /** Peers that do not speak the batch protocol, and until when they get per-share delivery. */
+  readonly #perShare = new Map<string, number>()
   /** Recipients that refused with RateLimitedError, and until when nothing is sealed for them. */
   readonly #pauses = new RecipientPauses(systemClock)
   #controller = new AbortController()
@@ -84,7 +97,9 @@ class DeliveryWorker {
       timeoutMs: init.timeoutMs ?? P2P_DEFAULTS.streamTimeoutMs,
       retryBaseMs: init.retryBaseMs ?? P2P_DEFAULTS.retryBaseMs,
       retryMaxMs: init.retryMaxMs ?? P2P_DEFAULTS.retryMaxMs,
-      concurrency: init.concurrency ?? P2P_DEFAULTS.deliveryConcurrency
+      concurrency: init.concurrency ?? P2P_DEFAULTS.deliveryConcurrency,
+      batchMax: components.batches ? (init.batchMax ?? P2P_DEFAULTS.batchMax) : 1,
+      batchWindowMs: init.batchWindowMs ?? P2P_DEFAULTS.batchWindowMs
     }
   }
 
@@ -153,48 +168,95 @@ class DeliveryWorker {
   #tick(): void {
     if (!this.#running) return
     let free = this.#settings.concurrency - this.#inFlight.size
+    let holdUntilMs: number | undefined
     // Until when a due share was held back for its recipient's pace (Infinity: until a stream frees).
     let heldBackMs: number | undefined
     if (free > 0) {
-      const { queue } = this.#components
+      const now = Date.now()
+      const { batchMax, batchWindowMs } = this.#settings
       const pacing = this.#components.pacing
       // Looks past shares held back for one recipient, so others' due shares still go.
-      for (const share of queue.listDue(Date.now(), free + (pacing ? PACING_LOOKAHEAD : 0))) {
+      const due = this.#components.queue
+        .listDue(now, free * batchMax + (pacing ? PACING_LOOKAHEAD : 0))
+        .filter((share) => !this.#busy.has(share.shareId))
+      const plan = planBatches(due, { max: batchMax, windowMs: batchWindowMs }, now, (peer) =>
+        this.#sendsPerShare(peer, now)
+      )
+      holdUntilMs = plan.holdUntilMs
+      for (const group of plan.groups) {
         if (free === 0) break
-        if (this.#inFlight.has(share.shareId)) continue
-        const paced = pacing?.limitsOf(share.recipient) !== undefined
-        const waitMs = pacing?.acquire(share.recipient) ?? 0
+        const recipient = group[0]?.recipient
+        if (recipient === undefined) continue
+        // A batch is one exchange, one message against the recipient's announced limits.
+        const paced = pacing?.limitsOf(recipient) !== undefined
+        const waitMs = pacing?.acquire(recipient) ?? 0
         if (waitMs > 0) {
           heldBackMs = Math.min(heldBackMs ?? Number.POSITIVE_INFINITY, waitMs)
           continue
         }
-        if (!queue.claim(share.shareId)) {
-          if (paced) pacing?.release(share.recipient)
+        // A batch's claims commit together: one write, not one per share.
+        const claimed = this.#components.store.transaction(() =>
+          group.filter((share) => this.#components.queue.claim(share.shareId))
+        )
+        const first = claimed[0]
+        if (!first) {
+          if (paced) pacing?.release(recipient)
           continue
         }
         free -= 1
-        const attempt = this.#attempt(share).finally(() => {
-          if (paced) pacing?.release(share.recipient)
-          this.#inFlight.delete(share.shareId)
-          this.kick()
-        })
-        this.#inFlight.set(share.shareId, attempt)
+        for (const share of claimed) this.#busy.add(share.shareId)
+        const attempt = (claimed.length === 1 ? this.#attempt(first) : this.#attemptBatch(claimed)).finally(
+          () => {
+            if (paced) pacing?.release(recipient)
+            this.#inFlight.delete(first.shareId)
+            for (const share of claimed) this.#busy.delete(share.shareId)
+            this.kick()
+          }
+        )
+        this.#inFlight.set(first.shareId, attempt)
       }
     }
-    this.#schedule(heldBackMs)
+    this.#schedule(holdUntilMs, heldBackMs)
   }
 
-  #schedule(heldBackMs?: number): void {
+  #sendsPerShare(peerId: string, now: number): boolean {
+    const until = this.#perShare.get(peerId)
+    if (until === undefined) return false
+    if (until > now) return true
+    this.#perShare.delete(peerId)
+    return false
+  }
+
+  #attemptBatch(shares: readonly StoredShare[]): Promise<void> {
+    const batches = this.#components.batches as BatchDeliveryComponents
+    return runBatchAttempt(
+      {
+        ...this.#components,
+        ...batches,
+        signal: AbortSignal.any([this.#controller.signal, AbortSignal.timeout(this.#settings.timeoutMs)]),
+        pausedFor: (peerId) => this.#pausedFor(peerId),
+        perShareUntil: (peerId, untilMs) => this.#perShare.set(peerId, untilMs),
+        failed: (share, err) => this.#failed(share, err)
+      },
+      shares
+    )
+  }
+
+  /**
+   * Arms the next tick. `holdUntilMs`: when the first batch window ends (those shares are due
+   * already). `heldBackMs`: how long until a share held back for its recipient's pace fits
+   * (Infinity: until an attempt in flight ends, whose completion kicks). Held-back shares are due
+   * already too, so the queue's next due time is not asked then: it would be now.
+   */
+  #schedule(holdUntilMs?: number, heldBackMs?: number): void {
     if (!this.#running || this.#inFlight.size >= this.#settings.concurrency) return
+    let due: number | undefined
     if (heldBackMs !== undefined) {
-      // A due share waits for its recipient's pace: the next tick is when it fits, or when an
-      // attempt in flight ends (its completion kicks).
-      if (heldBackMs === Number.POSITIVE_INFINITY) return
-      clearTimeout(this.#timer)
-      this.#timer = setTimeout(() => this.#tick(), heldBackMs)
-      return
+      const paceAt = heldBackMs === Number.POSITIVE_INFINITY ? undefined : Date.now() + heldBackMs
+      due = holdUntilMs === undefined ? paceAt : Math.min(holdUntilMs, paceAt ?? holdUntilMs)
+    } else {
+      due = holdUntilMs ?? this.#components.queue.nextDueMs()
     }
-    const due = this.#components.queue.nextDueMs()
     if (due === undefined) return
     // Capped so a clock jump or a share queued by another process is noticed within a minute.
     const delay = Math.min(60_000, Math.max(0, due - Date.now()))
@@ -220,17 +282,23 @@ class DeliveryWorker {
       })
       if (delivered) this.#components.onDelivered(delivered.share, delivered.receipt)
     } catch (err) {
-      const stopping = this.#controller.signal.aborted
-      const plan = retryPlan(share, err, { nowMs: Date.now(), stopping }, this.#settings)
-      if (plan.pauseRecipient) this.#pause(share.recipient, plan.nextAttemptMs)
-      if (plan.final) queue.markFailed(share.shareId, plan.lastError)
-      else queue.markRetry(share.shareId, plan.nextAttemptMs, plan.lastError)
-      if (!stopping) this.#components.onAttemptFailed(share, err, plan.final)
-      this.#components.logger.debug(
-        { shareId: share.shareId, err: plan.lastError, final: plan.final },
-        'delivery attempt failed'
-      )
+      this.#failed(share, err)
     }
+  }
+
+  /** After a failed attempt: the retry plan, a pause of the recipient, the share's new state. */
+  #failed(share: StoredShare, err: unknown): void {
+    const { queue } = this.#components
+    const stopping = this.#controller.signal.aborted
+    const plan = retryPlan(share, err, { nowMs: Date.now(), stopping }, this.#settings)
+    if (plan.pauseRecipient) this.#pause(share.recipient, plan.nextAttemptMs)
+    if (plan.final) queue.markFailed(share.shareId, plan.lastError)
+    else queue.markRetry(share.shareId, plan.nextAttemptMs, plan.lastError)
+    if (!stopping) this.#components.onAttemptFailed(share, err, plan.final)
+    this.#components.logger.debug(
+      { shareId: share.shareId, err: plan.lastError, final: plan.final },
+      'delivery attempt failed'
+    )
   }
 }
 

@@ -97,6 +97,11 @@ export class EvidenceNotReadyError extends DmnError {
   override name = 'EvidenceNotReadyError'
 }
 
+/** The peer does not speak `/dmn/share-batch/1.0.0`: its shares go per-share. */
+export class BatchUnsupportedError extends DmnError {
+  override name = 'BatchUnsupportedError'
+}
+
 /** The error's stable name, for refusals and the last_error column. */
 export function errorName(err: unknown): string {
   return err instanceof Error ? err.name : 'Error'

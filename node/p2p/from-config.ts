@@ -29,6 +29,8 @@ export function p2pInitFromConfig(
     healthIntervalMs: p2p.healthIntervalSeconds * 1000,
     resolveIntervalMs: p2p.resolveIntervalMs,
     deliveryConcurrency: p2p.deliveryConcurrency,
+    batchMax: p2p.batchMax,
+    batchWindowMs: p2p.batchWindowMs,
     replayWindowSeconds: config.crypto.replayWindowSeconds,
     limits: p2p.limits,
     hooks: extras.hooks,

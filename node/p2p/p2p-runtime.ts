@@ -11,6 +11,8 @@ import { PeerRepository } from '../store/peers.ts'
 import { RecordRepository } from '../store/records.ts'
 import { ShareRepository } from '../store/shares.ts'
 import { type AttestProtocol, createAttestProtocol } from './attest-protocol.ts'
+import { batchOpenerOf, batchSealerOf, receiptVerifier } from './batch-adapters.ts'
+import { createBatchProtocol } from './batch-protocol.ts'
 import { type CertificateExchange, createCertificateExchange } from './cert-exchange.ts'
 import {
   CERT_PROTOCOL,
@@ -106,13 +108,15 @@ export async function startRuntime(
     init,
     events
   )
-  const { certificates, peers, receiver, fetch, attest, evidence, worker, resolver, health } = parts
+  const { certificates, peers, receiver, batchReceiver, fetch, attest, evidence, worker, resolver, health } =
+    parts
   const lifecycle = new Lifecycle(
     [
       stopsLibp2p(libp2p),
       peerBookSync(libp2p, peerBook),
       certificates,
       receiver,
+      batchReceiver,
       fetch,
       attest,
       evidence,
@@ -202,6 +206,7 @@ interface Parts {
   readonly certificates: CertificateExchange
   readonly peers: PeerDirectory
   readonly receiver: Startable
+  readonly batchReceiver: Startable
   readonly fetch: FetchProtocol
   readonly attest: AttestProtocol
   readonly evidence: EvidenceProtocol
@@ -263,6 +268,20 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
     },
     protocol
   )
+  const batchReceiver = createBatchProtocol(
+    {
+      ...inbound,
+      store,
+      ledger,
+      ...batchOpenerOf(keys, replayGuard),
+      clock: systemClock,
+      selfPeerId: keys.selfPeerId,
+      certificates,
+      stats,
+      onReceived: (share, receipt) => events.emit('share:received', { share, receipt })
+    },
+    protocol
+  )
   const fetch = createFetchProtocol(
     { ...inbound, keys, records, shares, certificates, replayGuard, stats },
     protocol
@@ -282,6 +301,7 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
       queue: shares,
       pacing,
       logger,
+      batches: { sealer: batchSealerOf(keys), transport: batchReceiver, receipts: receiptVerifier() },
       onDelivered: (share, receipt) => events.emit('share:delivered', { share, receipt }),
       onAttemptFailed: (share, err, final) =>
         events.emit('share:attempt-failed', {
@@ -294,7 +314,9 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
       timeoutMs: init.streamTimeoutMs,
       retryBaseMs: init.retryBaseMs,
       retryMaxMs: init.retryMaxMs,
-      concurrency: init.deliveryConcurrency
+      concurrency: init.deliveryConcurrency,
+      batchMax: init.batchMax,
+      batchWindowMs: init.batchWindowMs
     }
   )
   const resolver = createRecipientResolver(
@@ -325,7 +347,7 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
     { libp2p, peerBook, logger, onReachable: (peerId) => worker.peerAvailable(peerId) },
     { intervalMs: init.healthIntervalMs, timeoutMs: Math.min(init.streamTimeoutMs, MAX_PING_TIMEOUT_MS) }
   )
-  return { certificates, peers, receiver, fetch, attest, evidence, worker, resolver, health }
+  return { certificates, peers, receiver, batchReceiver, fetch, attest, evidence, worker, resolver, health }
 }
 
 /** This node's certificate, self-issued with its signing key, binding its keys (and address) to its PeerId. */

@@ -65,6 +65,10 @@ export interface P2pInit {
   /** Between two look-ups of an unresolved share's recipient; default `p2p.resolveIntervalMs`. */
   readonly resolveIntervalMs?: number | undefined
   readonly deliveryConcurrency: number
+  /** Most shares in one batch (`p2p.batchMax`); 1 or unset: per-share only. */
+  readonly batchMax?: number | undefined
+  /** How long a due share waits for others to the same peer (`p2p.batchWindowMs`). */
+  readonly batchWindowMs?: number | undefined
   readonly replayWindowSeconds: number
   readonly limits: {
     readonly messagesPerSecond: number

@@ -14,6 +14,7 @@ export class BenchFailedError extends DmnError {
 export const BENCHES: Readonly<Record<string, string>> = {
   crypto: 'bench/crypto/run.ts',
   p2p: 'bench/p2p/share-throughput.ts',
+  soak: 'bench/p2p/soak.ts',
   audit: 'bench/audit/gas-and-throughput.ts',
   api: 'bench/api/run.ts',
   attest: 'bench/attest/quote-verify.ts'

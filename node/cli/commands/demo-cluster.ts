@@ -41,6 +41,8 @@ export interface LocalClusterInit {
   /** Rate limits of both APIs (the benchmark lifts them). */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number }
   readonly chainMode?: 'per-share' | 'batch'
+  /** Batched delivery between the nodes (`p2p.batchMax`, `p2p.batchWindowMs`); off unless given. */
+  readonly p2pBatch?: { readonly max: number; readonly windowMs: number }
   /** Batch mode: leaves per batch and the longest wait for one (`chain.batchSize`, `chain.batchIntervalSeconds`). */
   readonly batchSize?: number
   readonly batchIntervalSeconds?: number
@@ -129,7 +131,13 @@ function nodeConfig(
     dataDir,
     masterPassword: DEMO_PASSWORD,
     logLevel: 'silent',
-    p2p: { host: '127.0.0.1', port: 0, retryBaseMs: 100, retryMaxMs: 1_000 },
+    p2p: {
+      host: '127.0.0.1',
+      port: 0,
+      retryBaseMs: 100,
+      retryMaxMs: 1_000,
+      ...(init.p2pBatch ? { batchMax: init.p2pBatch.max, batchWindowMs: init.p2pBatch.windowMs } : {})
+    },
     chain: {
       rpcUrl,
       privateKey: wallet.privateKey,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { hashChildren, hashLeaf, inclusionProof, merkleRoot, verifyInclusion } from './merkle.ts'
+import { hashChildren, hashLeaf, inclusionProof, merkleRoot, merkleTree, verifyInclusion } from './merkle.ts'
 
 const leaf = (i: number) => new Uint8Array(createHash('sha256').update(`leaf ${i}`).digest())
 const leaves = (n: number) => Array.from({ length: n }, (_, i) => leaf(i))
@@ -35,6 +35,15 @@ describe('merkle (RFC 9162)', () => {
     const last = all[10] as Uint8Array
     expect(verifyInclusion(last, 10, 12, inclusionProof(all, 10), root)).toBe(false)
     expect(verifyInclusion(l, 6, 11, proof.slice(1), root)).toBe(false)
+  })
+
+  it('gives every audit path at once, each the same as inclusionProof gives', () => {
+    for (const n of [1, 2, 3, 7, 8, 9, 64, 100]) {
+      const all = leaves(n)
+      const tree = merkleTree(all)
+      expect(tree.root).toEqual(merkleRoot(all))
+      for (let i = 0; i < n; i++) expect(tree.proofs[i]).toEqual(inclusionProof(all, i))
+    }
   })
 
   it('refuses an empty tree', () => {
