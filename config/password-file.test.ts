@@ -51,9 +51,7 @@ describe('masterPasswordFile', () => {
     const file = join(dir(), 'pw')
     writeFileSync(file, 'one')
     expect(
-      problemsOf(() =>
-        loadConfig({ env: { DMN_MASTER_PASSWORD_FILE: file, KEY_MASTER_PASSWORD: 'other' } })
-      )
+      problemsOf(() => loadConfig({ env: { DMN_MASTER_PASSWORD_FILE: file, KEY_MASTER_PASSWORD: 'other' } }))
     ).toEqual([
       'masterPasswordFile (from DMN_MASTER_PASSWORD_FILE): masterPassword is set too (from KEY_MASTER_PASSWORD); set only one of them'
     ])
