@@ -52,11 +52,19 @@ export async function share(
   recipient: string,
   data: string
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${from.external_url}/share_data`, {
-    method: 'POST',
-    headers: { 'X-API-Key': from.api_key, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ data, recipient })
-  })
+  let response: Response
+  try {
+    response = await fetch(`${from.external_url}/share_data`, {
+      method: 'POST',
+      headers: { 'X-API-Key': from.api_key, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ data, recipient })
+    })
+  } catch (err) {
+    throw new Error(
+      `POST ${from.external_url}/share_data: ${(err as Error).message} (${String((err as Error).cause)})`,
+      { cause: err }
+    )
+  }
   return { status: response.status, body: (await response.json()) as Record<string, unknown> }
 }
 
@@ -64,7 +72,12 @@ export async function getJson(
   url: string,
   key: string
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url, { headers: { 'X-API-Key': key } })
+  let response: Response
+  try {
+    response = await fetch(url, { headers: { 'X-API-Key': key } })
+  } catch (err) {
+    throw new Error(`GET ${url}: ${(err as Error).message} (${String((err as Error).cause)})`, { cause: err })
+  }
   return { status: response.status, body: (await response.json()) as Record<string, unknown> }
 }
 
