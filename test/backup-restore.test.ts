@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { devDown } from '../node/cli/dev/stack.ts'
-import { runCli, spawnCli, waitForExit, waitForLog } from './helpers/cli.ts'
+import { spawnCli, waitForExit, waitForLog } from './helpers/cli.ts'
 import { getJson, isRunning, runCliAsync, share, stackIn } from './helpers/dev-stack.ts'
 import { waitFor } from './p2p/helpers.ts'
 
@@ -22,7 +22,9 @@ import { waitFor } from './p2p/helpers.ts'
  * while the node runs, the key ring copied beside it; the node stopped; both restored into a new
  * data directory; the runbook's checks; the node started there. It holds the same identity and API
  * keys, reads its records back, verifies its earlier shares on chain (the API and a bundle checked
- * by `dmn audit check`), and shares again with the peer that knew it before.
+ * by `dmn audit check`), and shares again with the peer that knew it before. The CLI runs without
+ * blocking this process (`runCliAsync`): a pooled keep-alive connection that a node closes while
+ * the event loop is blocked would be reused before its close is seen.
  */
 
 const root = mkdtempSync(join(tmpdir(), 'dmn-backup-'))
@@ -53,15 +55,14 @@ describe('backup and restore, as the README runs them', () => {
     for (const record of records) expect((await share(a, b.peer_id, record)).status).toBe(201)
     for (const hash of hashes)
       await waitFor('the share verified on chain', () => verified(a.external_url, a.api_key, hash), 60_000)
-    const identity = JSON.parse(runCli(['--env-file', a.env_file, 'id', '--json']).stdout) as Record<
-      string,
-      unknown
-    >
+    const identity = JSON.parse(
+      (await runCliAsync(['--env-file', a.env_file, 'id', '--json'])).stdout
+    ) as Record<string, unknown>
 
     // Back up, the node running: the database (online), then the key ring.
     const backup = join(root, 'backup')
     mkdirSync(backup, { mode: 0o700 })
-    const dbBackup = runCli(['--env-file', a.env_file, 'db', 'backup', join(backup, 'node.db')])
+    const dbBackup = await runCliAsync(['--env-file', a.env_file, 'db', 'backup', join(backup, 'node.db')])
     expect([dbBackup.status, dbBackup.stderr]).toEqual([0, ''])
     expect(dbBackup.stdout).toMatch(
       /^backed up .*node\.db to .*backup\/node\.db: \d+ pages, \d+ bytes, schema version \d+\n/
@@ -69,7 +70,7 @@ describe('backup and restore, as the README runs them', () => {
     expect(statSync(join(backup, 'node.db')).mode & 0o777).toBe(0o600)
     copyFileSync(join(a.data_dir, 'keyring.json'), join(backup, 'keyring.json'))
     // A second backup to the same file is refused rather than overwritten.
-    const twice = runCli(['--env-file', a.env_file, 'db', 'backup', join(backup, 'node.db')])
+    const twice = await runCliAsync(['--env-file', a.env_file, 'db', 'backup', join(backup, 'node.db')])
     expect([twice.status, twice.stderr]).toEqual([
       1,
       expect.stringMatching(/^dmn: .*exists already: .*--force/)
@@ -93,17 +94,17 @@ describe('backup and restore, as the README runs them', () => {
       readFileSync(a.env_file, 'utf8').replace(/^DMN_DATA_DIR=.*$/m, `DMN_DATA_DIR=${restored}`),
       { mode: 0o600 }
     )
-    const dbStatus = runCli(['--env-file', envFile, 'db', 'status'])
+    const dbStatus = await runCliAsync(['--env-file', envFile, 'db', 'status'])
     expect(dbStatus.status).toBe(0)
     expect(dbStatus.stdout).not.toContain('pending')
-    const keys = runCli(['--env-file', envFile, 'keys', 'status'])
+    const keys = await runCliAsync(['--env-file', envFile, 'keys', 'status'])
     expect([keys.status, keys.stderr]).toEqual([0, ''])
 
     const node = spawnCli(['--env-file', envFile, 'start'])
     running.push(node)
     await waitForLog(node, 'node ready', 90_000)
 
-    const again = JSON.parse(runCli(['--env-file', envFile, 'id', '--json']).stdout) as Record<
+    const again = JSON.parse((await runCliAsync(['--env-file', envFile, 'id', '--json'])).stdout) as Record<
       string,
       unknown
     >
@@ -117,10 +118,18 @@ describe('backup and restore, as the README runs them', () => {
       expect([check.body['verified'], check.body['reason']]).toEqual([true, null])
     }
     const bundleFile = join(root, 'bundle.json')
-    const exported = runCli(['--env-file', envFile, 'audit', 'export', hashes[0] as string, '-o', bundleFile])
+    const exported = await runCliAsync([
+      '--env-file',
+      envFile,
+      'audit',
+      'export',
+      hashes[0] as string,
+      '-o',
+      bundleFile
+    ])
     expect([exported.status, exported.stderr]).toEqual([0, ''])
     const stack = stackIn(stackDir)
-    const checked = runCli(['audit', 'check', bundleFile, '--rpc', stack.chain.rpc_url])
+    const checked = await runCliAsync(['audit', 'check', bundleFile, '--rpc', stack.chain.rpc_url])
     expect([checked.status, checked.stdout]).toEqual([0, expect.stringMatching(/: verified\n$/)])
 
     // The peer that knew the node before takes its new shares: same keys, same PeerId.
