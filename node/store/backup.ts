@@ -38,8 +38,8 @@ export async function backupDatabase(
     throw new DatabaseBackupError(`${file} exists already: choose another file or pass --force`)
   }
   const partial = `${file}.partial-${process.pid}`
-  closeSync(openSync(partial, 'w', BACKUP_FILE_MODE))
   try {
+    closeSync(openSync(partial, 'w', BACKUP_FILE_MODE))
     const result = await source.backup(partial, {
       progress: ({ totalPages, remainingPages }) => {
         options.onProgress?.(totalPages - remainingPages, totalPages)
@@ -58,16 +58,21 @@ export async function backupDatabase(
     syncDirectory(dirname(file))
     return { file, pages: result.totalPages, ...summary }
   } catch (err) {
-    rmSync(partial, { force: true })
+    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${partial}${suffix}`, { force: true })
     if (err instanceof DatabaseBackupError) throw err
     throw new DatabaseBackupError(`backup to ${file} failed: ${(err as Error).message}`, { cause: err })
   }
 }
 
-/** The copy opens, passes SQLite's integrity check, and holds the migration ledger. */
+/**
+ * The copy becomes one self-contained file (rollback journal, not WAL: nothing beside it is needed;
+ * the node turns WAL on again when it opens it), passes SQLite's integrity check, and holds the
+ * migration ledger.
+ */
 function checkCopy(path: string): { bytes: number; schemaVersion: number } {
-  const copy = new Database(path, { readonly: true, fileMustExist: true })
+  const copy = new Database(path, { fileMustExist: true })
   try {
+    copy.pragma('journal_mode = DELETE')
     const integrity = copy.pragma('integrity_check', { simple: true })
     if (integrity !== 'ok')
       throw new DatabaseBackupError(`the copy fails SQLite's integrity check: ${integrity}`)
