@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -101,4 +101,41 @@ describe('dmn dev', () => {
     expect(existsSync(dir)).toBe(false)
     for (const pid of resumedPids) expect([pid, isRunning(pid)]).toEqual([pid, false])
   }, 240_000)
+})
+
+describe('dmn dev, refusals', () => {
+  it('touches nothing that is not a stack, and says where there is none', async () => {
+    const other = join(root, 'not-a-stack')
+    mkdirSync(other)
+    writeFileSync(join(other, 'keep-me'), 'data of something else')
+    const onOther = (args: string[]) => runCliAsync(['dev', ...args, '--dir', other])
+
+    const up = await onOther(['up'])
+    expect([up.status, up.stderr]).toEqual([
+      1,
+      expect.stringMatching(/^dmn: .* exists and is not a dev stack: choose another --dir\n$/)
+    ])
+    const down = await onOther(['down'])
+    expect([down.status, down.stderr]).toEqual([
+      1,
+      expect.stringMatching(/^dmn: .* is not a dev stack .*nothing was stopped or removed\n$/)
+    ])
+    expect(readdirSync(other)).toEqual(['keep-me'])
+
+    const none = join(root, 'absent')
+    const status = await runCliAsync(['dev', 'status', '--dir', none])
+    expect([status.status, status.stderr]).toEqual([
+      1,
+      expect.stringMatching(/^dmn: no dev stack in .*: `dmn dev up --dir .*` starts one\n$/)
+    ])
+    const downNone = await runCliAsync(['dev', 'down', '--dir', none])
+    expect([downNone.status, downNone.stdout]).toEqual([
+      0,
+      expect.stringMatching(/^no dev stack in .*: nothing to stop\n$/)
+    ])
+
+    const zero = await runCliAsync(['dev', 'up', '--nodes', '0', '--dir', none])
+    expect([zero.status, zero.stderr]).toEqual([2, 'dmn: --nodes must be a whole number from 1 to 9\n'])
+    expect(existsSync(none)).toBe(false)
+  })
 })

@@ -1,8 +1,9 @@
+import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { UsageError } from '../../core/errors.ts'
 import type { CliContext } from '../context.ts'
 import { DevStackDegradedError, DevStackNotFoundError } from '../dev/errors.ts'
-import type { StackDocument } from '../dev/layout.ts'
+import { isStackDir, type StackDocument } from '../dev/layout.ts'
 import { DEFAULT_NODES, devDown, devStatus, devUp, MAX_NODES } from '../dev/stack.ts'
 
 /** Where a stack lives unless `--dir` says otherwise: beside the caller, like `./data`. */
@@ -83,7 +84,9 @@ export function registerDevCommands(program: Command, ctx: CliContext): void {
       const parts = await devStatus({ dir: opts.dir })
       if (!parts)
         throw new DevStackNotFoundError(
-          `no dev stack in ${opts.dir}: \`dmn dev up --dir ${opts.dir}\` starts one`
+          isStackDir(resolve(opts.dir))
+            ? `the dev stack in ${opts.dir} did not finish starting (its logs are there): \`dmn dev down --dir ${opts.dir}\` removes it`
+            : `no dev stack in ${opts.dir}: \`dmn dev up --dir ${opts.dir}\` starts one`
         )
       if (opts.json) ctx.print(JSON.stringify(parts))
       else {
