@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -41,7 +42,16 @@ describe('dmn dev', () => {
       expect(node.api_key_scopes).toEqual(['share', 'read'])
     }
     expect(up.stdout).toContain('a development stack, not for production data')
-    for (const file of ['master-password', 'stack.json', 'node1/node.env'])
+    // The README's walkthrough sources stack.env.
+    const sourced = spawnSync(
+      'bash',
+      ['-c', `. '${join(dir, 'stack.env')}' && echo "$NODE2_API_KEY $NODE3_ETH_ADDRESS"`],
+      {
+        encoding: 'utf8'
+      }
+    )
+    expect(sourced.stdout.trim()).toBe(`${stack.nodes[1]?.api_key} ${stack.nodes[2]?.eth_address}`)
+    for (const file of ['master-password', 'stack.json', 'stack.env', 'node1/node.env'])
       expect([file, statSync(join(dir, file)).mode & 0o777]).toEqual([file, 0o600])
     const pids = stackPids(dir, stack)
     expect(pids).toHaveLength(4)

@@ -37,7 +37,7 @@ function printStack(ctx: CliContext, stack: StackDocument, resumed: boolean): vo
     ctx.print(`  log           ${node.log_file}`)
   }
   ctx.print('')
-  ctx.print(`all of the above as JSON: ${dir}/stack.json`)
+  ctx.print(`all of the above as JSON: ${dir}/stack.json; as shell variables: . ${dir}/stack.env`)
   ctx.print(
     `master password: ${stack.master_password_file} (generated for this stack, mode 0600: a development stack, not for production data)`
   )

@@ -4,6 +4,7 @@
  *
  *   <dir>/.dmn-dev-stack       marker: `dmn dev down` removes only a directory that has it
  *   <dir>/stack.json           chain, nodes, URLs, PeerIds, addresses, API keys (0600)
+ *   <dir>/stack.env            the same as shell variables (NODE1_API_KEY=...), to source (0600)
  *   <dir>/master-password      the stack's generated master password (0600)
  *   <dir>/chain/               anvil: its state file, genesis timestamp, pid file, log
  *   <dir>/node<N>/             node.env (its settings), node.pid, node.log, data/ (its data directory)
@@ -14,6 +15,8 @@ import { DevStackError } from './errors.ts'
 
 export const STACK_MARKER = '.dmn-dev-stack'
 export const STACK_FILE = 'stack.json'
+/** The same as shell variables, to source: `. <dir>/stack.env`. */
+export const STACK_SHELL_FILE = 'stack.env'
 export const PASSWORD_FILE = 'master-password'
 /** Bumped when the layout changes in a way an older stack directory cannot be resumed from. */
 export const STACK_FORMAT = 1

@@ -23,6 +23,7 @@ import {
   readStack,
   STACK_FILE,
   STACK_FORMAT,
+  STACK_SHELL_FILE,
   STACK_MARKER,
   type StackDocument,
   type StackNode
@@ -177,9 +178,27 @@ async function create(dir: string, count: number, step: (line: string) => void):
     },
     nodes
   }
-  // Written last: a stack document means a stack that came up whole. It holds the API keys: 0600.
+  // Written last: a stack document means a stack that came up whole. They hold the API keys: 0600.
+  writeFileSync(join(dir, STACK_SHELL_FILE), shellVariables(stack), { mode: 0o600 })
   writeFileSync(join(dir, STACK_FILE), `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 })
   return stack
+}
+
+/** The stack as shell variables (`. <dir>/stack.env`): NODE1_EXTERNAL_URL, NODE1_API_KEY, ... */
+function shellVariables(stack: StackDocument): string {
+  const lines = [`CHAIN_RPC_URL=${stack.chain.rpc_url}`, `CONTRACT_ADDRESS=${stack.chain.contract_address}`]
+  for (const node of stack.nodes) {
+    const prefix = node.name.toUpperCase()
+    lines.push(
+      `${prefix}_EXTERNAL_URL=${node.external_url}`,
+      `${prefix}_INTERNAL_URL=${node.internal_url}`,
+      `${prefix}_PEER_ID=${node.peer_id}`,
+      `${prefix}_ETH_ADDRESS=${node.eth_address}`,
+      `${prefix}_API_KEY=${node.api_key}`,
+      `${prefix}_ENV_FILE=${node.env_file}`
+    )
+  }
+  return `${lines.join('\n')}\n`
 }
 
 async function resume(stack: StackDocument, init: DevUpInit): Promise<StackDocument> {
