@@ -16,6 +16,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { path: 'dataDir', names: ['DMN_DATA_DIR', 'DATA_DIR'], kind: 'string' },
   { path: 'logLevel', names: ['DMN_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },
   { path: 'masterPassword', names: ['DMN_MASTER_PASSWORD', 'KEY_MASTER_PASSWORD'], kind: 'string' },
+  { path: 'masterPasswordFile', names: ['DMN_MASTER_PASSWORD_FILE'], kind: 'string' },
   { path: 'store.synchronous', names: ['DMN_STORE_SYNCHRONOUS'], kind: 'string' },
   { path: 'store.busyTimeoutMs', names: ['DMN_STORE_BUSY_TIMEOUT_MS'], kind: 'number' },
   { path: 'events.retentionHours', names: ['DMN_EVENTS_RETENTION_HOURS'], kind: 'number' },

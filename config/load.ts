@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { isAbsolute, join, resolve } from 'node:path'
 import type { z } from 'zod'
 import { AnchorPeerAddressError, ConfigError } from '../node/core/errors.ts'
 import { multiaddrForAnchorPeer } from './anchor-peers.ts'
@@ -77,7 +77,51 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   problems.push(...anchorPeers.problems)
   if (anchorPeers.peers.length > 0) throw new AnchorPeerAddressError(problems, anchorPeers.peers)
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems)
-  return deepFreeze(parsed.data)
+  const config = withPasswordFromFile(parsed.data, env['CREDENTIALS_DIRECTORY'], sources, problems)
+  if (problems.length > 0) throw new ConfigError(problems)
+  return deepFreeze(config)
+}
+
+/**
+ * `masterPasswordFile` read into `masterPassword`: the password stays out of the environment and
+ * the unit file (systemd's `LoadCredential=` puts it in `$CREDENTIALS_DIRECTORY`, where a relative
+ * name is looked up). One final line break is dropped, as `echo` and editors leave one.
+ */
+function withPasswordFromFile(
+  config: Config,
+  credentialsDirectory: string | undefined,
+  sources: Map<string, string>,
+  problems: string[]
+): Config {
+  const file = config.masterPasswordFile
+  if (file === undefined) return config
+  const from = (path: string) => (sources.has(path) ? ` (from ${sources.get(path)})` : '')
+  if (config.masterPassword !== undefined) {
+    problems.push(
+      `masterPasswordFile${from('masterPasswordFile')}: masterPassword is set too${from('masterPassword')}; set only one of them`
+    )
+    return config
+  }
+  const path = isAbsolute(file)
+    ? file
+    : credentialsDirectory
+      ? join(credentialsDirectory, file)
+      : resolve(file)
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    problems.push(
+      `masterPasswordFile${from('masterPasswordFile')}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`
+    )
+    return config
+  }
+  const password = text.replace(/\r?\n$/, '')
+  if (password === '') {
+    problems.push(`masterPasswordFile${from('masterPasswordFile')}: ${path} is empty`)
+    return config
+  }
+  return { ...config, masterPassword: password }
 }
 
 function anchorPeerProblems(raw: Raw, sources: Map<string, string>) {

@@ -51,6 +51,11 @@ export const configSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Unlocks the key ring. No default on purpose: without it the node does not start. */
   masterPassword: z.string().min(1).optional(),
+  /**
+   * A file holding the master password instead (its one line; a final newline is dropped). A
+   * relative path is taken in `$CREDENTIALS_DIRECTORY` when systemd sets it (`LoadCredential=`).
+   */
+  masterPasswordFile: z.string().min(1).optional(),
 
   store: z
     .strictObject({

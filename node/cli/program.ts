@@ -14,6 +14,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   start: async () => (await import('./commands/start.ts')).registerStartCommand,
   id: async () => (await import('./commands/id.ts')).registerIdCommand,
   demo: async () => (await import('./commands/demo.ts')).registerDemoCommand,
+  dev: async () => (await import('./commands/dev.ts')).registerDevCommands,
   config: async () => (await import('./commands/config.ts')).registerConfigCommands,
   db: async () => (await import('./commands/db.ts')).registerDbCommands,
   keys: async () => (await import('./commands/keys.ts')).registerKeysCommands,

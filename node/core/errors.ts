@@ -40,10 +40,10 @@ export class MissingMasterPasswordError extends ConfigError {
 
   constructor() {
     super([
-      'no master password: set KEY_MASTER_PASSWORD (or DMN_MASTER_PASSWORD); the node does not start without one'
+      'no master password: set KEY_MASTER_PASSWORD (or DMN_MASTER_PASSWORD), or DMN_MASTER_PASSWORD_FILE to a file holding it; the node does not start without one'
     ])
     this.message =
-      'no master password: set KEY_MASTER_PASSWORD (or DMN_MASTER_PASSWORD); the node does not start without one'
+      'no master password: set KEY_MASTER_PASSWORD (or DMN_MASTER_PASSWORD), or DMN_MASTER_PASSWORD_FILE to a file holding it; the node does not start without one'
   }
 }
 

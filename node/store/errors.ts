@@ -40,3 +40,8 @@ export class DuplicateTransactionError extends DmnError {
 export class EventTriggersMissingError extends DmnError {
   override name = 'EventTriggersMissingError'
 }
+
+/** `dmn db backup` could not write a checked copy of the database (nothing is left under its name). */
+export class DatabaseBackupError extends DmnError {
+  override name = 'DatabaseBackupError'
+}

@@ -6,6 +6,7 @@ import type { CliContext } from '../context.ts'
 /** The settings an operator meets first, with why; names and defaults come from the config itself. */
 const FIRST_SETTINGS: readonly (readonly [path: string, what: string])[] = [
   ['masterPassword', 'unlocks the key ring; the node does not start without it'],
+  ['masterPasswordFile', "a file holding it instead (a relative name: in systemd's $CREDENTIALS_DIRECTORY)"],
   ['dataDir', 'database, key ring and chain state; --data-dir sets it too'],
   ['p2p.port', 'libp2p TCP port other nodes dial'],
   ['p2p.host', 'address libp2p listens on'],
