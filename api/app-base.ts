@@ -86,12 +86,15 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
     secureHeaders({
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       strictTransportSecurity: 'max-age=63072000; includeSubDomains',
-      crossOriginResourcePolicy: 'same-origin'
+      crossOriginResourcePolicy: 'same-origin',
+      // A route that sets its own (the dashboard's page-specific CSP) keeps it.
+      overwrite: false
     })
   )
   app.use(async function noStore(c, next) {
     await next()
-    c.header('Cache-Control', 'no-store')
+    // Nothing is cached unless its route marks it public (the dashboard's content-addressed assets).
+    if (!c.res.headers.get('Cache-Control')?.startsWith('public')) c.header('Cache-Control', 'no-store')
   })
   app.use(clientAddress({ trustedProxies: init.trustedProxies }))
   if (init.guard) app.use(init.guard)

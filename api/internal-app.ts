@@ -5,17 +5,21 @@ import { API_VERSION, type ApiSettings, type InternalApiPorts } from './deps.ts'
 import { browserGuard } from './middleware/browser-guard.ts'
 import { createGuards } from './middleware/guards.ts'
 import { registerApiKeyRoutes } from './routes/internal/api-keys.ts'
+import { isDashboardPath, registerDashboardRoutes } from './routes/internal/dashboard.ts'
 import { registerEventRoutes } from './routes/internal/events.ts'
 import { registerIdentityRoutes } from './routes/internal/identity.ts'
 import { registerKeyRingRoutes } from './routes/internal/keyring.ts'
 import { registerPeerAndOutboxRoutes } from './routes/internal/peers-outbox.ts'
+import { registerShareReadRoutes } from './routes/internal/shares.ts'
 import { registerStatusRoutes } from './routes/internal/status.ts'
 import { registerWebhookRoutes } from './routes/internal/webhooks.ts'
 
 export interface InternalAppInit extends ApiSettings {
   /**
-   * Require an `admin` key on every path except `/health`. The internal API listens on loopback and
-   * is never proxied; when it is bound elsewhere, a key is the only thing between it and the network.
+   * Require an `admin` key on every path except `/health` and the dashboard's static page and assets
+   * (which hold no data: the page asks for the key and sends it with every call). The internal API
+   * listens on loopback and is never proxied; when it is bound elsewhere, a key is the only thing
+   * between it and the network.
    */
   readonly requireAdminKey: boolean
   /** Aborted when the server stops; ends live event streams. */
@@ -36,7 +40,7 @@ export interface InternalBinding {
 
 /**
  * The internal (operator) API: health, metrics, identity, key ring, API keys, peers, outbox, live
- * events, webhook subscriptions.
+ * events, webhook subscriptions, the shares in and out, and the operator dashboard.
  * Only requests for its own Host and origin get through (`browserGuard`).
  */
 export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit): OpenAPIHono<ApiEnv> {
@@ -56,7 +60,9 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
   })
   const guards = createGuards(ports.securityLog, init.bodyLimitBytes)
   if (init.requireAdminKey) {
-    app.use('*', async (c, next) => (c.req.path === '/health' ? next() : guards.admin(c, next)))
+    app.use('*', async (c, next) =>
+      c.req.path === '/health' || isDashboardPath(c.req.path) ? next() : guards.admin(c, next)
+    )
   }
   registerStatusRoutes(app, ports)
   registerIdentityRoutes(app, ports)
@@ -65,6 +71,8 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
   registerPeerAndOutboxRoutes(app, ports)
   registerEventRoutes(app, ports, init.shutdown)
   registerWebhookRoutes(app, ports, guards)
+  registerShareReadRoutes(app, ports)
+  registerDashboardRoutes(app)
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'DataMgmt Node internal API', version: API_VERSION }
