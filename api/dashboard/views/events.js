@@ -10,7 +10,17 @@ function summary(data) {
   for (const field of SUBJECT) {
     if (data[field]) parts.push(html`<span class="kv">${field} <${Id} value=${data[field]} /></span>`)
   }
-  for (const field of ['state', 'trust', 'reason', 'code', 'change', 'last_error', 'path']) {
+  for (const field of [
+    'state',
+    'trust',
+    'protocol',
+    'error',
+    'reason',
+    'code',
+    'change',
+    'last_error',
+    'path'
+  ]) {
     if (data[field] !== undefined && data[field] !== null)
       parts.push(html`<span class="kv">${field} <b>${String(data[field])}</b></span>`)
   }

@@ -83,12 +83,12 @@ export function KeyRingView() {
           ? html`<p>primary <strong data-testid="primary-version">${s.primary_version}</strong>,
               oldest that decrypts <strong>${s.minimum_version}</strong></p>
             <table class="grid" data-testid="key-versions">
-              <thead><tr><th>version</th><th>created</th><th>state</th><th>records</th></tr></thead>
+              <thead><tr><th class="num">version</th><th>created</th><th>state</th><th class="num">records</th></tr></thead>
               <tbody>
                 ${[...s.versions].reverse().map(
                   (v) => html`<tr data-version=${v.version}>
                     <td class="num">${v.version}</td><td><${Time} value=${v.created_at} /></td>
-                    <td>${v.version === s.primary_version ? html`<${Badge} value="primary" />` : v.retired ? html`<${Badge} value="retired" />` : html`<${Badge} value="active" />`}</td>
+                    <td>${v.version === s.primary_version ? html`<${Badge} value="primary" tone="good" />` : v.retired ? html`<${Badge} value="retired" />` : html`<${Badge} value="active" />`}</td>
                     <td class="num">${s.records_by_version[String(v.version)] ?? 0}</td>
                   </tr>`
                 )}

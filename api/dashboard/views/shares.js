@@ -70,7 +70,7 @@ function Verification({ hash }) {
   const v = useApi(`/audit/${hash}/verify`, { refreshOn: ['audit.', 'share.'] })
   const r = v.data
   return html`<${Card} title="Verification on chain" id="verification"
-      actions=${r ? html`<${Badge} value=${r.verified ? 'verified' : 'not verified'} />` : null}>
+      actions=${r ? html`<${Badge} value=${r.verified ? 'verified' : 'not verified'} tone=${r.verified ? 'good' : 'bad'} />` : null}>
     <${ErrorNote} error=${v.error} />
     ${
       r
@@ -103,7 +103,7 @@ function Bundle({ hash }) {
     ${missing ? html`<p class="muted">No evidence yet: the share's audit event is not on chain.</p>` : html`<${ErrorNote} error=${bundle.error} />`}
     ${
       bundle.data && !missing
-        ? html`<details open><summary>JSON, checkable offline with <code>dmn audit verify</code></summary>
+        ? html`<details open><summary>JSON, checkable without this node: <code>dmn audit check FILE --rpc URL</code></summary>
           <pre data-testid="bundle">${JSON.stringify(bundle.data, null, 2)}</pre></details>`
         : null
     }
