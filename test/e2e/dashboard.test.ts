@@ -35,7 +35,6 @@ let foreign: Server
 let foreignUrl: string
 let shotsDir: string
 const pageErrors: string[] = []
-const hookHits: string[] = []
 
 async function internalJson<T>(node: ClusterNode, path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(`${node.internalUrl}${path}`, init)
@@ -70,7 +69,6 @@ beforeAll(async () => {
   // Another origin: an attacker's page the operator happens to open, and a webhook receiver.
   foreign = createServer((req, res) => {
     if (req.url?.startsWith('/hook')) {
-      hookHits.push(req.headers['webhook-id'] as string)
       res.writeHead(204).end()
       return
     }
