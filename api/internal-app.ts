@@ -8,18 +8,22 @@ import { createGuards } from './middleware/guards.ts'
 import { documentIdempotencyKey } from './middleware/idempotency.ts'
 import { OPENAPI_PATH, registerApiDocument } from './openapi-document.ts'
 import { registerApiKeyRoutes } from './routes/internal/api-keys.ts'
+import { isDashboardPath, registerDashboardRoutes } from './routes/internal/dashboard.ts'
 import { registerEventRoutes } from './routes/internal/events.ts'
 import { registerIdentityRoutes } from './routes/internal/identity.ts'
 import { registerKeyRingRoutes } from './routes/internal/keyring.ts'
 import { registerPeerAndOutboxRoutes } from './routes/internal/peers-outbox.ts'
+import { registerShareReadRoutes } from './routes/internal/shares.ts'
 import { registerStatusRoutes } from './routes/internal/status.ts'
 import { registerWebhookRoutes } from './routes/internal/webhooks.ts'
 import { internalEdgeResponses } from './schemas/internal.ts'
 
 export interface InternalAppInit extends ApiSettings {
   /**
-   * Require an `admin` key on every path except `/health`. The internal API listens on loopback and
-   * is never proxied; when it is bound elsewhere, a key is the only thing between it and the network.
+   * Require an `admin` key on every path except `/health` and the dashboard's static page and assets
+   * (which hold no data: the page asks for the key and sends it with every call). The internal API
+   * listens on loopback and is never proxied; when it is bound elsewhere, a key is the only thing
+   * between it and the network.
    */
   readonly requireAdminKey: boolean
   /** Aborted when the server stops; ends live event streams. */
@@ -40,7 +44,7 @@ export interface InternalBinding {
 
 /**
  * The internal (operator) API: health, metrics, identity, key ring, API keys, peers, outbox, live
- * events, webhook subscriptions.
+ * events, webhook subscriptions, the shares in and out, and the operator dashboard.
  * Only requests for its own Host and origin get through (`browserGuard`).
  */
 export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit): OpenAPIHono<ApiEnv> {
@@ -74,6 +78,8 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
   registerPeerAndOutboxRoutes(app, ports)
   registerEventRoutes(app, ports, init.shutdown)
   registerWebhookRoutes(app, ports, guards)
+  registerShareReadRoutes(app, ports)
+  registerDashboardRoutes(app)
   documentIdempotencyKey(app)
   app.openAPIRegistry.registerComponent('securitySchemes', 'AdminKey', {
     type: 'apiKey',
@@ -84,7 +90,7 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
   registerApiDocument(app, {
     title: 'DataMgmt Node internal API',
     description:
-      'The operator API on 127.0.0.1. It answers only requests for its own Host and origin; bound beyond loopback, every path except /health, /openapi.json and /docs needs an admin key (X-API-Key).',
+      'The operator API on 127.0.0.1. It answers only requests for its own Host and origin; bound beyond loopback, every path except /health, /openapi.json, /docs and the dashboard page and its assets needs an admin key (X-API-Key).',
     // On loopback no key is needed; beyond it, an admin key.
     security: [{}, { AdminKey: [] }],
     edgeResponses: { 403: internalEdgeResponses[403], 429: internalEdgeResponses[429] }
@@ -98,5 +104,11 @@ export function createInternalApp(ports: InternalApiPorts, init: InternalAppInit
  * and "Try it out" sends the key the operator enters).
  */
 function withoutKey(path: string): boolean {
-  return path === '/health' || path === OPENAPI_PATH || path === DOCS_PATH || path.startsWith(`${DOCS_PATH}/`)
+  return (
+    path === '/health' ||
+    path === OPENAPI_PATH ||
+    path === DOCS_PATH ||
+    path.startsWith(`${DOCS_PATH}/`) ||
+    isDashboardPath(path)
+  )
 }
