@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { type OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import type { ApiEnv } from '../../context.ts'
+import { internalEdgeResponses } from '../../schemas/internal.ts'
 
 /**
  * The operator dashboard: one page, its modules and the front-end library, all served from the
@@ -127,7 +128,10 @@ export function registerDashboardRoutes(app: OpenAPIHono<ApiEnv>) {
     operationId: 'dashboard',
     tags: ['dashboard'],
     summary: 'The operator dashboard (HTML); its data comes from this API with the same key',
-    responses: { 200: { content: { 'text/html': { schema: z.string() } }, description: 'the page' } }
+    responses: {
+      ...internalEdgeResponses,
+      200: { content: { 'text/html': { schema: z.string() } }, description: 'the page' }
+    }
   })
   const servePage = (c: Context<ApiEnv>) => {
     c.header('Content-Security-Policy', csp)

@@ -6,6 +6,7 @@ import { readShare, verifyRecord } from '../../operations.ts'
 import { afterQuery, decodeCursor, encodeCursor, knownQuery } from '../../paging.ts'
 import * as present from '../../present.ts'
 import { DataHashParams, limitQuery, notFoundResponse } from '../../schemas/common.ts'
+import { internalEdgeResponses } from '../../schemas/internal.ts'
 import { VerifyResponseSchema } from '../../schemas/records.ts'
 import { ShareListSchema, ShareResourceSchema } from '../../schemas/share.ts'
 
@@ -48,6 +49,7 @@ export function registerShareReadRoutes(app: OpenAPIHono<ApiEnv>, ports: Interna
       middleware: [knownQuery(ListQuery)] as const,
       request: { query: ListQuery },
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: ShareListSchema } }, description: 'shares' }
       }
     }),
@@ -72,6 +74,7 @@ export function registerShareReadRoutes(app: OpenAPIHono<ApiEnv>, ports: Interna
       summary: 'One share and where its delivery and audit stand',
       request: { params: ShareIdParams },
       responses: {
+        ...internalEdgeResponses,
         200: { content: { 'application/json': { schema: ShareResourceSchema } }, description: 'the share' },
         ...notFoundResponse
       }
@@ -91,6 +94,7 @@ export function registerShareReadRoutes(app: OpenAPIHono<ApiEnv>, ports: Interna
       summary: 'What the chain shows for a data hash (as the external `/v1/audit/{data_hash}`)',
       request: { params: DataHashParams },
       responses: {
+        ...internalEdgeResponses,
         200: {
           content: { 'application/json': { schema: VerifyResponseSchema } },
           description: 'verification'
