@@ -103,12 +103,14 @@ describe('evidence of batched shares', { timeout: 180_000 }, () => {
       dataHash: s.body['data_hash'] as string
     }))
     for (const { shareId } of shares) {
-      await until(`share ${shareId} confirmed on A`, async () => {
+      // Delivered (its receipt back) and confirmed: in per-share audit mode the share's own event
+      // can be confirmed before the delivery, and its receipt's event after it.
+      await until(`share ${shareId} delivered and confirmed on A`, async () => {
         const r = await json(`${a.externalUrl}/v1/shares/${shareId}`, {
           headers: { 'x-api-key': keys.get(a) as string }
         })
-        const share = r.body['share'] as { status: { audit: string } } | undefined
-        return share?.status.audit === 'confirmed' ? true : undefined
+        const share = r.body['share'] as { status: { delivery: string; audit: string } } | undefined
+        return share?.status.delivery === 'delivered' && share.status.audit === 'confirmed' ? true : undefined
       })
     }
     // They travelled together: their receipts sit under fewer signed roots than there are shares.
@@ -124,10 +126,11 @@ describe('evidence of batched shares', { timeout: 180_000 }, () => {
       const result = checkCli(`${serializeBundle(bundle)}\n`)
       expect(result.stderr).toBe('')
       expect(result.status).toBe(0)
+      // The CLI's JSON is snake_case, as the API's.
       expect(JSON.parse(result.stdout)).toMatchObject({
         verified: true,
-        dataHash,
-        shares: [{ shareId, verified: true }]
+        data_hash: dataHash,
+        shares: [{ share_id: shareId, verified: true }]
       })
       // The recipient's own bundle of the same share checks too.
       expect(await checkBundle(await bundleOf(b, dataHash), { rpc })).toMatchObject({ verified: true })
