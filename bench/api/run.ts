@@ -21,7 +21,9 @@
  *    run leaves that work behind, and the run after would compete with it). The cost of idempotency
  *    is the difference of the two means; beside it, what idempotency adds in the node's process per
  *    request (fingerprint, look-up, the kept answer's commit), timed without HTTP.
- * 4. The event log's price (bench/api/event-log-cost.ts): the CPU its triggers add to one share's
+ * 4. The event log's price, over HTTP: the same POST /share_data runs with the log's triggers dropped
+ *    on the sender's database and in place (without, with, with, without); and in the node's process
+ *    (bench/api/event-log-cost.ts): the CPU its triggers add to one share's
  *    store writes, with and without them, set beside the sender's whole CPU per share measured in
  *    run 2 (from its first request until its last share is delivered and audited); then the event
  *    log and idempotency together as a percentage of it, beside the issue's bound of 10 %.
@@ -50,6 +52,8 @@ import { generateRsaKeyPair, signPss } from '../../node/crypto/index.ts'
 import { openDatabase } from '../../node/store/database.ts'
 import { createIdempotencyStore } from '../../node/store/idempotency-keys.ts'
 import { migrate } from '../../node/store/migrations.ts'
+import { databasePath } from '../../node/store/store-service.ts'
+import { suspendEventTriggers } from '../../node/store/test-support/event-triggers.ts'
 import { eventLogStoreCost } from './event-log-cost.ts'
 import { SHARE_PROTOCOL } from '../../node/p2p/index.ts'
 
@@ -306,6 +310,35 @@ try {
   console.log(
     `  idempotency costs ${idempotencyCost}% of the shares per second (means: ${plainMean} without, ${idempotentMean} with)`
   )
+  // The event log over HTTP: the same runs with its triggers dropped on A's database (through a
+  // second connection; A's statements re-prepare on the schema change) and in place again.
+  const logDb = openDatabase(databasePath(a.dataDir))
+  const logRuns: { without: Load[]; with: Load[] } = { without: [], with: [] }
+  try {
+    for (const withLog of [false, true, true, false]) {
+      await drained()
+      const restore = withLog ? undefined : suspendEventTriggers(logDb)
+      try {
+        const run = await plainShares()
+        ;(withLog ? logRuns.with : logRuns.without).push(run)
+        console.log(
+          `  ${withLog ? 'event log in place        ' : 'event log triggers dropped'}         ${fmt(run)}`
+        )
+      } finally {
+        restore?.()
+      }
+    }
+  } finally {
+    logDb.close()
+  }
+  const meanRps = (runs: Load[]) => runs.reduce((sum, r) => sum + r.rps, 0) / runs.length
+  const withoutLogMean = meanRps(logRuns.without)
+  const withLogMean = meanRps(logRuns.with)
+  const eventLogHttpCost =
+    withoutLogMean > 0 ? Math.round((1 - withLogMean / withoutLogMean) * 1000) / 10 : null
+  console.log(
+    `  the event log costs ${eventLogHttpCost}% of the shares per second (means: ${withoutLogMean} without its triggers, ${withLogMean} with)`
+  )
   const storeCost = idempotencyStoreCost(cluster.rootDir)
   console.log(
     `  in process: fingerprint, look-up and kept answer ${storeCost.msPerRequest} ms per request (${storeCost.requests} fresh keys, synchronous=FULL)`
@@ -355,7 +388,17 @@ try {
         storeMsPerRequest: storeCost.msPerRequest,
         runs: { without: [shares, sharesAgain], withKey: [idempotent, idempotentAgain] }
       },
-      eventLog: { ...eventLog, senderCpuMsPerShare, costPercent: eventLogPercent },
+      eventLog: {
+        ...eventLog,
+        senderCpuMsPerShare,
+        costPercent: eventLogPercent,
+        http: {
+          withSharesPerSecond: withLogMean,
+          withoutSharesPerSecond: withoutLogMean,
+          costPercent: eventLogHttpCost,
+          runs: logRuns
+        }
+      },
       applicationCost: { percentOfSenderCpuPerShare: bothPercent, boundPercent: 10 },
       rsaPssSign: { perSecond: sign.perSecond, keyBits: sign.keyBits }
     })
