@@ -1,3 +1,4 @@
+import type { z } from '@hono/zod-openapi'
 import type {
   AuditReader,
   CallOptions,
@@ -11,9 +12,10 @@ import type {
 } from '../node/core/ports.ts'
 import { ResourceNotFoundError } from '../node/core/ports.ts'
 import { PaymentsNotImplementedError } from './errors.ts'
+import { decodeCursor, encodeCursor } from './paging.ts'
 import type { AnchorComplianceQuery } from './schemas/anchor.ts'
 import { type ComplianceQuery, parseFilters } from './schemas/records.ts'
-import type { ShareRequestBody } from './schemas/share.ts'
+import type { ShareListQuery, ShareRequestBody } from './schemas/share.ts'
 
 /**
  * What the anchor-compatible paths and `/v1` both do; each route only shapes the answer.
@@ -40,6 +42,27 @@ export async function readRecord(data: DataService, dataHash: string, options: C
   const found = await data.getByHash(dataHash, options)
   if (!found) throw new ResourceNotFoundError('data', 'Data not found')
   return found
+}
+
+// Share-list cursors of both APIs: one order, the shares' storage order.
+const SHARE_CURSOR = 'shares'
+
+/** A page of shares for a list query, with the cursor of the next page (null on the last). */
+export async function sharePage(
+  shares: ShareService,
+  query: z.infer<typeof ShareListQuery>,
+  options: CallOptions
+) {
+  const { state, limit, after } = query
+  const position = after === undefined ? undefined : (decodeCursor(SHARE_CURSOR, after, ['n'])[0] as number)
+  const page = await shares.listShares(
+    { limit, ...(state ? { state } : {}), ...(position !== undefined ? { after: position } : {}) },
+    options
+  )
+  return {
+    shares: page.shares,
+    next: page.nextAfter === null ? null : encodeCursor(SHARE_CURSOR, [page.nextAfter])
+  }
 }
 
 export async function readShare(shares: ShareService, shareId: string, options: CallOptions) {

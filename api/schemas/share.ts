@@ -6,10 +6,12 @@ import {
   PEER_ID_PATTERN,
   SHARE_AUDIT_STATES,
   SHARE_DIRECTIONS,
+  SHARE_ID_PATTERN,
   TIERS,
   TX_HASH_PENDING_REASONS
 } from '../../node/core/share.ts'
-import { LONE_SURROGATE, MetadataSchema } from './common.ts'
+import { afterQuery } from '../paging.ts'
+import { LONE_SURROGATE, limitQuery, MetadataSchema } from './common.ts'
 
 // The anchor's bound (validation.py: `if amount_int > 10 ** 30`): 10^30 itself is accepted.
 const MAX_PAYMENT = 10n ** 30n
@@ -171,3 +173,21 @@ export const ShareListSchema = z
     _metadata: MetadataSchema
   })
   .openapi('ShareList')
+
+/** The `{share_id}` path parameter of both APIs' share reads. */
+export const ShareIdParams = z.object({
+  share_id: z
+    .string()
+    .regex(SHARE_ID_PATTERN, { message: 'share_id must be 32 lowercase hex digits' })
+    .openapi({ param: { name: 'share_id', in: 'path' }, example: '5f0c2a0e9b7d4c1e8a6b3d2f1e0c9b8a' })
+})
+
+/** The query of both APIs' share lists (`/v1/shares`, the internal `/shares`). */
+export const ShareListQuery = z.object({
+  state: z
+    .enum(DELIVERY_STATES)
+    .optional()
+    .openapi({ param: { name: 'state', in: 'query' } }),
+  limit: limitQuery(1000, 100),
+  after: afterQuery
+})

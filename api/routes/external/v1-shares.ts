@@ -1,31 +1,18 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
-import { DELIVERY_STATES, SHARE_ID_PATTERN } from '../../../node/core/share.ts'
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import type { ExternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
-import { acceptShare, readShare } from '../../operations.ts'
+import { acceptShare, readShare, sharePage } from '../../operations.ts'
 import * as present from '../../present.ts'
-import { afterQuery, decodeCursor, encodeCursor, knownQuery } from '../../paging.ts'
-import { ErrorSchema, errorResponses, limitQuery, notFoundResponse } from '../../schemas/common.ts'
-import { ShareListSchema, ShareRequestSchema, ShareResourceSchema } from '../../schemas/share.ts'
-
-const ShareIdParams = z.object({
-  share_id: z
-    .string()
-    .regex(SHARE_ID_PATTERN, { message: 'share_id must be 32 lowercase hex digits' })
-    .openapi({ param: { name: 'share_id', in: 'path' }, example: '5f0c2a0e9b7d4c1e8a6b3d2f1e0c9b8a' })
-})
-
-const ListQuery = z.object({
-  state: z
-    .enum(DELIVERY_STATES)
-    .optional()
-    .openapi({ param: { name: 'state', in: 'query' } }),
-  limit: limitQuery(1000, 100),
-  after: afterQuery
-})
-
-const CURSOR = 'shares'
+import { knownQuery } from '../../paging.ts'
+import { ErrorSchema, errorResponses, notFoundResponse } from '../../schemas/common.ts'
+import {
+  ShareIdParams,
+  ShareListQuery,
+  ShareListSchema,
+  ShareRequestSchema,
+  ShareResourceSchema
+} from '../../schemas/share.ts'
 
 /** `/v1/shares`: create a share, read one, list them. */
 export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPorts, guards: ScopeGuards) {
@@ -85,22 +72,18 @@ export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPor
       summary: 'Shares, newest first, a page at a time',
       description:
         'At most `limit` shares, newest first (in the order this node stored them), and `next_after`, the cursor of the next page; null on the last page. Shares stored while a client pages appear on the first page, never in the pages after a cursor. Unknown query parameters are refused with 422 `unknown_query_parameter`.',
-      middleware: [guards.read, knownQuery(ListQuery)] as const,
-      request: { query: ListQuery },
+      middleware: [guards.read, knownQuery(ShareListQuery)] as const,
+      request: { query: ShareListQuery },
       responses: {
         200: { content: { 'application/json': { schema: ShareListSchema } }, description: 'shares' },
         ...errorResponses
       }
     }),
     async (c) => {
-      const { state, limit, after } = c.req.valid('query')
-      const position = after === undefined ? undefined : (decodeCursor(CURSOR, after, ['n'])[0] as number)
-      const page = await ports.shares.listShares(
-        { limit, ...(state ? { state } : {}), ...(position !== undefined ? { after: position } : {}) },
-        { signal: c.req.raw.signal }
-      )
-      const next = page.nextAfter === null ? null : encodeCursor(CURSOR, [page.nextAfter])
-      return c.json(present.shareList(page.shares, next), 200)
+      const { shares, next } = await sharePage(ports.shares, c.req.valid('query'), {
+        signal: c.req.raw.signal
+      })
+      return c.json(present.shareList(shares, next), 200)
     }
   )
 }
