@@ -104,7 +104,7 @@ export async function outgoingEvidence(
   if (payload === undefined) return undefined
   const p = JSON.parse(payload) as Record<string, unknown>
   if (p['recipient'] !== requester) return undefined
-  const rows = ctx.repos.outbox.eventsOfDataHash(String(p['dataHash'])).filter((r) => r.shareId === shareId)
+  const rows = ctx.repos.outbox.eventsOfShare(shareId)
   const receiptOf = receiptReader(ctx, opts)
   for (const row of rows) {
     if (row.kind !== 'share') continue

@@ -58,6 +58,29 @@ export interface DataHashEventRow {
   readonly leafIndex: number | null
 }
 
+/** A `DataHashEventRow` as SQLite returns it. */
+interface DataHashEventRaw {
+  kind: 'share' | 'receipt'
+  share_id: string
+  payload: string
+  state: AuditState
+  tx_hash: string | null
+  batch_id: number | null
+  leaf_index: number | null
+}
+
+function toEventRow(r: DataHashEventRaw): DataHashEventRow {
+  return {
+    kind: r.kind,
+    shareId: r.share_id,
+    payload: r.payload,
+    state: r.state,
+    txHash: r.tx_hash,
+    batchId: r.batch_id,
+    leafIndex: r.leaf_index
+  }
+}
+
 /** Counts and age of what waits for the chain. */
 export interface OutboxDepth {
   readonly pending: number
@@ -150,6 +173,7 @@ export class OutboxRepository {
   readonly #depth
   readonly #payload
   readonly #ofDataHash
+  readonly #ofShare
   readonly #nextNode
   readonly #nextLeaf
   readonly #jobRow
@@ -198,20 +222,13 @@ export class OutboxRepository {
     this.#payload = db.prepare<[string, string], { payload: string }>(
       'SELECT payload FROM outbox WHERE kind = ? AND share_id = ?'
     )
-    this.#ofDataHash = db.prepare<
-      [string],
-      {
-        kind: 'share' | 'receipt'
-        share_id: string
-        payload: string
-        state: AuditState
-        tx_hash: string | null
-        batch_id: number | null
-        leaf_index: number | null
-      }
-    >(
+    this.#ofDataHash = db.prepare<[string], DataHashEventRaw>(
       `SELECT kind, share_id, payload, state, tx_hash, batch_id, leaf_index FROM outbox
        WHERE data_hash = ? AND kind IN ('share', 'receipt') ORDER BY id`
+    )
+    this.#ofShare = db.prepare<[string], DataHashEventRaw>(
+      `SELECT kind, share_id, payload, state, tx_hash, batch_id, leaf_index FROM outbox
+       WHERE share_id = ? AND kind IN ('share', 'receipt') ORDER BY id`
     )
     this.#nextNode = db.prepare<[], RawJobRow>(
       `SELECT ${JOB_COLUMNS} FROM outbox WHERE kind = 'node' AND state = 'pending' ORDER BY id LIMIT 1`
@@ -299,15 +316,12 @@ export class OutboxRepository {
 
   /** The share and receipt events of a data hash, oldest first. */
   eventsOfDataHash(dataHash: string): DataHashEventRow[] {
-    return this.#ofDataHash.all(dataHash).map((r) => ({
-      kind: r.kind,
-      shareId: r.share_id,
-      payload: r.payload,
-      state: r.state,
-      txHash: r.tx_hash,
-      batchId: r.batch_id,
-      leafIndex: r.leaf_index
-    }))
+    return this.#ofDataHash.all(dataHash).map(toEventRow)
+  }
+
+  /** The share and receipt events of one share, oldest first (migration 0016 indexes them). */
+  eventsOfShare(shareId: string): DataHashEventRow[] {
+    return this.#ofShare.all(shareId).map(toEventRow)
   }
 
   /** The oldest pending node registration. */
