@@ -27,6 +27,13 @@
  *    store writes, with and without them, set beside the sender's whole CPU per share measured in
  *    run 2 (from its first request until its last share is delivered and audited); then the event
  *    log and idempotency together as a percentage of it, beside the issue's bound of 10 %.
+ * 5. The same two prices over HTTP at a paced rate (`--paced-rate`, 50 requests/s by default, for
+ *    `--paced-seconds`, in `--rounds` rounds): below what the node sustains, so each run prices the
+ *    sender's CPU per share from its first request until its last share is delivered and audited,
+ *    with the variants plain, with a fresh Idempotency-Key, and with the event log's triggers
+ *    dropped, in the order A B C C B A per round; the medians give each cost as a percentage of the
+ *    CPU per share without it, beside the bound of 10 %. Saturated runs (3 and 4) race a rate that
+ *    the background deliveries move by more than the effect; CPU per share at a paced rate does not.
  *
  * The load comes from autocannon in a separate process so it does not share the servers' event loop.
  * Two real nodes run on a local Hardhat chain: the sender in this process (as in `dmn demo`), the
@@ -58,10 +65,19 @@ import { eventLogStoreCost } from './event-log-cost.ts'
 import { SHARE_PROTOCOL } from '../../node/p2p/index.ts'
 
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '10' } }
+  options: {
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '10' },
+    'paced-rate': { type: 'string', default: '50' },
+    'paced-seconds': { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '2' }
+  }
 })
 const DURATION = Number(values.duration)
 const CONNECTIONS = Number(values.connections)
+const PACED_RATE = Number(values['paced-rate'])
+const PACED_SECONDS = Number(values['paced-seconds'])
+const ROUNDS = Number(values.rounds)
 const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon/autocannon.js')
 const run = promisify(execFile)
 
@@ -83,6 +99,35 @@ const SHARE_LOAD = fileURLToPath(new URL('./share-load.ts', import.meta.url))
 /** POSTs `body` to `url`, with a fresh Idempotency-Key on every request or without one. */
 function loadShares(mode: 'fresh-key' | 'no-key', url: string, apiKey: string, body: string): Promise<Load> {
   return loadWith([SHARE_LOAD, mode, url, String(CONNECTIONS), String(DURATION), apiKey, body])
+}
+
+/** The same POSTs at PACED_RATE requests per second in all, for PACED_SECONDS. */
+function pacedShares(mode: 'fresh-key' | 'no-key', url: string, apiKey: string, body: string): Promise<Load> {
+  return loadWith([
+    SHARE_LOAD,
+    mode,
+    url,
+    String(CONNECTIONS),
+    String(PACED_SECONDS),
+    apiKey,
+    body,
+    String(PACED_RATE)
+  ])
+}
+
+/** A paced run's load, and the sender's CPU per share it accepted until each was delivered and audited. */
+interface PacedRun extends Load {
+  readonly variant: 'plain' | 'idempotency-key' | 'event-log-triggers-dropped'
+  readonly accepted: number
+  readonly cpuMsPerShare: number
+}
+
+const median = (xs: readonly number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
 async function loadWith(args: string[]): Promise<Load> {
@@ -339,6 +384,88 @@ try {
   console.log(
     `  the event log costs ${eventLogHttpCost}% of the shares per second (means: ${withoutLogMean} without its triggers, ${withLogMean} with)`
   )
+  // Paced A/B: the load at PACED_RATE, below what the node sustains, so each run prices the work
+  // per share (the sender's CPU, the resource that bounds its rate) instead of racing a saturation
+  // point that the background deliveries move by more than the effect. Each round runs the three
+  // variants in the order plain, key, dropped, dropped, key, plain, so a drift of the machine over a
+  // round weighs on all three alike. CPU is this process's (node A) from the run's first request
+  // until its last share is delivered and audited, less what the idle node spends per second
+  // (its timers), measured once before.
+  await drained()
+  const idleStart = performance.now()
+  const idleCpuBefore = process.cpuUsage()
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  const idleUsed = process.cpuUsage(idleCpuBefore)
+  const idleCpuMsPerSecond =
+    (idleUsed.user + idleUsed.system) / 1000 / ((performance.now() - idleStart) / 1000)
+  const pacedRuns: PacedRun[] = []
+  const pacedDb = openDatabase(databasePath(a.dataDir))
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const variant of [
+        'plain',
+        'idempotency-key',
+        'event-log-triggers-dropped',
+        'event-log-triggers-dropped',
+        'idempotency-key',
+        'plain'
+      ] as const) {
+        await drained()
+        const restore = variant === 'event-log-triggers-dropped' ? suspendEventTriggers(pacedDb) : undefined
+        try {
+          const start = performance.now()
+          const cpuBefore = process.cpuUsage()
+          const loaded = await pacedShares(
+            variant === 'idempotency-key' ? 'fresh-key' : 'no-key',
+            `${a.externalUrl}/share_data`,
+            key,
+            body
+          )
+          await drained()
+          const used = process.cpuUsage(cpuBefore)
+          const seconds = (performance.now() - start) / 1000
+          const accepted = loaded.requests - loaded.non2xx - loaded.errors
+          const cpuMs = (used.user + used.system) / 1000 - idleCpuMsPerSecond * seconds
+          const cpuMsPerShare = accepted > 0 ? Math.round((cpuMs / accepted) * 1000) / 1000 : 0
+          pacedRuns.push({ ...loaded, variant, accepted, cpuMsPerShare })
+          console.log(
+            `  paced ${String(PACED_RATE).padStart(3)}/s ${variant.padEnd(27)} ${String(cpuMsPerShare).padStart(7)} ms CPU per share  ${fmt(loaded)}`
+          )
+        } finally {
+          restore?.()
+        }
+      }
+    }
+  } finally {
+    pacedDb.close()
+  }
+  const cpuOf = (variant: PacedRun['variant']) =>
+    median(pacedRuns.filter((r) => r.variant === variant).map((r) => r.cpuMsPerShare))
+  const pacedCpu = {
+    plain: cpuOf('plain'),
+    idempotencyKey: cpuOf('idempotency-key'),
+    eventLogTriggersDropped: cpuOf('event-log-triggers-dropped')
+  }
+  const percentMore = (more: number, base: number) =>
+    base > 0 ? Math.round(((more - base) / base) * 1000) / 10 : null
+  const paced = {
+    rate: PACED_RATE,
+    seconds: PACED_SECONDS,
+    rounds: ROUNDS,
+    idleCpuMsPerSecond: Math.round(idleCpuMsPerSecond * 1000) / 1000,
+    cpuMsPerShare: pacedCpu,
+    idempotencyCostPercent: percentMore(pacedCpu.idempotencyKey, pacedCpu.plain),
+    eventLogCostPercent: percentMore(pacedCpu.plain, pacedCpu.eventLogTriggersDropped),
+    bothCostPercent: percentMore(pacedCpu.idempotencyKey, pacedCpu.eventLogTriggersDropped),
+    p99Ms: { plain: median(pacedRuns.filter((r) => r.variant === 'plain').map((r) => r.p99Ms)) },
+    runs: pacedRuns
+  }
+  console.log(
+    `  paced, medians of ${2 * ROUNDS} runs each: ${pacedCpu.eventLogTriggersDropped} ms CPU per share without the event log's triggers, ${pacedCpu.plain} with them, ${pacedCpu.idempotencyKey} with them and a fresh Idempotency-Key`
+  )
+  console.log(
+    `  paced: the event log costs ${paced.eventLogCostPercent}%, idempotency ${paced.idempotencyCostPercent}%, both ${paced.bothCostPercent}% of the sender's CPU per share (bound: 10%)`
+  )
   const storeCost = idempotencyStoreCost(cluster.rootDir)
   console.log(
     `  in process: fingerprint, look-up and kept answer ${storeCost.msPerRequest} ms per request (${storeCost.requests} fresh keys, synchronous=FULL)`
@@ -399,7 +526,12 @@ try {
           runs: logRuns
         }
       },
-      applicationCost: { percentOfSenderCpuPerShare: bothPercent, boundPercent: 10 },
+      applicationCost: {
+        percentOfSenderCpuPerShare: bothPercent,
+        boundPercent: 10,
+        httpPacedPercentOfSenderCpuPerShare: paced.bothCostPercent
+      },
+      paced,
       rsaPssSign: { perSecond: sign.perSecond, keyBits: sign.keyBits }
     })
   )

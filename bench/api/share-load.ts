@@ -4,7 +4,10 @@
  * one load generator, so they differ in the header only. autocannon's command line cannot vary a
  * header per request (its argument parser takes `[<id>]` for a sub-argument); its API can:
  *
- *   node bench/api/share-load.ts fresh-key|no-key URL CONNECTIONS SECONDS API_KEY BODY
+ *   node bench/api/share-load.ts fresh-key|no-key URL CONNECTIONS SECONDS API_KEY BODY [RATE]
+ *
+ * With RATE, requests go at that many per second in all (autocannon's `overallRate`), below what the
+ * node can take, so a run prices the work per request rather than the saturation point.
  */
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
@@ -15,7 +18,7 @@ interface Request {
 type Autocannon = (opts: Record<string, unknown>) => Promise<unknown>
 
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
-const [mode, url, connections, seconds, apiKey, body] = process.argv.slice(2)
+const [mode, url, connections, seconds, apiKey, body, rate] = process.argv.slice(2)
 if (
   (mode !== 'fresh-key' && mode !== 'no-key') ||
   !url ||
@@ -24,7 +27,7 @@ if (
   !apiKey ||
   body === undefined
 ) {
-  throw new Error('usage: share-load.ts fresh-key|no-key URL CONNECTIONS SECONDS API_KEY BODY')
+  throw new Error('usage: share-load.ts fresh-key|no-key URL CONNECTIONS SECONDS API_KEY BODY [RATE]')
 }
 const result = await autocannon({
   url,
@@ -33,6 +36,7 @@ const result = await autocannon({
   method: 'POST',
   headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
   body,
+  ...(rate ? { overallRate: Number(rate) } : {}),
   ...(mode === 'fresh-key'
     ? {
         requests: [

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { Interface, type LogDescription } from 'ethers'
+import { type EventFragment, Interface, LogDescription } from 'ethers'
 import { ChainRpcError, ContractRevertError } from './errors.ts'
 import type { RpcLog } from './rpc-client.ts'
 
@@ -43,9 +43,18 @@ export function decodeResult(name: string, data: string): readonly unknown[] {
   return [...auditTrailInterface.decodeFunctionResult(name, data)]
 }
 
+// The contract's events by topic, hashed once: `Interface.parseLog` hashes every event's signature
+// on each call to find the one a log names, and the publisher and both indexes parse every log.
+const EVENTS_BY_TOPIC = new Map<string, EventFragment>()
+auditTrailInterface.forEachEvent((event) => EVENTS_BY_TOPIC.set(event.topicHash, event))
+
+/** The contract event a log holds, decoded; null for a log that is none of them (or malformed). */
 export function parseLog(log: RpcLog): LogDescription | null {
+  const topic = log.topics[0]?.toLowerCase()
+  const event = topic === undefined ? undefined : EVENTS_BY_TOPIC.get(topic)
+  if (topic === undefined || event === undefined) return null
   try {
-    return auditTrailInterface.parseLog({ topics: [...log.topics], data: log.data })
+    return new LogDescription(event, topic, auditTrailInterface.decodeEventLog(event, log.data, log.topics))
   } catch {
     return null
   }
