@@ -167,7 +167,7 @@ function costMs(n: number, fn: () => void): number {
   return (performance.now() - start) / n
 }
 
-type Keys = {
+export type Keys = {
   signing: { privateKeyPem: string; publicKeyPem: string }
   encryption: { privateKeyPem: string; publicKeyPem: string }
 }
@@ -176,7 +176,7 @@ type Keys = {
  * The bound of one share of `bytes` at `tier`: the summed cost of its essential operations on both
  * sides, measured here, plus the raw TCP time per payload; and the bound of its RSA operations alone.
  */
-function bound(
+export function bound(
   keys: { sender: Keys; receiver: Keys; senderId: string; receiverId: string },
   ring: KeyRing,
   bytes: number,
