@@ -46,27 +46,33 @@ const REQUEST_ID = REQUEST_ID_HEADER.toLowerCase()
  * the Hono app, doing inline what the app's edge middleware would do for it, from the same parts:
  * the request id (echoed as `X-Request-Id`), the secure headers and no-store, the client address
  * (trusted proxies), a token from that address's rate bucket (or the 429 the rate limit answers,
- * logged and counted as there), the request counter and duration histogram, and the access line.
- * What a probe does not need is skipped: the routing, a Hono context, a Headers object per
- * answer, the request-context scope, the API-key lookup (`/health` never looks one up) and the body
- * limits (a GET has no body). While the report in hand is fresh the answer is synchronous, and
+ * logged and counted as there), the request counter (`countLater`: a number per status, folded in
+ * at each scrape) and the access line. What a probe does not need is skipped: the routing, a Hono
+ * context, a Headers object per answer, the request-context scope, the API-key lookup (`/health`
+ * never looks one up), the body limits (a GET has no body), and the duration histogram: an answer
+ * here is microseconds of work in memory (or the wait for a fresh report), and prom-client's
+ * observation costs more than the rest of it; the time a probe sees is its load balancer's to tell. While the report in hand is fresh the answer is synchronous, and
  * @hono/node-server writes it without awaiting anything. Any other method (HEAD included) and any
  * other path go to the app, whose own route for the path answers the same body.
  */
 export function answerHealthAhead(app: OpenAPIHono<ApiEnv>, init: HealthAheadInit): void {
   const { api, path, answer, resolveAddress, addressLimiter, securityLog, metrics, logger } = init
   const inner = app.fetch
-  const timing = { api, method: 'GET', route: path }
-  // Label sets made once per status. A refused request never reached a route: the app counts
-  // those under `/*`.
-  const counted = new Map<number, { api: string; method: string; route: string; status: string }>()
-  const countedAs = (status: number) => {
-    let labels = counted.get(status)
-    if (!labels) {
-      labels = { api, method: 'GET', route: status === 429 ? '/*' : path, status: String(status) }
-      counted.set(status, labels)
+  // One counter per status, its labels set once. A refused request never reached a route: the
+  // app counts those under `/*`.
+  const counters = new Map<number, () => void>()
+  const count = (status: number) => {
+    let add = counters.get(status)
+    if (!add) {
+      add = metrics.countLater({
+        api,
+        method: 'GET',
+        route: status === 429 ? '/*' : path,
+        status: String(status)
+      })
+      counters.set(status, add)
     }
-    return labels
+    add()
   }
   const limit = String(addressLimiter.burst)
 
@@ -77,8 +83,7 @@ export function answerHealthAhead(app: OpenAPIHono<ApiEnv>, init: HealthAheadIni
     line: { requestId: string; client: string; started: number }
   ): Response => {
     const headers = { ...JSON_EDGE_HEADERS, [REQUEST_ID]: line.requestId, ...extra }
-    metrics.duration.observe(timing, (performance.now() - line.started) / 1000)
-    metrics.requests.inc(countedAs(status))
+    count(status)
     logAccess(logger, { ...line, api, method: 'GET', path, status })
     return new Response(body, { status, headers })
   }

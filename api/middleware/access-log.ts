@@ -67,6 +67,8 @@ export interface AccessLine {
 /** Writes the access line of an answered request (debug for a successful probe or scrape). */
 export function logAccess(logger: Logger, line: AccessLine): void {
   const level = line.status < 400 && QUIET_PATHS.has(line.path) ? 'debug' : 'info'
+  // Probes arrive often and debug is usually off: then the line is not even built.
+  if (!logger.isLevelEnabled(level)) return
   logger[level](
     {
       requestId: line.requestId,
