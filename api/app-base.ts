@@ -11,10 +11,11 @@ import type { RateLimitSettings } from './deps.ts'
 import { errorResponse } from './error-response.ts'
 import { FieldValidationError } from './errors.ts'
 import { impreciseNumberPath } from './json-numbers.ts'
+import { answerHealthAhead, type HealthAheadInit } from './health-ahead.ts'
 import type { ApiMetrics } from './metrics.ts'
 import { accessLog } from './middleware/access-log.ts'
 import { authenticate } from './middleware/authenticate.ts'
-import { clientAddress } from './middleware/client-address.ts'
+import { addressResolver, clientAddress } from './middleware/client-address.ts'
 import { edgeHeaders } from './middleware/edge-headers.ts'
 import { idempotency } from './middleware/idempotency.ts'
 import { rateLimit } from './middleware/rate-limit.ts'
@@ -40,6 +41,11 @@ export interface BaseAppInit {
    * nor a token of the client's bucket (the internal API's browser guard).
    */
   readonly guard?: MiddlewareHandler<ApiEnv>
+  /**
+   * A health path answered ahead of the middleware, with the edge work done inline
+   * (api/health-ahead.ts); not with a `guard`, which only the middleware chain runs.
+   */
+  readonly healthAhead?: Pick<HealthAheadInit, 'path' | 'answer'>
   /** `Idempotency-Key` on every POST (`api/middleware/idempotency.ts`), after the rate limit. */
   readonly idempotency?: {
     readonly store: IdempotencyStore
@@ -53,7 +59,8 @@ export interface BaseAppInit {
  * An OpenAPIHono app with the edge middleware in order: access log and request id, metrics, secure
  * headers and no-store (set before the answer is created; a page that needs more than
  * `default-src 'none'`, /docs, sets its own policy), client address, the app's guard if any, key
- * lookup, rate limit, idempotency keys; validation failures answer 422 `{error, field}`;
+ * lookup, rate limit, idempotency keys (a `healthAhead` path meets none of them: it does their
+ * part inline before the app); validation failures answer 422 `{error, field}`;
  * every error goes through `errorResponse()`, except what a client's disconnect raised, which is a
  * debug line and a 499.
  */
@@ -141,6 +148,18 @@ export function createBaseApp(init: BaseAppInit): OpenAPIHono<ApiEnv> {
     const { status, body } = errorResponse(err, logger.child({ requestId: c.get('requestId') }))
     return c.json(body, status)
   })
+  if (init.healthAhead) {
+    if (init.guard) throw new TypeError('a health path answered ahead would skip the guard')
+    answerHealthAhead(app, {
+      ...init.healthAhead,
+      api: init.api,
+      resolveAddress: addressResolver(init.trustedProxies),
+      addressLimiter,
+      securityLog: init.securityLog,
+      metrics,
+      logger
+    })
+  }
   return app
 }
 

@@ -7,7 +7,7 @@ import { createGuards } from './middleware/guards.ts'
 import { documentIdempotencyKey } from './middleware/idempotency.ts'
 import { registerApiDocument } from './openapi-document.ts'
 import { registerAnchorRoutes } from './routes/external/anchor.ts'
-import { registerExternalHealth } from './routes/external/health.ts'
+import { externalHealthAnswers, registerExternalHealth } from './routes/external/health.ts'
 import { registerV1Network } from './routes/external/v1-network.ts'
 import { registerV1Records } from './routes/external/v1-records.ts'
 import { registerV1Shares } from './routes/external/v1-shares.ts'
@@ -18,6 +18,8 @@ import { errorResponses } from './schemas/common.ts'
  * the OpenAPI 3.1 document generated from the schemas that validate the requests, and `/docs` over it.
  */
 export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings): OpenAPIHono<ApiEnv> {
+  const health = createHealthCheck(ports.health)
+  const answers = externalHealthAnswers()
   const app = createBaseApp({
     api: 'external',
     rateLimit: settings.rateLimit,
@@ -33,6 +35,14 @@ export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings
       // Every POST here needs a key: without one the route refuses before reading the body.
       anonymous: false
     },
+    // Probes poll it often: answered ahead of the middleware, from the report in hand while fresh.
+    healthAhead: {
+      path: '/health',
+      answer: () => {
+        const report = health.fresh()
+        return report ? answers(report) : health().then(answers)
+      }
+    },
     ...(settings.now ? { now: settings.now } : {}),
     ...(settings.maxClients !== undefined ? { maxClients: settings.maxClients } : {})
   })
@@ -44,7 +54,7 @@ export function createExternalApp(ports: ExternalApiPorts, settings: ApiSettings
     in: 'header',
     name: 'X-API-Key'
   })
-  registerExternalHealth(app, createHealthCheck(ports.health))
+  registerExternalHealth(app, health)
   registerAnchorRoutes(app, ports, guards)
   registerV1Shares(app, ports, guards)
   registerV1Records(app, ports, guards)

@@ -44,6 +44,13 @@ export async function checkHealth(
   return { status, components }
 }
 
+/** A report no older than the check's TTL: the one in hand, or a fresh one once it is due. */
+export interface HealthCheck {
+  (): Promise<HealthReport>
+  /** The report in hand while it is within the TTL, without waiting; undefined once a check is due. */
+  fresh(): HealthReport | undefined
+}
+
 /**
  * A health check whose report is reused for `ttlMs`, with one check in flight at a time: load
  * balancers and monitors poll `/health` often, and a flood of it must not become a flood of probes.
@@ -51,13 +58,15 @@ export async function checkHealth(
 export function createHealthCheck(
   probes: readonly HealthProbe[],
   init: { readonly ttlMs?: number; readonly now?: () => number } = {}
-): () => Promise<HealthReport> {
+): HealthCheck {
   const ttlMs = init.ttlMs ?? 1_000
   const now = init.now ?? (() => performance.now())
   let last: { at: number; report: HealthReport } | undefined
   let inFlight: Promise<HealthReport> | undefined
-  return async () => {
-    if (last && now() - last.at < ttlMs) return last.report
+  const fresh = () => (last && now() - last.at < ttlMs ? last.report : undefined)
+  const check = async () => {
+    const report = fresh()
+    if (report) return report
     inFlight ??= checkHealth(probes)
       .then((report) => {
         last = { at: now(), report }
@@ -68,4 +77,5 @@ export function createHealthCheck(
       })
     return inFlight
   }
+  return Object.assign(check, { fresh })
 }

@@ -32,25 +32,53 @@ export function accessLog(init: AccessLogInit): MiddlewareHandler<ApiEnv> {
   const { logger, api } = init
   return async function accessLogMiddleware(c, next) {
     const started = performance.now()
-    const offered = c.req.header(REQUEST_ID_HEADER)
-    const requestId = offered !== undefined && SANE_REQUEST_ID.test(offered) ? offered : randomUUID()
+    const requestId = requestIdFor(c.req.header(REQUEST_ID_HEADER))
     c.set('requestId', requestId)
     c.header(REQUEST_ID_HEADER, requestId)
     await withRequestId(requestId, next)
-    const status = c.res.status
-    const path = c.req.path
-    const level = status < 400 && QUIET_PATHS.has(path) ? 'debug' : 'info'
-    logger[level](
-      {
-        requestId,
-        api,
-        method: c.req.method,
-        path,
-        status,
-        durationMs: Math.round((performance.now() - started) * 10) / 10,
-        client: c.get('clientAddress')
-      },
-      'http request'
-    )
+    logAccess(logger, {
+      requestId,
+      api,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      started,
+      client: c.get('clientAddress')
+    })
   }
+}
+
+/** The id a request goes by: the client's own `X-Request-Id` when sane, a fresh UUID otherwise. */
+export function requestIdFor(offered: string | undefined): string {
+  return offered !== undefined && SANE_REQUEST_ID.test(offered) ? offered : randomUUID()
+}
+
+/** What one access line says; `started` is the `performance.now()` of the request's arrival. */
+export interface AccessLine {
+  readonly requestId: string
+  readonly api: string
+  readonly method: string
+  readonly path: string
+  readonly status: number
+  readonly started: number
+  readonly client: string | undefined
+}
+
+/** Writes the access line of an answered request (debug for a successful probe or scrape). */
+export function logAccess(logger: Logger, line: AccessLine): void {
+  const level = line.status < 400 && QUIET_PATHS.has(line.path) ? 'debug' : 'info'
+  // Probes arrive often and debug is usually off: then the line is not even built.
+  if (!logger.isLevelEnabled(level)) return
+  logger[level](
+    {
+      requestId: line.requestId,
+      api: line.api,
+      method: line.method,
+      path: line.path,
+      status: line.status,
+      durationMs: Math.round((performance.now() - line.started) * 10) / 10,
+      client: line.client
+    },
+    'http request'
+  )
 }

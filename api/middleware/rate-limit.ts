@@ -49,12 +49,22 @@ export function rateLimit(init: RateLimitInit): MiddlewareHandler<ApiEnv> {
         path: c.req.path,
         client: address
       })
-      c.header('Retry-After', String(Math.max(1, Math.ceil(result.retryAfterSeconds))))
-      return c.json({ error: 'Rate limit exceeded', retry_after: result.retryAfterSeconds }, 429)
+      c.header('Retry-After', retryAfterHeader(result.retryAfterSeconds))
+      return c.json(rateLimitedBody(result.retryAfterSeconds), 429)
     }
     // The tighter of the two buckets.
     c.header('X-RateLimit-Limit', String(limit))
     c.header('X-RateLimit-Remaining', String(result.remaining))
     await next()
   }
+}
+
+/** The anchor's 429 body. */
+export function rateLimitedBody(retryAfterSeconds: number): { error: string; retry_after: number } {
+  return { error: 'Rate limit exceeded', retry_after: retryAfterSeconds }
+}
+
+/** `Retry-After` in whole seconds, at least 1 (the body's `retry_after` keeps the fraction). */
+export function retryAfterHeader(retryAfterSeconds: number): string {
+  return String(Math.max(1, Math.ceil(retryAfterSeconds)))
 }

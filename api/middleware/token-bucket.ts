@@ -30,6 +30,8 @@ export class TokenBucketLimiter {
   readonly maxKeys: number
   readonly #now: () => number
   readonly #buckets = new Map<string, Bucket>()
+  /** The key taken from last, already last in the map's order. */
+  #newest: string | undefined
 
   constructor(init: TokenBucketInit) {
     if (!(init.perSecond > 0)) throw new RangeError('perSecond must be > 0')
@@ -51,7 +53,11 @@ export class TokenBucketLimiter {
     const now = this.#now()
     let bucket = this.#buckets.get(key)
     if (bucket) {
-      this.#buckets.delete(key)
+      // Re-inserting keeps Map order = least recently used first (a client polling alone is last already).
+      if (key !== this.#newest) {
+        this.#buckets.delete(key)
+        this.#buckets.set(key, bucket)
+      }
       bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond)
       bucket.at = now
     } else {
@@ -60,9 +66,9 @@ export class TokenBucketLimiter {
         const oldest = this.#buckets.keys().next().value
         if (oldest !== undefined) this.#buckets.delete(oldest)
       }
+      this.#buckets.set(key, bucket)
     }
-    // Re-inserting keeps Map order = least recently used first.
-    this.#buckets.set(key, bucket)
+    this.#newest = key
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1
       return { allowed: true, remaining: Math.floor(bucket.tokens) }

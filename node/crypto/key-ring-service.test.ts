@@ -48,6 +48,17 @@ describe('KeyRingService', () => {
     expect(() => second.ring).toThrow()
   })
 
+  it('reports the primary key version to /health, and fails the probe once stopped', async () => {
+    const running = service()
+    await running.start()
+    const probe = running.healthProbe()
+    const before = (await probe.check()).detail?.['primary_version'] as number
+    await running.rotate()
+    expect(await probe.check()).toEqual({ status: 'up', detail: { primary_version: before + 1 } })
+    running.stop()
+    await expect(probe.check()).rejects.toThrow()
+  })
+
   it('holds the ring lock while started and releases it at stop', async () => {
     const running = service()
     await running.start()

@@ -214,10 +214,12 @@ export class OutboxRepository {
     this.#retryRow = db.prepare(
       `UPDATE outbox SET state = 'pending', last_error = NULL, next_attempt_ms = NULL, updated_at = ? WHERE id = ?`
     )
+    // Through the state index: the time is that of the rows still waiting (or failed), not of every
+    // confirmed row ever kept (the health check and metrics read it each second).
     this.#depth = db.prepare<[], DepthRow>(
       `SELECT sum(state = 'pending') AS pending, sum(state = 'sent') AS sent, sum(state = 'failed') AS failed,
               min(CASE WHEN state IN ('pending', 'sent') THEN created_at END) AS oldest
-       FROM outbox`
+       FROM outbox WHERE state IN ('pending', 'sent', 'failed')`
     )
     this.#payload = db.prepare<[string, string], { payload: string }>(
       'SELECT payload FROM outbox WHERE kind = ? AND share_id = ?'

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import { API_VERSION } from '../../deps.ts'
 import type { HealthReport } from '../../health.ts'
+import type { HealthAnswer } from '../../health-ahead.ts'
 import { errorResponses } from '../../schemas/common.ts'
 
 const ExternalHealthSchema = z
@@ -33,14 +34,34 @@ export function registerExternalHealth(app: OpenAPIHono<ApiEnv>, health: () => P
     }),
     async (c) => {
       const report = await health()
-      const p2p = report.components['p2p']
-      const peers = typeof p2p?.detail?.['peers'] === 'number' ? (p2p.detail['peers'] as number) : 0
-      const body = {
-        status: report.status,
-        p2p: { running: p2p !== undefined && p2p.status !== 'down', peers },
-        version: API_VERSION
-      }
+      const body = externalHealthBody(report)
       return report.status === 'unhealthy' ? c.json(body, 503) : c.json(body, 200)
     }
   )
+}
+
+/** The anchor's `{status, p2p: {running, peers}}` (and the version) from a health report. */
+export function externalHealthBody(report: HealthReport): z.infer<typeof ExternalHealthSchema> {
+  const p2p = report.components['p2p']
+  const peers = typeof p2p?.detail?.['peers'] === 'number' ? (p2p.detail['peers'] as number) : 0
+  return {
+    status: report.status,
+    p2p: { running: p2p !== undefined && p2p.status !== 'down', peers },
+    version: API_VERSION
+  }
+}
+
+/**
+ * The external `/health` answer of a report, serialised once per report (the check reuses one for
+ * its TTL), for the answer ahead of the middleware (api/health-ahead.ts).
+ */
+export function externalHealthAnswers(): (report: HealthReport) => HealthAnswer {
+  let last: { report: HealthReport; answer: HealthAnswer } | undefined
+  return (report) => {
+    if (last?.report !== report) {
+      const status = report.status === 'unhealthy' ? 503 : 200
+      last = { report, answer: { status, body: JSON.stringify(externalHealthBody(report)) } }
+    }
+    return last.answer
+  }
 }
