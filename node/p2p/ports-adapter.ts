@@ -59,11 +59,13 @@ export function createShareService(components: ShareServiceComponents): ShareSer
     opened ??= components.shares()
     return opened
   }
-  const viewOf = (share: StoredShare) => shareView(share, shares().auditOf(share.shareId), auditMode)
   return {
     async share(req, options: ShareOptions = {}) {
       options.signal?.throwIfAborted()
       const { alsoInTransaction } = options
+      // Opened before the share's transaction: building the repository prepares statements that
+      // SQLite refuses inside one.
+      const repository = shares()
       // With a caller's writes in the transaction, the view it gets is the one answered: one read.
       let viewed: ShareView | undefined
       let queued: QueuedShare
@@ -75,7 +77,7 @@ export function createShareService(components: ShareServiceComponents): ShareSer
           ...(alsoInTransaction
             ? {
                 alsoInTransaction: (share: StoredShare) => {
-                  viewed = viewOf(share)
+                  viewed = shareView(share, repository.auditOf(share.shareId), auditMode)
                   alsoInTransaction(viewed)
                 }
               }
@@ -97,7 +99,7 @@ export function createShareService(components: ShareServiceComponents): ShareSer
         throw err
       }
       // The row its transaction wrote: no read back.
-      return viewed ?? viewOf(queued.share)
+      return viewed ?? shareView(queued.share, repository.auditOf(queued.shareId), auditMode)
     },
     async getShare(shareId) {
       return shares().view(shareId, auditMode)
