@@ -110,6 +110,24 @@ describe('group commit', () => {
     expect(committedAtAnswer.get(24)).toBe(25)
   })
 
+  it('closes a group at maxBytes of declared sizes, and lets a larger write go alone', async () => {
+    const { db, reader } = fresh()
+    const group = createGroupCommit(db, { maxBytes: 100 })
+    const insert = db.prepare<[string]>('INSERT INTO items (label) VALUES (?)')
+    const committedAtAnswer: number[] = []
+    const sizes = [40, 40, 40, 500, 10, 10]
+    await Promise.all(
+      sizes.map((bytes, i) =>
+        group
+          .run(() => insert.run(`item ${i}`), bytes)
+          .then(() => void committedAtAnswer.push(committedLabels(reader).length))
+      )
+    )
+    // Groups: 40 + 40, then 40 (500 would pass the bound), 500 alone, then 10 + 10.
+    expect(committedAtAnswer).toEqual([2, 2, 3, 4, 6, 6])
+    expect(group.stats().commits).toBe(4)
+  })
+
   it('starts a new group for writes queued after a flush, and refuses a size below one', async () => {
     const { db } = fresh()
     const group = createGroupCommit(db)
@@ -118,5 +136,6 @@ describe('group commit', () => {
     await group.run(() => insert.run('second'))
     expect(group.stats().commits).toBe(2)
     expect(() => createGroupCommit(db, { maxSize: 0 })).toThrow(RangeError)
+    expect(() => createGroupCommit(db, { maxBytes: 0 })).toThrow(RangeError)
   })
 })

@@ -9,17 +9,25 @@ import type { Db } from './database.ts'
  * durable as a transaction of its own would have made it.
  *
  * A group is flushed on the next turn of the event loop (`setImmediate`), so every write queued in
- * the current turn joins it; a group holds at most `maxSize` writes, and what is left waits for the
- * next turn, so a long queue neither holds one transaction open nor keeps the first callers waiting
- * for the last ones.
+ * the current turn joins it; a group holds at most `maxSize` writes and `maxBytes` of the sizes its
+ * callers declare (a write larger than that goes alone), and what is left waits for the next turn,
+ * so a long queue neither makes one huge transaction nor keeps the first callers waiting for the
+ * last ones.
  */
 
 /** Most writes in one group: bounds the time from a write's turn to its commit. */
 export const GROUP_COMMIT_MAX_SIZE = 256
+/**
+ * Most declared bytes in one group (16 shares of the largest size, 1 MiB): a group of large writes
+ * is written whole to the WAL before its commit, so this bounds both that and its callers' wait.
+ */
+export const GROUP_COMMIT_MAX_BYTES = 16 * 1024 * 1024
 
 export interface GroupCommitInit {
   /** Most writes in one transaction; GROUP_COMMIT_MAX_SIZE unless given. */
   readonly maxSize?: number
+  /** Most declared bytes in one transaction; GROUP_COMMIT_MAX_BYTES unless given. */
+  readonly maxBytes?: number
 }
 
 /** What a group commit has done so far (tests and benchmarks read it). */
@@ -37,13 +45,15 @@ export interface GroupCommit {
    * Runs `work` (synchronous, like any better-sqlite3 transaction) in the next group's transaction
    * and resolves with its result once that transaction committed; rejects with what `work` threw
    * (its writes rolled back, the group's others kept) or with the commit's error (nothing kept).
+   * `bytes`: about how much `work` writes, counted against the group's `maxBytes`.
    */
-  run<T>(work: () => T): Promise<T>
+  run<T>(work: () => T, bytes?: number): Promise<T>
   stats(): GroupCommitStats
 }
 
 interface Pending {
   readonly work: () => unknown
+  readonly bytes: number
   readonly resolve: (value: unknown) => void
   readonly reject: (err: unknown) => void
 }
@@ -55,7 +65,9 @@ type Outcome =
 /** A group commit over `db`'s connection. */
 export function createGroupCommit(db: Db, init: GroupCommitInit = {}): GroupCommit {
   const maxSize = init.maxSize ?? GROUP_COMMIT_MAX_SIZE
+  const maxBytes = init.maxBytes ?? GROUP_COMMIT_MAX_BYTES
   if (!Number.isInteger(maxSize) || maxSize < 1) throw new RangeError('maxSize must be a positive integer')
+  if (!(maxBytes > 0)) throw new RangeError('maxBytes must be positive')
   const queue: Pending[] = []
   let scheduled = false
   let commits = 0
@@ -74,7 +86,15 @@ export function createGroupCommit(db: Db, init: GroupCommitInit = {}): GroupComm
 
   const flush = () => {
     scheduled = false
-    const items = queue.splice(0, maxSize)
+    let count = 0
+    let bytes = 0
+    while (count < queue.length && count < maxSize) {
+      const next = (queue[count] as Pending).bytes
+      if (count > 0 && bytes + next > maxBytes) break
+      bytes += next
+      count++
+    }
+    const items = queue.splice(0, count)
     if (queue.length > 0) schedule()
     let outcomes: Outcome[]
     try {
@@ -104,9 +124,9 @@ export function createGroupCommit(db: Db, init: GroupCommitInit = {}): GroupComm
   }
 
   return {
-    run<T>(work: () => T): Promise<T> {
+    run<T>(work: () => T, bytes = 0): Promise<T> {
       return new Promise<T>((resolve, reject) => {
-        queue.push({ work, resolve: resolve as (value: unknown) => void, reject })
+        queue.push({ work, bytes, resolve: resolve as (value: unknown) => void, reject })
         schedule()
       })
     },
