@@ -7,6 +7,7 @@ import type {
   EventPosition,
   NetworkService,
   PeerView,
+  ShareOptions,
   ShareService,
   ShareView
 } from '../node/core/ports.ts'
@@ -25,7 +26,7 @@ import type { ShareListQuery, ShareRequestBody } from './schemas/share.ts'
 export async function acceptShare(
   shares: ShareService,
   body: ShareRequestBody,
-  options: CallOptions
+  options: ShareOptions
 ): Promise<ShareView> {
   if (body.payment_token !== undefined || body.payment_amount !== undefined) {
     throw new PaymentsNotImplementedError(

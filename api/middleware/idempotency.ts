@@ -28,6 +28,10 @@ import { IdempotencyKeyReusedError, InvalidIdempotencyKeyError, PayloadTooLargeE
  *   APIs), with no await between looking the key up and claiming it, and the others wait for its
  *   answer; when that answer is not kept, one of them runs in turn. The store is written once, when
  *   an answer is kept: a node that stops mid-request forgets the claim, and a retry runs anew.
+ * - A route that creates its resource in a transaction (the share routes) keeps its answer in that
+ *   same transaction (`keepAnswer`, a context variable): the resource never commits without its key,
+ *   so a retry after a crash replays it instead of making it again, and there is no second commit.
+ *   Other routes' answers are kept here once they are given.
  * - Keys are kept for `retentionMs` (at least 24 h), then pruned.
  */
 
@@ -129,14 +133,28 @@ export function idempotency(init: IdempotencyInit): MiddlewareHandler<ApiEnv> {
       let settle: (outcome: { answer: IdempotentAnswer; kept: boolean }) => void = () => {}
       inFlight.set(id, { fingerprint, done: new Promise((resolve) => (settle = resolve)) })
       let outcome = { answer: INTERNAL_ERROR, kept: false }
+      // What the route kept inside its own transaction (keepAnswer), if it did.
+      let keptByRoute: IdempotentAnswer | undefined
+      c.set('keepAnswer', (answer) => {
+        store.keep(scope, key, { fingerprint, answer }, nowMs)
+        keptByRoute = answer
+      })
+      let written = false
       try {
         await next()
-        const answer = await capture(c.res)
-        outcome = { answer, kept: isKept(answer) }
+        // A route that kept its answer answers 2xx only once that transaction committed; any other
+        // answer means it rolled back (the share and the kept answer with it).
+        if (keptByRoute && c.res.status >= 200 && c.res.status < 300) {
+          outcome = { answer: keptByRoute, kept: true }
+          written = true
+        } else {
+          const answer = await capture(c.res)
+          outcome = { answer, kept: isKept(answer) }
+        }
       } finally {
         inFlight.delete(id)
         try {
-          if (outcome.kept) store.keep(scope, key, { fingerprint, answer: outcome.answer }, nowMs)
+          if (outcome.kept && !written) store.keep(scope, key, { fingerprint, answer: outcome.answer }, nowMs)
         } catch (err) {
           // The answer stands for this client; waiting duplicates run in turn rather than replay an answer not kept.
           init.logger.error({ err }, 'cannot keep the answer of an idempotency key; the key stays free')

@@ -106,6 +106,8 @@ export function createHarness(init: HarnessInit = {}): Harness {
         createdAt: now,
         updatedAt: now
       }
+      // As the node does: what the caller writes in the share's transaction commits with it.
+      if (options?.alsoInTransaction) db.transaction(options.alsoInTransaction)(view)
       shares.set(view.shareId, view)
       records.set(view.dataHash, { data: req.data, view })
       return view

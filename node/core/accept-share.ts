@@ -1,6 +1,8 @@
 /**
  * Accepting a share: validate the request, route the recipient, hash the data once, and write the
- * record, the share row and its audit events in one transaction, before any network I/O. Resolution
+ * record, the share row and its audit events in one transaction, before any network I/O. The checks
+ * run at once and the write is handed back (`prepareShare`), so an adapter can run it in a
+ * transaction shared with other acceptances (node/store/group-commit.ts). Resolution
  * (resolve-share.ts, for an address nobody is known by yet) and delivery (deliver-share.ts) follow in
  * the background.
  */
@@ -25,11 +27,17 @@ export interface AcceptShareComponents<S extends StoredShare> {
   readonly shareExpiryMs: number
 }
 
-export interface AcceptShareInput {
+export interface AcceptShareInput<S extends StoredShare = StoredShare> {
   readonly data: Uint8Array
   /** A PeerId or a 0x Ethereum address. */
   readonly recipient: string
   readonly tier?: Tier
+  /**
+   * Runs inside the share's transaction once its row and audit event are written: what it writes on
+   * the store's connection commits with the share or not at all (the API keeps a request's answer
+   * this way). It must not await; when it throws, the share rolls back with it.
+   */
+  readonly alsoInTransaction?: (share: S) => void
 }
 
 /** SHA-256 of the plaintext, 64 lowercase hex: the share's `data_hash`. */
@@ -66,8 +74,21 @@ export function routeRecipient(
  */
 export function acceptShare<S extends StoredShare>(
   components: AcceptShareComponents<S>,
-  input: AcceptShareInput
+  input: AcceptShareInput<S>
 ): S {
+  return prepareShare(components, input)()
+}
+
+/**
+ * Checks a share request now, as `acceptShare` does, and returns its write: a function that writes
+ * the record, the share row and its audit event in one `ShareStore` transaction (a savepoint when
+ * it runs inside an open transaction) and returns the stored row. Throws the same errors as
+ * `acceptShare`, before anything is written.
+ */
+export function prepareShare<S extends StoredShare>(
+  components: AcceptShareComponents<S>,
+  input: AcceptShareInput<S>
+): () => S {
   const tier = input.tier ?? 'standard'
   if (!isTier(tier))
     throw new InvalidShareRequestError(`unknown tier ${String(tier)}`, { field: 'security_tier' })
@@ -87,23 +108,25 @@ export function acceptShare<S extends StoredShare>(
   const dataHash = dataHashOf(input.data)
   const now = components.clock.now()
   const { store, ledger } = components
-  return store.transaction(() => {
-    const record = store.putRecord(input.data, dataHash)
-    const share = store.insertShare({
-      shareId: randomBytes(16).toString('hex'),
-      direction: 'out',
-      recordId: record.id,
-      dataHash,
-      sender: components.selfPeerId,
-      recipient,
-      recipientLabel: input.recipient,
-      tier,
-      state,
-      nextAttemptMs: now,
-      expiresMs: now + components.shareExpiryMs
+  return () =>
+    store.transaction(() => {
+      const record = store.putRecord(input.data, dataHash)
+      const share = store.insertShare({
+        shareId: randomBytes(16).toString('hex'),
+        direction: 'out',
+        recordId: record.id,
+        dataHash,
+        sender: components.selfPeerId,
+        recipient,
+        recipientLabel: input.recipient,
+        tier,
+        state,
+        nextAttemptMs: now,
+        expiresMs: now + components.shareExpiryMs
+      })
+      // The audit event names the recipient's PeerId: an unresolved share gets it once resolved.
+      if (state === 'queued') ledger.shareQueued(share)
+      input.alsoInTransaction?.(share)
+      return share
     })
-    // The audit event names the recipient's PeerId: an unresolved share gets it once resolved.
-    if (state === 'queued') ledger.shareQueued(share)
-    return share
-  })
 }

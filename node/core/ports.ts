@@ -107,12 +107,23 @@ export interface SharePage {
   readonly nextAfter: number | null
 }
 
+/** How a share is accepted, beyond cancellation. */
+export interface ShareOptions extends CallOptions {
+  /**
+   * Runs inside the share's own transaction once the share is written, with the share as the APIs
+   * show it (the same view `share` then resolves with): what it writes to the node's database
+   * commits with the share or not at all. Synchronous; when it throws, the share is not made and
+   * `share` rejects with that error. The API keeps an `Idempotency-Key`'s answer this way.
+   */
+  readonly alsoInTransaction?: (share: ShareView) => void
+}
+
 /**
  * Accepts shares. `share` returns once the record, the envelope and the audit event are durably
  * queued; delivery and the chain follow asynchronously.
  */
 export interface ShareService {
-  share(request: ShareRequest, options?: CallOptions): Promise<ShareView>
+  share(request: ShareRequest, options?: ShareOptions): Promise<ShareView>
   getShare(shareId: string, options?: CallOptions): Promise<ShareView | undefined>
   listShares(filter: ShareFilter, options?: CallOptions): Promise<SharePage>
   /** How many shares are in each delivery state (for metrics). */

@@ -6,8 +6,8 @@
  *
  * Entry point: `new P2pService(components, init)` (a Startable; start after the store and key ring),
  * with `p2pInitFromConfig(config, extras)` for the options. Its methods are what the ports of
- * `ports-adapter.ts` and the CLI use: `shareData`, `getShare`, `sharesOf`, `getRecord`, `askEvidence`, `recordInfo`,
- * `stats`, `refusalCounts`, `peers`, `allowPeer`, `denyPeer`, `connect`; its events (`share:queued`,
+ * `ports-adapter.ts` and the CLI use: `queueShare` (acceptances committed in groups), `shareData`,
+ * `acceptanceStats`, `getShare`, `sharesOf`, `getRecord`, `askEvidence`, `recordInfo`, `stats`, `refusalCounts`, `peers`, `allowPeer`, `denyPeer`, `connect`; its events (`share:queued`,
  * `share:delivered`, `share:attempt-failed`, `share:received`, `peer:verified`, `refused`) feed live
  * updates.
  */

@@ -6,6 +6,7 @@ import { type AuditLedger, type PeerDirectory, type ShareStore, systemClock } fr
 import { createNodeCertificate, keyFingerprint, ReplayGuard } from '../crypto/index.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Db } from '../store/database.ts'
+import { createGroupCommit, type GroupCommit } from '../store/group-commit.ts'
 import { NonceRepository } from '../store/nonces.ts'
 import { PeerRepository } from '../store/peers.ts'
 import { RecordRepository } from '../store/records.ts'
@@ -60,6 +61,8 @@ export interface P2pRuntime {
   /** The core's ports over the store, the audit hooks and the peer book, shared by every use case. */
   readonly store: ShareStore
   readonly ledger: AuditLedger
+  /** Acceptances queued close together, written in one transaction and one commit. */
+  readonly acceptances: GroupCommit
   readonly peers: PeerDirectory
   readonly certificates: CertificateExchange
   readonly worker: DeliveryWorker
@@ -143,6 +146,7 @@ export async function startRuntime(
     shares,
     store,
     ledger,
+    acceptances: createGroupCommit(db),
     peers,
     certificates,
     worker,

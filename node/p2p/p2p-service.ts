@@ -1,11 +1,17 @@
 import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { acceptShare } from '../core/accept-share.ts'
+import {
+  type AcceptShareComponents,
+  type AcceptShareInput,
+  acceptShare,
+  prepareShare
+} from '../core/accept-share.ts'
 import type { Startable } from '../core/lifecycle.ts'
-import type { AcceptedState, Tier } from '../core/share.ts'
+import type { AcceptedState } from '../core/share.ts'
 import { type StoredShare, systemClock } from '../core/share-ports.ts'
 import type { Logger } from '../log/logger.ts'
+import type { GroupCommitStats } from '../store/group-commit.ts'
 import { errorName, RecordNotFoundError, ShareNotFoundError } from './errors.ts'
 import type { DmnLibp2p } from './libp2p-node.ts'
 import type { PeerEntry } from './peer-book.ts'
@@ -13,6 +19,13 @@ import { type P2pRuntime, startRuntime, stopRuntime } from './p2p-runtime.ts'
 import type { P2pComponents, P2pEvents, P2pInit, QueuedShare } from './p2p-types.ts'
 import type { RefusalSnapshot } from './refusal-counts.ts'
 import type { P2pStats } from './stats.ts'
+
+/** A share to queue: the data, its recipient (PeerId or 0x address), its tier. */
+export type ShareDataInput = AcceptShareInput<StoredShare>
+
+function queuedOf(share: StoredShare): QueuedShare {
+  return { shareId: share.shareId, dataHash: share.dataHash, state: share.state as AcceptedState, share }
+}
 
 /**
  * The peer-to-peer component: a libp2p node with the share, fetch, certificate, attest and evidence
@@ -87,25 +100,55 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
    * and the `onShareQueued` hook commit in one transaction before any network I/O; the delivery
    * worker sends it in the background. A share to an Ethereum address no known peer binds waits
    * `unresolved` for the recipient resolver (its audit event is queued once it is resolved).
+   * Synchronous, one transaction per share; `queueShare` groups acceptances into shared commits.
    */
-  shareData(input: { data: Uint8Array; recipient: string; tier?: Tier }): QueuedShare {
-    const { store, ledger, peers, worker, resolver, libp2p } = this.#state()
-    const share = acceptShare(
-      {
-        store,
-        ledger,
-        peers,
-        clock: systemClock,
-        selfPeerId: libp2p.peerId.toString(),
-        canAttest: Boolean(this.#init.attestation?.verify),
-        shareExpiryMs: this.#init.shareExpiryMs
-      },
-      input
-    )
+  shareData(input: ShareDataInput): QueuedShare {
+    const running = this.#state()
+    const share = acceptShare(this.#acceptComponents(running), input)
+    this.#queued(running, share)
+    return queuedOf(share)
+  }
+
+  /**
+   * Queues a share as `shareData` does, but writes it in a transaction shared with the other
+   * acceptances of this turn of the event loop (node/store/group-commit.ts): one commit and one
+   * fsync for all of them. The request is checked at once and nothing is written when it fails
+   * (the promise rejects with the same errors as `shareData`); it resolves only once the share's
+   * group has committed, and `share:queued` is emitted and the delivery worker woken then.
+   * `alsoInTransaction` runs in the share's savepoint: what it writes commits with the share, and
+   * when it throws the share alone rolls back and the promise rejects with that error.
+   */
+  async queueShare(input: ShareDataInput): Promise<QueuedShare> {
+    const running = this.#state()
+    const write = prepareShare(this.#acceptComponents(running), input)
+    const share = await running.acceptances.run(write, input.data.byteLength)
+    this.#queued(running, share)
+    return queuedOf(share)
+  }
+
+  /** Transactions the grouped acceptances (`queueShare`) committed so far, and their shares. */
+  acceptanceStats(): GroupCommitStats {
+    return this.#state().acceptances.stats()
+  }
+
+  #acceptComponents(running: P2pRuntime): AcceptShareComponents<StoredShare> {
+    const { store, ledger, peers, libp2p } = running
+    return {
+      store,
+      ledger,
+      peers,
+      clock: systemClock,
+      selfPeerId: libp2p.peerId.toString(),
+      canAttest: Boolean(this.#init.attestation?.verify),
+      shareExpiryMs: this.#init.shareExpiryMs
+    }
+  }
+
+  /** After the share's commit: its event, and the part that takes it on woken. */
+  #queued(running: P2pRuntime, share: StoredShare): void {
     this.emit('share:queued', { share })
-    if (share.state === 'unresolved') resolver.kick()
-    else worker.kick()
-    return { shareId: share.shareId, dataHash: share.dataHash, state: share.state as AcceptedState, share }
+    if (share.state === 'unresolved') running.resolver.kick()
+    else running.worker.kick()
   }
 
   getShare(shareId: string): StoredShare {

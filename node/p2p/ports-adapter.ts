@@ -10,11 +10,14 @@ import {
   type PeerView,
   type RecordView,
   ResourceNotFoundError,
+  type ShareOptions,
   type ShareService,
+  type ShareView,
   shareView,
   UnknownRecipientError
 } from '../core/ports.ts'
 import type { AuditMode, DeliveryState } from '../core/share.ts'
+import type { StoredShare } from '../core/share-ports.ts'
 import type { ShareRepository } from '../store/shares.ts'
 import type { PeerEntry } from './peer-book.ts'
 import type { P2pService } from './p2p-service.ts'
@@ -43,8 +46,9 @@ export interface ShareServiceComponents {
 }
 
 /**
- * Shares: queued by the p2p service, read from the store with their audit state in one query each.
- * The audit publisher is woken once per share, by the audit hooks after the share's transaction
+ * Shares: queued by the p2p service in groups (`queueShare`: the acceptances of one turn of the
+ * event loop share one transaction and one commit), read from the store with their audit state in
+ * one query each. The audit publisher is woken by the audit hooks after the share's transaction
  * commits (node/audit/p2p-hooks.ts). In per-share mode those hooks sign the share's transaction
  * inside that transaction, so the outbox row read here carries its hash from the share's first answer.
  */
@@ -56,11 +60,29 @@ export function createShareService(components: ShareServiceComponents): ShareSer
     return opened
   }
   return {
-    async share(req, options: CallOptions = {}) {
+    async share(req, options: ShareOptions = {}) {
       options.signal?.throwIfAborted()
+      const { alsoInTransaction } = options
+      // Opened before the share's transaction: building the repository prepares statements that
+      // SQLite refuses inside one.
+      const repository = shares()
+      // With a caller's writes in the transaction, the view it gets is the one answered: one read.
+      let viewed: ShareView | undefined
       let queued: QueuedShare
       try {
-        queued = p2p.shareData({ data: req.data, recipient: req.recipient, tier: req.tier })
+        queued = await p2p.queueShare({
+          data: req.data,
+          recipient: req.recipient,
+          tier: req.tier,
+          ...(alsoInTransaction
+            ? {
+                alsoInTransaction: (share: StoredShare) => {
+                  viewed = shareView(share, repository.auditOf(share.shareId), auditMode)
+                  alsoInTransaction(viewed)
+                }
+              }
+            : {})
+        })
       } catch (err) {
         if (isNamed(err, 'UnknownRecipientError'))
           throw new UnknownRecipientError(err.message, { cause: err })
@@ -77,7 +99,7 @@ export function createShareService(components: ShareServiceComponents): ShareSer
         throw err
       }
       // The row its transaction wrote: no read back.
-      return shareView(queued.share, shares().auditOf(queued.shareId), auditMode)
+      return viewed ?? shareView(queued.share, repository.auditOf(queued.shareId), auditMode)
     },
     async getShare(shareId) {
       return shares().view(shareId, auditMode)

@@ -79,6 +79,51 @@ function fresh(): { body: { data: string; recipient: string }; dataHash: string 
   }
 }
 
+describe('grouped acceptance over HTTP', () => {
+  it('commits concurrent POSTs in fewer transactions than shares, each answered with its own share and kept key', async () => {
+    const n = 40
+    const requests = Array.from({ length: n }, (_, i) => ({
+      ...fresh(),
+      // Every other request with a fresh key: its answer is kept in its share's transaction.
+      idem: i % 2 === 0 ? { 'idempotency-key': `grouped-${i}-${randomBytes(6).toString('hex')}` } : undefined
+    }))
+    // Connections open first, as a client's pool keeps them: the server accepts one new connection
+    // per turn of its event loop, while requests on open connections arrive together.
+    await Promise.all(requests.map(async () => (await fetch(`${a.externalUrl}/health`)).text()))
+    const before = a.node.p2p.acceptanceStats()
+    const answers = await Promise.all(
+      requests.map((r, i) =>
+        post(`${a.externalUrl}/${i % 4 < 2 ? 'share_data' : 'v1/shares'}`, r.body, r.idem)
+      )
+    )
+    const after = a.node.p2p.acceptanceStats()
+    expect(answers.map((r) => r.status)).toEqual(Array(n).fill(201))
+    expect(after.committed - before.committed).toBe(n)
+    expect(after.commits - before.commits).toBeLessThan(n)
+    // /share_data answers the anchor's flat fields, /v1/shares the share resource.
+    const shareOf = (json: Record<string, unknown>) =>
+      (json['share'] as { id: string; data_hash: string } | undefined) ?? {
+        id: json['share_id'] as string,
+        data_hash: json['data_hash'] as string
+      }
+    const ids = answers.map((r) => shareOf(r.json).id)
+    expect(new Set(ids).size).toBe(n)
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{32}$/)
+    requests.forEach((r, i) => {
+      expect(shareOf(answers[i]?.json ?? {}).data_hash).toBe(r.dataHash)
+      expect(sharesOf(r.dataHash)).toBe(1)
+      const kept = a.node.store.db
+        .prepare('SELECT status, body FROM idempotency_keys WHERE key = ?')
+        .get(r.idem?.['idempotency-key'] ?? '') as { status: number; body: Uint8Array } | undefined
+      if (r.idem) {
+        // The kept bytes are the very bytes the client was answered.
+        expect(kept?.status).toBe(201)
+        expect(Buffer.from(kept?.body ?? []).toString()).toBe(answers[i]?.text)
+      } else expect(kept).toBeUndefined()
+    })
+  })
+})
+
 describe('Idempotency-Key on POST /share_data', () => {
   it('turns 20 concurrent requests with one key into one share, and all 20 answer its id', async () => {
     const { body, dataHash } = fresh()

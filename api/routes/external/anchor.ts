@@ -4,7 +4,7 @@ import type { ExternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
 import { openPath } from '../../middleware/guards.ts'
 import { onlyQueryParameters } from '../../middleware/query-parameters.ts'
-import { acceptShare, anchorComplianceHistory, listPeers, verifyRecord } from '../../operations.ts'
+import { anchorComplianceHistory, listPeers, verifyRecord } from '../../operations.ts'
 import * as present from '../../present.ts'
 import * as anchor from '../../present-anchor.ts'
 import {
@@ -18,6 +18,7 @@ import {
 } from '../../schemas/anchor.ts'
 import { DataHashParams, ErrorSchema, errorResponses } from '../../schemas/common.ts'
 import { ShareDataResponseSchema, ShareRequestSchema } from '../../schemas/share.ts'
+import { answerResponse, jsonAnswer, shareAnswer } from '../../share-answer.ts'
 import { registerRecordRead } from './shared-routes.ts'
 
 /**
@@ -48,8 +49,10 @@ export function registerAnchorRoutes(app: OpenAPIHono<ApiEnv>, ports: ExternalAp
       }
     }),
     async (c) => {
-      const view = await acceptShare(ports.shares, c.req.valid('json'), { signal: c.req.raw.signal })
-      return c.json(present.shareDataResponse(view), 201)
+      const answer = await shareAnswer(c, ports.shares, c.req.valid('json'), (view) =>
+        jsonAnswer(201, present.shareDataResponse(view))
+      )
+      return answerResponse(c, answer)
     }
   )
 

@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
 import type { ApiEnv } from '../../context.ts'
 import type { ExternalApiPorts } from '../../deps.ts'
 import type { ScopeGuards } from '../../middleware/guards.ts'
-import { acceptShare, readShare, sharePage } from '../../operations.ts'
+import { readShare, sharePage } from '../../operations.ts'
 import * as present from '../../present.ts'
 import { knownQuery } from '../../paging.ts'
 import { ErrorSchema, errorResponses, notFoundResponse } from '../../schemas/common.ts'
@@ -13,6 +13,7 @@ import {
   ShareRequestSchema,
   ShareResourceSchema
 } from '../../schemas/share.ts'
+import { answerResponse, jsonAnswer, shareAnswer } from '../../share-answer.ts'
 
 /** `/v1/shares`: create a share, read one, list them. */
 export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPorts, guards: ScopeGuards) {
@@ -36,9 +37,10 @@ export function registerV1Shares(app: OpenAPIHono<ApiEnv>, ports: ExternalApiPor
       }
     }),
     async (c) => {
-      const view = await acceptShare(ports.shares, c.req.valid('json'), { signal: c.req.raw.signal })
-      c.header('Location', `/v1/shares/${view.shareId}`)
-      return c.json(present.shareResource(view), 201)
+      const answer = await shareAnswer(c, ports.shares, c.req.valid('json'), (view) =>
+        jsonAnswer(201, present.shareResource(view), { location: `/v1/shares/${view.shareId}` })
+      )
+      return answerResponse(c, answer)
     }
   )
 
