@@ -89,7 +89,10 @@ try {
     for (; queued < due; queued++) {
       const data = new Uint8Array(payload)
       new DataView(data.buffer).setUint32(0, queued)
-      queuedAt.set(a.p2p.shareData({ data, recipient: b.peerId, tier: 'standard' }).shareId, now)
+      // Queued as the API queues them: the acceptances of one turn share a commit (queueShare).
+      void a.p2p
+        .queueShare({ data, recipient: b.peerId, tier: 'standard' })
+        .then((share) => queuedAt.set(share.shareId, now))
     }
     if (now >= nextSample) {
       await sample(now - start)
