@@ -3,8 +3,9 @@
  *
  *   node bench/p2p/share-throughput.ts [--count-small N] [--count-large N] [--count-batched N] [--batch-max N]
  *
- * Two real nodes in two processes (SQLite files with synchronous=FULL, key rings with the default
- * 3072-bit signing and 4096-bit encryption keys) on 127.0.0.1; the receiver runs in a child process
+ * Two real nodes in two processes (SQLite files with synchronous=FULL, their WAL checkpointed from
+ * a thread of its own every second as the node's store does, key rings with the default 3072-bit
+ * signing and 4096-bit encryption keys) on 127.0.0.1; the receiver runs in a child process
  * driven over its stdin/stdout. For each size and tier, N shares are queued at once and the
  * clock stops when the sender holds every verified receipt: this covers record encryption at rest,
  * sealing, signing, Noise + Yamux transport, the receiver's checks and storage, and the receipt.
@@ -71,6 +72,8 @@ import { P2pService } from '../../node/p2p/index.ts'
 import type { P2pEvents, P2pInit } from '../../node/p2p/index.ts'
 import { openDatabase } from '../../node/store/database.ts'
 import { migrate } from '../../node/store/migrations.ts'
+import { startCheckpointer } from '../../node/store/checkpointer.ts'
+import { CHECKPOINT_INTERVAL_MS } from '../../node/store/store-service.ts'
 
 const { values } = parseArgs({
   // The soak run imports this file for its nodes, with options of its own.
@@ -118,6 +121,13 @@ export async function startNode(dir: string, overrides: Partial<P2pInit> = {}) {
   const keyRing = await createKeyRing(join(dir, 'keyring.json'), 'bench password')
   const db = openDatabase(join(dir, 'node.db'), { synchronous: 'FULL' })
   migrate(db)
+  // The WAL is folded back as the node's store does it: from a thread of its own, every second.
+  const checkpointer = startCheckpointer({
+    path: join(dir, 'node.db'),
+    intervalMs: CHECKPOINT_INTERVAL_MS,
+    synchronous: 'FULL',
+    onError: (message) => console.error(`WAL checkpoint failed: ${message}`)
+  })
   const p2p = new P2pService(
     { db: () => db, keyRing: () => keyRing, logger: createLogger({ level: 'silent' }) },
     { ...init, ...overrides }
@@ -125,6 +135,7 @@ export async function startNode(dir: string, overrides: Partial<P2pInit> = {}) {
   await p2p.start()
   const stop = async () => {
     await p2p.stop()
+    await checkpointer.stop()
     db.close()
   }
   return { p2p, keyRing, db, stop }
