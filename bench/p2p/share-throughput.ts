@@ -148,7 +148,8 @@ async function measureShares(
   count: number,
   tier: Tier
 ) {
-  const payloads = Array.from({ length: count }, () => new Uint8Array(randomBytes(bytes)))
+  // One buffer each (a Buffer is a Uint8Array): no copy of every payload for the collector to reclaim mid-row.
+  const payloads: Uint8Array[] = Array.from({ length: count }, () => randomBytes(bytes))
   const pending = new Set<string>()
   const done = new Promise<void>((resolve, reject) => {
     const onDelivered = ({ share }: P2pEvents['share:delivered'][0]) => {
@@ -362,13 +363,19 @@ function boundLine(label: string, ms: ReturnType<typeof bound>['boundMs']): stri
   )
 }
 
+/** CPU milliseconds this process used so far: all its threads, and its main thread (the event loop) alone. */
+function cpuNow(): { all: number; main: number } {
+  const all = process.cpuUsage()
+  const main = process.threadCpuUsage()
+  return { all: (all.user + all.system) / 1000, main: (main.user + main.system) / 1000 }
+}
+
 /** CPU milliseconds used so far by this process and by the receiver process. */
 async function cpuMs(receiver: {
   ask: (command: Record<string, unknown>) => Promise<Record<string, unknown>>
 }) {
-  const { user, system } = process.cpuUsage()
-  const answer = (await receiver.ask({ cpu: true })) as { cpuMs: number }
-  return { sender: (user + system) / 1000, receiver: answer.cpuMs }
+  const answer = (await receiver.ask({ cpu: true })) as { all: number; main: number }
+  return { sender: cpuNow(), receiver: answer }
 }
 
 /** Envelopes the receiver refused for rate so far: each a signature made in vain. */
@@ -493,8 +500,7 @@ async function runReceiver(dir: string): Promise<void> {
     if (command.rss) {
       reply({ rss: process.memoryUsage().rss })
     } else if (command.cpu) {
-      const { user, system } = process.cpuUsage()
-      reply({ cpuMs: (user + system) / 1000 })
+      reply(cpuNow())
     } else if (command.inbound) {
       // For the soak run (bench/p2p/soak.ts): rows received, and how many share ids they hold.
       const row = node.db
@@ -613,10 +619,13 @@ if (values.receiver) {
           rsaBoundSharesPerSecond: bounds.rsaBoundSharesPerSecond,
           wastedSignatures: wasted,
           boundMs: bounds.boundMs,
-          // CPU time each process spent per share during the row (the sender's includes the bench's own loop).
+          // CPU time each process spent per share during the row, all threads and the event loop's alone
+          // (the sender's includes the bench's own loop, which draws the payloads).
           cpuMsPerShare: {
-            sender: round((cpuAfter.sender - cpuBefore.sender) / size.count),
-            receiver: round((cpuAfter.receiver - cpuBefore.receiver) / size.count)
+            sender: round((cpuAfter.sender.all - cpuBefore.sender.all) / size.count),
+            senderMainThread: round((cpuAfter.sender.main - cpuBefore.sender.main) / size.count),
+            receiver: round((cpuAfter.receiver.all - cpuBefore.receiver.all) / size.count),
+            receiverMainThread: round((cpuAfter.receiver.main - cpuBefore.receiver.main) / size.count)
           }
         }
         results.push(row)
@@ -628,8 +637,9 @@ if (values.receiver) {
             `${row.rsaBoundSharesPerSecond.toFixed(1).padStart(13)}${String(wasted).padStart(13)}`
         )
         boundLines.push(
-          `${boundLine(`${row.size} ${tier}`, bounds.boundMs)}; CPU ms/share spent: sender ` +
-            `${row.cpuMsPerShare.sender.toFixed(2)}, receiver ${row.cpuMsPerShare.receiver.toFixed(2)}`
+          `${boundLine(`${row.size} ${tier}`, bounds.boundMs)}; CPU ms/share spent (main thread): ` +
+            `sender ${row.cpuMsPerShare.sender.toFixed(2)} (${row.cpuMsPerShare.senderMainThread.toFixed(2)}), ` +
+            `receiver ${row.cpuMsPerShare.receiver.toFixed(2)} (${row.cpuMsPerShare.receiverMainThread.toFixed(2)})`
         )
       }
     }
