@@ -39,4 +39,23 @@ describe('health', () => {
     await check()
     expect(calls).toBe(2)
   })
+
+  it('offers the report in hand without waiting while it is fresh, and none once a check is due', async () => {
+    let now = 0
+    let status: 'up' | 'down' = 'up'
+    const check = createHealthCheck([probe('database', async () => ({ status }))], {
+      ttlMs: 1000,
+      now: () => now
+    })
+    expect(check.fresh()).toBeUndefined()
+    const first = await check()
+    expect(check.fresh()).toBe(first)
+    status = 'down'
+    now = 999
+    expect(check.fresh()?.status).toBe('healthy')
+    now = 1000
+    expect(check.fresh()).toBeUndefined()
+    expect((await check()).status).toBe('unhealthy')
+    expect(check.fresh()?.status).toBe('unhealthy')
+  })
 })

@@ -3,9 +3,10 @@
  *
  *   node bench/api/run.ts [--duration 5] [--connections 10] [--only health]
  *
- * 1. GET /health on the node's external API (metrics, secure headers, client address, the address's
- *    rate bucket with the limit lifted; no key lookup; the health probes read SQLite, the key ring,
- *    p2p and the publisher) next to a bare Hono hello-world on the same server stack
+ * 1. GET /health on the node's external API, answered ahead of its middleware (request id, secure
+ *    headers and no-store, client address, the address's rate bucket with the limit lifted, the
+ *    request counter, the access line; no key lookup; the probes' report, from SQLite, the key ring,
+ *    p2p and the publisher, reused for 1 s) next to a bare Hono hello-world on the same server stack
  *    (@hono/node-server, same process), alternating bare, node, bare, node so that a drift of a
  *    shared machine weighs on both alike; the ratio is of the two means. `--only health` runs this
  *    part alone (no recipient, no share runs).
