@@ -1,14 +1,13 @@
-import { randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { MAX_DATA_BYTES } from '../core/share.ts'
 import { GCM_NONCE_BYTES, GCM_TAG_BYTES, MAX_ENVELOPE_BYTES } from './constants.ts'
-import { gcmOpen, gcmSealPieces } from './content-cipher.ts'
 import {
+  appendSignature,
   decodeEnvelope,
   ENVELOPE_FORMAT_VERSION,
   type EnvelopeHeader,
   encodeHeader,
-  joinEnvelope,
-  signedPieces
+  encodeSignedPart
 } from './envelope-codec.ts'
 import {
   EnvelopeDecryptError,
@@ -19,7 +18,7 @@ import {
   EnvelopeSignatureError,
   EnvelopeTooLargeError
 } from './errors.ts'
-import { fernetDecryptBytes, fernetEncryptPieces } from './fernet.ts'
+import { fernetDecryptBytes, fernetEncryptBytes } from './fernet.ts'
 import type { ReplayGuard } from './replay-guard.ts'
 import { keyFingerprint, oaepUnwrap, oaepWrap, publicKeyPemOf, signPss, verifyPss } from './rsa.ts'
 
@@ -34,8 +33,6 @@ import { keyFingerprint, oaepUnwrap, oaepWrap, publicKeyPemOf, signPss, verifyPs
  * (which cleanses them when the context is freed, at garbage collection), and key material held as
  * JS strings or KeyObjects (PEMs) cannot be wiped at all. The content key never becomes a string.
  */
-
-const EMPTY = new Uint8Array(0)
 
 export interface SealEnvelopeInput {
   readonly header: Omit<EnvelopeHeader, 'v' | 'nonce' | 'timestamp'> &
@@ -57,6 +54,14 @@ export interface OpenEnvelopeOptions {
   readonly maxBytes?: number
 }
 
+function gcmEncrypt(key: Buffer, aad: Uint8Array, plaintext: Uint8Array) {
+  const iv = randomBytes(GCM_NONCE_BYTES)
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: GCM_TAG_BYTES })
+  cipher.setAAD(aad)
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
+  return { iv, ciphertext, tag: cipher.getAuthTag() }
+}
+
 /** Seals `plaintext` for one recipient. A random nonce and the current time fill the header unless given. */
 export function sealEnvelope(input: SealEnvelopeInput): { bytes: Uint8Array; header: EnvelopeHeader } {
   if (input.plaintext.length > MAX_DATA_BYTES) {
@@ -76,23 +81,21 @@ export function sealEnvelope(input: SealEnvelopeInput): { bytes: Uint8Array; hea
   const headerBytes = encodeHeader(header)
   const contentKey = randomBytes(32)
   try {
-    const content =
-      header.tier === 'standard'
-        ? {
-            iv: EMPTY,
-            ciphertext: fernetEncryptPieces(
-              { signing: contentKey.subarray(0, 16), encryption: contentKey.subarray(16) },
-              input.plaintext,
-              { now: Math.floor(header.timestamp / 1000) }
-            ),
-            tag: EMPTY
-          }
-        : gcmSealPieces(contentKey, headerBytes, input.plaintext)
+    let body: { iv: Uint8Array; ciphertext: Uint8Array; tag: Uint8Array }
+    if (header.tier === 'standard') {
+      const ciphertext = fernetEncryptBytes(
+        { signing: contentKey.subarray(0, 16), encryption: contentKey.subarray(16) },
+        input.plaintext,
+        { now: Math.floor(header.timestamp / 1000) }
+      )
+      body = { iv: new Uint8Array(0), ciphertext, tag: new Uint8Array(0) }
+    } else {
+      body = gcmEncrypt(contentKey, headerBytes, input.plaintext)
+    }
     const wrappedKey = oaepWrap(input.recipientEncryptionPublicKeyPem, contentKey)
-    // The signature hashes the pieces where they lie; the one copy of the ciphertext is into `bytes`.
-    const signed = signedPieces({ headerBytes, wrappedKey, ...content })
-    const signature = signPss(input.senderSigningPrivateKeyPem, signed.pieces)
-    const bytes = joinEnvelope(signed, signature)
+    const signed = encodeSignedPart({ headerBytes, wrappedKey, ...body })
+    const signature = signPss(input.senderSigningPrivateKeyPem, signed)
+    const bytes = appendSignature(signed, signature)
     if (bytes.length > MAX_ENVELOPE_BYTES)
       throw new EnvelopeError('sealed envelope exceeds MAX_ENVELOPE_BYTES')
     return { bytes, header }
@@ -156,7 +159,10 @@ export function openEnvelope(
       )
       return { header, plaintext }
     }
-    const out = gcmOpen(contentKey, parts.headerBytes, parts.iv, parts.ciphertext, parts.tag)
+    const decipher = createDecipheriv('aes-256-gcm', contentKey, parts.iv, { authTagLength: GCM_TAG_BYTES })
+    decipher.setAAD(parts.headerBytes)
+    decipher.setAuthTag(parts.tag)
+    const out = Buffer.concat([decipher.update(parts.ciphertext), decipher.final()])
     return { header, plaintext: new Uint8Array(out.buffer, out.byteOffset, out.length) }
   } catch (err) {
     if (err instanceof EnvelopeDecryptError) throw err

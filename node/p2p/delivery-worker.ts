@@ -194,11 +194,9 @@ class DeliveryWorker {
           heldBackMs = Math.min(heldBackMs ?? Number.POSITIVE_INFINITY, waitMs)
           continue
         }
-        // A batch's claims commit together: one write, not one per share. Not durable (as each claim
-        // on its own): a claim lost to a power cut leaves the share queued, sent again, received once.
-        const claimed = this.#components.store.transaction(
-          () => group.filter((share) => this.#components.queue.claim(share.shareId)),
-          { durable: false }
+        // A batch's claims commit together: one write, not one per share.
+        const claimed = this.#components.store.transaction(() =>
+          group.filter((share) => this.#components.queue.claim(share.shareId))
         )
         const first = claimed[0]
         if (!first) {

@@ -18,9 +18,6 @@ export interface FrameStream {
   readonly bytesWritten: number
 }
 
-/** Frames up to this size are written together with their header, in one buffer. */
-const COALESCE_MAX_BYTES = 64 * 1024
-
 /**
  * `maxFrameBytes` bounds the frames read; `maxWriteBytes` (the same by default) the frames written,
  * for a protocol whose requests are small and whose answers are not (`/dmn/fetch/1.0.0`).
@@ -68,17 +65,8 @@ export function frameStream(
           `frame of ${frame.byteLength} bytes exceeds the maximum of ${maxWriteBytes}`
         )
       }
-      if (frame.byteLength <= COALESCE_MAX_BYTES) {
-        // One muxer frame (and one Noise message) for header and body, rather than one each.
-        const both = new Uint8Array(FRAME_HEADER_BYTES + frame.byteLength)
-        new DataView(both.buffer).setUint32(0, frame.byteLength)
-        both.set(frame, FRAME_HEADER_BYTES)
-        await bytes.write(both, options)
-      } else {
-        // A large body is not copied to sit behind its header: it goes as it is, after it.
-        await bytes.write(encodeFrameHeader(frame.byteLength), options)
-        await bytes.write(frame, options)
-      }
+      await bytes.write(encodeFrameHeader(frame.byteLength), options)
+      await bytes.write(frame, options)
       bytesWritten += FRAME_HEADER_BYTES + frame.byteLength
     }
   }
