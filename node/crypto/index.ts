@@ -15,6 +15,7 @@ export { type DatamgmtKeyFile, importDatamgmtKeyFile, readDatamgmtKeyFile } from
 export {
   type OpenEnvelopeOptions,
   openEnvelope,
+  openEnvelopeAsync,
   peekEnvelopeHeader,
   type SealEnvelopeInput,
   sealEnvelope
@@ -63,11 +64,13 @@ export {
   generateRsaKeyPair,
   keyFingerprint,
   oaepUnwrap,
+  oaepUnwrapAsync,
   oaepWrap,
   publicKeyPemOf,
   type RsaKeyPairPem,
   rsaKeyBits,
   signPss,
+  signPssAsync,
   verifyPss
 } from './rsa.ts'
 export { lockKeyRing } from './key-ring-lock.ts'

@@ -194,9 +194,11 @@ class DeliveryWorker {
           heldBackMs = Math.min(heldBackMs ?? Number.POSITIVE_INFINITY, waitMs)
           continue
         }
-        // A batch's claims commit together: one write, not one per share.
-        const claimed = this.#components.store.transaction(() =>
-          group.filter((share) => this.#components.queue.claim(share.shareId))
+        // A batch's claims commit together: one write, not one per share. Not durable on its own,
+        // as a claim alone is not (shares.ts): lost to a power cut, the share is still queued.
+        const claimed = this.#components.store.transaction(
+          () => group.filter((share) => this.#components.queue.claim(share.shareId)),
+          { durable: false }
         )
         const first = claimed[0]
         if (!first) {

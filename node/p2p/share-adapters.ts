@@ -10,14 +10,15 @@ import type {
 } from '../core/share-ports.ts'
 import {
   keyFingerprint,
-  openEnvelope,
+  openEnvelopeAsync,
   peekEnvelopeHeader,
   type ReplayGuard,
   sealEnvelope,
-  signPss,
+  signPssAsync,
   verifyPss
 } from '../crypto/index.ts'
 import { type Db, relaxedCommitOf } from '../store/database.ts'
+import { GroupCommit } from '../store/group-commit.ts'
 import type { RecordRepository } from '../store/records.ts'
 import type { ShareRepository } from '../store/shares.ts'
 import { type CertificateExchange, isCertificateVerdict } from './cert-exchange.ts'
@@ -55,8 +56,10 @@ export function shareStoreOf(
 ): ShareStore {
   let lastPut: { readonly dataHash: string; readonly plaintext: Uint8Array } | undefined
   const relaxed = relaxedCommitOf(db)
+  const group = new GroupCommit(db)
   return {
     transaction: (work, options) => (options?.durable === false ? relaxed(work) : db.transaction(work)()),
+    groupTransaction: (work, options) => group.run(work, options),
     putRecord: (plaintext, dataHash) => {
       lastPut = { dataHash, plaintext }
       return records.put(plaintext, dataHash)
@@ -146,22 +149,31 @@ export function envelopeSealerOf(
   }
 }
 
-/** Opening received envelopes (against the replay guard) and signing their receipts. */
+/**
+ * Opening received envelopes (against the replay guard) and signing their receipts. The RSA work
+ * (the key unwrap, the receipt's signature) runs on libuv's thread pool, so the event loop goes on
+ * meanwhile: with other streams, and with the commit of the shares already opened.
+ */
 export function envelopeOpenerOf(
   keys: NodeKeys,
   replayGuard: ReplayGuard
 ): Pick<EnvelopeCodec, 'peek' | 'open' | 'signReceipt'> {
   return {
     peek: (envelope) => peekEnvelopeHeader(envelope, { maxBytes: MAX_FRAME_BYTES }),
-    open: (envelope, sender) =>
-      openEnvelope(envelope, {
+    open: async (envelope, sender) => {
+      const { header, plaintext } = await openEnvelopeAsync(envelope, {
         senderSigningPublicKeyPem: sender.signingPublicKeyPem,
         recipientEncryptionPrivateKeyPem: keys.encryptionPrivateKeyPem,
         expectedRecipient: keys.selfPeerId,
         replayGuard,
         maxBytes: MAX_FRAME_BYTES
-      }).plaintext,
-    signReceipt: (body) =>
-      Buffer.from(signPss(keys.signingPrivateKeyPem, canonicalReceipt(body))).toString('base64')
+      })
+      return {
+        plaintext,
+        spendNonce: () => replayGuard.spend(header.sender, header.nonce, header.timestamp)
+      }
+    },
+    signReceipt: async (body) =>
+      Buffer.from(await signPssAsync(keys.signingPrivateKeyPem, canonicalReceipt(body))).toString('base64')
   }
 }

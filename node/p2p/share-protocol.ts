@@ -63,7 +63,7 @@ class ShareProtocol extends InboundProtocol implements ShareTransport {
     stats.recordIn(frames.bytesRead)
     limits.chargeBytes(remote, envelope.byteLength)
     const sender = await certificates.ofSender(remote, { signal })
-    const { receipt, stored } = receiveShare(this.#components, sender, envelope)
+    const { receipt, stored } = await receiveShare(this.#components, sender, envelope)
     if (stored) onReceived(stored, receipt)
     await frames.write(encodeMessage({ ok: true, receipt, limits: limits.announced }), { signal })
     stats.recordOut(frames.bytesWritten)

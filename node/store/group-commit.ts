@@ -1,0 +1,98 @@
+import { type Db, relaxedCommitOf } from './database.ts'
+
+/**
+ * Group commit: the works queued in one turn of the event loop run in one SQLite transaction, so a
+ * single commit (one fsync under `synchronous = FULL`) carries all of them to the disk. Each work
+ * runs in a savepoint of its own: one that throws rolls back its own writes and rejects its own
+ * caller, and the others commit. Every promise settles only once the shared COMMIT has returned,
+ * so a caller that answers a peer when its promise resolves never answers for a write that a
+ * crash could still undo; a COMMIT that fails rejects every work of the group.
+ *
+ * The works of a group run one after the other, synchronously, as one transaction: what can be
+ * done before (signature checks, decryption) belongs outside them, so the group stays short.
+ */
+
+/** How a group's commit reaches the disk: a work that needs no fsync of its own says so. */
+export interface GroupWorkOptions {
+  /** false: this work's commit may wait for the next durable one (see `relaxedCommitOf`). */
+  readonly durable?: boolean
+}
+
+interface Queued {
+  readonly work: () => unknown
+  readonly durable: boolean
+  readonly resolve: (value: unknown) => void
+  readonly reject: (err: unknown) => void
+}
+
+type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly err: unknown }
+
+export class GroupCommit {
+  readonly #relaxed: <T>(work: () => T) => T
+  /** The group's transaction; called inside it, a better-sqlite3 transaction is a savepoint. */
+  readonly #group: (queued: readonly Queued[]) => Outcome[]
+  readonly #savepoint: (work: () => unknown) => unknown
+  #queued: Queued[] = []
+  #scheduled = false
+  /** Groups committed so far, and the works they carried: for tests and figures. */
+  groups = 0
+  works = 0
+
+  constructor(db: Db) {
+    this.#relaxed = relaxedCommitOf(db)
+    this.#savepoint = db.transaction((work: () => unknown) => work())
+    this.#group = db.transaction((queued: readonly Queued[]) =>
+      queued.map((q): Outcome => {
+        try {
+          return { ok: true, value: this.#savepoint(q.work) }
+        } catch (err) {
+          return { ok: false, err }
+        }
+      })
+    )
+  }
+
+  /**
+   * Runs `work` (synchronous: it must not await) in the next group's transaction; resolves with its
+   * result once that transaction has committed, rejects with what it threw (its writes undone) or
+   * with the commit's error.
+   */
+  run<T>(work: () => T, options: GroupWorkOptions = {}): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queued.push({
+        work,
+        durable: options.durable !== false,
+        resolve: resolve as (value: unknown) => void,
+        reject
+      })
+      if (!this.#scheduled) {
+        this.#scheduled = true
+        // After the I/O of this turn: whatever other streams' data and crypto completions it
+        // delivers join the same group.
+        setImmediate(() => this.#flush())
+      }
+    })
+  }
+
+  #flush(): void {
+    const queued = this.#queued
+    this.#queued = []
+    this.#scheduled = false
+    let outcomes: Outcome[]
+    try {
+      outcomes = queued.some((q) => q.durable)
+        ? this.#group(queued)
+        : this.#relaxed(() => this.#group(queued))
+    } catch (err) {
+      for (const q of queued) q.reject(err)
+      return
+    }
+    this.groups += 1
+    this.works += queued.length
+    for (const [i, q] of queued.entries()) {
+      const outcome = outcomes[i] as Outcome
+      if (outcome.ok) q.resolve(outcome.value)
+      else q.reject(outcome.err)
+    }
+  }
+}
