@@ -171,7 +171,7 @@ export interface OpenedEnvelope {
 /** Sealing and opening envelopes and signing receipts, with this node's keys (node/crypto). */
 export interface EnvelopeCodec {
   /** Seals `plaintext` for `recipient` with a fresh nonce and timestamp. */
-  seal(share: EnvelopeFacts, plaintext: Uint8Array, recipient: KnownPeer): Uint8Array
+  seal(share: EnvelopeFacts, plaintext: Uint8Array, recipient: KnownPeer): Promise<Uint8Array>
   /** Reads the header without checking anything but its structure and size. */
   peek(envelope: Uint8Array): EnvelopeFacts
   /**

@@ -28,6 +28,7 @@ import {
   oaepWrap,
   publicKeyPemOf,
   signPss,
+  signPssAsync,
   verifyPss
 } from './rsa.ts'
 
@@ -76,6 +77,23 @@ function gcmEncrypt(key: Buffer, aad: Uint8Array, plaintext: Uint8Array) {
 
 /** Seals `plaintext` for one recipient. A random nonce and the current time fill the header unless given. */
 export function sealEnvelope(input: SealEnvelopeInput): { bytes: Uint8Array; header: EnvelopeHeader } {
+  const { signed, header } = unsignedEnvelope(input)
+  return { bytes: signedEnvelope(signed, signPss(input.senderSigningPrivateKeyPem, signed)), header }
+}
+
+/** `sealEnvelope` with the signature made on libuv's thread pool, while the event loop goes on. */
+export async function sealEnvelopeAsync(
+  input: SealEnvelopeInput
+): Promise<{ bytes: Uint8Array; header: EnvelopeHeader }> {
+  const { signed, header } = unsignedEnvelope(input)
+  return {
+    bytes: signedEnvelope(signed, await signPssAsync(input.senderSigningPrivateKeyPem, signed)),
+    header
+  }
+}
+
+/** The envelope's header and the part its signature covers: content encrypted, content key wrapped. */
+function unsignedEnvelope(input: SealEnvelopeInput): { signed: Buffer; header: EnvelopeHeader } {
   if (input.plaintext.length > MAX_DATA_BYTES) {
     throw new EnvelopeTooLargeError(`plaintext of ${input.plaintext.length} bytes exceeds ${MAX_DATA_BYTES}`)
   }
@@ -105,15 +123,16 @@ export function sealEnvelope(input: SealEnvelopeInput): { bytes: Uint8Array; hea
       body = gcmEncrypt(contentKey, headerBytes, input.plaintext)
     }
     const wrappedKey = oaepWrap(input.recipientEncryptionPublicKeyPem, contentKey)
-    const signed = encodeSignedPart({ headerBytes, wrappedKey, ...body })
-    const signature = signPss(input.senderSigningPrivateKeyPem, signed)
-    const bytes = appendSignature(signed, signature)
-    if (bytes.length > MAX_ENVELOPE_BYTES)
-      throw new EnvelopeError('sealed envelope exceeds MAX_ENVELOPE_BYTES')
-    return { bytes, header }
+    return { signed: encodeSignedPart({ headerBytes, wrappedKey, ...body }), header }
   } finally {
     contentKey.fill(0)
   }
+}
+
+function signedEnvelope(signed: Buffer, signature: Uint8Array): Uint8Array {
+  const bytes = appendSignature(signed, signature)
+  if (bytes.length > MAX_ENVELOPE_BYTES) throw new EnvelopeError('sealed envelope exceeds MAX_ENVELOPE_BYTES')
+  return bytes
 }
 
 /** Size-checked, unverified look at the header (to find the sender's key); throws a named error on malformed input. */

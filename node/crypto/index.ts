@@ -18,7 +18,8 @@ export {
   openEnvelopeAsync,
   peekEnvelopeHeader,
   type SealEnvelopeInput,
-  sealEnvelope
+  sealEnvelope,
+  sealEnvelopeAsync
 } from './envelope.ts'
 export type { EnvelopeHeader } from './envelope-codec.ts'
 export * from './errors.ts'

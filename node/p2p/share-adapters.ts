@@ -13,7 +13,7 @@ import {
   openEnvelopeAsync,
   peekEnvelopeHeader,
   type ReplayGuard,
-  sealEnvelope,
+  sealEnvelopeAsync,
   signPssAsync,
   verifyPss
 } from '../crypto/index.ts'
@@ -121,25 +121,30 @@ function verifiedPeersOf(certificates: CertificateExchange): Pick<PeerDirectory,
   }
 }
 
-/** Sealing envelopes for recipients and checking their receipts, with this node's signing key. */
+/**
+ * Sealing envelopes for recipients and checking their receipts, with this node's signing key. The
+ * signature is made on libuv's thread pool, so other deliveries' streams and commits go on meanwhile.
+ */
 export function envelopeSealerOf(
   keys: Pick<NodeKeys, 'signingPrivateKeyPem' | 'signingKeyId'>
 ): Pick<EnvelopeCodec, 'seal' | 'receiptSignedBy'> {
   return {
-    seal: (share, plaintext, recipient: KnownPeer) =>
-      sealEnvelope({
-        header: {
-          shareId: share.shareId,
-          sender: share.sender,
-          recipient: share.recipient,
-          tier: share.tier,
-          senderKeyId: keys.signingKeyId,
-          recipientKeyId: keyFingerprint(recipient.encryptionPublicKeyPem)
-        },
-        plaintext,
-        senderSigningPrivateKeyPem: keys.signingPrivateKeyPem,
-        recipientEncryptionPublicKeyPem: recipient.encryptionPublicKeyPem
-      }).bytes,
+    seal: async (share, plaintext, recipient: KnownPeer) =>
+      (
+        await sealEnvelopeAsync({
+          header: {
+            shareId: share.shareId,
+            sender: share.sender,
+            recipient: share.recipient,
+            tier: share.tier,
+            senderKeyId: keys.signingKeyId,
+            recipientKeyId: keyFingerprint(recipient.encryptionPublicKeyPem)
+          },
+          plaintext,
+          senderSigningPrivateKeyPem: keys.signingPrivateKeyPem,
+          recipientEncryptionPublicKeyPem: recipient.encryptionPublicKeyPem
+        })
+      ).bytes,
     receiptSignedBy: (receipt, signer) =>
       verifyPss(
         signer.signingPublicKeyPem,

@@ -206,7 +206,7 @@ export class MemoryEnvelopes implements EnvelopeCodec {
     return this.#store.nonces
   }
 
-  seal(share: EnvelopeFacts, plaintext: Uint8Array, _recipient: KnownPeer): Uint8Array {
+  async seal(share: EnvelopeFacts, plaintext: Uint8Array, _recipient: KnownPeer): Promise<Uint8Array> {
     return this.forge(share, plaintext, share.sender)
   }
 
