@@ -59,6 +59,12 @@ export const HELD_PLAINTEXT_BYTES = 64 * 1024 * 1024
 export const ENVELOPE_OVERHEAD_BYTES = 2048
 /** Due shares the delivery worker looks at beyond its free slots, so shares held back for one recipient's pace do not stall others. */
 export const PACING_LOOKAHEAD = 32
+/**
+ * How long a group of received shares waits for the others already being opened on concurrent
+ * streams, from its first share, before it commits: a few milliseconds of each answer for one fsync
+ * instead of several (node/store/group-commit.ts).
+ */
+export const RECEIVE_GROUP_WAIT_MS = 4
 /** Due shares the delivery worker reads beyond what one round needs, so the next rounds need no query (due-window.ts). */
 export const DUE_WINDOW_EXTRA = 64
 /** How long the delivery worker serves due shares from one read of the queue at most. */

@@ -9,6 +9,7 @@ import type { Db } from '../store/database.ts'
 import { NonceRepository } from '../store/nonces.ts'
 import { PeerRepository } from '../store/peers.ts'
 import { RecordRepository } from '../store/records.ts'
+import { GroupCommit } from '../store/group-commit.ts'
 import { ShareRepository } from '../store/shares.ts'
 import { type AttestProtocol, createAttestProtocol } from './attest-protocol.ts'
 import { batchOpenerOf, batchSealerOf, receiptVerifier } from './batch-adapters.ts'
@@ -18,7 +19,8 @@ import {
   CERT_PROTOCOL,
   LOCATE_TIMEOUT_MS,
   MAX_INBOUND_STREAMS_PER_PROTOCOL,
-  MAX_PING_TIMEOUT_MS
+  MAX_PING_TIMEOUT_MS,
+  RECEIVE_GROUP_WAIT_MS
 } from './constants.ts'
 import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts'
 import { errorName, IdentityRecordMismatchError, PeerDeniedError } from './errors.ts'
@@ -101,10 +103,26 @@ export async function startRuntime(
   const libp2p = await createNetwork(init, trust, await loadOrCreateIdentity(keyRing), onRefused)
   const records = new RecordRepository(db, keyRing)
   const shares = new ShareRepository(db)
-  const store = shareStoreOf(db, records, shares)
+  // One group commit per connection: received shares, batches and delivered receipts share commits.
+  const commits = new GroupCommit(db, { maxWaitMs: RECEIVE_GROUP_WAIT_MS })
+  const store = shareStoreOf(db, records, shares, undefined, commits)
   const ledger = auditLedgerOf(db, init.hooks)
   const parts = createParts(
-    { libp2p, db, keyRing, logger, records, shares, store, ledger, peerBook, trust, stats, onRefused },
+    {
+      libp2p,
+      db,
+      keyRing,
+      logger,
+      records,
+      shares,
+      store,
+      commits,
+      ledger,
+      peerBook,
+      trust,
+      stats,
+      onRefused
+    },
     init,
     events
   )
@@ -195,6 +213,7 @@ interface PartsComponents {
   readonly records: RecordRepository
   readonly shares: ShareRepository
   readonly store: ShareStore
+  readonly commits: GroupCommit
   readonly ledger: AuditLedger
   readonly peerBook: PeerBook
   readonly trust: TrustPolicy
@@ -217,8 +236,21 @@ interface Parts {
 
 /** The node's protocols, the delivery worker and the health monitor, wired to each other. */
 function createParts(components: PartsComponents, init: P2pInit, events: RuntimeEvents): Parts {
-  const { libp2p, db, keyRing, logger, records, shares, store, ledger, peerBook, trust, stats, onRefused } =
-    components
+  const {
+    libp2p,
+    db,
+    keyRing,
+    logger,
+    records,
+    shares,
+    store,
+    commits,
+    ledger,
+    peerBook,
+    trust,
+    stats,
+    onRefused
+  } = components
   const { signing, encryption } = keyRing.identity
   const keys: NodeKeys = {
     selfPeerId: libp2p.peerId.toString(),
@@ -257,6 +289,7 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
     {
       ...inbound,
       store,
+      commits,
       ledger,
       envelopes: envelopeOpenerOf(keys, replayGuard),
       clock: systemClock,

@@ -44,7 +44,8 @@ export interface NodeKeys {
 }
 
 /**
- * Records and shares over one connection; `transaction` is better-sqlite3's (synchronous). The
+ * Records and shares over one connection; `transaction` is better-sqlite3's (synchronous),
+ * `groupTransaction` the connection's group commit (node/store/group-commit.ts). The
  * plaintext of an outgoing share is held in memory for its first seal (held-plaintext.ts); a
  * transaction that rolls back leaves at most an entry no share row will ask for.
  */
@@ -52,11 +53,11 @@ export function shareStoreOf(
   db: Db,
   records: RecordRepository,
   shares: ShareRepository,
-  held: HeldPlaintext = new HeldPlaintext(HELD_PLAINTEXT_BYTES)
+  held: HeldPlaintext = new HeldPlaintext(HELD_PLAINTEXT_BYTES),
+  group: GroupCommit = new GroupCommit(db)
 ): ShareStore {
   let lastPut: { readonly dataHash: string; readonly plaintext: Uint8Array } | undefined
   const relaxed = relaxedCommitOf(db)
-  const group = new GroupCommit(db)
   return {
     transaction: (work, options) => (options?.durable === false ? relaxed(work) : db.transaction(work)()),
     groupTransaction: (work, options) => group.run(work, options),

@@ -10,7 +10,22 @@ import { type Db, relaxedCommitOf } from './database.ts'
  *
  * The works of a group run one after the other, synchronously, as one transaction: what can be
  * done before (signature checks, decryption) belongs outside them, so the group stays short.
+ *
+ * Works that come one by one (shares whose decryption ends at different moments) would each make a
+ * group of one. A caller on its way to a work says so (`arriving`); while such callers have not
+ * queued their works yet, a group waits for them, at most `maxWaitMs` after its first work (as a
+ * database's commit delay waits for sibling transactions).
  */
+
+/** Settings of a group commit. */
+export interface GroupCommitInit {
+  /** How long a group waits for works announced as arriving, from its first work (0: never). */
+  readonly maxWaitMs?: number
+  /** The most works in one group; a full group commits at once. */
+  readonly maxWorks?: number
+}
+
+const DEFAULT_MAX_WORKS = 256
 
 /** How a group's commit reaches the disk: a work that needs no fsync of its own says so. */
 export interface GroupWorkOptions {
@@ -32,13 +47,20 @@ export class GroupCommit {
   /** The group's transaction; called inside it, a better-sqlite3 transaction is a savepoint. */
   readonly #group: (queued: readonly Queued[]) => Outcome[]
   readonly #savepoint: (work: () => unknown) => unknown
+  readonly #maxWaitMs: number
+  readonly #maxWorks: number
   #queued: Queued[] = []
-  #scheduled = false
+  /** Callers announced as arriving that have not said they are done. */
+  #arriving = 0
+  #immediate: NodeJS.Immediate | undefined
+  #timer: NodeJS.Timeout | undefined
   /** Groups committed so far, and the works they carried: for tests and figures. */
   groups = 0
   works = 0
 
-  constructor(db: Db) {
+  constructor(db: Db, init: GroupCommitInit = {}) {
+    this.#maxWaitMs = init.maxWaitMs ?? 0
+    this.#maxWorks = init.maxWorks ?? DEFAULT_MAX_WORKS
     this.#relaxed = relaxedCommitOf(db)
     this.#savepoint = db.transaction((work: () => unknown) => work())
     this.#group = db.transaction((queued: readonly Queued[]) =>
@@ -65,19 +87,51 @@ export class GroupCommit {
         resolve: resolve as (value: unknown) => void,
         reject
       })
-      if (!this.#scheduled) {
-        this.#scheduled = true
-        // After the I/O of this turn: whatever other streams' data and crypto completions it
-        // delivers join the same group.
-        setImmediate(() => this.#flush())
-      }
+      this.#schedule()
     })
   }
 
+  /**
+   * A caller is on its way to `run` a work (checking, decrypting): until it calls the returned
+   * function, which it does once its work has settled or it gave up, groups wait for it (up to
+   * `maxWaitMs`). Each caller queues one work at most.
+   */
+  arriving(): () => void {
+    this.#arriving += 1
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      this.#arriving -= 1
+      this.#schedule()
+    }
+  }
+
+  #schedule(): void {
+    if (this.#queued.length === 0 || this.#immediate) return
+    // Every caller announced has queued its work (or the group is full): nothing to wait for.
+    if (
+      this.#queued.length >= this.#arriving ||
+      this.#queued.length >= this.#maxWorks ||
+      this.#maxWaitMs <= 0
+    ) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+      // After the I/O of this turn: whatever works it delivers join the same group.
+      this.#immediate = setImmediate(() => this.#flush())
+    } else {
+      this.#timer ??= setTimeout(() => this.#flush(), this.#maxWaitMs)
+    }
+  }
+
   #flush(): void {
+    clearTimeout(this.#timer)
+    clearImmediate(this.#immediate)
+    this.#timer = undefined
+    this.#immediate = undefined
     const queued = this.#queued
     this.#queued = []
-    this.#scheduled = false
+    if (queued.length === 0) return
     let outcomes: Outcome[]
     try {
       outcomes = queued.some((q) => q.durable)
