@@ -69,7 +69,7 @@ class BatchProtocol extends InboundProtocol implements BatchTransport {
     this.#components = components
   }
 
-  protected async serve({ remote, signal, frames }: InboundExchange): Promise<void> {
+  protected async serve({ remote, signal, frames, release }: InboundExchange): Promise<void> {
     const { stats, limits, certificates, onReceived } = this.#components
     const manifestFrame = await frames.read({ signal })
     limits.chargeBytes(remote, manifestFrame.byteLength)
@@ -89,6 +89,7 @@ class BatchProtocol extends InboundProtocol implements BatchTransport {
       stats.recordIn(frames.bytesRead)
       const { results, stored } = await receiveBatch(this.#components, sender, batch, parts)
       for (const { share, receipt } of stored) onReceived(share, receipt)
+      release()
       await frames.write(encodeMessage({ ok: true, results: results.map(resultMessage) }), { signal })
       stats.recordOut(frames.bytesWritten)
     } finally {

@@ -64,7 +64,7 @@ export const PACING_LOOKAHEAD = 32
  * streams, from its first share, before it commits: a few milliseconds of each answer for one fsync
  * instead of several (node/store/group-commit.ts).
  */
-export const RECEIVE_GROUP_WAIT_MS = 4
+export const RECEIVE_GROUP_WAIT_MS = 10
 /** Due shares the delivery worker reads beyond what one round needs, so the next rounds need no query (due-window.ts). */
 export const DUE_WINDOW_EXTRA = 64
 /** How long the delivery worker serves due shares from one read of the queue at most. */

@@ -92,6 +92,8 @@ class DeliveryWorker {
   readonly #window: DueWindow
   #controller = new AbortController()
   #timer: NodeJS.Timeout | undefined
+  /** A round asked for now (after this turn's I/O), at most one at a time. */
+  #soon: NodeJS.Immediate | undefined
   #running = false
 
   constructor(components: DeliveryWorkerComponents, init: DeliveryWorkerInit) {
@@ -119,6 +121,8 @@ class DeliveryWorker {
   async stop(): Promise<void> {
     this.#running = false
     clearTimeout(this.#timer)
+    clearImmediate(this.#soon)
+    this.#soon = undefined
     this.#controller.abort()
     await Promise.allSettled([...this.#inFlight.values()])
   }
@@ -129,11 +133,14 @@ class DeliveryWorker {
     this.#next()
   }
 
-  /** A round now, from the due shares read before: an attempt ended, so a slot is free. */
+  /** A round now, from the due shares read before unless invalidated: a slot is free. */
   #next(): void {
-    if (!this.#running) return
-    clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => this.#tick(), 0)
+    if (!this.#running || this.#soon) return
+    // setImmediate, not setTimeout(0): a timer waits at least a millisecond, each delivered share.
+    this.#soon = setImmediate(() => {
+      this.#soon = undefined
+      this.#tick()
+    })
   }
 
   /**

@@ -60,7 +60,7 @@ class ShareProtocol extends InboundProtocol implements ShareTransport {
     this.#components = components
   }
 
-  protected async serve({ remote, signal, frames }: InboundExchange): Promise<void> {
+  protected async serve({ remote, signal, frames, release }: InboundExchange): Promise<void> {
     const { stats, limits, certificates, commits, onReceived } = this.#components
     const envelope = await frames.read({ signal })
     stats.recordIn(frames.bytesRead)
@@ -75,6 +75,7 @@ class ShareProtocol extends InboundProtocol implements ShareTransport {
     }
     const { receipt, stored } = received
     if (stored) onReceived(stored, receipt)
+    release()
     await frames.write(encodeMessage({ ok: true, receipt, limits: limits.announced }), { signal })
     stats.recordOut(frames.bytesWritten)
   }
