@@ -42,6 +42,7 @@ interface Queued {
 
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly err: unknown }
 
+/** The group commit of one connection: works from anywhere on it may share its commits. */
 export class GroupCommit {
   readonly #relaxed: <T>(work: () => T) => T
   /** The group's transaction; called inside it, a better-sqlite3 transaction is a savepoint. */
