@@ -168,6 +168,11 @@ let lastAcceptSeconds = 0
 /** Attempts of the last `measureShares` that failed and were retried. */
 let lastRetriedAttempts = 0
 
+/** User and system CPU time, in milliseconds. */
+function cpuMsOf(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000
+}
+
 /** Mean milliseconds of `fn` over `n` runs (after one untimed run). */
 function costMs(n: number, fn: () => void): number {
   fn()
@@ -248,6 +253,7 @@ export function bound(
     2 * ms.atRest +
     rawSecondsPerShare * 1000
   return {
+    msPerShare: totalMs,
     boundSharesPerSecond: Number((1000 / totalMs).toFixed(1)),
     rsaBoundSharesPerSecond: Number((1000 / (unwrap + 2 * sign)).toFixed(1))
   }
@@ -259,6 +265,13 @@ function wastedSignatures(p2p: P2pService): number {
     .refusalCounts()
     .received.filter((r) => r.protocol === SHARE_PROTOCOL && r.error === 'RateLimitedError')
     .reduce((sum, r) => sum + r.count, 0)
+}
+
+/** The receiver process's CPU time so far, in milliseconds. */
+async function receiverCpuMs(receiver: {
+  ask(command: Record<string, unknown>): Promise<Record<string, unknown>>
+}) {
+  return (await receiver.ask({ cpu: true }))['cpuMs'] as number
 }
 
 /** The raw TCP side of the receiver: acknowledges every `bytes` received with one byte. */
@@ -313,10 +326,13 @@ async function runReceiver(dir: string): Promise<void> {
       raw?: number
       stop?: boolean
       rss?: boolean
+      cpu?: boolean
       inbound?: boolean
     }
     if (command.rss) {
       reply({ rss: process.memoryUsage().rss })
+    } else if (command.cpu) {
+      reply({ cpuMs: cpuMsOf(process.cpuUsage()) })
     } else if (command.inbound) {
       // For the soak run (bench/p2p/soak.ts): rows received, and how many share ids they hold.
       const row = node.db
@@ -392,14 +408,20 @@ if (values.receiver) {
       receiverId: b.peerId
     }
     console.log(
-      'size    tier      shares  seconds  shares/s     MB/s | raw TCP shares/s   raw TCP MB/s |  bound/s  % of bound  RSA bound/s  wasted sigs'
+      'size    tier      shares  seconds  shares/s     MB/s | raw TCP shares/s   raw TCP MB/s |  bound/s  % of bound  RSA bound/s  wasted sigs | accepted in  delivered/s after | CPU ms sender receiver  CPU % of bound'
     )
     for (const size of SIZES) {
       const { port } = (await b.ask({ raw: size.bytes })) as { port: number }
       const rawSeconds = await measureRawTcp(port, size.bytes, size.count)
       for (const tier of TIERS) {
         const wastedBefore = wastedSignatures(a.p2p)
+        const cpuBefore = { sender: cpuMsOf(process.cpuUsage()), receiver: await receiverCpuMs(b) }
         const seconds = await measureShares(a.p2p, b.peerId, size.bytes, size.count, tier)
+        const acceptSeconds = lastAcceptSeconds
+        const cpuMs = {
+          sender: (cpuMsOf(process.cpuUsage()) - cpuBefore.sender) / size.count,
+          receiver: ((await receiverCpuMs(b)) - cpuBefore.receiver) / size.count
+        }
         const wasted = wastedSignatures(a.p2p) - wastedBefore
         const bounds = bound(keys, a.keyRing, size.bytes, tier, rawSeconds / size.count)
         const mb = (size.bytes * size.count) / 1e6
@@ -417,7 +439,16 @@ if (values.receiver) {
           boundSharesPerSecond: bounds.boundSharesPerSecond,
           percentOfBound: Number(((sharesPerSecond / bounds.boundSharesPerSecond) * 100).toFixed(1)),
           rsaBoundSharesPerSecond: bounds.rsaBoundSharesPerSecond,
-          wastedSignatures: wasted
+          wastedSignatures: wasted,
+          // The queueing (one transaction per accepted share) apart from the delivery that follows it.
+          acceptSeconds: Number(acceptSeconds.toFixed(3)),
+          deliveredPerSecond: Number((size.count / (seconds - acceptSeconds)).toFixed(1)),
+          // CPU time per share in each process (the sender's includes accepting), and the bound's
+          // cost as a share of their sum: how near the work done comes to the essential work,
+          // whatever else the machine runs.
+          senderCpuMsPerShare: Number(cpuMs.sender.toFixed(2)),
+          receiverCpuMsPerShare: Number(cpuMs.receiver.toFixed(2)),
+          cpuPercentOfBound: Number(((bounds.msPerShare / (cpuMs.sender + cpuMs.receiver)) * 100).toFixed(1))
         }
         results.push(row)
         console.log(
@@ -425,7 +456,10 @@ if (values.receiver) {
             `${row.sharesPerSecond.toFixed(1).padStart(10)}${row.mbPerSecond.toFixed(2).padStart(9)} |` +
             `${row.rawTcpSharesPerSecond.toFixed(1).padStart(17)}${row.rawTcpMbPerSecond.toFixed(2).padStart(15)} |` +
             `${row.boundSharesPerSecond.toFixed(1).padStart(9)}${row.percentOfBound.toFixed(1).padStart(11)}` +
-            `${row.rsaBoundSharesPerSecond.toFixed(1).padStart(13)}${String(wasted).padStart(13)}`
+            `${row.rsaBoundSharesPerSecond.toFixed(1).padStart(13)}${String(wasted).padStart(13)} |` +
+            `${row.acceptSeconds.toFixed(3).padStart(12)}${row.deliveredPerSecond.toFixed(1).padStart(18)} |` +
+            `${row.senderCpuMsPerShare.toFixed(2).padStart(14)}${row.receiverCpuMsPerShare.toFixed(2).padStart(9)}` +
+            `${row.cpuPercentOfBound.toFixed(1).padStart(16)}`
         )
       }
     }

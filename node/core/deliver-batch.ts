@@ -97,12 +97,16 @@ export async function deliverBatch<S extends StoredShare>(
     }
   }
   const { store, ledger } = components
-  const delivered = store.transaction(() =>
-    good.map(({ share, receipt }) => {
-      const row = store.markDelivered(share.shareId, receipt)
-      ledger.receiptStored(row, receipt)
-      return { share, delivered: row, receipt }
-    })
+  // Not durable on its own, as a share's own delivery (deliver-share.ts): a batch lost to a power
+  // cut is sent again and answered with the receipts the recipient stored.
+  const delivered = await store.groupTransaction(
+    () =>
+      good.map(({ share, receipt }) => {
+        const row = store.markDelivered(share.shareId, receipt)
+        ledger.receiptStored(row, receipt)
+        return { share, delivered: row, receipt }
+      }),
+    { durable: false }
   )
   return [...outcomes, ...delivered]
 }

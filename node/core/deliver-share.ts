@@ -172,13 +172,14 @@ export async function deliverShare<S extends StoredShare>(
   const plaintext = components.store.readRecord(share.dataHash)
   if (!plaintext) throw new RecordNotFoundError(`record ${share.dataHash} is missing`)
   if (options.beforeSeal && !options.beforeSeal(plaintext)) return undefined
-  const envelope = components.envelopes.seal(share, plaintext, recipient)
+  const envelope = await components.envelopes.seal(share, plaintext, recipient)
   const receipt = await components.transport.send(share.recipient, envelope, { signal })
   checkReceipt(receipt, share, recipient, components.envelopes)
   const { store, ledger } = components
   // Not durable on its own: lost to a power cut, the share is sent again and the recipient answers
   // with the receipt it stored; the next durable commit (the next accepted share) carries it to disk.
-  const delivered = store.transaction(
+  // Receipts verified at the same moment share the commit.
+  const delivered = await store.groupTransaction(
     () => {
       const row = store.markDelivered(share.shareId, receipt)
       ledger.receiptStored(row, receipt)

@@ -63,12 +63,12 @@ function setup() {
   return { store, ledger, roots, components }
 }
 
-describe('receive a batch', () => {
+describe('receive a batch', async () => {
   const data = [1, 2, 3, 4].map((n) => new Uint8Array([n, n, n]))
 
-  it('refuses the one tampered share alone and stores and receipts the others under one signed root', () => {
+  it('refuses the one tampered share alone and stores and receipts the others under one signed root', async () => {
     const { store, ledger, roots, components } = setup()
-    const { results, stored } = receiveBatch(components, alice, batchOf(data, { tampered: 2 }), data)
+    const { results, stored } = await receiveBatch(components, alice, batchOf(data, { tampered: 2 }), data)
     expect(results.map((r) => ('error' in r ? (r.error as Error).name : 'ok'))).toEqual([
       'ok',
       'ok',
@@ -87,39 +87,39 @@ describe('receive a batch', () => {
     expect(ledger.calls.map((c) => c.event)).toEqual(['shareReceived', 'shareReceived', 'shareReceived'])
   })
 
-  it('applies each share tier rule to that share: a high share from a pinned peer is refused alone', () => {
+  it('applies each share tier rule to that share: a high share from a pinned peer is refused alone', async () => {
     const { components } = setup()
     const batch = batchOf(data.slice(0, 2), { tiers: ['standard', 'high'] })
-    const { results, stored } = receiveBatch(components, alice, batch, data.slice(0, 2))
+    const { results, stored } = await receiveBatch(components, alice, batch, data.slice(0, 2))
     expect('receipt' in (results[0] as object)).toBe(true)
     expect((results[1] as { error: Error }).error.name).toBe('InsufficientTrustError')
     expect(stored).toHaveLength(1)
   })
 
-  it('answers a share stored before with its stored receipt and stores nothing twice', () => {
+  it('answers a share stored before with its stored receipt and stores nothing twice', async () => {
     const { store, components } = setup()
-    const first = receiveBatch(components, alice, batchOf(data), data)
-    const again = receiveBatch(components, alice, batchOf(data), data)
+    const first = await receiveBatch(components, alice, batchOf(data), data)
+    const again = await receiveBatch(components, alice, batchOf(data), data)
     expect(again.stored).toHaveLength(0)
     expect(again.results).toEqual(first.results)
     expect(store.shares.size).toBe(4)
   })
 
-  it('refuses a whole batch whose manifest names another sender, or whose parts do not match its entries', () => {
+  it('refuses a whole batch whose manifest names another sender, or whose parts do not match its entries', async () => {
     const { components } = setup()
     const mallory = { ...alice, peerId: `Qm${'m'.repeat(44)}` }
-    expect(() => receiveBatch(components, mallory, batchOf(data), data)).toThrow(
-      expect.objectContaining({ name: 'SenderMismatchError' })
-    )
-    expect(() => receiveBatch(components, alice, batchOf(data), data.slice(1))).toThrow(
-      expect.objectContaining({ name: 'InvalidBatchError' })
-    )
+    await expect(receiveBatch(components, mallory, batchOf(data), data)).rejects.toMatchObject({
+      name: 'SenderMismatchError'
+    })
+    await expect(receiveBatch(components, alice, batchOf(data), data.slice(1))).rejects.toMatchObject({
+      name: 'InvalidBatchError'
+    })
   })
 
-  it('refuses a share whose data does not hash to its manifest entry', () => {
+  it('refuses a share whose data does not hash to its manifest entry', async () => {
     const { components } = setup()
     const parts = [data[0] as Uint8Array, new Uint8Array([9])]
-    const { results } = receiveBatch(components, alice, batchOf(data.slice(0, 2)), parts)
+    const { results } = await receiveBatch(components, alice, batchOf(data.slice(0, 2)), parts)
     expect((results[1] as { error: Error }).error.name).toBe('InvalidShareRequestError')
   })
 })

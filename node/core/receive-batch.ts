@@ -5,7 +5,7 @@
  * suffices for the share's tier, the sealed part is the one the manifest names, nonce and timestamp,
  * decryption, size, the data hash), and a share that fails is refused alone. The shares that pass
  * get receipts under one signed receipt root and are stored, with their records, receipts and audit
- * events, in one transaction: a crash stores all of them or none. A share id stored before gets its
+ * events, in one transaction: a crash stores all of them or none (the answer waits for its commit). A share id stored before gets its
  * stored receipt again (a retry after a lost answer), as on the per-share path.
  */
 import { dataHashOf } from './accept-share.ts'
@@ -54,12 +54,12 @@ interface Accepted {
 }
 
 /** Judges, stores and receipts every share of an opened batch from an authenticated, verified peer. */
-export function receiveBatch<S extends StoredShare>(
+export async function receiveBatch<S extends StoredShare>(
   components: ReceiveBatchComponents<S>,
   sender: KnownPeer,
   batch: OpenedBatchPort,
   parts: readonly Uint8Array[]
-): ReceivedBatch<S> {
+): Promise<ReceivedBatch<S>> {
   const { manifest } = batch
   if (manifest.sender !== sender.peerId) {
     throw new SenderMismatchError(
@@ -69,7 +69,8 @@ export function receiveBatch<S extends StoredShare>(
   if (parts.length !== manifest.entries.length)
     throw new InvalidBatchError(`the manifest names ${manifest.entries.length} entries, ${parts.length} came`)
   const { store, ledger, clock } = components
-  return store.transaction((): ReceivedBatch<S> => {
+  // The store's group transaction: batches and shares arriving on concurrent streams share a commit.
+  return store.groupTransaction((): ReceivedBatch<S> => {
     const results: BatchShareResult[] = []
     const accepted: Accepted[] = []
     for (const [index, entry] of manifest.entries.entries()) {

@@ -76,6 +76,13 @@ export interface CommitOptions {
  */
 export interface ShareStore<S extends StoredShare = StoredShare> {
   transaction<T>(work: () => T, options?: CommitOptions): T
+  /**
+   * Runs `work` as `transaction` does, in one transaction with the other works queued at the same
+   * moment: one commit for all of them. Resolves once that commit has returned (so nothing that
+   * waits for it acts on a write a crash could undo); `work` throwing undoes its own writes only
+   * and rejects only its caller.
+   */
+  groupTransaction<T>(work: () => T, options?: CommitOptions): Promise<T>
   /** Stores the plaintext (encrypted at rest) under its SHA-256, once; returns its record id. */
   putRecord(plaintext: Uint8Array, dataHash: string): { readonly id: number }
   /** The plaintext of a stored record, or undefined. */
@@ -151,19 +158,30 @@ export interface EnvelopeFacts {
   readonly tier: Tier
 }
 
+/** An envelope that opened: its plaintext, and its nonce still to spend. */
+export interface OpenedEnvelope {
+  readonly plaintext: Uint8Array
+  /**
+   * Records the envelope's nonce against replays, in the caller's open transaction (so it commits
+   * or rolls back with the stored share); throws ReplayedNonceError when its sender spent it before.
+   */
+  spendNonce(): void
+}
+
 /** Sealing and opening envelopes and signing receipts, with this node's keys (node/crypto). */
 export interface EnvelopeCodec {
   /** Seals `plaintext` for `recipient` with a fresh nonce and timestamp. */
-  seal(share: EnvelopeFacts, plaintext: Uint8Array, recipient: KnownPeer): Uint8Array
+  seal(share: EnvelopeFacts, plaintext: Uint8Array, recipient: KnownPeer): Promise<Uint8Array>
   /** Reads the header without checking anything but its structure and size. */
   peek(envelope: Uint8Array): EnvelopeFacts
   /**
-   * Checks signature, recipient, key ids, then freshness and nonce (in that order: a forged envelope
-   * is refused before its nonce is spent), and decrypts.
+   * Checks signature, recipient, key ids, then freshness and that the nonce is unspent (in that
+   * order: a forged envelope never reaches the nonce), and decrypts. The nonce is spent by the
+   * caller, with what it stores (`OpenedEnvelope.spendNonce`).
    */
-  open(envelope: Uint8Array, sender: KnownPeer): Uint8Array
+  open(envelope: Uint8Array, sender: KnownPeer): Promise<OpenedEnvelope>
   /** This node's signature over the canonical receipt body, base64. */
-  signReceipt(body: SignedReceipt['body']): string
+  signReceipt(body: SignedReceipt['body']): Promise<string>
   /** Whether `receipt` is signed by `signer`'s signing key. */
   receiptSignedBy(receipt: SignedReceipt, signer: KnownPeer): boolean
 }

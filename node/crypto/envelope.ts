@@ -6,6 +6,7 @@ import {
   decodeEnvelope,
   ENVELOPE_FORMAT_VERSION,
   type EnvelopeHeader,
+  type EnvelopeParts,
   encodeHeader,
   encodeSignedPart
 } from './envelope-codec.ts'
@@ -20,7 +21,16 @@ import {
 } from './errors.ts'
 import { fernetDecryptBytes, fernetEncryptBytes } from './fernet.ts'
 import type { ReplayGuard } from './replay-guard.ts'
-import { keyFingerprint, oaepUnwrap, oaepWrap, publicKeyPemOf, signPss, verifyPss } from './rsa.ts'
+import {
+  keyFingerprint,
+  oaepUnwrap,
+  oaepUnwrapAsync,
+  oaepWrap,
+  publicKeyPemOf,
+  signPss,
+  signPssAsync,
+  verifyPss
+} from './rsa.ts'
 
 /**
  * The hybrid envelope of one share for one recipient (README "Cryptography"): a fresh 32-byte
@@ -47,7 +57,10 @@ export interface OpenEnvelopeOptions {
   readonly recipientEncryptionPrivateKeyPem: string
   /** This node's PeerId: an envelope for anyone else is refused. */
   readonly expectedRecipient: string
-  /** Checks timestamp freshness and nonce uniqueness, after the signature verified. */
+  /**
+   * Checks timestamp freshness and nonce uniqueness, after the signature verified (and spends the
+   * nonce, but for `openEnvelopeAsync`).
+   */
   readonly replayGuard?: ReplayGuard
   /** Unix ms taken as now by the replay guard. */
   readonly now?: number
@@ -64,6 +77,23 @@ function gcmEncrypt(key: Buffer, aad: Uint8Array, plaintext: Uint8Array) {
 
 /** Seals `plaintext` for one recipient. A random nonce and the current time fill the header unless given. */
 export function sealEnvelope(input: SealEnvelopeInput): { bytes: Uint8Array; header: EnvelopeHeader } {
+  const { signed, header } = unsignedEnvelope(input)
+  return { bytes: signedEnvelope(signed, signPss(input.senderSigningPrivateKeyPem, signed)), header }
+}
+
+/** `sealEnvelope` with the signature made on libuv's thread pool, while the event loop goes on. */
+export async function sealEnvelopeAsync(
+  input: SealEnvelopeInput
+): Promise<{ bytes: Uint8Array; header: EnvelopeHeader }> {
+  const { signed, header } = unsignedEnvelope(input)
+  return {
+    bytes: signedEnvelope(signed, await signPssAsync(input.senderSigningPrivateKeyPem, signed)),
+    header
+  }
+}
+
+/** The envelope's header and the part its signature covers: content encrypted, content key wrapped. */
+function unsignedEnvelope(input: SealEnvelopeInput): { signed: Buffer; header: EnvelopeHeader } {
   if (input.plaintext.length > MAX_DATA_BYTES) {
     throw new EnvelopeTooLargeError(`plaintext of ${input.plaintext.length} bytes exceeds ${MAX_DATA_BYTES}`)
   }
@@ -93,15 +123,16 @@ export function sealEnvelope(input: SealEnvelopeInput): { bytes: Uint8Array; hea
       body = gcmEncrypt(contentKey, headerBytes, input.plaintext)
     }
     const wrappedKey = oaepWrap(input.recipientEncryptionPublicKeyPem, contentKey)
-    const signed = encodeSignedPart({ headerBytes, wrappedKey, ...body })
-    const signature = signPss(input.senderSigningPrivateKeyPem, signed)
-    const bytes = appendSignature(signed, signature)
-    if (bytes.length > MAX_ENVELOPE_BYTES)
-      throw new EnvelopeError('sealed envelope exceeds MAX_ENVELOPE_BYTES')
-    return { bytes, header }
+    return { signed: encodeSignedPart({ headerBytes, wrappedKey, ...body }), header }
   } finally {
     contentKey.fill(0)
   }
+}
+
+function signedEnvelope(signed: Buffer, signature: Uint8Array): Uint8Array {
+  const bytes = appendSignature(signed, signature)
+  if (bytes.length > MAX_ENVELOPE_BYTES) throw new EnvelopeError('sealed envelope exceeds MAX_ENVELOPE_BYTES')
+  return bytes
 }
 
 /** Size-checked, unverified look at the header (to find the sender's key); throws a named error on malformed input. */
@@ -118,6 +149,40 @@ export function openEnvelope(
   bytes: Uint8Array,
   opts: OpenEnvelopeOptions
 ): { header: EnvelopeHeader; plaintext: Uint8Array } {
+  const parts = checkedParts(bytes, opts)
+  opts.replayGuard?.check(parts.header.sender, parts.header.nonce, parts.header.timestamp, opts.now)
+  let contentKey: Buffer
+  try {
+    contentKey = oaepUnwrap(opts.recipientEncryptionPrivateKeyPem, parts.wrappedKey)
+  } catch (err) {
+    throw unwrapError(err)
+  }
+  return { header: parts.header, plaintext: decryptContent(parts, contentKey) }
+}
+
+/**
+ * `openEnvelope` with the key unwrap on libuv's thread pool, for a receiver that spends the nonce in
+ * the transaction that stores what the envelope carries: the replay guard is only asked whether the
+ * timestamp and nonce are fresh (`ReplayGuard.assertFresh`); the caller spends the nonce
+ * (`ReplayGuard.spend`) once the envelope opened. Same checks, same order, same errors.
+ */
+export async function openEnvelopeAsync(
+  bytes: Uint8Array,
+  opts: OpenEnvelopeOptions
+): Promise<{ header: EnvelopeHeader; plaintext: Uint8Array }> {
+  const parts = checkedParts(bytes, opts)
+  opts.replayGuard?.assertFresh(parts.header.sender, parts.header.nonce, parts.header.timestamp, opts.now)
+  let contentKey: Buffer
+  try {
+    contentKey = await oaepUnwrapAsync(opts.recipientEncryptionPrivateKeyPem, parts.wrappedKey)
+  } catch (err) {
+    throw unwrapError(err)
+  }
+  return { header: parts.header, plaintext: decryptContent(parts, contentKey) }
+}
+
+/** Everything an envelope is checked for before its nonce: size, structure, signature, recipient, key ids. */
+function checkedParts(bytes: Uint8Array, opts: OpenEnvelopeOptions): EnvelopeParts {
   const parts = decodeEnvelope(bytes, opts.maxBytes)
   const { header } = parts
   if (!verifyPss(opts.senderSigningPublicKeyPem, parts.signed, parts.signature)) {
@@ -141,29 +206,30 @@ export function openEnvelope(
   ) {
     throw new EnvelopeMalformedError(`malformed envelope: IV and tag do not fit tier ${header.tier}`)
   }
-  opts.replayGuard?.check(header.sender, header.nonce, header.timestamp, opts.now)
-  let contentKey: Buffer
-  try {
-    contentKey = oaepUnwrap(opts.recipientEncryptionPrivateKeyPem, parts.wrappedKey)
-  } catch (err) {
-    throw new EnvelopeDecryptError('content key does not unwrap with this node encryption key', {
-      cause: err
-    })
-  }
+  return parts
+}
+
+function unwrapError(err: unknown): EnvelopeDecryptError {
+  return new EnvelopeDecryptError('content key does not unwrap with this node encryption key', {
+    cause: err
+  })
+}
+
+/** Decrypts the content with the unwrapped key, and zeroes the key. */
+function decryptContent(parts: EnvelopeParts, contentKey: Buffer): Uint8Array {
   try {
     if (contentKey.length !== 32) throw new EnvelopeDecryptError('content key has the wrong length')
-    if (!gcm) {
-      const plaintext = fernetDecryptBytes(
+    if (parts.header.tier === 'standard') {
+      return fernetDecryptBytes(
         { signing: contentKey.subarray(0, 16), encryption: contentKey.subarray(16) },
         parts.ciphertext
       )
-      return { header, plaintext }
     }
     const decipher = createDecipheriv('aes-256-gcm', contentKey, parts.iv, { authTagLength: GCM_TAG_BYTES })
     decipher.setAAD(parts.headerBytes)
     decipher.setAuthTag(parts.tag)
     const out = Buffer.concat([decipher.update(parts.ciphertext), decipher.final()])
-    return { header, plaintext: new Uint8Array(out.buffer, out.byteOffset, out.length) }
+    return new Uint8Array(out.buffer, out.byteOffset, out.length)
   } catch (err) {
     if (err instanceof EnvelopeDecryptError) throw err
     throw new EnvelopeDecryptError('envelope content does not decrypt', { cause: err })

@@ -15,9 +15,11 @@ export { type DatamgmtKeyFile, importDatamgmtKeyFile, readDatamgmtKeyFile } from
 export {
   type OpenEnvelopeOptions,
   openEnvelope,
+  openEnvelopeAsync,
   peekEnvelopeHeader,
   type SealEnvelopeInput,
-  sealEnvelope
+  sealEnvelope,
+  sealEnvelopeAsync
 } from './envelope.ts'
 export type { EnvelopeHeader } from './envelope-codec.ts'
 export * from './errors.ts'
@@ -63,11 +65,13 @@ export {
   generateRsaKeyPair,
   keyFingerprint,
   oaepUnwrap,
+  oaepUnwrapAsync,
   oaepWrap,
   publicKeyPemOf,
   type RsaKeyPairPem,
   rsaKeyBits,
   signPss,
+  signPssAsync,
   verifyPss
 } from './rsa.ts'
 export { lockKeyRing } from './key-ring-lock.ts'

@@ -17,6 +17,8 @@ export interface ReplayGuardInit {
 export interface NonceStore {
   /** Records the nonce for the sender until `expiresMs`; false when the sender already used it. */
   add(sender: string, nonce: string, expiresMs: number): boolean
+  /** Whether the sender used the nonce before (a record not yet pruned). */
+  has(sender: string, nonce: string): boolean
   /** Forgets nonces that expired before `nowMs`; returns how many. */
   pruneExpired(nowMs: number): number
 }
@@ -44,18 +46,42 @@ export class ReplayGuard {
    * caller's open transaction).
    */
   check(sender: string, nonce: string, timestampMs: number, nowMs: number = Date.now()): void {
+    this.#assertInWindow(nonce, timestampMs, nowMs)
+    this.spend(sender, nonce, timestampMs, nowMs)
+  }
+
+  /**
+   * The read-only half of `check`, for a message whose nonce is spent later, with what it stores
+   * (`spend`): throws StaleTimestampError outside the window, ReplayedNonceError for a nonce this
+   * sender already spent. Records nothing, so it cannot tell two copies in flight at once apart:
+   * `spend` does.
+   */
+  assertFresh(sender: string, nonce: string, timestampMs: number, nowMs: number = Date.now()): void {
+    this.#assertInWindow(nonce, timestampMs, nowMs)
+    if (this.#nonces.has(sender, nonce)) throw new ReplayedNonceError('nonce already used by this sender')
+  }
+
+  /**
+   * Records the nonce of a message whose timestamp was found fresh (committed at once, or with the
+   * caller's open transaction); throws ReplayedNonceError when this sender already spent it.
+   */
+  spend(sender: string, nonce: string, timestampMs: number, nowMs: number = Date.now()): void {
     if (!NONCE.test(nonce)) throw new RangeError('nonce must be 32 lowercase hex')
-    if (!Number.isFinite(timestampMs) || Math.abs(nowMs - timestampMs) > this.windowMs) {
-      throw new StaleTimestampError(
-        `message timestamp is ${Math.round((nowMs - timestampMs) / 1000)} s from now; the window is ${this.windowMs / 1000} s`
-      )
-    }
     // Kept until the timestamp itself leaves the window: from then on the timestamp check refuses it.
     if (!this.#nonces.add(sender, nonce, timestampMs + this.windowMs))
       throw new ReplayedNonceError('nonce already used by this sender')
     if (this.#pruneEvery > 0 && ++this.#sincePrune >= this.#pruneEvery) {
       this.#sincePrune = 0
       this.prune(nowMs)
+    }
+  }
+
+  #assertInWindow(nonce: string, timestampMs: number, nowMs: number): void {
+    if (!NONCE.test(nonce)) throw new RangeError('nonce must be 32 lowercase hex')
+    if (!Number.isFinite(timestampMs) || Math.abs(nowMs - timestampMs) > this.windowMs) {
+      throw new StaleTimestampError(
+        `message timestamp is ${Math.round((nowMs - timestampMs) / 1000)} s from now; the window is ${this.windowMs / 1000} s`
+      )
     }
   }
 

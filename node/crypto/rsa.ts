@@ -8,7 +8,8 @@ import {
   privateDecrypt,
   publicEncrypt,
   sign,
-  verify
+  verify,
+  webcrypto
 } from 'node:crypto'
 import { RSA_KEY_SIZES, type RsaKeySize } from './constants.ts'
 import { InvalidKeyError } from './errors.ts'
@@ -129,6 +130,22 @@ export function signPss(privateKeyPem: string, data: Uint8Array): Uint8Array {
 }
 
 /**
+ * `signPss` on libuv's thread pool: the same signature, while the event loop goes on (with other
+ * streams, or a commit's fsync).
+ */
+export function signPssAsync(privateKeyPem: string, data: Uint8Array): Promise<Uint8Array> {
+  const key = rsaPrivate(privateKeyPem)
+  return new Promise((resolve, reject) => {
+    sign(
+      'sha256',
+      data,
+      { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: maxSaltLength(key) },
+      (err, signature) => (err ? reject(err) : resolve(signature))
+    )
+  })
+}
+
+/**
  * Verifies an RSA-PSS SHA-256 signature made with the maximum salt length or with a salt as long as
  * the digest (what most other PSS signers use). Any other salt length is refused. False on any
  * mismatch; throws InvalidKeyError only for an unusable key.
@@ -161,4 +178,21 @@ export function oaepUnwrap(privateKeyPem: string, wrapped: Uint8Array): Buffer {
     { key: rsaPrivate(privateKeyPem), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
     wrapped
   )
+}
+
+// node:crypto's privateDecrypt has no asynchronous form; Web Crypto's RSA-OAEP runs on the thread pool.
+const oaepKeyCache = new Map<string, webcrypto.CryptoKey>()
+
+/**
+ * `oaepUnwrap` on libuv's thread pool (Web Crypto RSA-OAEP, SHA-256 for the hash and MGF1, no
+ * label: the same operation). Rejects on any failure (callers translate it).
+ */
+export async function oaepUnwrapAsync(privateKeyPem: string, wrapped: Uint8Array): Promise<Buffer> {
+  let key = oaepKeyCache.get(privateKeyPem)
+  if (!key) {
+    key = rsaPrivate(privateKeyPem).toCryptoKey({ name: 'RSA-OAEP', hash: 'SHA-256' }, false, ['decrypt'])
+    if (oaepKeyCache.size >= KEY_CACHE_LIMIT) oaepKeyCache.delete(oaepKeyCache.keys().next().value as string)
+    oaepKeyCache.set(privateKeyPem, key)
+  }
+  return Buffer.from(await webcrypto.subtle.decrypt({ name: 'RSA-OAEP' }, key, wrapped))
 }

@@ -4,7 +4,12 @@ import { validateBatchProof } from '../core/batch.ts'
 import { DmnError } from '../core/errors.ts'
 import type { SignedReceipt } from '../core/receipt.ts'
 import { validateReceiptBody } from '../core/receipt.ts'
-import { type OpenedBatchPort, type ReceiveBatchComponents, receiveBatch } from '../core/receive-batch.ts'
+import {
+  type BatchShareResult,
+  type OpenedBatchPort,
+  type ReceiveBatchComponents,
+  receiveBatch
+} from '../core/receive-batch.ts'
 import type { KnownPeer, StoredShare } from '../core/share-ports.ts'
 import type { CertificateExchange } from './cert-exchange.ts'
 import { BATCH_PROTOCOL, MAX_BATCH_WIRE_BYTES, MAX_FRAME_BYTES } from './constants.ts'
@@ -64,7 +69,7 @@ class BatchProtocol extends InboundProtocol implements BatchTransport {
     this.#components = components
   }
 
-  protected async serve({ remote, signal, frames }: InboundExchange): Promise<void> {
+  protected async serve({ remote, signal, frames, release }: InboundExchange): Promise<void> {
     const { stats, limits, certificates, onReceived } = this.#components
     const manifestFrame = await frames.read({ signal })
     limits.chargeBytes(remote, manifestFrame.byteLength)
@@ -82,8 +87,9 @@ class BatchProtocol extends InboundProtocol implements BatchTransport {
         parts.push(part)
       }
       stats.recordIn(frames.bytesRead)
-      const { results, stored } = receiveBatch(this.#components, sender, batch, parts)
+      const { results, stored } = await receiveBatch(this.#components, sender, batch, parts)
       for (const { share, receipt } of stored) onReceived(share, receipt)
+      release()
       await frames.write(encodeMessage({ ok: true, results: results.map(resultMessage) }), { signal })
       stats.recordOut(frames.bytesWritten)
     } finally {
@@ -109,7 +115,7 @@ export function createBatchProtocol(
 }
 
 /** A share's result as sent: only deliberate errors are named, as in a refusal frame. */
-function resultMessage(result: ReturnType<typeof receiveBatch>['results'][number]): Record<string, unknown> {
+function resultMessage(result: BatchShareResult): Record<string, unknown> {
   if ('receipt' in result) return { shareId: result.shareId, ok: true, receipt: result.receipt }
   const err = result.error
   return err instanceof DmnError

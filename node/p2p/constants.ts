@@ -59,6 +59,16 @@ export const HELD_PLAINTEXT_BYTES = 64 * 1024 * 1024
 export const ENVELOPE_OVERHEAD_BYTES = 2048
 /** Due shares the delivery worker looks at beyond its free slots, so shares held back for one recipient's pace do not stall others. */
 export const PACING_LOOKAHEAD = 32
+/**
+ * How long a group of received shares waits for the others already being opened on concurrent
+ * streams, from its first share, before it commits: a few milliseconds of each answer for one fsync
+ * instead of several (node/store/group-commit.ts).
+ */
+export const RECEIVE_GROUP_WAIT_MS = 10
+/** Due shares the delivery worker reads beyond what one round needs, so the next rounds need no query (due-window.ts). */
+export const DUE_WINDOW_EXTRA = 64
+/** How long the delivery worker serves due shares from one read of the queue at most. */
+export const DUE_WINDOW_MAX_AGE_MS = 1_000
 /** Shares delivered together (README "Batched delivery"): one key wrap, one signature, one receipt root. */
 export const BATCH_PROTOCOL = '/dmn/share-batch/1.0.0'
 /** Entries one batch may hold, whatever the sender's `p2p.batchMax` (its schema's maximum). */

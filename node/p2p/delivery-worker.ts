@@ -14,6 +14,7 @@ import type { ShareRepository } from '../store/shares.ts'
 import { ENVELOPE_OVERHEAD_BYTES, PACING_LOOKAHEAD } from './constants.ts'
 import { type BatchDeliveryComponents, runBatchAttempt } from './batch-delivery.ts'
 import { P2P_DEFAULTS } from './defaults.ts'
+import { DueWindow } from './due-window.ts'
 import type { PeerPacing } from './peer-pacing.ts'
 
 /**
@@ -87,12 +88,17 @@ class DeliveryWorker {
   readonly #perShare = new Map<string, number>()
   /** Recipients that refused with RateLimitedError, and until when nothing is sealed for them. */
   readonly #pauses = new RecipientPauses(systemClock)
+  /** The due shares last read, served from while nothing but an attempt's end asks for more. */
+  readonly #window: DueWindow
   #controller = new AbortController()
   #timer: NodeJS.Timeout | undefined
+  /** A round asked for now (after this turn's I/O), at most one at a time. */
+  #soon: NodeJS.Immediate | undefined
   #running = false
 
   constructor(components: DeliveryWorkerComponents, init: DeliveryWorkerInit) {
     this.#components = components
+    this.#window = new DueWindow(components.queue)
     this.#settings = {
       timeoutMs: init.timeoutMs ?? P2P_DEFAULTS.streamTimeoutMs,
       retryBaseMs: init.retryBaseMs ?? P2P_DEFAULTS.retryBaseMs,
@@ -115,15 +121,26 @@ class DeliveryWorker {
   async stop(): Promise<void> {
     this.#running = false
     clearTimeout(this.#timer)
+    clearImmediate(this.#soon)
+    this.#soon = undefined
     this.#controller.abort()
     await Promise.allSettled([...this.#inFlight.values()])
   }
 
   /** Looks for due shares now (after a new share, or when a recipient connects). */
   kick(): void {
-    if (!this.#running) return
-    clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => this.#tick(), 0)
+    this.#window.invalidate()
+    this.#next()
+  }
+
+  /** A round now, from the due shares read before unless invalidated: a slot is free. */
+  #next(): void {
+    if (!this.#running || this.#soon) return
+    // setImmediate, not setTimeout(0): a timer waits at least a millisecond, each delivered share.
+    this.#soon = setImmediate(() => {
+      this.#soon = undefined
+      this.#tick()
+    })
   }
 
   /**
@@ -143,6 +160,7 @@ class DeliveryWorker {
   #pause(peerId: string, untilMs: number): void {
     this.#pauses.pause(peerId, untilMs)
     this.#components.queue.postponeRecipient(peerId, untilMs)
+    this.#window.dropRecipient(peerId)
   }
 
   /**
@@ -176,9 +194,9 @@ class DeliveryWorker {
       const { batchMax, batchWindowMs } = this.#settings
       const pacing = this.#components.pacing
       // Looks past shares held back for one recipient, so others' due shares still go.
-      const due = this.#components.queue
-        .listDue(now, free * batchMax + (pacing ? PACING_LOOKAHEAD : 0))
-        .filter((share) => !this.#busy.has(share.shareId))
+      const due = this.#window.due(now, free * batchMax + (pacing ? PACING_LOOKAHEAD : 0), (share) =>
+        this.#busy.has(share.shareId)
+      )
       const plan = planBatches(due, { max: batchMax, windowMs: batchWindowMs }, now, (peer) =>
         this.#sendsPerShare(peer, now)
       )
@@ -194,9 +212,12 @@ class DeliveryWorker {
           heldBackMs = Math.min(heldBackMs ?? Number.POSITIVE_INFINITY, waitMs)
           continue
         }
-        // A batch's claims commit together: one write, not one per share.
-        const claimed = this.#components.store.transaction(() =>
-          group.filter((share) => this.#components.queue.claim(share.shareId))
+        for (const share of group) this.#window.take(share.shareId)
+        // A batch's claims commit together: one write, not one per share. Not durable on its own,
+        // as a claim alone is not (shares.ts): lost to a power cut, the share is still queued.
+        const claimed = this.#components.store.transaction(
+          () => group.filter((share) => this.#components.queue.claim(share.shareId)),
+          { durable: false }
         )
         const first = claimed[0]
         if (!first) {
@@ -210,7 +231,7 @@ class DeliveryWorker {
             if (paced) pacing?.release(recipient)
             this.#inFlight.delete(first.shareId)
             for (const share of claimed) this.#busy.delete(share.shareId)
-            this.kick()
+            this.#next()
           }
         )
         this.#inFlight.set(first.shareId, attempt)
@@ -261,7 +282,11 @@ class DeliveryWorker {
     // Capped so a clock jump or a share queued by another process is noticed within a minute.
     const delay = Math.min(60_000, Math.max(0, due - Date.now()))
     clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => this.#tick(), delay)
+    this.#timer = setTimeout(() => {
+      // Whatever came due meanwhile is not in the window.
+      this.#window.invalidate()
+      this.#tick()
+    }, delay)
   }
 
   async #attempt(share: StoredShare): Promise<void> {

@@ -62,7 +62,7 @@ class FetchProtocol extends InboundProtocol {
     const share = shares.findOutgoingTo(dataHash, remote)
     const plaintext = share ? records.read(dataHash) : undefined
     if (!share || !plaintext) throw new RecordNotFoundError('no share of this data for this peer')
-    const envelope = this.#sealer.seal(
+    const envelope = await this.#sealer.seal(
       { shareId: share.shareId, sender: keys.selfPeerId, recipient: remote, tier: share.tier },
       plaintext,
       peer

@@ -23,6 +23,16 @@ describe('frames', () => {
     expect(inbound.bytesRead).toBe(4 + 3 + 4 + 1024)
   })
 
+  it('sends a frame and its header as one message', async () => {
+    const [a, b] = await streamPair()
+    const sizes: number[] = []
+    b.addEventListener('message', (evt) => sizes.push(evt.data.byteLength))
+    await frameStream(a, 1024).write(new Uint8Array(100).fill(1))
+    for (let i = 0; i < 100 && sizes.reduce((sum, n) => sum + n, 0) < 104; i++)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(sizes).toEqual([104])
+  })
+
   it('refuses a frame whose announced length exceeds the maximum before reading its body', async () => {
     const [a, b] = await streamPair()
     a.send(encodeFrameHeader(1025))

@@ -8,6 +8,7 @@ import { FrameMalformedError, FrameTooLargeError, RateLimitedError, RemoteRefusa
  * Length-prefixed frames over a libp2p stream: a 4-byte big-endian length, then that many bytes.
  * The length is checked against the maximum before any of the body is awaited, so an oversized frame
  * is refused without being buffered whole. Writes wait for the stream to drain (backpressure).
+ * A frame is written with its header in one write, so the header never travels in a message alone.
  */
 export interface FrameStream {
   /** The next frame; throws FrameTooLargeError, or FrameMalformedError when the stream ends early. */
@@ -65,9 +66,12 @@ export function frameStream(
           `frame of ${frame.byteLength} bytes exceeds the maximum of ${maxWriteBytes}`
         )
       }
-      await bytes.write(encodeFrameHeader(frame.byteLength), options)
-      await bytes.write(frame, options)
-      bytesWritten += FRAME_HEADER_BYTES + frame.byteLength
+      // Header and body in one write: no muxer frame and Noise message of their own for 4 bytes.
+      const framed = new Uint8Array(FRAME_HEADER_BYTES + frame.byteLength)
+      new DataView(framed.buffer).setUint32(0, frame.byteLength)
+      framed.set(frame, FRAME_HEADER_BYTES)
+      await bytes.write(framed, options)
+      bytesWritten += framed.byteLength
     }
   }
 }

@@ -20,6 +20,12 @@ export interface InboundExchange {
   /** The handler's deadline, for every read, write and lookup it makes. */
   readonly signal: AbortSignal
   readonly frames: FrameStream
+  /**
+   * Gives the peer's stream slot back (per-peer limits) before the answer is written: a sender that
+   * opens its next stream the moment it reads the answer finds the slot free. Called at the end
+   * anyway; calling it twice frees one slot.
+   */
+  readonly release: () => void
 }
 
 export interface InboundStreamInit {
@@ -34,8 +40,9 @@ export interface InboundStreamInit {
 }
 
 /**
- * Serves one inbound stream: takes a slot from the per-peer limits (released at the end, whatever
- * happens), runs `serve` under a deadline and closes the stream. Any failure, a refused slot
+ * Serves one inbound stream: takes a slot from the per-peer limits (released before the answer or
+ * the refusal is written, and at the end whatever happens), runs `serve` under a deadline and
+ * closes the stream. Any failure, a refused slot
  * included, is reported to `onRefused` and answered with a typed refusal frame; if even that cannot
  * be written, the stream is aborted.
  */
@@ -50,12 +57,14 @@ export async function serveInboundStream(
   const frames = frameStream(stream, init.maxRequestBytes ?? MAX_FRAME_BYTES, {
     maxWriteBytes: MAX_FRAME_BYTES
   })
-  let release: (() => void) | undefined
+  let slot: (() => void) | undefined
+  const release = () => slot?.()
   try {
-    release = init.limits.openStream(remote)
-    await serve({ remote, signal, frames })
+    slot = init.limits.openStream(remote)
+    await serve({ remote, signal, frames, release })
     await stream.close({ signal })
   } catch (err) {
+    release()
     const refusal = namedRefusal(err, signal, init.timeoutMs)
     init.onRefused(remote, init.protocol, refusal)
     // Its own deadline: the stream's may be the very thing this refusal reports.
@@ -68,7 +77,7 @@ export async function serveInboundStream(
       stream.abort(writeErr instanceof Error ? writeErr : new Error(String(writeErr)))
     }
   } finally {
-    release?.()
+    release()
   }
 }
 

@@ -19,7 +19,8 @@ import {
   CERT_PROTOCOL,
   LOCATE_TIMEOUT_MS,
   MAX_INBOUND_STREAMS_PER_PROTOCOL,
-  MAX_PING_TIMEOUT_MS
+  MAX_PING_TIMEOUT_MS,
+  RECEIVE_GROUP_WAIT_MS
 } from './constants.ts'
 import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts'
 import { errorName, IdentityRecordMismatchError, PeerDeniedError } from './errors.ts'
@@ -104,10 +105,26 @@ export async function startRuntime(
   const libp2p = await createNetwork(init, trust, await loadOrCreateIdentity(keyRing), onRefused)
   const records = new RecordRepository(db, keyRing)
   const shares = new ShareRepository(db)
-  const store = shareStoreOf(db, records, shares)
+  // One group commit per connection: received shares, batches and delivered receipts share commits.
+  const commits = createGroupCommit(db, { maxWaitMs: RECEIVE_GROUP_WAIT_MS })
+  const store = shareStoreOf(db, records, shares, undefined, commits)
   const ledger = auditLedgerOf(db, init.hooks)
   const parts = createParts(
-    { libp2p, db, keyRing, logger, records, shares, store, ledger, peerBook, trust, stats, onRefused },
+    {
+      libp2p,
+      db,
+      keyRing,
+      logger,
+      records,
+      shares,
+      store,
+      commits,
+      ledger,
+      peerBook,
+      trust,
+      stats,
+      onRefused
+    },
     init,
     events
   )
@@ -146,7 +163,7 @@ export async function startRuntime(
     shares,
     store,
     ledger,
-    acceptances: createGroupCommit(db),
+    acceptances: commits,
     peers,
     certificates,
     worker,
@@ -199,6 +216,7 @@ interface PartsComponents {
   readonly records: RecordRepository
   readonly shares: ShareRepository
   readonly store: ShareStore
+  readonly commits: GroupCommit
   readonly ledger: AuditLedger
   readonly peerBook: PeerBook
   readonly trust: TrustPolicy
@@ -221,8 +239,21 @@ interface Parts {
 
 /** The node's protocols, the delivery worker and the health monitor, wired to each other. */
 function createParts(components: PartsComponents, init: P2pInit, events: RuntimeEvents): Parts {
-  const { libp2p, db, keyRing, logger, records, shares, store, ledger, peerBook, trust, stats, onRefused } =
-    components
+  const {
+    libp2p,
+    db,
+    keyRing,
+    logger,
+    records,
+    shares,
+    store,
+    commits,
+    ledger,
+    peerBook,
+    trust,
+    stats,
+    onRefused
+  } = components
   const { signing, encryption } = keyRing.identity
   const keys: NodeKeys = {
     selfPeerId: libp2p.peerId.toString(),
@@ -261,6 +292,7 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
     {
       ...inbound,
       store,
+      commits,
       ledger,
       envelopes: envelopeOpenerOf(keys, replayGuard),
       clock: systemClock,

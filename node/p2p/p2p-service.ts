@@ -121,7 +121,7 @@ export class P2pService extends EventEmitter<P2pEvents> implements Startable {
   async queueShare(input: ShareDataInput): Promise<QueuedShare> {
     const running = this.#state()
     const write = prepareShare(this.#acceptComponents(running), input)
-    const share = await running.acceptances.run(write, input.data.byteLength)
+    const share = await running.acceptances.run(write, { bytes: input.data.byteLength })
     this.#queued(running, share)
     return queuedOf(share)
   }

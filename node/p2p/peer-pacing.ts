@@ -136,10 +136,12 @@ export class PeerPacing {
     return limits.bytesPerSecond * this.#share
   }
 
-  // The recipient frees a stream only after it wrote its answer, so a sender that opened a new one
-  // the moment it read an answer could find it still taken: half the streams leave room for that.
+  // The recipient frees a share stream's slot before it writes the answer (inbound-stream.ts), so a
+  // stream opened the moment an answer is read finds it free. One slot is left for the exchanges
+  // of the other protocols this node may have open with the peer meanwhile (certificates,
+  // evidence, fetch), which count against the same per-peer limit.
   #streamCap(limits: AnnouncedLimits): number {
-    return Math.max(1, Math.floor(limits.concurrentStreams / 2))
+    return Math.max(1, limits.concurrentStreams - 1)
   }
 
   #refill(pace: Pace): void {

@@ -10,14 +10,15 @@ import type {
 } from '../core/share-ports.ts'
 import {
   keyFingerprint,
-  openEnvelope,
+  openEnvelopeAsync,
   peekEnvelopeHeader,
   type ReplayGuard,
-  sealEnvelope,
-  signPss,
+  sealEnvelopeAsync,
+  signPssAsync,
   verifyPss
 } from '../crypto/index.ts'
 import { type Db, relaxedCommitOf } from '../store/database.ts'
+import { createGroupCommit, type GroupCommit } from '../store/group-commit.ts'
 import type { RecordRepository } from '../store/records.ts'
 import type { ShareRepository } from '../store/shares.ts'
 import { type CertificateExchange, isCertificateVerdict } from './cert-exchange.ts'
@@ -43,7 +44,8 @@ export interface NodeKeys {
 }
 
 /**
- * Records and shares over one connection; `transaction` is better-sqlite3's (synchronous). The
+ * Records and shares over one connection; `transaction` is better-sqlite3's (synchronous),
+ * `groupTransaction` the connection's group commit (node/store/group-commit.ts). The
  * plaintext of an outgoing share is held in memory for its first seal (held-plaintext.ts); a
  * transaction that rolls back leaves at most an entry no share row will ask for.
  */
@@ -51,12 +53,14 @@ export function shareStoreOf(
   db: Db,
   records: RecordRepository,
   shares: ShareRepository,
-  held: HeldPlaintext = new HeldPlaintext(HELD_PLAINTEXT_BYTES)
+  held: HeldPlaintext = new HeldPlaintext(HELD_PLAINTEXT_BYTES),
+  group: GroupCommit = createGroupCommit(db)
 ): ShareStore {
   let lastPut: { readonly dataHash: string; readonly plaintext: Uint8Array } | undefined
   const relaxed = relaxedCommitOf(db)
   return {
     transaction: (work, options) => (options?.durable === false ? relaxed(work) : db.transaction(work)()),
+    groupTransaction: (work, options) => group.run(work, options),
     putRecord: (plaintext, dataHash) => {
       lastPut = { dataHash, plaintext }
       return records.put(plaintext, dataHash)
@@ -118,25 +122,30 @@ function verifiedPeersOf(certificates: CertificateExchange): Pick<PeerDirectory,
   }
 }
 
-/** Sealing envelopes for recipients and checking their receipts, with this node's signing key. */
+/**
+ * Sealing envelopes for recipients and checking their receipts, with this node's signing key. The
+ * signature is made on libuv's thread pool, so other deliveries' streams and commits go on meanwhile.
+ */
 export function envelopeSealerOf(
   keys: Pick<NodeKeys, 'signingPrivateKeyPem' | 'signingKeyId'>
 ): Pick<EnvelopeCodec, 'seal' | 'receiptSignedBy'> {
   return {
-    seal: (share, plaintext, recipient: KnownPeer) =>
-      sealEnvelope({
-        header: {
-          shareId: share.shareId,
-          sender: share.sender,
-          recipient: share.recipient,
-          tier: share.tier,
-          senderKeyId: keys.signingKeyId,
-          recipientKeyId: keyFingerprint(recipient.encryptionPublicKeyPem)
-        },
-        plaintext,
-        senderSigningPrivateKeyPem: keys.signingPrivateKeyPem,
-        recipientEncryptionPublicKeyPem: recipient.encryptionPublicKeyPem
-      }).bytes,
+    seal: async (share, plaintext, recipient: KnownPeer) =>
+      (
+        await sealEnvelopeAsync({
+          header: {
+            shareId: share.shareId,
+            sender: share.sender,
+            recipient: share.recipient,
+            tier: share.tier,
+            senderKeyId: keys.signingKeyId,
+            recipientKeyId: keyFingerprint(recipient.encryptionPublicKeyPem)
+          },
+          plaintext,
+          senderSigningPrivateKeyPem: keys.signingPrivateKeyPem,
+          recipientEncryptionPublicKeyPem: recipient.encryptionPublicKeyPem
+        })
+      ).bytes,
     receiptSignedBy: (receipt, signer) =>
       verifyPss(
         signer.signingPublicKeyPem,
@@ -146,22 +155,31 @@ export function envelopeSealerOf(
   }
 }
 
-/** Opening received envelopes (against the replay guard) and signing their receipts. */
+/**
+ * Opening received envelopes (against the replay guard) and signing their receipts. The RSA work
+ * (the key unwrap, the receipt's signature) runs on libuv's thread pool, so the event loop goes on
+ * meanwhile: with other streams, and with the commit of the shares already opened.
+ */
 export function envelopeOpenerOf(
   keys: NodeKeys,
   replayGuard: ReplayGuard
 ): Pick<EnvelopeCodec, 'peek' | 'open' | 'signReceipt'> {
   return {
     peek: (envelope) => peekEnvelopeHeader(envelope, { maxBytes: MAX_FRAME_BYTES }),
-    open: (envelope, sender) =>
-      openEnvelope(envelope, {
+    open: async (envelope, sender) => {
+      const { header, plaintext } = await openEnvelopeAsync(envelope, {
         senderSigningPublicKeyPem: sender.signingPublicKeyPem,
         recipientEncryptionPrivateKeyPem: keys.encryptionPrivateKeyPem,
         expectedRecipient: keys.selfPeerId,
         replayGuard,
         maxBytes: MAX_FRAME_BYTES
-      }).plaintext,
-    signReceipt: (body) =>
-      Buffer.from(signPss(keys.signingPrivateKeyPem, canonicalReceipt(body))).toString('base64')
+      })
+      return {
+        plaintext,
+        spendNonce: () => replayGuard.spend(header.sender, header.nonce, header.timestamp)
+      }
+    },
+    signReceipt: async (body) =>
+      Buffer.from(await signPssAsync(keys.signingPrivateKeyPem, canonicalReceipt(body))).toString('base64')
   }
 }

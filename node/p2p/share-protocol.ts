@@ -4,6 +4,7 @@ import type { SignedReceipt } from '../core/receipt.ts'
 import { validateReceiptBody } from '../core/receipt.ts'
 import { type ReceiveShareComponents, receiveShare } from '../core/receive-share.ts'
 import type { ShareTransport, StoredShare } from '../core/share-ports.ts'
+import type { GroupCommit } from '../store/group-commit.ts'
 import type { CertificateExchange } from './cert-exchange.ts'
 import { MAX_FRAME_BYTES, SHARE_PROTOCOL } from './constants.ts'
 import { errorName, FrameMalformedError } from './errors.ts'
@@ -36,6 +37,8 @@ export interface ShareProtocolComponents
     ReceiveShareComponents<StoredShare> {
   readonly certificates: Pick<CertificateExchange, 'ofSender'>
   readonly stats: TrafficStats
+  /** The store's group commit, told of each share on its way, so its group waits for it. */
+  readonly commits?: Pick<GroupCommit, 'arriving'>
   /** A share was stored here and its receipt signed (after the transaction committed). */
   readonly onReceived: (share: StoredShare, receipt: SignedReceipt) => void
   /** A recipient this node sent to announced its per-peer limits (in its receipt or refusal). */
@@ -57,14 +60,22 @@ class ShareProtocol extends InboundProtocol implements ShareTransport {
     this.#components = components
   }
 
-  protected async serve({ remote, signal, frames }: InboundExchange): Promise<void> {
-    const { stats, limits, certificates, onReceived } = this.#components
+  protected async serve({ remote, signal, frames, release }: InboundExchange): Promise<void> {
+    const { stats, limits, certificates, commits, onReceived } = this.#components
     const envelope = await frames.read({ signal })
     stats.recordIn(frames.bytesRead)
     limits.chargeBytes(remote, envelope.byteLength)
-    const sender = await certificates.ofSender(remote, { signal })
-    const { receipt, stored } = receiveShare(this.#components, sender, envelope)
+    const done = commits?.arriving()
+    let received: Awaited<ReturnType<typeof receiveShare>>
+    try {
+      const sender = await certificates.ofSender(remote, { signal })
+      received = await receiveShare(this.#components, sender, envelope)
+    } finally {
+      done?.()
+    }
+    const { receipt, stored } = received
     if (stored) onReceived(stored, receipt)
+    release()
     await frames.write(encodeMessage({ ok: true, receipt, limits: limits.announced }), { signal })
     stats.recordOut(frames.bytesWritten)
   }

@@ -1,9 +1,9 @@
-import { chmodSync, mkdtempSync, statSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { openDatabase } from './database.ts'
+import { openDatabase, relaxedCommitOf } from './database.ts'
 
 const modeOf = (path: string) => statSync(path).mode & 0o777
 const filesOf = (path: string) => [path, `${path}-wal`, `${path}-shm`]
@@ -33,5 +33,27 @@ describe('openDatabase file modes', () => {
     for (const file of filesOf(path)) expect([file, modeOf(file)]).toEqual([file, 0o600])
     db.close()
     older.close()
+  })
+})
+
+describe('relaxedCommitOf', () => {
+  it('commits at synchronous NORMAL and puts the configured level back, inside no other transaction', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dmn-relaxed-'))
+    const db = openDatabase(join(dir, 'node.db'), { synchronous: 'FULL' })
+    const level = () => db.pragma('synchronous', { simple: true })
+    const relaxed = relaxedCommitOf(db)
+    expect(level()).toBe(2)
+    expect(relaxed(level)).toBe(1)
+    expect(level()).toBe(2)
+    // Inside an open transaction the enclosing commit decides: the level cannot change there.
+    expect(db.transaction(() => relaxed(level))()).toBe(2)
+    expect(() =>
+      relaxed(() => {
+        throw new Error('work failed')
+      })
+    ).toThrow('work failed')
+    expect(level()).toBe(2)
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
   })
 })

@@ -71,15 +71,17 @@ const SYNCHRONOUS_NORMAL = 1
 export function relaxedCommitOf(db: Db): <T>(work: () => T) => T {
   const configured = db.pragma('synchronous', { simple: true }) as number
   if (configured <= SYNCHRONOUS_NORMAL || db.memory) return (work) => db.transaction(work)()
-  const relax = db.prepare(`PRAGMA synchronous = ${SYNCHRONOUS_NORMAL}`)
-  const restore = db.prepare(`PRAGMA synchronous = ${configured}`)
+  // Not prepared statements: SQLite applies `PRAGMA synchronous = N` when it compiles the statement,
+  // so a prepared one changes the level once, when it is prepared, and never when it runs.
+  const relax = `PRAGMA synchronous = ${SYNCHRONOUS_NORMAL}`
+  const restore = `PRAGMA synchronous = ${configured}`
   return (work) => {
     if (db.inTransaction) return work()
-    relax.run()
+    db.exec(relax)
     try {
       return db.transaction(work)()
     } finally {
-      restore.run()
+      db.exec(restore)
     }
   }
 }

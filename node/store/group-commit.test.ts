@@ -9,8 +9,10 @@ import { createGroupCommit } from './group-commit.ts'
 function open(): { db: Db; reader: Db; path: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'dmn-group-'))
   const path = join(dir, 'node.db')
-  const db = openDatabase(path)
-  db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE)')
+  const db = openDatabase(path, { synchronous: 'FULL' })
+  db.exec(`CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE);
+    CREATE TABLE parent (id INTEGER PRIMARY KEY);
+    CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)`)
   const reader = openDatabase(path, { readonly: true })
   return { db, reader, path, dir }
 }
@@ -119,7 +121,7 @@ describe('group commit', () => {
     await Promise.all(
       sizes.map((bytes, i) =>
         group
-          .run(() => insert.run(`item ${i}`), bytes)
+          .run(() => insert.run(`item ${i}`), { bytes })
           .then(() => void committedAtAnswer.push(committedLabels(reader).length))
       )
     )
@@ -137,5 +139,70 @@ describe('group commit', () => {
     expect(group.stats().commits).toBe(2)
     expect(() => createGroupCommit(db, { maxSize: 0 })).toThrow(RangeError)
     expect(() => createGroupCommit(db, { maxBytes: 0 })).toThrow(RangeError)
+  })
+  it('rejects every write of a group whose commit fails, and keeps none of them', async () => {
+    const { db, reader } = fresh()
+    const group = createGroupCommit(db)
+    const insert = db.prepare<[string]>('INSERT INTO items (label) VALUES (?)')
+    const results = await Promise.allSettled([
+      group.run(() => insert.run('a')),
+      // A deferred foreign key is checked at COMMIT: this write passes, the commit does not.
+      group.run(() => db.prepare('INSERT INTO child (parent_id) VALUES (42)').run().changes)
+    ])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+    expect(committedLabels(reader)).toEqual([])
+    await group.run(() => insert.run('c'))
+    expect(committedLabels(reader)).toEqual(['c'])
+  })
+
+  it('waits for a caller announced as arriving, so its write joins the group', async () => {
+    const { db, reader } = fresh()
+    const group = createGroupCommit(db, { maxWaitMs: 60_000 })
+    const insert = db.prepare<[string]>('INSERT INTO items (label) VALUES (?)')
+    // Two callers on their way, as two streams whose envelopes are being opened.
+    const firstDone = group.arriving()
+    const secondDone = group.arriving()
+    const first = group.run(() => insert.run('first'))
+    // Turns of the event loop pass; the group holds the first write while the second is on its way.
+    await new Promise((resolve) => setImmediate(resolve))
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(group.stats().commits).toBe(0)
+    expect(committedLabels(reader)).toEqual([])
+    const second = group.run(() => insert.run('second'))
+    await Promise.all([first, second])
+    firstDone()
+    secondDone()
+    expect(group.stats().commits).toBe(1)
+    expect(committedLabels(reader)).toEqual(['first', 'second'])
+  })
+
+  it('commits without a caller that gave up on its way, and without one that never comes after the wait', async () => {
+    const { db, reader } = fresh()
+    const insert = db.prepare<[string]>('INSERT INTO items (label) VALUES (?)')
+    const quick = createGroupCommit(db, { maxWaitMs: 60_000 })
+    const arrived = quick.arriving()
+    const gaveUp = quick.arriving()
+    const held = quick.run(() => insert.run('a'))
+    gaveUp()
+    await held
+    arrived()
+    expect(committedLabels(reader)).toEqual(['a'])
+
+    const bounded = createGroupCommit(db, { maxWaitMs: 20 })
+    bounded.arriving()
+    bounded.arriving()
+    await bounded.run(() => insert.run('b'))
+    expect(committedLabels(reader)).toEqual(['a', 'b'])
+  })
+
+  it('commits relaxed only when every write of the group allows it', async () => {
+    const { db } = fresh()
+    const group = createGroupCommit(db)
+    const level = () => db.pragma('synchronous', { simple: true })
+    expect(
+      await Promise.all([group.run(level, { durable: false }), group.run(level, { durable: false })])
+    ).toEqual([1, 1])
+    expect(await Promise.all([group.run(level, { durable: false }), group.run(level)])).toEqual([2, 2])
+    expect(level()).toBe(2)
   })
 })

@@ -8,13 +8,22 @@ import type { Db } from './database.ts'
 /** Repository over `nonces`. Each call commits on its own unless a caller's `db.transaction()` encloses it. */
 export class NonceRepository {
   readonly #insert
+  readonly #has
   readonly #prune
 
   constructor(db: Db) {
     this.#insert = db.prepare<[string, string, number]>(
       'INSERT INTO nonces (sender, nonce, expires_ms) VALUES (?, ?, ?) ON CONFLICT (sender, nonce) DO NOTHING'
     )
+    this.#has = db.prepare<[string, string], { one: number }>(
+      'SELECT 1 AS one FROM nonces WHERE sender = ? AND nonce = ?'
+    )
     this.#prune = db.prepare<[number]>('DELETE FROM nonces WHERE expires_ms < ?')
+  }
+
+  /** Whether `sender` used `nonce` (and it is not pruned yet). */
+  has(sender: string, nonce: string): boolean {
+    return this.#has.get(sender, nonce) !== undefined
   }
 
   /** Records `nonce` for `sender`, kept until `expiresMs`; false when that sender already used it. */

@@ -107,11 +107,11 @@ describe('receiving a share across a kill -9', () => {
     expect(node.count('nonces')).toBe(0)
     expect(node.count('shares')).toBe(0)
     expect(node.count('records')).toBe(0)
-    const received = receiveShare(node.components, sender, envelope)
+    const received = await receiveShare(node.components, sender, envelope)
     expect(received.stored).toMatchObject({ direction: 'in', sender: sender.peerId })
-    expect(() => receiveShare(node.components, sender, envelope)).toThrow(
-      expect.objectContaining({ name: 'ReplayedNonceError' })
-    )
+    await expect(receiveShare(node.components, sender, envelope)).rejects.toMatchObject({
+      name: 'ReplayedNonceError'
+    })
     expect(node.count('shares')).toBe(1)
     node.db.close()
   })
@@ -122,9 +122,9 @@ describe('receiving a share across a kill -9', () => {
     const node = await restarted(dir, recipient)
     expect(node.count('nonces')).toBe(1)
     expect(node.count('shares')).toBe(1)
-    expect(() => receiveShare(node.components, sender, envelope)).toThrow(
-      expect.objectContaining({ name: 'ReplayedNonceError' })
-    )
+    await expect(receiveShare(node.components, sender, envelope)).rejects.toMatchObject({
+      name: 'ReplayedNonceError'
+    })
     expect(node.count('shares')).toBe(1)
     node.db.close()
   })

@@ -12,6 +12,7 @@ import type {
   EnvelopeFacts,
   KnownPeer,
   NewShare,
+  OpenedEnvelope,
   PeerDirectory,
   RegisteredIdentity,
   ShareStore,
@@ -21,19 +22,31 @@ import type {
 export class MemoryShareStore implements ShareStore<StoredShare> {
   records = new Map<string, { id: number; plaintext: Uint8Array }>()
   shares = new Map<string, StoredShare>()
+  /** Nonces spent by MemoryEnvelopes given this store: they roll back with it, as in SQLite. */
+  nonces = new Set<string>()
   transactions = 0
 
   transaction<T>(work: () => T): T {
     this.transactions++
     const records = new Map(this.records)
     const shares = new Map(this.shares)
+    const nonces = new Set(this.nonces)
     try {
       return work()
     } catch (err) {
       this.records = records
       this.shares = shares
+      this.nonces = nonces
       throw err
     }
+  }
+
+  /** Group transactions run alone here, each resolving after its own "commit". */
+  groupTransactions = 0
+
+  async groupTransaction<T>(work: () => T): Promise<T> {
+    this.groupTransactions++
+    return this.transaction(work)
   }
 
   putRecord(plaintext: Uint8Array, dataHash: string): { id: number } {
@@ -175,19 +188,25 @@ export class MemoryPeers implements PeerDirectory {
 
 /**
  * Envelopes as JSON: `{facts, plaintext, signedBy, nonce}`. `open` checks the signer before it
- * spends the nonce, as node/crypto does, and records every nonce spent.
+ * looks at the nonce, as node/crypto does; the opened envelope's `spendNonce` records it.
  */
 export class MemoryEnvelopes implements EnvelopeCodec {
-  readonly spentNonces = new Set<string>()
   opened = 0
   #nonce = 0
   readonly #self: string
+  readonly #store: { nonces: Set<string> }
 
-  constructor(selfPeerId: string) {
+  /** With `store`, spent nonces live in its transactions (and roll back with them). */
+  constructor(selfPeerId: string, store: { nonces: Set<string> } = { nonces: new Set() }) {
     this.#self = selfPeerId
+    this.#store = store
   }
 
-  seal(share: EnvelopeFacts, plaintext: Uint8Array, _recipient: KnownPeer): Uint8Array {
+  get spentNonces(): ReadonlySet<string> {
+    return this.#store.nonces
+  }
+
+  async seal(share: EnvelopeFacts, plaintext: Uint8Array, _recipient: KnownPeer): Promise<Uint8Array> {
     return this.forge(share, plaintext, share.sender)
   }
 
@@ -215,19 +234,28 @@ export class MemoryEnvelopes implements EnvelopeCodec {
     return this.#parse(envelope).facts
   }
 
-  open(envelope: Uint8Array, sender: KnownPeer): Uint8Array {
+  async open(envelope: Uint8Array, sender: KnownPeer): Promise<OpenedEnvelope> {
     this.opened++
     const e = this.#parse(envelope)
     if (e.signedBy !== sender.peerId)
       throw Object.assign(new Error('bad signature'), { name: 'EnvelopeSignatureError' })
     if (e.facts.recipient !== this.#self) throw new Error('addressed to another node')
-    if (this.spentNonces.has(e.nonce))
-      throw Object.assign(new Error('replayed'), { name: 'ReplayedNonceError' })
-    this.spentNonces.add(e.nonce)
-    return new Uint8Array(Buffer.from(e.plaintext, 'base64'))
+    const replayed = () => Object.assign(new Error('replayed'), { name: 'ReplayedNonceError' })
+    if (this.spentNonces.has(e.nonce)) throw replayed()
+    return {
+      plaintext: new Uint8Array(Buffer.from(e.plaintext, 'base64')),
+      spendNonce: () => {
+        if (this.#store.nonces.has(e.nonce)) throw replayed()
+        this.#store.nonces.add(e.nonce)
+      }
+    }
   }
 
-  signReceipt(body: SignedReceipt['body']): string {
+  /** How many receipts were signed. */
+  signed = 0
+
+  async signReceipt(body: SignedReceipt['body']): Promise<string> {
+    this.signed++
     return `signed-by:${body.recipient}`
   }
 
