@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import {
   BatchEntryTamperedError,
   type BatchEntry,
@@ -18,7 +18,9 @@ import {
   EnvelopeSignatureError,
   EnvelopeTooLargeError
 } from './errors.ts'
-import { fernetDecryptBytes, fernetEncryptBytes } from './fernet.ts'
+import { gcmOpen, gcmSealPieces } from './content-cipher.ts'
+import { fernetDecryptBytes, fernetEncryptPieces } from './fernet.ts'
+import { type BytePieces, writePieces } from './pieces.ts'
 import type { ReplayGuard } from './replay-guard.ts'
 import { oaepUnwrap, oaepWrap, signPss, verifyPss } from './rsa.ts'
 
@@ -65,19 +67,15 @@ function entryBinding(batchId: string, e: Pick<BatchEntry, 'shareId' | 'tier' | 
   return Buffer.from(`${batchId}:${e.shareId}:${e.tier}:${e.nonce}:${e.timestamp}`, 'ascii')
 }
 
-function gcmSeal(key: Uint8Array, aad: Uint8Array, plaintext: Uint8Array) {
-  const iv = randomBytes(GCM_NONCE_BYTES)
-  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: GCM_TAG_BYTES })
-  cipher.setAAD(aad)
-  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
-  return { iv, ciphertext, tag: cipher.getAuthTag() }
-}
-
-function gcmOpen(key: Uint8Array, aad: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array) {
-  const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: GCM_TAG_BYTES })
-  decipher.setAAD(aad)
-  decipher.setAuthTag(tag)
-  return Buffer.concat([decipher.update(ciphertext), decipher.final()])
+/** A sealed part laid out in one buffer: the ciphertext's pieces copied in once. */
+function sealedPart(iv: Uint8Array, ciphertext: BytePieces, tag: Uint8Array): Buffer {
+  const part = Buffer.allocUnsafe(1 + iv.length + 4 + ciphertext.length + 1 + tag.length)
+  let at = part.writeUInt8(iv.length, 0)
+  part.set(iv, at)
+  at = part.writeUInt32BE(ciphertext.length, at + iv.length)
+  at = part.writeUInt8(tag.length, writePieces(part, at, ciphertext.pieces))
+  part.set(tag, at)
+  return part
 }
 
 function u(bytes: number, value: number): Buffer {
@@ -112,26 +110,19 @@ export function sealBatch(input: SealBatchInput): SealedBatch {
         share.tier === 'standard'
           ? {
               iv: EMPTY,
-              ciphertext: fernetEncryptBytes(
+              ciphertext: fernetEncryptPieces(
                 { signing: contentKey.subarray(0, 16), encryption: contentKey.subarray(16) },
                 share.plaintext,
                 { now: Math.floor(timestamp / 1000) }
               ),
               tag: EMPTY
             }
-          : gcmSeal(contentKey, entryBinding(batchId, facts), share.plaintext)
-      const part = Buffer.concat([
-        u(1, body.iv.length),
-        body.iv,
-        u(4, body.ciphertext.length),
-        body.ciphertext,
-        u(1, body.tag.length),
-        body.tag
-      ])
+          : gcmSealPieces(contentKey, entryBinding(batchId, facts), share.plaintext)
+      const part = sealedPart(body.iv, body.ciphertext, body.tag)
       parts.push(part)
       entries.push({ ...facts, dataHash: share.dataHash, sealedHash: sha256Hex(part) })
     }
-    const wrapped = gcmSeal(batchKey, Buffer.from(batchId, 'ascii'), contentKeys)
+    const wrapped = gcmSealPieces(batchKey, Buffer.from(batchId, 'ascii'), contentKeys)
     const manifest: BatchManifest = {
       v: 1,
       kind: BATCH_MANIFEST_KIND,
@@ -141,7 +132,7 @@ export function sealBatch(input: SealBatchInput): SealedBatch {
       senderKeyId: input.senderKeyId,
       recipientKeyId: input.recipientKeyId,
       wrappedKey: Buffer.from(oaepWrap(input.recipientEncryptionPublicKeyPem, batchKey)).toString('base64'),
-      keys: Buffer.concat([wrapped.iv, wrapped.ciphertext, wrapped.tag]).toString('base64'),
+      keys: Buffer.concat([wrapped.iv, ...wrapped.ciphertext.pieces, wrapped.tag]).toString('base64'),
       entries
     }
     const manifestBytes = canonicalManifest(manifest)

@@ -1,6 +1,7 @@
 import { TIER_ENVELOPE_CODE, type Tier, isTier, tierOfEnvelopeCode } from '../core/share.ts'
 import { MAX_ENVELOPE_BYTES } from './constants.ts'
 import { EnvelopeMalformedError, EnvelopeTooLargeError } from './errors.ts'
+import { type BytePieces, joinPieces, piecesOf, writePieces } from './pieces.ts'
 
 /**
  * The envelope's canonical binary encoding (format version 1). All integers big-endian; every
@@ -153,32 +154,76 @@ export function decodeHeader(bytes: Uint8Array): EnvelopeHeader {
   return header
 }
 
-function lengthPrefix(bytes: number, value: number): Buffer {
-  const b = Buffer.alloc(bytes)
-  b.writeUIntBE(value, 0, bytes)
-  return b
+/** The signed part's fields, with the ciphertext in pieces (pieces.ts) as the content cipher returns it. */
+export interface EnvelopeBody {
+  readonly headerBytes: Uint8Array
+  readonly wrappedKey: Uint8Array
+  readonly iv: Uint8Array
+  readonly ciphertext: BytePieces
+  readonly tag: Uint8Array
 }
 
-/** Everything the signature covers, in canonical form. */
+/**
+ * Everything the signature covers, in canonical form, as pieces: the fields before the ciphertext
+ * in one small buffer, the ciphertext's own pieces, then the tag's length and the tag.
+ */
+export function signedPieces(p: EnvelopeBody): BytePieces {
+  const head = Buffer.allocUnsafe(
+    ENVELOPE_MAGIC.length + 1 + 2 + p.headerBytes.length + 2 + p.wrappedKey.length + 1 + p.iv.length + 4
+  )
+  let at = ENVELOPE_MAGIC.copy(head, 0)
+  at = head.writeUInt8(ENVELOPE_FORMAT_VERSION, at)
+  at = head.writeUInt16BE(p.headerBytes.length, at)
+  head.set(p.headerBytes, at)
+  at = head.writeUInt16BE(p.wrappedKey.length, at + p.headerBytes.length)
+  head.set(p.wrappedKey, at)
+  at = head.writeUInt8(p.iv.length, at + p.wrappedKey.length)
+  head.set(p.iv, at)
+  head.writeUInt32BE(p.ciphertext.length, at + p.iv.length)
+  const tail = Buffer.allocUnsafe(1 + p.tag.length)
+  tail.writeUInt8(p.tag.length, 0)
+  tail.set(p.tag, 1)
+  return piecesOf(head, ...p.ciphertext.pieces, tail)
+}
+
+/** The envelope: the signed part's pieces and the signature, laid out in one buffer (one copy of each piece). */
+export function joinEnvelope(signed: BytePieces, signature: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(signed.length + 2 + signature.length)
+  const at = out.writeUInt16BE(signature.length, writePieces(out, 0, signed.pieces))
+  out.set(signature, at)
+  return out
+}
+
+/**
+ * The envelope laid out before its signature of `signatureLength` bytes is made: `signed` is the
+ * part the signature covers, where it lies in the envelope (for a signer that takes one buffer),
+ * and `withSignature` writes the signature behind it and returns the whole envelope.
+ */
+export function layoutEnvelope(
+  signed: BytePieces,
+  signatureLength: number
+): { readonly signed: Buffer; withSignature(signature: Uint8Array): Buffer } {
+  const out = Buffer.allocUnsafe(signed.length + 2 + signatureLength)
+  const at = out.writeUInt16BE(signatureLength, writePieces(out, 0, signed.pieces))
+  return {
+    signed: out.subarray(0, signed.length),
+    withSignature(signature) {
+      if (signature.length !== signatureLength) {
+        throw new RangeError(`signature of ${signature.length} bytes where ${signatureLength} were laid out`)
+      }
+      out.set(signature, at)
+      return out
+    }
+  }
+}
+
+/** Everything the signature covers, in canonical form, in one buffer. */
 export function encodeSignedPart(p: Omit<EnvelopeParts, 'signature' | 'signed' | 'header'>): Buffer {
-  return Buffer.concat([
-    ENVELOPE_MAGIC,
-    Buffer.from([ENVELOPE_FORMAT_VERSION]),
-    lengthPrefix(2, p.headerBytes.length),
-    p.headerBytes,
-    lengthPrefix(2, p.wrappedKey.length),
-    p.wrappedKey,
-    lengthPrefix(1, p.iv.length),
-    p.iv,
-    lengthPrefix(4, p.ciphertext.length),
-    p.ciphertext,
-    lengthPrefix(1, p.tag.length),
-    p.tag
-  ])
+  return joinPieces(signedPieces({ ...p, ciphertext: piecesOf(p.ciphertext) }))
 }
 
 export function appendSignature(signed: Uint8Array, signature: Uint8Array): Buffer {
-  return Buffer.concat([signed, lengthPrefix(2, signature.length), signature])
+  return joinEnvelope(piecesOf(signed), signature)
 }
 
 /** Parses an envelope after checking its size; nothing is verified here. */

@@ -1,14 +1,16 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { MAX_DATA_BYTES } from '../core/share.ts'
 import { GCM_NONCE_BYTES, GCM_TAG_BYTES, MAX_ENVELOPE_BYTES } from './constants.ts'
+import { gcmOpen, gcmSealPieces } from './content-cipher.ts'
 import {
-  appendSignature,
   decodeEnvelope,
   ENVELOPE_FORMAT_VERSION,
   type EnvelopeHeader,
   type EnvelopeParts,
   encodeHeader,
-  encodeSignedPart
+  joinEnvelope,
+  layoutEnvelope,
+  signedPieces
 } from './envelope-codec.ts'
 import {
   EnvelopeDecryptError,
@@ -19,7 +21,8 @@ import {
   EnvelopeSignatureError,
   EnvelopeTooLargeError
 } from './errors.ts'
-import { fernetDecryptBytes, fernetEncryptBytes } from './fernet.ts'
+import { fernetDecryptBytes, fernetEncryptPieces } from './fernet.ts'
+import type { BytePieces } from './pieces.ts'
 import type { ReplayGuard } from './replay-guard.ts'
 import {
   keyFingerprint,
@@ -27,6 +30,7 @@ import {
   oaepUnwrapAsync,
   oaepWrap,
   publicKeyPemOf,
+  rsaKeyBits,
   signPss,
   signPssAsync,
   verifyPss
@@ -43,6 +47,8 @@ import {
  * (which cleanses them when the context is freed, at garbage collection), and key material held as
  * JS strings or KeyObjects (PEMs) cannot be wiped at all. The content key never becomes a string.
  */
+
+const EMPTY = new Uint8Array(0)
 
 export interface SealEnvelopeInput {
   readonly header: Omit<EnvelopeHeader, 'v' | 'nonce' | 'timestamp'> &
@@ -67,18 +73,12 @@ export interface OpenEnvelopeOptions {
   readonly maxBytes?: number
 }
 
-function gcmEncrypt(key: Buffer, aad: Uint8Array, plaintext: Uint8Array) {
-  const iv = randomBytes(GCM_NONCE_BYTES)
-  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: GCM_TAG_BYTES })
-  cipher.setAAD(aad)
-  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
-  return { iv, ciphertext, tag: cipher.getAuthTag() }
-}
-
 /** Seals `plaintext` for one recipient. A random nonce and the current time fill the header unless given. */
 export function sealEnvelope(input: SealEnvelopeInput): { bytes: Uint8Array; header: EnvelopeHeader } {
   const { signed, header } = unsignedEnvelope(input)
-  return { bytes: signedEnvelope(signed, signPss(input.senderSigningPrivateKeyPem, signed)), header }
+  // The signature hashes the pieces where they lie; the one copy of the ciphertext is into `bytes`.
+  const signature = signPss(input.senderSigningPrivateKeyPem, signed.pieces)
+  return { bytes: sizeChecked(joinEnvelope(signed, signature)), header }
 }
 
 /** `sealEnvelope` with the signature made on libuv's thread pool, while the event loop goes on. */
@@ -86,14 +86,15 @@ export async function sealEnvelopeAsync(
   input: SealEnvelopeInput
 ): Promise<{ bytes: Uint8Array; header: EnvelopeHeader }> {
   const { signed, header } = unsignedEnvelope(input)
-  return {
-    bytes: signedEnvelope(signed, await signPssAsync(input.senderSigningPrivateKeyPem, signed)),
-    header
-  }
+  // A signature on the thread pool takes one buffer: the envelope is laid out first (the one copy of
+  // the ciphertext) and its signed part, where it lies, is what is signed.
+  const layout = layoutEnvelope(signed, rsaKeyBits(input.senderSigningPrivateKeyPem) / 8)
+  const signature = await signPssAsync(input.senderSigningPrivateKeyPem, layout.signed)
+  return { bytes: sizeChecked(layout.withSignature(signature)), header }
 }
 
 /** The envelope's header and the part its signature covers: content encrypted, content key wrapped. */
-function unsignedEnvelope(input: SealEnvelopeInput): { signed: Buffer; header: EnvelopeHeader } {
+function unsignedEnvelope(input: SealEnvelopeInput): { signed: BytePieces; header: EnvelopeHeader } {
   if (input.plaintext.length > MAX_DATA_BYTES) {
     throw new EnvelopeTooLargeError(`plaintext of ${input.plaintext.length} bytes exceeds ${MAX_DATA_BYTES}`)
   }
@@ -111,26 +112,26 @@ function unsignedEnvelope(input: SealEnvelopeInput): { signed: Buffer; header: E
   const headerBytes = encodeHeader(header)
   const contentKey = randomBytes(32)
   try {
-    let body: { iv: Uint8Array; ciphertext: Uint8Array; tag: Uint8Array }
-    if (header.tier === 'standard') {
-      const ciphertext = fernetEncryptBytes(
-        { signing: contentKey.subarray(0, 16), encryption: contentKey.subarray(16) },
-        input.plaintext,
-        { now: Math.floor(header.timestamp / 1000) }
-      )
-      body = { iv: new Uint8Array(0), ciphertext, tag: new Uint8Array(0) }
-    } else {
-      body = gcmEncrypt(contentKey, headerBytes, input.plaintext)
-    }
+    const content =
+      header.tier === 'standard'
+        ? {
+            iv: EMPTY,
+            ciphertext: fernetEncryptPieces(
+              { signing: contentKey.subarray(0, 16), encryption: contentKey.subarray(16) },
+              input.plaintext,
+              { now: Math.floor(header.timestamp / 1000) }
+            ),
+            tag: EMPTY
+          }
+        : gcmSealPieces(contentKey, headerBytes, input.plaintext)
     const wrappedKey = oaepWrap(input.recipientEncryptionPublicKeyPem, contentKey)
-    return { signed: encodeSignedPart({ headerBytes, wrappedKey, ...body }), header }
+    return { signed: signedPieces({ headerBytes, wrappedKey, ...content }), header }
   } finally {
     contentKey.fill(0)
   }
 }
 
-function signedEnvelope(signed: Buffer, signature: Uint8Array): Uint8Array {
-  const bytes = appendSignature(signed, signature)
+function sizeChecked(bytes: Uint8Array): Uint8Array {
   if (bytes.length > MAX_ENVELOPE_BYTES) throw new EnvelopeError('sealed envelope exceeds MAX_ENVELOPE_BYTES')
   return bytes
 }
@@ -225,10 +226,7 @@ function decryptContent(parts: EnvelopeParts, contentKey: Buffer): Uint8Array {
         parts.ciphertext
       )
     }
-    const decipher = createDecipheriv('aes-256-gcm', contentKey, parts.iv, { authTagLength: GCM_TAG_BYTES })
-    decipher.setAAD(parts.headerBytes)
-    decipher.setAuthTag(parts.tag)
-    const out = Buffer.concat([decipher.update(parts.ciphertext), decipher.final()])
+    const out = gcmOpen(contentKey, parts.headerBytes, parts.iv, parts.ciphertext, parts.tag)
     return new Uint8Array(out.buffer, out.byteOffset, out.length)
   } catch (err) {
     if (err instanceof EnvelopeDecryptError) throw err

@@ -4,7 +4,10 @@ import { toUrlsafeBase64 } from './base64.ts'
 import {
   fernetDecrypt,
   fernetDecryptAny,
+  fernetDecryptBytes,
   fernetEncrypt,
+  fernetEncryptBytes,
+  fernetEncryptPieces,
   fernetRotate,
   fernetTimestamp,
   generateFernetKey
@@ -125,21 +128,45 @@ describe('fernet', () => {
   it('names an authentic token with broken padding FernetBadPaddingError', () => {
     const key = generateFernetKey()
     const raw = Buffer.from(key, 'base64url')
-    const iv = randomBytes(16)
-    const cipher = createCipheriv('aes-128-cbc', raw.subarray(16), iv).setAutoPadding(false)
-    // A whole block whose last byte (0x00) is no valid PKCS7 padding, encrypted and MACed with the key.
-    const body = Buffer.concat([
-      Buffer.from([0x80]),
-      Buffer.alloc(8),
-      iv,
-      cipher.update(Buffer.alloc(16)),
-      cipher.final()
-    ])
-    const token = toUrlsafeBase64(
-      Buffer.concat([body, createHmac('sha256', raw.subarray(0, 16)).update(body).digest()])
-    )
-    expect(() => fernetDecrypt(key, token)).toThrow(
-      expect.objectContaining({ name: 'FernetBadPaddingError' })
-    )
+    // Authentic (encrypted and MACed with the key) but padded wrongly: no padding byte 0x00, a
+    // padding byte above 16, padding bytes that disagree, padding longer than a block.
+    const last = (block: number[]) => Buffer.from([...Buffer.alloc(16 - block.length), ...block])
+    for (const plaintext of [
+      Buffer.alloc(16),
+      last([17]),
+      last([3, 2, 3]),
+      Buffer.concat([Buffer.alloc(16, 20), Buffer.alloc(16, 20)])
+    ]) {
+      const iv = randomBytes(16)
+      const cipher = createCipheriv('aes-128-cbc', raw.subarray(16), iv).setAutoPadding(false)
+      const body = Buffer.concat([
+        Buffer.from([0x80]),
+        Buffer.alloc(8),
+        iv,
+        cipher.update(plaintext),
+        cipher.final()
+      ])
+      const token = toUrlsafeBase64(
+        Buffer.concat([body, createHmac('sha256', raw.subarray(0, 16)).update(body).digest()])
+      )
+      expect(() => fernetDecrypt(key, token)).toThrow(
+        expect.objectContaining({ name: 'FernetBadPaddingError' })
+      )
+    }
+  })
+
+  it('lays a token out from its pieces, and takes every padding length off again', () => {
+    const key = generateFernetKey()
+    for (let size = 0; size <= 48; size++) {
+      const plain = randomBytes(size)
+      const iv = randomBytes(16)
+      const pieces = fernetEncryptPieces(key, plain, { now: 1_700_000_000, iv })
+      const bytes = fernetEncryptBytes(key, plain, { now: 1_700_000_000, iv })
+      expect(pieces.length).toBe(bytes.length)
+      expect(Buffer.concat(pieces.pieces).equals(bytes)).toBe(true)
+      expect(bytes.length).toBe(57 + 16 * (Math.floor(size / 16) + 1))
+      expect(Buffer.from(fernetDecryptBytes(key, bytes)).equals(plain)).toBe(true)
+      expect(fernetEncrypt(key, plain, { now: 1_700_000_000, iv })).toBe(toUrlsafeBase64(bytes))
+    }
   })
 })

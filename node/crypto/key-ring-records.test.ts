@@ -152,4 +152,24 @@ describe('key ring over stored records', () => {
     expect(oldRow.ciphertext.toString('ascii')).toMatch(/^gAAAAA[A-Za-z0-9_-]+=*$/)
     expect(records.read(oldHash)).toEqual(old)
   })
+
+  it('lays records of changing sizes out in one buffer, each stored whole, beside raw rows an older version wrote', () => {
+    const tokenBytes = (n: number) => 57 + 16 * (Math.floor(n / 16) + 1)
+    const written = [1024 * 1024, 10, 300 * 1024, 0, 1024 * 1024 - 1].map((size) => {
+      const plaintext = new Uint8Array(randomBytes(size))
+      const row = records.put(plaintext, createHash('sha256').update(plaintext).digest('hex'))
+      return { plaintext, row }
+    })
+    for (const { plaintext, row } of written) {
+      const stored = db.prepare('SELECT ciphertext FROM records WHERE id = ?').get(row.id) as {
+        ciphertext: Buffer
+      }
+      expect(stored.ciphertext.length).toBe(tokenBytes(plaintext.length))
+      expect(Buffer.from(ring.decryptBytes(row.keyVersion, stored.ciphertext)).equals(plaintext)).toBe(true)
+      expect(Buffer.from(records.read(row.dataHash) as Uint8Array).equals(plaintext)).toBe(true)
+    }
+    const old = new Uint8Array(randomBytes(4096))
+    insert(old, true)
+    expect(records.read(createHash('sha256').update(old).digest('hex'))).toEqual(old)
+  })
 })

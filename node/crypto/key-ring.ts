@@ -11,6 +11,7 @@ import {
   fernetDecryptBytes,
   fernetEncrypt,
   fernetEncryptBytes,
+  fernetEncryptPieces,
   generateFernetKey,
   parseFernetKey
 } from './fernet.ts'
@@ -23,6 +24,7 @@ import {
   sealKeyRingFile
 } from './key-ring-file.ts'
 import type { DataKeyEntry, KeyRingState } from './key-ring-state.ts'
+import type { BytePieces } from './pieces.ts'
 
 /**
  * The node's key ring: versioned Fernet data keys (the newest is primary), the node's RSA identity
@@ -116,6 +118,15 @@ export class KeyRing {
   encryptBytes(plaintext: Uint8Array): { keyVersion: number; token: Buffer } {
     const version = this.#state.primaryVersion
     return { keyVersion: version, token: fernetEncryptBytes(this.#partsOf(version), plaintext) }
+  }
+
+  /**
+   * As `encryptBytes`, with the token in pieces (pieces.ts) for a caller that lays it out in a
+   * buffer of its own (records at rest, which SQLite copies on insert).
+   */
+  encryptPieces(plaintext: Uint8Array): { keyVersion: number; token: BytePieces } {
+    const version = this.#state.primaryVersion
+    return { keyVersion: version, token: fernetEncryptPieces(this.#partsOf(version), plaintext) }
   }
 
   /** Decrypts a token's raw bytes made under `keyVersion`; refused versions as for `decrypt`. */

@@ -52,6 +52,14 @@ describe('RSA-PSS', () => {
     expect(onlyMax(32)).toBe(false)
   })
 
+  it('signs a message given in pieces as the same message in one buffer', () => {
+    const pieces = [data.subarray(0, 3), new Uint8Array(0), data.subarray(3, 7), data.subarray(7)]
+    const sig = signPss(alice.privateKeyPem, pieces)
+    expect(verifyPss(alice.publicKeyPem, data, sig)).toBe(true)
+    expect(verifyPss(alice.publicKeyPem, data.subarray(1), sig)).toBe(false)
+    expect(verifyPss(alice.publicKeyPem, data, signPss(alice.privateKeyPem, pieces.slice(1)))).toBe(false)
+  })
+
   it('refuses a key that is not an RSA PEM with InvalidKeyError', () => {
     expect(() => signPss('not a key', data)).toThrow(expect.objectContaining({ name: 'InvalidKeyError' }))
     expect(() => verifyPss('not a key', data, new Uint8Array(256))).toThrow(

@@ -1,6 +1,7 @@
 import {
   constants,
   createHash,
+  createSign,
   createPrivateKey,
   createPublicKey,
   generateKeyPair,
@@ -119,14 +120,18 @@ export function keyFingerprint(publicKeyPem: string): string {
   })
 }
 
-/** RSA-PSS signature (SHA-256, MGF1-SHA256, maximum salt length) over `data`. */
-export function signPss(privateKeyPem: string, data: Uint8Array): Uint8Array {
+/**
+ * RSA-PSS signature (SHA-256, MGF1-SHA256, maximum salt length) over `data`, or over the
+ * concatenation of its pieces in order (hashed where they lie, so a large message in pieces is not
+ * copied together first).
+ */
+export function signPss(privateKeyPem: string, data: Uint8Array | readonly Uint8Array[]): Uint8Array {
   const key = rsaPrivate(privateKeyPem)
-  return sign('sha256', data, {
-    key,
-    padding: constants.RSA_PKCS1_PSS_PADDING,
-    saltLength: maxSaltLength(key)
-  })
+  const options = { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: maxSaltLength(key) }
+  if (data instanceof Uint8Array) return sign('sha256', data, options)
+  const signer = createSign('sha256')
+  for (const piece of data) signer.update(piece)
+  return signer.sign(options)
 }
 
 /**

@@ -213,8 +213,8 @@ class DeliveryWorker {
           continue
         }
         for (const share of group) this.#window.take(share.shareId)
-        // A batch's claims commit together: one write, not one per share. Not durable on its own,
-        // as a claim alone is not (shares.ts): lost to a power cut, the share is still queued.
+        // A batch's claims commit together: one write, not one per share. Not durable (as each claim
+        // on its own): a claim lost to a power cut leaves the share queued, sent again, received once.
         const claimed = this.#components.store.transaction(
           () => group.filter((share) => this.#components.queue.claim(share.shareId)),
           { durable: false }

@@ -23,14 +23,21 @@ describe('frames', () => {
     expect(inbound.bytesRead).toBe(4 + 3 + 4 + 1024)
   })
 
-  it('sends a frame and its header as one message', async () => {
+  it('sends a small frame in one message with its header, a large one after its header', async () => {
     const [a, b] = await streamPair()
     const sizes: number[] = []
     b.addEventListener('message', (evt) => sizes.push(evt.data.byteLength))
-    await frameStream(a, 1024).write(new Uint8Array(100).fill(1))
-    for (let i = 0; i < 100 && sizes.reduce((sum, n) => sum + n, 0) < 104; i++)
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    expect(sizes).toEqual([104])
+    const out = frameStream(a, 1024 * 1024)
+    const inbound = frameStream(b, 1024 * 1024)
+    const small = new Uint8Array(100).fill(1)
+    const large = new Uint8Array(200 * 1024).fill(2)
+    await out.write(small)
+    await out.write(large)
+    expect(await inbound.read()).toEqual(small)
+    expect(await inbound.read()).toEqual(large)
+    expect(sizes[0]).toBe(4 + 100)
+    expect(sizes[1]).toBe(4)
+    expect(out.bytesWritten).toBe(4 + 100 + 4 + large.length)
   })
 
   it('refuses a frame whose announced length exceeds the maximum before reading its body', async () => {

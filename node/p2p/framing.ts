@@ -19,6 +19,9 @@ export interface FrameStream {
   readonly bytesWritten: number
 }
 
+/** Frames up to this size are written together with their header, in one buffer. */
+const COALESCE_MAX_BYTES = 64 * 1024
+
 /**
  * `maxFrameBytes` bounds the frames read; `maxWriteBytes` (the same by default) the frames written,
  * for a protocol whose requests are small and whose answers are not (`/dmn/fetch/1.0.0`).
@@ -66,12 +69,18 @@ export function frameStream(
           `frame of ${frame.byteLength} bytes exceeds the maximum of ${maxWriteBytes}`
         )
       }
-      // Header and body in one write: no muxer frame and Noise message of their own for 4 bytes.
-      const framed = new Uint8Array(FRAME_HEADER_BYTES + frame.byteLength)
-      new DataView(framed.buffer).setUint32(0, frame.byteLength)
-      framed.set(frame, FRAME_HEADER_BYTES)
-      await bytes.write(framed, options)
-      bytesWritten += framed.byteLength
+      if (frame.byteLength <= COALESCE_MAX_BYTES) {
+        // One muxer frame (and one Noise message) for header and body, rather than one each.
+        const both = new Uint8Array(FRAME_HEADER_BYTES + frame.byteLength)
+        new DataView(both.buffer).setUint32(0, frame.byteLength)
+        both.set(frame, FRAME_HEADER_BYTES)
+        await bytes.write(both, options)
+      } else {
+        // A large body is not copied to sit behind its header: it goes as it is, after it.
+        await bytes.write(encodeFrameHeader(frame.byteLength), options)
+        await bytes.write(frame, options)
+      }
+      bytesWritten += FRAME_HEADER_BYTES + frame.byteLength
     }
   }
 }

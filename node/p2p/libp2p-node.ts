@@ -9,6 +9,7 @@ import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { DHT_PROTOCOL, LIBP2P_KEY_SECRET } from './constants.ts'
+import { noiseCrypto } from './noise-crypto.ts'
 
 /** The libp2p services this node runs. */
 export type DmnServices = {
@@ -64,7 +65,7 @@ export async function createDmnLibp2p(init: CreateLibp2pInit): Promise<DmnLibp2p
     start: false,
     addresses: { listen: [`/${ipVersion}/${init.host}/tcp/${init.port}`] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
     streamMuxers: [yamux()],
     connectionGater: gater,
     connectionManager: { maxConnections: init.maxConnections },

@@ -77,4 +77,29 @@ describe('record repository', () => {
     }
     expect(stored.ciphertext.equals(fresh)).toBe(true)
   })
+
+  it('lays a cipher’s token pieces out for each insert, whatever the size before it', () => {
+    const db = openDatabase(':memory:')
+    migrate(db)
+    const inPieces: RecordCipher = {
+      ...cipher,
+      encryptPieces: (p) => {
+        const { keyVersion, token } = cipher.encryptBytes(p)
+        const third = Math.floor(token.length / 3)
+        const pieces = [token.subarray(0, third), token.subarray(third, 2 * third), token.subarray(2 * third)]
+        return { keyVersion, token: { pieces, length: token.length } }
+      }
+    }
+    const records = new RecordRepository(db, inPieces)
+    const datas = [5000, 3, 70_000, 0, 12].map((n) => new Uint8Array(Buffer.alloc(n, n % 251)))
+    const rows = datas.map((data) => records.put(data, dataHashOf(data)))
+    rows.forEach((row, i) => {
+      const data = datas[i] as Uint8Array
+      const stored = db.prepare('SELECT ciphertext FROM records WHERE id = ?').get(row.id) as {
+        ciphertext: Buffer
+      }
+      expect(stored.ciphertext.length).toBe(data.length + 1)
+      expect(records.read(row.dataHash)).toEqual(data)
+    })
+  })
 })

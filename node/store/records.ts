@@ -14,6 +14,14 @@ import type { Db } from './database.ts'
  */
 export interface RecordCipher {
   encryptBytes(plaintext: Uint8Array): { keyVersion: number; token: Uint8Array }
+  /**
+   * The same token in pieces, when the cipher can: the repository lays them out in a buffer it
+   * keeps for that (SQLite copies a bound value), so no token-sized buffer is made per record.
+   */
+  encryptPieces?(plaintext: Uint8Array): {
+    keyVersion: number
+    token: { readonly pieces: readonly Uint8Array[]; readonly length: number }
+  }
   decryptBytes(keyVersion: number, token: Uint8Array): Uint8Array
   /** The older form: the token as url-safe base64 text. */
   decrypt(keyVersion: number, token: string): Uint8Array
@@ -76,6 +84,8 @@ export class RecordRepository {
   readonly #countNotAt
   readonly #listNotAt
   readonly #rewrap
+  /** Where tokens are laid out before their insert; grows to the largest record seen. */
+  #layout: Buffer = Buffer.alloc(0)
 
   constructor(db: Db, cipher: RecordCipher) {
     this.#db = db
@@ -116,9 +126,24 @@ export class RecordRepository {
   put(plaintext: Uint8Array, dataHash: string): RecordRow {
     const existing = this.#select.get(dataHash)
     if (existing) return toRow(existing)
-    const { keyVersion, token } = this.#cipher.encryptBytes(plaintext)
+    const { keyVersion, token } = this.#encrypt(plaintext)
     const raw = this.#insert.get(dataHash, keyVersion, token, plaintext.byteLength, new Date().toISOString())
     return toRow(raw as RawRecordRow)
+  }
+
+  /** The token to insert: in the repository's own layout buffer when the cipher gives pieces. */
+  #encrypt(plaintext: Uint8Array): { keyVersion: number; token: Uint8Array } {
+    if (!this.#cipher.encryptPieces) return this.#cipher.encryptBytes(plaintext)
+    const { keyVersion, token } = this.#cipher.encryptPieces(plaintext)
+    if (this.#layout.length < token.length) this.#layout = Buffer.allocUnsafe(token.length)
+    let at = 0
+    for (const piece of token.pieces) {
+      this.#layout.set(piece, at)
+      at += piece.length
+    }
+    // Bound once and copied by SQLite (better-sqlite3 binds with SQLITE_TRANSIENT), so the buffer is
+    // free again as soon as the insert returns; the statement never runs while a put is half done.
+    return { keyVersion, token: this.#layout.subarray(0, token.length) }
   }
 
   get(dataHash: string): RecordRow | undefined {

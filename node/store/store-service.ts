@@ -3,12 +3,13 @@ import type { Startable } from '../core/lifecycle.ts'
 import type { HealthProbe } from '../core/ports.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Statement } from 'better-sqlite3'
+import { type Checkpointer, startCheckpointer } from './checkpointer.ts'
 import { type Db, openDatabase } from './database.ts'
 import { checkEventTriggers, EventLogRepository } from './event-log.ts'
 import { migrate } from './migrations.ts'
 
 /** How often the store folds the WAL back into the database file (a passive checkpoint). */
-const CHECKPOINT_INTERVAL_MS = 1_000
+export const CHECKPOINT_INTERVAL_MS = 1_000
 
 export interface StoreInit {
   readonly dataDir: string
@@ -33,7 +34,7 @@ export class StoreService implements Startable {
   #db: Db | undefined
   #ping: Statement<[], unknown> | undefined
   #eventLog: EventLogRepository | undefined
-  #checkpoints: NodeJS.Timeout | undefined
+  #checkpointer: Checkpointer | undefined
 
   constructor(components: StoreComponents, init: StoreInit) {
     this.#logger = components.logger
@@ -85,21 +86,18 @@ export class StoreService implements Startable {
     }
     this.#db = db
     this.#ping = db.prepare('SELECT 1')
-    // Off the share path: commits append to the WAL, this folds it back between them.
-    const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)')
-    this.#checkpoints = setInterval(() => {
-      try {
-        checkpoint.run()
-      } catch (err) {
-        this.#logger.warn({ err }, 'WAL checkpoint failed')
-      }
-    }, CHECKPOINT_INTERVAL_MS)
-    this.#checkpoints.unref()
+    // Off the event loop: commits append to the WAL, a thread of its own folds it back (checkpointer.ts).
+    this.#checkpointer = startCheckpointer({
+      path,
+      intervalMs: CHECKPOINT_INTERVAL_MS,
+      synchronous: this.#init.synchronous,
+      onError: (message) => this.#logger.warn({ error: message }, 'WAL checkpoint failed')
+    })
   }
 
-  stop(): void {
-    clearInterval(this.#checkpoints)
-    this.#checkpoints = undefined
+  async stop(): Promise<void> {
+    await this.#checkpointer?.stop()
+    this.#checkpointer = undefined
     if (!this.#db) return
     // Folds the WAL back into the main file so a stopped node leaves one self-contained file.
     this.#db.pragma('wal_checkpoint(TRUNCATE)')
