@@ -284,12 +284,16 @@ export class Publisher {
       for (const tx of txs) {
         // Not broadcast yet (maxInFlight are): neither it nor a later nonce can be mined.
         if (tx.awaitingBroadcast) break
-        const result = await sender.track(tx, head, opts, (hash) =>
+        let replaced = false
+        const result = await sender.track(tx, head, opts, (hash) => {
+          replaced = true
           jobFromKey(this.#c.repos, tx.job)?.markSent(hash, tx.nonce)
-        )
+        })
         if (result.kind === 'waiting') {
-          // Not mined yet: a later nonce cannot be mined before it.
-          if (result.confirmations === 0) break
+          // Not mined yet: a later nonce cannot be mined before it. Replaced for waiting too long,
+          // though, it says the ones behind it, priced alike, wait as long: they are tracked (and
+          // replaced once they are as old), so each share shows its own replacement.
+          if (result.confirmations === 0 && !replaced) break
           continue
         }
         this.#settle(tx, result)

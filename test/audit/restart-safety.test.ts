@@ -186,6 +186,46 @@ describe.each(CHAIN_KINDS)('publisher restarts and chain outages (%s)', (kind) =
     }
   })
 
+  it('replaces the transactions queued behind a stuck one too, each share its own, one record each', async () => {
+    store = tempStore()
+    const d = await freshDeployment(chain.url)
+    await d.rpc.call('evm_setAutomine', [false])
+    try {
+      audit = auditService(store.db, store.dir, settings(d, { resendAfterSeconds: 0.2 }))
+      await audit.start()
+      const shares = [queueShare(store.db), queueShare(store.db)]
+      const txs = () =>
+        store.db.prepare('SELECT nonce, raw FROM chain_txs ORDER BY id').all() as {
+          nonce: number
+          raw: string
+        }[]
+      const perNonce = () => {
+        const count = new Map<number, number>()
+        for (const t of txs()) count.set(t.nonce, (count.get(t.nonce) ?? 0) + 1)
+        return count
+      }
+      // Both were sent at once (maxInFlight); the second waits behind the first, priced alike.
+      await waitFor(() => {
+        const count = perNonce()
+        return count.size === 2 && [...count.values()].every((n) => n >= 2)
+      }, 'a replacement of each')
+      await d.rpc.call('evm_setAutomine', [true])
+      await d.rpc.call('evm_mine', [])
+      await waitFor(() => countState(store.db, 'confirmed') === 2, 'both confirmed')
+      const rows = store.db.prepare('SELECT share_id, tx_hash FROM outbox ORDER BY id').all() as {
+        share_id: string
+        tx_hash: string
+      }[]
+      for (const share of shares) {
+        const logs = await shareRecords(d, share.shareId)
+        expect(logs).toHaveLength(1)
+        expect(rows.find((r) => r.share_id === share.shareId)?.tx_hash).toBe(logs[0]!.transactionHash)
+      }
+    } finally {
+      await d.rpc.call('evm_setAutomine', [true])
+    }
+  })
+
   it('finds its own record instead of recording twice after the database is restored from an earlier backup', async () => {
     store = tempStore()
     const d = await freshDeployment(chain.url)
