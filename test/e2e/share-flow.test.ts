@@ -186,7 +186,7 @@ describe('share end to end', { timeout: 120_000 }, () => {
 async function collectEvents(
   url: string,
   ready: () => Promise<void>,
-  done: (types: string[]) => boolean,
+  done: (events: readonly { type: string; data: Record<string, unknown> }[]) => boolean,
   timeoutMs = 30_000
 ): Promise<{ type: string; data: Record<string, unknown> }[]> {
   const controller = new AbortController()
@@ -198,7 +198,7 @@ async function collectEvents(
   let buffer = ''
   let started = false
   try {
-    while (!done(events.map((e) => e.type))) {
+    while (!done(events)) {
       const { value, done: ended } = await reader.read()
       if (ended) break
       buffer += decoder.decode(value, { stream: true })
@@ -268,6 +268,8 @@ describe('operator API on a running node', () => {
       NonNullable<(typeof cluster.nodes)[0]>
     ]
     let shareId = ''
+    const ofShare = (e: { data: Record<string, unknown> }) =>
+      (e.data['data'] as Record<string, unknown> | undefined)?.['share_id'] === shareId
     const events = await collectEvents(
       `${a.internalUrl}/events?types=share.,audit.`,
       async () => {
@@ -278,11 +280,12 @@ describe('operator API on a running node', () => {
         })
         shareId = (r.body['share'] as { id: string }).id
       },
-      (types) => types.includes('share.delivered') && types.includes('audit.confirmed')
+      // This share's own delivery: an earlier test's share may be delivered while this one waits.
+      (seen) =>
+        seen.some((e) => e.type === 'share.delivered' && ofShare(e)) &&
+        seen.some((e) => e.type === 'audit.confirmed')
     )
-    const mine = events.filter(
-      (e) => e.data['data'] && (e.data['data'] as Record<string, unknown>)['share_id'] === shareId
-    )
+    const mine = events.filter(ofShare)
     expect(mine.map((e) => e.type)).toEqual(expect.arrayContaining(['share.accepted', 'share.delivered']))
     expect(events.some((e) => e.type === 'audit.confirmed')).toBe(true)
   })
