@@ -48,6 +48,8 @@ export interface MetricSources {
   readonly audit?: Pick<AuditReader, 'status'>
   readonly network?: Pick<NetworkService, 'stats'>
   readonly refusals?: RefusalSource
+  /** JSON-RPC requests to the chain, by method, as the node's client counts them. */
+  readonly rpc?: { rpcCallCounts(): readonly { readonly method: string; readonly count: number }[] }
   /** The `dmn_build_info` labels; the series is left out without it. */
   readonly build?: BuildInfo
   /**
@@ -114,7 +116,7 @@ export function createApiMetrics(sources: MetricSources = {}): ApiMetrics {
     registers: [registry]
   })
   const signal = () => AbortSignal.timeout(SCRAPE_TIMEOUT_MS)
-  const { shares, audit, network, refusals, build } = sources
+  const { shares, audit, network, refusals, rpc, build } = sources
   if (sources.defaultMetrics === true) {
     collectDefaultMetrics({ register: registry })
     // Gauges named like counters, which `promtool check metrics` refuses; the same figures are in
@@ -231,6 +233,18 @@ export function createApiMetrics(sources: MetricSources = {}): ApiMetrics {
       registers: [registry],
       collect() {
         mirror(this, refusals.refusalCounts().received)
+      }
+    })
+  }
+  if (rpc) {
+    new Counter({
+      name: 'dmn_chain_rpc_requests_total',
+      help: 'JSON-RPC requests this node sent its chain, by method',
+      labelNames: ['method'] as const,
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const { method, count } of rpc.rpcCallCounts()) this.inc({ method }, count)
       }
     })
   }

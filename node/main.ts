@@ -292,6 +292,7 @@ function createApiPorts(parts: {
       audit: auditPorts.audit,
       network,
       refusals: p2p,
+      rpc: audit,
       build: readBuildInfo(),
       defaultMetrics: true
     }),

@@ -168,6 +168,11 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
     return this.#rpc?.url
   }
 
+  /** JSON-RPC requests the node sent its chain since start, by method; none before start. */
+  rpcCallCounts(): { readonly method: string; readonly count: number }[] {
+    return this.#rpc?.callCounts() ?? []
+  }
+
   get account(): string | undefined {
     return this.#account
   }

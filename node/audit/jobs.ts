@@ -120,6 +120,12 @@ export const DEAREST_RECORD_SHARE = encodeCall('recordShare', [
   bytes32('ff'.repeat(32))
 ])
 
+/** An `anchorReceipt` call at its dearest, as `DEAREST_RECORD_SHARE` (the contract only emits its event). */
+export const DEAREST_ANCHOR_RECEIPT = encodeCall('anchorReceipt', [
+  bytes16('ff'.repeat(16)),
+  bytes32('ff'.repeat(32))
+])
+
 export function outboxJob(repos: Pick<AuditRepositories, 'outbox'>, row: OutboxJobRow): Job {
   const { outbox } = repos
   return {

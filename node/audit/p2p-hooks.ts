@@ -37,8 +37,9 @@ export interface AuditHooksComponents {
   /** Wakes the recipient's index of the chain. */
   pokeInbound?(): void
   /**
-   * Signs a queued share's record now (per-share mode), in the share's transaction, so the share's
-   * answer carries the transaction's hash; undefined when the publisher signs it later.
+   * Signs a queued share's record, or a stored receipt's anchor, now (per-share mode), in the
+   * share's or the receipt's transaction, so the share's answer carries the transaction's hash and
+   * the publisher only broadcasts; undefined when the publisher signs it later.
    */
   signAtAcceptance?(row: OutboxJobRow): string | undefined
 }
@@ -51,11 +52,12 @@ export function auditHooks(components: AuditHooksComponents): AuditHooks {
   }
   const queue = (events: readonly ShareAuditEvent[]) => {
     for (const event of events) {
-      if (event.kind === 'share') {
-        const id = enqueueShareEvent(components.outbox, event)
-        const row = id === null ? undefined : components.outbox.jobRow(id)
-        if (row) components.signAtAcceptance?.(row)
-      } else enqueueReceiptEvent(components.outbox, event.receipt)
+      const id =
+        event.kind === 'share'
+          ? enqueueShareEvent(components.outbox, event)
+          : enqueueReceiptEvent(components.outbox, event.receipt)
+      const row = id === null ? undefined : components.outbox.jobRow(id)
+      if (row) components.signAtAcceptance?.(row)
     }
     if (events.length > 0) wake()
   }

@@ -10,8 +10,11 @@
  * watch checks, when due, that the chain is still the one written to (chain-watch.ts); while it
  * finds no contract at the address, nothing is sent or settled. An outbox lag above `lagWarnSeconds`
  * is logged once each time it crosses the threshold.
- * In per-share mode a share's record is signed when the share is accepted (`signAtAcceptance`, with
- * the fees this loop keeps fresh); each round broadcasts such transactions first, in nonce order.
+ * In per-share mode a share's record is signed when the share is accepted, and a receipt's anchor when
+ * the receipt is stored (`signAtAcceptance`, with the fees this loop keeps fresh); each round
+ * broadcasts such transactions first, in nonce order. A transaction found waiting is asked about
+ * again once the chain's head has moved, or a poll interval later: nothing is mined without a new
+ * block, so the rounds that shares and receipts wake in between cost one head read.
  */
 import type { AuditRepositories } from '../store/audit-repositories.ts'
 import type { ChainTx } from '../store/chain-txs.ts'
@@ -25,6 +28,7 @@ import { indexLogs, syncIndex } from './event-index.ts'
 import { JobQueue } from './job-queue.ts'
 import {
   type ConfirmedEntry,
+  DEAREST_ANCHOR_RECEIPT,
   DEAREST_RECORD_SHARE,
   type Job,
   type JobContext,
@@ -101,6 +105,14 @@ export interface PublisherStatus {
   readonly lastConfirmedAt: string | null
 }
 
+/** What signing at acceptance needs: the gas of each call it signs, the gas price, the nonce floor. */
+interface AcceptanceFees {
+  readonly shareGasLimit: bigint
+  readonly receiptGasLimit: bigint
+  readonly gasPrice: bigint
+  readonly nonceFloor: number
+}
+
 const lagOf = (oldestAt: string | null): number =>
   oldestAt ? Math.max(0, (Date.now() - Date.parse(oldestAt)) / 1000) : 0
 
@@ -129,7 +141,9 @@ export class Publisher {
   #lastConfirmedAt: string | null = null
   #confirmed = 0
   /** Gas and the nonce floor for signing at acceptance; undefined until the chain has answered. */
-  #acceptanceFees: { gasLimit: bigint; gasPrice: bigint; nonceFloor: number } | undefined
+  #acceptanceFees: AcceptanceFees | undefined
+  /** Where each transaction found waiting stood: the head it was asked at, when, its confirmations. */
+  readonly #looked = new Map<number, { head: number; atMs: number; confirmations: number }>()
   #feesReadMs = 0
   #lagging = false
   #lagCheckedMs = 0
@@ -284,20 +298,34 @@ export class Publisher {
       for (const tx of txs) {
         // Not broadcast yet (maxInFlight are): neither it nor a later nonce can be mined.
         if (tx.awaitingBroadcast) break
+        // Found waiting at this very head a moment ago: nothing was mined since, and its checks of
+        // the pool (lost, or waiting too long) are timed, so it is asked again a poll interval later.
+        const look = this.#looked.get(tx.id)
+        if (look && look.head === head && Date.now() - look.atMs < this.#init.pollIntervalMs) {
+          if (look.confirmations === 0) break
+          continue
+        }
         let replaced = false
         const result = await sender.track(tx, head, opts, (hash) => {
           replaced = true
           jobFromKey(this.#c.repos, tx.job)?.markSent(hash, tx.nonce)
         })
         if (result.kind === 'waiting') {
+          this.#looked.set(tx.id, { head, atMs: Date.now(), confirmations: result.confirmations })
           // Not mined yet: a later nonce cannot be mined before it. Replaced for waiting too long,
           // though, it says the ones behind it, priced alike, wait as long: they are tracked (and
           // replaced once they are as old), so each share shows its own replacement.
           if (result.confirmations === 0 && !replaced) break
           continue
         }
+        this.#looked.delete(tx.id)
         this.#settle(tx, result)
         progressed = true
+      }
+      // Replaced or settled elsewhere (a chain reset): forgotten with the rows they were about.
+      if (this.#looked.size > txs.length) {
+        const ids = new Set(txs.map((tx) => tx.id))
+        for (const id of this.#looked.keys()) if (!ids.has(id)) this.#looked.delete(id)
       }
     }
     const inFlight = progressed ? sender.inFlight().length : txs.length
@@ -312,18 +340,26 @@ export class Publisher {
   }
 
   /**
-   * Signs the record of a share just queued (per-share mode) inside the caller's SQLite transaction,
-   * and marks its outbox row sent with that hash; the next round broadcasts it. Undefined when the
-   * chain's facts are not known yet (not reached since start): the row stays pending and is signed
-   * and sent like any other. A share is never refused for the chain's sake.
+   * Signs the record of a share just queued, or the anchor of a receipt just stored (per-share mode),
+   * inside the caller's SQLite transaction, and marks its outbox row sent with that hash; the next
+   * round broadcasts it. Neither call can be refused by the contract (it only emits their events),
+   * so no estimate is needed: the gas of each at its dearest is read once per start. Undefined when
+   * the chain's facts are not known yet (not reached since start): the row stays pending and is
+   * signed and sent like any other. A share is never refused for the chain's sake.
    */
   signAtAcceptance(row: OutboxJobRow): string | undefined {
     const fees = this.#acceptanceFees
-    if (this.#init.mode !== 'per-share' || row.kind !== 'share' || !fees) return undefined
+    if (this.#init.mode !== 'per-share' || !fees) return undefined
+    const gasLimit =
+      row.kind === 'share' ? fees.shareGasLimit : row.kind === 'receipt' ? fees.receiptGasLimit : undefined
+    if (gasLimit === undefined) return undefined
     const job = outboxJob(this.#c.repos, row)
     try {
-      return this.#c.sender.signNow(job.key, outboxCallData(row), fees, (hash, nonce) =>
-        job.markSent(hash, nonce)
+      return this.#c.sender.signNow(
+        job.key,
+        outboxCallData(row),
+        { gasLimit, gasPrice: fees.gasPrice, nonceFloor: fees.nonceFloor },
+        (hash, nonce) => job.markSent(hash, nonce)
       )
     } catch (err) {
       // signNow's writes are a savepoint of the share's transaction, rolled back on throw.
@@ -334,7 +370,8 @@ export class Publisher {
 
   /**
    * Keeps what signing at acceptance needs: the gas price, read at most once a poll interval; the
-   * gas of a record and the account's pending transaction count, once per start. Read only after
+   * gas of a record and of a receipt's anchor and the account's pending transaction count, once
+   * per start. Read only after
    * the check for transactions this node has no record of, since a nonce allocated at acceptance
    * moves the counter that check compares with.
    */
@@ -344,13 +381,16 @@ export class Publisher {
     await this.#unknownTransactions(opts.signal)
     const known = this.#acceptanceFees
     this.#feesReadMs = Date.now()
-    const [gasPrice, gasLimit, nonceFloor] = await Promise.all([
+    const [gasPrice, shareGasLimit, receiptGasLimit, nonceFloor] = await Promise.all([
       rpc.call<string>('eth_gasPrice', [], opts),
-      known?.gasLimit ?? sender.estimate(DEAREST_RECORD_SHARE, opts).catch(this.#noAcceptanceGas),
+      known?.shareGasLimit ?? sender.estimate(DEAREST_RECORD_SHARE, opts).catch(this.#noAcceptanceGas),
+      known?.receiptGasLimit ?? sender.estimate(DEAREST_ANCHOR_RECEIPT, opts).catch(this.#noAcceptanceGas),
       known?.nonceFloor ??
         rpc.call<string>('eth_getTransactionCount', [sender.address, 'pending'], opts).then(hexToNumber)
     ])
-    if (gasLimit !== undefined) this.#acceptanceFees = { gasLimit, gasPrice: BigInt(gasPrice), nonceFloor }
+    if (shareGasLimit !== undefined && receiptGasLimit !== undefined) {
+      this.#acceptanceFees = { shareGasLimit, receiptGasLimit, gasPrice: BigInt(gasPrice), nonceFloor }
+    }
   }
 
   #acceptanceGasRefused = false
@@ -359,7 +399,7 @@ export class Publisher {
   readonly #noAcceptanceGas = (err: unknown): undefined => {
     if (!(err instanceof ContractRevertError)) throw err
     if (!this.#acceptanceGasRefused) {
-      this.#c.logger.warn({ err: err.errorName }, 'recordShare estimate refused: not signing at acceptance')
+      this.#c.logger.warn({ err: err.errorName }, 'estimate refused: not signing at acceptance')
     }
     this.#acceptanceGasRefused = true
     return undefined
@@ -372,16 +412,11 @@ export class Publisher {
   async #broadcastPresigned(opts: { signal?: AbortSignal }): Promise<boolean> {
     const { sender } = this.#c
     const txs = sender.inFlight()
-    let live = txs.filter((tx) => !tx.awaitingBroadcast).length
-    let broadcast = false
-    for (const tx of txs) {
-      if (live >= this.#init.maxInFlight) break
-      if (!tx.awaitingBroadcast) continue
-      await sender.broadcastRecorded(tx, opts)
-      live += 1
-      broadcast = true
-    }
-    return broadcast
+    const room = this.#init.maxInFlight - txs.filter((tx) => !tx.awaitingBroadcast).length
+    const due = txs.filter((tx) => tx.awaitingBroadcast).slice(0, Math.max(0, room))
+    if (due.length === 0) return false
+    await sender.broadcastRecorded(due, opts)
+    return true
   }
 
   #settle(tx: ChainTx, result: Exclude<TrackResult, { kind: 'waiting' }>): void {

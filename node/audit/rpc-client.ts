@@ -35,10 +35,17 @@ export class RpcClient {
   readonly url: string
   readonly #timeoutMs: number
   #id = 0
+  /** Requests sent, by method (the node's own method names: a small fixed set). */
+  readonly #calls = new Map<string, number>()
 
   constructor(init: RpcClientInit) {
     this.url = init.url
     this.#timeoutMs = init.timeoutMs
+  }
+
+  /** Requests sent so far, by method, a retried stale connection counted twice. */
+  callCounts(): { readonly method: string; readonly count: number }[] {
+    return [...this.#calls].map(([method, count]) => ({ method, count }))
   }
 
   async call<T>(method: string, params: readonly unknown[], opts: { signal?: AbortSignal } = {}): Promise<T> {
@@ -55,6 +62,7 @@ export class RpcClient {
   }
 
   async #call<T>(method: string, params: readonly unknown[], opts: { signal?: AbortSignal }): Promise<T> {
+    this.#calls.set(method, (this.#calls.get(method) ?? 0) + 1)
     const timeout = AbortSignal.timeout(this.#timeoutMs)
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
     let body: { result?: T; error?: { code: number; message: string; data?: unknown } }

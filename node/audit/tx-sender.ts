@@ -129,10 +129,20 @@ export class TxSender {
       .hash
   }
 
-  /** Broadcasts a transaction recorded by `signNow` and notes it as broadcast. */
-  async broadcastRecorded(tx: ChainTx, opts: Opts = {}): Promise<void> {
-    await this.#broadcast(tx.raw, opts)
-    this.#repos.chainTxs.rebroadcast(tx.id, Date.now())
+  /**
+   * Broadcasts transactions recorded by `signNow`, in the order given (lowest nonce first), after
+   * noting them all as broadcast in one durable commit. That commit comes first because some were
+   * signed inside commits that wait for the next durable one (a delivered receipt's): a transaction
+   * on the chain whose record a power cut took is what must not happen, and since the WAL is synced
+   * in order, this commit makes every write before it durable too. One that does not reach the node
+   * now is found missing by `track` and sent again, the same bytes.
+   */
+  async broadcastRecorded(txs: readonly ChainTx[], opts: Opts = {}): Promise<void> {
+    const now = Date.now()
+    this.#repos.transaction(() => {
+      for (const tx of txs) this.#repos.chainTxs.rebroadcast(tx.id, now)
+    })
+    for (const tx of txs) await this.#broadcast(tx.raw, opts)
   }
 
   /**

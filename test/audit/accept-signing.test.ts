@@ -74,6 +74,15 @@ const outboxOf = (shareId: string) =>
     )
     .get(shareId) as { state: string; txHash: string | null; nonce: number | null }
 
+const receiptOutboxOf = (shareId: string) =>
+  store.db
+    .prepare(`SELECT state, tx_hash AS txHash FROM outbox WHERE share_id = ? AND kind = 'receipt'`)
+    .get(shareId) as { state: string; txHash: string | null }
+
+/** The JSON-RPC requests `a` sent so far, by method. */
+const callsOf = (a: AuditService) =>
+  Object.fromEntries(a.rpcCallCounts().map((c) => [c.method, c.count])) as Record<string, number | undefined>
+
 const chainTxs = () =>
   store.db
     .prepare(
@@ -234,5 +243,63 @@ describe('the transaction of a share, signed when the share is accepted', () => 
     const logs = await shareRecords(d, shareId)
     expect(logs.map((l) => l.transactionHash)).toEqual([signed!.txHash])
     expect(chainTxs().map((t) => [t.txHash, t.state])).toEqual([[signed!.txHash, 'confirmed']])
+  })
+
+  it("signs a receipt's anchor when the receipt is stored, and that very transaction anchors it; gas is estimated once per start, not per event", async () => {
+    store = tempStore()
+    const d = await freshDeployment(chain.url)
+    const a = await started(d)
+    await waitFor(() => a.status().signsAtAcceptance, 'the chain facts for signing')
+    const estimatesAtStart = callsOf(a)['eth_estimateGas'] ?? 0
+    const hooks = auditHooks(a)
+    const shares = Array.from({ length: 4 }, () => queueShare(store.db, { hooks }))
+    for (const share of shares) storeReceipt(store.db, share, hooks)
+    // Read in the same turn as the commits: signed in the receipt's own transaction.
+    const signed = shares.map((share) => receiptOutboxOf(share.shareId))
+    for (const row of signed) {
+      expect(row).toMatchObject({ state: 'sent', txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) })
+    }
+    await waitFor(() => countState(store.db, 'confirmed') === 8, 'four records and four receipts confirmed')
+    for (const [i, share] of shares.entries()) {
+      const logs = await getLogs(
+        d.rpc,
+        d.record.contractAddress,
+        [TOPICS.ReceiptAnchored, bytes16(share.shareId).padEnd(66, '0')],
+        d.record.deployBlock
+      )
+      expect(logs.map((l) => l.transactionHash)).toEqual([signed[i]!.txHash])
+      expect(receiptOutboxOf(share.shareId)).toMatchObject({ state: 'confirmed', txHash: signed[i]!.txHash })
+    }
+    expect(callsOf(a)['eth_estimateGas'] ?? 0).toBe(estimatesAtStart)
+    expect(estimatesAtStart).toBeGreaterThan(0)
+  })
+
+  it('asks about a transaction waiting in the pool once per new block or poll interval, however often the publisher is woken', async () => {
+    store = tempStore()
+    const d = await freshDeployment(chain.url)
+    const a = await started(d, { pollIntervalMs: 2_000 })
+    await waitFor(() => a.status().signsAtAcceptance, 'the chain facts for signing')
+    await d.rpc.call('evm_setAutomine', [false])
+    try {
+      queueShare(store.db, { hooks: auditHooks(a) })
+      await waitFor(() => chainTxs()[0]?.awaiting === 0, 'the broadcast')
+      const receiptsBefore = callsOf(a)['eth_getTransactionReceipt'] ?? 0
+      const headsBefore = callsOf(a)['eth_blockNumber'] ?? 0
+      // Forty wake-ups in about half a second, as shares and receipts would bring them.
+      for (let i = 0; i < 40; i++) {
+        a.poke()
+        await new Promise((resolve) => setTimeout(resolve, 12))
+      }
+      // Each woken round reads the head; the transaction itself is asked about again only once the
+      // poll interval (2 s) has passed since it was last found waiting: at most once here.
+      expect((callsOf(a)['eth_blockNumber'] ?? 0) - headsBefore).toBeGreaterThan(10)
+      expect((callsOf(a)['eth_getTransactionReceipt'] ?? 0) - receiptsBefore).toBeLessThanOrEqual(1)
+      // A new block: asked at once, and confirmed.
+      await d.rpc.call('evm_mine', [])
+      a.poke()
+      await waitFor(() => countState(store.db, 'confirmed') === 1, 'confirmation after the block')
+    } finally {
+      await d.rpc.call('evm_setAutomine', [true])
+    }
   })
 })

@@ -226,13 +226,20 @@ export async function boundParties(
 }
 
 /** Stores the receipt of a share and queues its anchor in one transaction. */
-export function storeReceipt(db: Db, share: TestShare): void {
+/** Stores the share's receipt as delivered, through `hooks` as the node does when given. */
+export function storeReceipt(db: Db, share: TestShare, hooks?: AuditHooks): void {
   db.transaction(() => {
     db.prepare(`UPDATE shares SET state = 'delivered', receipt = ? WHERE share_id = ?`).run(
       Buffer.from(JSON.stringify(share.receipt)),
       share.shareId
     )
-    onReceiptStored(new OutboxRepository(db), share.receipt)
+    if (hooks) {
+      hooks.onReceiptStored(
+        db,
+        { ...share, createdAt: new Date(share.timestamp).toISOString() },
+        share.receipt
+      )
+    } else onReceiptStored(new OutboxRepository(db), share.receipt)
   })()
 }
 
