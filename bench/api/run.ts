@@ -1,7 +1,7 @@
 /**
  * The HTTP API under load, next to its baselines, in one run:
  *
- *   node bench/api/run.ts [--duration 5] [--connections 10] [--only health]
+ *   node bench/api/run.ts [--duration 5] [--connections 10] [--only health|per-share]
  *
  * 1. GET /health on the node's external API, answered ahead of its middleware (request id, secure
  *    headers and no-store, client address, the address's rate bucket with the limit lifted, the
@@ -16,7 +16,12 @@
  *    signing key: every share is signed once when it is sealed for delivery. Beside what the API
  *    accepted: what the sender delivered with verified receipts in the same window
  *    (`deliveredPerSecond`), the backlog left, and the envelopes the recipient refused for rate
- *    (`wastedSignatures`); the run then waits for the backlog to drain.
+ *    (`wastedSignatures`); the run then waits for the backlog to drain. Then sustained: paced from
+ *    90 % of that delivered rate, 25 % more at each step while the rate holds (what is left
+ *    undelivered at the end of a run is under half a second of shares), each run priced by the
+ *    sender's CPU and its JSON-RPC requests per share until its last share is delivered and
+ *    audited; then half the highest rate that held, for the latency. `--only per-share` runs this
+ *    part alone (no health, idempotency, event log or batched runs).
  * 3. The same POST /share_data with a fresh Idempotency-Key on every request (the key looked up
  *    before the share, its answer kept in the share's own transaction), beside runs without one in the same process:
  *    without, with, with, without (so a drift of the machine over the run weighs on both alike),
@@ -79,7 +84,11 @@ const { values } = parseArgs({
     only: { type: 'string' }
   }
 })
-if (values.only !== undefined && values.only !== 'health') throw new Error('--only takes one value: health')
+if (values.only !== undefined && values.only !== 'health' && values.only !== 'per-share') {
+  throw new Error('--only takes health or per-share')
+}
+/** Thrown to leave the main run after its per-share part (`--only per-share`). */
+const ONLY_DONE = Symbol('only per-share')
 const DURATION = Number(values.duration)
 const CONNECTIONS = Number(values.connections)
 const PACED_RATE = Number(values['paced-rate'])
@@ -339,6 +348,20 @@ function rateRefusals(counts: {
 const fmt = (l: Load) =>
   `${String(l.rps).padStart(7)} req/s  p50 ${String(l.p50Ms).padStart(4)} ms  p99 ${String(l.p99Ms).padStart(4)} ms  (${l.requests} requests, ${l.non2xx} non-2xx, ${l.errors} errors)`
 
+type RpcCounted = { rpcCallCounts?(): readonly { readonly method: string; readonly count: number }[] }
+/** The node's JSON-RPC requests so far, by method (none from code that does not count them). */
+const rpcCalls = (audit: RpcCounted): Record<string, number> =>
+  Object.fromEntries((audit.rpcCallCounts?.() ?? []).map((c) => [c.method, c.count]))
+/** Its requests since `before`, by method (methods with none left out). */
+function rpcCallsSince(audit: RpcCounted, before: Record<string, number>): Record<string, number> {
+  const since: Record<string, number> = {}
+  for (const [method, count] of Object.entries(rpcCalls(audit))) {
+    const n = count - (before[method] ?? 0)
+    if (n > 0) since[method] = n
+  }
+  return since
+}
+
 /**
  * The end-to-end bound of one 1 KiB standard share through the API in per-share mode: the p2p
  * bound's essential operations as bare operations (bench/p2p/share-throughput.ts: per side a hash,
@@ -527,7 +550,7 @@ try {
   // First, while the nodes are idle: the share run leaves deliveries and audit transactions behind.
   const sign = await signRate()
   const e2e = await endToEndBound(cluster.rootDir, a.peerId, recipient.peerId)
-  const health = await healthRuns(bare.url, a.externalUrl)
+  const health = values.only === 'per-share' ? undefined : await healthRuns(bare.url, a.externalUrl)
 
   const body = JSON.stringify({ data: randomBytes(512).toString('hex'), recipient: recipient.peerId })
   // One load generator for both, so the two differ in the header only.
@@ -575,6 +598,95 @@ try {
   const backlog = accepted - deliveredInWindow
   const senderCpuMsPerShare =
     accepted > 0 ? Math.round(((cpuUsed.user + cpuUsed.system) / 1000 / accepted) * 1000) / 1000 : null
+  // Per-share mode sustained: paced from 90 % of what the full-load run delivered, then 25 % more
+  // at each step while the rate holds (delivered keeps up with accepted: what is left at the end of
+  // a run is under half a second of shares), so the figure is the highest paced rate that held,
+  // not what a saturated run happened to deliver; then half of it for the latency.
+  const sustainedRun = async (rate: number) => {
+    await drained()
+    let deliveredNow = 0
+    const count = () => {
+      deliveredNow += 1
+    }
+    a.node.p2p.on('share:delivered', count)
+    const calls = rpcCalls(a.node.audit)
+    const cpuBefore = process.cpuUsage()
+    const start = performance.now()
+    const loaded = await pacedShares('no-key', `${a.externalUrl}/share_data`, key, body, rate)
+    const seconds = (performance.now() - start) / 1000
+    a.node.p2p.off('share:delivered', count)
+    const acceptedNow = loaded.requests - loaded.non2xx - loaded.errors
+    // Until every share of the run is delivered and audited: its JSON-RPC requests and CPU.
+    await drained()
+    const used = process.cpuUsage(cpuBefore)
+    const requests = rpcCallsSince(a.node.audit, calls)
+    const perShare = (n: number) => (acceptedNow > 0 ? Math.round((n / acceptedNow) * 100) / 100 : 0)
+    return {
+      ...loaded,
+      rate,
+      accepted: acceptedNow,
+      acceptedPerSecond: Math.round(acceptedNow / seconds),
+      deliveredPerSecond: Math.round(deliveredNow / seconds),
+      deliveredInWindow: deliveredNow,
+      backlog: acceptedNow - deliveredNow,
+      senderCpuMsPerShare: perShare((used.user + used.system) / 1000),
+      rpcRequestsPerShare: perShare(Object.values(requests).reduce((sum, n) => sum + n, 0)),
+      rpcRequestsPerShareByMethod: Object.fromEntries(
+        Object.entries(requests).map(([method, n]) => [method, perShare(n)])
+      )
+    }
+  }
+  const held = (r: Awaited<ReturnType<typeof sustainedRun>>) =>
+    r.accepted > 0 && r.backlog <= Math.max(5, r.rate / 2) && r.acceptedPerSecond >= 0.9 * r.rate
+  const steps: Awaited<ReturnType<typeof sustainedRun>>[] = []
+  let rate = Math.max(1, Math.round(deliveredPerSecond * 0.9))
+  for (let step = 0; step < 8; step++) {
+    const r = await sustainedRun(rate)
+    steps.push(r)
+    console.log(
+      `  paced at ${rate}/s: accepted ${r.acceptedPerSecond}/s, delivered ${r.deliveredPerSecond}/s, backlog left ${r.backlog} of ${r.accepted}${held(r) ? '' : ' (did not hold)'}; ${r.senderCpuMsPerShare} ms sender CPU and ${r.rpcRequestsPerShare} JSON-RPC requests per share; ${fmt(r)}`
+    )
+    if (!held(r)) break
+    rate = Math.max(rate + 1, Math.round(rate * 1.25))
+  }
+  const sustained = steps.filter(held).at(-1) ?? (steps[0] as (typeof steps)[number])
+  const sustainedRate = sustained.rate
+  const percentOfE2eBound = Math.round((sustained.deliveredPerSecond / e2e.boundSharesPerSecond) * 1000) / 10
+  console.log(
+    `  sustained: paced at ${sustainedRate}/s, the highest rate that held: accepted ${sustained.acceptedPerSecond}/s, delivered ${sustained.deliveredPerSecond}/s, backlog left ${sustained.backlog} of ${sustained.accepted}`
+  )
+  console.log(
+    `  JSON-RPC requests per share: ${Object.entries(sustained.rpcRequestsPerShareByMethod)
+      .map(([method, n]) => `${method} ${n}`)
+      .join(', ')}`
+  )
+  console.log(
+    `  end-to-end bound ${e2e.boundSharesPerSecond} shares/s (p2p essentials ${e2e.p2pMsPerShare} ms + 2 transaction signatures of ${e2e.txSignMs} ms per share): sustained delivery at ${percentOfE2eBound} % of it`
+  )
+  const halfRate = Math.max(1, Math.round(sustainedRate / 2))
+  const half = await sustainedRun(halfRate)
+  console.log(
+    `  paced at ${halfRate}/s (half): p50 ${half.p50Ms} ms, p99 ${half.p99Ms} ms (goal: p99 < 100 ms); accepted ${half.acceptedPerSecond}/s, delivered ${half.deliveredPerSecond}/s`
+  )
+  const perShareReport = {
+    sharesPerSecond: shares.rps,
+    ...shares,
+    mode: 'per-share',
+    accepted,
+    deliveredPerSecond,
+    deliveredInWindow,
+    backlog,
+    wastedSignatures: wasted,
+    sustained,
+    sustainedSteps: steps,
+    half,
+    endToEndBound: e2e,
+    percentOfEndToEndBound: percentOfE2eBound
+  }
+  if (values.only === 'per-share') {
+    report = { bench: 'api', durationSeconds: DURATION, connections: CONNECTIONS, shareData: perShareReport }
+    throw ONLY_DONE
+  }
   const idempotent = await idempotentShares()
   console.log(`  with a fresh Idempotency-Key       ${fmt(idempotent)}`)
   await drained()
@@ -700,44 +812,6 @@ try {
   console.log(
     `  paced: the event log costs ${paced.eventLogCostPercent}%, idempotency ${paced.idempotencyCostPercent}%, both ${paced.bothCostPercent}% of the sender's CPU per share (bound: 10%)`
   )
-  // Per-share mode sustained: paced at 90 % of what the full-load run delivered (accepted =
-  // delivered while the backlog stays flat), and at half of it for the latency.
-  const sustainedRun = async (rate: number) => {
-    await drained()
-    let deliveredNow = 0
-    const count = () => {
-      deliveredNow += 1
-    }
-    a.node.p2p.on('share:delivered', count)
-    const start = performance.now()
-    const loaded = await pacedShares('no-key', `${a.externalUrl}/share_data`, key, body, rate)
-    const seconds = (performance.now() - start) / 1000
-    a.node.p2p.off('share:delivered', count)
-    const acceptedNow = loaded.requests - loaded.non2xx - loaded.errors
-    return {
-      ...loaded,
-      rate,
-      accepted: acceptedNow,
-      acceptedPerSecond: Math.round(acceptedNow / seconds),
-      deliveredPerSecond: Math.round(deliveredNow / seconds),
-      deliveredInWindow: deliveredNow,
-      backlog: acceptedNow - deliveredNow
-    }
-  }
-  const sustainedRate = Math.max(1, Math.round(deliveredPerSecond * 0.9))
-  const sustained = await sustainedRun(sustainedRate)
-  const percentOfE2eBound = Math.round((sustained.deliveredPerSecond / e2e.boundSharesPerSecond) * 1000) / 10
-  console.log(
-    `  paced at ${sustainedRate}/s (90 % of the delivered rate): accepted ${sustained.acceptedPerSecond}/s, delivered ${sustained.deliveredPerSecond}/s, backlog left ${sustained.backlog} of ${sustained.accepted}; ${fmt(sustained)}`
-  )
-  console.log(
-    `  end-to-end bound ${e2e.boundSharesPerSecond} shares/s (p2p essentials ${e2e.p2pMsPerShare} ms + 2 transaction signatures of ${e2e.txSignMs} ms per share): sustained delivery at ${percentOfE2eBound} % of it`
-  )
-  const halfRate = Math.max(1, Math.round(deliveredPerSecond / 2))
-  const half = await sustainedRun(halfRate)
-  console.log(
-    `  paced at ${halfRate}/s (half): p50 ${half.p50Ms} ms, p99 ${half.p99Ms} ms (goal: p99 < 100 ms); accepted ${half.acceptedPerSecond}/s, delivered ${half.deliveredPerSecond}/s`
-  )
   await drained()
   const storeCost = idempotencyStoreCost(cluster.rootDir)
   console.log(
@@ -760,7 +834,9 @@ try {
   console.log(
     `  delivered with verified receipts     ${String(deliveredPerSecond).padStart(7)} shares/s in the same window; backlog left ${backlog} of ${accepted} accepted; wasted signatures (refused for rate) ${wasted}`
   )
-  console.log(`GET /health node / bare Hono            ${String(health.nodePercentOfBareHono).padStart(6)} %`)
+  console.log(
+    `GET /health node / bare Hono            ${String(health?.nodePercentOfBareHono).padStart(6)} %`
+  )
   console.log(
     `RSA-PSS sign (${sign.keyBits}-bit, 1 KiB), one core   ${String(sign.perSecond).padStart(7)} signatures/s`
   )
@@ -769,20 +845,7 @@ try {
     durationSeconds: DURATION,
     connections: CONNECTIONS,
     health,
-    shareData: {
-      sharesPerSecond: shares.rps,
-      ...shares,
-      mode: 'per-share',
-      accepted,
-      deliveredPerSecond,
-      deliveredInWindow,
-      backlog,
-      wastedSignatures: wasted,
-      sustained,
-      half,
-      endToEndBound: e2e,
-      percentOfEndToEndBound: percentOfE2eBound
-    },
+    shareData: perShareReport,
     shareDataIdempotent: {
       sharesPerSecond: idempotentMean,
       withoutKeySharesPerSecond: plainMean,
@@ -810,10 +873,16 @@ try {
     paced,
     rsaPssSign: { perSecond: sign.perSecond, keyBits: sign.keyBits }
   }
+} catch (err) {
+  if (err !== ONLY_DONE) throw err
 } finally {
   bare.server.close()
   await recipient?.stop()
   await cluster.stop()
+}
+if (values.only === 'per-share') {
+  console.log(JSON.stringify(report))
+  process.exit(0)
 }
 
 const batched = await batchedRun()

@@ -141,6 +141,13 @@ describe('operator observability on two nodes', { timeout: 120_000 }, () => {
     expect(sample(onA, 'dmn_chain_transactions_total{outcome="confirmed"}')).toBeGreaterThanOrEqual(1)
     expect(sample(onA, 'dmn_chain_gas_used_total')).toBeGreaterThan(21_000)
     expect(sample(onA, 'dmn_chain_rpc_up')).toBe(1)
+    // The share's record and its receipt's anchor were broadcast, and their receipts asked for.
+    expect(
+      sample(onA, 'dmn_chain_rpc_requests_total{method="eth_sendRawTransaction"}')
+    ).toBeGreaterThanOrEqual(2)
+    expect(
+      sample(onA, 'dmn_chain_rpc_requests_total{method="eth_getTransactionReceipt"}')
+    ).toBeGreaterThanOrEqual(2)
     const build = readBuildInfo()
     expect(
       sample(
