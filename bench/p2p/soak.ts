@@ -120,11 +120,30 @@ try {
   const last = samples.at(-1)
   const growth = (key: 'sender' | 'receiver') =>
     first && last ? Number((((last[key] - first[key]) / first[key]) * 100).toFixed(1)) : 0
+  // One sample can fall on a collection's dip (the receiver's RSS went 244 -> 292 MiB within ten
+  // seconds of a 30-minute run's 3-minute mark): the medians of the second and the last tenth of
+  // the run say whether it keeps growing.
+  const tenth = (MINUTES * 60_000) / 10
+  const medianOf = (key: 'sender' | 'receiver', from: number, to: number) => {
+    const xs = samples
+      .filter((s) => s.t >= from && s.t < to)
+      .map((s) => s[key])
+      .sort((x, y) => x - y)
+    return xs[xs.length >> 1] ?? 0
+  }
+  const medianGrowth = (key: 'sender' | 'receiver') => {
+    const early = medianOf(key, tenth, 2 * tenth)
+    const late = medianOf(key, 9 * tenth, Number.POSITIVE_INFINITY)
+    return early > 0 ? Number((((late - early) / early) * 100).toFixed(1)) : 0
+  }
   const rss = (key: 'sender' | 'receiver') => ({
     firstMiB: mib(first?.[key] ?? 0),
     lastMiB: mib(last?.[key] ?? 0),
     maxMiB: mib(Math.max(...samples.map((s) => s[key]))),
-    growthPercent: growth(key)
+    growthPercent: growth(key),
+    secondTenthMedianMiB: mib(medianOf(key, tenth, 2 * tenth)),
+    lastTenthMedianMiB: mib(medianOf(key, 9 * tenth, Number.POSITIVE_INFINITY)),
+    medianGrowthPercent: medianGrowth(key)
   })
   const result = {
     bench: 'p2p-soak',
@@ -148,7 +167,8 @@ try {
   }
   console.log(
     `queued ${queued}, delivered ${delivered}, received ${ids} (${rows} rows), lost ${result.lost}, duplicated ${result.duplicated}; ` +
-      `latency p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms; RSS growth sender ${growth('sender')} %, receiver ${growth('receiver')} %; ` +
+      `latency p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms; RSS growth sender ${growth('sender')} %, receiver ${growth('receiver')} % ` +
+      `(medians of the second and last tenth: sender ${medianGrowth('sender')} %, receiver ${medianGrowth('receiver')} %); ` +
       `failed attempts ${JSON.stringify(failedAttempts)}`
   )
   await a.stop()
