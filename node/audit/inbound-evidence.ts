@@ -2,7 +2,8 @@
  * The recipient's listing of inbound shares its sender anchored in a batch (docs/AUDIT.md, "What
  * each party lists"). No event names such a share, so the inbound index never finds it; instead the
  * inbound watcher asks the sender for its entry of each inbound share still pending (received in the
- * last INBOUND_WATCH_MS, each at most once per INBOUND_ASK_INTERVAL_MS), and records every batch
+ * last INBOUND_WATCH_MS, first INBOUND_ASK_INTERVAL_MS after the watcher saw it, then at most once
+ * per INBOUND_ASK_INTERVAL_MS), and records every batch
  * anchor of the entry that holds the share's leaf (or its receipt's) on chain, with the required
  * confirmations, under a root that an account bound to the share's sender anchored. It records it
  * as an attributed `BatchLeaf` row, as the sender's own index holds its leaves, so the share's
@@ -46,7 +47,14 @@ export async function askSenders(ctx: SenderAskContext, opts: Opts = {}): Promis
   let recorded = 0
   for (const shareId of pending) {
     const last = ctx.asked.get(shareId)
-    if (last !== undefined && now - last < INBOUND_ASK_INTERVAL_MS) continue
+    // First seen: not asked yet. A sender that anchors per share has its events found by the index
+    // within moments, and a batch waits for its size or interval: asking at once, before the
+    // sender even has the receipt, only earned an EvidenceNotReadyError for nearly every share.
+    if (last === undefined) {
+      ctx.asked.set(shareId, now)
+      continue
+    }
+    if (now - last < INBOUND_ASK_INTERVAL_MS) continue
     const share = ctx.repos.shares.get(shareId)
     if (!share?.receipt || silent.has(share.sender)) continue
     ctx.asked.set(shareId, now)

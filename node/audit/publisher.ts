@@ -180,7 +180,7 @@ export class Publisher {
 
   status(): PublisherStatus {
     const depth = outboxDepth(this.#c.repos.outbox)
-    const inFlight = this.#c.sender.inFlight()[0]
+    const inFlight = this.#c.sender.inFlight(1)[0]
     const lagSeconds = lagOf(depth.oldestPendingAt)
     return {
       running: this.#loop !== undefined,
@@ -291,10 +291,16 @@ export class Publisher {
     // Without the contract, a transaction would be mined without its event: nothing goes out.
     if (watch.blocked) return false
     await this.#refreshAcceptanceFees(opts)
-    let progressed = await this.#broadcastPresigned(opts)
-    const txs = sender.inFlight()
+    // What a round can act on: the broadcast transactions (maxInFlight at most) and as many signed
+    // ones after them. Under load many more wait to be broadcast, and reading them all each round
+    // cost the event loop more the longer the queue grew.
+    const window = 2 * this.#init.maxInFlight
+    let txs = sender.inFlight(window)
+    let progressed = await this.#broadcastPresigned(txs, opts)
+    if (progressed) txs = sender.inFlight(window)
     if (txs.length > 0) {
       const head = await sender.head(opts)
+      const settled: [ChainTx, Exclude<TrackResult, { kind: 'waiting' }>][] = []
       for (const tx of txs) {
         // Not broadcast yet (maxInFlight are): neither it nor a later nonce can be mined.
         if (tx.awaitingBroadcast) break
@@ -319,7 +325,10 @@ export class Publisher {
           continue
         }
         this.#looked.delete(tx.id)
-        this.#settle(tx, result)
+        settled.push([tx, result])
+      }
+      if (settled.length > 0) {
+        this.#settleAll(settled)
         progressed = true
       }
       // Replaced or settled elsewhere (a chain reset): forgotten with the rows they were about.
@@ -328,7 +337,7 @@ export class Publisher {
         for (const id of this.#looked.keys()) if (!ids.has(id)) this.#looked.delete(id)
       }
     }
-    const inFlight = progressed ? sender.inFlight().length : txs.length
+    const inFlight = progressed ? sender.inFlight(window).length : txs.length
     if (inFlight >= this.#init.maxInFlight) return progressed
     const job = this.#queue.next(inFlight > 0)
     if (!job) {
@@ -409,9 +418,8 @@ export class Publisher {
    * Broadcasts the transactions signed at acceptance, lowest nonce first, while fewer than
    * `maxInFlight` broadcast ones wait for their confirmations. True when one went out.
    */
-  async #broadcastPresigned(opts: { signal?: AbortSignal }): Promise<boolean> {
+  async #broadcastPresigned(txs: readonly ChainTx[], opts: { signal?: AbortSignal }): Promise<boolean> {
     const { sender } = this.#c
-    const txs = sender.inFlight()
     const room = this.#init.maxInFlight - txs.filter((tx) => !tx.awaitingBroadcast).length
     const due = txs.filter((tx) => tx.awaitingBroadcast).slice(0, Math.max(0, room))
     if (due.length === 0) return false
@@ -419,7 +427,27 @@ export class Publisher {
     return true
   }
 
-  #settle(tx: ChainTx, result: Exclude<TrackResult, { kind: 'waiting' }>): void {
+  /**
+   * Settles the transactions a round found mined or gone in one SQLite transaction (one commit
+   * instead of one each), then tells the observers. One whose writes fail is left in flight, logged,
+   * and tried again next round; the others settle.
+   */
+  #settleAll(settled: readonly [ChainTx, Exclude<TrackResult, { kind: 'waiting' }>][]): void {
+    const after = this.#c.repos.transaction(() =>
+      settled.map(([tx, result]) => {
+        try {
+          return this.#settle(tx, result)
+        } catch (err) {
+          this.#c.logger.error({ err, txHash: tx.txHash, job: tx.job }, 'settling a transaction failed')
+          return undefined
+        }
+      })
+    )
+    for (const done of after) done?.()
+  }
+
+  /** Writes what `result` says of `tx` (inside the caller's transaction); returns what to tell after the commit. */
+  #settle(tx: ChainTx, result: Exclude<TrackResult, { kind: 'waiting' }>): () => void {
     const { sender, repos } = this.#c
     const job = jobFromKey(repos, tx.job)
     const ours = 'receipt' in result ? this.#ours(result.receipt.logs) : []
@@ -432,15 +460,16 @@ export class Publisher {
         indexLogs(repos, ours)
         return confirmed
       })
-      if (result.via) {
-        this.#c.logger.info(
-          { job: tx.job, txHash: mined.txHash, instead: tx.txHash },
-          'an earlier transaction of the job was mined; recorded once'
-        )
+      return () => {
+        if (result.via) {
+          this.#c.logger.info(
+            { job: tx.job, txHash: mined.txHash, instead: tx.txHash },
+            'an earlier transaction of the job was mined; recorded once'
+          )
+        }
+        this.#settled('confirmed', mined, result.receipt)
+        this.#confirmedOne(entries)
       }
-      this.#settled('confirmed', mined, result.receipt)
-      this.#confirmedOne(entries)
-      return
     }
     // Mined without an event of the contract (no code at the address): not a record of the event.
     const outcome = result.kind === 'confirmed' ? 'reverted' : result.kind
@@ -454,11 +483,13 @@ export class Publisher {
       sender.mark(tx, outcome, 'receipt' in result ? result.receipt : undefined)
       job?.reset(reason)
     })
-    this.#c.logger.warn(
-      { txHash: tx.txHash, job: tx.job, outcome, reason },
-      'transaction not confirmed; job requeued'
-    )
-    this.#settled(outcome, tx, 'receipt' in result ? result.receipt : undefined)
+    return () => {
+      this.#c.logger.warn(
+        { txHash: tx.txHash, job: tx.job, outcome, reason },
+        'transaction not confirmed; job requeued'
+      )
+      this.#settled(outcome, tx, 'receipt' in result ? result.receipt : undefined)
+    }
   }
 
   #settled(outcome: SettledTransaction['outcome'], tx: ChainTx, receipt: RpcReceipt | undefined): void {

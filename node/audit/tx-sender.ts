@@ -197,9 +197,9 @@ export class TxSender {
     }
   }
 
-  /** Transactions still waiting for their confirmations, in nonce order. */
-  inFlight(): ChainTx[] {
-    return this.#repos.chainTxs.inFlight()
+  /** Transactions still waiting for their confirmations, in nonce order; the first `limit` when given. */
+  inFlight(limit?: number): ChainTx[] {
+    return this.#repos.chainTxs.inFlight(limit)
   }
 
   async head(opts: Opts = {}): Promise<number> {

@@ -23,7 +23,7 @@ import {
   RECEIVE_GROUP_WAIT_MS
 } from './constants.ts'
 import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts'
-import { errorName, IdentityRecordMismatchError, PeerDeniedError } from './errors.ts'
+import { errorName, EvidenceNotReadyError, IdentityRecordMismatchError, PeerDeniedError } from './errors.ts'
 import { createEvidenceProtocol, type EvidenceProtocol } from './evidence-protocol.ts'
 import { createFetchProtocol, type FetchProtocol } from './fetch-protocol.ts'
 import { createHealthMonitor, type HealthMonitor } from './health-monitor.ts'
@@ -100,6 +100,9 @@ export async function startRuntime(
   // Every refusal is counted by protocol and error name (for /metrics) as it is reported.
   const onRefused: RefusalListener = (peerId, protocol, err) => {
     stats.refusals.countSent(protocol, errorName(err))
+    // "Not on chain yet, ask again later" answers a recipient's question about its own share: it
+    // refuses nobody, so it is counted but neither logged as a refusal nor a security event.
+    if (err instanceof EvidenceNotReadyError) return
     events.refused(peerId, protocol, err)
   }
   const libp2p = await createNetwork(init, trust, await loadOrCreateIdentity(keyRing), onRefused)

@@ -58,6 +58,14 @@ describe('chain transaction repository', () => {
     expect(txs.inFlight()[1]).toMatchObject({ txHash: '0xb', awaitingBroadcast: false, sentMs: 7_000 })
   })
 
+  it('gives the first transactions in flight by nonce when asked for a number of them', () => {
+    t = auditTestDb()
+    const txs = t.repos.chainTxs
+    for (const nonce of [7, 3, 9, 5]) txs.record(tx(`outbox:${nonce}`, nonce, `0x${nonce}`))
+    expect(txs.inFlight(2).map((x) => x.nonce)).toEqual([3, 5])
+    expect(txs.inFlight().map((x) => x.nonce)).toEqual([3, 5, 7, 9])
+  })
+
   it('lists the hashes of confirmed transactions only, oldest first', () => {
     t = auditTestDb()
     const txs = t.repos.chainTxs

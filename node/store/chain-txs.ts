@@ -97,8 +97,8 @@ export class ChainTxRepository {
          block_number = NULL, block_hash = NULL, updated_at = excluded.updated_at
        WHERE chain_txs.state = 'chain_reset'`
     )
-    this.#inFlight = db.prepare<[], RawTx>(
-      `SELECT ${COLUMNS} FROM chain_txs WHERE state = 'sent' ORDER BY nonce, id`
+    this.#inFlight = db.prepare<[number], RawTx>(
+      `SELECT ${COLUMNS} FROM chain_txs WHERE state = 'sent' ORDER BY nonce, id LIMIT ?`
     )
     this.#settle = db.prepare(
       'UPDATE chain_txs SET state = ?, block_number = ?, block_hash = ?, updated_at = ? WHERE id = ?'
@@ -155,9 +155,9 @@ export class ChainTxRepository {
     if (changes === 0) throw new DuplicateTransactionError(`transaction ${tx.txHash} is recorded already`)
   }
 
-  /** Transactions still waiting for their confirmations, in nonce order. */
-  inFlight(): ChainTx[] {
-    return this.#inFlight.all().map(toTx)
+  /** Transactions still waiting for their confirmations, in nonce order; the first `limit` (all: -1). */
+  inFlight(limit = -1): ChainTx[] {
+    return this.#inFlight.all(limit).map(toTx)
   }
 
   /** Settles a transaction, with the block that holds it when there is one. */
