@@ -52,6 +52,8 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Server } from 'node:http'
@@ -327,6 +329,7 @@ async function startRecipient(dataDir: string, chainUrl: string, contract: strin
   child.stdout?.resume()
   return {
     ...started,
+    pid: child.pid,
     async stop() {
       if (child.exitCode !== null) return
       const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -347,6 +350,35 @@ function rateRefusals(counts: {
 
 const fmt = (l: Load) =>
   `${String(l.rps).padStart(7)} req/s  p50 ${String(l.p50Ms).padStart(4)} ms  p99 ${String(l.p99Ms).padStart(4)} ms  (${l.requests} requests, ${l.non2xx} non-2xx, ${l.errors} errors)`
+
+/** CPU time (ms) a process has used so far, from /proc (Linux); undefined without it. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS
+  } catch {
+    return undefined
+  }
+}
+/** Linux's USER_HZ, which /proc/<pid>/stat counts in. */
+const CLOCK_TICKS = 100
+
+/** The pid of the anvil process serving `url` (the embedded chain's, a child of its guard). */
+function chainPid(url: string): number | undefined {
+  const port = new URL(url).port
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
+      if (args[0]?.endsWith('anvil') && args.includes('--port') && args[args.indexOf('--port') + 1] === port)
+        return Number(entry)
+    } catch {}
+  }
+  return undefined
+}
 
 type RpcCounted = { rpcCallCounts?(): readonly { readonly method: string; readonly count: number }[] }
 /** The node's JSON-RPC requests so far, by method (none from code that does not count them). */
@@ -543,6 +575,8 @@ let report: Record<string, unknown> = {}
 try {
   const a = cluster.nodes[0] as (typeof cluster.nodes)[0] & object
   recipient = await startRecipient(join(cluster.rootDir, 'B'), cluster.chainUrl, cluster.contractAddress)
+  const recipientPid = recipient.pid
+  const anvilPid = chainPid(cluster.chainUrl)
   const address = recipient.addresses.find((x) => x.includes('/127.0.0.1/')) ?? recipient.addresses[0]
   await a.node.p2p.connect(address?.includes('/p2p/') ? address : `${address}/p2p/${recipient.peerId}`)
   const key = a.node.apiKeys.create({ name: 'bench', scopes: ['share', 'read'] }).key
@@ -610,6 +644,8 @@ try {
     }
     a.node.p2p.on('share:delivered', count)
     const calls = rpcCalls(a.node.audit)
+    const receiverBefore = processCpuMs(recipientPid)
+    const chainBefore = processCpuMs(anvilPid)
     const cpuBefore = process.cpuUsage()
     const start = performance.now()
     const loaded = await pacedShares('no-key', `${a.externalUrl}/share_data`, key, body, rate)
@@ -621,6 +657,17 @@ try {
     const used = process.cpuUsage(cpuBefore)
     const requests = rpcCallsSince(a.node.audit, calls)
     const perShare = (n: number) => (acceptedNow > 0 ? Math.round((n / acceptedNow) * 100) / 100 : 0)
+    const since = (pid: number | undefined, before: number | undefined) => {
+      const now = processCpuMs(pid)
+      return now === undefined || before === undefined ? null : perShare(now - before)
+    }
+    const senderCpuMsPerShare = perShare((used.user + used.system) / 1000)
+    const receiverCpuMsPerShare = since(recipientPid, receiverBefore)
+    const chainCpuMsPerShare = since(anvilPid, chainBefore)
+    const machineCpuMsPerShare =
+      receiverCpuMsPerShare === null || chainCpuMsPerShare === null
+        ? null
+        : senderCpuMsPerShare + receiverCpuMsPerShare + chainCpuMsPerShare
     return {
       ...loaded,
       rate,
@@ -629,7 +676,15 @@ try {
       deliveredPerSecond: Math.round(deliveredNow / seconds),
       deliveredInWindow: deliveredNow,
       backlog: acceptedNow - deliveredNow,
-      senderCpuMsPerShare: perShare((used.user + used.system) / 1000),
+      senderCpuMsPerShare,
+      receiverCpuMsPerShare,
+      chainCpuMsPerShare,
+      // The rate the machine's cores allow at what a share cost the three processes (the load
+      // generator's own CPU left out).
+      coresBoundSharesPerSecond:
+        machineCpuMsPerShare === null || machineCpuMsPerShare === 0
+          ? null
+          : Math.round(((availableParallelism() * 1000) / machineCpuMsPerShare) * 10) / 10,
       rpcRequestsPerShare: perShare(Object.values(requests).reduce((sum, n) => sum + n, 0)),
       rpcRequestsPerShareByMethod: Object.fromEntries(
         Object.entries(requests).map(([method, n]) => [method, perShare(n)])
@@ -644,7 +699,7 @@ try {
     const r = await sustainedRun(rate)
     steps.push(r)
     console.log(
-      `  paced at ${rate}/s: accepted ${r.acceptedPerSecond}/s, delivered ${r.deliveredPerSecond}/s, backlog left ${r.backlog} of ${r.accepted}${held(r) ? '' : ' (did not hold)'}; ${r.senderCpuMsPerShare} ms sender CPU and ${r.rpcRequestsPerShare} JSON-RPC requests per share; ${fmt(r)}`
+      `  paced at ${rate}/s: accepted ${r.acceptedPerSecond}/s, delivered ${r.deliveredPerSecond}/s, backlog left ${r.backlog} of ${r.accepted}${held(r) ? '' : ' (did not hold)'}; CPU ms per share: sender ${r.senderCpuMsPerShare}, receiver ${r.receiverCpuMsPerShare}, chain ${r.chainCpuMsPerShare} (the ${availableParallelism()} cores allow ${r.coresBoundSharesPerSecond}/s); ${r.rpcRequestsPerShare} JSON-RPC requests per share; ${fmt(r)}`
     )
     if (!held(r)) break
     rate = Math.max(rate + 1, Math.round(rate * 1.25))
