@@ -53,6 +53,12 @@ describe('the evidence protocol', () => {
     for (const dir of dirs) dir.remove()
   })
 
+  const notReadyCount = () =>
+    a.p2p
+      .refusalCounts()
+      .sent.filter((r) => r.protocol === EVIDENCE_PROTOCOL && r.error === 'EvidenceNotReadyError')
+      .reduce((sum, r) => sum + r.count, 0)
+
   const refusalOf = (asker: TestNode, shareId: string) =>
     asker.p2p.askEvidence(a.p2p.peerId, shareId).then(
       (entry) => ({ entry }),
@@ -63,14 +69,25 @@ describe('the evidence protocol', () => {
     const delivered = nextEvent<Delivered>(a.p2p, 'share:delivered')
     const { shareId } = a.p2p.shareData({ data: new Uint8Array([7, 7, 7]), recipient: b.p2p.peerId })
     await delivered
+    const refused: string[] = []
+    const onRefused = ({ error }: P2pEvents['refused'][0]) => refused.push(error)
+    a.p2p.on('refused', onRefused)
+    const notReadyBefore = notReadyCount()
     expect(await refusalOf(b, shareId)).toBe('EvidenceNotReadyError')
+    // "Not on chain yet" answers the recipient; it refuses nobody: counted, but no refusal event.
+    expect(notReadyCount()).toBe(notReadyBefore + 1)
+    expect(refused).not.toContain('EvidenceNotReadyError')
     onChain.add(shareId)
     expect(await refusalOf(b, shareId)).toEqual({ entry: { shareId, for: b.p2p.peerId } })
     // A peer that is not the recipient, and a share id A never sent, get the same refusal.
     expect(await refusalOf(c, shareId)).toBe('NotShareRecipientError')
     expect(await refusalOf(b, 'e'.repeat(32))).toBe('NotShareRecipientError')
-    // The port was asked only for the recipient's requests.
+    // The port was asked only for the recipient's requests; the others were refusals.
     expect(asked).toEqual([`${shareId} ${b.p2p.peerId}`, `${shareId} ${b.p2p.peerId}`])
+    const notRecipient = () => refused.filter((e) => e === 'NotShareRecipientError').length
+    await waitFor('the refusals reported', () => notRecipient() === 2)
+    expect(refused).not.toContain('EvidenceNotReadyError')
+    a.p2p.off('refused', onRefused)
   })
 
   it('refuses a request that is not one, or larger than a control frame', async () => {
