@@ -17,8 +17,9 @@
  *    accepted: what the sender delivered with verified receipts in the same window
  *    (`deliveredPerSecond`), the backlog left, and the envelopes the recipient refused for rate
  *    (`wastedSignatures`); the run then waits for the backlog to drain. Then sustained: paced from
- *    90 % of that delivered rate, 25 % more at each step while the rate holds (what is left
- *    undelivered at the end of a run is under half a second of shares), each run priced by the
+ *    90 % of that delivered rate, 25 % more at each step while the rate holds (as the load ends,
+ *    under half a second of shares is undelivered and under a second of audit events, two a
+ *    share, is unconfirmed on chain), each run priced by the
  *    sender's CPU and its JSON-RPC requests per share until its last share is delivered and
  *    audited; then half the highest rate that held, for the latency. `--only per-share` runs this
  *    part alone (no health, idempotency, event log or batched runs).
@@ -636,6 +637,26 @@ try {
   // at each step while the rate holds (delivered keeps up with accepted: what is left at the end of
   // a run is under half a second of shares), so the figure is the highest paced rate that held,
   // not what a saturated run happened to deliver; then half of it for the latency.
+  // What the three processes spend idle per second, measured once with nothing queued.
+  await drained()
+  const idle = await (async () => {
+    const started = performance.now()
+    const sender = process.cpuUsage()
+    const receiver = processCpuMs(recipientPid)
+    const chain = processCpuMs(anvilPid)
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    const seconds = (performance.now() - started) / 1000
+    const used = process.cpuUsage(sender)
+    const rate = (pid: number | undefined, before: number | undefined) => {
+      const now = processCpuMs(pid)
+      return now === undefined || before === undefined ? null : (now - before) / seconds
+    }
+    return {
+      sender: (used.user + used.system) / 1000 / seconds,
+      receiver: rate(recipientPid, receiver),
+      chain: rate(anvilPid, chain)
+    }
+  })()
   const sustainedRun = async (rate: number) => {
     await drained()
     let deliveredNow = 0
@@ -652,18 +673,25 @@ try {
     const seconds = (performance.now() - start) / 1000
     a.node.p2p.off('share:delivered', count)
     const acceptedNow = loaded.requests - loaded.non2xx - loaded.errors
+    // The audit trail's own backlog as the load ends: its events not yet confirmed on chain.
+    const audit = await ports.audit.status()
+    const auditBacklog = audit.pending + audit.sent
     // Until every share of the run is delivered and audited: its JSON-RPC requests and CPU.
     await drained()
     const used = process.cpuUsage(cpuBefore)
+    const windowSeconds = (performance.now() - start) / 1000
     const requests = rpcCallsSince(a.node.audit, calls)
     const perShare = (n: number) => (acceptedNow > 0 ? Math.round((n / acceptedNow) * 100) / 100 : 0)
-    const since = (pid: number | undefined, before: number | undefined) => {
+    // Less what each process spends idle over the same time (its timers and pollers).
+    const since = (pid: number | undefined, before: number | undefined, idleMsPerSecond: number | null) => {
       const now = processCpuMs(pid)
-      return now === undefined || before === undefined ? null : perShare(now - before)
+      return now === undefined || before === undefined || idleMsPerSecond === null
+        ? null
+        : perShare(now - before - idleMsPerSecond * windowSeconds)
     }
-    const senderCpuMsPerShare = perShare((used.user + used.system) / 1000)
-    const receiverCpuMsPerShare = since(recipientPid, receiverBefore)
-    const chainCpuMsPerShare = since(anvilPid, chainBefore)
+    const senderCpuMsPerShare = perShare((used.user + used.system) / 1000 - idle.sender * windowSeconds)
+    const receiverCpuMsPerShare = since(recipientPid, receiverBefore, idle.receiver)
+    const chainCpuMsPerShare = since(anvilPid, chainBefore, idle.chain)
     const machineCpuMsPerShare =
       receiverCpuMsPerShare === null || chainCpuMsPerShare === null
         ? null
@@ -676,6 +704,9 @@ try {
       deliveredPerSecond: Math.round(deliveredNow / seconds),
       deliveredInWindow: deliveredNow,
       backlog: acceptedNow - deliveredNow,
+      auditBacklog,
+      // From the end of the load until every share was delivered and audited (polled every 250 ms).
+      drainSeconds: Math.round((windowSeconds - seconds) * 10) / 10,
       senderCpuMsPerShare,
       receiverCpuMsPerShare,
       chainCpuMsPerShare,
@@ -691,24 +722,32 @@ try {
       )
     }
   }
+  // A rate holds when both keep up: the deliveries (under half a second of shares undelivered as
+  // the load ends) and the audit trail (under a second of its events, two a share, unconfirmed).
+  // Deliveries alone can run ahead for a while by leaving the chain's work for after the load.
   const held = (r: Awaited<ReturnType<typeof sustainedRun>>) =>
-    r.accepted > 0 && r.backlog <= Math.max(5, r.rate / 2) && r.acceptedPerSecond >= 0.9 * r.rate
+    r.accepted > 0 &&
+    r.backlog <= Math.max(5, r.rate / 2) &&
+    r.auditBacklog <= Math.max(10, 2 * r.rate) &&
+    r.acceptedPerSecond >= 0.9 * r.rate
   const steps: Awaited<ReturnType<typeof sustainedRun>>[] = []
   let rate = Math.max(1, Math.round(deliveredPerSecond * 0.9))
   for (let step = 0; step < 8; step++) {
     const r = await sustainedRun(rate)
     steps.push(r)
     console.log(
-      `  paced at ${rate}/s: accepted ${r.acceptedPerSecond}/s, delivered ${r.deliveredPerSecond}/s, backlog left ${r.backlog} of ${r.accepted}${held(r) ? '' : ' (did not hold)'}; CPU ms per share: sender ${r.senderCpuMsPerShare}, receiver ${r.receiverCpuMsPerShare}, chain ${r.chainCpuMsPerShare} (the ${availableParallelism()} cores allow ${r.coresBoundSharesPerSecond}/s); ${r.rpcRequestsPerShare} JSON-RPC requests per share; ${fmt(r)}`
+      `  paced at ${rate}/s: accepted ${r.acceptedPerSecond}/s, delivered ${r.deliveredPerSecond}/s, backlog left ${r.backlog} of ${r.accepted}, audit events unconfirmed ${r.auditBacklog}${held(r) ? '' : ' (did not hold)'}, all delivered and audited ${r.drainSeconds} s after the load; CPU ms per share: sender ${r.senderCpuMsPerShare}, receiver ${r.receiverCpuMsPerShare}, chain ${r.chainCpuMsPerShare} (the ${availableParallelism()} cores allow ${r.coresBoundSharesPerSecond}/s); ${r.rpcRequestsPerShare} JSON-RPC requests per share; ${fmt(r)}`
     )
     if (!held(r)) break
     rate = Math.max(rate + 1, Math.round(rate * 1.25))
   }
-  const sustained = steps.filter(held).at(-1) ?? (steps[0] as (typeof steps)[number])
+  const highest = steps.filter(held).at(-1)
+  // None held: the first step (the lowest rate) stands in, and says so.
+  const sustained = highest ?? (steps[0] as (typeof steps)[number])
   const sustainedRate = sustained.rate
   const percentOfE2eBound = Math.round((sustained.deliveredPerSecond / e2e.boundSharesPerSecond) * 1000) / 10
   console.log(
-    `  sustained: paced at ${sustainedRate}/s, the highest rate that held: accepted ${sustained.acceptedPerSecond}/s, delivered ${sustained.deliveredPerSecond}/s, backlog left ${sustained.backlog} of ${sustained.accepted}`
+    `  sustained: paced at ${sustainedRate}/s, ${highest ? 'the highest rate that held' : 'no rate held; the lowest tried'}: accepted ${sustained.acceptedPerSecond}/s, delivered ${sustained.deliveredPerSecond}/s, backlog left ${sustained.backlog} of ${sustained.accepted}`
   )
   console.log(
     `  JSON-RPC requests per share: ${Object.entries(sustained.rpcRequestsPerShareByMethod)
@@ -734,6 +773,7 @@ try {
     wastedSignatures: wasted,
     sustained,
     sustainedSteps: steps,
+    idleCpuMsPerSecond: idle,
     half,
     endToEndBound: e2e,
     percentOfEndToEndBound: percentOfE2eBound
