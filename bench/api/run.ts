@@ -17,7 +17,8 @@
  *    accepted: what the sender delivered with verified receipts in the same window
  *    (`deliveredPerSecond`), the backlog left, and the envelopes the recipient refused for rate
  *    (`wastedSignatures`); the run then waits for the backlog to drain. Then sustained: paced from
- *    90 % of that delivered rate, 25 % more at each step while the rate holds (as the load ends,
+ *    90 % of that delivered rate, 25 % more at each step while the rate holds (20 % less a step
+ *    until one holds, when the first did not; a rate holds when, as the load ends,
  *    under half a second of shares is undelivered and under a second of audit events, two a
  *    share, is unconfirmed on chain), each run priced by the
  *    sender's CPU and its JSON-RPC requests per share until its last share is delivered and
@@ -738,12 +739,14 @@ try {
     console.log(
       `  paced at ${rate}/s: accepted ${r.acceptedPerSecond}/s, delivered ${r.deliveredPerSecond}/s, backlog left ${r.backlog} of ${r.accepted}, audit events unconfirmed ${r.auditBacklog}${held(r) ? '' : ' (did not hold)'}, all delivered and audited ${r.drainSeconds} s after the load; CPU ms per share: sender ${r.senderCpuMsPerShare}, receiver ${r.receiverCpuMsPerShare}, chain ${r.chainCpuMsPerShare} (the ${availableParallelism()} cores allow ${r.coresBoundSharesPerSecond}/s); ${r.rpcRequestsPerShare} JSON-RPC requests per share; ${fmt(r)}`
     )
-    if (!held(r)) break
-    rate = Math.max(rate + 1, Math.round(rate * 1.25))
+    const first = steps[0] as (typeof steps)[number]
+    // Up 25 % a step while the rate holds; when the first one did not, down 20 % a step until one does.
+    if (held(r) !== held(first) || (!held(r) && rate <= 1)) break
+    rate = held(r) ? Math.max(rate + 1, Math.round(rate * 1.25)) : Math.max(1, Math.round(rate * 0.8))
   }
-  const highest = steps.filter(held).at(-1)
-  // None held: the first step (the lowest rate) stands in, and says so.
-  const sustained = highest ?? (steps[0] as (typeof steps)[number])
+  const highest = steps.filter(held).sort((x, y) => y.rate - x.rate)[0]
+  // None held: the lowest rate tried stands in, and says so.
+  const sustained = highest ?? (steps.at(-1) as (typeof steps)[number])
   const sustainedRate = sustained.rate
   const percentOfE2eBound = Math.round((sustained.deliveredPerSecond / e2e.boundSharesPerSecond) * 1000) / 10
   console.log(
