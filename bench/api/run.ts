@@ -66,7 +66,7 @@ import { createAdaptorServer } from '@hono/node-server'
 import { Hono } from 'hono'
 import { Wallet } from 'ethers'
 import { pino } from 'pino'
-import { RpcClient, toHex } from '../../node/audit/rpc-client.ts'
+import { type RpcCallCount, RpcClient, toHex } from '../../node/audit/rpc-client.ts'
 import { DEMO_PASSWORD, startLocalCluster } from '../../node/cli/commands/demo-cluster.ts'
 import { generateRsaKeyPair, signPss } from '../../node/crypto/index.ts'
 import { bound, scratchWriter } from '../p2p/share-throughput.ts'
@@ -382,7 +382,7 @@ function chainPid(url: string): number | undefined {
   return undefined
 }
 
-type RpcCounted = { rpcCallCounts?(): readonly { readonly method: string; readonly count: number }[] }
+type RpcCounted = { rpcCallCounts?(): readonly RpcCallCount[] }
 /** The node's JSON-RPC requests so far, by method (none from code that does not count them). */
 const rpcCalls = (audit: RpcCounted): Record<string, number> =>
   Object.fromEntries((audit.rpcCallCounts?.() ?? []).map((c) => [c.method, c.count]))

@@ -25,7 +25,7 @@ import { type HistoryEntry, type HistoryFilter, history } from './history.ts'
 import { enqueueNodeRegistration, listOutbox, type OutboxEntry, retryOutbox } from './outbox.ts'
 import type { ConfirmedEntry } from './jobs.ts'
 import { Publisher, type PublisherStatus, type SettledTransaction } from './publisher.ts'
-import { hexToNumber, RpcClient } from './rpc-client.ts'
+import { hexToNumber, type RpcCallCount, RpcClient } from './rpc-client.ts'
 import { type LogVerification, SecurityLog } from './security-log.ts'
 import { TxSender } from './tx-sender.ts'
 import {
@@ -169,7 +169,7 @@ export class AuditService extends EventEmitter<AuditEvents> implements Startable
   }
 
   /** JSON-RPC requests the node sent its chain since start, by method; none before start. */
-  rpcCallCounts(): { readonly method: string; readonly count: number }[] {
+  rpcCallCounts(): RpcCallCount[] {
     return this.#rpc?.callCounts() ?? []
   }
 

@@ -21,6 +21,12 @@ export interface RpcReceipt {
   readonly logs: readonly RpcLog[]
 }
 
+/** How many JSON-RPC requests of one method a client sent. */
+export interface RpcCallCount {
+  readonly method: string
+  readonly count: number
+}
+
 export interface RpcClientInit {
   readonly url: string
   /** Per-request timeout. */
@@ -44,7 +50,7 @@ export class RpcClient {
   }
 
   /** Requests sent so far, by method, a retried stale connection counted twice. */
-  callCounts(): { readonly method: string; readonly count: number }[] {
+  callCounts(): RpcCallCount[] {
     return [...this.#calls].map(([method, count]) => ({ method, count }))
   }
 
