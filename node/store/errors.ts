@@ -41,6 +41,15 @@ export class EventTriggersMissingError extends DmnError {
   override name = 'EventTriggersMissingError'
 }
 
+/**
+ * The triggers that keep the table of inbound shares waiting for their audit exact are not all
+ * installed: shares or audit_events was rebuilt after migrations/0017_inbound_audit_pending.sql ran
+ * (DROP TABLE drops its triggers), so the recipient's watchers would read a stale list.
+ */
+export class InboundAuditTriggersMissingError extends DmnError {
+  override name = 'InboundAuditTriggersMissingError'
+}
+
 /** `dmn db backup` could not write a checked copy of the database (nothing is left under its name). */
 export class DatabaseBackupError extends DmnError {
   override name = 'DatabaseBackupError'

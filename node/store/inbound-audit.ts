@@ -1,5 +1,6 @@
 import type { Tier } from '../core/share.ts'
 import type { Db } from './database.ts'
+import { InboundAuditTriggersMissingError } from './errors.ts'
 
 /**
  * The recipient's side of the event index: which indexed contract events (`audit_events`) name a
@@ -46,8 +47,48 @@ export interface Attribution {
 // An event that is no batch leaf is stored with leaf index -1 (node/store/audit-events.ts).
 const NO_LEAF = -1
 
-/** An event `a` that anchors a receipt: its own event, or a batch leaf carrying the receipt's hash. */
+/**
+ * An event `a` that anchors a receipt: its own event, or a batch leaf carrying the receipt's hash.
+ * The triggers of migrations/0017_inbound_audit_pending.sql spell the same condition out.
+ */
 export const RECEIPT_EVENT = `(a.event_name = 'ReceiptAnchored' OR (a.event_name = 'BatchLeaf' AND a.receipt_hash IS NOT NULL))`
+
+/**
+ * The triggers that keep `inbound_audit_pending` (migrations/0017_inbound_audit_pending.sql) exact:
+ * the inbound shares with no attributed receipt anchor yet, as `outstandingShareIds` reads them.
+ */
+export const INBOUND_AUDIT_TRIGGERS: readonly string[] = [
+  'inbound_pending_share_received',
+  'inbound_pending_share_changed',
+  'inbound_pending_share_deleted',
+  'inbound_pending_receipt_indexed',
+  'inbound_pending_receipt_attributed',
+  'inbound_pending_receipt_unattributed',
+  'inbound_pending_receipt_deleted'
+]
+
+/**
+ * Throws InboundAuditTriggersMissingError when the table of waiting inbound shares exists but a
+ * trigger that keeps it is gone (a later migration rebuilt shares or audit_events): the recipient
+ * would wait for shares whose audit it has, or stop waiting for shares whose audit it lost.
+ */
+export function checkInboundAuditTriggers(db: Db): void {
+  const hasTable = db
+    .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inbound_audit_pending'`)
+    .get()
+  if (!hasTable) return
+  const present = new Set(
+    (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger'`).all() as { name: string }[]).map(
+      (r) => r.name
+    )
+  )
+  const missing = INBOUND_AUDIT_TRIGGERS.filter((name) => !present.has(name))
+  if (missing.length > 0) {
+    throw new InboundAuditTriggersMissingError(
+      `the triggers ${missing.join(', ')} of inbound_audit_pending are missing: a migration rebuilt their table after 0017_inbound_audit_pending.sql; a migration must create them again`
+    )
+  }
+}
 
 /** Repository of the inbound shares' audit events; statements prepared once. */
 export class InboundAuditRepository {
@@ -75,12 +116,11 @@ export class InboundAuditRepository {
          sender_hash = @senderHash, recipient_hash = @recipientHash, tier = @tier, timestamp_ms = @timestampMs
        WHERE tx_hash = @txHash AND log_index = @logIndex AND leaf_index = @no_leaf AND sender IS NULL`
     )
+    // The triggers of migrations/0017_inbound_audit_pending.sql keep the table to the inbound shares
+    // with no attributed RECEIPT_EVENT, so this reads the waiting shares alone, by its index.
     this.#outstanding = db.prepare<[{ since: string; limit: number }], { share_id: string }>(
-      `SELECT s.share_id FROM shares s
-       WHERE s.direction = 'in' AND s.created_at >= @since
-         AND NOT EXISTS (SELECT 1 FROM audit_events a WHERE a.share_id = s.share_id
-           AND ${RECEIPT_EVENT} AND a.sender IS NOT NULL)
-       ORDER BY s.created_at DESC, s.share_id LIMIT @limit`
+      `SELECT share_id FROM inbound_audit_pending WHERE created_at >= @since
+       ORDER BY created_at DESC, share_id LIMIT @limit`
     )
   }
 
@@ -96,7 +136,8 @@ export class InboundAuditRepository {
 
   /**
    * Inbound shares received at or after `since` (ISO-8601) whose receipt anchor (its own event, or a
-   * receipt leaf of a batch) this node has not attributed yet, newest first: the shares whose audit the recipient is still waiting for.
+   * receipt leaf of a batch) this node has not attributed yet, newest first (ties by share id), at
+   * most `limit`: the shares whose audit the recipient is still waiting for.
    */
   outstandingShareIds(opts: { since: string; limit: number }): string[] {
     return this.#outstanding.all(opts).map((r) => r.share_id)

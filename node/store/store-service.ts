@@ -6,6 +6,7 @@ import type { Statement } from 'better-sqlite3'
 import { type Checkpointer, startCheckpointer } from './checkpointer.ts'
 import { type Db, openDatabase } from './database.ts'
 import { checkEventTriggers, EventLogRepository } from './event-log.ts'
+import { checkInboundAuditTriggers } from './inbound-audit.ts'
 import { migrate } from './migrations.ts'
 
 /** How often the store folds the WAL back into the database file (a passive checkpoint). */
@@ -79,6 +80,7 @@ export class StoreService implements Startable {
     try {
       const applied = migrate(db)
       checkEventTriggers(db)
+      checkInboundAuditTriggers(db)
       this.#logger.info({ path, applied: applied.map((m) => m.version) }, 'database open')
     } catch (err) {
       db.close()
