@@ -79,11 +79,16 @@ function localDetail(
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
-/** Adds decoded contract logs to the index; returns how many rows were new. */
+/**
+ * Adds decoded contract logs to the index; returns how many rows were new. A log indexed already
+ * (the publisher indexes its own as it confirms them, the periodic sync sees them again) is skipped
+ * before it is decoded: its rows, a batch's leaves included, were written together.
+ */
 export function indexLogs(repos: AuditRepositories, logs: readonly RpcLog[]): number {
   let added = 0
   repos.transaction(() => {
     for (const log of logs) {
+      if (repos.events.has(log.transactionHash, hexToNumber(log.logIndex))) continue
       const parsed = parseLog(log)
       if (!parsed) continue
       const a = parsed.args

@@ -23,7 +23,7 @@ export interface SealedBatchFrames {
 
 /** Seals shares for one recipient into one batch with this node's signing key. */
 export interface BatchSealer {
-  seal(shares: readonly BatchShareInput[], recipient: KnownPeer): SealedBatchFrames
+  seal(shares: readonly BatchShareInput[], recipient: KnownPeer): Promise<SealedBatchFrames>
 }
 
 /** The recipient's answer for one share: its receipt (structurally valid, not yet checked), or its refusal. */

@@ -137,6 +137,20 @@ describe('batch planning', () => {
     expect(later.holdUntilMs).toBeUndefined()
   })
 
+  it('holds a smaller batch while its recipient has an attempt in flight, and sends a full one', () => {
+    const due = [share('a', 'p', 0), share('b', 'p', 0), share('c', 'p', 0), share('d', 'q', 0)]
+    const busy = (peer: string) => peer === 'p'
+    const plan = planBatches(due, { max: 2, windowMs: 10 }, 100, () => false, busy)
+    // p's full batch goes, its third share waits for the answer (no timer for it); q is not busy.
+    expect(plan.groups.map((g) => g.map((s) => s.shareId))).toEqual([['a', 'b'], ['d']])
+    expect(plan).toMatchObject({ holdUntilMs: undefined, waitsForAnswer: true })
+    const idle = planBatches(due, { max: 2, windowMs: 10 }, 100)
+    expect(idle.groups.map((g) => g.map((s) => s.shareId))).toEqual([['a', 'b'], ['c'], ['d']])
+    expect(idle.waitsForAnswer).toBe(false)
+    // With batching off, an attempt in flight holds nothing back.
+    expect(planBatches(due, { max: 1, windowMs: 10 }, 100, () => false, busy).groups).toHaveLength(4)
+  })
+
   it('sends every share alone with batching off or to a peer without the batch protocol', () => {
     const due = [share('a', 'p', 0), share('b', 'p', 0), share('c', 'q', 0), share('d', 'q', 0)]
     expect(planBatches(due, { max: 1, windowMs: 50 }, 0).groups).toHaveLength(4)

@@ -288,6 +288,8 @@ export interface BatchPlan<T> {
   readonly groups: readonly (readonly T[])[]
   /** Unix ms when the oldest held share's window ends; undefined when nothing is held. */
   readonly holdUntilMs: number | undefined
+  /** Some shares wait for the answer to an attempt in flight to their recipient (`busy`). */
+  readonly waitsForAnswer: boolean
 }
 
 /**
@@ -295,12 +297,18 @@ export interface BatchPlan<T> {
  * goes at once; a smaller group goes when its oldest share has waited `windowMs` since it was due
  * (so under a burst shares travel together, and a lone share waits at most the window, then goes
  * per-share); a recipient in `perShare` (it does not speak the batch protocol) gets groups of one.
+ * While a recipient has an attempt in flight (`busy`), its smaller groups wait for that attempt's
+ * end, growing meanwhile, and are not counted in `holdUntilMs` (the attempt's end is the next look):
+ * the batch size follows the load, one round trip's worth of shares, up to `max`, so the RSA
+ * operations of a batch are spread over more shares as the rate rises while a lone share still
+ * goes after the window.
  */
 export function planBatches<T extends BatchCandidate>(
   due: readonly T[],
   settings: BatchSettings,
   nowMs: number,
-  perShare: (recipient: string) => boolean = () => false
+  perShare: (recipient: string) => boolean = () => false,
+  busy: (recipient: string) => boolean = () => false
 ): BatchPlan<T> {
   const byRecipient = new Map<string, T[]>()
   for (const share of due) {
@@ -310,21 +318,28 @@ export function planBatches<T extends BatchCandidate>(
   }
   const groups: T[][] = []
   let holdUntilMs: number | undefined
+  let waitsForAnswer = false
   for (const [recipient, shares] of byRecipient) {
     if (settings.max <= 1 || perShare(recipient)) {
       for (const share of shares) groups.push([share])
       continue
     }
+    const inFlight = busy(recipient)
     for (let at = 0; at < shares.length; at += settings.max) {
       const group = shares.slice(at, at + settings.max)
+      if (group.length === settings.max) {
+        groups.push(group)
+        continue
+      }
+      if (inFlight) {
+        waitsForAnswer = true
+        continue
+      }
       const oldest = Math.min(...group.map((g) => g.nextAttemptMs ?? nowMs))
       const windowEnds = oldest + settings.windowMs
-      if (group.length === settings.max || windowEnds <= nowMs) {
-        groups.push(group)
-      } else {
-        holdUntilMs = Math.min(holdUntilMs ?? windowEnds, windowEnds)
-      }
+      if (windowEnds <= nowMs) groups.push(group)
+      else holdUntilMs = Math.min(holdUntilMs ?? windowEnds, windowEnds)
     }
   }
-  return { groups, holdUntilMs }
+  return { groups, holdUntilMs, waitsForAnswer }
 }

@@ -62,6 +62,7 @@ export async function deliverBatch<S extends StoredShare>(
       const plaintext = components.store.readRecord(share.dataHash)
       if (!plaintext) throw new RecordNotFoundError(`record ${share.dataHash} is missing`)
       if (ready.length > 0 && bytes + plaintext.byteLength > components.maxBytes) {
+        components.store.returnRecord(share.dataHash, plaintext)
         outcomes.push({ share, held: 'deferred' })
         continue
       }
@@ -76,9 +77,10 @@ export async function deliverBatch<S extends StoredShare>(
   }
   if (ready.length === 0) return outcomes
   if (options.beforeSeal && !options.beforeSeal(ready.map((r) => r.share))) {
+    for (const { share, input } of ready) components.store.returnRecord(share.dataHash, input.plaintext)
     return [...outcomes, ...ready.map(({ share }) => ({ share, held: 'given-back' as const }))]
   }
-  const sealed = components.batches.seal(
+  const sealed = await components.batches.seal(
     ready.map((r) => r.input),
     recipient
   )

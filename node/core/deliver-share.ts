@@ -171,7 +171,10 @@ export async function deliverShare<S extends StoredShare>(
   }
   const plaintext = components.store.readRecord(share.dataHash)
   if (!plaintext) throw new RecordNotFoundError(`record ${share.dataHash} is missing`)
-  if (options.beforeSeal && !options.beforeSeal(plaintext)) return undefined
+  if (options.beforeSeal && !options.beforeSeal(plaintext)) {
+    components.store.returnRecord(share.dataHash, plaintext)
+    return undefined
+  }
   const envelope = await components.envelopes.seal(share, plaintext, recipient)
   const receipt = await components.transport.send(share.recipient, envelope, { signal })
   checkReceipt(receipt, share, recipient, components.envelopes)

@@ -87,6 +87,12 @@ export interface ShareStore<S extends StoredShare = StoredShare> {
   putRecord(plaintext: Uint8Array, dataHash: string): { readonly id: number }
   /** The plaintext of a stored record, or undefined. */
   readRecord(dataHash: string): Uint8Array | undefined
+  /**
+   * Gives back the plaintext `readRecord` returned for an attempt that did not send it (held back
+   * for the recipient's pace, or deferred to a later batch), so that attempt need not read the
+   * record at rest again. A store that keeps nothing in memory ignores it.
+   */
+  returnRecord(dataHash: string, plaintext: Uint8Array): void
   insertShare(share: NewShare): S
   getShare(shareId: string): S | undefined
   /** Marks an outgoing share delivered with its verified receipt; returns the updated row. */

@@ -22,7 +22,7 @@ import { gcmOpen, gcmSealPieces } from './content-cipher.ts'
 import { fernetDecryptBytes, fernetEncryptPieces } from './fernet.ts'
 import { type BytePieces, writePieces } from './pieces.ts'
 import type { ReplayGuard } from './replay-guard.ts'
-import { oaepUnwrap, oaepWrap, signPss, verifyPss } from './rsa.ts'
+import { oaepUnwrap, oaepWrap, signPssAsync, verifyPss } from './rsa.ts'
 
 /**
  * The batch envelope (README "Batched delivery"): one fresh 32-byte batch key wrapped once with
@@ -86,8 +86,35 @@ function u(bytes: number, value: number): Buffer {
 
 const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
-/** Seals shares (all for one recipient) into one batch: one key wrap, one signature. */
-export function sealBatch(input: SealBatchInput): SealedBatch {
+/**
+ * Seals shares (all for one recipient) into one batch: one key wrap, one signature, the signature
+ * made on libuv's thread pool while the event loop goes on.
+ */
+export async function sealBatch(input: SealBatchInput): Promise<SealedBatch> {
+  const unsigned = unsignedBatch(input)
+  return withSignature(unsigned, await signPssAsync(input.senderSigningPrivateKeyPem, unsigned.manifestBytes))
+}
+
+interface UnsignedBatch {
+  readonly manifest: BatchManifest
+  readonly manifestBytes: Uint8Array
+  readonly parts: readonly Uint8Array[]
+}
+
+function withSignature(batch: UnsignedBatch, signature: Uint8Array): SealedBatch {
+  const manifestFrame = Buffer.concat([
+    MAGIC,
+    u(1, VERSION),
+    u(4, batch.manifestBytes.length),
+    batch.manifestBytes,
+    u(2, signature.length),
+    signature
+  ])
+  return { manifest: batch.manifest, manifestFrame, parts: batch.parts }
+}
+
+/** The batch's entries sealed and its manifest laid out: everything but the signature. */
+function unsignedBatch(input: SealBatchInput): UnsignedBatch {
   const n = input.shares.length
   const timestamp = input.now ?? Date.now()
   // One draw for the batch: its id, its key, and each share's nonce and content key.
@@ -135,17 +162,7 @@ export function sealBatch(input: SealBatchInput): SealedBatch {
       keys: Buffer.concat([wrapped.iv, ...wrapped.ciphertext.pieces, wrapped.tag]).toString('base64'),
       entries
     }
-    const manifestBytes = canonicalManifest(manifest)
-    const signature = signPss(input.senderSigningPrivateKeyPem, manifestBytes)
-    const manifestFrame = Buffer.concat([
-      MAGIC,
-      u(1, VERSION),
-      u(4, manifestBytes.length),
-      manifestBytes,
-      u(2, signature.length),
-      signature
-    ])
-    return { manifest, manifestFrame, parts }
+    return { manifest, manifestBytes: canonicalManifest(manifest), parts }
   } finally {
     pool.fill(0)
   }

@@ -84,6 +84,8 @@ class DeliveryWorker {
   readonly #inFlight = new Map<string, Promise<void>>()
   /** Every share of the attempts in flight. */
   readonly #busy = new Set<string>()
+  /** Attempts in flight by recipient: a smaller batch waits for the one in flight to its recipient. */
+  readonly #inFlightTo = new Map<string, number>()
   /** Peers that do not speak the batch protocol, and until when they get per-share delivery. */
   readonly #perShare = new Map<string, number>()
   /** Recipients that refused with RateLimitedError, and until when nothing is sealed for them. */
@@ -197,10 +199,16 @@ class DeliveryWorker {
       const due = this.#window.due(now, free * batchMax + (pacing ? PACING_LOOKAHEAD : 0), (share) =>
         this.#busy.has(share.shareId)
       )
-      const plan = planBatches(due, { max: batchMax, windowMs: batchWindowMs }, now, (peer) =>
-        this.#sendsPerShare(peer, now)
+      const plan = planBatches(
+        due,
+        { max: batchMax, windowMs: batchWindowMs },
+        now,
+        (peer) => this.#sendsPerShare(peer, now),
+        (peer) => this.#inFlightTo.has(peer)
       )
       holdUntilMs = plan.holdUntilMs
+      // Shares waiting for an answer are due already: the attempt's end is their next look.
+      if (plan.waitsForAnswer) heldBackMs = Number.POSITIVE_INFINITY
       for (const group of plan.groups) {
         if (free === 0) break
         const recipient = group[0]?.recipient
@@ -226,11 +234,15 @@ class DeliveryWorker {
         }
         free -= 1
         for (const share of claimed) this.#busy.add(share.shareId)
+        this.#inFlightTo.set(recipient, (this.#inFlightTo.get(recipient) ?? 0) + 1)
         const attempt = (claimed.length === 1 ? this.#attempt(first) : this.#attemptBatch(claimed)).finally(
           () => {
             if (paced) pacing?.release(recipient)
             this.#inFlight.delete(first.shareId)
             for (const share of claimed) this.#busy.delete(share.shareId)
+            const left = (this.#inFlightTo.get(recipient) ?? 1) - 1
+            if (left > 0) this.#inFlightTo.set(recipient, left)
+            else this.#inFlightTo.delete(recipient)
             this.#next()
           }
         )
@@ -266,7 +278,8 @@ class DeliveryWorker {
   /**
    * Arms the next tick. `holdUntilMs`: when the first batch window ends (those shares are due
    * already). `heldBackMs`: how long until a share held back for its recipient's pace fits
-   * (Infinity: until an attempt in flight ends, whose completion kicks). Held-back shares are due
+   * (Infinity: until an attempt in flight ends, whose completion kicks; so for a smaller batch that
+   * waits for the answer to its recipient's attempt in flight). Held-back shares are due
    * already too, so the queue's next due time is not asked then: it would be now.
    */
   #schedule(holdUntilMs?: number, heldBackMs?: number): void {

@@ -66,6 +66,7 @@ export function shareStoreOf(
       return records.put(plaintext, dataHash)
     },
     readRecord: (dataHash) => held.take(dataHash) ?? records.read(dataHash),
+    returnRecord: (dataHash, plaintext) => held.hold(dataHash, plaintext),
     insertShare: (share) => {
       // Only the sender seals from a record: a received share's plaintext is not held.
       if (share.direction === 'out' && lastPut?.dataHash === share.dataHash)

@@ -35,8 +35,11 @@ describe('audit event repository', () => {
   it('indexes an event once per transaction, log and leaf, also when it is no batch leaf', () => {
     t = auditTestDb()
     const events = t.repos.events
+    expect(events.has('0xt1', 0)).toBe(false)
     expect(events.add(event())).toBe(true)
     expect(events.add(event())).toBe(false)
+    expect(events.has('0xt1', 0)).toBe(true)
+    expect(events.has('0xt1', 1)).toBe(false)
     const anchored = event({ eventName: 'BatchAnchored', txHash: '0xt2', root: hex('r'), shareId: null })
     expect(events.add(anchored)).toBe(true)
     expect(events.add({ ...anchored, eventName: 'BatchLeaf', leafIndex: 0 })).toBe(true)

@@ -138,6 +138,7 @@ const toRaw = (e: AuditEventRow): RawEvent => ({
 /** Repository over `audit_events`; statements prepared once. */
 export class AuditEventRepository {
   readonly #insert
+  readonly #has
   readonly #clear
   readonly #deleteFrom
   readonly #shares
@@ -149,6 +150,9 @@ export class AuditEventRepository {
          @timestamp_ms, @receipt_hash, @root, @leaf_index, @submitter, @tx_hash, @block_number, @block_hash,
          @log_index, @args)
        ON CONFLICT DO NOTHING`
+    )
+    this.#has = db.prepare<[string, number]>(
+      'SELECT 1 FROM audit_events WHERE tx_hash = ? AND log_index = ? LIMIT 1'
     )
     this.#clear = db.prepare('DELETE FROM audit_events')
     this.#deleteFrom = db.prepare<[number]>('DELETE FROM audit_events WHERE block_number >= ?')
@@ -192,6 +196,11 @@ export class AuditEventRepository {
   /** Adds an event; false when it is indexed already. */
   add(event: AuditEventRow): boolean {
     return this.#insert.run(toRaw(event)).changes === 1
+  }
+
+  /** Whether the log at `logIndex` of transaction `txHash` is indexed (with its batch's leaves, if any). */
+  has(txHash: string, logIndex: number): boolean {
+    return this.#has.get(txHash, logIndex) !== undefined
   }
 
   /** Empties the index (before a rebuild, or when the chain changed). */

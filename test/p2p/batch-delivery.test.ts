@@ -60,7 +60,7 @@ describe('batched delivery', () => {
       dataHash: sha256(plaintext),
       plaintext
     }))
-    const sealed = sealBatch({
+    const sealed = await sealBatch({
       sender: a.p2p.peerId,
       recipient: b.p2p.peerId,
       senderKeyId: keyFingerprint(a.keyRing.identity.signing.publicKeyPem),

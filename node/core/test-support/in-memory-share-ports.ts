@@ -61,6 +61,13 @@ export class MemoryShareStore implements ShareStore<StoredShare> {
     return this.records.get(dataHash)?.plaintext
   }
 
+  /** Data hashes whose plaintext an attempt gave back unsent, in order. */
+  readonly returned: string[] = []
+
+  returnRecord(dataHash: string): void {
+    this.returned.push(dataHash)
+  }
+
   insertShare(share: NewShare): StoredShare {
     if (this.shares.has(share.shareId)) throw new Error('duplicate share id')
     const at = new Date(0).toISOString()
