@@ -63,6 +63,12 @@ export function createMetricsBridge({ registry, p2p, audit, webhooks }: MetricsB
     buckets: DELIVERY_BUCKETS,
     registers
   })
+  const batchShares = new Histogram({
+    name: 'dmn_p2p_batch_shares',
+    help: 'Shares delivered per batch (batched delivery): how far the batches fill under the load',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers
+  })
   const attempts = new Counter({
     name: 'dmn_share_delivery_attempts_total',
     help: 'Delivery attempts of outgoing shares by outcome, delivered or failed (a recipient that cannot be resolved is a failed one)',
@@ -126,6 +132,9 @@ export function createMetricsBridge({ registry, p2p, audit, webhooks }: MetricsB
         if (Number.isFinite(accepted)) {
           deliverySeconds.observe({ tier: share.tier }, Math.max(0, (Date.now() - accepted) / 1000))
         }
+      })
+      on(p2p, 'batch:delivered', ({ shares }: P2pEvents['batch:delivered'][0]) => {
+        batchShares.observe(shares)
       })
       on(p2p, 'share:attempt-failed', ({ error, final }: P2pEvents['share:attempt-failed'][0]) => {
         attempts.inc({ outcome: 'failed' })

@@ -29,6 +29,7 @@ export interface BatchAttemptContext
   readonly signal: AbortSignal
   readonly onDelivered: (share: StoredShare, receipt: SignedReceipt) => void
   readonly onAttemptFailed: (share: StoredShare, err: unknown, final: boolean) => void
+  readonly onBatchDelivered?: ((recipient: string, delivered: number) => void) | undefined
   readonly pausedFor: (peerId: string) => number | undefined
   readonly perShareUntil: (peerId: string, untilMs: number) => void
   /** The worker's handling of a failed attempt (retry plan, pause, state). */
@@ -75,11 +76,16 @@ export async function runBatchAttempt(
         }
       }
     )
+    let delivered = 0
     for (const outcome of outcomes) {
-      if ('delivered' in outcome) ctx.onDelivered(outcome.delivered, outcome.receipt)
+      if ('delivered' in outcome) {
+        delivered += 1
+        ctx.onDelivered(outcome.delivered, outcome.receipt)
+      }
       else if ('error' in outcome) ctx.failed(outcome.share, outcome.error)
       else if (outcome.held === 'deferred') giveBack([outcome.share], Date.now())
     }
+    if (delivered > 0) ctx.onBatchDelivered?.(recipient, delivered)
   } catch (err) {
     if (err instanceof BatchUnsupportedError) {
       ctx.perShareUntil(recipient, Date.now() + BATCH_UNSUPPORTED_RETRY_MS)

@@ -54,6 +54,8 @@ export interface DeliveryWorkerComponents extends DeliverShareComponents<StoredS
   readonly logger: Logger
   readonly onDelivered: (share: StoredShare, receipt: SignedReceipt) => void
   readonly onAttemptFailed: (share: StoredShare, err: unknown, final: boolean) => void
+  /** A batch attempt ended with `delivered` of its shares delivered (the others failed or wait). */
+  readonly onBatchDelivered?: ((recipient: string, delivered: number) => void) | undefined
   /** Recipients' announced limits, learned from their answers; without it nothing is paced. */
   readonly pacing?: PeerPacing | undefined
   /** Batched delivery (`/dmn/share-batch/1.0.0`); without it every share goes per-share. */

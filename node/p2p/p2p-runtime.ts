@@ -342,6 +342,8 @@ function createParts(components: PartsComponents, init: P2pInit, events: Runtime
       logger,
       batches: { sealer: batchSealerOf(keys), transport: batchReceiver, receipts: receiptVerifier() },
       onDelivered: (share, receipt) => events.emit('share:delivered', { share, receipt }),
+      onBatchDelivered: (recipient, delivered) =>
+        events.emit('batch:delivered', { recipient, shares: delivered }),
       onAttemptFailed: (share, err, final) =>
         events.emit('share:attempt-failed', {
           share: shares.get(share.shareId) ?? share,

@@ -110,6 +110,8 @@ export type P2pEvents = {
   'share:queued': [{ share: StoredShare }]
   'share:resolved': [{ share: StoredShare; via: ResolvedVia }]
   'share:delivered': [{ share: StoredShare; receipt: SignedReceipt }]
+  /** A batch attempt to `recipient` delivered `shares` of its shares (after their share:delivered). */
+  'batch:delivered': [{ recipient: string; shares: number }]
   'share:attempt-failed': [{ share: StoredShare; error: string; final: boolean }]
   'share:received': [{ share: StoredShare; receipt: SignedReceipt }]
   'peer:verified': [{ peerId: string; trust: PeerTrust }]

@@ -119,6 +119,8 @@ describe('batched delivery', () => {
 
   it('delivers a burst to one peer in batches, each share with its own receipt under a signed root', async () => {
     const { a, b } = await pair(running, dirs)
+    const batches: { recipient: string; shares: number }[] = []
+    a.p2p.on('batch:delivered', (batch) => batches.push(batch))
     const ids = Array.from(
       { length: 40 },
       (_, i) =>
@@ -127,8 +129,12 @@ describe('batched delivery', () => {
     await waitFor('every share delivered', () => ids.every((id) => a.p2p.getShare(id).state === 'delivered'))
     const receipts = ids.map((id) => a.p2p.getShare(id).receipt)
     expect(receipts.every((r) => r?.batch !== undefined)).toBe(true)
-    // Fewer roots than shares: they travelled together.
-    expect(new Set(receipts.map((r) => r?.batch?.root.root)).size).toBeLessThan(ids.length)
+    // Fewer roots than shares: they travelled together, one batch:delivered event per root.
+    const roots = new Set(receipts.map((r) => r?.batch?.root.root))
+    expect(roots.size).toBeLessThan(ids.length)
+    expect(batches).toHaveLength(roots.size)
+    expect(batches.every((x) => x.recipient === b.p2p.peerId)).toBe(true)
+    expect(batches.reduce((sum, x) => sum + x.shares, 0)).toBe(ids.length)
     expect(inbound(b)).toHaveLength(ids.length)
     for (const id of ids) expect(b.p2p.getShare(id).receipt).toEqual(a.p2p.getShare(id).receipt)
   })
