@@ -1,7 +1,7 @@
 /**
  * The HTTP API under load, next to its baselines, in one run:
  *
- *   node bench/api/run.ts [--duration 5] [--connections 10] [--only health|per-share]
+ *   node bench/api/run.ts [--duration 5] [--connections 10] [--only health|per-share|batched]
  *
  * 1. GET /health on the node's external API, answered ahead of its middleware (request id, secure
  *    headers and no-store, client address, the address's rate bucket with the limit lifted, the
@@ -46,6 +46,12 @@
  *    CPU per share without it, beside the bound of 10 %. Saturated runs (3 and 4) race a rate that
  *    the background deliveries move by more than the effect; CPU per share at a paced rate does not.
  *
+ * 6. Batched mode (batchedRun below): POST /share_data to a sender with batched delivery and the
+ *    audit trail in batch mode, at full load, at 90 % of what it delivered, and at half of it.
+ *
+ * Every POST /share_data carries fresh data (bench/api/share-load.ts): each share is a record of its
+ * own, encrypted at rest and stored on both nodes.
+ *
  * The load comes from autocannon in a separate process so it does not share the servers' event loop.
  * Two real nodes run on a local Hardhat chain: the sender in this process (as in `dmn demo`), the
  * recipient as its own `dmn start` process; deliveries and audit transactions run in the background
@@ -88,8 +94,8 @@ const { values } = parseArgs({
     only: { type: 'string' }
   }
 })
-if (values.only !== undefined && values.only !== 'health' && values.only !== 'per-share') {
-  throw new Error('--only takes health or per-share')
+if (values.only !== undefined && !['health', 'per-share', 'batched'].includes(values.only)) {
+  throw new Error('--only takes health, per-share or batched')
 }
 /** Thrown to leave the main run after its per-share part (`--only per-share`). */
 const ONLY_DONE = Symbol('only per-share')
@@ -470,7 +476,8 @@ async function drainedOf(node: ClusterNodeOf): Promise<void> {
  * recipient process as above. POST /share_data at full load (what the API accepts, what is
  * delivered with verified receipts in the same window, the backlog), then paced at 90 % of that
  * delivered rate (accepted = delivered when it is sustained: the backlog at the end of the run) and
- * at half of it (p99 latency).
+ * at half of it (p99 latency); each with the shares delivered per batch in its window
+ * (`meanBatchShares`). `--only batched` runs this part alone.
  */
 async function batchedRun() {
   const c = await startLocalCluster({
@@ -495,10 +502,15 @@ async function batchedRun() {
     a.node.p2p.on('share:delivered', () => {
       delivered += 1
     })
+    let batches = 0
+    a.node.p2p.on('batch:delivered', () => {
+      batches += 1
+    })
     /** One run: its load, and what was delivered while it ran and left waiting when it ended. */
     const measured = async (rate?: number) => {
       await drainedOf(a)
       const before = delivered
+      const batchesBefore = batches
       const start = performance.now()
       const loaded = await loadWith([
         SHARE_LOAD,
@@ -512,6 +524,7 @@ async function batchedRun() {
       ])
       const seconds = (performance.now() - start) / 1000
       const deliveredInWindow = delivered - before
+      const batchesInWindow = batches - batchesBefore
       const accepted = loaded.requests - loaded.non2xx - loaded.errors
       return {
         ...loaded,
@@ -520,7 +533,11 @@ async function batchedRun() {
         acceptedPerSecond: Math.round(accepted / seconds),
         deliveredPerSecond: Math.round(deliveredInWindow / seconds),
         deliveredInWindow,
-        backlog: accepted - deliveredInWindow
+        backlog: accepted - deliveredInWindow,
+        // Shares delivered per batch in the window (shares that went alone, after the window, are
+        // counted among the delivered but in no batch).
+        meanBatchShares:
+          batchesInWindow > 0 ? Math.round((deliveredInWindow / batchesInWindow) * 10) / 10 : null
       }
     }
     // Warm-up: the connection, the certificate exchange, the first batch of each kind.
@@ -528,17 +545,17 @@ async function batchedRun() {
     const full = await measured()
     console.log(`batched: POST /share_data 1 KiB standard  ${fmt(full)}`)
     console.log(
-      `  delivered with verified receipts     ${String(full.deliveredPerSecond).padStart(7)} shares/s in the same window; backlog left ${full.backlog} of ${full.accepted} accepted`
+      `  delivered with verified receipts     ${String(full.deliveredPerSecond).padStart(7)} shares/s in the same window; backlog left ${full.backlog} of ${full.accepted} accepted, ${full.meanBatchShares} shares per batch`
     )
     const sustainedRate = Math.max(1, Math.round(full.deliveredPerSecond * 0.9))
     const sustained = await measured(sustainedRate)
     console.log(
-      `  paced at ${sustainedRate}/s (90 % of that): accepted ${sustained.acceptedPerSecond}/s, delivered ${sustained.deliveredPerSecond}/s, backlog left ${sustained.backlog} of ${sustained.accepted}; ${fmt(sustained)}`
+      `  paced at ${sustainedRate}/s (90 % of that): accepted ${sustained.acceptedPerSecond}/s, delivered ${sustained.deliveredPerSecond}/s, backlog left ${sustained.backlog} of ${sustained.accepted}, ${sustained.meanBatchShares} shares per batch; ${fmt(sustained)}`
     )
     const halfRate = Math.max(1, Math.round(full.deliveredPerSecond / 2))
     const half = await measured(halfRate)
     console.log(
-      `  paced at ${halfRate}/s (half): p50 ${half.p50Ms} ms, p99 ${half.p99Ms} ms (goal: p99 < 100 ms); accepted ${half.acceptedPerSecond}/s, delivered ${half.deliveredPerSecond}/s`
+      `  paced at ${halfRate}/s (half): p50 ${half.p50Ms} ms, p99 ${half.p99Ms} ms (goal: p99 < 100 ms); accepted ${half.acceptedPerSecond}/s, delivered ${half.deliveredPerSecond}/s, ${half.meanBatchShares} shares per batch`
     )
     await drainedOf(a)
     return { mode: 'batched', batchMax: 64, chainBatchSize: 64, full, sustained, half }
@@ -548,6 +565,17 @@ async function batchedRun() {
   }
 }
 
+if (values.only === 'batched') {
+  console.log(
+    JSON.stringify({
+      bench: 'api',
+      durationSeconds: DURATION,
+      connections: CONNECTIONS,
+      batched: await batchedRun()
+    })
+  )
+  process.exit(0)
+}
 const cluster = await startLocalCluster({
   names: ['A'],
   logger: pino({ level: 'silent' }),

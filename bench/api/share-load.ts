@@ -8,12 +8,17 @@
  *
  * With RATE, requests go at that many per second in all (autocannon's `overallRate`), below what the
  * node can take, so a run prices the work per request rather than the saturation point.
+ *
+ * Each request carries data of its own: BODY's hex `data` is replaced by fresh random bytes of the
+ * same size, so every share is a new record (encrypted at rest and stored by sender and recipient),
+ * as in use, and not one record shared by all.
  */
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 
 interface Request {
   headers?: Record<string, string>
+  body?: string
 }
 type Autocannon = (opts: Record<string, unknown>) => Promise<unknown>
 
@@ -29,6 +34,8 @@ if (
 ) {
   throw new Error('usage: share-load.ts fresh-key|no-key URL CONNECTIONS SECONDS API_KEY BODY [RATE]')
 }
+const template = JSON.parse(body) as Record<string, unknown>
+const dataBytes = typeof template['data'] === 'string' ? template['data'].length / 2 : 0
 const result = await autocannon({
   url,
   connections: Number(connections),
@@ -37,17 +44,14 @@ const result = await autocannon({
   headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
   body,
   ...(rate ? { overallRate: Number(rate) } : {}),
-  ...(mode === 'fresh-key'
-    ? {
-        requests: [
-          {
-            setupRequest: (req: Request) => ({
-              ...req,
-              headers: { ...req.headers, 'idempotency-key': randomUUID() }
-            })
-          }
-        ]
-      }
-    : {})
+  requests: [
+    {
+      setupRequest: (req: Request) => ({
+        ...req,
+        body: JSON.stringify({ ...template, data: randomBytes(dataBytes).toString('hex') }),
+        headers: mode === 'fresh-key' ? { ...req.headers, 'idempotency-key': randomUUID() } : req.headers
+      })
+    }
+  ]
 })
 process.stdout.write(JSON.stringify(result))
