@@ -81,8 +81,7 @@ export async function runBatchAttempt(
       if ('delivered' in outcome) {
         delivered += 1
         ctx.onDelivered(outcome.delivered, outcome.receipt)
-      }
-      else if ('error' in outcome) ctx.failed(outcome.share, outcome.error)
+      } else if ('error' in outcome) ctx.failed(outcome.share, outcome.error)
       else if (outcome.held === 'deferred') giveBack([outcome.share], Date.now())
     }
     if (delivered > 0) ctx.onBatchDelivered?.(recipient, delivered)
