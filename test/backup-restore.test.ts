@@ -94,9 +94,11 @@ describe('backup and restore, as the README runs them', () => {
       readFileSync(a.env_file, 'utf8').replace(/^DMN_DATA_DIR=.*$/m, `DMN_DATA_DIR=${restored}`),
       { mode: 0o600 }
     )
-    const dbStatus = await runCliAsync(['--env-file', envFile, 'db', 'status'])
+    const dbStatus = await runCliAsync(['--env-file', envFile, 'db', 'status', '--json'])
     expect(dbStatus.status).toBe(0)
-    expect(dbStatus.stdout).not.toContain('pending')
+    const migrations = JSON.parse(dbStatus.stdout) as { name: string; state: string }[]
+    expect(migrations.length).toBeGreaterThan(0)
+    expect(migrations.filter((m) => m.state !== 'applied')).toEqual([])
     const keys = await runCliAsync(['--env-file', envFile, 'keys', 'status'])
     expect([keys.status, keys.stderr]).toEqual([0, ''])
 
