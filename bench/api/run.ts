@@ -453,6 +453,29 @@ async function endToEndBound(dir: string, senderId: string, receiverId: string) 
 
 type ClusterNodeOf = Awaited<ReturnType<typeof startLocalCluster>>['nodes'][number]
 
+/**
+ * Waits (at most 120 s) until the recipient in `dataDir` has no inbound share waiting for its
+ * receipt's audit (`inbound_audit_pending`, read through a connection of this process).
+ */
+async function recipientAuditSettled(dataDir: string): Promise<void> {
+  const db = openDatabase(databasePath(dataDir), { readonly: true })
+  try {
+    const waiting = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM inbound_audit_pending')
+    const deadline = Date.now() + 120_000
+    for (;;) {
+      const n = (waiting.get() as { n: number }).n
+      if (n === 0) return
+      if (Date.now() > deadline) {
+        console.log(`  (the recipient still waits for the audit of ${n} shares after 120 s; going on)`)
+        return
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  } finally {
+    db.close()
+  }
+}
+
 /** Waits (at most 120 s) until `node` has no share waiting for delivery and no audit event for the chain. */
 async function drainedOf(node: ClusterNodeOf): Promise<void> {
   const ports = node.node.apiPorts
@@ -666,8 +689,12 @@ try {
   // at each step while the rate holds (delivered keeps up with accepted: what is left at the end of
   // a run is under half a second of shares), so the figure is the highest paced rate that held,
   // not what a saturated run happened to deliver; then half of it for the latency.
-  // What the three processes spend idle per second, measured once with nothing queued.
+  // What the three processes spend idle per second, measured once with nothing queued and the
+  // recipient no longer busy with the full-load run's shares (it asks for their evidence and indexes
+  // their receipts' anchors until each is attributed: measured meanwhile, that work was charged as
+  // idle, and the nodes' CPU per share came out below zero).
   await drained()
+  await recipientAuditSettled(join(cluster.rootDir, 'B'))
   const idle = await (async () => {
     const started = performance.now()
     const sender = process.cpuUsage()
