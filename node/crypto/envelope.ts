@@ -43,8 +43,9 @@ import {
  * sender's RSA-PSS signature over header, wrapped key, IV, ciphertext and tag.
  *
  * Content keys are zeroed (`Buffer.fill(0)`) as soon as they are used. That is best effort: Node
- * lets us scrub only the Buffers we hold; the copies inside cipher contexts are left to OpenSSL
- * (which cleanses them when the context is freed, at garbage collection), and key material held as
+ * lets us scrub only the Buffers we hold; the copies inside cipher contexts and in the KeyObjects
+ * the ciphers are given are left to OpenSSL and Node (which cleanse them when they are freed, at
+ * garbage collection), and key material held as
  * JS strings or KeyObjects (PEMs) cannot be wiped at all. The content key never becomes a string.
  */
 

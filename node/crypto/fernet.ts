@@ -1,4 +1,12 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  KeyObject,
+  randomBytes,
+  timingSafeEqual
+} from 'node:crypto'
 import { fromUrlsafeBase64, toUrlsafeBase64 } from './base64.ts'
 import { FERNET_MAX_CLOCK_SKEW_SECONDS, FERNET_MIN_TOKEN_BYTES, FERNET_VERSION } from './constants.ts'
 import {
@@ -36,10 +44,23 @@ export interface FernetDecryptOptions {
   readonly now?: number
 }
 
-/** A Fernet key split into its HMAC and AES halves (16 bytes each). */
+/**
+ * A Fernet key split into its HMAC and AES halves (16 bytes each), as bytes or as KeyObjects made
+ * once (parseFernetKey's, kept by the key ring for its data keys).
+ */
 export interface FernetKeyParts {
-  readonly signing: Uint8Array
-  readonly encryption: Uint8Array
+  readonly signing: Uint8Array | KeyObject
+  readonly encryption: Uint8Array | KeyObject
+}
+
+/**
+ * A key half as node:crypto takes it fastest. Given bytes, createCipheriv and createHmac make a key
+ * object of their own on every call, which for a 1 KiB token costs more than the cipher and the MAC
+ * on it: measured here, a Fernet encryption of 1 KiB took about 40 us with the halves as bytes,
+ * 15 us with a KeyObject made for the call, 10 us with one made once.
+ */
+function secretKeyOf(half: Uint8Array | KeyObject): KeyObject {
+  return half instanceof KeyObject ? half : createSecretKey(half)
 }
 
 /** A fresh random Fernet key (url-safe base64 of 32 bytes). */
@@ -53,7 +74,12 @@ export function parseFernetKey(key: string): FernetKeyParts {
   if (raw?.length !== 32) {
     throw new FernetInvalidKeyError('a Fernet key must be url-safe base64 of 32 bytes')
   }
-  return { signing: Buffer.from(raw.subarray(0, 16)), encryption: Buffer.from(raw.subarray(16, 32)) }
+  const parts = {
+    signing: createSecretKey(raw.subarray(0, 16)),
+    encryption: createSecretKey(raw.subarray(16, 32))
+  }
+  raw.fill(0)
+  return parts
 }
 
 function nowSeconds(): number {
@@ -76,10 +102,10 @@ export function fernetEncryptPieces(
   head[0] = FERNET_VERSION
   head.writeBigUInt64BE(BigInt(Math.floor(opts.now ?? nowSeconds())), 1)
   iv.copy(head, 9)
-  const cipher = createCipheriv('aes-128-cbc', parts.encryption, iv)
+  const cipher = createCipheriv('aes-128-cbc', secretKeyOf(parts.encryption), iv)
   const body = cipher.update(plaintext)
   const last = cipher.final()
-  const mac = createHmac('sha256', parts.signing).update(head).update(body).update(last).digest()
+  const mac = createHmac('sha256', secretKeyOf(parts.signing)).update(head).update(body).update(last).digest()
   return piecesOf(head, body, last, mac)
 }
 
@@ -105,7 +131,7 @@ export function fernetDecryptBytes(
   if (data[0] !== FERNET_VERSION) throw new FernetBadVersionError('Fernet token version is not 0x80')
   const buf = Buffer.from(data.buffer, data.byteOffset, data.length)
   const macAt = buf.length - 32
-  const expected = createHmac('sha256', parts.signing).update(buf.subarray(0, macAt)).digest()
+  const expected = createHmac('sha256', secretKeyOf(parts.signing)).update(buf.subarray(0, macAt)).digest()
   // Constant time: the comparison must not reveal how many leading MAC bytes were right.
   if (!timingSafeEqual(expected, buf.subarray(macAt))) {
     throw new FernetBadMacError('Fernet token MAC does not match (wrong key or altered token)')
@@ -121,7 +147,11 @@ export function fernetDecryptBytes(
   }
   // The padding is checked here rather than by OpenSSL, so the plaintext is the decipher's one output
   // buffer, not a concatenation of it and `final()`'s. The MAC matched: no padding oracle to fear.
-  const decipher = createDecipheriv('aes-128-cbc', parts.encryption, buf.subarray(9, FERNET_HEAD_BYTES))
+  const decipher = createDecipheriv(
+    'aes-128-cbc',
+    secretKeyOf(parts.encryption),
+    buf.subarray(9, FERNET_HEAD_BYTES)
+  )
   decipher.setAutoPadding(false)
   const out = decipher.update(buf.subarray(FERNET_HEAD_BYTES, macAt))
   decipher.final()
