@@ -1,5 +1,6 @@
 import type { Db } from './database.ts'
 import { EventTriggersMissingError } from './errors.ts'
+import { missingTriggers } from './triggers.ts'
 
 /**
  * The event log (table `events`, migrations/0012_event_log.sql): what `GET /events` streams and
@@ -28,14 +29,7 @@ export const EVENT_TRIGGERS: readonly string[] = [
  * later migration rebuilt its table): the node would lose events without a word.
  */
 export function checkEventTriggers(db: Db): void {
-  const hasLog = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'`).get()
-  if (!hasLog) return
-  const present = new Set(
-    (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger'`).all() as { name: string }[]).map(
-      (r) => r.name
-    )
-  )
-  const missing = EVENT_TRIGGERS.filter((name) => !present.has(name))
+  const missing = missingTriggers(db, 'events', EVENT_TRIGGERS)
   if (missing.length > 0) {
     throw new EventTriggersMissingError(
       `the event log's triggers ${missing.join(', ')} are missing: a migration rebuilt their table after 0012_event_log.sql; a migration must create them again`

@@ -1,6 +1,7 @@
 import type { Tier } from '../core/share.ts'
 import type { Db } from './database.ts'
 import { InboundAuditTriggersMissingError } from './errors.ts'
+import { missingTriggers } from './triggers.ts'
 
 /**
  * The recipient's side of the event index: which indexed contract events (`audit_events`) name a
@@ -73,16 +74,7 @@ export const INBOUND_AUDIT_TRIGGERS: readonly string[] = [
  * would wait for shares whose audit it has, or stop waiting for shares whose audit it lost.
  */
 export function checkInboundAuditTriggers(db: Db): void {
-  const hasTable = db
-    .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inbound_audit_pending'`)
-    .get()
-  if (!hasTable) return
-  const present = new Set(
-    (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger'`).all() as { name: string }[]).map(
-      (r) => r.name
-    )
-  )
-  const missing = INBOUND_AUDIT_TRIGGERS.filter((name) => !present.has(name))
+  const missing = missingTriggers(db, 'inbound_audit_pending', INBOUND_AUDIT_TRIGGERS)
   if (missing.length > 0) {
     throw new InboundAuditTriggersMissingError(
       `the triggers ${missing.join(', ')} of inbound_audit_pending are missing: a migration rebuilt their table after 0017_inbound_audit_pending.sql; a migration must create them again`
